@@ -1,0 +1,67 @@
+// The image model: an Image is a config plus a list of Layers. Layers are small read-only
+// interfaces opened on demand (nothing is read until a consumer asks), in the style of
+// go-containerregistry's v1.Image / v1.Layer. Mutations (mutate.hpp) return new Images.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/digest.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/oci/config.hpp"
+#include "docker_envs/oci/manifest.hpp"
+
+namespace de::oci {
+
+// One layer. Implementations must be safe to open several times (each open is independent) and
+// from several threads at once.
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // The stored blob, when the layer has one (a layer read from an image). A layer built from host
+  // files has none until it is written somewhere.
+  virtual std::optional<Descriptor> blob() const = 0;
+  // The diffID (SHA-256 of the uncompressed tar) when known without reading the layer.
+  virtual std::optional<Digest> diff_id() const = 0;
+  // The stored bytes exactly, verified against blob()->digest as they are read. Fails with
+  // Unsupported when blob() is empty.
+  virtual Result<std::unique_ptr<Reader>> open_blob() const = 0;
+  // The uncompressed tar stream (decompressed from the blob), verified against diff_id() when known.
+  virtual Result<std::unique_ptr<Reader>> open_tar() const = 0;
+  // Pushes the uncompressed tar into `out` (does not close it). The default copies open_tar();
+  // generated layers override it to stream without an intermediate reader.
+  virtual Status write_tar(Writer& out) const;
+  // Size in bytes of the uncompressed tar when known without reading it.
+  virtual std::optional<std::uint64_t> tar_size() const { return std::nullopt; }
+  // A short human description for errors and history ("layer sha256:ab12...", "directory ./x").
+  virtual std::string describe() const = 0;
+};
+
+using LayerPtr = std::shared_ptr<const Layer>;
+
+struct Image {
+  ImageConfig config;
+  std::vector<LayerPtr> layers;  // bottom first; one per config diff_id
+  // The config's original bytes while unmodified, so that copying keeps the image's digests.
+  // Any mutation clears it.
+  std::optional<std::string> raw_config;
+  // Manifest media type of the source (Docker schema 2 or OCI); empty for new images.
+  std::string source_manifest_media_type;
+  std::map<std::string, std::string> annotations;  // from the source manifest
+  std::vector<std::string> names;                    // NAME:TAG names the source gave the image
+
+  // The config bytes that would be written (raw_config when set).
+  std::string config_bytes() const { return raw_config ? *raw_config : config.to_json(); }
+};
+
+// The empty image ("scratch"): no layers, linux/amd64, no config beyond the defaults.
+Image scratch_image();
+
+}  // namespace de::oci

@@ -1,0 +1,250 @@
+#include "docker_envs/base/io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+namespace de {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kCopyBuffer = 256 << 10;
+constexpr size_t kWriteBuffer = 1 << 20;
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}", rng());
+}
+
+}  // namespace
+
+Result<std::string> read_all(Reader& in, size_t limit) {
+  std::string out;
+  std::byte buf[64 << 10];
+  while (true) {
+    size_t n = DE_TRY(in.read(buf));
+    if (n == 0) return out;
+    if (out.size() + n > limit) return fail(Code::Corruption, "document exceeds {} bytes", limit);
+    out.append(reinterpret_cast<const char*>(buf), n);
+  }
+}
+
+Result<std::uint64_t> copy(Reader& in, Writer& out) {
+  std::unique_ptr<std::byte[]> buf(new std::byte[kCopyBuffer]);
+  std::uint64_t total = 0;
+  while (true) {
+    size_t n = DE_TRY(in.read(std::span(buf.get(), kCopyBuffer)));
+    if (n == 0) return total;
+    DE_TRY(out.write(std::span<const std::byte>(buf.get(), n)));
+    total += n;
+  }
+}
+
+Result<std::string> read_file(const fs::path& path, size_t limit) {
+  auto reader = DE_TRY(FileReader::open(path));
+  return DE_TRY_CTX(read_all(*reader, limit), "reading " + path.string());
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view content) {
+  auto out = DE_TRY(AtomicFileWriter::create(path));
+  DE_TRY(out->write(content));
+  return out->commit();
+}
+
+Result<size_t> StringReader::read(std::span<std::byte> buf) {
+  size_t n = std::min(buf.size(), data_.size() - pos_);
+  std::memcpy(buf.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+Status StringWriter::write(std::span<const std::byte> data) {
+  data_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  return {};
+}
+
+FileReader::FileReader(int fd, std::string name, std::uint64_t offset,
+                       std::optional<std::uint64_t> length)
+    : fd_(fd), name_(std::move(name)), pos_(offset) {
+  if (length) end_ = offset + *length;
+}
+
+FileReader::~FileReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<FileReader>> FileReader::open(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("opening " + path.string(), errno);
+  return std::unique_ptr<FileReader>(new FileReader(fd, path.string(), 0, std::nullopt));
+}
+
+Result<std::unique_ptr<FileReader>> FileReader::open_range(const fs::path& path,
+                                                           std::uint64_t offset,
+                                                           std::uint64_t length) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("opening " + path.string(), errno);
+  return std::unique_ptr<FileReader>(new FileReader(fd, path.string(), offset, length));
+}
+
+Result<size_t> FileReader::read(std::span<std::byte> buf) {
+  size_t want = buf.size();
+  if (end_) want = static_cast<size_t>(std::min<std::uint64_t>(want, *end_ - pos_));
+  if (want == 0) return 0;
+  while (true) {
+    ssize_t n = ::pread(fd_, buf.data(), want, static_cast<off_t>(pos_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("reading " + name_, errno);
+    if (n == 0 && end_)
+      return fail(Code::Corruption, "{} is truncated: expected {} more bytes", name_, *end_ - pos_);
+    pos_ += static_cast<std::uint64_t>(n);
+    return static_cast<size_t>(n);
+  }
+}
+
+AtomicFileWriter::AtomicFileWriter(int fd, fs::path tmp, fs::path dest)
+    : fd_(fd), tmp_(std::move(tmp)), dest_(std::move(dest)) {
+  buf_.reserve(kWriteBuffer);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::create(const fs::path& path) {
+  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  fs::path tmp = dir / fmt::format(".{}.tmp-{}", path.filename().string(), random_suffix());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fail_errno("creating " + tmp.string(), errno);
+  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(fd, tmp, path));
+}
+
+Status AtomicFileWriter::flush() {
+  size_t off = 0;
+  while (off < buf_.size()) {
+    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
+    off += static_cast<size_t>(n);
+  }
+  buf_.clear();
+  return {};
+}
+
+Status AtomicFileWriter::write(std::span<const std::byte> data) {
+  size_ += data.size();
+  if (buf_.size() + data.size() > kWriteBuffer) {
+    DE_TRY(flush());
+    if (data.size() >= kWriteBuffer) {
+      buf_.assign(reinterpret_cast<const char*>(data.data()), data.size());
+      return flush();
+    }
+  }
+  buf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  return {};
+}
+
+Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte> data) {
+  DE_TRY(flush());
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::pwrite(fd_, data.data() + off, data.size() - off,
+                         static_cast<off_t>(offset + off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
+    off += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Status AtomicFileWriter::commit() {
+  DE_TRY(flush());
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    return fail_errno("closing " + tmp_.string(), errno);
+  }
+  fd_ = -1;
+  if (::rename(tmp_.c_str(), dest_.c_str()) != 0)
+    return fail_errno("renaming into " + dest_.string(), errno);
+  committed_ = true;
+  return {};
+}
+
+Status HashingWriter::write(std::span<const std::byte> data) {
+  hash_.update(data);
+  bytes_ += data.size();
+  return next_.write(data);
+}
+
+VerifyingReader::VerifyingReader(std::unique_ptr<Reader> inner, Digest expected,
+                                 std::optional<std::uint64_t> expected_size, std::string what)
+    : inner_(std::move(inner)),
+      expected_(expected),
+      expected_size_(expected_size),
+      what_(std::move(what)) {}
+
+Result<size_t> VerifyingReader::read(std::span<std::byte> buf) {
+  size_t n = DE_TRY(inner_->read(buf));
+  if (n > 0) {
+    hash_.update(std::span<const std::byte>(buf.data(), n));
+    bytes_ += n;
+    if (expected_size_ && bytes_ > *expected_size_)
+      return fail(Code::Corruption, "{} is larger than its declared size {}", what_,
+                  *expected_size_);
+    return n;
+  }
+  if (!verified_) {
+    if (expected_size_ && bytes_ != *expected_size_)
+      return fail(Code::Corruption, "{} has {} bytes, expected {}", what_, bytes_,
+                  *expected_size_);
+    Digest actual = hash_.finish();
+    if (actual != expected_)
+      return fail(Code::Corruption, "{} does not match its digest: expected {}, got {}", what_,
+                  expected_.to_string(), actual.to_string());
+    verified_ = true;
+  }
+  return 0;
+}
+
+Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {
+  fs::path base = parent;
+  if (base.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    base = env && *env ? fs::path(env) : fs::path("/tmp");
+  }
+  std::string templ = (base / (std::string(prefix) + "XXXXXX")).string();
+  if (::mkdtemp(templ.data()) == nullptr)
+    return fail_errno("creating a temporary directory in " + base.string(), errno);
+  return TempDir(fs::path(templ));
+}
+
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+
+TempDir& TempDir::operator=(TempDir&& other) noexcept {
+  if (this != &other) {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+    path_ = std::move(other.path_);
+    other.path_.clear();
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+}
+
+}  // namespace de

@@ -1,0 +1,39 @@
+// Private: streaming compression codecs (ISA-L gzip, zstd) behind the Reader/Writer interfaces.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/io.hpp"
+
+namespace de::ffi {
+
+// Recognises gzip, zstd and bzip2 by their magic bytes; None when the data starts otherwise.
+Compression detect_compression(std::span<const std::byte> head);
+
+struct CompressorOptions {
+  // gzip: ISA-L levels 0..3 (1 is fast and close to `igzip -1`); zstd: 1..19 (3 by default).
+  int level = -1;  // -1: the codec's default
+};
+
+// Compresses everything written into `next` (not owned, must outlive the compressor). close()
+// writes the trailer and closes `next`. Output is deterministic: the gzip header carries no name
+// and mtime 0. Compression::None returns a pass-through writer.
+Result<std::unique_ptr<Writer>> make_compressor(Compression c, Writer& next,
+                                                const CompressorOptions& options = {});
+
+// Decompresses `inner`. A gzip stream with several members is read to the end of the last one.
+Result<std::unique_ptr<Reader>> make_decompressor(Compression c, std::unique_ptr<Reader> inner);
+
+// Peeks at the first bytes of `inner` and decompresses gzip or zstd, or passes the bytes through.
+Result<std::unique_ptr<Reader>> make_auto_decompressor(std::unique_ptr<Reader> inner);
+
+// Moves the work of `next` (owned) onto a worker thread: write() copies the data into a bounded
+// queue of buffers and returns; errors from the worker surface on a later write() or close().
+// Used to run compression and hashing on the second core while the caller produces a tar.
+std::unique_ptr<Writer> make_threaded_writer(std::unique_ptr<Writer> next, size_t queue_buffers = 8,
+                                             size_t buffer_size = 1 << 20);
+
+}  // namespace de::ffi
