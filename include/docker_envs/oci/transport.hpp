@@ -1,0 +1,64 @@
+// Where images come from and go to: "docker-archive:PATH[:NAME:TAG|:@INDEX]", "oci:DIR[:TAG]",
+// "oci-archive:PATH[:TAG]", "scratch", or a bare path recognised by its content.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/oci/image.hpp"
+#include "docker_envs/oci/manifest.hpp"
+
+namespace de::oci {
+
+enum class Transport {
+  DockerArchive,  // `docker save` tarball (manifest.json v1.2; legacy repositories; Docker 25+)
+  OciLayout,      // OCI image layout directory
+  OciArchive,     // OCI image layout in a tar
+  Scratch,        // the empty image (source only)
+  Auto,           // a bare path: the kind is decided by looking at it
+};
+
+struct ImageRef {
+  Transport transport = Transport::Auto;
+  std::string path;
+  // docker-archive: "NAME:TAG" or "@N" (index into manifest.json); oci/oci-archive: the
+  // org.opencontainers.image.ref.name annotation. Empty when not given.
+  std::string selector;
+
+  static Result<ImageRef> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+struct ReadOptions {
+  // For an index (OCI layout with several platforms): which to pick. Default linux/amd64.
+  std::optional<Platform> platform;
+};
+
+// Reads an image. The returned Image's layers read lazily from the source, which must stay in
+// place while the Image is used (temporary extractions are owned by the layers).
+Result<Image> read_image(const ImageRef& ref, const ReadOptions& options = {});
+
+struct WriteOptions {
+  // Compression of layers that are written compressed (OCI layouts). Layers already stored with
+  // this compression are copied as they are; others are (re)compressed. docker-archive output
+  // always holds uncompressed layers, as `docker save` writes them.
+  Compression compression = Compression::Gzip;
+  // Keep existing compressed blobs even when their compression differs from `compression`.
+  bool keep_compressed = true;
+};
+
+struct WriteResult {
+  Digest manifest_digest;
+  Digest config_digest;
+  std::vector<Descriptor> layers;  // as written
+};
+
+// Writes an image. Nothing is left at the destination on failure: archives are written to a temp
+// file and renamed; a layout directory gets its blobs first and its index.json last (atomically).
+Result<WriteResult> write_image(const Image& image, const ImageRef& dest,
+                                const WriteOptions& options = {});
+
+}  // namespace de::oci
