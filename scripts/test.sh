@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# THE test command (README, .ci/run): installs dependencies, builds, runs every test (unit and
+# integration, the latter against a private Docker engine when one can be started), then builds the
+# unit tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them. Exits non-zero when
+# any step fails; later steps still run so that one report shows everything.
+#
+# Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan), JOBS,
+# DE_SKIP_ASAN=1 to leave out the sanitizer pass, DE_NO_DOCKERD=1 to not start a Docker engine
+# (the tests that need one then skip), DE_NO_INSTALL=1 to not touch apt.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export BUILD_DIR=${BUILD_DIR:-build}
+asan_dir=${ASAN_BUILD_DIR:-build-asan}
+ctest_jobs=${CTEST_JOBS:-2}
+
+failures=()
+step() { printf '\n==== %s ====\n' "$*"; }
+fail() {
+  echo "test.sh: FAILED: $*" >&2
+  failures+=("$*")
+}
+
+step "dependencies"
+if [[ "${DE_NO_INSTALL:-}" != 1 ]]; then
+  scripts/install-deps.sh
+fi
+
+step "build ($BUILD_DIR)"
+if ! scripts/build.sh; then
+  fail "build"
+  # Without a build nothing else can run.
+  exit 1
+fi
+
+# Node test harness (conda solver vectors shared with other tools), when the project carries one.
+harness=tests/conda/rattler
+if [[ -f "$harness/package.json" ]]; then
+  step "node harness ($harness)"
+  if ! command -v npm >/dev/null 2>&1; then
+    fail "npm not found for $harness"
+  elif [[ -f "$harness/package-lock.json" ]]; then
+    (cd "$harness" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in $harness"
+  else
+    (cd "$harness" && npm install --no-audit --no-fund --loglevel=error) || fail "npm install in $harness"
+  fi
+fi
+
+# Real-engine tests: a private dockerd, stopped again whatever happens below.
+started_dockerd=0
+cleanup() {
+  if ((started_dockerd)); then
+    scripts/stop-dockerd.sh || true
+  fi
+}
+trap cleanup EXIT
+if [[ "${DE_NO_DOCKERD:-}" != 1 ]]; then
+  step "docker engine"
+  if export_line=$(scripts/start-dockerd.sh); then
+    started_dockerd=1
+    eval "$export_line"
+    echo "using $DOCKER_HOST"
+  else
+    echo "test.sh: no Docker engine could be started; tests that need one will skip" >&2
+    unset DOCKER_HOST
+  fi
+else
+  unset DOCKER_HOST
+fi
+
+step "tests: unit + integration ($BUILD_DIR)"
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j"$ctest_jobs" ||
+  fail "ctest ($BUILD_DIR)"
+
+# The engine is not needed any more; free its memory before the sanitizer build.
+cleanup
+started_dockerd=0
+
+if [[ "${DE_SKIP_ASAN:-}" != 1 ]]; then
+  step "build with ASan+UBSan ($asan_dir)"
+  if BUILD_DIR="$asan_dir" BUILD_TYPE=Debug scripts/build.sh -DDE_SANITIZE=ON; then
+    step "unit tests under ASan+UBSan ($asan_dir)"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
+      UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+      ctest --test-dir "$asan_dir" -L unit --output-on-failure --no-tests=error -j"$ctest_jobs" ||
+      fail "ctest -L unit ($asan_dir)"
+  else
+    fail "build ($asan_dir)"
+  fi
+fi
+
+step "summary"
+if ((${#failures[@]})); then
+  printf 'test.sh: %d step(s) failed:\n' "${#failures[@]}"
+  printf '  - %s\n' "${failures[@]}"
+  exit 1
+fi
+echo "test.sh: all steps passed"
