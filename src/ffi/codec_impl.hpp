@@ -1,0 +1,63 @@
+// Private to src/ffi: the codec factories behind make_compressor/make_decompressor, and a helper
+// the compressors share.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <span>
+
+#include "ffi/compress.hpp"
+
+namespace de::ffi::detail {
+
+// gzip via ISA-L (gzip.cpp). Levels 0..3; -1 means 1.
+Result<std::unique_ptr<Writer>> make_gzip_compressor(Writer& next, int level);
+Result<std::unique_ptr<Reader>> make_gzip_decompressor(std::unique_ptr<Reader> inner);
+
+// zstd via libzstd (zstd.cpp). Levels 1..ZSTD_maxCLevel(); -1 means 3.
+Result<std::unique_ptr<Writer>> make_zstd_compressor(Writer& next, int level);
+Result<std::unique_ptr<Reader>> make_zstd_decompressor(std::unique_ptr<Reader> inner);
+
+// Cuts whatever sizes the caller writes into chunks of exactly `chunk_size` bytes. The compressors
+// feed their codec only through this, so the codec sees the same sequence of calls for the same
+// input however it was split into write() calls: ISA-L and zstd may make different choices at
+// call boundaries, and the output must depend on the input bytes alone (reproducible layers).
+// Large writes are passed through without copying when no partial chunk is pending.
+class FixedChunker {
+ public:
+  explicit FixedChunker(size_t chunk_size)
+      : chunk_size_(chunk_size), pending_(new std::byte[chunk_size]) {}
+
+  // Calls consume(span) with each completed chunk, in order; stops at the first error.
+  template <class Consume>
+  Status feed(std::span<const std::byte> data, Consume&& consume) {
+    if (used_ > 0) {
+      size_t n = std::min(data.size(), chunk_size_ - used_);
+      std::memcpy(pending_.get() + used_, data.data(), n);
+      used_ += n;
+      data = data.subspan(n);
+      if (used_ < chunk_size_) return {};
+      used_ = 0;
+      if (auto st = consume(std::span<const std::byte>(pending_.get(), chunk_size_)); !st) return st;
+    }
+    while (data.size() >= chunk_size_) {
+      if (auto st = consume(data.first(chunk_size_)); !st) return st;
+      data = data.subspan(chunk_size_);
+    }
+    std::memcpy(pending_.get(), data.data(), data.size());
+    used_ = data.size();
+    return {};
+  }
+
+  // The final, partial chunk (possibly empty); valid until the next feed().
+  std::span<const std::byte> rest() const { return {pending_.get(), used_}; }
+
+ private:
+  size_t chunk_size_;
+  std::unique_ptr<std::byte[]> pending_;
+  size_t used_ = 0;
+};
+
+}  // namespace de::ffi::detail

@@ -1,0 +1,186 @@
+// zstd (RFC 8878) over libzstd's streaming API: a single-threaded compressor and a multi-frame
+// decompressor.
+//
+// Neither type is thread-safe; each owns its libzstd context exclusively.
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "ffi/codec_impl.hpp"
+
+namespace de::ffi::detail {
+namespace {
+
+// Input chunk size for the compressor (see FixedChunker); part of what determines the output bytes.
+constexpr size_t kZstdChunk = 1 << 20;
+// Largest window a frame may ask the decompressor to allocate (128 MiB, libzstd's own default): a
+// hostile layer must not make us reserve gigabytes. Frames made with --long=31 are refused.
+constexpr int kMaxWindowLog = 27;
+
+struct CCtxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxDeleter {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+using CCtxPtr = std::unique_ptr<ZSTD_CCtx, CCtxDeleter>;
+using DCtxPtr = std::unique_ptr<ZSTD_DCtx, DCtxDeleter>;
+
+class ZstdCompressor final : public Writer {
+ public:
+  ZstdCompressor(Writer& next, CCtxPtr cctx)
+      : next_(next),
+        cctx_(std::move(cctx)),
+        out_size_(ZSTD_CStreamOutSize()),
+        out_(new std::byte[out_size_]),
+        chunker_(kZstdChunk) {}
+
+  using Writer::write;
+  Status write(std::span<const std::byte> data) override {
+    if (error_) return std::unexpected(*error_);
+    return remember(chunker_.feed(data, [this](std::span<const std::byte> c) {
+      return compress(c, ZSTD_e_continue);
+    }));
+  }
+
+  Status close() override {
+    if (error_) return std::unexpected(*error_);
+    DE_TRY(remember(compress(chunker_.rest(), ZSTD_e_end)));
+    DE_TRY(remember(flush_out()));
+    return next_.close();
+  }
+
+ private:
+  Status remember(Status st) {
+    if (!st) error_ = st.error();
+    return st;
+  }
+
+  Status flush_out() {
+    if (out_used_ == 0) return {};
+    DE_TRY(next_.write(std::span<const std::byte>(out_.get(), out_used_)));
+    out_used_ = 0;
+    return {};
+  }
+
+  Status compress(std::span<const std::byte> chunk, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{chunk.data(), chunk.size(), 0};
+    while (true) {
+      if (out_used_ == out_size_) DE_TRY(flush_out());
+      ZSTD_outBuffer out{out_.get(), out_size_, out_used_};
+      size_t remaining = ZSTD_compressStream2(cctx_.get(), &out, &in, mode);
+      if (ZSTD_isError(remaining))
+        return fail(Code::Internal, "zstd compression failed: {}", ZSTD_getErrorName(remaining));
+      out_used_ = out.pos;
+      // e_continue is done once the input is consumed; e_end once the frame is fully flushed.
+      if (mode == ZSTD_e_continue ? in.pos == in.size : remaining == 0) return {};
+    }
+  }
+
+  Writer& next_;
+  CCtxPtr cctx_;
+  size_t out_size_;
+  std::unique_ptr<std::byte[]> out_;
+  size_t out_used_ = 0;
+  FixedChunker chunker_;
+  std::optional<Error> error_;  // sticky: a failed stream cannot be continued
+};
+
+class ZstdDecompressor final : public Reader {
+ public:
+  ZstdDecompressor(std::unique_ptr<Reader> inner, DCtxPtr dctx)
+      : inner_(std::move(inner)),
+        dctx_(std::move(dctx)),
+        in_size_(ZSTD_DStreamInSize()),
+        in_buf_(new std::byte[in_size_]) {}
+
+  Result<size_t> read(std::span<std::byte> buf) override {
+    if (error_) return std::unexpected(*error_);
+    auto n = read_some(buf);
+    if (!n) error_ = n.error();
+    return n;
+  }
+
+ private:
+  Result<size_t> read_some(std::span<std::byte> buf) {
+    if (buf.empty()) return 0;
+    while (true) {
+      if (in_.pos == in_.size && !eof_) DE_TRY(refill());
+      if (eof_ && in_.pos == in_.size && frame_complete_) return 0;
+      ZSTD_outBuffer out{buf.data(), buf.size(), 0};
+      size_t in_before = in_.pos;
+      size_t hint = ZSTD_decompressStream(dctx_.get(), &out, &in_);
+      if (ZSTD_isError(hint)) {
+        if (ZSTD_getErrorCode(hint) == ZSTD_error_frameParameter_windowTooLarge)
+          return fail(Code::Unsupported,
+                      "zstd frame needs a window larger than the {} MiB this reader allows",
+                      (size_t{1} << kMaxWindowLog) >> 20);
+        return fail(Code::Corruption, "zstd stream is corrupt: {}", ZSTD_getErrorName(hint));
+      }
+      // 0 means a frame was completely decoded and flushed; another may follow.
+      frame_complete_ = hint == 0;
+      if (in_.pos > in_before || out.pos > 0) started_ = true;
+      if (out.pos > 0) return out.pos;
+      if (eof_ && in_.pos == in_.size) {
+        if (frame_complete_ && started_) return 0;
+        return fail(Code::Corruption, "zstd stream is truncated (after {} bytes)", consumed_);
+      }
+    }
+  }
+
+  Status refill() {
+    size_t n = DE_TRY(inner_->read(std::span(in_buf_.get(), in_size_)));
+    if (n == 0) eof_ = true;
+    consumed_ += n;
+    in_ = ZSTD_inBuffer{in_buf_.get(), n, 0};
+    return {};
+  }
+
+  std::unique_ptr<Reader> inner_;
+  DCtxPtr dctx_;
+  size_t in_size_;
+  std::unique_ptr<std::byte[]> in_buf_;
+  ZSTD_inBuffer in_{nullptr, 0, 0};
+  std::uint64_t consumed_ = 0;
+  bool eof_ = false;
+  bool started_ = false;         // any input consumed: an empty stream is not a valid zstd stream
+  bool frame_complete_ = false;  // the last frame seen was fully decoded
+  std::optional<Error> error_;   // sticky, as Reader requires
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Writer>> make_zstd_compressor(Writer& next, int level) {
+  if (level == -1) level = 3;
+  if (level < 1 || level > ZSTD_maxCLevel())
+    return fail(Code::InvalidArgument, "zstd level {} is out of range (1..{})", level,
+                ZSTD_maxCLevel());
+  CCtxPtr cctx(ZSTD_createCCtx());
+  if (!cctx) return fail(Code::Internal, "zstd: cannot allocate a compression context");
+  auto set = [&](ZSTD_cParameter p, int v) -> Status {
+    size_t rc = ZSTD_CCtx_setParameter(cctx.get(), p, v);
+    if (ZSTD_isError(rc))
+      return fail(Code::Internal, "zstd: setting parameter {} to {}: {}", static_cast<int>(p), v,
+                  ZSTD_getErrorName(rc));
+    return {};
+  };
+  DE_TRY(set(ZSTD_c_compressionLevel, level));
+  DE_TRY(set(ZSTD_c_checksumFlag, 1));  // as the zstd CLI does: readers can verify the content
+  // Single-threaded on purpose: worker count would otherwise shape the frames, and with them the
+  // layer digest. Parallelism comes from the pipeline (make_threaded_writer) instead.
+  DE_TRY(set(ZSTD_c_nbWorkers, 0));
+  return std::make_unique<ZstdCompressor>(next, std::move(cctx));
+}
+
+Result<std::unique_ptr<Reader>> make_zstd_decompressor(std::unique_ptr<Reader> inner) {
+  DCtxPtr dctx(ZSTD_createDCtx());
+  if (!dctx) return fail(Code::Internal, "zstd: cannot allocate a decompression context");
+  size_t rc = ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kMaxWindowLog);
+  if (ZSTD_isError(rc))
+    return fail(Code::Internal, "zstd: limiting the window size: {}", ZSTD_getErrorName(rc));
+  return std::make_unique<ZstdDecompressor>(std::move(inner), std::move(dctx));
+}
+
+}  // namespace de::ffi::detail
