@@ -1,0 +1,126 @@
+// Tests for make_threaded_writer: order, error propagation, clean shutdown.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "ffi/codec_test_util.hpp"
+#include "ffi/compress.hpp"
+
+namespace de::ffi {
+namespace {
+
+// Forwards to a StringWriter it does not own; optionally slow, optionally failing after a limit.
+// Records the thread it ran on. Used by one thread at a time (the worker), read after join.
+class ProbeWriter final : public Writer {
+ public:
+  struct Shared {
+    StringWriter out;
+    int closes = 0;
+    std::thread::id writer_thread;
+  };
+  ProbeWriter(Shared& shared, size_t fail_after = SIZE_MAX, int sleep_ms = 0)
+      : shared_(shared), fail_after_(fail_after), sleep_ms_(sleep_ms) {}
+
+  using Writer::write;
+  Status write(std::span<const std::byte> data) override {
+    shared_.writer_thread = std::this_thread::get_id();
+    if (sleep_ms_) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
+    if (shared_.out.str().size() + data.size() > fail_after_)
+      return fail(Code::Io, "writing blob: disk full (injected)");
+    return shared_.out.write(data);
+  }
+  Status close() override {
+    ++shared_.closes;
+    return {};
+  }
+
+ private:
+  Shared& shared_;
+  size_t fail_after_;
+  int sleep_ms_;
+};
+
+TEST(ThreadedWriter, PassesBytesInOrderOnAnotherThread) {
+  std::string data = test::random_bytes((3 << 20) + 7, 1);
+  for (size_t buffer_size : {size_t{1}, size_t{1000}, size_t{1} << 20}) {
+    SCOPED_TRACE("buffer_size " + std::to_string(buffer_size));
+    ProbeWriter::Shared shared;
+    auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared), 2, buffer_size);
+    std::string_view part = buffer_size == 1 ? std::string_view(data).substr(0, 20000) : data;
+    ASSERT_TRUE(test::write_in_odd_chunks(*w, part));
+    ASSERT_TRUE(w->close());
+    EXPECT_EQ(shared.closes, 1);
+    EXPECT_TRUE(shared.out.str() == part);
+    EXPECT_NE(shared.writer_thread, std::this_thread::get_id());
+  }
+}
+
+TEST(ThreadedWriter, EmptyStreamStillCloses) {
+  ProbeWriter::Shared shared;
+  auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared));
+  ASSERT_TRUE(w->close());
+  EXPECT_EQ(shared.closes, 1);
+  EXPECT_EQ(shared.out.str(), "");
+}
+
+TEST(ThreadedWriter, WorkerErrorSurfacesOnALaterWriteOrClose) {
+  ProbeWriter::Shared shared;
+  auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared, 10000), 2, 4096);
+  std::string chunk(1000, 'x');
+  Status st;
+  for (int i = 0; i < 1000 && st; ++i) st = w->write(chunk);
+  Status closed = w->close();
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().code(), Code::Io);
+  EXPECT_NE(closed.error().message().find("disk full"), std::string::npos);
+  ASSERT_FALSE(st) << "1 MB into a writer that fails after 10 kB should fail some write()";
+  EXPECT_EQ(st.error().message(), closed.error().message());
+  EXPECT_EQ(shared.closes, 0);  // a failed stream is not closed
+}
+
+TEST(ThreadedWriter, ErrorOnTheLastBufferSurfacesOnClose) {
+  ProbeWriter::Shared shared;
+  auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared, 10), 4, 1 << 20);
+  ASSERT_TRUE(w->write(std::string(100, 'y')));  // buffered only; the worker has not seen it
+  Status closed = w->close();
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().code(), Code::Io);
+}
+
+TEST(ThreadedWriter, DestroyWithoutCloseJoinsCleanly) {
+  ProbeWriter::Shared shared;
+  {
+    auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared, SIZE_MAX, 5), 2, 1000);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(w->write(std::string(999, 'z')));
+  }  // abandoned: must not hang, must not close the inner writer
+  EXPECT_EQ(shared.closes, 0);
+  EXPECT_LE(shared.out.str().size(), 20u * 999u);
+}
+
+TEST(ThreadedWriter, SlowConsumerBlocksProducerWithoutLosingData) {
+  ProbeWriter::Shared shared;
+  auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared, SIZE_MAX, 1), 2, 512);
+  std::string data = test::compressible_bytes(40000, 2);
+  ASSERT_TRUE(test::write_in_odd_chunks(*w, data, {100, 3000, 1}));
+  ASSERT_TRUE(w->close());
+  EXPECT_TRUE(shared.out.str() == data);
+}
+
+TEST(ThreadedWriter, CompressesOnTheWorker) {
+  // The layer pipeline's shape: producer -> threaded writer -> gzip -> sink.
+  std::string data = test::compressible_bytes((4 << 20) + 1, 3);
+  test::ClosingStringWriter sink;
+  auto gz = make_compressor(Compression::Gzip, sink).value();
+  auto w = make_threaded_writer(std::move(gz));
+  ASSERT_TRUE(test::write_in_odd_chunks(*w, data));
+  ASSERT_TRUE(w->close());
+  EXPECT_EQ(sink.closes(), 1);
+  // Same bytes as compressing on this thread: the worker changes where, not what.
+  EXPECT_TRUE(sink.str() == test::compress_string(Compression::Gzip, data).value());
+  EXPECT_TRUE(test::decompress_string(Compression::Gzip, sink.str()).value() == data);
+}
+
+}  // namespace
+}  // namespace de::ffi
