@@ -165,7 +165,10 @@ Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte>
   return {};
 }
 
-Status AtomicFileWriter::commit() {
+Status AtomicFileWriter::commit() { return commit_as(dest_); }
+
+Status AtomicFileWriter::commit_as(const fs::path& dest) {
+  dest_ = dest;
   DE_TRY(flush());
   if (::close(fd_) != 0) {
     fd_ = -1;

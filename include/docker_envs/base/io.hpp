@@ -109,6 +109,9 @@ class AtomicFileWriter final : public Writer {
   std::uint64_t bytes_written() const { return size_; }
   // Flushes and renames into place.
   Status commit();
+  // As commit(), to a path decided only after writing (a content-addressed name); it must be in
+  // the same directory or at least on the same file system.
+  Status commit_as(const std::filesystem::path& path);
 
  private:
   AtomicFileWriter(int fd, std::filesystem::path tmp, std::filesystem::path dest);

@@ -1,0 +1,93 @@
+#include "oci/layer_producer.hpp"
+
+#include "docker_envs/oci/media_types.hpp"
+#include "ffi/compress.hpp"
+
+namespace de::oci {
+namespace {
+
+// Lets an owning chain (the threaded writer) forward into a writer that lives on our stack.
+class ForwardTo final : public Writer {
+ public:
+  explicit ForwardTo(Writer& next) : next_(next) {}
+  Status write(std::span<const std::byte> data) override { return next_.write(data); }
+  Status close() override { return next_.close(); }
+
+ private:
+  Writer& next_;
+};
+
+// Compresses into a hashing writer; owned by the worker thread's chain.
+class CompressTo final : public Writer {
+ public:
+  static Result<std::unique_ptr<CompressTo>> create(Compression c, Writer& hashed_out) {
+    auto self = std::unique_ptr<CompressTo>(new CompressTo());
+    self->compressor_ = DE_TRY(ffi::make_compressor(c, hashed_out));
+    return self;
+  }
+  Status write(std::span<const std::byte> data) override { return compressor_->write(data); }
+  Status close() override { return compressor_->close(); }
+
+ private:
+  CompressTo() = default;
+  std::unique_ptr<Writer> compressor_;
+};
+
+}  // namespace
+
+std::optional<ProducedLayer> reusable_blob(const Layer& layer, const ProduceOptions& options) {
+  auto blob = layer.blob();
+  auto diff_id = layer.diff_id();
+  if (!blob || !diff_id) return std::nullopt;
+  auto stored = media_type::layer_compression(blob->media_type);
+  if (!stored) return std::nullopt;
+  bool same = *stored == options.compression;
+  bool keep = options.keep_compressed && *stored != Compression::None &&
+              options.compression != Compression::None;
+  if (!same && !keep) return std::nullopt;
+  ProducedLayer out{*blob, *diff_id};
+  out.blob.media_type = std::string(media_type::layer_type(*stored, options.docker_media_types));
+  return out;
+}
+
+Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& options,
+                                    Writer& out) {
+  if (auto reuse = reusable_blob(layer, options)) {
+    auto in = DE_TRY(layer.open_blob());
+    DE_TRY(copy(*in, out));
+    DE_TRY(out.close());
+    return *reuse;
+  }
+
+  // Uncompressed: the blob is the tar, hashed once on this thread; the worker only writes.
+  // Compressed: the worker compresses and hashes the compressed bytes. blob_hash must outlive the
+  // threaded writer that feeds it.
+  bool compress = options.compression != Compression::None;
+  HashingWriter blob_hash(out);
+  std::unique_ptr<Writer> worker_chain;
+  if (compress) worker_chain = DE_TRY(CompressTo::create(options.compression, blob_hash));
+  else worker_chain = std::make_unique<ForwardTo>(out);
+  auto threaded = ffi::make_threaded_writer(std::move(worker_chain));
+  HashingWriter diff_hash(*threaded);
+  DE_TRY_CTX(layer.write_tar(diff_hash), "writing " + layer.describe());
+  DE_TRY_CTX(diff_hash.close(), "writing " + layer.describe());
+  threaded.reset();
+
+  ProducedLayer result;
+  result.diff_id = diff_hash.finish();
+  if (compress) {
+    result.blob.digest = blob_hash.finish();
+    result.blob.size = static_cast<std::int64_t>(blob_hash.bytes());
+  } else {
+    result.blob.digest = result.diff_id;
+    result.blob.size = static_cast<std::int64_t>(diff_hash.bytes());
+  }
+  result.blob.media_type =
+      std::string(media_type::layer_type(options.compression, options.docker_media_types));
+  if (auto declared = layer.diff_id(); declared && *declared != result.diff_id)
+    return fail(Code::Corruption, "{} produced diffID {}, but the image declares {}",
+                layer.describe(), result.diff_id.to_string(), declared->to_string());
+  return result;
+}
+
+}  // namespace de::oci

@@ -1,0 +1,184 @@
+#include <set>
+
+#include "docker_envs/oci/media_types.hpp"
+#include "oci/archive_writer.hpp"
+#include "oci/image_writer.hpp"
+#include "oci/layout.hpp"
+
+namespace de::oci {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kRefName = "org.opencontainers.image.ref.name";
+constexpr std::string_view kLayoutFile = R"({"imageLayoutVersion":"1.0.0"})";
+
+// Where a layout's blobs go.
+class BlobSink {
+ public:
+  virtual ~BlobSink() = default;
+  virtual Status put(const Digest& digest, std::string_view bytes) = 0;
+  virtual Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) = 0;
+};
+
+class DirectorySink final : public BlobSink {
+ public:
+  explicit DirectorySink(fs::path blobs) : blobs_(std::move(blobs)) {}
+
+  Status put(const Digest& digest, std::string_view bytes) override {
+    fs::path path = blobs_ / digest.hex();
+    if (exists(path)) return {};
+    return write_file_atomic(path, bytes);
+  }
+
+  Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) override {
+    // A blob already in the layout is not written again (content-addressed).
+    if (auto reuse = reusable_blob(layer, options); reuse && exists(blobs_ / reuse->blob.digest.hex()))
+      return *reuse;
+    auto out = DE_TRY(AtomicFileWriter::create(blobs_ / ".incoming"));
+    ProducedLayer produced = DE_TRY(produce_layer(layer, options, *out));
+    DE_TRY(out->commit_as(blobs_ / produced.blob.digest.hex()));
+    return produced;
+  }
+
+ private:
+  static bool exists(const fs::path& p) {
+    std::error_code ec;
+    return fs::exists(p, ec);
+  }
+  fs::path blobs_;
+};
+
+class ArchiveSink final : public BlobSink {
+ public:
+  explicit ArchiveSink(ArchiveWriter& archive) : archive_(archive) {}
+
+  Status put(const Digest& digest, std::string_view bytes) override {
+    if (!written_.insert(digest).second) return {};
+    return archive_.add_file("blobs/sha256/" + digest.hex(), bytes);
+  }
+
+  Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) override {
+    if (auto reuse = reusable_blob(layer, options); reuse && written_.contains(reuse->blob.digest))
+      return *reuse;
+    static constexpr size_t kNameLength = std::string_view("blobs/sha256/").size() + 64;
+    Writer* out = DE_TRY(archive_.begin_streamed(kNameLength));
+    ProducedLayer produced = DE_TRY(produce_layer(layer, options, *out));
+    DE_TRY(archive_.end_streamed("blobs/sha256/" + produced.blob.digest.hex()));
+    written_.insert(produced.blob.digest);
+    return produced;
+  }
+
+ private:
+  ArchiveWriter& archive_;
+  std::set<Digest> written_;
+};
+
+ProduceOptions layout_produce_options(const WriteOptions& options) {
+  return ProduceOptions{.compression = options.compression,
+                        .keep_compressed = options.keep_compressed,
+                        .docker_media_types = false};
+}
+
+// Writes layers, config and manifest; returns the manifest descriptor and the result.
+Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobSink& sink,
+                                                       const WriteOptions& options) {
+  std::vector<ProducedLayer> layers;
+  auto produce = layout_produce_options(options);
+  for (size_t i = 0; i < image.layers.size(); ++i)
+    layers.push_back(DE_TRY_CTX(sink.put_layer(*image.layers[i], produce),
+                                fmt::format("writing layer {}", i)));
+  std::string config = final_config(image, layers);
+  Descriptor config_desc{.media_type = std::string(media_type::kOciConfig),
+                         .digest = Digest::of(config),
+                         .size = static_cast<std::int64_t>(config.size())};
+  DE_TRY(sink.put(config_desc.digest, config));
+  std::string manifest = oci_manifest(image, config_desc, layers).to_json();
+  Descriptor manifest_desc{.media_type = std::string(media_type::kOciManifest),
+                           .digest = Digest::of(manifest),
+                           .size = static_cast<std::int64_t>(manifest.size())};
+  DE_TRY(sink.put(manifest_desc.digest, manifest));
+  WriteResult result{.manifest_digest = manifest_desc.digest, .config_digest = config_desc.digest};
+  for (auto& l : layers) result.layers.push_back(l.blob);
+  return std::make_pair(manifest_desc, result);
+}
+
+Descriptor index_entry(Descriptor manifest, std::string_view tag) {
+  if (!tag.empty()) manifest.annotations[std::string(kRefName)] = std::string(tag);
+  return manifest;
+}
+
+// Removes a directory this writer created if the write fails.
+class CreatedDirGuard {
+ public:
+  explicit CreatedDirGuard(fs::path dir) : dir_(std::move(dir)) {}
+  ~CreatedDirGuard() {
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+  void release() { dir_.clear(); }
+
+ private:
+  fs::path dir_;
+};
+
+}  // namespace
+
+Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
+                                        std::string_view tag, const WriteOptions& options) {
+  std::error_code ec;
+  bool existed = fs::exists(dir, ec);
+  Index index{.media_type = std::string(media_type::kOciIndex)};
+  if (existed) {
+    if (!fs::is_directory(dir, ec))
+      return fail(Code::InvalidArgument, "{} exists and is not a directory", dir.string());
+    if (fs::exists(dir / "index.json", ec)) {
+      if (!fs::exists(dir / "oci-layout", ec))
+        return fail(Code::InvalidArgument, "{} has an index.json but no oci-layout file",
+                    dir.string());
+      std::string existing = DE_TRY(read_file(dir / "index.json"));
+      index = DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
+    } else if (!fs::is_empty(dir, ec)) {
+      return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
+                  dir.string());
+    }
+  }
+  CreatedDirGuard guard(existed ? fs::path() : dir);
+  fs::create_directories(dir / "blobs" / "sha256", ec);
+  if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+
+  DirectorySink sink(dir / "blobs" / "sha256");
+  auto [manifest, result] = DE_TRY_CTX(write_blobs(image, sink, options), "writing " + dir.string());
+
+  // Replace an entry of the same name; an unnamed write replaces an identical unnamed entry.
+  std::erase_if(index.manifests, [&](const Descriptor& d) {
+    auto it = d.annotations.find(std::string(kRefName));
+    std::string name = it == d.annotations.end() ? "" : it->second;
+    return tag.empty() ? (name.empty() && d.digest == manifest.digest) : name == tag;
+  });
+  index.manifests.push_back(index_entry(manifest, tag));
+  index.media_type = media_type::kOciIndex;
+  DE_TRY(write_file_atomic(dir / "oci-layout", kLayoutFile));
+  DE_TRY(write_file_atomic(dir / "index.json", index.to_json()));
+  guard.release();
+  return result;
+}
+
+Result<WriteResult> write_oci_archive(const Image& image, const fs::path& path,
+                                      std::string_view tag, const WriteOptions& options) {
+  auto archive = DE_TRY(ArchiveWriter::create(path));
+  DE_TRY(archive->add_file("oci-layout", kLayoutFile));
+  DE_TRY(archive->add_directory("blobs"));
+  DE_TRY(archive->add_directory("blobs/sha256"));
+  ArchiveSink sink(*archive);
+  auto [manifest, result] = DE_TRY_CTX(write_blobs(image, sink, options), "writing " + path.string());
+  Index index{.media_type = std::string(media_type::kOciIndex),
+              .manifests = {index_entry(manifest, tag)}};
+  DE_TRY(archive->add_file("index.json", index.to_json()));
+  DE_TRY(archive->commit());
+  return result;
+}
+
+}  // namespace de::oci

@@ -1,0 +1,311 @@
+// Reading every image shape in the shared test data, and writing docker-archive / OCI layout /
+// oci-archive output that reads back identically and deterministically.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "docker_envs/oci/media_types.hpp"
+#include "docker_envs/oci/tar.hpp"
+#include "docker_envs/oci/transport.hpp"
+#include "support/testdata.hpp"
+
+namespace de::oci {
+namespace {
+namespace fs = std::filesystem;
+
+// A small in-memory layer made with TarWriter.
+class MemoryLayer final : public Layer {
+ public:
+  explicit MemoryLayer(std::vector<std::pair<std::string, std::string>> files) {
+    StringWriter out;
+    TarWriter tar(out);
+    for (auto& [path, content] : files) {
+      TarEntry e{.path = path, .type = EntryType::File, .mode = 0644, .size = content.size()};
+      StringReader data(content);
+      EXPECT_TRUE(tar.add(e, &data));
+    }
+    EXPECT_TRUE(tar.finish());
+    tar_ = out.take();
+  }
+  std::optional<Descriptor> blob() const override { return std::nullopt; }
+  std::optional<Digest> diff_id() const override { return std::nullopt; }
+  Result<std::unique_ptr<Reader>> open_blob() const override {
+    return fail(Code::Unsupported, "no blob");
+  }
+  Result<std::unique_ptr<Reader>> open_tar() const override {
+    return std::unique_ptr<Reader>(std::make_unique<StringReader>(tar_));
+  }
+  std::optional<std::uint64_t> tar_size() const override { return tar_.size(); }
+  std::string describe() const override { return "memory layer"; }
+  const std::string& tar() const { return tar_; }
+
+ private:
+  std::string tar_;
+};
+
+Image sample_image() {
+  Image image = scratch_image();
+  image.layers.push_back(std::make_shared<MemoryLayer>(
+      std::vector<std::pair<std::string, std::string>>{{"etc/hello", "hello\n"}}));
+  image.layers.push_back(std::make_shared<MemoryLayer>(
+      std::vector<std::pair<std::string, std::string>>{{"bin/tool", std::string(100000, 'x')}}));
+  image.config.set_env({"PATH=/bin"});
+  return image;
+}
+
+// Reads every layer completely: verifies blob digests and diffIDs along the way.
+Status read_all_layers(const Image& image) {
+  for (auto& layer : image.layers) {
+    auto tar = DE_TRY(layer->open_tar());
+    NullWriter null;
+    DE_TRY(copy(*tar, null));
+  }
+  return {};
+}
+
+Result<Image> read(const std::string& ref) {
+  auto r = DE_TRY(ImageRef::parse(ref));
+  return read_image(r);
+}
+
+TEST(Transport, ParsesReferences) {
+  auto r = ImageRef::parse("docker-archive:/tmp/a.tar:busybox:1.36");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->transport, Transport::DockerArchive);
+  EXPECT_EQ(r->path, "/tmp/a.tar");
+  EXPECT_EQ(r->selector, "busybox:1.36");
+  EXPECT_EQ(r->to_string(), "docker-archive:/tmp/a.tar:busybox:1.36");
+  r = ImageRef::parse("oci:dir:v1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->transport, Transport::OciLayout);
+  EXPECT_EQ(r->selector, "v1");
+  EXPECT_EQ(ImageRef::parse("scratch")->transport, Transport::Scratch);
+  EXPECT_EQ(ImageRef::parse("image.tar")->transport, Transport::Auto);
+  EXPECT_FALSE(ImageRef::parse("oci:"));
+  EXPECT_FALSE(ImageRef::parse("oci:dir:"));
+  EXPECT_FALSE(ImageRef::parse(""));
+}
+
+TEST(DockerArchiveRead, EveryTestdataArchive) {
+  DE_REQUIRE_TESTDATA();
+  fs::path dir = test::testdata_dir() / "docker" / "docker-archive";
+  struct Case {
+    std::string file, selector;
+    size_t layers;
+  };
+  std::vector<Case> cases = {
+      {"ggcr/test_image_1.tar", "", 1},
+      {"ggcr/test_image_2.tar", "", 1},
+      {"ggcr/test_load_manifest.tar", "", 1},
+      {"ggcr/test_bundle.tar", "test_image_2", 1},
+      {"ggcr/test_bundle.tar", "@1", 1},
+      {"ggcr/test_link.tar", "bazel/v1/tarball:test_image_3", 2},
+      {"ggcr/test_link.tar", "@0", 1},
+      {"ggcr/no_manifest.tar", "", 1},
+      {"ggcr/hello-world-v25.tar", "", 1},
+      {"ggcr/mutate_whiteout_image.tar", "", 3},
+      {"ggcr/mutate_whiteout_dir.tar", "", 4},
+      {"ggcr/mutate_overwritten_file.tar", "", 3},
+      {"ggcr/mutate_source_image.tar", "", 1},
+      {"ggcr/mutate_source_image_with_empty_layer_history.tar", "", 1},
+      {"containers-image/almostempty.tar", "", 1},
+      {"dive/test-docker-image.tar", "", 14},
+      {"dive/test-kaniko-image.tar", "", 14},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.file + " " + c.selector);
+    std::string ref = "docker-archive:" + (dir / c.file).string();
+    if (!c.selector.empty()) ref += ":" + c.selector;
+    auto image = read(ref);
+    ASSERT_TRUE(image) << image.error().to_string();
+    EXPECT_EQ(image->layers.size(), c.layers);
+    auto status = read_all_layers(*image);
+    EXPECT_TRUE(status) << status.error().to_string();
+    // Auto-detection by content gives the same image.
+    if (c.selector.empty()) {
+      auto autod = read((dir / c.file).string());
+      ASSERT_TRUE(autod) << autod.error().to_string();
+      EXPECT_EQ(autod->config_bytes(), image->config_bytes());
+    }
+  }
+}
+
+TEST(DockerArchiveRead, RefusesBrokenArchivesClearly) {
+  DE_REQUIRE_TESTDATA();
+  fs::path dir = test::testdata_dir() / "docker" / "docker-archive" / "ggcr";
+  auto null_manifest = read("docker-archive:" + (dir / "null_manifest.tar").string());
+  ASSERT_FALSE(null_manifest);
+  EXPECT_NE(null_manifest.error().to_string().find("null"), std::string::npos);
+  auto ambiguous = read("docker-archive:" + (dir / "test_bundle.tar").string());
+  ASSERT_FALSE(ambiguous);
+  EXPECT_NE(ambiguous.error().to_string().find("test_image_2"), std::string::npos)
+      << ambiguous.error().to_string();
+  auto missing = read("docker-archive:" + (dir / "test_bundle.tar").string() + ":nope:1");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Code::NotFound);
+}
+
+TEST(OciLayoutRead, TestdataLayoutsAndArchives) {
+  DE_REQUIRE_TESTDATA();
+  fs::path base = test::testdata_dir() / "docker";
+  struct Case {
+    std::string ref;
+    bool readable;
+  };
+  std::vector<Case> cases = {
+      {"oci-archive:" + (base / "oci-archive/dive/test-oci-gzip-image.tar").string(), true},
+      {"oci-archive:" + (base / "oci-archive/dive/test-oci-zstd-image.tar").string(), true},
+      {"oci-archive:" + (base / "oci-archive/dive/test-oci-estargz-image.tar").string(), true},
+      {"oci-archive:" + (base / "oci-archive/dive/test-oci-uncompressed-image.tar").string(), true},
+      {"oci:" + (base / "oci-layout/ggcr_test_index_one_image").string(), true},
+      {"oci:" + (base / "oci-layout/containers-image_delete_image_only_one_image").string() + ":latest", false},  // descriptor sizes are fake in this fixture
+      {"oci:" + (base / "oci-layout/ggcr_test_gc_image_unknown_mediatype").string(), false},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.ref);
+    auto image = read(c.ref);
+    if (!c.readable) {
+      ASSERT_FALSE(image);
+      continue;
+    }
+    ASSERT_TRUE(image) << image.error().to_string();
+    auto status = read_all_layers(*image);
+    EXPECT_TRUE(status) << status.error().to_string();
+  }
+}
+
+class WriteRoundTrip : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WriteRoundTrip, ReadsBackAndIsDeterministic) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  Image image = sample_image();
+  std::string kind = GetParam();
+  auto dest = [&](const std::string& name) {
+    std::string path = (dir->path() / name).string();
+    if (kind == "oci") return "oci:" + path + ":v1";
+    if (kind == "oci-archive") return "oci-archive:" + path + ".tar:v1";
+    return "docker-archive:" + path + ".tar:example/app:v1";
+  };
+  WriteOptions options;
+  auto a = write_image(image, *ImageRef::parse(dest("a")), options);
+  ASSERT_TRUE(a) << a.error().to_string();
+  auto b = write_image(image, *ImageRef::parse(dest("b")), options);
+  ASSERT_TRUE(b) << b.error().to_string();
+  EXPECT_EQ(a->manifest_digest, b->manifest_digest);
+  EXPECT_EQ(a->config_digest, b->config_digest);
+  if (kind != "oci") {
+    auto bytes_a = read_file(dir->path() / "a.tar", 1 << 30);
+    auto bytes_b = read_file(dir->path() / "b.tar", 1 << 30);
+    ASSERT_TRUE(bytes_a && bytes_b);
+    EXPECT_EQ(Digest::of(*bytes_a), Digest::of(*bytes_b));
+  }
+
+  auto back = read(dest("a"));
+  ASSERT_TRUE(back) << back.error().to_string();
+  ASSERT_EQ(back->layers.size(), 2u);
+  auto diff_ids = back->config.diff_ids();
+  ASSERT_TRUE(diff_ids);
+  EXPECT_EQ((*diff_ids)[0], Digest::of(static_cast<const MemoryLayer&>(*image.layers[0]).tar()));
+  EXPECT_EQ(back->config.env(), std::vector<std::string>{"PATH=/bin"});
+  ASSERT_TRUE(read_all_layers(*back));
+
+  // Copying what was read keeps every digest.
+  auto c = write_image(*back, *ImageRef::parse(dest("c")), options);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->manifest_digest, a->manifest_digest);
+  EXPECT_EQ(c->config_digest, a->config_digest);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, WriteRoundTrip,
+                         ::testing::Values("oci", "oci-archive", "docker-archive"));
+
+TEST(WriteImage, ZstdLayersInOciLayout) {
+  auto dir = TempDir::create();
+  Image image = sample_image();
+  auto ref = *ImageRef::parse("oci:" + (dir->path() / "z").string());
+  auto written = write_image(image, ref, WriteOptions{.compression = Compression::Zstd});
+  ASSERT_TRUE(written) << written.error().to_string();
+  for (auto& l : written->layers) EXPECT_EQ(l.media_type, media_type::kOciLayerZstd);
+  auto back = read_image(ref);
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(read_all_layers(*back));
+}
+
+TEST(ReadImage, DetectsTamperedBlob) {
+  auto dir = TempDir::create();
+  Image image = sample_image();
+  fs::path layout = dir->path() / "t";
+  auto written = write_image(image, *ImageRef::parse("oci:" + layout.string()),
+                             WriteOptions{.compression = Compression::None});
+  ASSERT_TRUE(written);
+  fs::path blob = layout / "blobs" / "sha256" / written->layers[0].digest.hex();
+  {
+    std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(600);
+    f.put('Z');
+  }
+  auto back = read_image(*ImageRef::parse("oci:" + layout.string()));
+  ASSERT_TRUE(back);
+  auto status = read_all_layers(*back);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code(), Code::Corruption);
+  EXPECT_NE(status.error().to_string().find("digest"), std::string::npos);
+
+  // A manifest naming a missing blob.
+  fs::remove(blob);
+  back = read_image(*ImageRef::parse("oci:" + layout.string()));
+  ASSERT_TRUE(back);
+  status = read_all_layers(*back);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code(), Code::NotFound);
+}
+
+TEST(WriteImage, FailureLeavesNoOutput) {
+  auto dir = TempDir::create();
+  // A layer whose bytes do not match its declared diffID.
+  class LyingLayer final : public Layer {
+   public:
+    std::optional<Descriptor> blob() const override { return std::nullopt; }
+    std::optional<Digest> diff_id() const override { return Digest::of("something else"); }
+    Result<std::unique_ptr<Reader>> open_blob() const override {
+      return fail(Code::Unsupported, "none");
+    }
+    Result<std::unique_ptr<Reader>> open_tar() const override {
+      return std::unique_ptr<Reader>(std::make_unique<StringReader>(std::string(1024, '\0')));
+    }
+    std::string describe() const override { return "lying layer"; }
+  };
+  Image image = scratch_image();
+  image.layers.push_back(std::make_shared<LyingLayer>());
+  for (std::string ref : {"oci:" + (dir->path() / "o").string(),
+                          "oci-archive:" + (dir->path() / "o.tar").string(),
+                          "docker-archive:" + (dir->path() / "d.tar").string()}) {
+    SCOPED_TRACE(ref);
+    auto r = write_image(image, *ImageRef::parse(ref));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::Corruption);
+  }
+  EXPECT_TRUE(fs::is_empty(dir->path())) << "partial output left behind";
+}
+
+TEST(ReadImage, TruncatedArchiveIsAnError) {
+  auto dir = TempDir::create();
+  Image image = sample_image();
+  fs::path tar = dir->path() / "full.tar";
+  ASSERT_TRUE(write_image(image, *ImageRef::parse("docker-archive:" + tar.string())));
+  auto bytes = *read_file(tar, 1 << 30);
+  fs::path cut = dir->path() / "cut.tar";
+  ASSERT_TRUE(write_file_atomic(cut, std::string_view(bytes).substr(0, bytes.size() / 2 + 100)));
+  auto r = read("docker-archive:" + cut.string());
+  if (r) {
+    auto status = read_all_layers(*r);
+    EXPECT_FALSE(status);
+  } else {
+    EXPECT_TRUE(r.error().code() == Code::Corruption || r.error().code() == Code::NotFound)
+        << r.error().to_string();
+  }
+}
+
+}  // namespace
+}  // namespace de::oci
