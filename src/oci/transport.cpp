@@ -78,36 +78,34 @@ Result<Image> read_image(const ImageRef& ref, const ReadOptions& options) {
   fs::path path(ref.path);
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail(Code::NotFound, "{} does not exist", ref.path);
-  auto context = "reading " + ref.to_string();
   bool dir = fs::is_directory(path, ec);
   if (ref.transport == Transport::OciLayout || (ref.transport == Transport::Auto && dir)) {
     if (!dir) return fail(Code::InvalidArgument, "{} is not a directory (an OCI layout)", ref.path);
     if (!fs::exists(path / "oci-layout", ec) || !fs::exists(path / "index.json", ec))
       return fail(Code::InvalidArgument, "{} is not an OCI image layout (no oci-layout/index.json)",
                   ref.path);
-    std::string index = DE_TRY_CTX(read_file(path / "index.json"), context);
-    return DE_TRY_CTX(read_oci_layout(directory_blobs(path), index, ref.selector, options), context);
+    std::string index = DE_TRY(read_file(path / "index.json"));
+    return read_oci_layout(directory_blobs(path), index, ref.selector, options);
   }
   if (dir) return fail(Code::InvalidArgument, "{} is a directory, not an archive", ref.path);
-  return DE_TRY_CTX(read_archive_by_content(path, ref, options), context);
+  return read_archive_by_content(path, ref, options);
 }
 
 Result<WriteResult> write_image(const Image& image, const ImageRef& dest,
                                 const WriteOptions& options) {
-  auto context = "writing " + dest.to_string();
   switch (dest.transport) {
     case Transport::Scratch:
       return fail(Code::InvalidArgument, "scratch cannot be a destination");
     case Transport::DockerArchive:
-      return DE_TRY_CTX(write_docker_archive(image, dest.path, dest.selector), context);
+      return write_docker_archive(image, dest.path, dest.selector);
     case Transport::OciLayout:
-      return DE_TRY_CTX(write_oci_directory(image, dest.path, dest.selector, options), context);
+      return write_oci_directory(image, dest.path, dest.selector, options);
     case Transport::OciArchive:
-      return DE_TRY_CTX(write_oci_archive(image, dest.path, dest.selector, options), context);
+      return write_oci_archive(image, dest.path, dest.selector, options);
     case Transport::Auto:
       if (dest.path.ends_with(".tar"))
-        return DE_TRY_CTX(write_docker_archive(image, dest.path, ""), context);
-      return DE_TRY_CTX(write_oci_directory(image, dest.path, "", options), context);
+        return write_docker_archive(image, dest.path, "");
+      return write_oci_directory(image, dest.path, "", options);
   }
   return fail(Code::Internal, "unknown transport");
 }
