@@ -66,8 +66,8 @@ measure() {
   local times=() maxrss=0 n=${RUNS_OVERRIDE:-$runs}
   for ((i = 0; i < n; i++)); do
     eval "$prep"
-    /usr/bin/time -f '%e %M' -o "$workdir/time.txt" bash -c "$cmd" >/dev/null ||
-      die "command failed: $cmd"
+    /usr/bin/time -f '%e %M' -o "$workdir/time.txt" bash -c "$cmd" >/dev/null 2>"$workdir/stderr.txt" ||
+      { cat "$workdir/stderr.txt" >&2; die "command failed: $cmd"; }
     read -r t m <"$workdir/time.txt"
     times+=("$t")
     if ((m > maxrss)); then maxrss=$m; fi
