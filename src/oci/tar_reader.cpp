@@ -364,6 +364,11 @@ Result<std::optional<TarEntry>> TarReader::next() {
         return fail(Code::Corruption, "invalid pax size '{}' for '{}'", *p, name);
       size = static_cast<std::uint64_t>(*v);
     }
+    // Engines join absolute names onto the root, but no tool that makes layers writes them: an
+    // absolute name is a crafted or broken archive, refused like a '..' escape.
+    if (name.starts_with('/'))
+      return fail(Code::Corruption, "unsafe path '{}': absolute paths are not allowed in a tar",
+                  name);
     entry.path = DE_TRY(normalize_path(name));
     if (entry.type == EntryType::Hardlink) {
       entry.link_target = DE_TRY_CTX(normalize_path(link), "hardlink " + entry.path);
@@ -400,6 +405,11 @@ Result<std::optional<TarEntry>> TarReader::next() {
       if (k.starts_with(kXattr) && k.size() > kXattr.size())
         entry.xattrs[k.substr(kXattr.size())] = v;
 
+    if (typeflag == 'D') {
+      // The dumpdir listing is not file data: skip it so that read_data() yields nothing.
+      DE_TRY(skip(size + TarWriter::padding(size)));
+      data_follows = false;
+    }
     std::uint64_t data_size = data_follows ? size : 0;
     entry.size = entry.type == EntryType::File ? data_size : 0;
     remaining_ = data_size;
