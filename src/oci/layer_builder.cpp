@@ -150,7 +150,6 @@ class GeneratedTarReader final : public Reader {
   Status start_data() {
     const Item& item = (*items_)[index_];
     header_.clear();
-    header_.shrink_to_fit();
     if (data_left_ == 0) {
       ++index_;
       phase_ = Phase::Start;

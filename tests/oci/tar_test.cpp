@@ -364,13 +364,49 @@ TEST_P(TarGnuFormats, ReadsRealGnuTar) {
 INSTANTIATE_TEST_SUITE_P(TarFormats, TarGnuFormats,
                          ::testing::Values("gnu", "posix", "ustar", "v7", "oldgnu"));
 
-TEST(TarReader, ReadsGnuPaxXattrsAndBigFiles) {
+TEST(TarReader, PaxSizeForHugeFiles) {
+  TarEntry huge = file_entry("huge.bin", std::uint64_t{9} << 30);
+  auto header = TarWriter::encode_header(huge);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->size(), 512u * 3);  // pax header + records + ustar header
+  EXPECT_EQ(TarWriter::encoded_size(huge), header->size() + huge.size);
+  StringReader in(*header);
+  TarReader reader(in);
+  auto entry = reader.next();
+  ASSERT_TRUE(entry && *entry);
+  EXPECT_EQ((*entry)->size, std::uint64_t{9} << 30);
+  EXPECT_EQ(reader.data_offset(), header->size());
+  auto end = reader.next();  // the data is missing
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code(), Code::Corruption);
+}
+
+TEST(TarReader, GnuIncrementalDumpdirIsADirectory) {
+  auto tmp = TempDir::create();
+  ASSERT_TRUE(tmp);
+  fs::path src = tmp->path() / "src";
+  fs::create_directories(src / "d");
+  write_text(src / "d" / "f", "data");
+  fs::path tarfile = tmp->path() / "inc.tar";
+  auto r = de::test::run_command("cd '" + src.string() + "' && tar --format=gnu -g '" +
+                                 (tmp->path() / "snar").string() + "' -cf '" +
+                                 tarfile.string() + "' d");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto entries = must_read(*read_file(tarfile));
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].entry.path, "d");
+  EXPECT_EQ(entries[0].entry.type, EntryType::Directory);
+  EXPECT_EQ(entries[0].data, "");
+  EXPECT_EQ(entries[1].entry.path, "d/f");
+  EXPECT_EQ(entries[1].data, "data");
+}
+
+TEST(TarReader, ReadsGnuPaxNonAsciiAndFractionalMtime) {
   auto tmp = TempDir::create();
   ASSERT_TRUE(tmp);
   fs::path src = tmp->path() / "src";
   fs::create_directories(src);
   write_text(src / "caf\xc3\xa9.txt", "u");
-  // A sparse 9 GiB file: only its header is read (needs pax size); tar reads holes fast.
   fs::path tarfile = tmp->path() / "out.tar";
   auto r = de::test::run_command(
       "cd '" + src.string() + "' && tar --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f "
