@@ -1,7 +1,79 @@
+// docker-envs: entry point. Parses the command line (usage errors exit 2), reads the environment,
+// runs the chosen command and turns any error into one line on stderr and exit status 1.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
+#include "cli/common.hpp"
+#include "docker_envs/base/log.hpp"
+
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+void print_error(const de::Error& error) {
+  std::string line = std::string(de::cli::kProgram) + ": error: " + error.to_string() + "\n";
+  std::fputs(line.c_str(), stderr);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"docker-envs: build and edit container images from conda environments, without Docker"};
-  CLI11_PARSE(app, argc, argv);
+  using namespace de;
+  CLI::App app{"Build and edit container images (docker-archive, OCI layouts) without Docker."};
+  app.name(std::string(cli::kProgram));
+  app.set_version_flag("--version", std::string(cli::kProgram) + " " + std::string(cli::kVersion));
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string(cli::kProgram) + ": error: " + e.what() +
+           "\nRun with --help for more information.\n";
+  });
+  bool verbose = false, quiet = false;
+  auto* verbose_flag = app.add_flag("-v,--verbose", verbose, "Print progress and debug details");
+  app.add_flag("-q,--quiet", quiet, "Print only errors")->excludes(verbose_flag);
+
+  cli::Registry registry;
+  auto* image = app.add_subcommand("image", "Inspect, list, edit and convert images");
+  image->require_subcommand(1);
+  image->fallthrough();
+  cli::add_image_inspect(*image, registry);
+  cli::add_image_ls(*image, registry);
+  cli::add_image_add_layer(*image, registry);
+  cli::add_image_remove_layer(*image, registry);
+  cli::add_image_config(*image, registry);
+  cli::add_image_copy(*image, registry);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  log::set_level(verbose ? log::Level::Debug : quiet ? log::Level::Error : log::Level::Info);
+
+  cli::Globals globals;
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    auto parsed = cli::parse_source_date_epoch(epoch);
+    if (!parsed) {
+      print_error(parsed.error());
+      return kExitError;
+    }
+    globals.source_date_epoch = *parsed;
+  }
+
+  if (!registry.action) {  // unreachable: a subcommand is required
+    std::fputs(app.help().c_str(), stderr);
+    return kExitUsage;
+  }
+  auto status = registry.action(globals);
+  if (!status) {
+    print_error(status.error());
+    return kExitError;
+  }
   return 0;
 }

@@ -1,0 +1,58 @@
+#include "cli/common.hpp"
+
+#include <charconv>
+
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/oci/mutate.hpp"
+
+namespace de::cli {
+
+Result<std::int64_t> parse_source_date_epoch(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0)
+    return fail(Code::InvalidArgument,
+                "SOURCE_DATE_EPOCH='{}' is not a non-negative number of seconds", text);
+  return value;
+}
+
+Result<oci::ImageRef> parse_ref(std::string_view text, std::string_view role) {
+  return DE_TRY_CTX(oci::ImageRef::parse(text), fmt::format("{} '{}'", role, text));
+}
+
+Result<oci::Image> read_source(std::string_view text) {
+  auto ref = DE_TRY(parse_ref(text, "source"));
+  return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", text));
+}
+
+std::string created_time(const Globals& globals) {
+  return globals.source_date_epoch ? oci::rfc3339_from_epoch(*globals.source_date_epoch)
+                                   : std::string();
+}
+
+Status write_destination(oci::Image image, std::string_view text,
+                         const oci::WriteOptions& options, const Globals& globals,
+                         bool stamp_created) {
+  auto ref = DE_TRY(parse_ref(text, "destination"));
+  if (ref.transport == oci::Transport::Scratch)
+    return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", text);
+  if (stamp_created && globals.source_date_epoch) oci::set_created(image, created_time(globals));
+  auto written = DE_TRY_CTX(oci::write_image(image, ref, options), fmt::format("writing {}", text));
+  log::info("wrote {} ({} layer{}, manifest {})", text, written.layers.size(),
+            written.layers.size() == 1 ? "" : "s", written.manifest_digest.to_string());
+  return {};
+}
+
+void add_compression_option(CLI::App* sub, std::string& target) {
+  sub->add_option("--compression", target,
+                  "Compression of the layers written to OCI layouts (docker-archive layers are "
+                  "always uncompressed)")
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}))
+      ->capture_default_str();
+}
+
+Result<Compression> layer_compression(std::string_view name) {
+  return DE_TRY_CTX(parse_compression(name), std::string("--compression"));
+}
+
+}  // namespace de::cli

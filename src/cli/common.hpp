@@ -1,0 +1,79 @@
+// Shared pieces of the command-line front end. The CLI is the only code that reads argv and the
+// environment; what it reads is handed to the libraries as option values.
+//
+// Each command lives in its own file and registers itself with add_<command>(): it adds a CLI11
+// subcommand whose callback stores the command's action in the Registry; main() runs the action
+// after parsing succeeds, so that usage errors (exit 2) and run-time errors (exit 1) stay apart.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/oci/image.hpp"
+#include "docker_envs/oci/transport.hpp"
+
+namespace de::cli {
+
+inline constexpr std::string_view kProgram = "docker-envs";
+inline constexpr std::string_view kVersion = "0.1.0";
+
+// What main() learned from the environment; filled in after parsing, before an action runs.
+struct Globals {
+  // SOURCE_DATE_EPOCH: clamps file mtimes and sets the created times that are written. When
+  // absent no time is written at all (never the host's clock).
+  std::optional<std::int64_t> source_date_epoch;
+};
+
+struct Registry {
+  std::function<Status(const Globals&)> action;  // set by the chosen subcommand's callback
+};
+
+// Command registration, one per file.
+void add_image_inspect(CLI::App& parent, Registry& registry);
+void add_image_ls(CLI::App& parent, Registry& registry);
+void add_image_add_layer(CLI::App& parent, Registry& registry);
+void add_image_remove_layer(CLI::App& parent, Registry& registry);
+void add_image_config(CLI::App& parent, Registry& registry);
+void add_image_copy(CLI::App& parent, Registry& registry);
+
+// Sets the callback of `sub` to store `run` (bound to options owned by the closure) in the
+// registry.
+template <class Options, class Run>
+void on_run(CLI::App* sub, Registry& registry, std::shared_ptr<Options> options, Run run) {
+  sub->callback([&registry, options, run] {
+    registry.action = [options, run](const Globals& globals) { return run(*options, globals); };
+  });
+}
+
+// Parses SOURCE_DATE_EPOCH's value (a non-negative decimal number of seconds).
+Result<std::int64_t> parse_source_date_epoch(std::string_view text);
+
+// "docker-archive:...", "oci:...", "oci-archive:...", "scratch" or a bare path. `role` ("source",
+// "destination") names it in errors.
+Result<oci::ImageRef> parse_ref(std::string_view text, std::string_view role);
+
+// Reads the image named by `text`, with the reference in the error context.
+Result<oci::Image> read_source(std::string_view text);
+
+// The created time to record, from SOURCE_DATE_EPOCH; empty (leave absent) without it.
+std::string created_time(const Globals& globals);
+
+// Writes `image` to the destination named by `text` (refusing "scratch"), and logs what was
+// written. For edited images the config's created time is set from SOURCE_DATE_EPOCH first
+// (`stamp_created`); copies keep the source's config bytes.
+Status write_destination(oci::Image image, std::string_view text, const oci::WriteOptions& options,
+                         const Globals& globals, bool stamp_created);
+
+// Adds `--compression gzip|zstd|none` to `sub`, storing the (validated) name into `target`;
+// layer_compression() turns it into the value.
+void add_compression_option(CLI::App* sub, std::string& target);
+Result<Compression> layer_compression(std::string_view name);
+
+}  // namespace de::cli

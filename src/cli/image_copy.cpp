@@ -1,0 +1,34 @@
+// `docker-envs image copy SRC DEST [--compression gzip|zstd|none]`: converts between formats,
+// keeping the config bytes (and so the image ID) as they are.
+#include "cli/common.hpp"
+
+namespace de::cli {
+namespace {
+
+struct CopyOptions {
+  std::string source, destination;
+  std::string compression = "gzip";
+};
+
+Status run(const CopyOptions& o, const Globals& globals) {
+  DE_TRY(parse_ref(o.destination, "destination"));
+  auto image = DE_TRY(read_source(o.source));
+  return write_destination(std::move(image), o.destination,
+                           oci::WriteOptions{.compression = DE_TRY(layer_compression(o.compression))}, globals,
+                           /*stamp_created=*/false);
+}
+
+}  // namespace
+
+void add_image_copy(CLI::App& parent, Registry& registry) {
+  auto options = std::make_shared<CopyOptions>();
+  auto* sub = parent.add_subcommand(
+      "copy", "Copy an image between formats (docker-archive, oci, oci-archive), config unchanged");
+  sub->fallthrough();
+  sub->add_option("SRC", options->source, "Image to copy")->required();
+  sub->add_option("DEST", options->destination, "Where to write it")->required();
+  add_compression_option(sub, options->compression);
+  on_run(sub, registry, options, run);
+}
+
+}  // namespace de::cli

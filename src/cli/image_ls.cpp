@@ -1,0 +1,70 @@
+// `docker-envs image ls SRC [--layer N] [--long]`: the merged filesystem (whiteouts and opaque
+// directories applied) or one layer's entries, one path per line; --long is like `tar -tv`.
+#include <cstdio>
+
+#include "cli/common.hpp"
+#include "docker_envs/oci/filesystem.hpp"
+
+namespace de::cli {
+namespace {
+
+struct LsOptions {
+  std::string source;
+  std::optional<std::size_t> layer;
+  bool long_format = false;
+};
+
+// One line per entry: the path as `tar -t` prints it (directories end in '/'), or the long form.
+std::string format_entry(const oci::TarEntry& entry, bool long_format) {
+  if (long_format) return oci::format_long(entry);
+  std::string line = entry.path;
+  if (entry.type == oci::EntryType::Directory) line += '/';
+  return line;
+}
+
+Status run(const LsOptions& o, const Globals&) {
+  auto image = DE_TRY(read_source(o.source));
+  std::vector<oci::TarEntry> entries;
+  if (o.layer) {
+    if (*o.layer >= image.layers.size()) {
+      if (image.layers.empty())
+        return fail(Code::InvalidArgument, "--layer {}: {} has no layers", *o.layer, o.source);
+      return fail(Code::InvalidArgument, "--layer {} is out of range (valid: 0-{}, 0 = bottom)",
+                  *o.layer, image.layers.size() - 1);
+    }
+    const auto& layer = *image.layers[*o.layer];
+    entries = DE_TRY_CTX(oci::list_layer(layer), fmt::format("listing layer {} ({}) of {}",
+                                                             *o.layer, layer.describe(), o.source));
+  } else {
+    entries = DE_TRY_CTX(oci::merged_filesystem(image.layers),
+                         fmt::format("listing the filesystem of {}", o.source));
+  }
+  std::string out;
+  for (const auto& entry : entries) {
+    if (entry.path.empty()) continue;  // the root itself
+    out += format_entry(entry, o.long_format);
+    out += '\n';
+    if (out.size() >= (1 << 16)) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return {};
+}
+
+}  // namespace
+
+void add_image_ls(CLI::App& parent, Registry& registry) {
+  auto options = std::make_shared<LsOptions>();
+  auto* sub = parent.add_subcommand(
+      "ls", "List the image's merged filesystem (default) or one layer, one path per line");
+  sub->fallthrough();
+  sub->add_option("SRC", options->source, "Image to list")->required();
+  sub->add_option("--layer", options->layer, "List only layer N (0 = bottom) as stored, whiteouts "
+                                             "included");
+  sub->add_flag("-l,--long", options->long_format, "Long listing like `tar -tv`");
+  on_run(sub, registry, options, run);
+}
+
+}  // namespace de::cli

@@ -1,0 +1,36 @@
+// `docker-envs image remove-layer SRC DEST [--index N]`: drops one layer (default: the top one)
+// with its diff_id and history entry.
+#include "cli/common.hpp"
+#include "docker_envs/oci/mutate.hpp"
+
+namespace de::cli {
+namespace {
+
+struct RemoveLayerOptions {
+  std::string source, destination;
+  std::optional<std::size_t> index;
+};
+
+Status run(const RemoveLayerOptions& o, const Globals& globals) {
+  DE_TRY(parse_ref(o.destination, "destination"));
+  auto image = DE_TRY(read_source(o.source));
+  auto edited = DE_TRY_CTX(oci::remove_layer(std::move(image), o.index),
+                           fmt::format("removing a layer from {}", o.source));
+  return write_destination(std::move(edited), o.destination, oci::WriteOptions{}, globals,
+                           /*stamp_created=*/true);
+}
+
+}  // namespace
+
+void add_image_remove_layer(CLI::App& parent, Registry& registry) {
+  auto options = std::make_shared<RemoveLayerOptions>();
+  auto* sub = parent.add_subcommand(
+      "remove-layer", "Remove one layer (default: the top one) and write the result to DEST");
+  sub->fallthrough();
+  sub->add_option("SRC", options->source, "Image to edit")->required();
+  sub->add_option("DEST", options->destination, "Where to write the result")->required();
+  sub->add_option("--index", options->index, "Layer to remove: 0 = bottom (default: the top one)");
+  on_run(sub, registry, options, run);
+}
+
+}  // namespace de::cli
