@@ -441,3 +441,58 @@ TEST(TarReader, ReadsSharedLayerTestdata) {
 
 }  // namespace
 }  // namespace de::oci
+
+namespace de::oci {
+namespace {
+
+// Lists `bytes` with GNU tar and returns the number of entries it prints.
+size_t gnu_tar_count(const fs::path& dir, const std::string& bytes) {
+  fs::path f = dir / "count.tar";
+  EXPECT_TRUE(write_file_atomic(f, bytes));
+  auto r = de::test::run_command("tar -tf '" + f.string() + "' | wc -l");
+  EXPECT_EQ(r.status, 0) << r.err;
+  return static_cast<size_t>(std::stoul(r.out));
+}
+
+TEST(TarReader, ReadsEveryRealArchiveAndItsPlainLayers) {
+  DE_REQUIRE_TESTDATA();
+  auto tmp = TempDir::create();
+  ASSERT_TRUE(tmp);
+  size_t archives = 0, layers = 0, hardlinks = 0, whiteouts = 0;
+  for (const char* sub : {"docker/docker-archive", "docker/oci-archive", "docker/layers"}) {
+    for (auto& item : fs::recursive_directory_iterator(de::test::testdata_dir() / sub)) {
+      if (item.path().extension() != ".tar") continue;
+      auto content = read_file(item.path(), 256 << 20);
+      ASSERT_TRUE(content);
+      auto outer = read_tar(*content);
+      ASSERT_TRUE(outer) << item.path() << ": " << outer.error().to_string();
+      EXPECT_EQ(outer->size(), gnu_tar_count(tmp->path(), *content)) << item.path();
+      ++archives;
+      for (auto& member : *outer) {
+        EXPECT_EQ(content->substr(member.offset, member.data.size()), member.data);
+        // Plain (uncompressed) tar members are layers: read them too.
+        if (member.data.size() < 512 || member.data.compare(257, 5, "ustar") != 0) continue;
+        auto inner = read_tar(member.data);
+        ASSERT_TRUE(inner) << item.path() << " " << member.entry.path << ": "
+                           << inner.error().to_string();
+        EXPECT_EQ(inner->size(), gnu_tar_count(tmp->path(), member.data))
+            << item.path() << " " << member.entry.path;
+        ++layers;
+        for (auto& e : *inner) {
+          if (e.entry.type == EntryType::Hardlink) ++hardlinks;
+          std::string_view base = e.entry.path;
+          if (auto slash = base.rfind('/'); slash != std::string_view::npos)
+            base.remove_prefix(slash + 1);
+          if (base.starts_with(".wh.")) ++whiteouts;
+        }
+      }
+    }
+  }
+  EXPECT_GT(archives, 10u);
+  EXPECT_GT(layers, 10u);
+  EXPECT_GT(hardlinks, 300u);  // dive's busybox layer
+  EXPECT_GT(whiteouts, 2u);
+}
+
+}  // namespace
+}  // namespace de::oci
