@@ -1,24 +1,115 @@
 // `docker-envs image inspect SRC`: the image's manifest, config and layers as JSON on stdout.
 //
-// The manifest is derived from what the source stores: the config bytes as stored (so the config
-// digest is the source's) and each layer's stored blob descriptor. For sources that hold a
-// manifest (OCI layouts, Docker 25+ archives) with canonical field order this is the stored
-// manifest; docker-archive has none, and the derived one is what a registry push would send.
+// The manifest is the one the source stores when it has one (OCI layouts, oci-archives, Docker
+// 25+ archives): found among the source's blobs as the manifest naming this config and these
+// layer blobs, and reported with the digest of its stored bytes ("manifest_source": "stored").
+// Sources without one (classic docker-archives) get the manifest derived from the config bytes as
+// stored and each layer's stored blob descriptor, which is what a registry push would send
+// ("manifest_source": "derived").
+#include <algorithm>
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/media_types.hpp"
+#include "docker_envs/oci/tar.hpp"
 
 namespace de::cli {
 namespace {
 
 using Json = nlohmann::json;
+namespace fs = std::filesystem;
 
 struct InspectOptions {
   std::string source;
 };
 
-Result<Json> inspect(const oci::Image& image) {
+// Manifests are small; anything bigger is a layer and is not looked at.
+constexpr std::uint64_t kMaxManifestSize = 4 << 20;
+
+// What identifies the image's manifest among a source's blobs.
+struct ManifestKey {
+  Digest config;
+  std::vector<Digest> layers;  // stored blob digests, bottom first
+};
+
+// "blobs/sha256/<hex>" -> the digest its name states.
+std::optional<Digest> blob_name_digest(std::string_view path) {
+  constexpr std::string_view kPrefix = "blobs/sha256/";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  auto digest = Digest::from_hex(path.substr(kPrefix.size()));
+  return digest ? std::optional(*digest) : std::nullopt;
+}
+
+// True when `bytes` (the blob named `name`) is a manifest for `key`.
+bool is_manifest_of(std::string_view bytes, const Digest& name, const ManifestKey& key) {
+  auto manifest = oci::Manifest::parse(bytes);
+  if (!manifest || manifest->config.digest != key.config ||
+      manifest->layers.size() != key.layers.size())
+    return false;
+  for (size_t i = 0; i < key.layers.size(); ++i)
+    if (manifest->layers[i].digest != key.layers[i]) return false;
+  return Digest::of(bytes) == name;
+}
+
+Result<std::optional<std::string>> find_in_directory(const fs::path& dir, const ManifestKey& key) {
+  std::error_code ec;
+  fs::path blobs = dir / "blobs" / "sha256";
+  if (!fs::is_directory(blobs, ec)) return std::nullopt;
+  std::vector<fs::path> files;
+  for (auto& entry : fs::directory_iterator(blobs, ec))
+    if (entry.is_regular_file(ec) && entry.file_size(ec) <= kMaxManifestSize)
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (auto& file : files) {
+    auto name = blob_name_digest("blobs/sha256/" + file.filename().string());
+    if (!name) continue;
+    std::string bytes = DE_TRY(read_file(file, kMaxManifestSize));
+    if (is_manifest_of(bytes, *name, key)) return bytes;
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<std::string>> find_in_tar(const fs::path& path, const ManifestKey& key) {
+  auto file = DE_TRY(FileReader::open(path));
+  oci::TarReader tar(*file);
+  while (auto entry = DE_TRY(tar.next())) {
+    if (entry->type != oci::EntryType::File || entry->size > kMaxManifestSize) continue;
+    auto name = blob_name_digest(entry->path);
+    if (!name) continue;
+    std::string bytes(entry->size, '\0');
+    size_t have = 0;
+    while (have < bytes.size()) {
+      size_t n = DE_TRY(tar.read_data(std::as_writable_bytes(std::span(bytes)).subspan(have)));
+      if (n == 0) break;
+      have += n;
+    }
+    bytes.resize(have);
+    if (is_manifest_of(bytes, *name, key)) return bytes;
+  }
+  return std::nullopt;
+}
+
+// The manifest `source` stores for `image`, if it stores one.
+std::optional<std::string> stored_manifest(const oci::ImageRef& ref, const ManifestKey& key) {
+  if (ref.transport == oci::Transport::Scratch) return std::nullopt;
+  std::error_code ec;
+  bool directory = ref.transport == oci::Transport::OciLayout ||
+                   (ref.transport == oci::Transport::Auto && fs::is_directory(ref.path, ec));
+  auto found = directory ? find_in_directory(ref.path, key) : find_in_tar(ref.path, key);
+  if (!found) {
+    // The image itself was read fine; a source we cannot scan (a compressed tar) just has no
+    // stored manifest to show.
+    log::debug("looking for the stored manifest in {}: {}", ref.path, found.error().to_string());
+    return std::nullopt;
+  }
+  return *found;
+}
+
+Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
   namespace mt = oci::media_type;
   bool docker = mt::is_docker(image.source_manifest_media_type);
   std::string config_bytes = image.config_bytes();
@@ -50,13 +141,22 @@ Result<Json> inspect(const oci::Image& image) {
   }
 
   Json out = Json::object();
+  std::optional<std::string> stored;
   if (complete) {
-    std::string manifest_bytes = manifest.to_json();
-    out["manifest_digest"] = Digest::of(manifest_bytes).to_string();
-    out["manifest"] = Json::parse(manifest_bytes);
-  } else {
+    ManifestKey key{.config = manifest.config.digest};
+    for (auto& l : manifest.layers) key.layers.push_back(l.digest);
+    stored = stored_manifest(ref, key);
+  }
+  std::optional<std::string> manifest_bytes = stored;
+  if (!manifest_bytes && complete) manifest_bytes = manifest.to_json();
+  if (manifest_bytes) {
+    out["manifest_digest"] = Digest::of(*manifest_bytes).to_string();
+    out["manifest"] = Json::parse(*manifest_bytes);
+    out["manifest_source"] = stored ? "stored" : "derived";
+  } else {  // layers not written anywhere yet: there is no manifest
     out["manifest_digest"] = nullptr;
     out["manifest"] = nullptr;
+    out["manifest_source"] = nullptr;
   }
   out["config_digest"] = manifest.config.digest.to_string();
   Json config = Json::parse(config_bytes, nullptr, false);
@@ -81,8 +181,9 @@ void add_image_inspect(CLI::App& parent, Registry& registry) {
                   "scratch, or a path")
       ->required();
   on_run(sub, registry, options, [](const InspectOptions& o, const Globals&) -> Status {
-    auto image = DE_TRY(read_source(o.source));
-    auto json = DE_TRY_CTX(inspect(image), fmt::format("inspecting {}", o.source));
+    auto ref = DE_TRY(parse_ref(o.source, "source"));
+    auto image = DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", o.source));
+    auto json = DE_TRY_CTX(inspect(image, ref), fmt::format("inspecting {}", o.source));
     std::string text = json.dump(2) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
     return {};

@@ -190,6 +190,7 @@ TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
   ASSERT_TRUE(layer["diff_id"].is_string());
   EXPECT_EQ(info["config"]["rootfs"]["diff_ids"], Json({layer["diff_id"]}));
   EXPECT_TRUE(info["manifest_digest"].is_string());
+  EXPECT_EQ(info["manifest_source"], "derived");  // classic docker-archives store none
   EXPECT_EQ(info["manifest"]["layers"].size(), 1u);
   const Json& history = info["config"]["history"];
   ASSERT_EQ(history.size(), 2u) << history.dump();
@@ -253,6 +254,13 @@ TEST_F(CliImage, SameInputsGiveSameDigests) {
   Json ia = inspect("oci:" + path("a"));
   Json ib = inspect("oci-archive:" + path("b.tar"));
   EXPECT_EQ(ia["manifest_digest"], ib["manifest_digest"]);
+  // inspect reports the manifest the layout stores, by the digest index.json gives it.
+  auto index = read_file(fs::path(path("a")) / "index.json");
+  ASSERT_TRUE(index.has_value());
+  Json index_json = Json::parse(*index);
+  EXPECT_EQ(ia["manifest_source"], "stored");
+  EXPECT_EQ(ib["manifest_source"], "stored");
+  EXPECT_EQ(ia["manifest_digest"], index_json["manifests"][0]["digest"]) << *index;
   EXPECT_EQ(ia["config_digest"], ib["config_digest"]);
   // Host paths (temp dirs here) never reach the config.
   EXPECT_EQ(ia["config"].dump().find(tmp_->path().string()), std::string::npos);
