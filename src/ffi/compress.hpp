@@ -20,19 +20,31 @@ struct CompressorOptions {
 
 // Compresses everything written into `next` (not owned, must outlive the compressor). close()
 // writes the trailer and closes `next`. Output is deterministic: the gzip header carries no name
-// and mtime 0. Compression::None returns a pass-through writer.
+// and mtime 0 (bytes 1f 8b 08 00 00000000 00 ff); zstd runs single-threaded with a content
+// checksum; both codecs are fed fixed 1 MiB chunks, so the output depends on the input bytes and
+// level only, not on how the caller split its writes. (Same library build assumed: ISA-L picks
+// SIMD code paths per CPU.) Bzip2 is refused as Unsupported; an out-of-range level as
+// InvalidArgument. Errors are sticky. Compression::None returns a pass-through writer.
 Result<std::unique_ptr<Writer>> make_compressor(Compression c, Writer& next,
                                                 const CompressorOptions& options = {});
 
-// Decompresses `inner`. A gzip stream with several members is read to the end of the last one.
+// Decompresses `inner`. A gzip stream with several members (`cat a.gz b.gz`) and a zstd stream
+// with several frames are read to the end of the last one. Broken input fails with Corruption:
+// truncation ("... is truncated"), a CRC or length mismatch, bad headers, or trailing bytes that
+// are not another member/frame. Errors are sticky.
 Result<std::unique_ptr<Reader>> make_decompressor(Compression c, std::unique_ptr<Reader> inner);
 
-// Peeks at the first bytes of `inner` and decompresses gzip or zstd, or passes the bytes through.
+// Peeks at the first bytes of `inner` and decompresses gzip or zstd, or passes the bytes through
+// (the peeked bytes included). Bzip2 is refused as Unsupported.
 Result<std::unique_ptr<Reader>> make_auto_decompressor(std::unique_ptr<Reader> inner);
 
 // Moves the work of `next` (owned) onto a worker thread: write() copies the data into a bounded
 // queue of buffers and returns; errors from the worker surface on a later write() or close().
 // Used to run compression and hashing on the second core while the caller produces a tar.
+// Small writes are coalesced into buffer_size chunks; at most queue_buffers chunks are in flight
+// (the producer blocks beyond that). close() drains the queue, then closes `next` on the calling
+// thread. Destroying it without close() stops the worker, drops queued data and leaves `next`
+// unclosed. Use the writer from one thread; `next` runs on the worker only.
 std::unique_ptr<Writer> make_threaded_writer(std::unique_ptr<Writer> next, size_t queue_buffers = 8,
                                              size_t buffer_size = 1 << 20);
 

@@ -59,6 +59,7 @@ class GzipCompressor final : public Writer {
   using Writer::write;
   Status write(std::span<const std::byte> data) override {
     if (error_) return std::unexpected(*error_);
+    if (closed_) return fail(Code::Internal, "write after close on a compressor");
     return remember(chunker_.feed(data, [this](std::span<const std::byte> c) {
       return deflate(c, /*end=*/false);
     }));
@@ -66,6 +67,8 @@ class GzipCompressor final : public Writer {
 
   Status close() override {
     if (error_) return std::unexpected(*error_);
+    if (closed_) return fail(Code::Internal, "compressor closed twice");
+    closed_ = true;
     DE_TRY(remember(deflate(chunker_.rest(), /*end=*/true)));
     DE_TRY(remember(flush_out()));
     return next_.close();
@@ -113,6 +116,7 @@ class GzipCompressor final : public Writer {
   std::unique_ptr<std::uint8_t[]> out_;
   size_t out_used_ = 0;
   FixedChunker chunker_;
+  bool closed_ = false;
   std::optional<Error> error_;  // sticky: a failed stream cannot be continued
 };
 
@@ -169,7 +173,6 @@ class GzipDecompressor final : public Reader {
       if (s.avail_in == 0 && !eof_) DE_TRY(refill());
       s.next_out = reinterpret_cast<std::uint8_t*>(buf.data());
       s.avail_out = static_cast<uint32_t>(std::min<size_t>(buf.size(), UINT32_MAX));
-      uint32_t in_before = s.avail_in;
       int rc = isal_inflate(&s);
       if (rc < 0) {
         if (member_ > 0 && rc == ISAL_INVALID_WRAPPER)
@@ -180,7 +183,9 @@ class GzipDecompressor final : public Reader {
       size_t produced = std::min<size_t>(buf.size(), UINT32_MAX) - s.avail_out;
       if (produced > 0) return produced;
       if (s.block_state == ISAL_BLOCK_FINISH) continue;
-      if (eof_ && s.avail_in == 0 && s.avail_in == in_before)
+      // With output space and no output, ISA-L needs input; at the end of the input, that means
+      // the member stopped short.
+      if (eof_ && s.avail_in == 0)
         return fail(Code::Corruption, "gzip stream is truncated (after {} bytes)", consumed_);
     }
   }

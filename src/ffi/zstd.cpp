@@ -40,6 +40,7 @@ class ZstdCompressor final : public Writer {
   using Writer::write;
   Status write(std::span<const std::byte> data) override {
     if (error_) return std::unexpected(*error_);
+    if (closed_) return fail(Code::Internal, "write after close on a compressor");
     return remember(chunker_.feed(data, [this](std::span<const std::byte> c) {
       return compress(c, ZSTD_e_continue);
     }));
@@ -47,6 +48,8 @@ class ZstdCompressor final : public Writer {
 
   Status close() override {
     if (error_) return std::unexpected(*error_);
+    if (closed_) return fail(Code::Internal, "compressor closed twice");
+    closed_ = true;
     DE_TRY(remember(compress(chunker_.rest(), ZSTD_e_end)));
     DE_TRY(remember(flush_out()));
     return next_.close();
@@ -85,6 +88,7 @@ class ZstdCompressor final : public Writer {
   std::unique_ptr<std::byte[]> out_;
   size_t out_used_ = 0;
   FixedChunker chunker_;
+  bool closed_ = false;
   std::optional<Error> error_;  // sticky: a failed stream cannot be continued
 };
 

@@ -1,6 +1,9 @@
 // Tests for the gzip (ISA-L) and zstd codecs, and for format auto-detection.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <tuple>
 
@@ -375,6 +378,53 @@ TEST(Detect, MagicBytes) {
   EXPECT_EQ(detect_compression(as_bytes("BZh9")), Compression::Bzip2);
   EXPECT_EQ(detect_compression(as_bytes("\x28\xb5\x2f")), Compression::None);
   EXPECT_EQ(detect_compression({}), Compression::None);
+}
+
+// ---- throughput (manual) -----------------------------------------------------------------------
+
+// Not a benchmark suite (bench/ owns those): a quick probe to compare with `igzip -1` by hand.
+// DE_FFI_BENCH_FILE=/path/to/200MB.tar de_ffi_tests --gtest_filter='Throughput.*'
+namespace {
+class CountingWriter final : public Writer {
+ public:
+  using Writer::write;
+  Status write(std::span<const std::byte> data) override {
+    bytes += data.size();
+    return {};
+  }
+  std::uint64_t bytes = 0;
+};
+}  // namespace
+
+TEST(Throughput, CompressAndDecompressAFile) {
+  const char* path = std::getenv("DE_FFI_BENCH_FILE");
+  if (!path || !*path) GTEST_SKIP() << "set DE_FFI_BENCH_FILE to measure throughput";
+  auto dir = TempDir::create().value();
+  for (Compression c : {Compression::Gzip, Compression::Zstd}) {
+    auto packed_path = dir.path() / "packed";
+    using clock = std::chrono::steady_clock;
+    std::uint64_t in_bytes = 0, out_bytes = 0;
+    auto t0 = clock::now();
+    {
+      auto in = FileReader::open(path).value();
+      auto file = AtomicFileWriter::create(packed_path).value();
+      auto w = make_compressor(c, *file).value();
+      in_bytes = copy(*in, *w).value();
+      ASSERT_TRUE(w->close());
+      out_bytes = file->bytes_written();
+      ASSERT_TRUE(file->commit());
+    }
+    double secs = std::chrono::duration<double>(clock::now() - t0).count();
+    auto t1 = clock::now();
+    CountingWriter sink;
+    auto r = make_decompressor(c, FileReader::open(packed_path).value()).value();
+    ASSERT_EQ(copy(*r, sink).value(), in_bytes);
+    double dsecs = std::chrono::duration<double>(clock::now() - t1).count();
+    std::printf("%s: %.1f MB in, %.1f MB out (%.3f), compress %.0f MB/s, decompress %.0f MB/s\n",
+                std::string(to_string(c)).c_str(), in_bytes / 1e6, out_bytes / 1e6,
+                double(out_bytes) / double(in_bytes), in_bytes / 1e6 / secs,
+                in_bytes / 1e6 / dsecs);
+  }
 }
 
 }  // namespace
