@@ -74,7 +74,10 @@ std::string_view channel_base(std::string_view s) {
 bool channel_matches(const StringMatcher& spec, std::string_view record) {
   if (record.empty()) return false;
   std::string_view rec = channel_base(record);
-  if (!spec.is_exact()) return spec.matches(rec) || spec.matches(record);
+  if (!spec.is_exact()) {
+    std::string_view last = rec.substr(rec.rfind('/') == std::string_view::npos ? 0 : rec.rfind('/') + 1);
+    return spec.matches(rec) || spec.matches(last);
+  }
   std::string_view want = channel_base(spec.to_string());
   if (want == rec) return true;
   auto ends_with_component = [](std::string_view longer, std::string_view shorter) {
@@ -160,7 +163,11 @@ Result<std::vector<KeyValue>> parse_brackets(std::string_view spec, std::string_
       i = close + 1;
     } else {
       std::size_t begin = i;
-      while (i < body.size() && body[i] != ',' && !detail::is_space(body[i])) ++i;
+      while (i < body.size() && body[i] != ',' && !detail::is_space(body[i])) {
+        if (body[i] == '[' || body[i] == ']')
+          return bad(i, fmt::format("unexpected '{}' (quote values that contain brackets)", body[i]));
+        ++i;
+      }
       value = std::string(body.substr(begin, i - begin));
     }
     if (trim(value).empty()) return bad(key_begin, fmt::format("empty value for '{}'", key));
@@ -304,8 +311,6 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
       return bad(close + 1, "unexpected text after ']'");
     }
     std::string_view body = spec.substr(open + 1, spec.size() - open - 2);
-    if (auto nested = body.find('['); nested != std::string_view::npos)
-      return bad(open + 1 + nested, "only one bracket section is allowed");
     brackets = DE_TRY(parse_brackets(spec, body, open + 1));
     rest = trim(spec.substr(0, open));
   }

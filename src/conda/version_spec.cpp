@@ -119,7 +119,7 @@ class Parser {
       NodePtr inner = DE_TRY(parse_or(depth + 1));
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != ')')
-        return error(pos_, fmt::format("expected ')' to close the '(' at position {}", open));
+        return error(pos_, fmt::format("expected ')' to close the '(' from position {}", open));
       ++pos_;
       return inner;
     }
@@ -156,7 +156,9 @@ class Parser {
 
   Result<Version> parse_version(std::string_view body, std::size_t at) {
     auto v = Version::parse(body);
-    if (!v) return error(at, v.error().message());
+    if (!v)
+      return std::unexpected(std::move(v).error().add_context(
+          fmt::format("invalid version spec '{}' (version at position {})", s_, at)));
     return std::move(*v);
   }
 

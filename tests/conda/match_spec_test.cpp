@@ -1,0 +1,173 @@
+#include "docker_envs/conda/match_spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace de::conda {
+namespace {
+
+MatchSpec M(std::string_view text) {
+  auto m = MatchSpec::parse(text);
+  EXPECT_TRUE(m) << text << ": " << m.error().to_string();
+  return m ? *m : *MatchSpec::parse("*");
+}
+
+// A record that owns its strings.
+struct Record {
+  std::string name = "numpy";
+  Version version = *Version::parse("1.26.4");
+  std::string build = "py311h64a7726_0";
+  std::int64_t build_number = 0;
+  std::string channel = "https://conda.anaconda.org/conda-forge";
+  std::string subdir = "linux-64";
+  std::string md5 = "0123456789abcdef0123456789abcdef";
+  std::string sha256 = "aa" + std::string(62, '0');
+  std::string license = "BSD-3-Clause";
+  std::string fn = "numpy-1.26.4-py311h64a7726_0.conda";
+  std::string url = "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py311h64a7726_0.conda";
+
+  PackageRecordView view() const {
+    return PackageRecordView{.name = name, .version = &version, .build = build,
+                             .build_number = build_number, .channel = channel, .subdir = subdir,
+                             .md5 = md5, .sha256 = sha256, .license = license, .fn = fn, .url = url};
+  }
+};
+
+bool matches(std::string_view spec, const Record& r = {}) { return M(spec).matches(r.view()); }
+
+TEST(MatchSpec, Forms) {
+  EXPECT_TRUE(matches("numpy"));
+  EXPECT_FALSE(matches("scipy"));
+  EXPECT_TRUE(matches("numpy 1.26.*"));
+  EXPECT_FALSE(matches("numpy 1.25.*"));
+  EXPECT_TRUE(matches("numpy >=1.20,<2"));
+  EXPECT_TRUE(matches("numpy>=1.20, <2"));
+  EXPECT_FALSE(matches("numpy >=2"));
+  EXPECT_TRUE(matches("numpy=1.26"));
+  EXPECT_TRUE(matches("numpy=1.26.4=py311*"));
+  EXPECT_FALSE(matches("numpy=1.26=py311*"));  // with a build, =1.26 pins version 1.26 exactly
+  EXPECT_TRUE(matches("numpy==1.26.4"));
+  EXPECT_FALSE(matches("numpy==1.26"));
+  EXPECT_FALSE(matches("numpy 1.26"));
+  EXPECT_TRUE(matches("numpy 1.26.4 py311h64a7726_0"));
+  EXPECT_FALSE(matches("numpy 1.26.4 py312h64a7726_0"));
+  EXPECT_TRUE(matches("numpy ~=1.26.0"));
+  EXPECT_FALSE(matches("numpy ~=1.25.0"));
+  EXPECT_TRUE(matches("numpy !=1.26.3"));
+  EXPECT_TRUE(matches("conda-forge::numpy"));
+  EXPECT_FALSE(matches("defaults::numpy"));
+  EXPECT_TRUE(matches("conda-forge/linux-64::numpy"));
+  EXPECT_FALSE(matches("conda-forge/osx-arm64::numpy"));
+  EXPECT_TRUE(matches("https://conda.anaconda.org/conda-forge::numpy"));
+  EXPECT_TRUE(matches("numpy[version='>=1.20', build=py*]"));
+  EXPECT_FALSE(matches("numpy[version='>=1.20', build=py310*]"));
+  EXPECT_TRUE(matches("numpy[build=*_0]"));
+  EXPECT_TRUE(matches("numpy[build='^py3[0-9]+h.*_0$']"));
+  EXPECT_FALSE(matches("numpy[build='^py2.*$']"));
+  EXPECT_TRUE(matches("num*"));
+  EXPECT_FALSE(matches("py*"));
+  EXPECT_TRUE(matches("^num.*$"));
+  EXPECT_TRUE(matches("* >=1"));
+  EXPECT_TRUE(matches("numpy  # a comment"));
+}
+
+TEST(MatchSpec, BracketKeys) {
+  Record r;
+  r.build_number = 3;
+  EXPECT_TRUE(matches("numpy[build_number=3]", r));
+  EXPECT_FALSE(matches("numpy[build_number=2]", r));
+  EXPECT_TRUE(matches("numpy[build_number='>=3']", r));
+  EXPECT_TRUE(matches("numpy[build_number=\">2\"]", r));
+  EXPECT_FALSE(matches("numpy[build_number='<3']", r));
+  EXPECT_TRUE(matches("numpy[build_number='!=4']", r));
+  EXPECT_TRUE(matches("numpy[channel=conda-forge, subdir=linux-64]", r));
+  EXPECT_FALSE(matches("numpy[subdir=noarch]", r));
+  EXPECT_TRUE(matches("numpy[channel='conda-*']", r));
+  EXPECT_TRUE(matches("numpy[md5=0123456789ABCDEF0123456789abcdef]", r));
+  EXPECT_FALSE(matches("numpy[md5=ffffffffffffffffffffffffffffffff]", r));
+  EXPECT_TRUE(matches("numpy[sha256=" + r.sha256 + "]", r));
+  EXPECT_FALSE(matches("numpy[sha256=" + std::string(64, 'b') + "]", r));
+  EXPECT_TRUE(matches("numpy[license=BSD-3-Clause]", r));
+  EXPECT_TRUE(matches("numpy[license='BSD*']", r));
+  EXPECT_FALSE(matches("numpy[license=MIT]", r));
+  EXPECT_TRUE(matches("numpy[fn=numpy-1.26.4-py311h64a7726_0.conda]", r));
+  EXPECT_TRUE(matches("numpy[url='" + r.url + "']", r));
+  EXPECT_TRUE(matches("numpy 1.25[version=1.26.*]", r));  // the bracket value wins
+  Record unknown_version = r;
+  PackageRecordView view = unknown_version.view();
+  view.version = nullptr;
+  EXPECT_FALSE(M("numpy >=1").matches(view));
+  EXPECT_TRUE(M("numpy").matches(view));
+}
+
+TEST(MatchSpec, PackageUrl) {
+  Record r;
+  MatchSpec m = M(r.url);
+  EXPECT_EQ(m.name().to_string(), "numpy");
+  EXPECT_EQ(m.version().to_string(), "==1.26.4");
+  EXPECT_EQ(m.build()->to_string(), "py311h64a7726_0");
+  EXPECT_EQ(m.channel()->to_string(), "https://conda.anaconda.org/conda-forge");
+  EXPECT_EQ(m.subdir(), "linux-64");
+  EXPECT_TRUE(m.matches(r.view()));
+  EXPECT_EQ(m.to_string(), "https://conda.anaconda.org/conda-forge/linux-64::numpy==1.26.4=py311h64a7726_0");
+}
+
+TEST(MatchSpec, CanonicalStrings) {
+  struct Case {
+    std::string_view in, out;
+  };
+  for (auto [in, out] : std::vector<Case>{
+           {"numpy", "numpy"},
+           {"numpy 1.26.*", "numpy=1.26"},
+           {"numpy=1.26", "numpy=1.26"},
+           {"numpy >=1.20,<2", "numpy[version='>=1.20,<2']"},
+           {"numpy=1.26=py311*", "numpy==1.26[build=py311*]"},
+           {"numpy==1.26.4", "numpy==1.26.4"},
+           {"numpy 1.26.4 py311h_0", "numpy==1.26.4=py311h_0"},
+           {"conda-forge::numpy", "conda-forge::numpy"},
+           {"conda-forge/linux-64::numpy", "conda-forge/linux-64::numpy"},
+           {"numpy[version='>=1.20', build=py*]", "numpy[version='>=1.20',build=py*]"},
+           {"numpy[build_number='>=2', md5=ABC]", "numpy[build_number='>=2',md5=abc]"},
+           {"numpy[channel='conda-*']", "numpy[channel=conda-*]"},
+           {"numpy[license='BSD 3']", "numpy[license='BSD 3']"},
+           {"pkg ~=1.2", "pkg~=1.2"},
+           {"mkl@", "*[track_features=mkl]"},
+       }) {
+    MatchSpec m = M(in);
+    EXPECT_EQ(m.to_string(), out) << in;
+    EXPECT_EQ(M(m.to_string()), m) << in;
+  }
+}
+
+TEST(MatchSpec, ErrorsPointAtTheProblem) {
+  struct Case {
+    std::string_view in, message;
+  };
+  for (auto [in, message] : std::vector<Case>{
+           {"", "empty spec"},
+           {"# only a comment", "empty spec"},
+           {">=1.2", "expected a package name at position 0"},
+           {"conda-forge::", "expected a package name at position 13"},
+           {"numpy[version=1.2", "expected ']' to close the '[' at position 17"},
+           {"numpy[version=1.2]x", "unexpected text after ']' at position 18"},
+           {"numpy[foo=1]", "unknown key 'foo' at position 6"},
+           {"numpy[version]", "expected '=' after 'version' at position 13"},
+           {"numpy[version='1.2]", "unterminated ' quote at position 14"},
+           {"numpy[version='']", "empty value for 'version' at position 6"},
+           {"numpy[build_number=x]", "key 'build_number' at position 6: invalid build number spec 'x'"},
+           {"numpy >=1.2,<", "in the version: invalid version spec '>=1.2,<': expected a version after '<' at position 7"},
+           {"num(py", "invalid character '(' in the package name at position 3"},
+           {"numpy[build='^py.*']", "a regular expression must start with '^' and end with '$'"},
+           {"numpy[a=1][b=2]", "unexpected ']' (quote values that contain brackets) at position 9"},
+       }) {
+    auto m = MatchSpec::parse(in);
+    ASSERT_FALSE(m) << in << " parsed as " << m->to_string();
+    EXPECT_EQ(m.error().code(), Code::InvalidArgument);
+    EXPECT_NE(m.error().to_string().find(message), std::string::npos)
+        << in << " -> " << m.error().to_string();
+  }
+}
+
+}  // namespace
+}  // namespace de::conda
