@@ -318,6 +318,14 @@ TEST(Gzip, CrcMismatchIsNamed) {
       << unpacked.error().message();
 }
 
+TEST(Gzip, LengthMismatchIsCorruption) {
+  std::string packed = compress_string(Compression::Gzip, compressible_bytes(100000, 72)).value();
+  packed[packed.size() - 4] ^= 1;  // ISIZE, the length mod 2^32, in the trailer
+  auto unpacked = decompress_string(Compression::Gzip, packed);
+  ASSERT_FALSE(unpacked);
+  EXPECT_EQ(unpacked.error().code(), Code::Corruption);
+}
+
 TEST(Gzip, GarbageIsCorruption) {
   for (std::string garbage : {std::string("\x1f\x8b\x08\x00 not really gzip, just text here"),
                               std::string("\x1f\x8b\x09\x00\x00\x00\x00\x00\x00\xff....", 14)}) {
