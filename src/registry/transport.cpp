@@ -1,0 +1,331 @@
+#include "registry/transport.hpp"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/base/log.hpp"
+
+namespace de::registry {
+
+std::string repository_scope(std::string_view repository, bool push) {
+  return fmt::format("repository:{}:{}", repository, push ? "pull,push" : "pull");
+}
+
+bool is_transient_status(long status) {
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+Error response_error(const http::Response& response, std::string_view what) {
+  std::string details;
+  nlohmann::json j = nlohmann::json::parse(response.body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("errors") && j["errors"].is_array()) {
+    for (auto& e : j["errors"]) {
+      if (!e.is_object()) continue;
+      if (!details.empty()) details += "; ";
+      details += e.value("code", std::string("UNKNOWN"));
+      if (auto m = e.value("message", std::string()); !m.empty()) details += ": " + m;
+    }
+  }
+  Code code = Code::InvalidArgument;
+  std::string hint;
+  switch (response.status) {
+    case 401:
+      code = Code::Auth;
+      hint = "authentication required or credentials rejected";
+      break;
+    case 403:
+      code = Code::Auth;
+      hint = "access denied";
+      break;
+    case 404:
+      code = Code::NotFound;
+      hint = "not found";
+      break;
+    default:
+      if (is_transient_status(response.status)) code = Code::Network;
+      break;
+  }
+  std::string message = fmt::format("{}: HTTP {}", what, response.status);
+  if (!hint.empty()) message += " (" + hint + ")";
+  if (!details.empty()) message += ": " + details;
+  return Error(code, message);
+}
+
+RegistryClient::RegistryClient(std::string domain, const RegistryOptions& options)
+    : domain_(std::move(domain)), options_(options) {
+  host_ = domain_ == kDockerHubDomain ? std::string(kDockerHubApiHost) : domain_;
+  insecure_ = std::find(options_.insecure_registries.begin(), options_.insecure_registries.end(),
+                        domain_) != options_.insecure_registries.end() ||
+              std::find(options_.insecure_registries.begin(), options_.insecure_registries.end(),
+                        host_) != options_.insecure_registries.end();
+}
+
+std::unique_ptr<http::Session> RegistryClient::new_session() const {
+  http::SessionOptions o;
+  o.verify_tls = !insecure_;
+  o.extra_ca_file = options_.ca_file;
+  o.connect_timeout = options_.connect_timeout;
+  o.stall_timeout = options_.stall_timeout;
+  return std::make_unique<http::Session>(o);
+}
+
+const std::optional<Credentials>& RegistryClient::credentials() {
+  // Called with mutex_ held.
+  if (!credentials_resolved_) {
+    credentials_resolved_ = true;
+    if (options_.credentials && !options_.credentials->empty()) {
+      credentials_ = options_.credentials;
+    } else if (options_.docker_config) {
+      auto found = lookup_credentials(*options_.docker_config, domain_, options_.credential_helper);
+      if (found) credentials_ = *found;
+      else log::warn("looking up credentials for {}: {}", domain_, found.error().to_string());
+    }
+    log::debug("registry {}: {}", domain_, credentials_ ? "using stored credentials" : "anonymous");
+  }
+  return credentials_;
+}
+
+void RegistryClient::backoff(int attempt, const http::Response* response) const {
+  using namespace std::chrono;
+  milliseconds delay = options_.initial_backoff * (1LL << std::min(attempt - 1, 16));
+  delay = std::min(delay, options_.max_backoff);
+  thread_local std::minstd_rand rng(std::random_device{}());
+  delay = milliseconds(delay.count() * (75 + static_cast<long long>(rng() % 50)) / 100);
+  if (response) {
+    if (auto ra = response->header("Retry-After")) {
+      if (auto s = parse_retry_after(*ra)) delay = std::min<milliseconds>(*s, options_.max_retry_after);
+    }
+  }
+  log::debug("registry {}: retrying in {} ms", domain_, delay.count());
+  std::this_thread::sleep_for(delay);
+}
+
+bool RegistryClient::learn_challenge(const http::Response& response) {
+  // Called with mutex_ held.
+  auto header = response.header("WWW-Authenticate");
+  if (!header) return false;
+  auto challenges = parse_challenges(*header);
+  if (!challenges) {
+    log::debug("registry {}: {}", domain_, challenges.error().to_string());
+    return false;
+  }
+  for (auto& c : *challenges) {
+    if (c.scheme == "bearer" && !c.param("realm").empty()) {
+      kind_ = AuthKind::Bearer;
+      realm_ = c.param("realm");
+      service_ = c.param("service");
+      return true;
+    }
+  }
+  for (auto& c : *challenges) {
+    if (c.scheme == "basic") {
+      kind_ = AuthKind::Basic;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<std::string> RegistryClient::ping(http::Session& session) {
+  bool may_use_http = insecure_ || is_loopback_host(host_);
+  std::vector<std::string> bases{"https://" + host_};
+  if (may_use_http) bases.push_back("http://" + host_);
+  std::optional<Error> first_error;
+  for (auto& base : bases) {
+    for (int attempt = 1;; ++attempt) {
+      auto r = session.perform(http::Request{.url = base + "/v2/"});
+      if (!r) {
+        const std::string& msg = r.error().error.message();
+        if (msg.find("TLS verification") != std::string::npos)
+          return std::unexpected(std::move(r.error().error).add_context("contacting registry " + host_));
+        if (!first_error) first_error = r.error().error;
+        // Loopback and insecure hosts: HTTPS not answering is the cue to try plain HTTP.
+        if (may_use_http && base.starts_with("https://")) break;
+        if (r.error().transient && attempt < options_.max_attempts) {
+          backoff(attempt, nullptr);
+          continue;
+        }
+        if (base.starts_with("http://")) first_error = r.error().error;
+        break;
+      }
+      if (is_transient_status(r->status) && attempt < options_.max_attempts) {
+        backoff(attempt, &*r);
+        continue;
+      }
+      if (r->status >= 500) return std::unexpected(response_error(*r, "contacting " + base + "/v2/"));
+      std::lock_guard lock(mutex_);
+      if (r->status == 401) {
+        if (!learn_challenge(*r)) kind_ = AuthKind::Basic;  // 401 without a usable challenge
+      } else {
+        kind_ = AuthKind::None;
+      }
+      log::debug("registry {}: API at {} (auth: {})", domain_, base,
+                 kind_ == AuthKind::Bearer ? "bearer token" : kind_ == AuthKind::Basic ? "basic" : "none");
+      return base;
+    }
+  }
+  Error e = first_error ? *first_error : Error(Code::Network, "no response");
+  return std::unexpected(std::move(e).add_context("contacting registry " + host_));
+}
+
+Result<std::string> RegistryClient::base_url(http::Session& session) {
+  std::lock_guard ping_lock(ping_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (base_) return *base_;
+  }
+  std::string base = DE_TRY(ping(session));
+  std::lock_guard lock(mutex_);
+  base_ = base;
+  return base;
+}
+
+Result<std::string> RegistryClient::resolve(http::Session& session, std::string_view location) {
+  if (location.starts_with("http://") || location.starts_with("https://")) return std::string(location);
+  std::string base = DE_TRY(base_url(session));
+  if (!location.starts_with('/')) return base + "/" + std::string(location);
+  return base + std::string(location);
+}
+
+Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session,
+                                                          const std::vector<std::string>& scopes) {
+  // Called with mutex_ held.
+  const auto& creds = credentials();
+  http::Request req;
+  std::string query = "service=" + http::url_encode(service_);
+  for (auto& s : scopes) query += "&scope=" + http::url_encode(s);
+  if (creds && !creds->identity_token.empty()) {
+    // OAuth2 refresh-token grant (docker login with an identity token).
+    req.method = "POST";
+    req.url = realm_;
+    req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    req.body = "grant_type=refresh_token&client_id=docker-envs&refresh_token=" +
+               http::url_encode(creds->identity_token) + "&" + query;
+  } else {
+    req.url = realm_ + (realm_.find('?') == std::string::npos ? "?" : "&") + query;
+    if (creds) req.headers.push_back("Authorization: Basic " +
+                                     base64_encode(creds->username + ":" + creds->password));
+  }
+  std::string what = fmt::format("getting a token for {} from {}", domain_, realm_);
+  http::Response r;
+  for (int attempt = 1;; ++attempt) {
+    auto got = session.perform(req);
+    if (!got) {
+      if (got.error().transient && attempt < options_.max_attempts) {
+        backoff(attempt, nullptr);
+        continue;
+      }
+      return std::unexpected(std::move(got.error().error).add_context(what));
+    }
+    if (is_transient_status(got->status) && attempt < options_.max_attempts) {
+      backoff(attempt, &*got);
+      continue;
+    }
+    r = std::move(*got);
+    break;
+  }
+  if (r.status == 401 || r.status == 403)
+    return fail(Code::Auth, "{}: the token service refused {} (HTTP {})", what,
+                creds ? "the credentials" : "anonymous access", r.status);
+  if (r.status != 200) return std::unexpected(response_error(r, what));
+  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(Code::Auth, "{}: the answer is not JSON", what);
+  Token t;
+  t.value = j.value("token", std::string());
+  if (t.value.empty()) t.value = j.value("access_token", std::string());
+  if (t.value.empty()) return fail(Code::Auth, "{}: the answer has no token", what);
+  long long expires = 60;
+  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer()) expires = std::max(e->get<long long>(), 60LL);
+  // Renew a little early so a token does not expire between check and use.
+  t.expires = std::chrono::steady_clock::now() + std::chrono::seconds(expires - 10);
+  return t;
+}
+
+Result<std::string> RegistryClient::authorization(http::Session& session,
+                                                  const std::vector<std::string>& scopes,
+                                                  bool force_new_token) {
+  std::lock_guard lock(mutex_);
+  switch (kind_) {
+    case AuthKind::Unknown:
+    case AuthKind::None:
+      return std::string();
+    case AuthKind::Basic: {
+      const auto& creds = credentials();
+      if (!creds || creds->username.empty()) return std::string();
+      return "Authorization: Basic " + base64_encode(creds->username + ":" + creds->password);
+    }
+    case AuthKind::Bearer: {
+      std::vector<std::string> sorted = scopes;
+      std::sort(sorted.begin(), sorted.end());
+      std::string key = fmt::format("{}", fmt::join(sorted, " "));
+      auto it = tokens_.find(key);
+      if (force_new_token || it == tokens_.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+        Token t = DE_TRY(fetch_token(session, sorted));
+        it = tokens_.insert_or_assign(key, std::move(t)).first;
+      }
+      return "Authorization: Bearer " + it->second.value;
+    }
+  }
+  return std::string();
+}
+
+std::expected<http::Response, http::TransferError> RegistryClient::attempt(
+    http::Session& session, http::Request request, const std::vector<std::string>& scopes) {
+  auto as_transfer_error = [](Error e) { return std::unexpected(http::TransferError{std::move(e)}); };
+  auto base = base_url(session);
+  if (!base) return as_transfer_error(std::move(base).error());
+  if (!request.url.starts_with("http")) {
+    auto url = resolve(session, request.url);
+    if (!url) return as_transfer_error(std::move(url).error());
+    request.url = *url;
+  }
+  std::vector<std::string> base_headers = request.headers;
+  bool resendable = request.body_reader == nullptr && request.sink == nullptr;
+  bool force_new = false;
+  for (int round = 0; round < 2; ++round) {
+    auto auth = authorization(session, scopes, force_new);
+    if (!auth) return as_transfer_error(std::move(auth).error());
+    request.headers = base_headers;
+    if (!auth->empty()) request.headers.push_back(*auth);
+    auto r = session.perform(request);
+    if (!r || r->status != 401 || !resendable || round == 1) return r;
+    // 401: learn (maybe the registry asks for bearer tokens only for some repositories), renew.
+    std::lock_guard lock(mutex_);
+    AuthKind before = kind_;
+    bool learned = learn_challenge(*r);
+    if (!learned) return r;
+    if (kind_ == AuthKind::Basic && (!credentials() || credentials()->username.empty())) return r;
+    force_new = kind_ == AuthKind::Bearer && before == AuthKind::Bearer;
+    if (kind_ == AuthKind::Basic && before == AuthKind::Basic) return r;  // rejected credentials
+  }
+  return std::unexpected(http::TransferError{Error(Code::Internal, "unreachable")});
+}
+
+Result<http::Response> RegistryClient::send(http::Session& session, http::Request request,
+                                            const std::vector<std::string>& scopes) {
+  bool retryable = request.body_reader == nullptr && request.sink == nullptr;
+  for (int n = 1;; ++n) {
+    auto r = attempt(session, request, scopes);
+    bool last = !retryable || n >= options_.max_attempts;
+    if (!r) {
+      if (r.error().transient && !last) {
+        log::debug("{}", r.error().error.to_string());
+        backoff(n, nullptr);
+        continue;
+      }
+      return std::unexpected(std::move(r.error().error));
+    }
+    if (is_transient_status(r->status) && !last) {
+      log::debug("registry {}: {} {} answered {}", domain_, request.method, request.url, r->status);
+      backoff(n, &*r);
+      continue;
+    }
+    return std::move(*r);
+  }
+}
+
+}  // namespace de::registry
