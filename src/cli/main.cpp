@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.hpp"
+#include "cli/registry_ref.hpp"
 #include "docker_envs/base/log.hpp"
 
 namespace {
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
   cli::add_image_remove_layer(*image, registry);
   cli::add_image_config(*image, registry);
   cli::add_image_copy(*image, registry);
+  cli::add_image_pull(*image, registry);
+  cli::add_image_push(*image, registry);
 
   try {
     app.parse(argc, argv);

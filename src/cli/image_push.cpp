@@ -1,0 +1,90 @@
+// `docker-envs image push SRC [SRC...] [docker://]REF`: pushes an image (or, given several sources,
+// one image per platform plus an index over them) to a registry.
+#include <nlohmann/json.hpp>
+
+#include "cli/registry_ref.hpp"
+#include "docker_envs/base/log.hpp"
+
+namespace de::cli {
+namespace {
+
+struct PushCommand {
+  std::vector<std::string> args;  // SRC... REF
+  RegistryFlags flags;
+  std::string compression = "gzip";
+  std::string format = "auto";
+  std::uint64_t chunk_size = 0;
+  std::vector<std::string> mount_from;
+};
+
+Status run(const PushCommand& o, const Globals&) {
+  if (o.args.size() < 2) return fail(Code::InvalidArgument, "push needs SRC and REF");
+  auto ref = DE_TRY(parse_registry_ref(o.args.back()));
+  std::vector<oci::Image> images;
+  for (size_t i = 0; i + 1 < o.args.size(); ++i) {
+    if (is_registry_ref(o.args[i]))
+      images.push_back(DE_TRY(read_registry_image(o.args[i], o.flags, false)));
+    else
+      images.push_back(DE_TRY(read_source(o.args[i])));
+  }
+  auto options = DE_TRY(registry_options(o.flags));
+  registry::PushOptions push{.compression = DE_TRY(layer_compression(o.compression)),
+                             .format = o.format == "oci"      ? registry::ManifestFormat::Oci
+                                       : o.format == "docker" ? registry::ManifestFormat::Docker
+                                                              : registry::ManifestFormat::Auto,
+                             .chunk_size = o.chunk_size,
+                             .mount_from = o.mount_from};
+  auto result = images.size() == 1 ? DE_TRY(registry::push_image(images[0], ref, options, push))
+                                   : DE_TRY(registry::push_index(images, ref, options, push));
+  log::info("pushed {} (manifest {}): {} blob(s) uploaded ({} bytes), {} already there, {} mounted",
+            ref.familiar(), result.manifest_digest.to_string(), result.blobs_uploaded,
+            result.bytes_uploaded, result.blobs_skipped, result.blobs_mounted);
+  if (o.flags.json) {
+    nlohmann::json j = {{"reference", ref.to_string()},
+                        {"manifest_digest", result.manifest_digest.to_string()},
+                        {"media_type", result.media_type},
+                        {"size", result.size},
+                        {"bytes_uploaded", result.bytes_uploaded},
+                        {"bytes_skipped", result.bytes_skipped},
+                        {"bytes_mounted", result.bytes_mounted},
+                        {"blobs_uploaded", result.blobs_uploaded},
+                        {"blobs_skipped", result.blobs_skipped},
+                        {"blobs_mounted", result.blobs_mounted}};
+    nlohmann::json manifests = nlohmann::json::array();
+    for (auto& d : result.manifests) manifests.push_back(d.to_string());
+    j["manifests"] = manifests;
+    fmt::print("{}\n", j.dump());
+  }
+  return {};
+}
+
+}  // namespace
+
+void add_image_push(CLI::App& parent, Registry& registry) {
+  auto options = std::make_shared<PushCommand>();
+  auto* sub = parent.add_subcommand(
+      "push", "Push an image to a registry (several sources: one per platform, under an index)");
+  sub->fallthrough();
+  sub->add_option("SRC REF", options->args,
+                  "Source image(s), then the reference docker://host/repo:tag")
+      ->required()
+      ->expected(2, -1);
+  add_registry_options(sub, options->flags, /*platform=*/false);
+  sub->add_option("--compression", options->compression,
+                  "Compression of layers not already compressed")
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}))
+      ->capture_default_str();
+  sub->add_option(
+         "--format", options->format,
+         "Manifest format: auto (Docker schema 2 for Docker sources, else OCI), oci, docker")
+      ->check(CLI::IsMember({"auto", "oci", "docker"}))
+      ->capture_default_str();
+  sub->add_option("--chunk-size", options->chunk_size,
+                  "Upload blobs larger than this many bytes in PATCH chunks (0: one PUT per blob)")
+      ->capture_default_str();
+  sub->add_option("--mount-from", options->mount_from,
+                  "Repository of the same registry to mount existing blobs from (repeatable)");
+  on_run(sub, registry, options, run);
+}
+
+}  // namespace de::cli

@@ -1,0 +1,116 @@
+#include "cli/registry_ref.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "docker_envs/base/log.hpp"
+
+namespace de::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+const char* phase_name(registry::BlobProgress::Phase p) {
+  using P = registry::BlobProgress::Phase;
+  switch (p) {
+    case P::Checking:
+      return "checking";
+    case P::Transferring:
+      return "transferring";
+    case P::Done:
+      return "done";
+    case P::Skipped:
+      return "already there";
+    case P::Mounted:
+      return "mounted";
+    case P::Cached:
+      return "cached";
+  }
+  return "";
+}
+
+// One line per blob state change on a terminal (stderr); transfers report every few MiB.
+registry::ProgressFn terminal_progress() {
+  if (!isatty(2) || log::level() > log::Level::Info) return {};
+  auto mutex = std::make_shared<std::mutex>();
+  return [mutex](const registry::BlobProgress& p) {
+    std::lock_guard lock(*mutex);
+    if (p.phase == registry::BlobProgress::Phase::Transferring && p.total)
+      fmt::print(stderr, "{}: {:.1f}/{:.1f} MB\n", p.id, p.done / 1e6, p.total / 1e6);
+    else if (p.phase != registry::BlobProgress::Phase::Checking)
+      fmt::print(stderr, "{}: {}\n", p.id, phase_name(p.phase));
+  };
+}
+
+}  // namespace
+
+bool is_registry_ref(std::string_view text) { return text.starts_with(kRegistryPrefix); }
+
+void add_registry_options(CLI::App* sub, RegistryFlags& flags, bool platform) {
+  sub->add_option("--creds", flags.creds,
+                  "Registry credentials USER:PASSWORD (else docker's config.json)");
+  sub->add_option("--insecure-registry", flags.insecure,
+                  "Allow plain HTTP / unverified TLS for this registry host[:port] (repeatable)");
+  sub->add_option("--ca-file", flags.ca_file, "Extra PEM CA bundle to trust for registry TLS")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--parallel", flags.parallel, "Concurrent blob transfers")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
+  if (platform)
+    sub->add_option(
+        "--platform", flags.platform,
+        "Platform to pick from a multi-platform image (os/arch[/variant]); default: this host's");
+  sub->add_flag("--json", flags.json, "Print a JSON summary on stdout");
+}
+
+Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags) {
+  registry::RegistryOptions o;
+  if (!flags.creds.empty())
+    o.credentials = DE_TRY_CTX(registry::Credentials::parse_user_pass(flags.creds), "--creds");
+  fs::path config_dir = env("DOCKER_CONFIG");
+  std::string home = env("HOME");
+  if (config_dir.empty() && !home.empty()) config_dir = fs::path(home) / ".docker";
+  if (!config_dir.empty())
+    o.docker_config = DE_TRY(registry::DockerConfig::load(config_dir / "config.json"));
+  o.insecure_registries = flags.insecure;
+  o.ca_file = flags.ca_file;
+  o.parallel = flags.parallel;
+  fs::path cache = env("XDG_CACHE_HOME");
+  if (cache.empty() && !home.empty()) cache = fs::path(home) / ".cache";
+  if (!cache.empty()) o.cache_dir = cache / "docker-envs";
+  o.progress = terminal_progress();
+  return o;
+}
+
+Result<registry::Reference> parse_registry_ref(std::string_view text) {
+  if (is_registry_ref(text)) text.remove_prefix(kRegistryPrefix.size());
+  return registry::Reference::parse(text);
+}
+
+Result<oci::Image> read_registry_image(std::string_view text, const RegistryFlags& flags,
+                                       bool fetch_layers) {
+  auto ref = DE_TRY(parse_registry_ref(text));
+  auto options = DE_TRY(registry_options(flags));
+  registry::PullOptions pull{.fetch_layers = fetch_layers};
+  if (!flags.platform.empty())
+    pull.platform = DE_TRY_CTX(oci::Platform::parse(flags.platform), "--platform");
+  auto pulled = DE_TRY(registry::pull_image(ref, options, pull));
+  return std::move(pulled.image);
+}
+
+Result<registry::PushResult> write_registry_image(const oci::Image& image, std::string_view text,
+                                                  const RegistryFlags& flags,
+                                                  const registry::PushOptions& push) {
+  auto ref = DE_TRY(parse_registry_ref(text));
+  auto options = DE_TRY(registry_options(flags));
+  return registry::push_image(image, ref, options, push);
+}
+
+}  // namespace de::cli

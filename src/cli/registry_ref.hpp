@@ -1,0 +1,54 @@
+// The CLI side of the registry transport: `docker://REF` recognition, the flags every command that
+// talks to a registry shares, and turning flags + environment ($DOCKER_CONFIG, $HOME,
+// $XDG_CACHE_HOME) into registry::RegistryOptions. Only the CLI reads the environment.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "docker_envs/registry/client.hpp"
+
+namespace de::cli {
+
+inline constexpr std::string_view kRegistryPrefix = "docker://";
+
+// True for "docker://REF".
+bool is_registry_ref(std::string_view text);
+
+struct RegistryFlags {
+  std::string creds;                  // USER:PASS (never echoed)
+  std::vector<std::string> insecure;  // --insecure-registry HOST[:PORT]
+  std::string ca_file;                // --ca-file PEM
+  std::string platform;               // --platform os/arch[/variant]
+  int parallel = 4;
+  bool json = false;
+};
+
+// Adds --creds, --insecure-registry, --ca-file, --parallel (and --platform when `platform`).
+void add_registry_options(CLI::App* sub, RegistryFlags& flags, bool platform);
+
+// Options from the flags and the environment: credentials from --creds or docker's config.json
+// ($DOCKER_CONFIG/config.json, else ~/.docker/config.json), the blob cache under
+// $XDG_CACHE_HOME/docker-envs (else ~/.cache/docker-envs), per-layer progress on a terminal.
+Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags);
+
+// Parses "docker://REF" or a bare REF.
+Result<registry::Reference> parse_registry_ref(std::string_view text);
+
+// Reads an image from a registry (`docker://REF` as any command's source). With fetch_layers off,
+// layers download when first read.
+Result<oci::Image> read_registry_image(std::string_view text, const RegistryFlags& flags,
+                                       bool fetch_layers);
+
+// Pushes an image to `docker://REF` (any command's destination).
+Result<registry::PushResult> write_registry_image(const oci::Image& image, std::string_view text,
+                                                  const RegistryFlags& flags,
+                                                  const registry::PushOptions& push);
+
+void add_image_pull(CLI::App& parent, Registry& registry);
+void add_image_push(CLI::App& parent, Registry& registry);
+
+}  // namespace de::cli
