@@ -6,7 +6,8 @@
 #
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan), JOBS,
 # DE_SKIP_ASAN=1 to leave out the sanitizer pass, DE_NO_DOCKERD=1 to not start a Docker engine
-# (the tests that need one then skip), DE_NO_INSTALL=1 to not touch apt.
+# (the tests that need one then use $DOCKER_HOST if it answers, or skip), DE_NO_INSTALL=1 to not
+# touch apt.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -63,14 +64,32 @@ if [[ "${DE_NO_DOCKERD:-}" != 1 ]]; then
     echo "using $DOCKER_HOST"
   else
     echo "test.sh: no Docker engine could be started; tests that need one will skip" >&2
-    unset DOCKER_HOST
   fi
-else
-  unset DOCKER_HOST
 fi
+# (With DE_NO_DOCKERD=1, or when the start fails, an engine the caller named in DOCKER_HOST is used
+# if it answers.)
+
+# Totals over every ctest run, for the closing line.
+total_passed=0 total_failed=0 total_skipped=0
+logs_dir=$(mktemp -d)
+# run_ctest NAME ARGS...: runs ctest with ARGS, keeping its output to count the results.
+run_ctest() {
+  local log="$logs_dir/$1.log" rc=0 total failed skipped
+  shift
+  ctest "$@" 2>&1 | tee "$log" || rc=$?
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\2/p' "$log" | tail -1)
+  failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  skipped=$(grep -c '(Skipped)$' "$log" || true)
+  if [[ -n "$total" ]]; then
+    total_passed=$((total_passed + total - failed - skipped))
+    total_failed=$((total_failed + failed))
+    total_skipped=$((total_skipped + skipped))
+  fi
+  return $rc
+}
 
 step "tests: unit + integration ($BUILD_DIR)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j"$ctest_jobs" ||
+run_ctest main --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j"$ctest_jobs" ||
   fail "ctest ($BUILD_DIR)"
 
 # The engine is not needed any more; free its memory before the sanitizer build.
@@ -83,7 +102,7 @@ if [[ "${DE_SKIP_ASAN:-}" != 1 ]]; then
     step "unit tests under ASan+UBSan ($asan_dir)"
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-      ctest --test-dir "$asan_dir" -L unit --output-on-failure --no-tests=error -j"$ctest_jobs" ||
+      run_ctest asan --test-dir "$asan_dir" -L unit --output-on-failure --no-tests=error -j"$ctest_jobs" ||
       fail "ctest -L unit ($asan_dir)"
   else
     fail "build ($asan_dir)"
@@ -91,9 +110,12 @@ if [[ "${DE_SKIP_ASAN:-}" != 1 ]]; then
 fi
 
 step "summary"
+rm -rf "$logs_dir"
 if ((${#failures[@]})); then
   printf 'test.sh: %d step(s) failed:\n' "${#failures[@]}"
   printf '  - %s\n' "${failures[@]}"
+  echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
   exit 1
 fi
 echo "test.sh: all steps passed"
+echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
