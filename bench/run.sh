@@ -59,35 +59,42 @@ corpus() {
 }
 
 # measure OUTVAR_SECONDS OUTVAR_RSS_KB PREP CMD: runs PREP (untimed, e.g. removing old output),
-# then CMD under GNU time; median of $runs wall times, max RSS in KB over the runs.
+# then CMD under GNU time; median of $runs wall times, max RSS in KB over the runs. The median CPU
+# time (user + sys, the command and its children) is left in LAST_CPU: unlike wall time it hardly
+# changes when other work shares the machine.
 measure() {
   local -n _secs=$1 _rss=$2
-  local prep=$3 cmd=$4 i t m
-  local times=() maxrss=0 n=${RUNS_OVERRIDE:-$runs}
+  local prep=$3 cmd=$4 i t u s m
+  local times=() cpus=() maxrss=0 n=${RUNS_OVERRIDE:-$runs}
   for ((i = 0; i < n; i++)); do
     eval "$prep"
-    /usr/bin/time -f '%e %M' -o "$workdir/time.txt" bash -c "$cmd" >/dev/null 2>"$workdir/stderr.txt" ||
+    /usr/bin/time -f '%e %U %S %M' -o "$workdir/time.txt" bash -c "$cmd" >/dev/null 2>"$workdir/stderr.txt" ||
       { cat "$workdir/stderr.txt" >&2; die "command failed: $cmd"; }
-    read -r t m <"$workdir/time.txt"
+    read -r t u s m <"$workdir/time.txt"
     times+=("$t")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
     if ((m > maxrss)); then maxrss=$m; fi
   done
-  _secs=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+  _secs=$(median "${times[@]}")
+  LAST_CPU=$(median "${cpus[@]}")
   _rss=$maxrss
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "inf"; else printf "%.2f", a / b }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "inf" && r <= t) ? "ok" : "MISSED" }'; }
 
 results=()
-report() {  # name ours base target
-  local r
+report() {  # name ours_wall base_wall target ours_cpu base_cpu
+  local r c
   r=$(ratio "$2" "$3")
-  results+=("$(printf '%-40s %8.2fs %8.2fs %7sx  (target <= %sx) %s' "$1" "$2" "$3" "$r" "$4" "$(verdict "$r" "$4")")")
+  c=$(ratio "$5" "$6")
+  results+=("$(printf '%-40s %8.2fs %8.2fs %7sx  (target <= %sx) %-6s | cpu %7.2fs %7.2fs %6sx' \
+    "$1" "$2" "$3" "$r" "$4" "$(verdict "$r" "$4")" "$5" "$6" "$c")")
   echo "${results[-1]}"
 }
 
-printf -v header "%-40s %9s %9s %8s" "benchmark" "ours" "baseline" "ratio"
+printf -v header "%-40s %9s %9s %8s  %-25s | %-13s %8s %7s" "benchmark (wall time)" "ours" "baseline" "ratio" "" "cpu: ours" "baseline" "ratio"
 big=$(corpus "$scale")
 small=$(corpus "$small_scale")
 echo "corpus: $big ($(du -sh "$big" | cut -f1), $(find "$big" -type f | wc -l) files); runs: $runs (median)"
@@ -107,10 +114,12 @@ echo "$header"
 # (a) gzip layer into an OCI layout vs tar | igzip -1 | sha256
 measure ours_oci rss "rm -rf '$out'" "'$cli' image add-layer scratch 'oci:$out/oci' --dir '$big'"
 rss_oci[$scale]=$rss
+cpu_ours=$LAST_CPU
 layer_size=$(find "$out/oci/blobs" -type f -printf '%s\n' | sort -n | tail -1)
 measure base_gz _r "" "tar -cf - -C '$big' . | igzip -1 | openssl dgst -sha256"
+cpu_base=$LAST_CPU
 gz_size=$(tar -cf - -C "$big" . | igzip -1 | wc -c)
-report "(a) add-layer -> oci (gzip)" "$ours_oci" "$base_gz" 1.2
+report "(a) add-layer -> oci (gzip)" "$ours_oci" "$base_gz" 1.2 "$cpu_ours" "$cpu_base"
 size_ratio=$(ratio "$layer_size" "$gz_size")
 results+=("$(printf '%-40s %9d %9d %7sx  (target <= 1.05x) %s' "(a) layer size vs igzip -1 (bytes)" \
   "$layer_size" "$gz_size" "$size_ratio" "$(verdict "$size_ratio" 1.05)")")
@@ -119,8 +128,10 @@ echo "${results[-1]}"
 # (b) uncompressed docker-archive vs tar | sha256
 measure ours_da rss "rm -rf '$out'; mkdir -p '$out'" "'$cli' image add-layer scratch 'docker-archive:$out/img.tar' --dir '$big'"
 rss_docker[$scale]=$rss
+cpu_ours=$LAST_CPU
 measure base_tar _r "" "tar -cf - -C '$big' . | openssl dgst -sha256"
-report "(b) add-layer -> docker-archive (tar)" "$ours_da" "$base_tar" 1.3
+cpu_base=$LAST_CPU
+report "(b) add-layer -> docker-archive (tar)" "$ours_da" "$base_tar" 1.3 "$cpu_ours" "$cpu_base"
 
 echo
 echo "== peak memory (max RSS of docker-envs) =="
