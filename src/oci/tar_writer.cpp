@@ -56,6 +56,7 @@ std::optional<std::pair<std::string_view, std::string_view>> split_name(std::str
 char* at(std::array<char, kBlock>& h, size_t off) { return h.data() + off; }
 
 void put_string(std::array<char, kBlock>& h, size_t off, size_t len, std::string_view s) {
+  if (s.empty()) return;  // an empty view may have a null data(), which memcpy must not get
   std::memcpy(at(h, off), s.data(), std::min(len, s.size()));
 }
 
