@@ -31,7 +31,7 @@ Result<FetchedManifest> fetch_manifest(Context& ctx, http::Session& session,
                                     mt::kDockerManifestV1Signed, mt::kDockerManifestV1));
   req.max_body = 4 << 20;
   auto r = DE_TRY_CTX(ctx.client.send(session, req, ctx.scopes), what);
-  if (r.status != 200) return std::unexpected(response_error(r, what));
+  if (r.status != 200) return std::unexpected(ctx.client.error_for(r, what));
   if (r.body.size() >= req.max_body) return fail(Code::Corruption, "{}: the manifest is larger than 4 MiB", what);
   FetchedManifest m;
   m.bytes = std::move(r.body);
@@ -134,7 +134,7 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
         ctx.client.backoff(failures, &*r);
         continue;
       }
-      return std::unexpected(response_error(*r, what));
+      return std::unexpected(ctx.client.error_for(*r, what));
     }
     if (sink->bytes() < size) {
       // The connection closed cleanly but early (some proxies do that): resume.

@@ -94,7 +94,7 @@ class Pusher {
       return true;
     }
     if (r.status == 404) return false;
-    return std::unexpected(response_error(r, "checking for the blob"));
+    return std::unexpected(ctx_.client.error_for(r, "checking for the blob"));
   }
 
   // POST ?mount=&from= for each repository the blob was seen in. 201: mounted. 202: the registry
@@ -146,7 +146,7 @@ class Pusher {
       auto r = DE_TRY(ctx_.client.send(session, post, ctx_.scopes));
       if (r.status != 202) {
         if (is_transient_status(r.status)) return (last_response_ = r, UploadOutcome::Retry);
-        return std::unexpected(response_error(r, "starting an upload"));
+        return std::unexpected(ctx_.client.error_for(r, "starting an upload"));
       }
       location = r.header("Location");
       if (!location) return fail(Code::Network, "the registry started an upload without a Location");
@@ -170,7 +170,7 @@ class Pusher {
         }
         if (r->status != 202) {
           if (transient(*r)) return UploadOutcome::Retry;
-          return std::unexpected(response_error(*r, fmt::format("uploading bytes {}-{}", offset, offset + n - 1)));
+          return std::unexpected(ctx_.client.error_for(*r, fmt::format("uploading bytes {}-{}", offset, offset + n - 1)));
         }
         if (auto loc = r->header("Location")) url = DE_TRY(ctx_.client.resolve(session, *loc));
         offset += n;
@@ -185,7 +185,7 @@ class Pusher {
       }
       if (r->status != 201 && r->status != 204) {
         if (transient(*r)) return UploadOutcome::Retry;
-        return std::unexpected(response_error(*r, "completing the upload"));
+        return std::unexpected(ctx_.client.error_for(*r, "completing the upload"));
       }
       return UploadOutcome::Done;
     }
@@ -205,7 +205,7 @@ class Pusher {
     }
     if (r->status != 201 && r->status != 204) {
       if (transient(*r)) return UploadOutcome::Retry;
-      return std::unexpected(response_error(*r, "uploading"));
+      return std::unexpected(ctx_.client.error_for(*r, "uploading"));
     }
     ctx_.report(id, BlobProgress::Phase::Transferring, size, size);
     return UploadOutcome::Done;
@@ -313,7 +313,7 @@ Status put_manifest(Context& ctx, const std::string& identifier, const std::stri
                     .body = bytes};
   req.headers = {"Content-Type: " + media_type};
   auto r = DE_TRY_CTX(ctx.client.send(*session, req, ctx.scopes), what);
-  if (r.status != 201 && r.status != 200 && r.status != 204) return std::unexpected(response_error(r, what));
+  if (r.status != 201 && r.status != 200 && r.status != 204) return std::unexpected(ctx.client.error_for(r, what));
   std::string digest = Digest::of(bytes).to_string();
   if (auto header = r.header("Docker-Content-Digest"); header && *header != digest)
     return fail(Code::Corruption, "{}: the registry stored it as {}, not {}", what, *header, digest);

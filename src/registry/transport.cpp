@@ -89,6 +89,16 @@ const std::optional<Credentials>& RegistryClient::credentials() {
   return credentials_;
 }
 
+Error RegistryClient::error_for(const http::Response& response, std::string_view what) {
+  Error e = response_error(response, what);
+  if (response.status != 401) return e;
+  std::lock_guard lock(mutex_);
+  const auto& creds = credentials();
+  std::string hint = creds ? fmt::format("the registry {} rejected the credentials", domain_)
+                           : fmt::format("no credentials for {} (use --creds USER:PASSWORD or docker login)", domain_);
+  return Error(Code::Auth, e.message() + "; " + hint);
+}
+
 void RegistryClient::backoff(int attempt, const http::Response* response) const {
   using namespace std::chrono;
   milliseconds delay = options_.initial_backoff * (1LL << std::min(attempt - 1, 16));

@@ -59,6 +59,9 @@ class RegistryClient {
   Result<http::Response> send(http::Session& session, http::Request request,
                               const std::vector<std::string>& scopes);
 
+  // response_error() plus, for 401, whether credentials were sent (and where they came from).
+  Error error_for(const http::Response& response, std::string_view what);
+
   // Sleeps before retry number `attempt` (1 = first retry), honouring Retry-After of `response`.
   void backoff(int attempt, const http::Response* response) const;
 
