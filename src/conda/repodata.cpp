@@ -1,0 +1,385 @@
+#include "docker_envs/conda/repodata.hpp"
+
+#include <unordered_set>
+
+#include <simdjson.h>
+
+#include "docker_envs/base/io.hpp"
+
+namespace de::conda {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr std::size_t kMaxSkipReasons = 10;
+
+// Why a record was rejected; empty when it is fine.
+using Problem = std::string;
+
+Problem read_string(od::value value, std::string& out, std::string_view key) {
+  std::string_view s;
+  if (value.get_string().get(s)) return fmt::format("'{}' must be a string", key);
+  out.assign(s);
+  return {};
+}
+
+Problem read_string_list(od::value value, std::vector<std::string>& out, std::string_view key) {
+  od::array array;
+  if (value.get_array().get(array)) return fmt::format("'{}' must be a list of strings", key);
+  for (auto item : array) {
+    std::string_view s;
+    if (item.get_string().get(s)) return fmt::format("'{}' must be a list of strings", key);
+    out.emplace_back(s);
+  }
+  return {};
+}
+
+Problem read_int(od::value value, std::int64_t& out, std::string_view key) {
+  od::number_type type;
+  if (value.get_number_type().get(type)) return fmt::format("'{}' must be a number", key);
+  if (type == od::number_type::floating_point_number) {
+    double d;
+    if (value.get_double().get(d)) return fmt::format("'{}' must be a number", key);
+    out = static_cast<std::int64_t>(d);
+    return {};
+  }
+  if (value.get_int64().get(out)) return fmt::format("'{}' must be an integer", key);
+  return {};
+}
+
+// Parses one record object into `r`. Returns the first problem found (the rest of the object is
+// skipped by the iterator), or "" on success.
+Problem parse_record(od::object object, PackageRecord& r) {
+  Problem problem;
+  for (auto field : object) {
+    od::raw_json_string key;
+    if (field.key().get(key)) return "unreadable key";
+    od::value value;
+    if (field.value().get(value)) return "unreadable value";
+    bool is_null = false;
+    if (value.is_null().get(is_null)) return "unreadable value";
+    if (is_null) continue;
+    const char* raw = key.raw();
+    Problem p;
+    switch (raw[0]) {
+      case 'n':
+        if (key.unsafe_is_equal("name")) {
+          p = read_string(value, r.name, "name");
+        } else if (key.unsafe_is_equal("noarch")) {
+          od::json_type type;
+          if (value.type().get(type)) return "unreadable noarch";
+          if (type == od::json_type::boolean) {
+            bool b = false;
+            if (value.get_bool().get(b)) return "'noarch' must be a string";
+            r.noarch = b ? NoarchKind::Generic : NoarchKind::None;
+          } else {
+            std::string_view s;
+            if (value.get_string().get(s)) return "'noarch' must be a string";
+            auto kind = parse_noarch(s);
+            if (!kind) return kind.error().message();
+            r.noarch = *kind;
+          }
+        }
+        break;
+      case 'v':
+        if (key.unsafe_is_equal("version")) p = read_string(value, r.version, "version");
+        break;
+      case 'b':
+        if (key.unsafe_is_equal("build")) {
+          p = read_string(value, r.build, "build");
+        } else if (key.unsafe_is_equal("build_number")) {
+          p = read_int(value, r.build_number, "build_number");
+        }
+        break;
+      case 'd':
+        if (key.unsafe_is_equal("depends")) p = read_string_list(value, r.depends, "depends");
+        break;
+      case 'c':
+        if (key.unsafe_is_equal("constrains")) {
+          p = read_string_list(value, r.constrains, "constrains");
+        } else if (key.unsafe_is_equal("channel")) {
+          p = read_string(value, r.channel, "channel");
+        }
+        break;
+      case 's':
+        if (key.unsafe_is_equal("subdir")) {
+          p = read_string(value, r.subdir, "subdir");
+        } else if (key.unsafe_is_equal("sha256")) {
+          std::string_view s;
+          if (value.get_string().get(s)) return "'sha256' must be a string";
+          auto d = Digest::from_hex(s);
+          if (!d) return fmt::format("bad sha256 '{}'", s);
+          r.sha256 = *d;
+        } else if (key.unsafe_is_equal("size")) {
+          std::uint64_t size = 0;
+          if (value.get_uint64().get(size)) return "'size' must be a non-negative integer";
+          r.size = size;
+        }
+        break;
+      case 'm':
+        if (key.unsafe_is_equal("md5")) {
+          std::string_view s;
+          if (value.get_string().get(s)) return "'md5' must be a string";
+          auto m = Md5Hash::from_hex(s);
+          if (!m) return fmt::format("bad md5 '{}'", s);
+          r.md5 = *m;
+        }
+        break;
+      case 'f':
+        if (key.unsafe_is_equal("fn")) p = read_string(value, r.fn, "fn");
+        break;
+      case 'u':
+        if (key.unsafe_is_equal("url")) p = read_string(value, r.url, "url");
+        break;
+      case 't':
+        if (key.unsafe_is_equal("timestamp")) {
+          std::int64_t ts = 0;
+          p = read_int(value, ts, "timestamp");
+          r.timestamp = ts;
+        } else if (key.unsafe_is_equal("track_features")) {
+          od::json_type type;
+          if (value.type().get(type)) return "unreadable track_features";
+          if (type == od::json_type::array) {
+            std::vector<std::string> features;
+            p = read_string_list(value, features, "track_features");
+            for (auto& f : features) r.track_features += (r.track_features.empty() ? "" : " ") + f;
+          } else {
+            p = read_string(value, r.track_features, "track_features");
+          }
+        }
+        break;
+      case 'l':
+        if (key.unsafe_is_equal("license")) p = read_string(value, r.license, "license");
+        break;
+      case 'p':
+        if (key.unsafe_is_equal("python_site_packages_path"))
+          p = read_string(value, r.python_site_packages_path, "python_site_packages_path");
+        break;
+      default:
+        break;
+    }
+    if (!p.empty()) return p;
+  }
+  if (r.name.empty()) return "no name";
+  if (r.version.empty()) return "no version";
+  if (r.build.empty()) return "no build string";
+  return {};
+}
+
+struct Parser {
+  const RepodataOptions& options;
+  Repodata& out;
+  std::string base_url_text;
+  bool has_base_url = false;
+
+  void skip(std::string_view section, std::string_view fn, std::string_view why) {
+    ++out.skipped;
+    if (out.skip_reasons.size() < kMaxSkipReasons)
+      out.skip_reasons.push_back(fmt::format("{}/{}: {}", section, fn, why));
+  }
+
+  // Parses one `fn: {record}` member. Errors of the JSON structure itself are returned (fatal);
+  // malformed records are counted.
+  simdjson::error_code member(std::string_view section, std::string_view fn, od::value value) {
+    od::object object;
+    if (auto e = value.get_object().get(object)) {
+      if (e == simdjson::INCORRECT_TYPE) {
+        skip(section, fn, "not an object");
+        return simdjson::SUCCESS;
+      }
+      return e;
+    }
+    PackageRecord r;
+    Problem p = parse_record(object, r);
+    if (!p.empty()) {
+      skip(section, fn, p);
+      return simdjson::SUCCESS;
+    }
+    if (r.fn.empty() || r.fn != fn) r.fn.assign(fn);
+    if (!options.channel.empty() && r.channel.empty()) r.channel = options.channel;
+    out.records.push_back(std::move(r));
+    return simdjson::SUCCESS;
+  }
+
+  simdjson::error_code section(std::string_view name, od::value value) {
+    od::object object;
+    if (auto e = value.get_object().get(object)) return e;
+    for (auto field : object) {
+      std::string_view fn;
+      if (auto e = field.unescaped_key().get(fn)) return e;
+      std::string fn_copy(fn);  // the key buffer is reused by the next unescape
+      od::value record;
+      if (auto e = field.value().get(record)) return e;
+      if (auto e = member(name, fn_copy, record)) return e;
+    }
+    return simdjson::SUCCESS;
+  }
+
+  simdjson::error_code info(od::value value) {
+    od::object object;
+    if (value.get_object().get(object)) return simdjson::SUCCESS;  // tolerate a non-object info
+    for (auto field : object) {
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return e;
+      if (key == "subdir") {
+        std::string_view s;
+        if (!field.value().get_string().get(s)) out.subdir.assign(s);
+      } else if (key == "base_url") {
+        std::string_view s;
+        if (!field.value().get_string().get(s)) {
+          base_url_text.assign(s);
+          has_base_url = true;
+        }
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+
+  simdjson::error_code document(od::document& doc) {
+    od::object root;
+    if (auto e = doc.get_object().get(root)) return e;
+    for (auto field : root) {
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return e;
+      if (key == "packages" || key == "packages.conda") {
+        std::string name(key);
+        od::value value;
+        if (auto e = field.value().get(value)) return e;
+        if (auto e = section(name, value)) return e;
+      } else if (key == "info") {
+        od::value value;
+        if (auto e = field.value().get(value)) return e;
+        if (auto e = info(value)) return e;
+      } else if (key == "removed") {
+        od::array array;
+        if (field.value().get_array().get(array)) continue;
+        for (auto item : array) {
+          std::string_view s;
+          if (!item.get_string().get(s)) out.removed.emplace_back(s);
+        }
+      } else if (key == "repodata_version") {
+        std::int64_t v = 1;
+        if (!field.value().get_int64().get(v)) out.repodata_version = static_cast<int>(v);
+      } else if (key.ends_with(".tar.bz2") || key.ends_with(".conda")) {
+        // Legacy flat index: file name -> record at the top level.
+        std::string fn(key);
+        od::value value;
+        if (auto e = field.value().get(value)) return e;
+        od::json_type type;
+        if (auto e = value.type().get(type)) return e;
+        if (type == od::json_type::object) {
+          if (auto e = member("", fn, value)) return e;
+        }
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+};
+
+void finish(Repodata& repodata, const RepodataOptions& options, const Parser& parser) {
+  std::string dir = options.subdir_url;
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  repodata.base_url = parser.has_base_url ? resolve_url(dir, parser.base_url_text) : dir;
+
+  if (!repodata.subdir.empty()) {
+    for (auto& r : repodata.records)
+      if (r.subdir.empty()) r.subdir = repodata.subdir;
+  }
+  if (options.keep_tar_bz2_duplicates) return;
+  std::unordered_set<std::string_view> conda_stems;
+  for (const auto& r : repodata.records)
+    if (r.fn.ends_with(".conda")) conda_stems.insert(strip_package_extension(r.fn));
+  if (conda_stems.empty()) return;
+  std::vector<PackageRecord> kept;
+  kept.reserve(repodata.records.size());
+  for (auto& r : repodata.records) {
+    if (r.fn.ends_with(".tar.bz2") && conda_stems.contains(strip_package_extension(r.fn))) {
+      ++repodata.superseded_tar_bz2;
+      continue;
+    }
+    kept.push_back(std::move(r));
+  }
+  repodata.records = std::move(kept);
+}
+
+Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataOptions& options,
+                              std::string_view what) {
+  od::parser parser;
+  od::document doc;
+  if (auto e = parser.iterate(json).get(doc))
+    return fail(Code::Corruption, "{}: not valid JSON: {}", what, simdjson::error_message(e));
+  Repodata repodata;
+  // conda-forge records average ~600 bytes of JSON; one reservation avoids regrowing (and
+  // re-faulting) a vector of hundreds of thousands of records.
+  repodata.records.reserve(json.length() / 600 + 16);
+  Parser p{options, repodata, {}, false};
+  if (auto e = p.document(doc))
+    return fail(Code::Corruption, "{}: not valid repodata JSON: {}", what, simdjson::error_message(e));
+  finish(repodata, options, p);
+  return repodata;
+}
+
+}  // namespace
+
+Result<Repodata> Repodata::parse(std::string_view json, const RepodataOptions& options,
+                                 std::string_view what) {
+  simdjson::padded_string padded(json);
+  return parse_padded(padded, options, what);
+}
+
+Result<Repodata> Repodata::load(const std::filesystem::path& path, const RepodataOptions& options) {
+  simdjson::padded_string padded;
+  if (auto e = simdjson::padded_string::load(path.string()).get(padded)) {
+    if (e == simdjson::IO_ERROR) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec))
+        return fail(Code::NotFound, "reading {}: no such file", path.string());
+    }
+    return fail(Code::Io, "reading {}: {}", path.string(), simdjson::error_message(e));
+  }
+  return parse_padded(padded, options, path.string());
+}
+
+std::string Repodata::url_for(const PackageRecord& record) const {
+  if (!record.url.empty()) return record.url;
+  if (base_url.empty()) return record.fn;
+  return base_url + "/" + record.fn;
+}
+
+std::string resolve_url(std::string_view base, std::string_view reference) {
+  auto strip = [](std::string s) {
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+  };
+  if (reference.find("://") != std::string_view::npos) return strip(std::string(reference));
+  std::string b(base);
+  while (!b.empty() && b.back() == '/') b.pop_back();
+  if (reference.starts_with("/")) {
+    // Absolute path: keep scheme://host of the base.
+    auto scheme = b.find("://");
+    auto host_end = scheme == std::string::npos ? 0 : b.find('/', scheme + 3);
+    std::string origin = host_end == std::string::npos ? b : b.substr(0, host_end);
+    return strip(origin + std::string(reference));
+  }
+  auto scheme = b.find("://");
+  std::size_t floor = scheme == std::string::npos ? 0 : b.find('/', scheme + 3);
+  if (floor == std::string::npos) floor = b.size();
+  std::string_view rest = reference;
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      auto cut = b.rfind('/');
+      if (cut != std::string::npos && cut >= floor) b.resize(cut);
+      continue;
+    }
+    b += "/";
+    b += part;
+  }
+  return strip(b);
+}
+
+}  // namespace de::conda
