@@ -1,0 +1,213 @@
+#include "docker_envs/conda/channel.hpp"
+
+#include <cstdlib>
+
+namespace de::conda {
+
+namespace {
+
+constexpr std::array<std::string_view, 16> kKnownSubdirs = {
+    "noarch",        "linux-64",      "linux-aarch64", "linux-ppc64le", "linux-s390x",
+    "linux-armv6l",  "linux-armv7l",  "linux-32",      "osx-64",        "osx-arm64",
+    "win-64",        "win-32",        "win-arm64",     "zos-z",         "emscripten-wasm32",
+    "wasi-wasm32"};
+
+std::string strip_slashes(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool has_scheme(std::string_view s) {
+  auto p = s.find("://");
+  if (p == std::string_view::npos || p == 0) return false;
+  for (char c : s.substr(0, p))
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+  return true;
+}
+
+std::string percent_encode_path(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' ||
+        c == '@' || c == ':') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_known_subdir(std::string_view subdir) {
+  for (auto s : kKnownSubdirs)
+    if (s == subdir) return true;
+  return false;
+}
+
+Result<std::string> parse_platform(std::string_view text) {
+  for (auto p : kPlatforms)
+    if (p == text) return std::string(p);
+  return fail(Code::InvalidArgument,
+              "unknown platform '{}' (expected linux-64, linux-aarch64, linux-ppc64le, osx-64, "
+              "osx-arm64 or win-64)",
+              text);
+}
+
+std::string redact_url(std::string_view url) {
+  std::string out(url);
+  // user:password@host
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    auto host_end = out.find('/', scheme + 3);
+    auto at = out.rfind('@', host_end == std::string::npos ? out.size() : host_end);
+    if (at != std::string::npos && at > scheme) {
+      auto colon = out.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // /t/<token>/ anywhere in the path
+  for (std::size_t pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos + 3)) {
+    auto start = pos + 3;
+    auto end = out.find('/', start);
+    if (end == std::string::npos) end = out.size();
+    if (end > start) out.replace(start, end - start, "***");
+  }
+  return out;
+}
+
+Result<std::filesystem::path> file_url_to_path(std::string_view url) {
+  if (!url.starts_with("file://"))
+    return fail(Code::InvalidArgument, "'{}' is not a file:// URL", redact_url(url));
+  std::string_view rest = url.substr(7);
+  if (rest.starts_with("localhost/")) rest.remove_prefix(9);
+  if (!rest.starts_with("/"))
+    return fail(Code::InvalidArgument, "file URL '{}' must name an absolute path", url);
+  std::string path;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '%' && i + 2 < rest.size() && std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
+      path += static_cast<char>(std::stoi(std::string(rest.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      path += rest[i];
+    }
+  }
+  return std::filesystem::path(path);
+}
+
+std::string path_to_file_url(const std::filesystem::path& path) {
+  return "file://" + percent_encode_path(path.lexically_normal().string());
+}
+
+Result<Channel> Channel::parse(std::string_view input, const ChannelOptions& options) {
+  std::string text(input);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.erase(0, 1);
+  if (text.empty()) return fail(Code::InvalidArgument, "empty channel");
+  Channel c;
+  std::string alias = strip_slashes(options.channel_alias);
+
+  if (has_scheme(text)) {
+    c.url_ = strip_slashes(text);
+  } else if (text.starts_with("/") || text.starts_with("./") || text.starts_with("../") ||
+             text.starts_with("~/") || text == "." || text == "..") {
+    std::filesystem::path p;
+    if (text.starts_with("~/")) {
+      const char* home = std::getenv("HOME");
+      if (!home) return fail(Code::InvalidArgument, "channel '{}': HOME is not set", text);
+      p = std::filesystem::path(home) / text.substr(2);
+    } else {
+      p = text;
+    }
+    if (p.is_relative()) {
+      std::filesystem::path base = options.working_directory;
+      if (base.empty()) {
+        std::error_code ec;
+        base = std::filesystem::current_path(ec);
+        if (ec) return fail(Code::Io, "channel '{}': current directory: {}", text, ec.message());
+      }
+      p = base / p;
+    }
+    c.url_ = strip_slashes(path_to_file_url(p));
+  } else {
+    for (char ch : text) {
+      if (std::isspace(static_cast<unsigned char>(ch)) || ch == ':' || ch == '?' || ch == '#')
+        return fail(Code::InvalidArgument, "channel name '{}' contains '{}'", text, ch);
+    }
+    c.url_ = alias + "/" + strip_slashes(text);
+  }
+
+  // A trailing subdir fixes the subdir.
+  if (auto slash = c.url_.rfind('/'); slash != std::string::npos && slash + 1 < c.url_.size()) {
+    std::string last = c.url_.substr(slash + 1);
+    if (is_known_subdir(last) && slash > c.url_.find("://") + 3) {
+      c.fixed_subdir_ = last;
+      c.url_.resize(slash);
+    }
+  }
+
+  // Token: /t/<token>/ right after the host.
+  if (auto scheme = c.url_.find("://"); scheme != std::string::npos) {
+    auto host_end = c.url_.find('/', scheme + 3);
+    if (host_end != std::string::npos && c.url_.compare(host_end, 3, "/t/") == 0) {
+      auto token_end = c.url_.find('/', host_end + 3);
+      c.token_ = c.url_.substr(host_end + 3, token_end == std::string::npos ? std::string::npos
+                                                                             : token_end - host_end - 3);
+    }
+  }
+
+  // Display name: the path below the alias (token removed), else the redacted URL.
+  std::string display = redact_url(c.url_);
+  std::string bare = c.url_;
+  if (!c.token_.empty()) {
+    auto pos = bare.find("/t/" + c.token_);
+    bare.erase(pos, 3 + c.token_.size());
+  }
+  if (bare.starts_with(alias + "/") && bare.size() > alias.size() + 1 && c.url_.find('@') == std::string::npos) {
+    c.name_ = bare.substr(alias.size() + 1);
+  } else {
+    c.name_ = display;
+  }
+  return c;
+}
+
+std::string Channel::to_string() const { return redact_url(url_); }
+
+std::string Channel::subdir_url(std::string_view subdir) const { return url_ + "/" + std::string(subdir); }
+
+std::vector<std::string> Channel::subdirs(std::string_view platform) const {
+  if (fixed_subdir_) return {*fixed_subdir_};
+  if (platform == "noarch") return {"noarch"};
+  return {std::string(platform), "noarch"};
+}
+
+Result<std::unique_ptr<Reader>> FileFetcher::open(const std::string& url) {
+  auto path = local_path(url);
+  if (!path) return fail(Code::Unsupported, "cannot fetch '{}': only file:// URLs are supported here", redact_url(url));
+  auto reader = DE_TRY(FileReader::open(*path));
+  return std::unique_ptr<Reader>(std::move(reader));
+}
+
+std::optional<std::filesystem::path> FileFetcher::local_path(const std::string& url) {
+  auto p = file_url_to_path(url);
+  if (!p) return std::nullopt;
+  return *p;
+}
+
+Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher) {
+  std::string url = channel.subdir_url(subdir) + "/repodata.json";
+  RepodataOptions options{.channel = channel.name(), .subdir_url = channel.subdir_url(subdir)};
+  std::string what = redact_url(url);
+  if (auto local = fetcher.local_path(url)) {
+    auto r = Repodata::load(*local, options);
+    if (!r) return std::unexpected(std::move(r).error().add_context("reading " + what));
+    return r;
+  }
+  auto reader = DE_TRY_CTX(fetcher.open(url), "fetching " + what);
+  std::string body = DE_TRY_CTX(read_all(*reader, std::size_t{4} << 30), "fetching " + what);
+  return Repodata::parse(body, options, what);
+}
+
+}  // namespace de::conda
