@@ -84,13 +84,27 @@ Result<std::vector<TarEntry>> merged_filesystem(const std::vector<LayerPtr>& lay
 std::string format_long(const TarEntry& e) {
   std::string mode(10, '-');
   switch (e.type) {
-    case EntryType::File: mode[0] = '-'; break;
-    case EntryType::Directory: mode[0] = 'd'; break;
-    case EntryType::Symlink: mode[0] = 'l'; break;
-    case EntryType::Hardlink: mode[0] = 'h'; break;
-    case EntryType::CharDevice: mode[0] = 'c'; break;
-    case EntryType::BlockDevice: mode[0] = 'b'; break;
-    case EntryType::Fifo: mode[0] = 'p'; break;
+    case EntryType::File:
+      mode[0] = '-';
+      break;
+    case EntryType::Directory:
+      mode[0] = 'd';
+      break;
+    case EntryType::Symlink:
+      mode[0] = 'l';
+      break;
+    case EntryType::Hardlink:
+      mode[0] = 'h';
+      break;
+    case EntryType::CharDevice:
+      mode[0] = 'c';
+      break;
+    case EntryType::BlockDevice:
+      mode[0] = 'b';
+      break;
+    case EntryType::Fifo:
+      mode[0] = 'p';
+      break;
   }
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i)

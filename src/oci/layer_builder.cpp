@@ -141,7 +141,8 @@ class GeneratedTarReader final : public Reader {
           }
           break;
         }
-        case Phase::Done: break;
+        case Phase::Done:
+          break;
       }
     }
     return done;
@@ -326,8 +327,9 @@ void LayerBuilder::add_contents(std::string_view image_path, std::string content
   auto path = normalize_path(image_path);
   if (!path || path->empty()) {
     if (!deferred_error_)
-      deferred_error_ = path ? Error(Code::InvalidArgument, "file contents cannot be the image root")
-                             : path.error();
+      deferred_error_ = path
+                            ? Error(Code::InvalidArgument, "file contents cannot be the image root")
+                            : path.error();
     return;
   }
   auto node = std::make_shared<Node>();
@@ -345,8 +347,8 @@ void LayerBuilder::add_symlink(std::string_view image_path, std::string_view tar
   auto path = normalize_path(image_path);
   if (!path || path->empty()) {
     if (!deferred_error_)
-      deferred_error_ = path ? Error(Code::InvalidArgument, "a symlink cannot be the image root")
-                             : path.error();
+      deferred_error_ =
+          path ? Error(Code::InvalidArgument, "a symlink cannot be the image root") : path.error();
     return;
   }
   auto node = std::make_shared<Node>();

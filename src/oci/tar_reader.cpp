@@ -120,7 +120,8 @@ Status parse_pax(std::string_view data, std::map<std::string, std::string>& out)
       return fail(Code::Corruption, "malformed pax record length");
     std::uint64_t len = 0;
     for (size_t i = 0; i < space; ++i) {
-      if (data[i] < '0' || data[i] > '9') return fail(Code::Corruption, "malformed pax record length");
+      if (data[i] < '0' || data[i] > '9')
+        return fail(Code::Corruption, "malformed pax record length");
       len = len * 10 + static_cast<std::uint64_t>(data[i] - '0');
     }
     if (len <= space + 1 || len > data.size() || data[len - 1] != '\n')
@@ -139,13 +140,20 @@ Status parse_pax(std::string_view data, std::map<std::string, std::string>& out)
 
 std::string_view to_string(EntryType type) {
   switch (type) {
-    case EntryType::File: return "file";
-    case EntryType::Directory: return "directory";
-    case EntryType::Symlink: return "symlink";
-    case EntryType::Hardlink: return "hardlink";
-    case EntryType::CharDevice: return "character device";
-    case EntryType::BlockDevice: return "block device";
-    case EntryType::Fifo: return "fifo";
+    case EntryType::File:
+      return "file";
+    case EntryType::Directory:
+      return "directory";
+    case EntryType::Symlink:
+      return "symlink";
+    case EntryType::Hardlink:
+      return "hardlink";
+    case EntryType::CharDevice:
+      return "character device";
+    case EntryType::BlockDevice:
+      return "block device";
+    case EntryType::Fifo:
+      return "fifo";
   }
   return "unknown";
 }
@@ -215,7 +223,8 @@ Result<std::string> TarReader::read_meta_data(std::uint64_t size, std::string_vi
   while (got < data.size()) {
     size_t n = DE_TRY(in_.read(as_writable_bytes(std::span(data.data() + got, data.size() - got))));
     if (n == 0)
-      return fail(Code::Corruption, "tar stream truncated at offset {} inside {}", pos_ + got, what);
+      return fail(Code::Corruption, "tar stream truncated at offset {} inside {}", pos_ + got,
+                  what);
     got += n;
   }
   pos_ += size;
@@ -266,7 +275,8 @@ Result<std::optional<TarEntry>> TarReader::next() {
     const std::byte* h = block.data();
     auto stored_sum = parse_number(h, 148, 8);
     if (!stored_sum || !checksum_ok(h, *stored_sum))
-      return fail(Code::Corruption, "bad tar header checksum at offset {} (not a tar stream, or corrupt)",
+      return fail(Code::Corruption,
+                  "bad tar header checksum at offset {} (not a tar stream, or corrupt)",
                   header_offset);
 
     std::string_view magic = field(h, 257, 6);
@@ -321,9 +331,12 @@ Result<std::optional<TarEntry>> TarReader::next() {
       if (!prefix.empty()) name = std::string(prefix) + "/" + name;
     }
     std::string link;
-    if (const std::string* p = pax_value("linkpath")) link = *p;
-    else if (gnu_link) link = *gnu_link;
-    else link = std::string(field(h, 157, 100));
+    if (const std::string* p = pax_value("linkpath"))
+      link = *p;
+    else if (gnu_link)
+      link = *gnu_link;
+    else
+      link = std::string(field(h, 157, 100));
 
     bool data_follows = true;
     switch (typeflag) {
@@ -333,12 +346,30 @@ Result<std::optional<TarEntry>> TarReader::next() {
         // v7 archives mark directories only by the trailing slash.
         entry.type = (!name.empty() && name.back() == '/') ? EntryType::Directory : EntryType::File;
         break;
-      case '1': entry.type = EntryType::Hardlink; data_follows = false; break;
-      case '2': entry.type = EntryType::Symlink; data_follows = false; break;
-      case '3': entry.type = EntryType::CharDevice; data_follows = false; break;
-      case '4': entry.type = EntryType::BlockDevice; data_follows = false; break;
-      case '5': entry.type = EntryType::Directory; data_follows = false; break;
-      case '6': entry.type = EntryType::Fifo; data_follows = false; break;
+      case '1':
+        entry.type = EntryType::Hardlink;
+        data_follows = false;
+        break;
+      case '2':
+        entry.type = EntryType::Symlink;
+        data_follows = false;
+        break;
+      case '3':
+        entry.type = EntryType::CharDevice;
+        data_follows = false;
+        break;
+      case '4':
+        entry.type = EntryType::BlockDevice;
+        data_follows = false;
+        break;
+      case '5':
+        entry.type = EntryType::Directory;
+        data_follows = false;
+        break;
+      case '6':
+        entry.type = EntryType::Fifo;
+        data_follows = false;
+        break;
       case 'D':  // GNU dumpdir: a directory whose data lists its contents; skipped
         entry.type = EntryType::Directory;
         break;
@@ -360,8 +391,7 @@ Result<std::optional<TarEntry>> TarReader::next() {
 
     if (const std::string* p = pax_value("size")) {
       auto v = parse_decimal(*p, false);
-      if (!v || *v < 0)
-        return fail(Code::Corruption, "invalid pax size '{}' for '{}'", *p, name);
+      if (!v || *v < 0) return fail(Code::Corruption, "invalid pax size '{}' for '{}'", *p, name);
       size = static_cast<std::uint64_t>(*v);
     }
     // Engines join absolute names onto the root, but no tool that makes layers writes them: an

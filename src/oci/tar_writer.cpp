@@ -19,10 +19,11 @@ namespace {
 constexpr size_t kBlock = 512;
 constexpr std::string_view kPaxHeaderName = "././@PaxHeader";
 constexpr std::uint64_t kMaxOctal11 = 077777777777ULL;  // 12-byte fields: 11 digits + NUL
-constexpr std::int64_t kMaxOctal7 = 07777777;            // 8-byte fields: 7 digits + NUL
+constexpr std::int64_t kMaxOctal7 = 07777777;           // 8-byte fields: 7 digits + NUL
 
 bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 // The name written for an entry: directories end with '/', and the root is "./".
@@ -78,8 +79,10 @@ void put_base256(std::array<char, kBlock>& h, size_t off, size_t len, std::uint6
 
 void put_number(std::array<char, kBlock>& h, size_t off, size_t len, std::uint64_t value) {
   std::uint64_t max = (std::uint64_t{1} << (3 * (len - 1))) - 1;
-  if (value <= max) put_octal(h, off, len, value);
-  else put_base256(h, off, len, value);
+  if (value <= max)
+    put_octal(h, off, len, value);
+  else
+    put_base256(h, off, len, value);
 }
 
 void finish_checksum(std::array<char, kBlock>& h) {
@@ -97,7 +100,10 @@ std::array<char, kBlock> ustar_header(std::string_view name, std::string_view pr
   put_string(h, 0, 100, name);
   put_string(h, 345, 155, prefix);
   h[156] = type;
-  std::memcpy(at(h, 257), "ustar\0" "00", 8);
+  std::memcpy(at(h, 257),
+              "ustar\0"
+              "00",
+              8);
   return h;
 }
 
@@ -163,13 +169,20 @@ std::string pax_records(const std::map<std::string, std::string>& pax) {
 
 char type_flag(EntryType type) {
   switch (type) {
-    case EntryType::File: return '0';
-    case EntryType::Hardlink: return '1';
-    case EntryType::Symlink: return '2';
-    case EntryType::CharDevice: return '3';
-    case EntryType::BlockDevice: return '4';
-    case EntryType::Directory: return '5';
-    case EntryType::Fifo: return '6';
+    case EntryType::File:
+      return '0';
+    case EntryType::Hardlink:
+      return '1';
+    case EntryType::Symlink:
+      return '2';
+    case EntryType::CharDevice:
+      return '3';
+    case EntryType::BlockDevice:
+      return '4';
+    case EntryType::Directory:
+      return '5';
+    case EntryType::Fifo:
+      return '6';
   }
   return '0';
 }
@@ -254,7 +267,8 @@ Status TarWriter::add(const TarEntry& entry, Reader* data) {
     left -= n;
   }
   if (data) {
-    size_t extra = DE_TRY_CTX(data->read(std::span(buf.data(), 1)), "reading data of " + entry.path);
+    size_t extra =
+        DE_TRY_CTX(data->read(std::span(buf.data(), 1)), "reading data of " + entry.path);
     if (extra != 0)
       return fail(Code::InvalidArgument, "data of tar entry '{}' is longer than its size {}",
                   entry.path, entry.size);

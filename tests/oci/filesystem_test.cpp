@@ -1,8 +1,8 @@
 #include "docker_envs/oci/filesystem.hpp"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "docker_envs/oci/layer_builder.hpp"
 #include "support/testdata.hpp"
@@ -40,9 +40,15 @@ LayerPtr make_layer(const std::vector<Spec>& specs) {
   LayerBuilder builder({});
   for (auto& s : specs) {
     switch (s.kind) {
-      case Spec::File: builder.add_contents(s.path, s.data); break;
-      case Spec::Dir: builder.add_directory_entry(s.path); break;
-      case Spec::Link: builder.add_symlink(s.path, s.data); break;
+      case Spec::File:
+        builder.add_contents(s.path, s.data);
+        break;
+      case Spec::Dir:
+        builder.add_directory_entry(s.path);
+        break;
+      case Spec::Link:
+        builder.add_symlink(s.path, s.data);
+        break;
     }
   }
   auto layer = std::move(builder).build();
@@ -89,10 +95,9 @@ TEST(FilesystemMerge, OpaqueDirectoryHidesLowerContentsOnly) {
   auto lower = make_layer({{Spec::File, "opt/env/old1", ""},
                            {Spec::File, "opt/env/sub/old2", ""},
                            {Spec::File, "opt/other", ""}});
-  auto upper = make_layer({{Spec::File, "opt/env/.wh..wh..opq", ""},
-                           {Spec::File, "opt/env/new", ""}});
-  EXPECT_EQ(merged_paths({lower, upper}),
-            (Paths{"opt/", "opt/env/", "opt/env/new", "opt/other"}));
+  auto upper =
+      make_layer({{Spec::File, "opt/env/.wh..wh..opq", ""}, {Spec::File, "opt/env/new", ""}});
+  EXPECT_EQ(merged_paths({lower, upper}), (Paths{"opt/", "opt/env/", "opt/env/new", "opt/other"}));
 }
 
 TEST(FilesystemMerge, WhiteoutDoesNotActOnItsOwnLayer) {
@@ -215,8 +220,7 @@ TEST(FilesystemTestdata, SharedLayersAndWhiteouts) {
   auto wh = load("regclient_layer-wh.tar");
   auto lower_extra = make_layer({{Spec::File, "exdir/hidden", "h"}});
   EXPECT_EQ(merged_paths({base}), (Paths{"layer1.txt", "layer2.txt", "layer3.txt"}));
-  EXPECT_EQ(merged_paths({base, lower_extra, wh}),
-            (Paths{"exdir/", "layer1.txt", "layer3.txt"}));
+  EXPECT_EQ(merged_paths({base, lower_extra, wh}), (Paths{"exdir/", "layer1.txt", "layer3.txt"}));
   auto merged = merged_filesystem({base, wh});
   ASSERT_TRUE(merged);
   EXPECT_EQ((*merged)[1].uname, "bmitch");

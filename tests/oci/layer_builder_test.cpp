@@ -1,5 +1,6 @@
 #include "docker_envs/oci/layer_builder.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -7,8 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "docker_envs/oci/filesystem.hpp"
 #include "support/testdata.hpp"
@@ -23,7 +22,8 @@ void write_text(const fs::path& p, std::string_view text) {
 }
 
 void set_mtime(const fs::path& p, std::int64_t seconds) {
-  auto r = de::test::run_command("touch -h -d @" + std::to_string(seconds) + " '" + p.string() + "'");
+  auto r =
+      de::test::run_command("touch -h -d @" + std::to_string(seconds) + " '" + p.string() + "'");
   ASSERT_EQ(r.status, 0) << r.err;
 }
 
@@ -79,11 +79,20 @@ TEST(LayerBuilder, TreeLayoutAndMetadata) {
   ASSERT_TRUE(entries) << entries.error().to_string();
   std::vector<std::string> paths;
   for (auto& e : *entries) paths.push_back(e.path);
-  std::vector<std::string> expected = {
-      "opt", "opt/app", "opt/app/README", "opt/app/bin", "opt/app/bin/tool", "opt/app/dangling",
-      "opt/app/empty", "opt/app/lib", "opt/app/lib/python3", "opt/app/lib/python3/site",
-      "opt/app/lib/python3/site/mod.py", "opt/app/lib/python3/site/mod.pyc",
-      "opt/app/lib/tool-hard", "opt/app/tool-link"};
+  std::vector<std::string> expected = {"opt",
+                                       "opt/app",
+                                       "opt/app/README",
+                                       "opt/app/bin",
+                                       "opt/app/bin/tool",
+                                       "opt/app/dangling",
+                                       "opt/app/empty",
+                                       "opt/app/lib",
+                                       "opt/app/lib/python3",
+                                       "opt/app/lib/python3/site",
+                                       "opt/app/lib/python3/site/mod.py",
+                                       "opt/app/lib/python3/site/mod.pyc",
+                                       "opt/app/lib/tool-hard",
+                                       "opt/app/tool-link"};
   EXPECT_EQ(paths, expected);
 
   auto m = by_path(*entries);
@@ -122,7 +131,8 @@ TEST(LayerBuilder, ExtractedByGnuTarReproducesTree) {
   auto r = de::test::run_command("tar -xpf '" + tarfile.string() + "' -C '" + out.string() + "'");
   ASSERT_EQ(r.status, 0) << r.err;
   // Same contents, modes and link structure (diff -r compares contents and symlink targets).
-  r = de::test::run_command("diff -r --no-dereference '" + src.string() + "' '" + out.string() + "'");
+  r = de::test::run_command("diff -r --no-dereference '" + src.string() + "' '" + out.string() +
+                            "'");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_EQ(fs::status(out / "bin" / "tool").permissions(), fs::perms(0755));
   EXPECT_EQ(fs::status(out / "README").permissions(), fs::perms(0600));

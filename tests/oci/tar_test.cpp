@@ -1,12 +1,11 @@
 #include "docker_envs/oci/tar.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "support/testdata.hpp"
 
@@ -86,8 +85,7 @@ TEST(PathNormalize, RefusesClimbingAboveRoot) {
     auto r = normalize_path(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code(), Code::Corruption);
-    EXPECT_NE(r.error().message().find(std::string(bad)), std::string::npos)
-        << r.error().message();
+    EXPECT_NE(r.error().message().find(std::string(bad)), std::string::npos) << r.error().message();
   }
 }
 
@@ -135,10 +133,17 @@ TEST(TarRoundTrip, WriterOutputReadsBack) {
   bigid.mtime = -5;
   TarEntry utf = file_entry("caf\xc3\xa9/\xe2\x98\x83.txt", 3);
 
-  std::vector<std::pair<TarEntry, std::string>> in = {
-      {dir, ""},        {file, "hello"},   {link, ""},   {hard, ""},
-      {dev, ""},        {fifo, ""},        {big, std::string(600, 'x')},
-      {longlink, ""},   {attrs, ""},       {bigid, "z"}, {utf, "abc"}};
+  std::vector<std::pair<TarEntry, std::string>> in = {{dir, ""},
+                                                      {file, "hello"},
+                                                      {link, ""},
+                                                      {hard, ""},
+                                                      {dev, ""},
+                                                      {fifo, ""},
+                                                      {big, std::string(600, 'x')},
+                                                      {longlink, ""},
+                                                      {attrs, ""},
+                                                      {bigid, "z"},
+                                                      {utf, "abc"}};
   std::string bytes = write_tar(in);
   auto out = must_read(bytes);
   ASSERT_EQ(out.size(), in.size());
@@ -240,8 +245,8 @@ TEST(TarReader, RefusesUnsafePaths) {
 }
 
 TEST(TarReader, SkipsUnreadDataAndReportsOffsets) {
-  std::string bytes = write_tar({{file_entry("a", 700), std::string(700, 'a')},
-                                 {file_entry("b", 3), "bbb"}});
+  std::string bytes =
+      write_tar({{file_entry("a", 700), std::string(700, 'a')}, {file_entry("b", 3), "bbb"}});
   StringReader in(bytes);
   TarReader reader(in);
   auto a = reader.next();
@@ -388,9 +393,9 @@ TEST(TarReader, GnuIncrementalDumpdirIsADirectory) {
   fs::create_directories(src / "d");
   write_text(src / "d" / "f", "data");
   fs::path tarfile = tmp->path() / "inc.tar";
-  auto r = de::test::run_command("cd '" + src.string() + "' && tar --format=gnu -g '" +
-                                 (tmp->path() / "snar").string() + "' -cf '" +
-                                 tarfile.string() + "' d");
+  auto r =
+      de::test::run_command("cd '" + src.string() + "' && tar --format=gnu -g '" +
+                            (tmp->path() / "snar").string() + "' -cf '" + tarfile.string() + "' d");
   ASSERT_EQ(r.status, 0) << r.err;
   auto entries = must_read(*read_file(tarfile));
   ASSERT_EQ(entries.size(), 2u);
@@ -408,9 +413,11 @@ TEST(TarReader, ReadsGnuPaxNonAsciiAndFractionalMtime) {
   fs::create_directories(src);
   write_text(src / "caf\xc3\xa9.txt", "u");
   fs::path tarfile = tmp->path() / "out.tar";
-  auto r = de::test::run_command(
-      "cd '" + src.string() + "' && tar --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f "
-      "--mtime=@1700000000.5 -cf '" + tarfile.string() + "' .");
+  auto r =
+      de::test::run_command("cd '" + src.string() +
+                            "' && tar --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f "
+                            "--mtime=@1700000000.5 -cf '" +
+                            tarfile.string() + "' .");
   ASSERT_EQ(r.status, 0) << r.err;
   auto entries = must_read(*read_file(tarfile));
   bool found = false;
