@@ -60,6 +60,20 @@ ChannelParts split_channel(std::string_view text) {
   return parts;
 }
 
+// A channel name, URL or path: no whitespace, quotes or spec punctuation.
+bool valid_channel_text(std::string_view text) {
+  for (char c : text)
+    if (detail::is_space(c) || std::string_view("'\"[]#(),|<>!^$=").find(c) != std::string_view::npos)
+      return false;
+  return true;
+}
+
+bool is_hex(std::string_view s, std::size_t size) {
+  return s.size() == size && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
+
 // Strips a trailing "/<subdir>" and "/" from a channel URL or name.
 std::string_view channel_base(std::string_view s) {
   while (s.ends_with('/')) s.remove_suffix(1);
@@ -164,8 +178,8 @@ Result<std::vector<KeyValue>> parse_brackets(std::string_view spec, std::string_
     } else {
       std::size_t begin = i;
       while (i < body.size() && body[i] != ',' && !detail::is_space(body[i])) {
-        if (body[i] == '[' || body[i] == ']')
-          return bad(i, fmt::format("unexpected '{}' (quote values that contain brackets)", body[i]));
+        if (body[i] == '[' || body[i] == ']' || body[i] == '\'' || body[i] == '"')
+          return bad(i, fmt::format("unexpected '{}' (quote values that contain brackets or quotes)", body[i]));
         ++i;
       }
       value = std::string(body.substr(begin, i - begin));
@@ -176,10 +190,17 @@ Result<std::vector<KeyValue>> parse_brackets(std::string_view spec, std::string_
   return out;
 }
 
-// Appends key=value to a bracket list, quoting values that contain ',', ' ' or '='.
+// Quotes a bracket value with ' (or " when it holds a ', which parse() allows only inside "...").
+std::string quoted(std::string_view value) {
+  char q = value.find('\'') != std::string_view::npos ? '"' : '\'';
+  return fmt::format("{}{}{}", q, value, q);
+}
+
+// Appends key=value to a bracket list, quoting values that contain ',', ' ', '=' or brackets
+// (with " when the value holds a ', which parse() allows only inside "...").
 void add_bracket(std::vector<std::string>& brackets, std::string_view key, std::string_view value) {
-  bool quote = value.find_first_of(", =") != std::string_view::npos;
-  brackets.push_back(quote ? fmt::format("{}='{}'", key, value) : fmt::format("{}={}", key, value));
+  bool quote = value.find_first_of(", =[]'\"") != std::string_view::npos;
+  brackets.push_back(fmt::format("{}={}", key, quote ? quoted(value) : std::string(value)));
 }
 
 }  // namespace
@@ -275,6 +296,10 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
   if (spec.back() == '@') {
     std::string_view feature = trim(spec.substr(0, spec.size() - 1));
     if (feature.empty()) return bad(0, "expected a feature name before '@'");
+    for (std::size_t i = 0; i < feature.size(); ++i)
+      if (!std::isalnum(static_cast<unsigned char>(feature[i])) && feature[i] != '_' &&
+          feature[i] != '-' && feature[i] != '.')
+        return bad(i, fmt::format("invalid character '{}' in a feature name", feature[i]));
     m.track_features_ = std::string(feature);
     return m;
   }
@@ -319,6 +344,8 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
   // Channel: "channel[/subdir]::".
   ChannelParts channel;
   if (auto sep = rest.rfind("::"); sep != std::string_view::npos) {
+    if (!valid_channel_text(rest.substr(0, sep)))
+      return bad(rest_offset, fmt::format("invalid channel '{}'", rest.substr(0, sep)));
     channel = split_channel(rest.substr(0, sep));
     rest_offset += sep + 2;
     rest = rest.substr(sep + 2);
@@ -334,9 +361,14 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
     ++name_end;
   if (name_end == 0) return bad(rest_offset, "expected a package name");
   std::string_view name = rest.substr(0, name_end);
-  for (std::size_t i = 0; i < name.size(); ++i)
-    if (std::string_view("()|,;'\"[]").find(name[i]) != std::string_view::npos)
-      return bad(rest_offset + i, fmt::format("invalid character '{}' in the package name", name[i]));
+  bool regex_name = name.starts_with('^');
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+              c == '*' || c == '+' ||
+              (regex_name && std::string_view("^$[]()|?\\{},").find(c) != std::string_view::npos);
+    if (!ok) return bad(rest_offset + i, fmt::format("invalid character '{}' in the package name", c));
+  }
   m.name_ = DE_TRY(StringMatcher::parse(name));
 
   std::optional<std::string> version_text, build_text;
@@ -371,14 +403,19 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
     } else if (kv.key == "build_number") {
       m.build_number_ = DE_TRY(in_key(BuildNumberSpec::parse(v)));
     } else if (kv.key == "channel") {
+      if (!valid_channel_text(v)) return bad(kv.pos, fmt::format("invalid channel '{}'", v));
       ChannelParts parts = split_channel(v);
       if (parts.channel) channel.channel = parts.channel;
       if (parts.subdir) channel.subdir = parts.subdir;
     } else if (kv.key == "subdir") {
+      if (!valid_channel_text(v) || v.find('/') != std::string::npos)
+        return bad(kv.pos, fmt::format("invalid subdir '{}'", v));
       channel.subdir = v;
     } else if (kv.key == "md5") {
+      if (!is_hex(v, 32)) return bad(kv.pos, fmt::format("md5 '{}' is not 32 hex digits", v));
       m.md5_ = lower(v);
     } else if (kv.key == "sha256") {
+      if (!is_hex(v, 64)) return bad(kv.pos, fmt::format("sha256 '{}' is not 64 hex digits", v));
       m.sha256_ = lower(v);
     } else if (kv.key == "license") {
       m.license_ = DE_TRY(in_key(StringMatcher::parse(v)));
@@ -403,6 +440,13 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
     m.version_ = std::move(*version);
   }
   if (build_text) {
+    bool regex_build = build_text->starts_with('^');
+    for (char c : *build_text)
+      if (regex_build ? (detail::is_space(c) || c == '\'' || c == '"' || c == '#')
+                      : !(std::isalnum(static_cast<unsigned char>(c)) ||
+                          std::string_view("_.+*!").find(c) != std::string_view::npos))
+        return fail(Code::InvalidArgument, "invalid match spec '{}': invalid character '{}' in the build string '{}'",
+                    spec, c, *build_text);
     auto build = StringMatcher::parse(*build_text);
     if (!build)
       return std::unexpected(std::move(build).error().add_context(
@@ -434,30 +478,35 @@ std::string MatchSpec::to_string() const {
     std::string v = version_.to_string();
     bool complex = v.find_first_of("><$^|,") != std::string::npos;
     if (complex) {
-      brackets.push_back("version='" + v + "'");
+      brackets.push_back("version=" + quoted(v));
     } else if (v.starts_with("!=") || v.starts_with("~=")) {
       if (build_)
-        brackets.push_back("version='" + v + "'");
+        brackets.push_back("version=" + quoted(v));
       else
         out += v;
-    } else if (v.ends_with(".*")) {
-      out += "=" + v.substr(0, v.size() - 2);
-    } else if (v.ends_with('*')) {
-      out += "=" + v.substr(0, v.size() - 1);
     } else if (v.starts_with("==")) {
-      out += v;
-      version_exact = true;
+      out += v;  // "==1.2", or "==1.2.*" / "==1.*.3" which reparse to the same meaning
+      version_exact = v.find('*') == std::string::npos;
     } else if (v.starts_with('=')) {
-      out += v;  // "=1.2" (starts with), only reachable through brackets
+      // "=1.2" / "=1.2.*" (starts with) or "=1.*.3" (glob); only reachable through brackets.
+      std::size_t star = v.find('*');
+      if (star == std::string::npos || star == v.size() - 1)
+        out += v.ends_with(".*") ? v.substr(0, v.size() - 2) : v;
+      else
+        out += "=" + v;  // a glob: "==1.*.3" reparses as the bare glob "1.*.3", as "=1.*.3" means
+      version_exact = false;
+    } else if (v.ends_with('*') && v.find('*') == v.size() - 1) {
+      // "1.2.*" (VersionSpec prints a bare starts-with that way) -> "=1.2".
+      out += "=" + v.substr(0, v.size() - (v.ends_with(".*") ? 2 : 1));
     } else {
-      out += "==" + v;
-      version_exact = true;
+      out += "==" + v;  // a bare exact version, or a glob such as "1.*.3"
+      version_exact = v.find('*') == std::string::npos;
     }
   }
   if (build_) {
     const std::string& b = build_->to_string();
     if (b.find_first_of("><$^|,") != std::string::npos)
-      brackets.push_back("build='" + b + "'");
+      brackets.push_back("build=" + quoted(b));
     else if (b.find('*') == std::string::npos && version_exact)
       out += "=" + b;
     else

@@ -196,6 +196,39 @@ std::string Version::conda_repr() const {
   return out;
 }
 
+std::size_t Version::hash() const {
+  // FNV-1a over the normalised atoms, with markers between segments and before the local part.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::uint64_t x) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (x >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  auto is_zero = [](const Atom& a) { return a.kind == Atom::Kind::Number && a.number == 0; };
+  auto mix_list = [&](std::uint32_t first, std::uint32_t count) {
+    // Skip trailing segments that are all zeros (they equal the empty padding segment).
+    std::uint32_t n = count;
+    while (n > 0 && std::all_of(seg(first + n - 1).begin(), seg(first + n - 1).end(), is_zero)) --n;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Segment s = seg(first + i);
+      std::size_t len = s.size();
+      while (len > 0 && is_zero(s[len - 1])) --len;
+      for (std::size_t j = 0; j < len; ++j) {
+        mix(std::uint64_t(s[j].kind));
+        if (s[j].kind == Atom::Kind::Number) mix(s[j].number);
+        for (char c : s[j].text) mix(std::uint8_t(c));
+        if (s[j].is_string()) mix(0xfffffffffffffffdull);  // end of string ("a","*" vs "a*")
+      }
+      mix(0xfffffffffffffffeull);  // end of segment
+    }
+  };
+  mix_list(0, version_count_);
+  mix(0xffffffffffffffffull);  // local part follows
+  mix_list(version_count_, local_count_);
+  return std::size_t(h);
+}
+
 std::weak_ordering operator<=>(const Version& a, const Version& b) {
   int c = compare_lists(a.version_count_, [&](std::size_t i) { return a.seg(i); },
                         b.version_count_, [&](std::size_t i) { return b.seg(i); });

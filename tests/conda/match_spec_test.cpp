@@ -128,7 +128,8 @@ TEST(MatchSpec, CanonicalStrings) {
            {"conda-forge::numpy", "conda-forge::numpy"},
            {"conda-forge/linux-64::numpy", "conda-forge/linux-64::numpy"},
            {"numpy[version='>=1.20', build=py*]", "numpy[version='>=1.20',build=py*]"},
-           {"numpy[build_number='>=2', md5=ABC]", "numpy[build_number='>=2',md5=abc]"},
+           {"numpy[build_number='>=2', md5=0123456789ABCDEF0123456789abcdef]",
+            "numpy[build_number='>=2',md5=0123456789abcdef0123456789abcdef]"},
            {"numpy[channel='conda-*']", "numpy[channel=conda-*]"},
            {"numpy[license='BSD 3']", "numpy[license='BSD 3']"},
            {"pkg ~=1.2", "pkg~=1.2"},
@@ -159,7 +160,11 @@ TEST(MatchSpec, ErrorsPointAtTheProblem) {
            {"numpy >=1.2,<", "in the version: invalid version spec '>=1.2,<': expected a version after '<' at position 7"},
            {"num(py", "invalid character '(' in the package name at position 3"},
            {"numpy[build='^py.*']", "a regular expression must start with '^' and end with '$'"},
-           {"numpy[a=1][b=2]", "unexpected ']' (quote values that contain brackets) at position 9"},
+           {"numpy[md5=abc]", "md5 'abc' is not 32 hex digits at position 6"},
+           {"numpy[sha256=abc]", "sha256 'abc' is not 64 hex digits at position 6"},
+           {"a b::numpy", "invalid channel 'a b' at position 0"},
+           {"numpy 1.2 py 3", "invalid character ' ' in the build string 'py 3'"},
+           {"numpy[a=1][b=2]", "unexpected ']' (quote values that contain brackets or quotes) at position 9"},
        }) {
     auto m = MatchSpec::parse(in);
     ASSERT_FALSE(m) << in << " parsed as " << m->to_string();

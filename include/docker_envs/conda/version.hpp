@@ -18,6 +18,7 @@
 #pragma once
 
 #include <compare>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -73,6 +74,10 @@ class Version {
   // the first `level` main segments (padding with 0). `~=1.4.5` is compatible_with(1.4.5, 2).
   bool compatible_with(const Version& older, std::size_t level) const;
 
+  // Consistent with ==: equal versions ("1.0", "1.0.0", "1.0.0+0") hash alike. Trailing zero
+  // atoms and empty trailing segments are skipped, which is exactly what padding ignores.
+  std::size_t hash() const;
+
   friend std::weak_ordering operator<=>(const Version& a, const Version& b);
   friend bool operator==(const Version& a, const Version& b) { return (a <=> b) == 0; }
 
@@ -90,3 +95,8 @@ class Version {
 };
 
 }  // namespace de::conda
+
+template <>
+struct std::hash<de::conda::Version> {
+  std::size_t operator()(const de::conda::Version& v) const noexcept { return v.hash(); }
+};
