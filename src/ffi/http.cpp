@@ -34,7 +34,7 @@ struct Transfer {
   const Request* request = nullptr;
   Response response;
   std::optional<Error> sink_error;
-  std::uint64_t body_offset = 0;  // for an in-memory request body
+  std::uint64_t body_offset = 0;  // bytes of the request body handed to curl so far
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -85,6 +85,7 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
       t->sink_error = std::move(got).error();
       return CURL_READFUNC_ABORT;
     }
+    t->body_offset += *got;
     return *got;
   }
   const std::string& body = t->request->body;
@@ -93,6 +94,21 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
   std::memcpy(buffer, body.data() + t->body_offset, take);
   t->body_offset += take;
   return take;
+}
+
+// curl rewinds the body to resend a request (a reused connection that turned out dead). An
+// in-memory body can always go back; a streamed one only while nothing was read from it.
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+  auto target = static_cast<std::uint64_t>(offset);
+  if (t->request->body_reader) {
+    if (target != t->body_offset) return CURL_SEEKFUNC_CANTSEEK;
+    return CURL_SEEKFUNC_OK;
+  }
+  if (target > t->request->body.size()) return CURL_SEEKFUNC_FAIL;
+  t->body_offset = target;
+  return CURL_SEEKFUNC_OK;
 }
 
 bool is_transient(CURLcode code) {
@@ -107,6 +123,7 @@ bool is_transient(CURLcode code) {
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SEND_FAIL_REWIND:  // a streamed body that had to be resent: the caller restarts
       return true;
     default:
       return false;
@@ -181,6 +198,8 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
   curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+  curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
 
   Slist headers;
   auto add_header = [&](const std::string& h) {

@@ -158,36 +158,43 @@ class Pusher {
       std::uint64_t offset = 0;
       while (offset < size) {
         std::uint64_t n = std::min<std::uint64_t>(push_.chunk_size, size - offset);
-        http::Request patch{.method = "PATCH", .url = url};
-        patch.body = DE_TRY(read_chunk(*reader, n));
-        if (patch.body.size() != n) return fail(Code::Corruption, "the blob is shorter than its size");
-        patch.headers = {"Content-Type: application/octet-stream",
-                         fmt::format("Content-Range: {}-{}", offset, offset + n - 1)};
-        auto r = ctx_.client.attempt(session, patch, ctx_.scopes);
-        if (!r) {
-          if (r.error().transient) return UploadOutcome::Retry;
-          return std::unexpected(std::move(r.error().error));
+        std::string chunk = DE_TRY(read_chunk(*reader, n));
+        if (chunk.size() != n) return fail(Code::Corruption, "the blob is shorter than its size");
+        // A failed PATCH is retried alone once the registry confirms where the upload stands.
+        for (int tries = 0;;) {
+          http::Request patch{.method = "PATCH", .url = url, .body = chunk};
+          patch.headers = {"Content-Type: application/octet-stream",
+                           fmt::format("Content-Range: {}-{}", offset, offset + n - 1)};
+          auto r = ctx_.client.attempt(session, patch, ctx_.scopes);
+          if (r && r->status == 202) {
+            if (auto loc = r->header("Location")) url = DE_TRY(ctx_.client.resolve(session, *loc));
+            break;
+          }
+          if (!r && !r.error().transient) return std::unexpected(std::move(r.error().error));
+          if (r && !transient(*r))
+            return std::unexpected(ctx_.client.error_for(*r, fmt::format("uploading bytes {}-{}", offset, offset + n - 1)));
+          if (++tries >= ctx_.options.max_attempts) return UploadOutcome::Retry;
+          ctx_.client.backoff(tries, r ? &*r : nullptr);
+          auto received = upload_offset(session, url);
+          if (!received) return UploadOutcome::Retry;
+          if (*received == offset + n) break;     // it landed; only the answer was lost
+          if (*received != offset) return UploadOutcome::Retry;
         }
-        if (r->status != 202) {
-          if (transient(*r)) return UploadOutcome::Retry;
-          return std::unexpected(ctx_.client.error_for(*r, fmt::format("uploading bytes {}-{}", offset, offset + n - 1)));
-        }
-        if (auto loc = r->header("Location")) url = DE_TRY(ctx_.client.resolve(session, *loc));
         offset += n;
         ctx_.report(id, BlobProgress::Phase::Transferring, offset, size);
       }
-      http::Request put{.method = "PUT", .url = with_query(url, "digest=" + http::url_encode(blob.digest.to_string()))};
-      put.headers = {"Content-Type: application/octet-stream"};
-      auto r = ctx_.client.attempt(session, put, ctx_.scopes);
-      if (!r) {
-        if (r.error().transient) return UploadOutcome::Retry;
-        return std::unexpected(std::move(r.error().error));
+      std::string put_url = with_query(url, "digest=" + http::url_encode(blob.digest.to_string()));
+      for (int tries = 0;;) {
+        http::Request put{.method = "PUT", .url = put_url};
+        put.headers = {"Content-Type: application/octet-stream"};
+        auto r = ctx_.client.attempt(session, put, ctx_.scopes);
+        if (r && (r->status == 201 || r->status == 204)) return UploadOutcome::Done;
+        if (!r && !r.error().transient) return std::unexpected(std::move(r.error().error));
+        if (r && !transient(*r)) return std::unexpected(ctx_.client.error_for(*r, "completing the upload"));
+        if (++tries >= ctx_.options.max_attempts) return UploadOutcome::Retry;
+        ctx_.client.backoff(tries, r ? &*r : nullptr);
+        if (DE_TRY(exists(session, blob))) return UploadOutcome::Done;  // the PUT did land
       }
-      if (r->status != 201 && r->status != 204) {
-        if (transient(*r)) return UploadOutcome::Retry;
-        return std::unexpected(ctx_.client.error_for(*r, "completing the upload"));
-      }
-      return UploadOutcome::Done;
     }
 
     // Monolithic: the whole blob in the PUT that completes the upload, verified as it is read.
@@ -209,6 +216,27 @@ class Pusher {
     }
     ctx_.report(id, BlobProgress::Phase::Transferring, size, size);
     return UploadOutcome::Done;
+  }
+
+  // Where an upload stands (GET on its URL: 204 with "Range: 0-<last>"); updates `url` from the
+  // answer's Location. nullopt when the registry cannot say.
+  std::optional<std::uint64_t> upload_offset(http::Session& session, std::string& url) {
+    auto r = ctx_.client.send(session, http::Request{.url = url}, ctx_.scopes);
+    if (!r || (r->status != 204 && r->status != 200)) return std::nullopt;
+    if (auto loc = r->header("Location")) {
+      auto resolved = ctx_.client.resolve(session, *loc);
+      if (resolved) url = *resolved;
+    }
+    auto range = r->header("Range");
+    if (!range) return 0;
+    auto dash = range->find('-');
+    if (dash == std::string::npos) return std::nullopt;
+    try {
+      long long last = std::stoll(range->substr(dash + 1));
+      return static_cast<std::uint64_t>(last + 1);
+    } catch (...) {
+      return std::nullopt;
+    }
   }
 
   Context& ctx_;
