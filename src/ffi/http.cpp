@@ -60,7 +60,7 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
   long status = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (t->request->sink && (t->request->sink_status ? status == t->request->sink_status
-                                                  : status >= 200 && status < 300)) {
+                                                   : status >= 200 && status < 300)) {
     auto st = t->request->sink->write(std::as_bytes(std::span(data, n)));
     if (!st) {
       t->sink_error = std::move(st).error();
@@ -244,8 +244,8 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
     err.error = Error(Code::Network, fmt::format("{} {}: {}", m, request.url, detail));
     err.transient = is_transient(rc);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-      err.error = Error(Code::Network, fmt::format("{} {}: TLS verification failed: {}", m,
-                                                   request.url, detail));
+      err.error = Error(Code::Network,
+                        fmt::format("{} {}: TLS verification failed: {}", m, request.url, detail));
     return std::unexpected(std::move(err));
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.response.status);

@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cerrno>
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/io.hpp"
@@ -33,8 +32,10 @@ std::string lower(std::string_view s) {
 
 // "https://host:port/v1/" -> "host:port"
 std::string normalise_config_key(std::string_view key) {
-  if (key.starts_with("https://")) key.remove_prefix(8);
-  else if (key.starts_with("http://")) key.remove_prefix(7);
+  if (key.starts_with("https://"))
+    key.remove_prefix(8);
+  else if (key.starts_with("http://"))
+    key.remove_prefix(7);
   if (auto slash = key.find('/'); slash != std::string_view::npos) key = key.substr(0, slash);
   return std::string(key);
 }
@@ -57,7 +58,8 @@ Result<std::vector<Challenge>> parse_challenges(std::string_view h) {
     return h.substr(start, i - start);
   };
   auto bad = [&](std::string_view why) {
-    return fail(Code::InvalidArgument, "malformed WWW-Authenticate header at offset {}: {}", i, why);
+    return fail(Code::InvalidArgument, "malformed WWW-Authenticate header at offset {}: {}", i,
+                why);
   };
   while (true) {
     while (i < h.size() && (h[i] == ' ' || h[i] == '\t' || h[i] == ',')) ++i;
@@ -130,10 +132,12 @@ Result<DockerConfig> DockerConfig::parse(std::string_view text) {
     for (auto& [key, entry] : it->items()) {
       if (!entry.is_object()) continue;
       Credentials creds;
-      if (auto a = entry.find("auth"); a != entry.end() && a->is_string() && !a->get<std::string>().empty()) {
+      if (auto a = entry.find("auth");
+          a != entry.end() && a->is_string() && !a->get<std::string>().empty()) {
         auto decoded = base64_decode(a->get<std::string>());
         if (!decoded)
-          return fail(Code::InvalidArgument, "docker config: the auth value for '{}' is not base64", key);
+          return fail(Code::InvalidArgument, "docker config: the auth value for '{}' is not base64",
+                      key);
         auto colon = decoded->find(':');
         if (colon == std::string::npos)
           return fail(Code::InvalidArgument,
@@ -141,8 +145,10 @@ Result<DockerConfig> DockerConfig::parse(std::string_view text) {
         creds.username = decoded->substr(0, colon);
         creds.password = decoded->substr(colon + 1);
       } else {
-        if (auto u = entry.find("username"); u != entry.end() && u->is_string()) creds.username = *u;
-        if (auto p = entry.find("password"); p != entry.end() && p->is_string()) creds.password = *p;
+        if (auto u = entry.find("username"); u != entry.end() && u->is_string())
+          creds.username = *u;
+        if (auto p = entry.find("password"); p != entry.end() && p->is_string())
+          creds.password = *p;
       }
       if (auto t = entry.find("identitytoken"); t != entry.end() && t->is_string())
         creds.identity_token = *t;
@@ -189,7 +195,8 @@ Result<std::optional<Credentials>> run_credential_helper(const std::string& help
   if (rc != 0) {
     ::close(in[1]);
     ::close(out[0]);
-    return fail(Code::Auth, "credential helper {} could not be run: {}", program, std::strerror(rc));
+    return fail(Code::Auth, "credential helper {} could not be run: {}", program,
+                std::strerror(rc));
   }
   std::string input = server + "\n";
   (void)!::write(in[1], input.data(), input.size());
@@ -219,7 +226,8 @@ Result<std::optional<Credentials>> run_credential_helper(const std::string& help
   Credentials creds;
   std::string user = j.value("Username", "");
   std::string secret = j.value("Secret", "");
-  if (user == "<token>") creds.identity_token = secret;
+  if (user == "<token>")
+    creds.identity_token = secret;
   else {
     creds.username = user;
     creds.password = secret;
@@ -241,8 +249,7 @@ Result<std::optional<Credentials>> lookup_credentials(const DockerConfig& config
   if (!helper_name.empty()) {
     auto found = helper(helper_name, server);
     if (found && *found) return found;
-    if (!found)
-      log::warn("{}; trying without it", found.error().to_string());
+    if (!found) log::warn("{}; trying without it", found.error().to_string());
   }
   for (auto& [key, creds] : config.auths) {
     std::string host = normalise_config_key(key);
@@ -275,7 +282,9 @@ std::string base64_encode(std::string_view data) {
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);
   size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(data[k])); };
+  auto byte = [&](size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(data[k]));
+  };
   for (; i + 2 < data.size(); i += 3) {
     std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
     for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);

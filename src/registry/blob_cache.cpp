@@ -23,7 +23,9 @@ Status BlobCache::init() const {
   return {};
 }
 
-fs::path BlobCache::blob_path(const Digest& d) const { return root_ / "blobs" / "sha256" / d.hex(); }
+fs::path BlobCache::blob_path(const Digest& d) const {
+  return root_ / "blobs" / "sha256" / d.hex();
+}
 
 bool BlobCache::contains(const Digest& d, std::int64_t size) const {
   std::error_code ec;
@@ -46,7 +48,8 @@ void BlobCache::remember_repository(std::string_view registry, std::string_view 
     log::debug("blob cache: {}", st.error().to_string());
 }
 
-std::vector<std::string> BlobCache::repositories_with(std::string_view registry, const Digest& d) const {
+std::vector<std::string> BlobCache::repositories_with(std::string_view registry,
+                                                      const Digest& d) const {
   std::vector<std::string> out;
   auto text = read_file(root_ / "seen" / dir_name(registry) / d.hex(), 1 << 16);
   if (!text) return out;
@@ -60,7 +63,8 @@ std::vector<std::string> BlobCache::repositories_with(std::string_view registry,
   return out;
 }
 
-std::optional<oci::Descriptor> BlobCache::compressed_form(const Digest& diff_id, Compression c) const {
+std::optional<oci::Descriptor> BlobCache::compressed_form(const Digest& diff_id,
+                                                          Compression c) const {
   auto text = read_file(root_ / "compressed" / std::string(to_string(c)) / diff_id.hex(), 1 << 16);
   if (!text) return std::nullopt;
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);

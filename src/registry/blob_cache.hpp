@@ -29,11 +29,13 @@ class BlobCache {
   // True when the blob is present with the expected size.
   bool contains(const Digest& d, std::int64_t size) const;
 
-  void remember_repository(std::string_view registry, std::string_view repository, const Digest& d) const;
+  void remember_repository(std::string_view registry, std::string_view repository,
+                           const Digest& d) const;
   std::vector<std::string> repositories_with(std::string_view registry, const Digest& d) const;
 
   std::optional<oci::Descriptor> compressed_form(const Digest& diff_id, Compression c) const;
-  void remember_compressed_form(const Digest& diff_id, Compression c, const oci::Descriptor& blob) const;
+  void remember_compressed_form(const Digest& diff_id, Compression c,
+                                const oci::Descriptor& blob) const;
 
  private:
   std::filesystem::path root_;

@@ -24,7 +24,9 @@ Status Context::init_cache() {
 
 Result<FetchedManifest> fetch_manifest(Context& ctx, http::Session& session,
                                        const std::string& identifier) {
-  std::string what = fmt::format("fetching manifest {}", ctx.ref.name() + (identifier.starts_with("sha256:") ? "@" : ":") + identifier);
+  std::string what =
+      fmt::format("fetching manifest {}",
+                  ctx.ref.name() + (identifier.starts_with("sha256:") ? "@" : ":") + identifier);
   http::Request req{.url = fmt::format("/v2/{}/manifests/{}", ctx.ref.repository, identifier)};
   req.headers.push_back(fmt::format("Accept: {}, {}, {}, {}, {};q=0.5, {};q=0.5", mt::kOciIndex,
                                     mt::kOciManifest, mt::kDockerManifestList, mt::kDockerManifest,
@@ -32,21 +34,24 @@ Result<FetchedManifest> fetch_manifest(Context& ctx, http::Session& session,
   req.max_body = 4 << 20;
   auto r = DE_TRY_CTX(ctx.client.send(session, req, ctx.scopes), what);
   if (r.status != 200) return std::unexpected(ctx.client.error_for(r, what));
-  if (r.body.size() >= req.max_body) return fail(Code::Corruption, "{}: the manifest is larger than 4 MiB", what);
+  if (r.body.size() >= req.max_body)
+    return fail(Code::Corruption, "{}: the manifest is larger than 4 MiB", what);
   FetchedManifest m;
   m.bytes = std::move(r.body);
   m.digest = Digest::of(m.bytes);
   m.media_type = r.header("Content-Type").value_or("");
   if (auto semi = m.media_type.find(';'); semi != std::string::npos) m.media_type.resize(semi);
   while (!m.media_type.empty() && m.media_type.back() == ' ') m.media_type.pop_back();
-  if (!mt::is_index(m.media_type) && !mt::is_manifest(m.media_type) && !mt::is_schema1(m.media_type))
+  if (!mt::is_index(m.media_type) && !mt::is_manifest(m.media_type) &&
+      !mt::is_schema1(m.media_type))
     m.media_type = DE_TRY_CTX(oci::sniff_manifest_media_type(m.bytes), what);
   if (mt::is_schema1(m.media_type))
-    return fail(Code::Unsupported,
-                "{}: this is a Docker schema 1 manifest ({}), a format registries deprecated in 2019 "
-                "and docker-envs does not read; push the image again with a current Docker or "
-                "pick a newer tag",
-                what, m.media_type);
+    return fail(
+        Code::Unsupported,
+        "{}: this is a Docker schema 1 manifest ({}), a format registries deprecated in 2019 "
+        "and docker-envs does not read; push the image again with a current Docker or "
+        "pick a newer tag",
+        what, m.media_type);
   if (identifier.starts_with("sha256:") && m.digest.to_string() != identifier)
     return fail(Code::Corruption, "{}: the registry sent a manifest whose digest is {}", what,
                 m.digest.to_string());
@@ -61,12 +66,14 @@ namespace {
 // Writes into a temp file in the cache, hashing and counting, refusing more than `limit` bytes.
 class CacheSink final : public Writer {
  public:
-  CacheSink(std::unique_ptr<AtomicFileWriter> file, std::uint64_t limit, const Context& ctx, std::string id)
+  CacheSink(std::unique_ptr<AtomicFileWriter> file, std::uint64_t limit, const Context& ctx,
+            std::string id)
       : file_(std::move(file)), limit_(limit), ctx_(ctx), id_(std::move(id)) {}
   using Writer::write;
   Status write(std::span<const std::byte> data) override {
     if (bytes_ + data.size() > limit_)
-      return fail(Code::Corruption, "the registry sent more than the {} bytes the manifest declares", limit_);
+      return fail(Code::Corruption,
+                  "the registry sent more than the {} bytes the manifest declares", limit_);
     hash_.update(data);
     bytes_ += data.size();
     if (bytes_ - reported_ >= (4u << 20) || bytes_ == limit_) {
@@ -97,8 +104,10 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
     ctx.report(id, BlobProgress::Phase::Cached, blob.size, blob.size);
     return {};
   }
-  if (blob.size < 0) return fail(Code::Corruption, "blob {} has a negative size", blob.digest.to_string());
-  std::string what = fmt::format("downloading blob {} from {}", blob.digest.to_string(), ctx.ref.name());
+  if (blob.size < 0)
+    return fail(Code::Corruption, "blob {} has a negative size", blob.digest.to_string());
+  std::string what =
+      fmt::format("downloading blob {} from {}", blob.digest.to_string(), ctx.ref.name());
   auto size = static_cast<std::uint64_t>(blob.size);
   auto target = ctx.cache.blob_path(blob.digest);
   std::unique_ptr<CacheSink> sink;
@@ -116,7 +125,8 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
     }
     auto r = ctx.client.attempt(session, req, ctx.scopes);
     if (!r) {
-      if (r.error().sink_failed) return std::unexpected(std::move(r.error().error).add_context(what));
+      if (r.error().sink_failed)
+        return std::unexpected(std::move(r.error().error).add_context(what));
       if (!r.error().transient || ++failures >= ctx.options.max_attempts)
         return std::unexpected(std::move(r.error().error).add_context(what));
       log::debug("{}: {} (resuming at byte {})", what, r.error().error.to_string(), sink->bytes());
@@ -139,7 +149,8 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
     if (sink->bytes() < size) {
       // The connection closed cleanly but early (some proxies do that): resume.
       if (++failures >= ctx.options.max_attempts)
-        return fail(Code::Network, "{}: the transfer ended after {} of {} bytes", what, sink->bytes(), size);
+        return fail(Code::Network, "{}: the transfer ended after {} of {} bytes", what,
+                    sink->bytes(), size);
       ctx.client.backoff(failures, nullptr);
       continue;
     }
@@ -147,8 +158,9 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
   }
   Digest got = sink->finish();
   if (got != blob.digest)
-    return fail(Code::Corruption, "{}: the bytes received have digest {}, not {}; nothing was cached",
-                what, got.to_string(), blob.digest.to_string());
+    return fail(Code::Corruption,
+                "{}: the bytes received have digest {}, not {}; nothing was cached", what,
+                got.to_string(), blob.digest.to_string());
   DE_TRY_CTX(sink->file().commit(), what);
   ctx.bytes_downloaded += size;
   ctx.report(id, BlobProgress::Phase::Done, size, size);

@@ -32,7 +32,8 @@ struct Context {
   std::string blobs_url(const Digest& d) const {
     return fmt::format("/v2/{}/blobs/{}", ref.repository, d.to_string());
   }
-  void report(std::string id, BlobProgress::Phase phase, std::uint64_t done, std::uint64_t total) const {
+  void report(std::string id, BlobProgress::Phase phase, std::uint64_t done,
+              std::uint64_t total) const {
     if (options.progress) options.progress(BlobProgress{std::move(id), phase, done, total});
   }
 };

@@ -42,7 +42,8 @@ Result<oci::Descriptor> choose_platform(const oci::Index& index, const oci::Plat
   if (available.empty() && index.manifests.size() == 1 && !index.manifests[0].platform)
     return index.manifests[0];
   return fail(Code::NotFound, "{} has no image for platform {} (available: {})", ref.familiar(),
-              wanted.to_string(), available.empty() ? "none" : fmt::format("{}", fmt::join(available, ", ")));
+              wanted.to_string(),
+              available.empty() ? "none" : fmt::format("{}", fmt::join(available, ", ")));
 }
 
 Result<std::string> fetch_config(Context& ctx, http::Session& session, const oci::Descriptor& d) {
@@ -70,11 +71,12 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
                chosen.digest.to_string(), wanted.to_string());
     fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, chosen.digest.to_string()), context);
     if (!mt::is_manifest(fetched.media_type))
-      return fail(Code::Unsupported, "{}: the index entry {} is a {}, not an image manifest", context,
-                  chosen.digest.to_string(), fetched.media_type);
+      return fail(Code::Unsupported, "{}: the index entry {} is a {}, not an image manifest",
+                  context, chosen.digest.to_string(), fetched.media_type);
   }
   auto manifest = DE_TRY_CTX(oci::Manifest::parse(fetched.bytes), context);
-  if (manifest.config.media_type != mt::kOciConfig && manifest.config.media_type != mt::kDockerConfig)
+  if (manifest.config.media_type != mt::kOciConfig &&
+      manifest.config.media_type != mt::kDockerConfig)
     return fail(Code::Unsupported, "{}: not a container image (config media type {})", context,
                 manifest.config.media_type);
 
@@ -96,8 +98,9 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
     const auto& blob = manifest.layers[i];
     auto compression = mt::layer_compression(blob.media_type);
     if (!compression)
-      return fail(Code::Unsupported, "{}: layer {} has media type {}, which is not a known layer type",
-                  context, i, blob.media_type);
+      return fail(Code::Unsupported,
+                  "{}: layer {} has media type {}, which is not a known layer type", context, i,
+                  blob.media_type);
     // The opener downloads on first use when the layer is not in the cache yet (fetch_layers off,
     // or the cache was cleaned meanwhile); ctx keeps the client and temp cache alive.
     auto open = [ctx, blob]() -> Result<std::unique_ptr<Reader>> {
@@ -113,10 +116,13 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
   }
   if (pull.fetch_layers) {
     DE_TRY_CTX(parallel_for(*ctx, manifest.layers.size(), options.parallel,
-                            [&](http::Session& s, size_t i) { return ensure_blob(*ctx, s, manifest.layers[i]); }),
+                            [&](http::Session& s, size_t i) {
+                              return ensure_blob(*ctx, s, manifest.layers[i]);
+                            }),
                context);
   }
-  for (auto& blob : manifest.layers) ctx->cache.remember_repository(ref.domain, ref.repository, blob.digest);
+  for (auto& blob : manifest.layers)
+    ctx->cache.remember_repository(ref.domain, ref.repository, blob.digest);
 
   result.manifest_digest = fetched.digest;
   result.manifest_media_type = fetched.media_type;

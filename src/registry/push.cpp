@@ -53,7 +53,8 @@ class Pusher {
   // Makes sure the registry has the blob, uploading it from open() when needed.
   Status put_blob(http::Session& session, const oci::Descriptor& blob, const Opener& open) {
     std::string id = short_digest(blob.digest);
-    std::string what = fmt::format("pushing blob {} to {}", blob.digest.to_string(), ctx_.ref.name());
+    std::string what =
+        fmt::format("pushing blob {} to {}", blob.digest.to_string(), ctx_.ref.name());
     auto size = static_cast<std::uint64_t>(blob.size);
     ctx_.report(id, BlobProgress::Phase::Checking, 0, size);
     if (DE_TRY_CTX(exists(session, blob), what)) {
@@ -106,9 +107,10 @@ class Pusher {
       if (std::find(from.begin(), from.end(), r) == from.end()) from.push_back(r);
     for (auto& repo : from) {
       if (repo == ctx_.ref.repository) continue;
-      http::Request req{.method = "POST",
-                        .url = fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", ctx_.ref.repository,
-                                           blob.digest.to_string(), http::url_encode(repo))};
+      http::Request req{
+          .method = "POST",
+          .url = fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", ctx_.ref.repository,
+                             blob.digest.to_string(), http::url_encode(repo))};
       auto scopes = ctx_.scopes;
       scopes.push_back(repository_scope(repo, false));
       auto r = ctx_.client.send(session, req, scopes);
@@ -132,8 +134,8 @@ class Pusher {
   }
 
   // One attempt at a whole upload. Retry means a transient failure: start again from POST.
-  Result<UploadOutcome> upload(http::Session& session, const oci::Descriptor& blob, const Opener& open,
-                               std::optional<std::string> location) {
+  Result<UploadOutcome> upload(http::Session& session, const oci::Descriptor& blob,
+                               const Opener& open, std::optional<std::string> location) {
     last_response_.reset();
     auto size = static_cast<std::uint64_t>(blob.size);
     std::string id = short_digest(blob.digest);
@@ -142,14 +144,16 @@ class Pusher {
       return is_transient_status(r.status) || r.status == 401;
     };
     if (!location) {
-      http::Request post{.method = "POST", .url = fmt::format("/v2/{}/blobs/uploads/", ctx_.ref.repository)};
+      http::Request post{.method = "POST",
+                         .url = fmt::format("/v2/{}/blobs/uploads/", ctx_.ref.repository)};
       auto r = DE_TRY(ctx_.client.send(session, post, ctx_.scopes));
       if (r.status != 202) {
         if (is_transient_status(r.status)) return (last_response_ = r, UploadOutcome::Retry);
         return std::unexpected(ctx_.client.error_for(r, "starting an upload"));
       }
       location = r.header("Location");
-      if (!location) return fail(Code::Network, "the registry started an upload without a Location");
+      if (!location)
+        return fail(Code::Network, "the registry started an upload without a Location");
     }
     auto reader = DE_TRY(open());
     std::string url = DE_TRY(ctx_.client.resolve(session, *location));
@@ -172,12 +176,13 @@ class Pusher {
           }
           if (!r && !r.error().transient) return std::unexpected(std::move(r.error().error));
           if (r && !transient(*r))
-            return std::unexpected(ctx_.client.error_for(*r, fmt::format("uploading bytes {}-{}", offset, offset + n - 1)));
+            return std::unexpected(ctx_.client.error_for(
+                *r, fmt::format("uploading bytes {}-{}", offset, offset + n - 1)));
           if (++tries >= ctx_.options.max_attempts) return UploadOutcome::Retry;
           ctx_.client.backoff(tries, r ? &*r : nullptr);
           auto received = upload_offset(session, url);
           if (!received) return UploadOutcome::Retry;
-          if (*received == offset + n) break;     // it landed; only the answer was lost
+          if (*received == offset + n) break;  // it landed; only the answer was lost
           if (*received != offset) return UploadOutcome::Retry;
         }
         offset += n;
@@ -190,7 +195,8 @@ class Pusher {
         auto r = ctx_.client.attempt(session, put, ctx_.scopes);
         if (r && (r->status == 201 || r->status == 204)) return UploadOutcome::Done;
         if (!r && !r.error().transient) return std::unexpected(std::move(r.error().error));
-        if (r && !transient(*r)) return std::unexpected(ctx_.client.error_for(*r, "completing the upload"));
+        if (r && !transient(*r))
+          return std::unexpected(ctx_.client.error_for(*r, "completing the upload"));
         if (++tries >= ctx_.options.max_attempts) return UploadOutcome::Retry;
         ctx_.client.backoff(tries, r ? &*r : nullptr);
         if (DE_TRY(exists(session, blob))) return UploadOutcome::Done;  // the PUT did land
@@ -250,9 +256,12 @@ thread_local std::optional<http::Response> Pusher::last_response_;
 
 bool docker_format(const oci::Image& image, const PushOptions& push) {
   switch (push.format) {
-    case ManifestFormat::Docker: return true;
-    case ManifestFormat::Oci: return false;
-    case ManifestFormat::Auto: return mt::is_docker(image.source_manifest_media_type);
+    case ManifestFormat::Docker:
+      return true;
+    case ManifestFormat::Oci:
+      return false;
+    case ManifestFormat::Auto:
+      return mt::is_docker(image.source_manifest_media_type);
   }
   return false;
 }
@@ -267,15 +276,16 @@ struct PushedManifest {
 Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& image,
                                 const PushOptions& push) {
   bool docker = docker_format(image, push) && push.compression != Compression::Zstd;
-  oci::ProduceOptions produce{.compression = push.compression, .keep_compressed = true,
-                              .docker_media_types = docker};
+  oci::ProduceOptions produce{
+      .compression = push.compression, .keep_compressed = true, .docker_media_types = docker};
   std::vector<oci::ProducedLayer> layers(image.layers.size());
   auto push_layer = [&](http::Session& session, size_t i) -> Status {
     const oci::Layer& layer = *image.layers[i];
     std::string what = fmt::format("layer {} ({})", i, layer.describe());
     if (auto reuse = oci::reusable_blob(layer, produce)) {
       layers[i] = *reuse;
-      return with_context(pusher.put_blob(session, reuse->blob, [&layer] { return layer.open_blob(); }), what);
+      return with_context(
+          pusher.put_blob(session, reuse->blob, [&layer] { return layer.open_blob(); }), what);
     }
     // A layer compressed before (same diffID, same compression) is known by its blob digest
     // without compressing it again: the registry may have it already.
@@ -286,33 +296,43 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
       known->media_type = std::string(mt::layer_type(push.compression, docker));
       layers[i] = oci::ProducedLayer{*known, *diff_id};
       auto path = ctx.cache.blob_path(known->digest);
-      return with_context(pusher.put_blob(session, *known, [path]() -> Result<std::unique_ptr<Reader>> {
-        return std::unique_ptr<Reader>(DE_TRY(FileReader::open(path)));
-      }), what);
+      return with_context(
+          pusher.put_blob(session, *known,
+                          [path]() -> Result<std::unique_ptr<Reader>> {
+                            return std::unique_ptr<Reader>(DE_TRY(FileReader::open(path)));
+                          }),
+          what);
     }
     ctx.report(fmt::format("layer {}", i), BlobProgress::Phase::Checking, 0, 0);
-    auto out = DE_TRY_CTX(AtomicFileWriter::create(ctx.cache.blob_path(Digest()).parent_path() / ".incoming"), what);
+    auto out = DE_TRY_CTX(
+        AtomicFileWriter::create(ctx.cache.blob_path(Digest()).parent_path() / ".incoming"), what);
     auto produced = DE_TRY_CTX(oci::produce_layer(layer, produce, *out), what);
     auto path = ctx.cache.blob_path(produced.blob.digest);
     DE_TRY_CTX(out->commit_as(path), what);
     ctx.cache.remember_compressed_form(produced.diff_id, push.compression, produced.blob);
     layers[i] = produced;
-    return with_context(pusher.put_blob(session, produced.blob, [path]() -> Result<std::unique_ptr<Reader>> {
-      return std::unique_ptr<Reader>(DE_TRY(FileReader::open(path)));
-    }), what);
+    return with_context(
+        pusher.put_blob(session, produced.blob,
+                        [path]() -> Result<std::unique_ptr<Reader>> {
+                          return std::unique_ptr<Reader>(DE_TRY(FileReader::open(path)));
+                        }),
+        what);
   };
   DE_TRY(parallel_for(ctx, image.layers.size(), ctx.options.parallel, push_layer));
   // Docker schema 2 has no type for zstd or for layers kept as they came: fall back to OCI.
-  if (docker && std::any_of(layers.begin(), layers.end(), [](auto& l) { return !mt::is_docker(l.blob.media_type); })) {
+  if (docker && std::any_of(layers.begin(), layers.end(),
+                            [](auto& l) { return !mt::is_docker(l.blob.media_type); })) {
     docker = false;
     for (auto& l : layers)
-      l.blob.media_type = std::string(mt::layer_type(*mt::layer_compression(l.blob.media_type), false));
+      l.blob.media_type =
+          std::string(mt::layer_type(*mt::layer_compression(l.blob.media_type), false));
   }
 
   std::string config = oci::final_config(image, layers);
-  oci::Descriptor config_desc{.media_type = std::string(docker ? mt::kDockerConfig : mt::kOciConfig),
-                              .digest = Digest::of(config),
-                              .size = static_cast<std::int64_t>(config.size())};
+  oci::Descriptor config_desc{
+      .media_type = std::string(docker ? mt::kDockerConfig : mt::kOciConfig),
+      .digest = Digest::of(config),
+      .size = static_cast<std::int64_t>(config.size())};
   auto session = ctx.client.new_session();
   auto open_config = [config]() -> Result<std::unique_ptr<Reader>> {
     return std::unique_ptr<Reader>(std::make_unique<StringReader>(config));
@@ -337,14 +357,17 @@ Status put_manifest(Context& ctx, const std::string& identifier, const std::stri
                     const std::string& bytes) {
   auto session = ctx.client.new_session();
   std::string what = fmt::format("putting manifest {}:{}", ctx.ref.name(), identifier);
-  http::Request req{.method = "PUT", .url = fmt::format("/v2/{}/manifests/{}", ctx.ref.repository, identifier),
+  http::Request req{.method = "PUT",
+                    .url = fmt::format("/v2/{}/manifests/{}", ctx.ref.repository, identifier),
                     .body = bytes};
   req.headers = {"Content-Type: " + media_type};
   auto r = DE_TRY_CTX(ctx.client.send(*session, req, ctx.scopes), what);
-  if (r.status != 201 && r.status != 200 && r.status != 204) return std::unexpected(ctx.client.error_for(r, what));
+  if (r.status != 201 && r.status != 200 && r.status != 204)
+    return std::unexpected(ctx.client.error_for(r, what));
   std::string digest = Digest::of(bytes).to_string();
   if (auto header = r.header("Docker-Content-Digest"); header && *header != digest)
-    return fail(Code::Corruption, "{}: the registry stored it as {}, not {}", what, *header, digest);
+    return fail(Code::Corruption, "{}: the registry stored it as {}, not {}", what, *header,
+                digest);
   return {};
 }
 
@@ -369,9 +392,11 @@ Result<PushResult> push_image(const oci::Image& image, const Reference& ref,
   Pusher pusher(ctx, push);
   auto pushed = DE_TRY_CTX(push_one(ctx, pusher, image, push), context);
   if (ref.digest && *ref.digest != pushed.descriptor.digest)
-    return fail(Code::InvalidArgument, "{}: the manifest's digest is {}, not the one in the reference",
-                context, pushed.descriptor.digest.to_string());
-  DE_TRY_CTX(put_manifest(ctx, ref.identifier(), pushed.descriptor.media_type, pushed.bytes), context);
+    return fail(Code::InvalidArgument,
+                "{}: the manifest's digest is {}, not the one in the reference", context,
+                pushed.descriptor.digest.to_string());
+  DE_TRY_CTX(put_manifest(ctx, ref.identifier(), pushed.descriptor.media_type, pushed.bytes),
+             context);
   PushResult result = finish(pusher);
   result.manifest_digest = pushed.descriptor.digest;
   result.media_type = pushed.descriptor.media_type;
@@ -392,7 +417,8 @@ Result<PushResult> push_index(std::span<const oci::Image> images, const Referenc
   PushResult result;
   for (auto& image : images) {
     auto pushed = DE_TRY_CTX(push_one(ctx, pusher, image, push), context);
-    DE_TRY_CTX(put_manifest(ctx, pushed.descriptor.digest.to_string(), pushed.descriptor.media_type, pushed.bytes),
+    DE_TRY_CTX(put_manifest(ctx, pushed.descriptor.digest.to_string(), pushed.descriptor.media_type,
+                            pushed.bytes),
                context);
     all_docker = all_docker && mt::is_docker(pushed.descriptor.media_type);
     index.manifests.push_back(pushed.descriptor);

@@ -33,7 +33,8 @@ bool valid_path(std::string_view path) {
   size_t start = 0;
   while (true) {
     size_t slash = path.find('/', start);
-    if (!valid_component(path.substr(start, slash == std::string_view::npos ? path.npos : slash - start)))
+    if (!valid_component(
+            path.substr(start, slash == std::string_view::npos ? path.npos : slash - start)))
       return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;
@@ -53,7 +54,9 @@ bool valid_domain(std::string_view d) {
     auto close = d.find(']');
     if (close == std::string_view::npos || close < 3) return false;
     std::string_view ip = d.substr(1, close - 1);
-    if (!std::all_of(ip.begin(), ip.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':'; }))
+    if (!std::all_of(ip.begin(), ip.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':';
+        }))
       return false;
     std::string_view rest = d.substr(close + 1);
     if (!rest.empty()) {
@@ -67,7 +70,8 @@ bool valid_domain(std::string_view d) {
     port = d.substr(colon + 1);
     if (port.empty()) return false;
   }
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
   if (d.starts_with('[')) return true;
   if (host.empty()) return false;
   size_t start = 0;
@@ -105,15 +109,18 @@ Result<Reference> Reference::parse(std::string_view text) {
   Reference ref;
   std::string_view remainder = text;
   auto slash = text.find('/');
-  std::string_view first = slash == std::string_view::npos ? std::string_view() : text.substr(0, slash);
-  bool has_upper = std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  std::string_view first =
+      slash == std::string_view::npos ? std::string_view() : text.substr(0, slash);
+  bool has_upper =
+      std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   if (slash == std::string_view::npos ||
       (first.find_first_of(".:") == std::string_view::npos && first != "localhost" && !has_upper)) {
     ref.domain = kDockerHubDomain;
   } else {
     ref.domain = std::string(first);
     remainder = text.substr(slash + 1);
-    if (!valid_domain(ref.domain)) return bad(fmt::format("'{}' is not a valid registry host", ref.domain));
+    if (!valid_domain(ref.domain))
+      return bad(fmt::format("'{}' is not a valid registry host", ref.domain));
   }
   if (ref.domain == "index.docker.io") ref.domain = kDockerHubDomain;
 
@@ -124,8 +131,10 @@ Result<Reference> Reference::parse(std::string_view text) {
     auto digest = Digest::parse(digest_text);
     if (!digest) {
       if (digest_text.starts_with("sha256:") || digest_text.find(':') == std::string_view::npos)
-        return bad(fmt::format("'{}' is not a valid digest (sha256:<64 lowercase hex>)", digest_text));
-      return fail(Code::Unsupported, "image reference '{}': only sha256 digests are supported", text);
+        return bad(
+            fmt::format("'{}' is not a valid digest (sha256:<64 lowercase hex>)", digest_text));
+      return fail(Code::Unsupported, "image reference '{}': only sha256 digests are supported",
+                  text);
     }
     ref.digest = *digest;
   }
@@ -133,7 +142,8 @@ Result<Reference> Reference::parse(std::string_view text) {
     ref.tag = std::string(path.substr(colon + 1));
     path = path.substr(0, colon);
     if (!valid_tag(ref.tag))
-      return bad(fmt::format("'{}' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})", ref.tag));
+      return bad(
+          fmt::format("'{}' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})", ref.tag));
   }
   if (std::any_of(path.begin(), path.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
     return bad("repository name must be lowercase");
@@ -191,16 +201,18 @@ bool is_loopback_host(std::string_view host) {
   if (host.starts_with('[')) {
     auto close = host.find(']');
     host = host.substr(1, close == std::string_view::npos ? host.npos : close - 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos &&
-                                            host.find(':') == colon) {
+  } else if (auto colon = host.rfind(':');
+             colon != std::string_view::npos && host.find(':') == colon) {
     host = host.substr(0, colon);
   }
   if (host == "localhost" || host == "::1") return true;
   if (!host.starts_with("127.")) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') return false;
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
   }
   return dots == 3;
 }

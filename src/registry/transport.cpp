@@ -1,10 +1,9 @@
 #include "registry/transport.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "docker_envs/base/log.hpp"
 
@@ -81,8 +80,10 @@ const std::optional<Credentials>& RegistryClient::credentials() {
       credentials_ = options_.credentials;
     } else if (options_.docker_config) {
       auto found = lookup_credentials(*options_.docker_config, domain_, options_.credential_helper);
-      if (found) credentials_ = *found;
-      else log::warn("looking up credentials for {}: {}", domain_, found.error().to_string());
+      if (found)
+        credentials_ = *found;
+      else
+        log::warn("looking up credentials for {}: {}", domain_, found.error().to_string());
     }
     log::debug("registry {}: {}", domain_, credentials_ ? "using stored credentials" : "anonymous");
   }
@@ -94,8 +95,10 @@ Error RegistryClient::error_for(const http::Response& response, std::string_view
   if (response.status != 401) return e;
   std::lock_guard lock(mutex_);
   const auto& creds = credentials();
-  std::string hint = creds ? fmt::format("the registry {} rejected the credentials", domain_)
-                           : fmt::format("no credentials for {} (use --creds USER:PASSWORD or docker login)", domain_);
+  std::string hint =
+      creds ? fmt::format("the registry {} rejected the credentials", domain_)
+            : fmt::format("no credentials for {} (use --creds USER:PASSWORD or docker login)",
+                          domain_);
   return Error(Code::Auth, e.message() + "; " + hint);
 }
 
@@ -107,7 +110,8 @@ void RegistryClient::backoff(int attempt, const http::Response* response) const 
   delay = milliseconds(delay.count() * (75 + static_cast<long long>(rng() % 50)) / 100);
   if (response) {
     if (auto ra = response->header("Retry-After")) {
-      if (auto s = parse_retry_after(*ra)) delay = std::min<milliseconds>(*s, options_.max_retry_after);
+      if (auto s = parse_retry_after(*ra))
+        delay = std::min<milliseconds>(*s, options_.max_retry_after);
     }
   }
   log::debug("registry {}: retrying in {} ms", domain_, delay.count());
@@ -151,7 +155,8 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
       if (!r) {
         const std::string& msg = r.error().error.message();
         if (msg.find("TLS verification") != std::string::npos)
-          return std::unexpected(std::move(r.error().error).add_context("contacting registry " + host_));
+          return std::unexpected(
+              std::move(r.error().error).add_context("contacting registry " + host_));
         if (!first_error) first_error = r.error().error;
         // Loopback and insecure hosts: HTTPS not answering is the cue to try plain HTTP.
         if (may_use_http && base.starts_with("https://")) break;
@@ -166,7 +171,8 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
         backoff(attempt, &*r);
         continue;
       }
-      if (r->status >= 500) return std::unexpected(response_error(*r, "contacting " + base + "/v2/"));
+      if (r->status >= 500)
+        return std::unexpected(response_error(*r, "contacting " + base + "/v2/"));
       std::lock_guard lock(mutex_);
       if (r->status == 401) {
         if (!learn_challenge(*r)) kind_ = AuthKind::Basic;  // 401 without a usable challenge
@@ -174,7 +180,9 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
         kind_ = AuthKind::None;
       }
       log::debug("registry {}: API at {} (auth: {})", domain_, base,
-                 kind_ == AuthKind::Bearer ? "bearer token" : kind_ == AuthKind::Basic ? "basic" : "none");
+                 kind_ == AuthKind::Bearer  ? "bearer token"
+                 : kind_ == AuthKind::Basic ? "basic"
+                                            : "none");
       return base;
     }
   }
@@ -195,7 +203,8 @@ Result<std::string> RegistryClient::base_url(http::Session& session) {
 }
 
 Result<std::string> RegistryClient::resolve(http::Session& session, std::string_view location) {
-  if (location.starts_with("http://") || location.starts_with("https://")) return std::string(location);
+  if (location.starts_with("http://") || location.starts_with("https://"))
+    return std::string(location);
   std::string base = DE_TRY(base_url(session));
   if (!location.starts_with('/')) return base + "/" + std::string(location);
   return base + std::string(location);
@@ -217,8 +226,9 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session
                http::url_encode(creds->identity_token) + "&" + query;
   } else {
     req.url = realm_ + (realm_.find('?') == std::string::npos ? "?" : "&") + query;
-    if (creds) req.headers.push_back("Authorization: Basic " +
-                                     base64_encode(creds->username + ":" + creds->password));
+    if (creds)
+      req.headers.push_back("Authorization: Basic " +
+                            base64_encode(creds->username + ":" + creds->password));
   }
   std::string what = fmt::format("getting a token for {} from {}", domain_, realm_);
   http::Response r;
@@ -243,13 +253,15 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session
                 creds ? "the credentials" : "anonymous access", r.status);
   if (r.status != 200) return std::unexpected(response_error(r, what));
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail(Code::Auth, "{}: the answer is not JSON", what);
+  if (j.is_discarded() || !j.is_object())
+    return fail(Code::Auth, "{}: the answer is not JSON", what);
   Token t;
   t.value = j.value("token", std::string());
   if (t.value.empty()) t.value = j.value("access_token", std::string());
   if (t.value.empty()) return fail(Code::Auth, "{}: the answer has no token", what);
   long long expires = 60;
-  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer()) expires = std::max(e->get<long long>(), 60LL);
+  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer())
+    expires = std::max(e->get<long long>(), 60LL);
   // Renew a little early so a token does not expire between check and use.
   t.expires = std::chrono::steady_clock::now() + std::chrono::seconds(expires - 10);
   return t;
@@ -273,7 +285,8 @@ Result<std::string> RegistryClient::authorization(http::Session& session,
       std::sort(sorted.begin(), sorted.end());
       std::string key = fmt::format("{}", fmt::join(sorted, " "));
       auto it = tokens_.find(key);
-      if (force_new_token || it == tokens_.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+      if (force_new_token || it == tokens_.end() ||
+          it->second.expires <= std::chrono::steady_clock::now()) {
         Token t = DE_TRY(fetch_token(session, sorted));
         it = tokens_.insert_or_assign(key, std::move(t)).first;
       }
@@ -285,7 +298,9 @@ Result<std::string> RegistryClient::authorization(http::Session& session,
 
 std::expected<http::Response, http::TransferError> RegistryClient::attempt(
     http::Session& session, http::Request request, const std::vector<std::string>& scopes) {
-  auto as_transfer_error = [](Error e) { return std::unexpected(http::TransferError{std::move(e)}); };
+  auto as_transfer_error = [](Error e) {
+    return std::unexpected(http::TransferError{std::move(e)});
+  };
   auto base = base_url(session);
   if (!base) return as_transfer_error(std::move(base).error());
   if (!request.url.starts_with("http")) {

@@ -49,9 +49,8 @@ class RegistryClient {
 
   // One attempt of `request` with authorisation for `scopes`; a 401 is answered once (new token,
   // or basic credentials) when the request body can be sent again.
-  std::expected<http::Response, http::TransferError> attempt(http::Session& session,
-                                                             http::Request request,
-                                                             const std::vector<std::string>& scopes);
+  std::expected<http::Response, http::TransferError> attempt(
+      http::Session& session, http::Request request, const std::vector<std::string>& scopes);
 
   // attempt() retried on transient failures (transfer errors, 408/429/5xx) with backoff and
   // Retry-After. Requests with a streaming body or sink are not retried here (the caller

@@ -45,7 +45,8 @@ TEST(Credentials, UserPass) {
 }
 
 TEST(Base64, RoundTrip) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", "user:pass", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", "user:pass",
+                                                       std::string("\0\xff\x10", 3)}) {
     auto d = base64_decode(base64_encode(s));
     ASSERT_TRUE(d);
     EXPECT_EQ(*d, s);
@@ -86,8 +87,8 @@ TEST(DockerConfig, BadAuthNamesRegistryNotValue) {
 TEST(DockerConfig, Lookup) {
   auto c = *DockerConfig::parse(kConfig);
   std::vector<std::pair<std::string, std::string>> calls;
-  CredentialHelper fake = [&](const std::string& helper, const std::string& server)
-      -> Result<std::optional<Credentials>> {
+  CredentialHelper fake = [&](const std::string& helper,
+                              const std::string& server) -> Result<std::optional<Credentials>> {
     calls.emplace_back(helper, server);
     if (server == "helped.example.com") return Credentials{"h", "hp", ""};
     return std::nullopt;

@@ -21,10 +21,11 @@ TEST(Reference, NormalisesLikeDocker) {
       {"localhost/app", "localhost", "app", "latest", "localhost/app:latest"},
       {"localhost:5000/a/b:t", "localhost:5000", "a/b", "t", "localhost:5000/a/b:t"},
       {"127.0.0.1:5000/x", "127.0.0.1:5000", "x", "latest", "127.0.0.1:5000/x:latest"},
-      {"ghcr.io/org/repo:v1.2_3-rc", "ghcr.io", "org/repo", "v1.2_3-rc", "ghcr.io/org/repo:v1.2_3-rc"},
+      {"ghcr.io/org/repo:v1.2_3-rc", "ghcr.io", "org/repo", "v1.2_3-rc",
+       "ghcr.io/org/repo:v1.2_3-rc"},
       {"[::1]:5000/img", "[::1]:5000", "img", "latest", "[::1]:5000/img:latest"},
       {"Registry/app", "Registry", "app", "latest", "Registry/app:latest"},  // upper case: a host
-      {"foo:5000", "docker.io", "library/foo", "5000", "foo:5000"},           // no slash: a tag
+      {"foo:5000", "docker.io", "library/foo", "5000", "foo:5000"},          // no slash: a tag
       {"a__b/c-d---e.f_g", "docker.io", "a__b/c-d---e.f_g", "latest", "a__b/c-d---e.f_g:latest"},
   };
   for (auto& c : cases) {
@@ -63,9 +64,10 @@ TEST(Reference, ApiHost) {
 }
 
 TEST(Reference, Rejects) {
-  for (const std::string& bad : std::vector<std::string>{"", "UPPER", "docker.io/Upper/x", "a//b", "-a", "a-", "a..b", "a:",
-                          "a:-tag", "a@sha256:abc", "host:port/x", "a/b:" + std::string(129, 't'),
-                          kHex, "a b", "localhost:5000/"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "UPPER", "docker.io/Upper/x", "a//b", "-a", "a-", "a..b",
+                                "a:", "a:-tag", "a@sha256:abc", "host:port/x",
+                                "a/b:" + std::string(129, 't'), kHex, "a b", "localhost:5000/"}) {
     auto r = Reference::parse(bad);
     EXPECT_FALSE(r) << "'" << bad << "' parsed as " << (r ? r->to_string() : "");
     if (!r) {

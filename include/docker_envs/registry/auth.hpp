@@ -47,8 +47,9 @@ struct Credentials {
 
 // What docker's config.json says about registries.
 struct DockerConfig {
-  std::map<std::string, Credentials> auths;  // key as written ("https://index.docker.io/v1/", "host:port")
-  std::string creds_store;                   // "desktop", "pass", ... (docker-credential-<name>)
+  std::map<std::string, Credentials>
+      auths;                // key as written ("https://index.docker.io/v1/", "host:port")
+  std::string creds_store;  // "desktop", "pass", ... (docker-credential-<name>)
   std::map<std::string, std::string> cred_helpers;  // registry host -> helper name
 
   // Parses config.json text; `auth` is base64("user:pass"). Fails with InvalidArgument on bad
@@ -68,14 +69,15 @@ Result<std::optional<Credentials>> run_credential_helper(const std::string& help
 // Credentials for a registry domain ("docker.io", "localhost:5000") the way docker looks them
 // up: credHelpers[domain], else credsStore, else auths (keys compared after stripping scheme and
 // path; Docker Hub also under index.docker.io and registry-1.docker.io).
-Result<std::optional<Credentials>> lookup_credentials(const DockerConfig& config,
-                                                      std::string_view domain,
-                                                      const CredentialHelper& helper = run_credential_helper);
+Result<std::optional<Credentials>> lookup_credentials(
+    const DockerConfig& config, std::string_view domain,
+    const CredentialHelper& helper = run_credential_helper);
 
 // Retry-After: delta-seconds or an HTTP-date (relative to `now`). nullopt when unparseable;
 // a date in the past is zero.
 std::optional<std::chrono::seconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+    std::string_view value,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // Base64 (standard alphabet, padded), used for config.json's `auth` and Basic headers.
 std::string base64_encode(std::string_view data);

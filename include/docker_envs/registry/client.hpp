@@ -59,7 +59,7 @@ struct RegistryOptions {
   std::chrono::seconds max_retry_after{60};
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds stall_timeout{60};
-  int parallel = 4;  // concurrent blob transfers
+  int parallel = 4;     // concurrent blob transfers
   ProgressFn progress;  // optional
 };
 
@@ -73,9 +73,9 @@ struct PullOptions {
 
 struct PullResult {
   oci::Image image;
-  Digest manifest_digest;           // of the image manifest (not of the index it came from)
-  std::string manifest_media_type;  // of the image manifest
-  std::string manifest;             // its bytes
+  Digest manifest_digest;              // of the image manifest (not of the index it came from)
+  std::string manifest_media_type;     // of the image manifest
+  std::string manifest;                // its bytes
   std::optional<Digest> index_digest;  // when the reference named an index
   std::uint64_t bytes_downloaded = 0;
   std::uint64_t bytes_cached = 0;  // layer bytes found in the cache
@@ -87,7 +87,7 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
                               const PullOptions& pull = {});
 
 enum class ManifestFormat {
-  Auto,    // Docker schema 2 when the source was Docker (and all layers are gzip), else OCI
+  Auto,  // Docker schema 2 when the source was Docker (and all layers are gzip), else OCI
   Oci,
   Docker,
 };

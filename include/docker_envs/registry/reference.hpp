@@ -54,7 +54,8 @@ struct Reference {
   friend bool operator==(const Reference&, const Reference&) = default;
 };
 
-// True for hosts that are plain-HTTP-capable by default: localhost, 127.0.0.0/8, ::1 (port ignored).
+// True for hosts that are plain-HTTP-capable by default: localhost, 127.0.0.0/8, ::1 (port
+// ignored).
 bool is_loopback_host(std::string_view host);
 
 }  // namespace de::registry
