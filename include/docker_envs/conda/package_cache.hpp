@@ -1,0 +1,43 @@
+// A directory of extracted packages shared by concurrent processes.
+//
+// Layout under root:  <stem>-<sha256 prefix>/   a complete extracted package (info/, payload)
+//                     <stem>-<sha256 prefix>.lock   flock()ed while one process extracts it
+//                     .tmp-<...>/              extraction in progress (or left by a crash)
+//                     downloads/<fn>           downloaded package files (verified)
+// An entry is keyed by the package file's sha256, so two different files with one name never
+// share an entry. It is extracted into a temporary directory and renamed into place, so a crash
+// never leaves a complete-looking entry; the lock makes concurrent processes extract once and wait
+// for each other. The file is verified (sha256 / md5 / size, as given) before it is extracted.
+// A PackageCache object is thread-compatible; separate objects (and processes) may share a root.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/conda/channel.hpp"
+#include "docker_envs/conda/package.hpp"
+
+namespace de::conda {
+
+class PackageCache {
+ public:
+  explicit PackageCache(std::filesystem::path root) : root_(std::move(root)) {}
+  const std::filesystem::path& root() const { return root_; }
+
+  // Verifies `archive` against `expected` and returns its extracted directory, extracting it
+  // first when the cache does not have it yet.
+  Result<std::filesystem::path> extract(const std::filesystem::path& archive,
+                                        const ExpectedHashes& expected = {});
+
+  // Fetches `url` (file name = its last segment) into downloads/ through `fetcher` when not
+  // already there with the expected hashes, then extract()s it. Local (file://) URLs are read in
+  // place.
+  Result<std::filesystem::path> fetch(const std::string& url, const ExpectedHashes& expected,
+                                      Fetcher& fetcher);
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace de::conda

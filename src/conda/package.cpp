@@ -1,0 +1,230 @@
+#include "docker_envs/conda/package.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <unordered_set>
+#include <vector>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/base/log.hpp"
+#include "ffi/archive.hpp"
+
+namespace de::conda {
+
+namespace fs = std::filesystem;
+
+Result<PackageHashes> hash_package_file(const fs::path& path) {
+  auto reader = DE_TRY(FileReader::open(path));
+  Sha256 sha;
+  Md5 md5;
+  std::vector<std::byte> buf(1 << 20);
+  PackageHashes out;
+  for (;;) {
+    std::size_t n = DE_TRY(reader->read(buf));
+    if (n == 0) break;
+    auto chunk = std::span<const std::byte>(buf.data(), n);
+    sha.update(chunk);
+    md5.update(chunk);
+    out.size += n;
+  }
+  out.sha256 = sha.finish();
+  out.md5 = DE_TRY(Md5Hash::from_hex(md5.finish_hex()));
+  return out;
+}
+
+Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected, std::string_view what) {
+  if (expected.size && *expected.size != actual.size)
+    return fail(Code::Corruption, "{}: size is {} bytes, expected {}", what, actual.size, *expected.size);
+  if (expected.sha256 && *expected.sha256 != actual.sha256)
+    return fail(Code::Corruption, "{}: sha256 is {}, expected {}", what, actual.sha256.hex(),
+                expected.sha256->hex());
+  if (expected.md5 && *expected.md5 != actual.md5)
+    return fail(Code::Corruption, "{}: md5 is {}, expected {}", what, actual.md5.hex(), expected.md5->hex());
+  return {};
+}
+
+Result<std::string> normalize_package_path(std::string_view path) {
+  if (path.find('\0') != std::string_view::npos)
+    return fail(Code::InvalidArgument, "path '{}' contains a NUL byte", path);
+  if (path.starts_with("/"))
+    return fail(Code::InvalidArgument, "absolute path '{}' refused", path);
+  std::string out;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return fail(Code::InvalidArgument, "path '{}' with '..' refused", path);
+    if (!out.empty()) out += '/';
+    out += part;
+  }
+  if (out.empty()) return fail(Code::InvalidArgument, "empty path '{}'", path);
+  return out;
+}
+
+namespace {
+
+// Writes archive entries below `root`, refusing anything that would land outside it. Thread-
+// compatible; one per extraction.
+class SafeExtractor {
+ public:
+  explicit SafeExtractor(fs::path root) : root_(std::move(root)) {}
+
+  Status extract_all(ffi::ArchiveReader& archive) {
+    for (;;) {
+      auto entry = DE_TRY(archive.next());
+      if (!entry) return {};
+      DE_TRY_CTX(write(archive, *entry), fmt::format("entry '{}'", entry->path));
+    }
+  }
+
+ private:
+  // Fails when `rel` lies below a symlink this extraction created.
+  Status check_no_symlink_parent(const std::string& rel) const {
+    for (auto slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+      if (symlinks_.contains(rel.substr(0, slash)))
+        return fail(Code::InvalidArgument, "refused: '{}' lies below the symlink '{}'", rel,
+                    rel.substr(0, slash));
+    }
+    return {};
+  }
+
+  Status make_parents(const std::string& rel) {
+    auto slash = rel.rfind('/');
+    if (slash == std::string::npos) return {};
+    fs::path dir = root_ / rel.substr(0, slash);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+    return {};
+  }
+
+  // Removes a previous entry at the same path (a later duplicate wins, as tar does).
+  Status clear(const fs::path& p) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) return {};
+    if (S_ISDIR(st.st_mode)) return fail(Code::InvalidArgument, "'{}' is already a directory", p.string());
+    if (::unlink(p.c_str()) != 0) return fail_errno("removing " + p.string(), errno);
+    return {};
+  }
+
+  Status write(ffi::ArchiveReader& archive, const ffi::ArchiveEntry& entry) {
+    if (entry.type == ffi::ArchiveEntryType::Directory) {
+      auto norm = normalize_package_path(entry.path);
+      if (!norm) {
+        if (norm.error().message().starts_with("empty path")) return {};  // "./"
+        return std::unexpected(norm.error());
+      }
+      DE_TRY(check_no_symlink_parent(*norm + "/"));
+      fs::path dir = root_ / *norm;
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+      struct stat st;
+      if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(Code::InvalidArgument, "refused: directory '{}' is not a directory", *norm);
+      ::chmod(dir.c_str(), (entry.mode & 0777) | 0700);
+      return {};
+    }
+    std::string rel = DE_TRY(normalize_package_path(entry.path));
+    DE_TRY(check_no_symlink_parent(rel));
+    DE_TRY(make_parents(rel));
+    fs::path dest = root_ / rel;
+    DE_TRY(clear(dest));
+    switch (entry.type) {
+      case ffi::ArchiveEntryType::Symlink:
+        if (entry.link_target.empty()) {
+          // Seen in real packages (defaults' osx-64 zlib .conda): nothing sensible to create.
+          log::warn("{}: symlink '{}' has an empty target; skipped", archive.name(), rel);
+          return {};
+        }
+        if (::symlink(entry.link_target.c_str(), dest.c_str()) != 0)
+          return fail_errno("creating symlink " + dest.string(), errno);
+        symlinks_.insert(rel);
+        return {};
+      case ffi::ArchiveEntryType::Hardlink: {
+        std::string target = DE_TRY(normalize_package_path(entry.link_target));
+        DE_TRY(check_no_symlink_parent(target));
+        fs::path src = root_ / target;
+        struct stat st;
+        if (::lstat(src.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+          return fail(Code::InvalidArgument, "hardlink '{}' points at '{}', which is not a file of this package",
+                      rel, entry.link_target);
+        if (::link(src.c_str(), dest.c_str()) != 0) return fail_errno("linking " + dest.string(), errno);
+        return {};
+      }
+      case ffi::ArchiveEntryType::File: return write_file(archive, dest, entry.mode);
+      case ffi::ArchiveEntryType::Other:
+      case ffi::ArchiveEntryType::Directory: break;
+    }
+    return fail(Code::Unsupported, "'{}' is a device, fifo or socket", rel);
+  }
+
+  Status write_file(ffi::ArchiveReader& archive, const fs::path& dest, std::uint32_t mode) {
+    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return fail_errno("creating " + dest.string(), errno);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    buffer_.resize(256 << 10);
+    for (;;) {
+      std::size_t n = DE_TRY(archive.read(buffer_));
+      if (n == 0) break;
+      const std::byte* p = buffer_.data();
+      while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return fail_errno("writing " + dest.string(), errno);
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+      }
+    }
+    // Keep permission bits but never set-id bits from a package.
+    if (::fchmod(fd, mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
+    return {};
+  }
+
+  fs::path root_;
+  std::unordered_set<std::string> symlinks_;
+  std::vector<std::byte> buffer_;
+};
+
+}  // namespace
+
+Status extract_package(const fs::path& archive, const fs::path& dest) {
+  std::string what = "extracting " + archive.filename().string();
+  auto format = DE_TRY_CTX(package_format_of(archive.filename().string()), what);
+  if (::mkdir(dest.c_str(), 0755) != 0) return std::unexpected(fail_errno("creating " + dest.string(), errno).error().add_context(what));
+  SafeExtractor extractor(dest);
+  if (format == PackageFormat::TarBz2) {
+    auto reader = DE_TRY_CTX(ffi::ArchiveReader::open_file(archive, ffi::ArchiveKind::Tar), what);
+    DE_TRY_CTX(extractor.extract_all(*reader), what);
+    return {};
+  }
+  auto zip = DE_TRY_CTX(ffi::ArchiveReader::open_file(archive, ffi::ArchiveKind::Zip), what);
+  bool saw_info = false;
+  for (;;) {
+    auto member = DE_TRY_CTX(zip->next(), what);
+    if (!member) break;
+    const std::string& name = member->path;
+    bool is_info = name.starts_with("info-") && name.ends_with(".tar.zst");
+    bool is_pkg = name.starts_with("pkg-") && name.ends_with(".tar.zst");
+    if (!is_info && !is_pkg) continue;  // metadata.json and anything newer we do not know
+    if (member->type != ffi::ArchiveEntryType::File)
+      return fail(Code::Corruption, "{}: member '{}' is not a file", what, name);
+    saw_info = saw_info || is_info;
+    auto inner = DE_TRY_CTX(ffi::ArchiveReader::open_stream(*zip, ffi::ArchiveKind::Tar, name), what);
+    DE_TRY_CTX(extractor.extract_all(*inner), what);
+  }
+  if (!saw_info) return fail(Code::Corruption, "{}: no info-*.tar.zst member (not a .conda package?)", what);
+  return {};
+}
+
+}  // namespace de::conda

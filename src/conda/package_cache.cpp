@@ -1,0 +1,118 @@
+#include "docker_envs/conda/package_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "docker_envs/base/io.hpp"
+
+namespace de::conda {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// An exclusive flock() held for the object's lifetime. The lock file itself stays.
+class FileLock {
+ public:
+  static Result<FileLock> acquire(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return fail_errno("opening lock " + path.string(), errno);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return fail_errno("locking " + path.string(), err);
+    }
+    return FileLock(fd);
+  }
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+std::string unique_suffix() {
+  static std::atomic<unsigned> counter{0};
+  return fmt::format("{}-{}", ::getpid(), counter.fetch_add(1));
+}
+
+Status make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+  return {};
+}
+
+}  // namespace
+
+Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHashes& expected) {
+  std::string file_name = archive.filename().string();
+  std::string what = "package " + file_name;
+  DE_TRY_CTX(package_format_of(file_name), what);
+  auto hashes = DE_TRY_CTX(hash_package_file(archive), what);
+  DE_TRY(check_hashes(hashes, expected, archive.string()));
+  DE_TRY(make_dirs(root_));
+
+  std::string key = fmt::format("{}-{}", strip_package_extension(file_name), hashes.sha256.hex().substr(0, 16));
+  fs::path entry = root_ / key;
+  std::error_code ec;
+  if (fs::is_directory(entry, ec)) return entry;  // complete entries only ever appear by rename
+
+  auto lock = DE_TRY(FileLock::acquire(root_ / (key + ".lock")));
+  if (fs::is_directory(entry, ec)) return entry;  // another process finished while we waited
+  // Holding the lock, any temp dir for this key is a leftover from a crash.
+  std::string tmp_prefix = ".tmp-" + key + "-";
+  for (const auto& e : fs::directory_iterator(root_, ec)) {
+    if (e.path().filename().string().starts_with(tmp_prefix)) fs::remove_all(e.path(), ec);
+  }
+  fs::path tmp = root_ / (tmp_prefix + unique_suffix());
+  auto status = extract_package(archive, tmp);
+  if (!status) {
+    fs::remove_all(tmp, ec);
+    return std::unexpected(status.error());
+  }
+  if (::rename(tmp.c_str(), entry.c_str()) != 0) {
+    int err = errno;
+    fs::remove_all(tmp, ec);
+    return fail_errno("renaming " + tmp.string() + " to " + entry.string(), err);
+  }
+  return entry;
+}
+
+Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashes& expected,
+                                     Fetcher& fetcher) {
+  if (auto local = fetcher.local_path(url)) return extract(*local, expected);
+  auto slash = url.rfind('/');
+  std::string file_name = slash == std::string::npos ? url : url.substr(slash + 1);
+  if (auto q = file_name.find_first_of("?#"); q != std::string::npos) file_name.resize(q);
+  std::string what = "downloading " + redact_url(url);
+  DE_TRY_CTX(package_format_of(file_name), what);
+  fs::path downloads = root_ / "downloads";
+  DE_TRY(make_dirs(downloads));
+  fs::path dest = downloads / file_name;
+  auto lock = DE_TRY(FileLock::acquire(downloads / (file_name + ".lock")));
+  std::error_code ec;
+  bool have = false;
+  if (fs::exists(dest, ec)) {
+    auto hashes = hash_package_file(dest);
+    have = hashes && (expected.sha256 || expected.md5) && check_hashes(*hashes, expected, file_name);
+  }
+  if (!have) {
+    auto reader = DE_TRY_CTX(fetcher.open(url), what);
+    auto out = DE_TRY_CTX(AtomicFileWriter::create(dest), what);
+    DE_TRY_CTX(copy(*reader, *out), what);
+    DE_TRY_CTX(out->commit(), what);
+  }
+  return extract(dest, expected);
+}
+
+}  // namespace de::conda

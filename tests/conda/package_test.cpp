@@ -1,0 +1,190 @@
+#include "docker_envs/conda/package.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "docker_envs/conda/package_cache.hpp"
+#include "support/testdata.hpp"
+#include "test_packages.hpp"
+
+namespace de::conda {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Entry;
+
+TempDir temp() {
+  auto d = TempDir::create();
+  EXPECT_TRUE(d);
+  return std::move(*d);
+}
+
+TEST(PackagePath, Normalises) {
+  EXPECT_EQ(*normalize_package_path("./bin//x"), "bin/x");
+  EXPECT_FALSE(normalize_package_path("/etc/passwd"));
+  EXPECT_FALSE(normalize_package_path("a/../../x"));
+  EXPECT_FALSE(normalize_package_path("./"));
+}
+
+class BothFormats : public ::testing::TestWithParam<PackageFormat> {};
+
+TEST_P(BothFormats, ExtractsFilesSymlinksHardlinksAndModes) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.payload = {test::file("bin/tool", "#!/bin/sh\necho hi\n", 0755), test::file("lib/libx.so.1", "ELF"),
+                  test::symlink("lib/libx.so", "libx.so.1"),
+                  Entry{"lib/libx-copy.so", "lib/libx.so.1", Entry::Hardlink}};
+  auto pkg = test::build_package(dir.path(), spec, GetParam());
+  ASSERT_TRUE(pkg) << pkg.error().to_string();
+  auto out = dir.path() / "out";
+  auto st = extract_package(*pkg, out);
+  ASSERT_TRUE(st) << st.error().to_string();
+  EXPECT_EQ(*read_file(out / "bin/tool"), "#!/bin/sh\necho hi\n");
+  struct stat s;
+  ASSERT_EQ(::stat((out / "bin/tool").c_str(), &s), 0);
+  EXPECT_EQ(s.st_mode & 0777, 0755u);
+  EXPECT_EQ(fs::read_symlink(out / "lib/libx.so"), "libx.so.1");
+  EXPECT_EQ(*read_file(out / "lib/libx-copy.so"), "ELF");
+  EXPECT_TRUE(fs::exists(out / "info/index.json"));
+  EXPECT_TRUE(fs::exists(out / "info/paths.json"));
+}
+
+TEST_P(BothFormats, RefusesHostileEntries) {
+  auto dir = temp();
+  struct Case {
+    std::string name;
+    std::vector<Entry> entries;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"dotdot", {test::file("info/index.json", "{}"), test::file("../../escape", "x")}, "'..' refused"},
+      {"absolute", {test::file("info/index.json", "{}"), test::file("/tmp/de-escape-abs", "x")}, "absolute path"},
+      {"symlink-then-write",
+       {test::file("info/index.json", "{}"), test::symlink("lib", "/tmp"), test::file("lib/de-escape-sym", "x")},
+       "below the symlink 'lib'"},
+      {"hardlink-out", {test::file("info/index.json", "{}"), Entry{"x", "/etc/passwd", Entry::Hardlink}},
+       "absolute path"},
+  };
+  for (const auto& c : cases) {
+    auto pkg = test::build_raw(dir.path(), "evil-" + c.name + "-1-0", GetParam(), c.entries);
+    ASSERT_TRUE(pkg) << pkg.error().to_string();
+    auto out = dir.path() / ("out-" + c.name);
+    auto st = extract_package(*pkg, out);
+    ASSERT_FALSE(st) << c.name;
+    EXPECT_NE(st.error().to_string().find(c.message), std::string::npos) << st.error().to_string();
+    EXPECT_NE(st.error().to_string().find("evil-" + c.name), std::string::npos) << st.error().to_string();
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "escape"));
+  EXPECT_FALSE(fs::exists("/tmp/de-escape-abs"));
+  EXPECT_FALSE(fs::exists("/tmp/de-escape-sym"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Package, BothFormats, ::testing::Values(PackageFormat::Conda, PackageFormat::TarBz2),
+                         [](const auto& p) { return p.param == PackageFormat::Conda ? "conda" : "tar_bz2"; });
+
+TEST(PackageCache, VerifiesExtractsOnceAndKeysBySha) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.payload = {test::file("share/a.txt", "hello")};
+  auto pkg = test::build_package(dir.path(), spec, PackageFormat::Conda);
+  ASSERT_TRUE(pkg);
+  auto hashes = hash_package_file(*pkg);
+  ASSERT_TRUE(hashes);
+  PackageCache cache(dir.path() / "cache");
+  auto bad = cache.extract(*pkg, {.sha256 = Digest::of("other")});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), Code::Corruption);
+  EXPECT_NE(bad.error().to_string().find("tiny-1.0-0.conda: sha256 is"), std::string::npos) << bad.error().to_string();
+  auto bad_md5 = cache.extract(*pkg, {.md5 = *Md5Hash::from_hex("00000000000000000000000000000000")});
+  ASSERT_FALSE(bad_md5);
+  auto entry = cache.extract(*pkg, {.sha256 = hashes->sha256, .md5 = hashes->md5, .size = hashes->size});
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  EXPECT_EQ(entry->filename().string(), "tiny-1.0-0-" + hashes->sha256.hex().substr(0, 16));
+  EXPECT_EQ(*read_file(*entry / "share/a.txt"), "hello");
+  auto again = cache.extract(*pkg);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *entry);
+  // No temp dirs left behind.
+  for (const auto& e : fs::directory_iterator(cache.root()))
+    EXPECT_FALSE(e.path().filename().string().starts_with(".tmp-")) << e.path();
+}
+
+TEST(PackageCache, FailedExtractionLeavesNoEntryAndStaleTempsAreCleared) {
+  auto dir = temp();
+  auto pkg = test::build_raw(dir.path(), "evil-1-0", PackageFormat::TarBz2,
+                             {test::file("info/index.json", "{}"), test::file("../x", "x")});
+  ASSERT_TRUE(pkg);
+  PackageCache cache(dir.path() / "cache");
+  auto hashes = hash_package_file(*pkg);
+  fs::create_directories(cache.root() / (".tmp-evil-1-0-" + hashes->sha256.hex().substr(0, 16) + "-crashed"));
+  ASSERT_FALSE(cache.extract(*pkg));
+  for (const auto& e : fs::directory_iterator(cache.root())) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".tmp-")) << e.path();
+    EXPECT_FALSE(e.path().filename().string().starts_with("evil-1-0-") && fs::is_directory(e.path()));
+  }
+}
+
+TEST(PackageCache, ConcurrentProcessesShareOneEntry) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  for (int i = 0; i < 200; ++i) spec.payload.push_back(test::file(fmt::format("share/f{}.txt", i), std::string(4096, 'a' + i % 26)));
+  auto pkg = test::build_package(dir.path(), spec, PackageFormat::TarBz2);
+  ASSERT_TRUE(pkg);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 4; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      PackageCache cache(dir.path() / "cache");
+      auto entry = cache.extract(*pkg);
+      ::_exit(entry && fs::exists(*entry / "share/f199.txt") ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() / "cache")) entries += fs::is_directory(e.path());
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(PackageCache, FetchesThroughFileUrls) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.payload = {test::file("share/a.txt", "hello")};
+  auto pkg = test::build_package(dir.path(), spec, PackageFormat::Conda);
+  ASSERT_TRUE(pkg);
+  PackageCache cache(dir.path() / "cache");
+  FileFetcher fetcher;
+  auto entry = cache.fetch(path_to_file_url(*pkg), {}, fetcher);
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  EXPECT_TRUE(fs::exists(*entry / "share/a.txt"));
+}
+
+TEST(Package, RealPackagesExtract) {
+  DE_REQUIRE_TESTDATA();
+  auto root = de::test::testdata_dir() / "conda-packages";
+  auto dir = temp();
+  int count = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    auto name = e.path().filename().string();
+    if (!e.is_regular_file() || !package_format_of(name)) continue;
+    auto out = dir.path() / fmt::format("p{}", count++);
+    auto st = extract_package(e.path(), out);
+    if (e.path().parent_path().filename() == "corrupt") {
+      ASSERT_FALSE(st) << name;
+      EXPECT_NE(st.error().to_string().find(name), std::string::npos) << st.error().to_string();
+      continue;
+    }
+    ASSERT_TRUE(st) << name << ": " << st.error().to_string();
+    EXPECT_TRUE(fs::exists(out / "info")) << name;
+  }
+  EXPECT_GT(count, 30);
+}
+
+}  // namespace
+}  // namespace de::conda

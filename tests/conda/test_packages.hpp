@@ -1,0 +1,134 @@
+// Test helper: builds small conda packages (.tar.bz2 and .conda) in a temp dir with libarchive, so
+// that every extraction and install rule is tested without ../shared/testdata.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/base/digest.hpp"
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/package_record.hpp"
+#include "ffi/archive.hpp"
+
+namespace de::conda::test {
+
+struct Entry {
+  enum Kind { File, Symlink, Hardlink, Dir };
+  std::string path;
+  std::string content;  // File: the bytes; Symlink/Hardlink: the target
+  Kind kind = File;
+  std::uint32_t mode = 0644;
+  // For paths.json (File only): a placeholder and "text" or "binary".
+  std::string placeholder;
+  std::string file_mode = "text";
+};
+
+inline Entry file(std::string path, std::string content, std::uint32_t mode = 0644) {
+  return Entry{std::move(path), std::move(content), Entry::File, mode};
+}
+inline Entry symlink(std::string path, std::string target) {
+  return Entry{std::move(path), std::move(target), Entry::Symlink, 0777};
+}
+
+struct PackageSpec {
+  std::string name = "tiny";
+  std::string version = "1.0";
+  std::string build = "0";
+  std::string subdir = "linux-64";
+  std::string noarch;                 // "", "python", "generic"
+  std::vector<std::string> depends;
+  std::vector<Entry> payload;         // paths relative to the prefix
+  std::vector<Entry> extra_info;      // more info/ files (link.json, post-link scripts in bin/...)
+  bool write_paths_json = true;
+};
+
+inline nlohmann::json paths_json(const PackageSpec& spec) {
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& e : spec.payload) {
+    if (e.kind == Entry::Dir) continue;
+    nlohmann::json p = {{"_path", e.path}};
+    if (e.kind == Entry::Symlink) {
+      p["path_type"] = "softlink";
+    } else {
+      p["path_type"] = "hardlink";
+      p["sha256"] = Digest::of(e.content).hex();
+      p["size_in_bytes"] = e.content.size();
+      if (!e.placeholder.empty()) {
+        p["prefix_placeholder"] = e.placeholder;
+        p["file_mode"] = e.file_mode;
+      }
+    }
+    paths.push_back(p);
+  }
+  return {{"paths", paths}, {"paths_version", 1}};
+}
+
+// Writes the entries with an ArchiveWriter.
+inline Status write_entries(ffi::ArchiveWriter& w, const std::vector<Entry>& entries) {
+  for (const auto& e : entries) {
+    switch (e.kind) {
+      case Entry::File: DE_TRY(w.add_file(e.path, e.content, e.mode)); break;
+      case Entry::Symlink: DE_TRY(w.add_symlink(e.path, e.content)); break;
+      case Entry::Hardlink: DE_TRY(w.add_hardlink(e.path, e.content)); break;
+      case Entry::Dir: DE_TRY(w.add_directory(e.path, e.mode)); break;
+    }
+  }
+  return {};
+}
+
+inline std::vector<Entry> info_entries(const PackageSpec& spec) {
+  nlohmann::json index = {{"name", spec.name},       {"version", spec.version},
+                          {"build", spec.build},     {"build_number", 0},
+                          {"subdir", spec.subdir},   {"depends", spec.depends},
+                          {"license", "MIT"},        {"timestamp", 1700000000000}};
+  if (!spec.noarch.empty()) index["noarch"] = spec.noarch;
+  std::vector<Entry> info = {file("info/index.json", index.dump())};
+  if (spec.write_paths_json) info.push_back(file("info/paths.json", paths_json(spec).dump()));
+  for (const auto& e : spec.extra_info) info.push_back(e);
+  return info;
+}
+
+// Builds `<dir>/<name>-<version>-<build><ext>` from raw archive entries (info and payload
+// together; for .conda they are split by the "info/" prefix).
+inline Result<std::filesystem::path> build_raw(const std::filesystem::path& dir, const std::string& stem,
+                                               PackageFormat format, const std::vector<Entry>& entries) {
+  if (format == PackageFormat::TarBz2) {
+    auto path = dir / (stem + ".tar.bz2");
+    auto w = DE_TRY(ffi::ArchiveWriter::create(path, ffi::ArchiveWriteFormat::TarBz2));
+    DE_TRY(write_entries(*w, entries));
+    DE_TRY(w->close());
+    return path;
+  }
+  std::vector<Entry> info, pkg;
+  for (const auto& e : entries) (e.path.starts_with("info/") ? info : pkg).push_back(e);
+  auto make_tar = [&](const std::string& name, const std::vector<Entry>& es) -> Result<std::string> {
+    auto path = dir / name;
+    auto w = DE_TRY(ffi::ArchiveWriter::create(path, ffi::ArchiveWriteFormat::TarZstd));
+    DE_TRY(write_entries(*w, es));
+    DE_TRY(w->close());
+    auto bytes = DE_TRY(read_file(path));
+    std::filesystem::remove(path);
+    return bytes;
+  };
+  auto info_tar = DE_TRY(make_tar("info-" + stem + ".tar.zst", info));
+  auto pkg_tar = DE_TRY(make_tar("pkg-" + stem + ".tar.zst", pkg));
+  auto path = dir / (stem + ".conda");
+  auto w = DE_TRY(ffi::ArchiveWriter::create(path, ffi::ArchiveWriteFormat::ZipStored));
+  DE_TRY(w->add_file("metadata.json", R"({"conda_pkg_format_version": 2})"));
+  DE_TRY(w->add_file("pkg-" + stem + ".tar.zst", pkg_tar));
+  DE_TRY(w->add_file("info-" + stem + ".tar.zst", info_tar));
+  DE_TRY(w->close());
+  return path;
+}
+
+inline Result<std::filesystem::path> build_package(const std::filesystem::path& dir, const PackageSpec& spec,
+                                                   PackageFormat format) {
+  auto entries = info_entries(spec);
+  for (const auto& e : spec.payload) entries.push_back(e);
+  return build_raw(dir, spec.name + "-" + spec.version + "-" + spec.build, format, entries);
+}
+
+}  // namespace de::conda::test
