@@ -309,7 +309,9 @@ std::expected<http::Response, http::TransferError> RegistryClient::attempt(
     request.url = *url;
   }
   std::vector<std::string> base_headers = request.headers;
-  bool resendable = request.body_reader == nullptr && request.sink == nullptr;
+  // A 401 body never reaches the sink (only 2xx bodies do), so only a streamed request body
+  // prevents sending again.
+  bool resendable = request.body_reader == nullptr;
   bool force_new = false;
   for (int round = 0; round < 2; ++round) {
     auto auth = authorization(session, scopes, force_new);
