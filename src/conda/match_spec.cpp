@@ -3,15 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <regex>
 #include <vector>
 
+#include "conda/spec_regex.hpp"
 #include "conda/spec_text.hpp"
 
 namespace de::conda {
 
 struct StringMatcher::CompiledRegex {
-  std::regex regex;
+  detail::SpecRegex regex;
 };
 
 namespace {
@@ -214,11 +214,7 @@ Result<StringMatcher> StringMatcher::parse(std::string_view text) {
   if (m.text_.front() == '^' || m.text_.back() == '$') {
     if (m.text_.size() < 2 || m.text_.front() != '^' || m.text_.back() != '$')
       return fail(Code::InvalidArgument, "invalid pattern '{}': a regular expression must start with '^' and end with '$'", m.text_);
-    try {
-      m.regex_ = std::make_shared<const CompiledRegex>(CompiledRegex{std::regex(m.text_, std::regex::ECMAScript)});
-    } catch (const std::regex_error& e) {
-      return fail(Code::InvalidArgument, "invalid regular expression '{}': {}", m.text_, e.what());
-    }
+    m.regex_ = std::make_shared<const CompiledRegex>(CompiledRegex{DE_TRY(detail::SpecRegex::compile(m.text_))});
     m.kind_ = Kind::Regex;
   } else if (m.text_.find('*') != std::string::npos) {
     m.kind_ = Kind::Glob;
@@ -230,7 +226,7 @@ bool StringMatcher::matches(std::string_view value) const {
   switch (kind_) {
     case Kind::Exact: return value == text_;
     case Kind::Glob: return detail::glob_match(text_, value);
-    case Kind::Regex: return std::regex_match(value.begin(), value.end(), regex_->regex);
+    case Kind::Regex: return regex_->regex.full_match(value);
   }
   return false;
 }

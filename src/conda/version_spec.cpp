@@ -1,8 +1,9 @@
 #include "docker_envs/conda/version_spec.hpp"
 
-#include <regex>
+#include <optional>
 #include <vector>
 
+#include "conda/spec_regex.hpp"
 #include "conda/spec_text.hpp"
 
 namespace de::conda {
@@ -28,7 +29,7 @@ struct VersionSpec::Node {
   Kind kind = Kind::Any;
   Version version;                           // the operand of comparison kinds
   std::string pattern;                       // Glob/NotGlob, lower-case
-  std::shared_ptr<const std::regex> regex;   // Regex
+  std::optional<detail::SpecRegex> regex;    // Regex
   std::string text;                          // canonical text of a primary
   std::vector<std::shared_ptr<const Node>> children;  // And/Or
 };
@@ -146,11 +147,9 @@ class Parser {
     auto node = std::make_shared<Node>();
     node->kind = Kind::Regex;
     node->text = std::string(s_.substr(begin, pos_ - begin));
-    try {
-      node->regex = std::make_shared<const std::regex>(node->text, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return error(begin, fmt::format("invalid regular expression ({})", e.what()));
-    }
+    auto regex = detail::SpecRegex::compile(node->text);
+    if (!regex) return error(begin, regex.error().message());
+    node->regex = std::move(*regex);
     return NodePtr(node);
   }
 
@@ -275,7 +274,7 @@ bool contains(const Node& n, const Version& v) {
     }
     case Kind::Glob: return detail::glob_match(n.pattern, to_lower(v.to_string()));
     case Kind::NotGlob: return !detail::glob_match(n.pattern, to_lower(v.to_string()));
-    case Kind::Regex: return std::regex_match(v.to_string(), *n.regex);
+    case Kind::Regex: return n.regex->full_match(v.to_string());
     case Kind::And:
       for (const auto& c : n.children)
         if (!contains(*c, v)) return false;
