@@ -72,22 +72,22 @@ for run in $(seq 1 "$runs"); do
   # skopeo keeps a blob-info cache (for mounts) in /var/lib/containers when root: point it at a
   # fresh directory with --blob-cache... is not an option; separate registries make it moot.
   a=$(now); "$cli" -q image push "oci:$image:$tag" "docker://$ours/bench/img:1"; b=$(now)
-  t[push_ours]+="$(echo "$b - $a" | bc) "
+  t[push_ours]+="$(awk "BEGIN{print $b - $a}") "
   a=$(now); skopeo copy -q --dest-tls-verify=false "oci:$image:$tag" "docker://$theirs/bench/img:1" >/dev/null; b=$(now)
-  t[push_skopeo]+="$(echo "$b - $a" | bc) "
+  t[push_skopeo]+="$(awk "BEGIN{print $b - $a}") "
   a=$(now); "$cli" -q image push "oci:$image:$tag" "docker://$ours/bench/img:1"; b=$(now)
-  t[repush_ours]+="$(echo "$b - $a" | bc) "
+  t[repush_ours]+="$(awk "BEGIN{print $b - $a}") "
   export XDG_CACHE_HOME=$TEST_TMP/pullcache$run
   a=$(now); "$cli" -q image pull "docker://$ours/bench/img:1" "oci:$TEST_TMP/pulled-ours$run"; b=$(now)
-  t[pull_ours]+="$(echo "$b - $a" | bc) "
+  t[pull_ours]+="$(awk "BEGIN{print $b - $a}") "
   a=$(now); skopeo copy -q --src-tls-verify=false "docker://$theirs/bench/img:1" "oci:$TEST_TMP/pulled-skopeo$run" >/dev/null; b=$(now)
-  t[pull_skopeo]+="$(echo "$b - $a" | bc) "
+  t[pull_skopeo]+="$(awk "BEGIN{print $b - $a}") "
   rm -rf "$TEST_TMP/pulled-ours$run" "$TEST_TMP/pulled-skopeo$run" "$TEST_TMP/ours$run" "$TEST_TMP/skopeo$run" "$TEST_TMP/cache$run" "$TEST_TMP/pullcache$run"
 done
 m() { tr ' ' '\n' <<<"${t[$1]}" | grep . | median; }
 printf '%-28s %8s %8s %7s\n' "benchmark (median of $runs)" ours skopeo ratio
 for op in push pull; do
   o=$(m ${op}_ours); s=$(m ${op}_skopeo)
-  printf '%-28s %7.2fs %7.2fs %6.2fx\n' "$op ${size} MB, $layers layers" "$o" "$s" "$(echo "$o / $s" | bc -l)"
+  printf '%-28s %7.2fs %7.2fs %6.2fx\n' "$op ${size} MB, $layers layers" "$o" "$s" "$(awk "BEGIN{print $o / $s}")"
 done
 printf '%-28s %7.2fs %8s %7s\n' "no-change re-push" "$(m repush_ours)" "-" "(target < 1 s)"
