@@ -51,16 +51,14 @@ std::optional<std::int64_t> parse_number(const std::byte* block, size_t offset, 
   }
   size_t i = 0;
   while (i < length && (p[i] == ' ' || p[i] == '\0')) ++i;
+  // An all-blank field reads as 0, as GNU tar does.
   std::int64_t value = 0;
-  bool any = false;
   for (; i < length && p[i] >= '0' && p[i] <= '7'; ++i) {
     if (value > (INT64_MAX >> 3)) return std::nullopt;
     value = value * 8 + (p[i] - '0');
-    any = true;
   }
   for (; i < length; ++i)
     if (p[i] != ' ' && p[i] != '\0') return std::nullopt;
-  (void)any;  // an all-blank field reads as 0, as GNU tar does
   return value;
 }
 
