@@ -30,9 +30,8 @@ std::string created_time(const Globals& globals) {
                                    : std::string();
 }
 
-Status write_destination(oci::Image image, std::string_view text,
-                         const oci::WriteOptions& options, const Globals& globals,
-                         bool stamp_created) {
+Status write_destination(oci::Image image, std::string_view text, const oci::WriteOptions& options,
+                         const Globals& globals, bool stamp_created) {
   auto ref = DE_TRY(parse_ref(text, "destination"));
   if (ref.transport == oci::Transport::Scratch)
     return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", text);

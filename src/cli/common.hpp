@@ -6,13 +6,12 @@
 // after parsing succeeds, so that usage errors (exit 2) and run-time errors (exit 1) stay apart.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
 
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"

@@ -30,8 +30,8 @@ Result<Mapping> split_mapping(std::string_view spec, std::string_view option,
       return Mapping{std::string(spec.substr(0, colon)), std::string(image_path)};
   }
   if (fallback.empty())
-    return fail(Code::InvalidArgument, "{} '{}': expected HOST:IMAGEPATH with an absolute IMAGEPATH",
-                option, spec);
+    return fail(Code::InvalidArgument,
+                "{} '{}': expected HOST:IMAGEPATH with an absolute IMAGEPATH", option, spec);
   if (spec.empty()) return fail(Code::InvalidArgument, "{}: empty host path", option);
   return Mapping{std::string(spec), std::string(fallback)};
 }
@@ -40,8 +40,9 @@ Status run(const AddLayerOptions& o, const Globals& globals) {
   std::vector<Mapping> dirs, files;
   for (auto& d : o.dirs) dirs.push_back(DE_TRY(split_mapping(d, "--dir", "/")));
   for (auto& f : o.files) files.push_back(DE_TRY(split_mapping(f, "--file", "")));
-  // Fail on a bad destination before doing any work.
+  // Fail on a bad destination or option before doing any work.
   DE_TRY(parse_ref(o.destination, "destination"));
+  Compression compression = DE_TRY(layer_compression(o.compression));
 
   auto image = DE_TRY(read_source(o.source));
 
@@ -66,11 +67,12 @@ Status run(const AddLayerOptions& o, const Globals& globals) {
   // and so the image digest, differ between otherwise identical builds.
   oci::HistoryEntry history{
       .created = created_time(globals),
-      .created_by = o.created_by.empty() ? "docker-envs image add-layer:" + described : o.created_by,
+      .created_by =
+          o.created_by.empty() ? "docker-envs image add-layer:" + described : o.created_by,
   };
   auto edited = oci::append_layer(std::move(image), std::move(layer), std::move(history));
   return write_destination(std::move(edited), o.destination,
-                           oci::WriteOptions{.compression = DE_TRY(layer_compression(o.compression))}, globals,
+                           oci::WriteOptions{.compression = compression}, globals,
                            /*stamp_created=*/true);
 }
 
@@ -93,8 +95,9 @@ void add_image_add_layer(CLI::App& parent, Registry& registry) {
                               "Add a host directory's contents at IMAGEPATH (default /); "
                               "repeatable")
                   ->type_name("HOST[:IMAGEPATH]");
-  auto* file = sub->add_option("--file", options->files, "Add one host file at IMAGEPATH; repeatable")
-                   ->type_name("HOST:IMAGEPATH");
+  auto* file =
+      sub->add_option("--file", options->files, "Add one host file at IMAGEPATH; repeatable")
+          ->type_name("HOST:IMAGEPATH");
   sub->add_option("--exclude", options->excludes,
                   "Skip paths matching GLOB (e.g. '*.a', '__pycache__'); repeatable")
       ->type_name("GLOB");

@@ -23,11 +23,12 @@ Result<std::pair<std::string, std::string>> split_key_value(std::string_view spe
 }
 
 // A JSON array of strings, as in a Dockerfile's exec form: '["/bin/sh", "-c", "echo hi"]'.
-Result<std::vector<std::string>> parse_string_array(std::string_view text, std::string_view option) {
+Result<std::vector<std::string>> parse_string_array(std::string_view text,
+                                                    std::string_view option) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_array())
-    return fail(Code::InvalidArgument, "{} '{}': expected a JSON array of strings, e.g. '[\"/bin/sh\"]'",
-                option, text);
+    return fail(Code::InvalidArgument,
+                "{} '{}': expected a JSON array of strings, e.g. '[\"/bin/sh\"]'", option, text);
   std::vector<std::string> out;
   for (auto& item : j) {
     if (!item.is_string())
@@ -59,8 +60,9 @@ Status run(const ConfigOptions& o, const Globals& globals) {
 void add_image_config(CLI::App& parent, Registry& registry) {
   auto options = std::make_shared<ConfigOptions>();
   auto* sub = parent.add_subcommand(
-      "config", "Edit the container config (env, entrypoint, cmd, workdir, user, labels, exposed "
-                "ports) and write the result to DEST");
+      "config",
+      "Edit the container config (env, entrypoint, cmd, workdir, user, labels, exposed "
+      "ports) and write the result to DEST");
   sub->fallthrough();
   sub->add_option("SRC", options->source, "Image to edit")->required();
   sub->add_option("DEST", options->destination, "Where to write the result")->required();

@@ -12,9 +12,10 @@ struct CopyOptions {
 
 Status run(const CopyOptions& o, const Globals& globals) {
   DE_TRY(parse_ref(o.destination, "destination"));
+  Compression compression = DE_TRY(layer_compression(o.compression));
   auto image = DE_TRY(read_source(o.source));
   return write_destination(std::move(image), o.destination,
-                           oci::WriteOptions{.compression = DE_TRY(layer_compression(o.compression))}, globals,
+                           oci::WriteOptions{.compression = compression}, globals,
                            /*stamp_created=*/false);
 }
 

@@ -8,7 +8,6 @@
 // ("manifest_source": "derived").
 #include <algorithm>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
@@ -116,7 +115,8 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
 
   oci::Manifest manifest;
   manifest.media_type = docker ? std::string(mt::kDockerManifest) : std::string(mt::kOciManifest);
-  manifest.config.media_type = docker ? std::string(mt::kDockerConfig) : std::string(mt::kOciConfig);
+  manifest.config.media_type =
+      docker ? std::string(mt::kDockerConfig) : std::string(mt::kOciConfig);
   manifest.config.digest = Digest::of(config_bytes);
   manifest.config.size = static_cast<std::int64_t>(config_bytes.size());
   manifest.annotations = image.annotations;
@@ -136,8 +136,10 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
         {"media_type", blob ? Json(blob->media_type) : Json(nullptr)},
     };
     layers.push_back(std::move(entry));
-    if (blob) manifest.layers.push_back(*blob);
-    else complete = false;
+    if (blob)
+      manifest.layers.push_back(*blob);
+    else
+      complete = false;
   }
 
   Json out = Json::object();

@@ -61,8 +61,9 @@ void add_image_ls(CLI::App& parent, Registry& registry) {
       "ls", "List the image's merged filesystem (default) or one layer, one path per line");
   sub->fallthrough();
   sub->add_option("SRC", options->source, "Image to list")->required();
-  sub->add_option("--layer", options->layer, "List only layer N (0 = bottom) as stored, whiteouts "
-                                             "included");
+  sub->add_option("--layer", options->layer,
+                  "List only layer N (0 = bottom) as stored, whiteouts "
+                  "included");
   sub->add_flag("-l,--long", options->long_format, "Long listing like `tar -tv`");
   on_run(sub, registry, options, run);
 }

@@ -1,10 +1,9 @@
 // docker-envs: entry point. Parses the command line (usage errors exit 2), reads the environment,
 // runs the chosen command and turns any error into one line on stderr and exit status 1.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/common.hpp"
 #include "cli/registry_ref.hpp"
@@ -16,7 +15,11 @@ constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
 void print_error(const de::Error& error) {
-  std::string line = std::string(de::cli::kProgram) + ": error: " + error.to_string() + "\n";
+  // One line, whatever the message holds (a reader's message may quote multi-line input).
+  std::string message = error.to_string();
+  for (char& c : message)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::string line = std::string(de::cli::kProgram) + ": error: " + message + "\n";
   std::fputs(line.c_str(), stderr);
 }
 

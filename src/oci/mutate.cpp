@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
 namespace de::oci {

@@ -1,15 +1,14 @@
 // Runs the built docker-envs binary: help and usage errors, then end-to-end edits across formats.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "docker_envs/base/io.hpp"
 #include "support/testdata.hpp"
@@ -24,8 +23,10 @@ using test::CommandResult;
 std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -85,8 +86,10 @@ TEST(Cli, VersionAndHelp) {
 TEST(Cli, UsageErrorsExitTwo) {
   for (std::string args :
        {"", "image", "image inspect", "image frobnicate x", "image inspect x --no-such-option",
-        "image add-layer scratch oci:/tmp/never", "image copy scratch oci:/tmp/never --compression lz4",
-        "image remove-layer scratch oci:/tmp/never --index minus-one", "-v -q image inspect scratch"}) {
+        "image add-layer scratch oci:/tmp/never",
+        "image copy scratch oci:/tmp/never --compression lz4",
+        "image remove-layer scratch oci:/tmp/never --index minus-one",
+        "-v -q image inspect scratch"}) {
     auto r = cli(args);
     EXPECT_EQ(r.status, 2) << "args: " << args << "\n" << describe(r);
     EXPECT_NE(r.err.find("docker-envs: error: "), std::string::npos) << args << ": " << r.err;
@@ -121,8 +124,9 @@ class CliImage : public ::testing::Test {
 
   // add-layer from scratch into `dest`; the layer holds root_ at /app and extra.txt at /etc.
   CommandResult add_layer(const std::string& dest) {
-    return cli("image add-layer scratch " + quote(dest) + " --dir " + quote(root_.string() + ":/app") +
-               " --file " + quote(path("extra.txt") + ":/etc/extra.txt") + " --exclude '*.a'");
+    return cli("image add-layer scratch " + quote(dest) + " --dir " +
+               quote(root_.string() + ":/app") + " --file " +
+               quote(path("extra.txt") + ":/etc/extra.txt") + " --exclude '*.a'");
   }
 
   Json inspect(const std::string& ref) {
@@ -165,10 +169,10 @@ TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
 
   // Config edits into a docker-archive.
   std::string archive = "docker-archive:" + path("img.tar") + ":test/app:1";
-  auto configured =
-      cli("image config " + quote(oci1) + " " + quote(archive) +
-          " --env A=1 --env B=two=2 --workdir /app --user 1000 --entrypoint '[\"/app/bin/hello.sh\"]'"
-          " --cmd '[]' --label org.example=yes --expose 80 --expose 53/udp");
+  auto configured = cli(
+      "image config " + quote(oci1) + " " + quote(archive) +
+      " --env A=1 --env B=two=2 --workdir /app --user 1000 --entrypoint '[\"/app/bin/hello.sh\"]'"
+      " --cmd '[]' --label org.example=yes --expose 80 --expose 53/udp");
   ASSERT_EQ(configured.status, 0) << describe(configured);
 
   Json info = inspect("docker-archive:" + path("img.tar"));
@@ -217,7 +221,8 @@ TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
   Json zstd_info = inspect(copy_oci);
   EXPECT_EQ(zstd_info["config_digest"], info["config_digest"]);
   ASSERT_EQ(zstd_info["layers"].size(), 1u);
-  EXPECT_NE(zstd_info["layers"][0]["media_type"].get<std::string>().find("zstd"), std::string::npos);
+  EXPECT_NE(zstd_info["layers"][0]["media_type"].get<std::string>().find("zstd"),
+            std::string::npos);
   EXPECT_EQ(zstd_info["layers"][0]["diff_id"], layer["diff_id"]);
   for (const auto& ref : {copy_archive, back}) {
     Json j = inspect(ref);
@@ -239,8 +244,8 @@ TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
   EXPECT_EQ(rm_ls.status, 0) << describe(rm_ls);
   EXPECT_EQ(rm_ls.out, "");
 
-  auto rm_again = cli("image remove-layer " + quote(archive) + " " + quote("oci:" + path("x")) +
-                      " --index 3");
+  auto rm_again =
+      cli("image remove-layer " + quote(archive) + " " + quote("oci:" + path("x")) + " --index 3");
   EXPECT_EQ(rm_again.status, 1) << describe(rm_again);
   EXPECT_NE(rm_again.err.find("0-0"), std::string::npos) << rm_again.err;
   EXPECT_FALSE(fs::exists(path("x")));

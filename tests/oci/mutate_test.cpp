@@ -48,7 +48,8 @@ void expect_consistent(const Image& image) {
 TEST(Mutate, AppendLayerAddsLayerDiffIdAndHistory) {
   Image base = scratch_image();
   base.raw_config = base.config.to_json();
-  Image one = append_layer(base, fake("a"), HistoryEntry{.created_by = "first", .empty_layer = true});
+  Image one =
+      append_layer(base, fake("a"), HistoryEntry{.created_by = "first", .empty_layer = true});
   Image two = append_layer(one, fake("b", /*known=*/false), HistoryEntry{.created_by = "second"});
 
   // Inputs untouched.
