@@ -54,8 +54,13 @@ inline nlohmann::json paths_json(const PackageSpec& spec) {
       p["path_type"] = "softlink";
     } else {
       p["path_type"] = "hardlink";
-      p["sha256"] = Digest::of(e.content).hex();
-      p["size_in_bytes"] = e.content.size();
+      std::string bytes = e.content;
+      if (e.kind == Entry::Hardlink) {  // a tar hardlink: the content is the target's
+        for (const auto& t : spec.payload)
+          if (t.path == e.content) bytes = t.content;
+      }
+      p["sha256"] = Digest::of(bytes).hex();
+      p["size_in_bytes"] = bytes.size();
       if (!e.placeholder.empty()) {
         p["prefix_placeholder"] = e.placeholder;
         p["file_mode"] = e.file_mode;

@@ -1,0 +1,114 @@
+// The installer: what extracted packages put under a target prefix, as a list of entries. Nothing
+// from a package is executed.
+//
+// plan_environment() is a pure function of its inputs (extracted package directories, records,
+// options): it reads package files but writes nothing. The image layer builder turns entries into
+// tar entries (per package or all together); write_to_directory() lays them out on disk.
+//
+// Rules (conda's documented package format, CEP-free parts of the conda docs):
+//  * files come from info/paths.json, or the legacy info/files + info/has_prefix;
+//  * text placeholders are replaced everywhere in the file; binary placeholders are replaced as C
+//    strings of the same length padded with NULs (an error naming the file when the new prefix is
+//    longer than the placeholder);
+//  * noarch: python: site-packages/ -> <site-packages path of the environment's python>,
+//    python-scripts/ -> bin/, and info/link.json entry points become scripts with a
+//    `#!<prefix>/bin/python` shebang (mode 0755);
+//  * conda-meta/<name>-<version>-<build>.json per package and conda-meta/history;
+//  * pre/post-link scripts are not run: each produces a warning;
+//  * two packages writing one path: the later in install order wins, with a warning;
+//  * paths with `..`, absolute paths, and any path below a symlink of the plan are refused.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/package_record.hpp"
+
+namespace de::conda {
+
+enum class PlaceholderMode : std::uint8_t { Text, Binary };
+
+// Replaces `placeholder` with `prefix` in `data`. Binary mode keeps every C string's length,
+// padding with NULs; fails (InvalidArgument, naming `what`) when the prefix is longer than the
+// placeholder. Exposed for tests and for streaming consumers.
+Result<std::string> replace_prefix(std::string_view data, std::string_view placeholder, std::string_view prefix,
+                                   PlaceholderMode mode, std::string_view what);
+
+struct InstallEntry {
+  enum class Type : std::uint8_t { File, Symlink, Hardlink };
+  // Content of a File entry.
+  enum class Source : std::uint8_t {
+    HostFile,   // copy `host_path` as is
+    Bytes,      // `data` holds the content (generated, or a small rewritten file)
+    Rewrite,    // `host_path` with `placeholder` -> prefix applied when opened (large files)
+  };
+
+  std::string path;  // relative to the image root, no leading '/': "opt/conda/lib/libz.so.1"
+  Type type = Type::File;
+  std::uint32_t mode = 0644;  // permission bits
+  Source source = Source::HostFile;
+  std::filesystem::path host_path;
+  std::string data;
+  std::string placeholder;  // Source::Rewrite
+  PlaceholderMode placeholder_mode = PlaceholderMode::Text;
+  std::uint64_t size = 0;   // content size of a File
+  // Symlink: the target as it will be written. Hardlink: the image path of the file it links to
+  // (an earlier entry of the same package).
+  std::string link_target;
+  std::string package;      // dist name of the package ("" for environment-wide files)
+};
+
+// Opens the content of a File entry (rewriting Source::Rewrite entries as they are read).
+Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::string_view prefix);
+
+struct PythonInfo {
+  std::string version;              // "3.11"
+  std::string site_packages_path;   // "lib/python3.11/site-packages"
+};
+
+struct InstallOptions {
+  std::string prefix = "/opt/conda";  // absolute path inside the image
+  // For noarch: python packages. Default: taken from the `python` package of the plan.
+  std::optional<PythonInfo> python;
+  // Files up to this size that need a prefix rewrite are rewritten in memory at plan time;
+  // larger ones are Source::Rewrite (rewritten when opened).
+  std::uint64_t max_rewrite_in_memory = 1 << 20;
+  // Check unmodified files against their paths.json sha256 (reads every file once).
+  bool verify_files = false;
+  // Time written into conda-meta/history (seconds since the epoch; SOURCE_DATE_EPOCH).
+  std::int64_t history_time = 0;
+  std::string history_command = "docker-envs env install";
+};
+
+struct PackageToInstall {
+  std::filesystem::path extracted_dir;  // from PackageCache
+  // What is known from repodata / the lock file (url, channel, hashes); index.json fills the
+  // rest. May be default-constructed.
+  PackageRecord record;
+  std::string requested_spec;
+};
+
+struct InstallPlan {
+  std::vector<InstallEntry> entries;  // in install order; at most one entry per path
+  std::vector<std::string> warnings;  // post-link scripts not run, clobbered paths, ...
+  std::vector<PackageRecord> records;  // the merged record of each package, in order
+};
+
+// Plans the installation of `packages` in order (dependencies first) under options.prefix.
+Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages, const InstallOptions& options);
+
+// "3.11.4" -> {"3.11", "lib/python3.11/site-packages"}; honours record.python_site_packages_path.
+Result<PythonInfo> python_info_from_record(const PackageRecord& python);
+
+// Writes the plan below `root` (entries' paths are relative to it), refusing to follow any
+// symlink on the way. Existing files are replaced.
+Status write_to_directory(const InstallPlan& plan, const std::filesystem::path& root, std::string_view prefix);
+
+}  // namespace de::conda

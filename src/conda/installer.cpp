@@ -1,0 +1,648 @@
+#include "docker_envs/conda/installer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/conda/package.hpp"
+
+namespace de::conda {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kLegacyPlaceholder = "/opt/anaconda1anaconda2anaconda3";
+
+}  // namespace
+
+Result<std::string> replace_prefix(std::string_view data, std::string_view placeholder, std::string_view prefix,
+                                   PlaceholderMode mode, std::string_view what) {
+  if (placeholder.empty()) return std::string(data);
+  std::string out;
+  out.reserve(data.size());
+  if (mode == PlaceholderMode::Text) {
+    std::size_t pos = 0;
+    for (auto hit = data.find(placeholder); hit != std::string_view::npos; hit = data.find(placeholder, pos)) {
+      out.append(data.substr(pos, hit - pos));
+      out.append(prefix);
+      pos = hit + placeholder.size();
+    }
+    out.append(data.substr(pos));
+    return out;
+  }
+  if (prefix.size() > placeholder.size())
+    return fail(Code::InvalidArgument,
+                "{}: the prefix '{}' ({} bytes) is longer than the binary placeholder ({} bytes); choose a "
+                "shorter prefix",
+                what, prefix, prefix.size(), placeholder.size());
+  std::size_t pos = 0;
+  for (auto hit = data.find(placeholder); hit != std::string_view::npos; hit = data.find(placeholder, pos)) {
+    out.append(data.substr(pos, hit - pos));
+    auto end = data.find('\0', hit);
+    if (end == std::string_view::npos) end = data.size();
+    std::string_view cstr = data.substr(hit, end - hit);
+    auto replaced = DE_TRY(replace_prefix(cstr, placeholder, prefix, PlaceholderMode::Text, what));
+    out.append(replaced);
+    out.append(cstr.size() - replaced.size(), '\0');
+    pos = end;
+  }
+  out.append(data.substr(pos));
+  return out;
+}
+
+Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::string_view prefix) {
+  switch (entry.source) {
+    case InstallEntry::Source::Bytes: return std::unique_ptr<Reader>(std::make_unique<StringReader>(entry.data));
+    case InstallEntry::Source::HostFile: {
+      auto r = DE_TRY(FileReader::open(entry.host_path));
+      return std::unique_ptr<Reader>(std::move(r));
+    }
+    case InstallEntry::Source::Rewrite: {
+      auto bytes = DE_TRY(read_file(entry.host_path, std::size_t{16} << 30));
+      auto out = DE_TRY(replace_prefix(bytes, entry.placeholder, prefix, entry.placeholder_mode, entry.path));
+      return std::unique_ptr<Reader>(std::make_unique<StringReader>(std::move(out)));
+    }
+  }
+  return fail(Code::Internal, "bad entry source");
+}
+
+Result<PythonInfo> python_info_from_record(const PackageRecord& python) {
+  std::string_view v = python.version;
+  auto dot = v.find('.');
+  if (dot == std::string_view::npos) return fail(Code::InvalidArgument, "python version '{}' has no minor part", v);
+  auto end = v.find_first_not_of("0123456789", dot + 1);
+  std::string xy(v.substr(0, end == std::string_view::npos ? v.size() : end));
+  PythonInfo info{xy, python.python_site_packages_path};
+  if (info.site_packages_path.empty()) info.site_packages_path = "lib/python" + xy + "/site-packages";
+  return info;
+}
+
+namespace {
+
+struct PathSpec {
+  std::string path;  // normalised, relative to the prefix (before noarch relocation)
+  enum class Kind { File, Softlink, Directory } kind = Kind::File;
+  std::string placeholder;
+  PlaceholderMode mode = PlaceholderMode::Text;
+  std::optional<Digest> sha256;
+  std::optional<std::uint64_t> size;
+};
+
+std::vector<std::string> split_quoted(std::string_view line) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size()) break;
+    std::string token;
+    if (line[i] == '"') {
+      ++i;
+      while (i < line.size() && line[i] != '"') token += line[i++];
+      ++i;
+    } else {
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') token += line[i++];
+    }
+    out.push_back(std::move(token));
+  }
+  return out;
+}
+
+Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view what) {
+  std::vector<PathSpec> out;
+  std::error_code ec;
+  if (fs::exists(dir / "info/paths.json", ec)) {
+    auto text = DE_TRY_CTX(read_file(dir / "info/paths.json"), std::string(what));
+    json doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("paths") || !doc["paths"].is_array())
+      return fail(Code::Corruption, "{}: info/paths.json is not a paths document", what);
+    for (const auto& p : doc["paths"]) {
+      if (!p.is_object() || !p.contains("_path") || !p["_path"].is_string())
+        return fail(Code::Corruption, "{}: info/paths.json has an entry without _path", what);
+      PathSpec s;
+      s.path = DE_TRY_CTX(normalize_package_path(p["_path"].get<std::string>()),
+                          fmt::format("{}: info/paths.json", what));
+      std::string type = p.value("path_type", "hardlink");
+      if (type == "softlink") s.kind = PathSpec::Kind::Softlink;
+      else if (type == "directory") s.kind = PathSpec::Kind::Directory;
+      if (auto it = p.find("prefix_placeholder"); it != p.end() && it->is_string()) s.placeholder = it->get<std::string>();
+      if (p.value("file_mode", "text") == "binary") s.mode = PlaceholderMode::Binary;
+      if (auto it = p.find("sha256"); it != p.end() && it->is_string()) {
+        if (auto d = Digest::from_hex(it->get<std::string>())) s.sha256 = *d;
+      }
+      if (auto it = p.find("size_in_bytes"); it != p.end() && it->is_number_unsigned()) s.size = it->get<std::uint64_t>();
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  // Legacy: info/files lists the paths; info/has_prefix the ones with a placeholder.
+  std::map<std::string, std::pair<std::string, PlaceholderMode>> prefixed;
+  if (fs::exists(dir / "info/has_prefix", ec)) {
+    auto text = DE_TRY_CTX(read_file(dir / "info/has_prefix"), std::string(what));
+    std::size_t line_no = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+      auto nl = text.find('\n', pos);
+      std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      ++line_no;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+      if (line.empty()) continue;
+      auto fields = split_quoted(line);
+      std::string path;
+      std::string placeholder(kLegacyPlaceholder);
+      PlaceholderMode mode = PlaceholderMode::Text;
+      if (fields.size() == 1) {
+        path = fields[0];
+      } else if (fields.size() == 3) {
+        placeholder = fields[0];
+        if (fields[1] == "binary") mode = PlaceholderMode::Binary;
+        else if (fields[1] != "text")
+          return fail(Code::Corruption, "{}: info/has_prefix line {}: unknown mode '{}'", what, line_no, fields[1]);
+        path = fields[2];
+      } else {
+        return fail(Code::Corruption, "{}: info/has_prefix line {}: expected 1 or 3 fields", what, line_no);
+      }
+      auto norm = DE_TRY_CTX(normalize_package_path(path), fmt::format("{}: info/has_prefix line {}", what, line_no));
+      prefixed[norm] = {placeholder, mode};
+    }
+  }
+  if (!fs::exists(dir / "info/files", ec)) {
+    // Neither paths.json nor info/files (hand-made packages): everything outside info/, sorted.
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      std::string rel = it->path().lexically_relative(dir).generic_string();
+      if (rel == "info" || rel.starts_with("info/")) {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_symlink() || !it->is_directory()) found.push_back(rel);
+    }
+    if (ec) return fail(Code::Io, "{}: listing {}: {}", what, dir.string(), ec.message());
+    std::sort(found.begin(), found.end());
+    for (auto& rel : found) {
+      PathSpec s;
+      s.path = std::move(rel);
+      if (auto it = prefixed.find(s.path); it != prefixed.end()) {
+        s.placeholder = it->second.first;
+        s.mode = it->second.second;
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  {
+    auto text = DE_TRY_CTX(read_file(dir / "info/files"), std::string(what));
+    std::size_t line_no = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+      auto nl = text.find('\n', pos);
+      std::string line = text.substr(pos, (nl == std::string::npos ? text.size() : nl) - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      ++line_no;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty()) continue;
+      PathSpec s;
+      s.path = DE_TRY_CTX(normalize_package_path(line), fmt::format("{}: info/files line {}", what, line_no));
+      struct stat st;
+      if (::lstat((dir / s.path).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) s.kind = PathSpec::Kind::Softlink;
+      if (auto it = prefixed.find(s.path); it != prefixed.end()) {
+        s.placeholder = it->second.first;
+        s.mode = it->second.second;
+      }
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+bool is_link_script(std::string_view path) {
+  auto slash = path.rfind('/');
+  std::string_view dir = slash == std::string_view::npos ? "" : path.substr(0, slash);
+  std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  if (dir != "bin" && dir != "Scripts" && dir != "python-scripts") return false;
+  if (!name.starts_with(".")) return false;
+  for (auto kind : {"-post-link.", "-pre-link.", "-pre-unlink."})
+    if (name.find(kind) != std::string_view::npos) return true;
+  return false;
+}
+
+std::string entry_point_script(std::string_view prefix, std::string_view spec, std::string_view what,
+                               Result<std::pair<std::string, std::string>>* name_out) {
+  // "name = package.module:object.attr"
+  auto eq = spec.find('=');
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+  };
+  if (eq == std::string_view::npos) {
+    *name_out = fail(Code::Corruption, "{}: entry point '{}' has no '='", what, spec);
+    return {};
+  }
+  std::string_view name = trim(spec.substr(0, eq));
+  std::string_view target = trim(spec.substr(eq + 1));
+  auto colon = target.find(':');
+  if (name.empty() || colon == std::string_view::npos || name.find('/') != std::string_view::npos || name == "." || name == "..") {
+    *name_out = fail(Code::Corruption, "{}: entry point '{}' is not 'name = module:function'", what, spec);
+    return {};
+  }
+  std::string_view module = trim(target.substr(0, colon));
+  std::string_view func = trim(target.substr(colon + 1));
+  std::string_view import_name = func.substr(0, func.find('.'));
+  std::string python = std::string(prefix) + "/bin/python";
+  std::string shebang = "#!" + python + "\n";
+  if (shebang.size() > 127) {
+    // Too long for the kernel: let sh find python.
+    shebang = "#!/bin/sh\n'''exec' \"" + python + "\" \"$0\" \"$@\"\n' '''\n";
+  }
+  *name_out = std::pair<std::string, std::string>(std::string(name), "");
+  return shebang + fmt::format(
+                       "# -*- coding: utf-8 -*-\n"
+                       "import re\n"
+                       "import sys\n"
+                       "\n"
+                       "from {} import {}\n"
+                       "\n"
+                       "if __name__ == '__main__':\n"
+                       "    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])\n"
+                       "    sys.exit({}())\n",
+                       module, import_name, func);
+}
+
+std::string history_time(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+struct Planner {
+  const InstallOptions& options;
+  std::string prefix_rel;  // "opt/conda"
+  std::optional<PythonInfo> python;
+  InstallPlan plan;
+  std::unordered_map<std::string, std::size_t> by_path;  // image path -> index in plan.entries
+  std::vector<bool> dropped;
+
+  void add(InstallEntry e) {
+    auto [it, inserted] = by_path.try_emplace(e.path, plan.entries.size());
+    if (!inserted) {
+      auto& old = plan.entries[it->second];
+      if (old.package != e.package)
+        plan.warnings.push_back(fmt::format("{}: '{}' from {} replaces the one from {}", e.package, e.path,
+                                            e.package, old.package.empty() ? "an earlier package" : old.package));
+      dropped[it->second] = true;
+      it->second = plan.entries.size();
+    }
+    plan.entries.push_back(std::move(e));
+    dropped.push_back(false);
+  }
+
+  std::string relocate(const std::string& path, NoarchKind noarch) const {
+    if (noarch != NoarchKind::Python) return path;
+    if (path.starts_with("site-packages/")) return python->site_packages_path + path.substr(13);
+    if (path.starts_with("python-scripts/")) return "bin" + path.substr(14);
+    return path;
+  }
+
+  Status package(const PackageToInstall& input) {
+    const fs::path& dir = input.extracted_dir;
+    std::string what = dir.filename().string();
+    auto index_text = DE_TRY_CTX(read_file(dir / "info/index.json"), "package " + what);
+    PackageRecord rec = DE_TRY(parse_index_json(index_text, what + "/info/index.json"));
+    // What the caller knows (repodata, lock file) wins over index.json for origin fields.
+    const PackageRecord& known = input.record;
+    if (!known.url.empty()) rec.url = known.url;
+    if (!known.channel.empty()) rec.channel = known.channel;
+    if (!known.fn.empty()) rec.fn = known.fn;
+    if (known.md5) rec.md5 = known.md5;
+    if (known.sha256) rec.sha256 = known.sha256;
+    if (known.size) rec.size = known.size;
+    if (!known.python_site_packages_path.empty()) rec.python_site_packages_path = known.python_site_packages_path;
+    if (rec.fn.empty()) rec.fn = rec.dist_name() + ".conda";
+    std::string dist = rec.dist_name();
+    what = dist;
+
+    if (rec.noarch == NoarchKind::Python && !python)
+      return fail(Code::InvalidArgument, "{}: noarch: python package, but the environment has no python "
+                                         "(add python, or give the python version)", dist);
+
+    auto specs = DE_TRY(read_paths(dir, dist));
+    json paths_data = json::array();
+    json files = json::array();
+    std::map<std::pair<dev_t, ino_t>, std::string> inodes;  // hardlinks within the package
+    for (const auto& s : specs) {
+      if (s.kind == PathSpec::Kind::Directory) continue;
+      std::string rel = relocate(s.path, rec.noarch);
+      std::string image_path = prefix_rel + "/" + rel;
+      fs::path host = dir / s.path;
+      if (is_link_script(s.path))
+        plan.warnings.push_back(fmt::format("{}: link script '{}' was not run (scripts never run at build time)", dist, rel));
+      struct stat st;
+      if (::lstat(host.c_str(), &st) != 0) {
+        plan.warnings.push_back(fmt::format("{}: '{}' is listed but not in the package; skipped", dist, s.path));
+        continue;
+      }
+      InstallEntry e;
+      e.path = image_path;
+      e.package = dist;
+      e.mode = st.st_mode & 0777;
+      json pd = {{"_path", rel}};
+      if (S_ISLNK(st.st_mode)) {
+        std::error_code ec;
+        std::string target = fs::read_symlink(host, ec).string();
+        if (ec) return fail(Code::Io, "{}: reading symlink {}: {}", dist, host.string(), ec.message());
+        if (!s.placeholder.empty())
+          target = DE_TRY(replace_prefix(target, s.placeholder, options.prefix, PlaceholderMode::Text, rel));
+        e.type = InstallEntry::Type::Symlink;
+        e.mode = 0777;
+        e.link_target = target;
+        pd["path_type"] = "softlink";
+      } else if (S_ISREG(st.st_mode)) {
+        e.type = InstallEntry::Type::File;
+        e.size = static_cast<std::uint64_t>(st.st_size);
+        pd["path_type"] = "hardlink";
+        if (s.sha256) pd["sha256"] = s.sha256->hex();
+        pd["size_in_bytes"] = e.size;
+        if (!s.placeholder.empty()) {
+          pd["prefix_placeholder"] = s.placeholder;
+          pd["file_mode"] = s.mode == PlaceholderMode::Binary ? "binary" : "text";
+          if (s.mode == PlaceholderMode::Binary && options.prefix.size() > s.placeholder.size())
+            return fail(Code::InvalidArgument,
+                        "{}: '{}' has a binary placeholder of {} bytes, shorter than the prefix '{}'; choose a "
+                        "shorter prefix",
+                        dist, rel, s.placeholder.size(), options.prefix);
+          if (e.size <= options.max_rewrite_in_memory || s.mode == PlaceholderMode::Text) {
+            auto bytes = DE_TRY(read_file(host, std::size_t{16} << 30));
+            auto out = DE_TRY(replace_prefix(bytes, s.placeholder, options.prefix, s.mode, dist + ": " + rel));
+            e.size = out.size();
+            if (e.size <= options.max_rewrite_in_memory) {
+              e.source = InstallEntry::Source::Bytes;
+              e.data = std::move(out);
+            } else {
+              e.source = InstallEntry::Source::Rewrite;
+            }
+          } else {
+            e.source = InstallEntry::Source::Rewrite;  // binary: same size
+          }
+          if (e.source == InstallEntry::Source::Rewrite) {
+            e.host_path = host;
+            e.placeholder = s.placeholder;
+            e.placeholder_mode = s.mode;
+          }
+        } else {
+          e.source = InstallEntry::Source::HostFile;
+          e.host_path = host;
+          if (options.verify_files && s.sha256 && s.kind == PathSpec::Kind::File) {
+            auto reader = DE_TRY(FileReader::open(host));
+            NullWriter sink;
+            HashingWriter hashing(sink);
+            DE_TRY(copy(*reader, hashing));
+            if (hashing.finish() != *s.sha256)
+              return fail(Code::Corruption, "{}: '{}' does not match its paths.json sha256", dist, s.path);
+          }
+          auto key = std::make_pair(st.st_dev, st.st_ino);
+          if (st.st_nlink > 1) {
+            auto [it, fresh] = inodes.try_emplace(key, image_path);
+            if (!fresh && it->second != image_path) {
+              e.type = InstallEntry::Type::Hardlink;
+              e.link_target = it->second;
+              e.size = 0;
+            }
+          }
+        }
+      } else {
+        return fail(Code::Unsupported, "{}: '{}' is not a file or symlink", dist, s.path);
+      }
+      files.push_back(rel);
+      paths_data.push_back(std::move(pd));
+      add(std::move(e));
+    }
+
+    // noarch: python entry points.
+    if (rec.noarch == NoarchKind::Python && fs::exists(dir / "info/link.json")) {
+      auto text = DE_TRY(read_file(dir / "info/link.json"));
+      json link = json::parse(text, nullptr, false);
+      if (link.is_discarded()) return fail(Code::Corruption, "{}: info/link.json is not JSON", dist);
+      auto noarch = link.find("noarch");
+      if (noarch != link.end() && noarch->is_object()) {
+        auto eps = noarch->find("entry_points");
+        if (eps != noarch->end() && eps->is_array()) {
+          for (const auto& ep : *eps) {
+            if (!ep.is_string()) return fail(Code::Corruption, "{}: info/link.json: entry point is not a string", dist);
+            Result<std::pair<std::string, std::string>> name = fail(Code::Internal, "");
+            std::string script = entry_point_script(options.prefix, ep.get<std::string>(), dist, &name);
+            if (!name) return std::unexpected(name.error());
+            std::string rel = "bin/" + name->first;
+            InstallEntry e;
+            e.path = prefix_rel + "/" + rel;
+            e.package = dist;
+            e.mode = 0755;
+            e.source = InstallEntry::Source::Bytes;
+            e.size = script.size();
+            e.data = std::move(script);
+            files.push_back(rel);
+            paths_data.push_back({{"_path", rel}, {"path_type", "unix_python_entry_point"}});
+            add(std::move(e));
+          }
+        }
+      }
+    }
+
+    // conda-meta record.
+    json meta = {{"name", rec.name},
+                 {"version", rec.version},
+                 {"build", rec.build},
+                 {"build_string", rec.build},
+                 {"build_number", rec.build_number},
+                 {"channel", rec.channel},
+                 {"subdir", rec.subdir},
+                 {"depends", rec.depends},
+                 {"constrains", rec.constrains},
+                 {"license", rec.license},
+                 {"fn", rec.fn},
+                 {"url", rec.url},
+                 {"track_features", rec.track_features},
+                 {"files", files},
+                 {"paths_data", {{"paths", paths_data}, {"paths_version", 1}}},
+                 {"link", {{"source", ""}, {"type", 1}}},
+                 {"requested_spec", input.requested_spec.empty() ? "" : input.requested_spec},
+                 {"extracted_package_dir", ""},
+                 {"package_tarball_full_path", ""}};
+    if (rec.noarch != NoarchKind::None) meta["noarch"] = std::string(to_string(rec.noarch));
+    if (rec.md5) meta["md5"] = rec.md5->hex();
+    if (rec.sha256) meta["sha256"] = rec.sha256->hex();
+    if (rec.size) meta["size"] = *rec.size;
+    if (rec.timestamp) meta["timestamp"] = *rec.timestamp;
+    if (!rec.python_site_packages_path.empty()) meta["python_site_packages_path"] = rec.python_site_packages_path;
+    InstallEntry m;
+    m.path = prefix_rel + "/conda-meta/" + dist + ".json";
+    m.package = dist;
+    m.source = InstallEntry::Source::Bytes;
+    m.data = meta.dump(2) + "\n";
+    m.size = m.data.size();
+    add(std::move(m));
+    plan.records.push_back(std::move(rec));
+    return {};
+  }
+
+  // Refuses any entry below a symlink of the plan: writing it would follow the link.
+  Status check_symlink_parents() const {
+    std::unordered_set<std::string_view> links;
+    for (std::size_t i = 0; i < plan.entries.size(); ++i)
+      if (!dropped[i] && plan.entries[i].type == InstallEntry::Type::Symlink) links.insert(plan.entries[i].path);
+    if (links.empty()) return {};
+    for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+      if (dropped[i]) continue;
+      std::string_view p = plan.entries[i].path;
+      for (auto slash = p.find('/'); slash != std::string_view::npos; slash = p.find('/', slash + 1)) {
+        if (links.contains(p.substr(0, slash)))
+          return fail(Code::InvalidArgument, "{}: '{}' would be written through the symlink '{}'; refused",
+                      plan.entries[i].package, p, p.substr(0, slash));
+      }
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages, const InstallOptions& options) {
+  std::string prefix = options.prefix;
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  if (!prefix.starts_with("/") || prefix == "/")
+    return fail(Code::InvalidArgument, "the prefix '{}' must be an absolute path below /", options.prefix);
+  auto rel = DE_TRY_CTX(normalize_package_path(prefix.substr(1)), "prefix " + prefix);
+  if (rel != prefix.substr(1)) return fail(Code::InvalidArgument, "the prefix '{}' is not normalised", prefix);
+  InstallOptions opts = options;
+  opts.prefix = prefix;
+  Planner planner{opts, rel, options.python, {}, {}, {}};
+  if (!planner.python) {
+    for (const auto& p : packages) {
+      auto text = read_file(p.extracted_dir / "info/index.json");
+      if (!text) continue;
+      auto rec = parse_index_json(*text, "index.json");
+      if (rec && rec->name == "python") {
+        if (!p.record.python_site_packages_path.empty()) rec->python_site_packages_path = p.record.python_site_packages_path;
+        planner.python = DE_TRY(python_info_from_record(*rec));
+      }
+    }
+  }
+  for (const auto& p : packages) DE_TRY(planner.package(p));
+
+  // conda-meta/history: one revision listing every package.
+  std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time), options.history_command);
+  for (const auto& r : planner.plan.records) {
+    std::string channel = r.channel.empty() ? "<unknown>" : r.channel;
+    history += fmt::format("+{}/{}::{}\n", channel, r.subdir.empty() ? "noarch" : r.subdir, r.dist_name());
+  }
+  InstallEntry h;
+  h.path = rel + "/conda-meta/history";
+  h.source = InstallEntry::Source::Bytes;
+  h.data = std::move(history);
+  h.size = h.data.size();
+  planner.add(std::move(h));
+
+  DE_TRY(planner.check_symlink_parents());
+  InstallPlan out;
+  out.warnings = std::move(planner.plan.warnings);
+  out.records = std::move(planner.plan.records);
+  for (std::size_t i = 0; i < planner.plan.entries.size(); ++i)
+    if (!planner.dropped[i]) out.entries.push_back(std::move(planner.plan.entries[i]));
+  return out;
+}
+
+namespace {
+
+// Creates the parent directories of `rel` below root, refusing symlinks on the way.
+Status make_safe_parents(const fs::path& root, const std::string& rel) {
+  fs::path cur = root;
+  std::string_view rest = rel;
+  for (auto slash = rest.find('/'); slash != std::string_view::npos; slash = rest.find('/')) {
+    cur /= std::string(rest.substr(0, slash));
+    rest.remove_prefix(slash + 1);
+    struct stat st;
+    if (::lstat(cur.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        return fail(Code::InvalidArgument, "refused: '{}' is not a directory (a symlink?) on the way to '{}'",
+                    cur.string(), rel);
+      continue;
+    }
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating " + cur.string(), errno);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::string_view prefix) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return fail(Code::Io, "creating {}: {}", root.string(), ec.message());
+  for (const auto& e : plan.entries) {
+    auto rel = DE_TRY(normalize_package_path(e.path));
+    DE_TRY(make_safe_parents(root, rel));
+    fs::path dest = root / rel;
+    struct stat st;
+    if (::lstat(dest.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return fail(Code::InvalidArgument, "'{}' is a directory", dest.string());
+      if (::unlink(dest.c_str()) != 0) return fail_errno("replacing " + dest.string(), errno);
+    }
+    switch (e.type) {
+      case InstallEntry::Type::Symlink:
+        if (::symlink(e.link_target.c_str(), dest.c_str()) != 0) return fail_errno("creating symlink " + dest.string(), errno);
+        break;
+      case InstallEntry::Type::Hardlink: {
+        auto target = DE_TRY(normalize_package_path(e.link_target));
+        if (::link((root / target).c_str(), dest.c_str()) != 0) return fail_errno("linking " + dest.string(), errno);
+        break;
+      }
+      case InstallEntry::Type::File: {
+        auto in = DE_TRY_CTX(open_content(e, prefix), e.path);
+        int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) return fail_errno("creating " + dest.string(), errno);
+        std::vector<std::byte> buf(1 << 18);
+        Status status;
+        for (;;) {
+          auto n = in->read(buf);
+          if (!n) {
+            status = std::unexpected(n.error());
+            break;
+          }
+          if (*n == 0) break;
+          std::size_t off = 0;
+          while (off < *n) {
+            ssize_t w = ::write(fd, buf.data() + off, *n - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+              status = fail_errno("writing " + dest.string(), errno);
+              break;
+            }
+            off += static_cast<std::size_t>(w);
+          }
+          if (!status) break;
+        }
+        if (status && ::fchmod(fd, e.mode & 0777) != 0) status = fail_errno("chmod " + dest.string(), errno);
+        ::close(fd);
+        if (!status) return status;
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace de::conda

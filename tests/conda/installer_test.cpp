@@ -1,0 +1,287 @@
+#include "docker_envs/conda/installer.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/conda/package.hpp"
+#include "support/testdata.hpp"
+#include "test_packages.hpp"
+
+namespace de::conda {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Entry;
+
+const std::string kBinPlaceholder = "/build/_h_env_placehold_placehold_placehold_placehold";
+
+TempDir temp() {
+  auto d = TempDir::create();
+  EXPECT_TRUE(d);
+  return std::move(*d);
+}
+
+const InstallEntry* find(const InstallPlan& plan, std::string_view path) {
+  for (const auto& e : plan.entries)
+    if (e.path == path) return &e;
+  return nullptr;
+}
+
+std::string content(const InstallEntry& e, std::string_view prefix = "/opt/conda") {
+  auto r = open_content(e, prefix);
+  EXPECT_TRUE(r);
+  auto s = read_all(**r);
+  EXPECT_TRUE(s);
+  return *s;
+}
+
+bool has_warning(const InstallPlan& plan, std::string_view text) {
+  for (const auto& w : plan.warnings)
+    if (w.find(text) != std::string::npos) return true;
+  return false;
+}
+
+// Builds and extracts a package; returns its extracted directory.
+fs::path make(const fs::path& dir, const test::PackageSpec& spec, PackageFormat format = PackageFormat::Conda) {
+  auto pkg = test::build_package(dir, spec, format);
+  EXPECT_TRUE(pkg) << pkg.error().to_string();
+  auto out = dir / ("x-" + spec.name + "-" + spec.version);
+  auto st = extract_package(*pkg, out);
+  EXPECT_TRUE(st) << st.error().to_string();
+  return out;
+}
+
+TEST(ReplacePrefix, TextAndBinary) {
+  EXPECT_EQ(*replace_prefix("a /ph/x /ph", "/ph", "/opt/conda", PlaceholderMode::Text, "f"), "a /opt/conda/x /opt/conda");
+  std::string bin = std::string("\x7f" "ELF\0", 5) + "/placeholder_long/lib:/placeholder_long/x" + std::string("\0tail", 5);
+  auto out = replace_prefix(bin, "/placeholder_long", "/opt/c", PlaceholderMode::Binary, "lib/x.so");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->size(), bin.size());
+  std::string expect = std::string("\x7f" "ELF\0", 5) + "/opt/c/lib:/opt/c/x" + std::string(22, '\0') + std::string("\0tail", 5);
+  EXPECT_EQ(*out, expect);
+  auto too_long = replace_prefix(bin, "/placeholder_long", "/a/much/longer/prefix/than/that", PlaceholderMode::Binary, "lib/x.so");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().to_string().find("lib/x.so"), std::string::npos);
+}
+
+TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
+  for (auto format : {PackageFormat::Conda, PackageFormat::TarBz2}) {
+    auto dir = temp();
+    test::PackageSpec spec;
+    spec.name = "zz";
+    Entry text = test::file("lib/pkgconfig/zz.pc", "prefix=/opt/anaconda1anaconda2anaconda3\nlibdir=${prefix}/lib\n");
+    text.placeholder = "/opt/anaconda1anaconda2anaconda3";
+    Entry bin = test::file("lib/libzz.so.1", "\x7f" "ELF" + std::string(1, '\0') + kBinPlaceholder + "/lib" + std::string(1, '\0'), 0755);
+    bin.placeholder = kBinPlaceholder;
+    bin.file_mode = "binary";
+    spec.payload = {text, bin, test::symlink("lib/libzz.so", "libzz.so.1"), test::file("share/zz/a", "same"),
+                    Entry{"share/zz/b", "share/zz/a", Entry::Hardlink}, test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
+    auto extracted = make(dir.path(), spec, format);
+    PackageToInstall p{extracted, {}, "zz >=1"};
+    p.record.channel = "conda-forge";
+    p.record.url = "https://conda.anaconda.org/conda-forge/linux-64/zz-1.0-0.conda";
+    p.record.sha256 = Digest::of("pkg");
+    auto plan = plan_environment(std::span(&p, 1), {.verify_files = true, .history_time = 1700000000});
+    ASSERT_TRUE(plan) << plan.error().to_string();
+
+    const auto* pc = find(*plan, "opt/conda/lib/pkgconfig/zz.pc");
+    ASSERT_TRUE(pc);
+    EXPECT_EQ(content(*pc), "prefix=/opt/conda\nlibdir=${prefix}/lib\n");
+    const auto* so = find(*plan, "opt/conda/lib/libzz.so.1");
+    ASSERT_TRUE(so);
+    EXPECT_EQ(so->mode, 0755u);
+    std::string so_bytes = content(*so);
+    EXPECT_EQ(so_bytes.size(), bin.content.size());
+    EXPECT_EQ(so_bytes.substr(5, 15), "/opt/conda/lib" + std::string(1, '\0'));
+    const auto* link = find(*plan, "opt/conda/lib/libzz.so");
+    ASSERT_TRUE(link);
+    EXPECT_EQ(link->type, InstallEntry::Type::Symlink);
+    EXPECT_EQ(link->link_target, "libzz.so.1");
+    const auto* a = find(*plan, "opt/conda/share/zz/a");
+    const auto* b = find(*plan, "opt/conda/share/zz/b");
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->type, InstallEntry::Type::File);
+    EXPECT_EQ(b->type, InstallEntry::Type::Hardlink);
+    EXPECT_EQ(b->link_target, "opt/conda/share/zz/a");
+    EXPECT_TRUE(has_warning(*plan, "bin/.zz-post-link.sh"));
+
+    const auto* meta = find(*plan, "opt/conda/conda-meta/zz-1.0-0.json");
+    ASSERT_TRUE(meta);
+    auto doc = nlohmann::json::parse(content(*meta));
+    EXPECT_EQ(doc["name"], "zz");
+    EXPECT_EQ(doc["channel"], "conda-forge");
+    EXPECT_EQ(doc["requested_spec"], "zz >=1");
+    EXPECT_EQ(doc["sha256"], Digest::of("pkg").hex());
+    EXPECT_EQ(doc["files"].size(), 6u);
+    EXPECT_EQ(doc["paths_data"]["paths"].size(), 6u);
+    const auto* history = find(*plan, "opt/conda/conda-meta/history");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(content(*history), "==> 2023-11-14 22:13:20 <==\n# cmd: docker-envs env install\n+conda-forge/linux-64::zz-1.0-0\n");
+
+    auto root = dir.path() / "root";
+    auto st = write_to_directory(*plan, root, "/opt/conda");
+    ASSERT_TRUE(st) << st.error().to_string();
+    EXPECT_EQ(*read_file(root / "opt/conda/lib/pkgconfig/zz.pc"), "prefix=/opt/conda\nlibdir=${prefix}/lib\n");
+    EXPECT_EQ(fs::read_symlink(root / "opt/conda/lib/libzz.so"), "libzz.so.1");
+    EXPECT_EQ(fs::hard_link_count(root / "opt/conda/share/zz/a"), 2u);
+    struct stat s;
+    ASSERT_EQ(::stat((root / "opt/conda/lib/libzz.so.1").c_str(), &s), 0);
+    EXPECT_EQ(s.st_mode & 0777, 0755u);
+  }
+}
+
+TEST(Installer, BinaryPlaceholderShorterThanPrefixIsRefused) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  Entry bin = test::file("lib/libq.so", "x" + kBinPlaceholder + std::string(1, '\0'));
+  bin.placeholder = kBinPlaceholder;
+  bin.file_mode = "binary";
+  spec.payload = {bin};
+  auto extracted = make(dir.path(), spec);
+  PackageToInstall p{extracted, {}, ""};
+  std::string prefix = "/" + std::string(80, 'p');
+  auto plan = plan_environment(std::span(&p, 1), {.prefix = prefix});
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().to_string().find("lib/libq.so"), std::string::npos) << plan.error().to_string();
+}
+
+TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
+  auto dir = temp();
+  test::PackageSpec python;
+  python.name = "python";
+  python.version = "3.11.4";
+  python.payload = {test::file("bin/python3.11", "ELF", 0755), test::symlink("bin/python", "python3.11")};
+  test::PackageSpec pure;
+  pure.name = "pure";
+  pure.noarch = "python";
+  pure.subdir = "noarch";
+  pure.payload = {test::file("site-packages/pure/__init__.py", "def main():\n    return 0\n"),
+                  test::file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755),
+                  test::file("python-scripts/.pure-post-link.sh", "echo", 0755)};
+  pure.extra_info = {test::file("info/link.json",
+                                R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:app.main"]},"package_metadata_version":1})")};
+  std::vector<PackageToInstall> pkgs = {{make(dir.path(), python), {}, ""}, {make(dir.path(), pure), {}, ""}};
+  auto plan = plan_environment(pkgs, {});
+  ASSERT_TRUE(plan) << plan.error().to_string();
+  EXPECT_TRUE(find(*plan, "opt/conda/lib/python3.11/site-packages/pure/__init__.py"));
+  EXPECT_FALSE(find(*plan, "opt/conda/site-packages/pure/__init__.py"));
+  EXPECT_TRUE(find(*plan, "opt/conda/bin/pure-tool"));
+  EXPECT_TRUE(has_warning(*plan, "bin/.pure-post-link.sh"));
+  const auto* ep = find(*plan, "opt/conda/bin/pure-run");
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->mode, 0755u);
+  std::string script = content(*ep);
+  EXPECT_TRUE(script.starts_with("#!/opt/conda/bin/python\n")) << script;
+  EXPECT_NE(script.find("from pure.cli import app\n"), std::string::npos) << script;
+  EXPECT_NE(script.find("sys.exit(app.main())"), std::string::npos) << script;
+  auto meta = nlohmann::json::parse(content(*find(*plan, "opt/conda/conda-meta/pure-1.0-0.json")));
+  EXPECT_EQ(meta["noarch"], "python");
+  EXPECT_NE(std::find(meta["files"].begin(), meta["files"].end(), "bin/pure-run"), meta["files"].end());
+
+  // Without python in the environment: a clear error; with an explicit python: fine.
+  auto alone = plan_environment(std::span(&pkgs[1], 1), {});
+  ASSERT_FALSE(alone);
+  EXPECT_NE(alone.error().to_string().find("no python"), std::string::npos);
+  auto explicit_py = plan_environment(std::span(&pkgs[1], 1),
+                                      {.python = PythonInfo{"3.13", "lib/python3.13t/site-packages"}});
+  ASSERT_TRUE(explicit_py);
+  EXPECT_TRUE(find(*explicit_py, "opt/conda/lib/python3.13t/site-packages/pure/__init__.py"));
+}
+
+TEST(Installer, LaterPackageWinsWithWarning) {
+  auto dir = temp();
+  test::PackageSpec a, b;
+  a.name = "a";
+  b.name = "b";
+  a.payload = {test::file("etc/shared.conf", "from a")};
+  b.payload = {test::file("etc/shared.conf", "from b")};
+  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""}, {make(dir.path(), b), {}, ""}};
+  auto plan = plan_environment(pkgs, {});
+  ASSERT_TRUE(plan);
+  int count = 0;
+  for (const auto& e : plan->entries) count += e.path == "opt/conda/etc/shared.conf";
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(content(*find(*plan, "opt/conda/etc/shared.conf")), "from b");
+  EXPECT_TRUE(has_warning(*plan, "'opt/conda/etc/shared.conf' from b-1.0-0 replaces the one from a-1.0-0"));
+}
+
+TEST(Installer, RefusesWritesThroughSymlinksAndBadPrefixes) {
+  auto dir = temp();
+  test::PackageSpec a, b;
+  a.name = "a";
+  b.name = "b";
+  a.payload = {test::symlink("lib/evil", "/tmp")};
+  b.payload = {test::file("lib/evil/de-installer-escape", "x")};
+  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""}, {make(dir.path(), b), {}, ""}};
+  auto plan = plan_environment(pkgs, {});
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().to_string().find("through the symlink 'opt/conda/lib/evil'"), std::string::npos)
+      << plan.error().to_string();
+  EXPECT_FALSE(plan_environment(std::span(&pkgs[0], 1), {.prefix = "relative/prefix"}));
+  EXPECT_FALSE(plan_environment(std::span(&pkgs[0], 1), {.prefix = "/opt/../etc"}));
+
+  // write_to_directory itself never follows a symlink on disk.
+  auto root = dir.path() / "root";
+  fs::create_directories(root / "opt");
+  fs::create_symlink("/tmp", root / "opt/conda");
+  auto ok = plan_environment(std::span(&pkgs[1], 1), {});
+  ASSERT_TRUE(ok);
+  auto st = write_to_directory(*ok, root, "/opt/conda");
+  ASSERT_FALSE(st);
+  EXPECT_FALSE(fs::exists("/tmp/lib/evil/de-installer-escape"));
+}
+
+TEST(Installer, RealPackages) {
+  DE_REQUIRE_TESTDATA();
+  auto pkgs = de::test::testdata_dir() / "conda-packages";
+  auto dir = temp();
+  int installed = 0;
+  for (const auto& e : fs::recursive_directory_iterator(pkgs)) {
+    auto name = e.path().filename().string();
+    if (!e.is_regular_file() || !package_format_of(name) || e.path().parent_path().filename() == "corrupt") continue;
+    auto out = dir.path() / fmt::format("p{}", installed);
+    ASSERT_TRUE(extract_package(e.path(), out)) << name;
+    PackageToInstall p{out, {}, ""};
+    auto plan = plan_environment(std::span(&p, 1), {.python = PythonInfo{"3.11", "lib/python3.11/site-packages"},
+                                                     .verify_files = true});
+    ASSERT_TRUE(plan) << name << ": " << plan.error().to_string();
+    auto root = dir.path() / fmt::format("root{}", installed);
+    auto st = write_to_directory(*plan, root, "/opt/conda");
+    ASSERT_TRUE(st) << name << ": " << st.error().to_string();
+    ++installed;
+
+    if (name == "zlib-1.2.11-h7b6447c_3.conda" || name == "zlib-1.2.11-h7b6447c_3.tar.bz2") {
+      auto pc = read_file(root / "opt/conda/lib/pkgconfig/zlib.pc");
+      ASSERT_TRUE(pc);
+      EXPECT_NE(pc->find("prefix=/opt/conda"), std::string::npos) << *pc;
+      EXPECT_EQ(pc->find("anaconda1anaconda2"), std::string::npos);
+    }
+    if (name.starts_with("zlib-1.2.11-h1de35cc_3")) {  // osx-64: binary placeholder in the dylib
+      auto lib = read_file(root / "opt/conda/lib/libz.1.2.11.dylib");
+      ASSERT_TRUE(lib);
+      EXPECT_EQ(lib->size(), 100996u);
+      EXPECT_EQ(lib->find("_h_env_placehold"), std::string::npos);
+      EXPECT_NE(lib->find(std::string("/opt/conda/lib") + '\0'), std::string::npos);
+    }
+    if (name == "conda-index-pkg-a-1.0-pyhed9eced_1.tar.bz2") {
+      auto script = read_file(root / "opt/conda/bin/conda-index-pkg-a");
+      ASSERT_TRUE(script);
+      EXPECT_TRUE(script->starts_with("#!/opt/conda/bin/python\n"));
+      EXPECT_NE(script->find("from conda_index_pkg_a import main"), std::string::npos);
+      EXPECT_TRUE(fs::exists(root / "opt/conda/lib/python3.11/site-packages/conda_index_pkg_a/__init__.py"));
+      EXPECT_TRUE(has_warning(*plan, "post-link"));
+      EXPECT_TRUE(fs::exists(root / "opt/conda/conda-meta/conda-index-pkg-a-1.0-pyhed9eced_1.json"));
+    }
+    if (name == "symlink-test-1.0.0-0.conda") {
+      bool saw_link = false;
+      for (const auto& entry : plan->entries) saw_link |= entry.type != InstallEntry::Type::File;
+      EXPECT_TRUE(saw_link);
+    }
+  }
+  EXPECT_GT(installed, 30);
+}
+
+}  // namespace
+}  // namespace de::conda
