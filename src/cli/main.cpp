@@ -9,6 +9,10 @@
 #include "cli/registry_ref.hpp"
 #include "docker_envs/base/log.hpp"
 
+namespace de::cli {
+void add_env_install(CLI::App& parent, Registry& registry);  // env_install.cpp
+}  // namespace de::cli
+
 namespace {
 
 constexpr int kExitError = 1;
@@ -52,6 +56,10 @@ int main(int argc, char** argv) {
   cli::add_image_copy(*image, registry);
   cli::add_image_pull(*image, registry);
   cli::add_image_push(*image, registry);
+  auto* env = app.add_subcommand("env", "Lay out conda environments as they appear in an image");
+  env->require_subcommand(1);
+  env->fallthrough();
+  cli::add_env_install(*env, registry);
 
   try {
     app.parse(argc, argv);

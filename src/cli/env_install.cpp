@@ -1,0 +1,85 @@
+// `docker-envs env install [--root DIR] [--prefix /opt/conda] [--python X.Y] [--cache DIR] PKGFILE...`:
+// verifies and extracts local package files (.conda / .tar.bz2) into the package cache and lays
+// them out, in the order given, as they will appear in an image: DIR/<prefix>. Without --root
+// the prefix is a host directory (like `conda create -p`). Nothing from the packages is run.
+#include <cstdlib>
+
+#include "cli/common.hpp"
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/conda/installer.hpp"
+#include "docker_envs/conda/package_cache.hpp"
+
+namespace de::cli {
+
+// Declared here rather than in common.hpp: main.cpp declares it beside its registration.
+void add_env_install(CLI::App& parent, Registry& registry);
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EnvInstallOptions {
+  std::string root;
+  std::string prefix = "/opt/conda";
+  std::string python;
+  std::string cache;
+  std::vector<std::string> packages;
+};
+
+fs::path default_cache() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "docker-envs/pkgs";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache/docker-envs/pkgs";
+  return fs::temp_directory_path() / "docker-envs/pkgs";
+}
+
+Status run(const EnvInstallOptions& o, const Globals& globals) {
+  std::string prefix = o.prefix;
+  fs::path root = o.root;
+  if (root.empty()) {
+    // The prefix is a host directory.
+    std::error_code ec;
+    prefix = fs::absolute(prefix, ec).lexically_normal().string();
+    if (ec) return fail(Code::InvalidArgument, "--prefix {}: {}", o.prefix, ec.message());
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    root = "/";
+  }
+  conda::PackageCache cache(o.cache.empty() ? default_cache() : fs::path(o.cache));
+  std::vector<conda::PackageToInstall> packages;
+  for (const auto& file : o.packages) {
+    auto dir = DE_TRY(cache.extract(file));
+    packages.push_back({dir, {}, ""});
+  }
+  conda::InstallOptions options{.prefix = prefix,
+                                .history_time = globals.source_date_epoch.value_or(0),
+                                .history_command = "docker-envs env install"};
+  if (!o.python.empty()) {
+    conda::PackageRecord python;
+    python.name = "python";
+    python.version = o.python;
+    options.python = DE_TRY_CTX(conda::python_info_from_record(python), "--python " + o.python);
+  }
+  auto plan = DE_TRY(conda::plan_environment(packages, options));
+  for (const auto& warning : plan.warnings) log::warn("{}", warning);
+  DE_TRY(conda::write_to_directory(plan, root, prefix));
+  log::info("installed {} package(s), {} entries, into {}", plan.records.size(), plan.entries.size(),
+            (root / prefix.substr(1)).string());
+  return {};
+}
+
+}  // namespace
+
+void add_env_install(CLI::App& parent, Registry& registry) {
+  auto options = std::make_shared<EnvInstallOptions>();
+  auto* sub = parent.add_subcommand("install", "Install local conda package files into a directory, as in an image");
+  sub->add_option("packages", options->packages, "Package files (.conda, .tar.bz2), dependencies first")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--root", options->root, "Host directory standing for the image root (files go to ROOT/PREFIX)");
+  sub->add_option("--prefix", options->prefix,
+                  "Environment prefix inside the image (default /opt/conda); without --root, a host directory");
+  sub->add_option("--python", options->python, "Python version X.Y for noarch: python packages (default: from the python package)");
+  sub->add_option("--cache", options->cache, "Package cache directory (default $XDG_CACHE_HOME/docker-envs/pkgs)");
+  on_run(sub, registry, options, run);
+}
+
+}  // namespace de::cli
