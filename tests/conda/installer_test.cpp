@@ -120,6 +120,18 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     ASSERT_TRUE(history);
     EXPECT_EQ(content(*history), "==> 2023-11-14 22:13:20 <==\n# cmd: docker-envs env install\n+conda-forge/linux-64::zz-1.0-0\n");
 
+    // Large files are rewritten lazily, when opened, with the same result.
+    auto lazy = plan_environment(std::span(&p, 1), {.max_rewrite_in_memory = 4});
+    ASSERT_TRUE(lazy) << lazy.error().to_string();
+    const auto* lazy_so = find(*lazy, "opt/conda/lib/libzz.so.1");
+    ASSERT_TRUE(lazy_so);
+    EXPECT_EQ(lazy_so->source, InstallEntry::Source::Rewrite);
+    EXPECT_EQ(lazy_so->size, so_bytes.size());
+    EXPECT_EQ(content(*lazy_so), so_bytes);
+    const auto* lazy_pc = find(*lazy, "opt/conda/lib/pkgconfig/zz.pc");
+    EXPECT_EQ(lazy_pc->size, content(*pc).size());
+    EXPECT_EQ(content(*lazy_pc), content(*pc));
+
     auto root = dir.path() / "root";
     auto st = write_to_directory(*plan, root, "/opt/conda");
     ASSERT_TRUE(st) << st.error().to_string();
