@@ -1,0 +1,105 @@
+#include "docker_envs/conda/explicit.hpp"
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/channel.hpp"
+
+namespace de::conda {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// "numpy-1.26.4-py311h64a7726_0" -> name, version, build (the last two '-' separate them).
+Status split_dist(std::string_view stem, PackageRecord& r) {
+  auto b = stem.rfind('-');
+  if (b == std::string_view::npos || b == 0) return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
+  auto v = stem.rfind('-', b - 1);
+  if (v == std::string_view::npos || v == 0) return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
+  r.name = stem.substr(0, v);
+  r.version = stem.substr(v + 1, b - v - 1);
+  r.build = stem.substr(b + 1);
+  if (r.version.empty() || r.build.empty()) return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
+  // The build number is the last '_'-separated part of the build string when numeric.
+  auto us = r.build.rfind('_');
+  std::string_view num = us == std::string::npos ? std::string_view(r.build) : std::string_view(r.build).substr(us + 1);
+  if (!num.empty() && num.size() < 10 && num.find_first_not_of("0123456789") == std::string_view::npos)
+    r.build_number = std::stoll(std::string(num));
+  return {};
+}
+
+}  // namespace
+
+Result<ExplicitEnvironment> parse_explicit(std::string_view text, std::string_view what) {
+  ExplicitEnvironment env;
+  bool seen_marker = false;
+  std::size_t line_no = 0;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    auto nl = text.find('\n', pos);
+    std::string_view line = trim(text.substr(pos, (nl == std::string_view::npos ? text.size() : nl) - pos));
+    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    ++line_no;
+    if (line.empty()) continue;
+    if (line.starts_with("#")) {
+      std::string_view comment = trim(line.substr(1));
+      if (comment.starts_with("platform:")) env.platform = trim(comment.substr(9));
+      continue;
+    }
+    if (line == "@EXPLICIT") {
+      seen_marker = true;
+      continue;
+    }
+    if (!seen_marker)
+      return fail(Code::InvalidArgument, "{}:{}: '{}' before the @EXPLICIT line (not an explicit environment file?)",
+                  what, line_no, line);
+    PackageRecord r;
+    std::string_view url = line;
+    std::string_view hash;
+    if (auto hash_pos = line.find('#'); hash_pos != std::string_view::npos) {
+      url = trim(line.substr(0, hash_pos));
+      hash = trim(line.substr(hash_pos + 1));
+    }
+    auto where = [&] { return fmt::format("{}:{}", what, line_no); };
+    if (!hash.empty()) {
+      if (hash.starts_with("sha256:")) hash.remove_prefix(7);
+      if (hash.size() == 64) {
+        r.sha256 = DE_TRY_CTX(Digest::from_hex(hash), where());
+      } else if (hash.size() == 32) {
+        r.md5 = DE_TRY_CTX(Md5Hash::from_hex(hash), where());
+      } else {
+        return fail(Code::InvalidArgument, "{}: '#{}' is neither an md5 nor a sha256", where(), hash);
+      }
+    }
+    auto slash = url.rfind('/');
+    if (slash == std::string_view::npos)
+      return fail(Code::InvalidArgument, "{}: '{}' is not a package URL", where(), url);
+    r.url = url;
+    r.fn = url.substr(slash + 1);
+    DE_TRY_CTX(package_format_of(r.fn), where());
+    DE_TRY_CTX(split_dist(strip_package_extension(r.fn), r), where());
+    std::string_view dir = url.substr(0, slash);
+    auto sub_slash = dir.rfind('/');
+    if (sub_slash != std::string_view::npos && is_known_subdir(dir.substr(sub_slash + 1))) {
+      r.subdir = dir.substr(sub_slash + 1);
+      dir = dir.substr(0, sub_slash);
+    }
+    if (auto channel = Channel::parse(dir)) {
+      r.channel = channel->name();
+    } else {
+      r.channel = redact_url(dir);
+    }
+    env.packages.push_back(std::move(r));
+  }
+  if (!seen_marker) return fail(Code::InvalidArgument, "{}: no @EXPLICIT line", what);
+  return env;
+}
+
+Result<ExplicitEnvironment> load_explicit(const std::filesystem::path& path) {
+  auto text = DE_TRY(read_file(path));
+  return parse_explicit(text, path.string());
+}
+
+}  // namespace de::conda
