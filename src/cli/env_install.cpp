@@ -41,7 +41,6 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     prefix = fs::absolute(prefix, ec).lexically_normal().string();
     if (ec) return fail(Code::InvalidArgument, "--prefix {}: {}", o.prefix, ec.message());
     while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-    root = "/";
   }
   conda::PackageCache cache(o.cache.empty() ? default_cache() : fs::path(o.cache));
   std::vector<conda::PackageToInstall> packages;
@@ -60,9 +59,19 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
   }
   auto plan = DE_TRY(conda::plan_environment(packages, options));
   for (const auto& warning : plan.warnings) log::warn("{}", warning);
+  if (o.root.empty()) {
+    // Write below the prefix itself, so that symlinks among the prefix's own parents (a symlinked
+    // home directory) do not matter; only the paths inside the environment are checked.
+    std::string rel = prefix.substr(1) + "/";
+    for (auto& e : plan.entries) {
+      e.path = e.path.substr(rel.size());
+      if (e.type == conda::InstallEntry::Type::Hardlink) e.link_target = e.link_target.substr(rel.size());
+    }
+    root = prefix;
+  }
   DE_TRY(conda::write_to_directory(plan, root, prefix));
   log::info("installed {} package(s), {} entries, into {}", plan.records.size(), plan.entries.size(),
-            (root / prefix.substr(1)).string());
+            o.root.empty() ? prefix : (root / prefix.substr(1)).string());
   return {};
 }
 

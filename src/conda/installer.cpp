@@ -556,6 +556,19 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   h.size = h.data.size();
   planner.add(std::move(h));
 
+  // A hardlink whose target was replaced by a later package would take the new content: make it
+  // a plain copy of its own file instead.
+  for (std::size_t i = 0; i < planner.plan.entries.size(); ++i) {
+    auto& e = planner.plan.entries[i];
+    if (planner.dropped[i] || e.type != InstallEntry::Type::Hardlink) continue;
+    auto it = planner.by_path.find(e.link_target);
+    if (it != planner.by_path.end() && planner.plan.entries[it->second].package == e.package) continue;
+    e.type = InstallEntry::Type::File;
+    e.link_target.clear();
+    std::error_code ec;
+    e.size = fs::file_size(e.host_path, ec);
+    if (ec) return fail(Code::Io, "{}: {}: {}", e.package, e.host_path.string(), ec.message());
+  }
   DE_TRY(planner.check_symlink_parents());
   InstallPlan out;
   out.warnings = std::move(planner.plan.warnings);

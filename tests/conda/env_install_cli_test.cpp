@@ -29,6 +29,13 @@ TEST(EnvInstallCli, LaysOutPackagesUnderRoot) {
   EXPECT_TRUE(fs::exists(root / "opt/conda/conda-meta/hello-1.0-0.json"));
   EXPECT_TRUE(fs::exists(root / "opt/conda/conda-meta/history"));
 
+  // Without --root the prefix is a host directory; scripts point into it.
+  auto host = dir->path() / "env";
+  auto h = de::test::run_command(fmt::format("{} env install --prefix {} --cache {} {}", de::test::cli_path().string(),
+                                             host.string(), (dir->path() / "cache").string(), pkg->string()));
+  ASSERT_EQ(h.status, 0) << h.err;
+  EXPECT_EQ(*read_file(host / "bin/hello"), "#!" + host.string() + "/bin/sh\necho hi\n");
+
   auto bad = de::test::run_command(fmt::format("{} env install --root {} --cache {} --prefix relative {}",
                                                de::test::cli_path().string(), root.string(),
                                                (dir->path() / "cache").string(), pkg->string()));

@@ -207,8 +207,9 @@ TEST(Installer, LaterPackageWinsWithWarning) {
   test::PackageSpec a, b;
   a.name = "a";
   b.name = "b";
-  a.payload = {test::file("etc/shared.conf", "from a")};
-  b.payload = {test::file("etc/shared.conf", "from b")};
+  a.payload = {test::file("etc/shared.conf", "from a"), test::file("share/one", "a's data"),
+               Entry{"share/two", "share/one", Entry::Hardlink}};
+  b.payload = {test::file("etc/shared.conf", "from b"), test::file("share/one", "b's data")};
   std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""}, {make(dir.path(), b), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_TRUE(plan);
@@ -217,6 +218,12 @@ TEST(Installer, LaterPackageWinsWithWarning) {
   EXPECT_EQ(count, 1);
   EXPECT_EQ(content(*find(*plan, "opt/conda/etc/shared.conf")), "from b");
   EXPECT_TRUE(has_warning(*plan, "'opt/conda/etc/shared.conf' from b-1.0-0 replaces the one from a-1.0-0"));
+  // a's hardlink to a path b replaced keeps a's content.
+  const auto* two = find(*plan, "opt/conda/share/two");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->type, InstallEntry::Type::File);
+  EXPECT_EQ(content(*two), "a's data");
+  EXPECT_EQ(content(*find(*plan, "opt/conda/share/one")), "b's data");
 }
 
 TEST(Installer, RefusesWritesThroughSymlinksAndBadPrefixes) {

@@ -54,7 +54,7 @@ struct InstallEntry {
   Type type = Type::File;
   std::uint32_t mode = 0644;  // permission bits
   Source source = Source::HostFile;
-  std::filesystem::path host_path;
+  std::filesystem::path host_path;  // HostFile / Rewrite content; for a Hardlink, the same file
   std::string data;
   std::string placeholder;  // Source::Rewrite
   PlaceholderMode placeholder_mode = PlaceholderMode::Text;
