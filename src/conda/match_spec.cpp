@@ -20,11 +20,14 @@ using detail::trim;
 
 // Platform subdirectories a channel path may end in ("conda-forge/linux-64").
 constexpr std::array<std::string_view, 24> kSubdirs = {
-    "noarch",        "linux-32",      "linux-64",     "linux-aarch64", "linux-armv6l",
-    "linux-armv7l",  "linux-ppc64le", "linux-ppc64",  "linux-ppc",     "linux-s390x",
-    "linux-riscv32", "linux-riscv64", "linux-loong64", "osx-64",       "osx-arm64",
-    "win-32",        "win-64",        "win-arm64",    "freebsd-64",    "zos-z",
-    "emscripten-wasm32", "wasi-wasm32", "unknown", "osx-32"};
+    "noarch",        "linux-32",      "linux-64",
+    "linux-aarch64", "linux-armv6l",  "linux-armv7l",
+    "linux-ppc64le", "linux-ppc64",   "linux-ppc",
+    "linux-s390x",   "linux-riscv32", "linux-riscv64",
+    "linux-loong64", "osx-64",        "osx-arm64",
+    "win-32",        "win-64",        "win-arm64",
+    "freebsd-64",    "zos-z",         "emscripten-wasm32",
+    "wasi-wasm32",   "unknown",       "osx-32"};
 
 bool is_subdir(std::string_view s) {
   return std::find(kSubdirs.begin(), kSubdirs.end(), s) != kSubdirs.end();
@@ -52,7 +55,8 @@ ChannelParts split_channel(std::string_view text) {
   ChannelParts parts;
   text = trim(text);
   while (text.ends_with('/')) text.remove_suffix(1);
-  if (auto slash = text.rfind('/'); slash != std::string_view::npos && is_subdir(text.substr(slash + 1))) {
+  if (auto slash = text.rfind('/');
+      slash != std::string_view::npos && is_subdir(text.substr(slash + 1))) {
     parts.subdir = std::string(text.substr(slash + 1));
     text = text.substr(0, slash);
   }
@@ -63,7 +67,8 @@ ChannelParts split_channel(std::string_view text) {
 // A channel name, URL or path: no whitespace, quotes or spec punctuation.
 bool valid_channel_text(std::string_view text) {
   for (char c : text)
-    if (detail::is_space(c) || std::string_view("'\"[]#(),|<>!^$=").find(c) != std::string_view::npos)
+    if (detail::is_space(c) ||
+        std::string_view("'\"[]#(),|<>!^$=").find(c) != std::string_view::npos)
       return false;
   return true;
 }
@@ -89,7 +94,8 @@ bool channel_matches(const StringMatcher& spec, std::string_view record) {
   if (record.empty()) return false;
   std::string_view rec = channel_base(record);
   if (!spec.is_exact()) {
-    std::string_view last = rec.substr(rec.rfind('/') == std::string_view::npos ? 0 : rec.rfind('/') + 1);
+    std::string_view last =
+        rec.substr(rec.rfind('/') == std::string_view::npos ? 0 : rec.rfind('/') + 1);
     return spec.matches(rec) || spec.matches(last);
   }
   std::string_view want = channel_base(spec.to_string());
@@ -161,25 +167,32 @@ Result<std::vector<KeyValue>> parse_brackets(std::string_view spec, std::string_
     while (i < body.size() && (body[i] == ',' || detail::is_space(body[i]))) ++i;
     if (i >= body.size()) break;
     std::size_t key_begin = i;
-    while (i < body.size() && (std::isalnum(static_cast<unsigned char>(body[i])) || body[i] == '_' || body[i] == '-')) ++i;
-    if (i == key_begin) return bad(i, fmt::format("expected a key in brackets, found '{}'", body[i]));
+    while (i < body.size() &&
+           (std::isalnum(static_cast<unsigned char>(body[i])) || body[i] == '_' || body[i] == '-'))
+      ++i;
+    if (i == key_begin)
+      return bad(i, fmt::format("expected a key in brackets, found '{}'", body[i]));
     std::string key(body.substr(key_begin, i - key_begin));
     while (i < body.size() && detail::is_space(body[i])) ++i;
-    if (i >= body.size() || body[i] != '=') return bad(i, fmt::format("expected '=' after '{}'", key));
+    if (i >= body.size() || body[i] != '=')
+      return bad(i, fmt::format("expected '=' after '{}'", key));
     ++i;
     while (i < body.size() && detail::is_space(body[i])) ++i;
     std::string value;
     if (i < body.size() && (body[i] == '\'' || body[i] == '"')) {
       char quote = body[i];
       std::size_t close = body.find(quote, i + 1);
-      if (close == std::string_view::npos) return bad(i, fmt::format("unterminated {} quote", quote));
+      if (close == std::string_view::npos)
+        return bad(i, fmt::format("unterminated {} quote", quote));
       value = std::string(body.substr(i + 1, close - i - 1));
       i = close + 1;
     } else {
       std::size_t begin = i;
       while (i < body.size() && body[i] != ',' && !detail::is_space(body[i])) {
         if (body[i] == '[' || body[i] == ']' || body[i] == '\'' || body[i] == '"')
-          return bad(i, fmt::format("unexpected '{}' (quote values that contain brackets or quotes)", body[i]));
+          return bad(i,
+                     fmt::format("unexpected '{}' (quote values that contain brackets or quotes)",
+                                 body[i]));
         ++i;
       }
       value = std::string(body.substr(begin, i - begin));
@@ -213,8 +226,11 @@ Result<StringMatcher> StringMatcher::parse(std::string_view text) {
   if (m.text_.empty()) return fail(Code::InvalidArgument, "empty string pattern");
   if (m.text_.front() == '^' || m.text_.back() == '$') {
     if (m.text_.size() < 2 || m.text_.front() != '^' || m.text_.back() != '$')
-      return fail(Code::InvalidArgument, "invalid pattern '{}': a regular expression must start with '^' and end with '$'", m.text_);
-    m.regex_ = std::make_shared<const CompiledRegex>(CompiledRegex{DE_TRY(detail::SpecRegex::compile(m.text_))});
+      return fail(Code::InvalidArgument,
+                  "invalid pattern '{}': a regular expression must start with '^' and end with '$'",
+                  m.text_);
+    m.regex_ = std::make_shared<const CompiledRegex>(
+        CompiledRegex{DE_TRY(detail::SpecRegex::compile(m.text_))});
     m.kind_ = Kind::Regex;
   } else if (m.text_.find('*') != std::string::npos) {
     m.kind_ = Kind::Glob;
@@ -224,9 +240,12 @@ Result<StringMatcher> StringMatcher::parse(std::string_view text) {
 
 bool StringMatcher::matches(std::string_view value) const {
   switch (kind_) {
-    case Kind::Exact: return value == text_;
-    case Kind::Glob: return detail::glob_match(text_, value);
-    case Kind::Regex: return regex_->regex.full_match(value);
+    case Kind::Exact:
+      return value == text_;
+    case Kind::Glob:
+      return detail::glob_match(text_, value);
+    case Kind::Regex:
+      return regex_->regex.full_match(value);
   }
   return false;
 }
@@ -240,9 +259,9 @@ Result<BuildNumberSpec> BuildNumberSpec::parse(std::string_view input) {
     std::string_view text;
     Op op;
   };
-  static constexpr OpText kOps[] = {{"==", Op::Equal},     {"!=", Op::NotEqual}, {"<=", Op::LessEqual},
-                                    {">=", Op::GreaterEqual}, {"<", Op::Less},    {">", Op::Greater},
-                                    {"=", Op::Equal}};
+  static constexpr OpText kOps[] = {
+      {"==", Op::Equal}, {"!=", Op::NotEqual}, {"<=", Op::LessEqual}, {">=", Op::GreaterEqual},
+      {"<", Op::Less},   {">", Op::Greater},   {"=", Op::Equal}};
   std::string_view number = text;
   for (const auto& o : kOps)
     if (text.starts_with(o.text)) {
@@ -253,19 +272,26 @@ Result<BuildNumberSpec> BuildNumberSpec::parse(std::string_view input) {
   auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), spec.value_);
   if (number.empty() || ec != std::errc() || end != number.data() + number.size())
     return fail(Code::InvalidArgument,
-                "invalid build number spec '{}': expected an integer, optionally after ==, !=, <, <=, >, >=",
+                "invalid build number spec '{}': expected an integer, optionally after ==, !=, <, "
+                "<=, >, >=",
                 text);
   return spec;
 }
 
 bool BuildNumberSpec::matches(std::int64_t n) const {
   switch (op_) {
-    case Op::Equal: return n == value_;
-    case Op::NotEqual: return n != value_;
-    case Op::Less: return n < value_;
-    case Op::LessEqual: return n <= value_;
-    case Op::Greater: return n > value_;
-    case Op::GreaterEqual: return n >= value_;
+    case Op::Equal:
+      return n == value_;
+    case Op::NotEqual:
+      return n != value_;
+    case Op::Less:
+      return n < value_;
+    case Op::LessEqual:
+      return n <= value_;
+    case Op::Greater:
+      return n > value_;
+    case Op::GreaterEqual:
+      return n >= value_;
   }
   return false;
 }
@@ -280,10 +306,12 @@ std::string BuildNumberSpec::to_string() const {
 Result<MatchSpec> MatchSpec::parse(std::string_view input) {
   std::string_view spec = trim(input);
   auto bad = [&](std::size_t pos, std::string_view why) {
-    return fail(Code::InvalidArgument, "invalid match spec '{}': {} at position {}", spec, why, pos);
+    return fail(Code::InvalidArgument, "invalid match spec '{}': {} at position {}", spec, why,
+                pos);
   };
   if (auto hash = spec.find('#'); hash != std::string_view::npos) spec = trim(spec.substr(0, hash));
-  if (spec.empty()) return fail(Code::InvalidArgument, "invalid match spec '{}': empty spec", input);
+  if (spec.empty())
+    return fail(Code::InvalidArgument, "invalid match spec '{}': empty spec", input);
 
   MatchSpec m;
   m.name_ = *StringMatcher::parse("*");
@@ -301,12 +329,14 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
   }
 
   // A package file: ".../channel/subdir/name-version-build.conda".
-  if ((spec.ends_with(".conda") || spec.ends_with(".tar.bz2")) && spec.find('/') != std::string_view::npos) {
+  if ((spec.ends_with(".conda") || spec.ends_with(".tar.bz2")) &&
+      spec.find('/') != std::string_view::npos) {
     std::size_t slash = spec.rfind('/');
     std::string_view fn = spec.substr(slash + 1);
     std::string_view stem = fn.substr(0, fn.size() - (fn.ends_with(".conda") ? 6 : 8));
     std::size_t b = stem.rfind('-');
-    std::size_t v = b == std::string_view::npos || b == 0 ? std::string_view::npos : stem.rfind('-', b - 1);
+    std::size_t v =
+        b == std::string_view::npos || b == 0 ? std::string_view::npos : stem.rfind('-', b - 1);
     if (v == std::string_view::npos || v == 0)
       return bad(slash + 1, "expected a package file name of the form name-version-build");
     m.name_ = DE_TRY(StringMatcher::parse(stem.substr(0, v)));
@@ -363,7 +393,8 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
               c == '*' || c == '+' ||
               (regex_name && std::string_view("^$[]()|?\\{},").find(c) != std::string_view::npos);
-    if (!ok) return bad(rest_offset + i, fmt::format("invalid character '{}' in the package name", c));
+    if (!ok)
+      return bad(rest_offset + i, fmt::format("invalid character '{}' in the package name", c));
   }
   m.name_ = DE_TRY(StringMatcher::parse(name));
 
@@ -377,7 +408,8 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
         version = version.substr(2);  // "==1.2" is the bare version "1.2"
       } else if (after.find_first_of("=,|") == std::string_view::npos) {
         // "=1.2" means "1.2.*"; but with a build, "=1.2=build" pins version 1.2 exactly.
-        version = build.empty() && !after.ends_with('*') ? std::string(after) + "*" : std::string(after);
+        version =
+            build.empty() && !after.ends_with('*') ? std::string(after) + "*" : std::string(after);
       }
     }
     version_text = version;
@@ -388,8 +420,9 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
   for (const KeyValue& kv : brackets) {
     const std::string& v = kv.value;
     auto in_key = [&](auto result) -> decltype(result) {
-      if (!result) return std::unexpected(std::move(result).error().add_context(
-                         fmt::format("invalid match spec '{}': key '{}' at position {}", spec, kv.key, kv.pos)));
+      if (!result)
+        return std::unexpected(std::move(result).error().add_context(
+            fmt::format("invalid match spec '{}': key '{}' at position {}", spec, kv.key, kv.pos)));
       return result;
     };
     if (kv.key == "version") {
@@ -441,7 +474,8 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
       if (regex_build ? (detail::is_space(c) || c == '\'' || c == '"' || c == '#')
                       : !(std::isalnum(static_cast<unsigned char>(c)) ||
                           std::string_view("_.+*!").find(c) != std::string_view::npos))
-        return fail(Code::InvalidArgument, "invalid match spec '{}': invalid character '{}' in the build string '{}'",
+        return fail(Code::InvalidArgument,
+                    "invalid match spec '{}': invalid character '{}' in the build string '{}'",
                     spec, c, *build_text);
     auto build = StringMatcher::parse(*build_text);
     if (!build)
@@ -481,13 +515,19 @@ std::string MatchSpec::to_string() const {
       else
         out += v;
     } else if (v.starts_with("==")) {
-      out += v;  // "==1.2", or "==1.2.*" / "==1.*.3" which reparse to the same meaning
-      version_exact = v.find('*') == std::string::npos;
+      std::size_t star = v.find('*');
+      if (star != std::string::npos && star == v.size() - 1) {
+        // "==1.2.*" is a starts-with: print it as conda does, "=1.2".
+        out += v.substr(1, v.size() - 1 - (v.ends_with(".*") ? 2 : 1));
+      } else {
+        out += v;  // "==1.2", or a glob "==1.*.3" which reparses to the same meaning
+        version_exact = star == std::string::npos;
+      }
     } else if (v.starts_with('=')) {
       // "=1.2" / "=1.2.*" (starts with) or "=1.*.3" (glob); only reachable through brackets.
       std::size_t star = v.find('*');
       if (star == std::string::npos || star == v.size() - 1)
-        out += v.ends_with(".*") ? v.substr(0, v.size() - 2) : v;
+        out += v.substr(0, v.size() - (v.ends_with(".*") ? 2 : v.ends_with('*') ? 1 : 0));
       else
         out += "=" + v;  // a glob: "==1.*.3" reparses as the bare glob "1.*.3", as "=1.*.3" means
       version_exact = false;

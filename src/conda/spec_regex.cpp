@@ -14,7 +14,8 @@ struct SpecRegex::Impl {
 Result<SpecRegex> SpecRegex::compile(std::string_view pattern) {
   SpecRegex r;
   try {
-    r.impl_ = std::make_shared<const Impl>(Impl{std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript)});
+    r.impl_ = std::make_shared<const Impl>(
+        Impl{std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript)});
   } catch (const std::regex_error& e) {
     return fail(Code::InvalidArgument, "invalid regular expression '{}': {}", pattern, e.what());
   }

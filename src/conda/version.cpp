@@ -51,7 +51,8 @@ int compare_lists(std::size_t na, GetA get_a, std::size_t nb, GetB get_b) {
 
 Result<Version> Version::parse(std::string_view input) {
   std::string_view text = detail::trim(input);
-  if (text.empty()) return fail(Code::InvalidArgument, "invalid version '{}': empty version", input);
+  if (text.empty())
+    return fail(Code::InvalidArgument, "invalid version '{}': empty version", input);
   auto bad = [&](std::size_t pos, std::string_view why) {
     return fail(Code::InvalidArgument, "invalid version '{}': {} at position {}", text, why, pos);
   };
@@ -114,7 +115,8 @@ Result<Version> Version::parse(std::string_view input) {
     main_end = plus;
   }
   if (main_begin == main_end)
-    return bad(main_begin, plus == main_begin ? "expected a version before '+'" : "expected a version");
+    return bad(main_begin,
+               plus == main_begin ? "expected a version before '+'" : "expected a version");
   if (plus != std::string::npos && plus + 1 == s.size())
     return bad(plus + 1, "expected a local version after '+'");
 
@@ -155,7 +157,8 @@ Result<Version> Version::parse(std::string_view input) {
           if (run == "post")
             v.atoms_.push_back(Atom{Atom::Kind::Post, 0, {}});
           else
-            v.atoms_.push_back(Atom{Atom::Kind::String, 0, std::string(run == "dev" ? "DEV" : run)});
+            v.atoms_.push_back(
+                Atom{Atom::Kind::String, 0, std::string(run == "dev" ? "DEV" : run)});
         }
         first = false;
         j = k;
@@ -185,9 +188,15 @@ std::string Version::conda_repr() const {
       if (!first) out += ", ";
       first = false;
       switch (a.kind) {
-        case Atom::Kind::Number: out += std::to_string(a.number); break;
-        case Atom::Kind::Post: out += "inf"; break;
-        case Atom::Kind::String: out += "'" + a.text + "'"; break;
+        case Atom::Kind::Number:
+          out += std::to_string(a.number);
+          break;
+        case Atom::Kind::Post:
+          out += "inf";
+          break;
+        case Atom::Kind::String:
+          out += "'" + a.text + "'";
+          break;
       }
     }
     out += ']';
@@ -230,13 +239,16 @@ std::size_t Version::hash() const {
 }
 
 std::weak_ordering operator<=>(const Version& a, const Version& b) {
-  int c = compare_lists(a.version_count_, [&](std::size_t i) { return a.seg(i); },
-                        b.version_count_, [&](std::size_t i) { return b.seg(i); });
+  int c = compare_lists(
+      a.version_count_, [&](std::size_t i) { return a.seg(i); }, b.version_count_,
+      [&](std::size_t i) { return b.seg(i); });
   if (c == 0)
-    c = compare_lists(a.local_count_, [&](std::size_t i) { return a.local_segment(i); },
-                      b.local_count_, [&](std::size_t i) { return b.local_segment(i); });
-  return c < 0 ? std::weak_ordering::less
-               : c > 0 ? std::weak_ordering::greater : std::weak_ordering::equivalent;
+    c = compare_lists(
+        a.local_count_, [&](std::size_t i) { return a.local_segment(i); }, b.local_count_,
+        [&](std::size_t i) { return b.local_segment(i); });
+  return c < 0   ? std::weak_ordering::less
+         : c > 0 ? std::weak_ordering::greater
+                 : std::weak_ordering::equivalent;
 }
 
 bool Version::starts_with(const Version& prefix) const {

@@ -27,10 +27,10 @@ struct VersionSpec::Node {
     Or,
   };
   Kind kind = Kind::Any;
-  Version version;                           // the operand of comparison kinds
-  std::string pattern;                       // Glob/NotGlob, lower-case
-  std::optional<detail::SpecRegex> regex;    // Regex
-  std::string text;                          // canonical text of a primary
+  Version version;                                    // the operand of comparison kinds
+  std::string pattern;                                // Glob/NotGlob, lower-case
+  std::optional<detail::SpecRegex> regex;             // Regex
+  std::string text;                                   // canonical text of a primary
   std::vector<std::shared_ptr<const Node>> children;  // And/Or
 };
 
@@ -67,7 +67,8 @@ class Parser {
 
  private:
   std::unexpected<Error> error(std::size_t pos, std::string_view why) const {
-    return fail(Code::InvalidArgument, "invalid version spec '{}': {} at position {}", s_, why, pos);
+    return fail(Code::InvalidArgument, "invalid version spec '{}': {} at position {}", s_, why,
+                pos);
   }
 
   void skip_space() {
@@ -143,6 +144,10 @@ class Parser {
     std::size_t dollar = s_.find('$', pos_);
     if (dollar == std::string_view::npos)
       return error(begin, "a regular expression starting with '^' must end with '$'");
+    for (std::size_t i = begin; i < dollar; ++i)
+      if (s_[i] == '\'' || s_[i] == '"' || detail::is_space(s_[i]))
+        return error(
+            i, "quotes and whitespace cannot match a version, so a regex may not contain them");
     pos_ = dollar + 1;
     auto node = std::make_shared<Node>();
     node->kind = Kind::Regex;
@@ -184,6 +189,9 @@ class Parser {
     std::size_t body_pos = begin + op.size();
     while (body_pos < end && detail::is_space(s_[body_pos])) ++body_pos;
     if (body_pos >= end) return error(body_pos, fmt::format("expected a version after '{}'", op));
+    if (is_op_char(s_[body_pos]))
+      return error(body_pos,
+                   fmt::format("expected a version after '{}', found '{}'", op, s_[body_pos]));
     std::string_view body = s_.substr(body_pos, end - body_pos);
     for (std::size_t i = 0; i < body.size(); ++i) {
       if (body[i] == '$' || body[i] == '^')
@@ -259,22 +267,34 @@ class Parser {
 
 bool contains(const Node& n, const Version& v) {
   switch (n.kind) {
-    case Kind::Any: return true;
-    case Kind::Equal: return v == n.version;
-    case Kind::NotEqual: return v != n.version;
-    case Kind::Less: return v < n.version;
-    case Kind::LessEqual: return v <= n.version;
-    case Kind::Greater: return v > n.version;
-    case Kind::GreaterEqual: return v >= n.version;
-    case Kind::StartsWith: return v.starts_with(n.version);
-    case Kind::NotStartsWith: return !v.starts_with(n.version);
+    case Kind::Any:
+      return true;
+    case Kind::Equal:
+      return v == n.version;
+    case Kind::NotEqual:
+      return v != n.version;
+    case Kind::Less:
+      return v < n.version;
+    case Kind::LessEqual:
+      return v <= n.version;
+    case Kind::Greater:
+      return v > n.version;
+    case Kind::GreaterEqual:
+      return v >= n.version;
+    case Kind::StartsWith:
+      return v.starts_with(n.version);
+    case Kind::NotStartsWith:
+      return !v.starts_with(n.version);
     case Kind::Compatible: {
       std::size_t segments = n.version.segment_count();
       return v.compatible_with(n.version, segments > 0 ? segments - 1 : 0);
     }
-    case Kind::Glob: return detail::glob_match(n.pattern, to_lower(v.to_string()));
-    case Kind::NotGlob: return !detail::glob_match(n.pattern, to_lower(v.to_string()));
-    case Kind::Regex: return n.regex->full_match(v.to_string());
+    case Kind::Glob:
+      return detail::glob_match(n.pattern, to_lower(v.to_string()));
+    case Kind::NotGlob:
+      return !detail::glob_match(n.pattern, to_lower(v.to_string()));
+    case Kind::Regex:
+      return n.regex->full_match(v.to_string());
     case Kind::And:
       for (const auto& c : n.children)
         if (!contains(*c, v)) return false;
@@ -324,7 +344,9 @@ Result<VersionSpec> VersionSpec::parse(std::string_view text) {
   return VersionSpec(DE_TRY(parser.parse()));
 }
 
-bool VersionSpec::contains(const Version& version) const { return conda::contains(*root_, version); }
+bool VersionSpec::contains(const Version& version) const {
+  return conda::contains(*root_, version);
+}
 
 std::string VersionSpec::to_string() const {
   std::string out;

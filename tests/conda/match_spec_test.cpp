@@ -25,12 +25,21 @@ struct Record {
   std::string sha256 = "aa" + std::string(62, '0');
   std::string license = "BSD-3-Clause";
   std::string fn = "numpy-1.26.4-py311h64a7726_0.conda";
-  std::string url = "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py311h64a7726_0.conda";
+  std::string url =
+      "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py311h64a7726_0.conda";
 
   PackageRecordView view() const {
-    return PackageRecordView{.name = name, .version = &version, .build = build,
-                             .build_number = build_number, .channel = channel, .subdir = subdir,
-                             .md5 = md5, .sha256 = sha256, .license = license, .fn = fn, .url = url};
+    return PackageRecordView{.name = name,
+                             .version = &version,
+                             .build = build,
+                             .build_number = build_number,
+                             .channel = channel,
+                             .subdir = subdir,
+                             .md5 = md5,
+                             .sha256 = sha256,
+                             .license = license,
+                             .fn = fn,
+                             .url = url};
   }
 };
 
@@ -110,7 +119,8 @@ TEST(MatchSpec, PackageUrl) {
   EXPECT_EQ(m.channel()->to_string(), "https://conda.anaconda.org/conda-forge");
   EXPECT_EQ(m.subdir(), "linux-64");
   EXPECT_TRUE(m.matches(r.view()));
-  EXPECT_EQ(m.to_string(), "https://conda.anaconda.org/conda-forge/linux-64::numpy==1.26.4=py311h64a7726_0");
+  EXPECT_EQ(m.to_string(),
+            "https://conda.anaconda.org/conda-forge/linux-64::numpy==1.26.4=py311h64a7726_0");
 }
 
 TEST(MatchSpec, CanonicalStrings) {
@@ -156,15 +166,19 @@ TEST(MatchSpec, ErrorsPointAtTheProblem) {
            {"numpy[version]", "expected '=' after 'version' at position 13"},
            {"numpy[version='1.2]", "unterminated ' quote at position 14"},
            {"numpy[version='']", "empty value for 'version' at position 6"},
-           {"numpy[build_number=x]", "key 'build_number' at position 6: invalid build number spec 'x'"},
-           {"numpy >=1.2,<", "in the version: invalid version spec '>=1.2,<': expected a version after '<' at position 7"},
+           {"numpy[build_number=x]",
+            "key 'build_number' at position 6: invalid build number spec 'x'"},
+           {"numpy >=1.2,<",
+            "in the version: invalid version spec '>=1.2,<': expected a version after '<' at "
+            "position 7"},
            {"num(py", "invalid character '(' in the package name at position 3"},
            {"numpy[build='^py.*']", "a regular expression must start with '^' and end with '$'"},
            {"numpy[md5=abc]", "md5 'abc' is not 32 hex digits at position 6"},
            {"numpy[sha256=abc]", "sha256 'abc' is not 64 hex digits at position 6"},
            {"a b::numpy", "invalid channel 'a b' at position 0"},
            {"numpy 1.2 py 3", "invalid character ' ' in the build string 'py 3'"},
-           {"numpy[a=1][b=2]", "unexpected ']' (quote values that contain brackets or quotes) at position 9"},
+           {"numpy[a=1][b=2]",
+            "unexpected ']' (quote values that contain brackets or quotes) at position 9"},
        }) {
     auto m = MatchSpec::parse(in);
     ASSERT_FALSE(m) << in << " parsed as " << m->to_string();

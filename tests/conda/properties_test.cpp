@@ -18,8 +18,13 @@ namespace {
 
 std::uint64_t seed() {
   static const std::uint64_t s = [] {
-    if (const char* e = std::getenv("DE_SEED"); e && *e) return std::uint64_t(std::strtoull(e, nullptr, 10));
-    return std::uint64_t(std::random_device{}()) << 32 | std::uint64_t(std::random_device{}());
+    std::uint64_t chosen = 0;
+    if (const char* e = std::getenv("DE_SEED"); e && *e)
+      chosen = std::uint64_t(std::strtoull(e, nullptr, 10));
+    else
+      chosen = std::uint64_t(std::random_device{}()) << 32 | std::uint64_t(std::random_device{}());
+    std::cout << "[properties] seed " << chosen << " (set DE_SEED=" << chosen << " to repeat)\n";
+    return chosen;
   }();
   return s;
 }
@@ -35,8 +40,8 @@ class Gen {
   }
   // Versions from a small alphabet so that equal and near-equal versions are common.
   std::string version() {
-    static const std::vector<std::string> atoms = {"0", "1", "2", "00", "10", "a", "b", "rc",
-                                                   "dev", "post", "_", "*", "A"};
+    static const std::vector<std::string> atoms = {"0",  "1",   "2",    "00", "10", "a", "b",
+                                                   "rc", "dev", "post", "_",  "*",  "A"};
     std::string s;
     if (pick(8) == 0) s += std::to_string(pick(2)) + "!";
     int segments = 1 + pick(4);
@@ -58,7 +63,6 @@ class Gen {
 };
 
 TEST(Properties, OrderIsATotalPreorderConsistentWithHash) {
-  std::cout << "[properties] seed " << seed() << "\n";
   Gen gen;
   std::vector<Version> vs;
   while (vs.size() < 400)
@@ -120,7 +124,8 @@ TEST(Properties, SpecTextKeepsItsMeaning) {
     auto again = VersionSpec::parse(s->to_string());
     ASSERT_TRUE(again) << text;
     for (const auto& v : vs)
-      ASSERT_EQ(s->contains(v), again->contains(v)) << text << " vs " << s->to_string() << " on " << v.to_string();
+      ASSERT_EQ(s->contains(v), again->contains(v))
+          << text << " vs " << s->to_string() << " on " << v.to_string();
     // The same spec inside a match spec keeps its meaning through the canonical form.
     auto m = MatchSpec::parse("pkg[version='" + text + "']");
     ASSERT_TRUE(m) << text << ": " << m.error().to_string();
@@ -128,7 +133,8 @@ TEST(Properties, SpecTextKeepsItsMeaning) {
     ASSERT_TRUE(m2) << m->to_string() << ": " << m2.error().to_string();
     for (const auto& v : vs) {
       PackageRecordView r{.name = "pkg", .version = &v};
-      ASSERT_EQ(m->matches(r), m2->matches(r)) << text << " -> " << m->to_string() << " on " << v.to_string();
+      ASSERT_EQ(m->matches(r), m2->matches(r))
+          << text << " -> " << m->to_string() << " on " << v.to_string();
     }
   }
 }

@@ -9,18 +9,16 @@
 // documented rules (which we follow) are listed in known_classes() with the rule; any disagreement
 // outside them fails the test.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
-
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include "docker_envs/conda/version.hpp"
 #include "docker_envs/conda/version_spec.hpp"
@@ -34,13 +32,13 @@ namespace fs = std::filesystem;
 fs::path harness_dir() { return fs::path(DE_SOURCE_DIR) / "tests/conda/rattler"; }
 
 // Skips unless node and the installed rattler module are available.
-#define DE_REQUIRE_RATTLER()                                                                    \
-  do {                                                                                          \
-    if (test::run_command("command -v node >/dev/null").status != 0)                            \
-      GTEST_SKIP() << "node is not installed; rattler comparison skipped";                      \
-    if (!fs::exists(harness_dir() / "node_modules/@conda-org/rattler/package.json"))            \
+#define DE_REQUIRE_RATTLER()                                                                     \
+  do {                                                                                           \
+    if (test::run_command("command -v node >/dev/null").status != 0)                             \
+      GTEST_SKIP() << "node is not installed; rattler comparison skipped";                       \
+    if (!fs::exists(harness_dir() / "node_modules/@conda-org/rattler/package.json"))             \
       GTEST_SKIP() << "rattler is not installed; run `npm ci` in tests/conda/rattler to enable " \
-                      "the rattler comparison";                                                 \
+                      "the rattler comparison";                                                  \
   } while (0)
 
 std::uint64_t seed_for_run() {
@@ -57,7 +55,9 @@ class Generator {
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   bool chance(int percent) { return pick(100) < percent; }
   template <class T>
-  const T& pick_of(const std::vector<T>& v) { return v[pick(int(v.size()))]; }
+  const T& pick_of(const std::vector<T>& v) {
+    return v[pick(int(v.size()))];
+  }
 
   std::string number() {
     if (chance(5)) return std::to_string(2000 + pick(30));
@@ -65,8 +65,8 @@ class Generator {
     return std::to_string(pick(chance(70) ? 4 : 15));
   }
   std::string word() {
-    static const std::vector<std::string> words = {"a", "b", "rc", "dev", "post", "alpha", "beta",
-                                                   "c", "z", "pre", "g", "devdev", "r", "p"};
+    static const std::vector<std::string> words = {
+        "a", "b", "rc", "dev", "post", "alpha", "beta", "c", "z", "pre", "g", "devdev", "r", "p"};
     std::string w = pick_of(words);
     if (chance(5)) w[0] = char(w[0] - 'a' + 'A');
     return w;
@@ -80,8 +80,8 @@ class Generator {
   }
   std::string version() {
     if (chance(3)) {
-      static const std::vector<std::string> bad = {"",     "1..2", "1.",   ".1",  "1!2!3", "+1",
-                                                   "1+",   "1-2_3", "a!1", "1.2$", "1 2",  "1+2+3"};
+      static const std::vector<std::string> bad = {"",   "1..2",  "1.",  ".1",   "1!2!3", "+1",
+                                                   "1+", "1-2_3", "a!1", "1.2$", "1 2",   "1+2+3"};
       return pick_of(bad);
     }
     std::string out;
@@ -137,7 +137,8 @@ struct Query {
 std::string ours(const Query& q) {
   auto version = [](const std::string& t) { return Version::parse(t); };
   switch (q.kind) {
-    case 'p': return version(q.a) ? "ok" : "E";
+    case 'p':
+      return version(q.a) ? "ok" : "E";
     case 'c': {
       auto a = version(q.a), b = version(q.b);
       if (!a || !b) return "E";
@@ -171,6 +172,14 @@ const std::map<std::string, std::string>& known_classes() {
        "conda's starts-with (`=1.7`, `1.7.*`, `1.7*`) compares the version only up to the "
        "prefix's last atom, a string atom by string prefix: 1.7a and 1.7post start with 1.7, "
        "0.4.1p1 with 0.4.1p (conda/mamba vectors). rattler compares whole segments"},
+      {"starts-with-padding",
+       "conda pads a missing atom with 0 when testing starts-with, also inside a segment: "
+       "7g.3 starts with 7g0, as 1.0 starts with 1.0.0 (conda vector: `1.0.0*` contains 1.0); "
+       "rattler pads missing segments but not atoms inside one"},
+      {"starts-with-local",
+       "a starts-with prefix with a local part (`2+0`) requires equal main versions and then "
+       "compares the local parts (conda vectors: 0.4.1+1.3 starts with 0.4.1+1); rattler "
+       "answers differently for main versions that are not equal (2.00.r1 vs 2+0)"},
       {"exact-with-star",
        "`==1.7.1.*` is a starts-with (mamba vector: contains 1.7.1.1); rattler drops the `.*` "
        "and reads `==1.7.1`"},
@@ -230,7 +239,8 @@ bool segmentwise_starts_with(const Version& v, const Version& p) {
   auto local_seg = [](const Version& x, std::size_t i) {
     return i < x.local_segment_count() ? x.local_segment(i) : Version::Segment{};
   };
-  std::size_t main_n = p.has_local() ? std::max(v.segment_count(), p.segment_count()) : p.segment_count();
+  std::size_t main_n =
+      p.has_local() ? std::max(v.segment_count(), p.segment_count()) : p.segment_count();
   for (std::size_t i = 0; i < main_n; ++i)
     if (!segments_equal(main_seg(v, i), main_seg(p, i))) return false;
   for (std::size_t i = 0; i < p.local_segment_count(); ++i)
@@ -242,6 +252,19 @@ bool segmentwise_starts_with(const Version& v, const Version& p) {
 bool letters_before_trailing_underscore(const std::string& text) {
   std::string t = lower(text.substr(0, text.find('+')));
   return t.size() >= 2 && t.back() == '_' && is_alpha(t[t.size() - 2]);
+}
+
+// The prefix's last segment has more atoms than the version's segment there, all zeros
+// ("7g.3" vs "7g0"): conda pads the missing atoms with 0, rattler does not inside a segment.
+bool padded_inside_segment(const Version& v, const Version& p) {
+  if (p.has_local() || p.segment_count() == 0) return false;
+  std::size_t last = p.segment_count() - 1;
+  Version::Segment ps = p.segment(last);
+  Version::Segment vs = last < v.segment_count() ? v.segment(last) : Version::Segment{};
+  if (ps.size() <= vs.size()) return false;
+  for (std::size_t i = vs.size(); i < ps.size(); ++i)
+    if (ps[i].kind != Version::Atom::Kind::Number || ps[i].number != 0) return false;
+  return true;
 }
 
 // The primaries of a spec as (operator, body) pairs, split on , | ( ).
@@ -285,7 +308,10 @@ std::string classify(const Query& q, const std::string& our, const std::string& 
     case 's': {
       if (has_dev_prefixed_word(q.a) || has_dev_prefixed_word(q.b)) return "dev-prefixed-string";
       auto a = Version::parse(q.a), b = Version::parse(q.b);
-      return a && b && theirs == (segmentwise_starts_with(*a, *b) ? "1" : "0") ? "starts-with-tail" : "";
+      if (a && b && b->has_local()) return "starts-with-local";
+      if (a && b && padded_inside_segment(*a, *b)) return "starts-with-padding";
+      return a && b && theirs == (segmentwise_starts_with(*a, *b) ? "1" : "0") ? "starts-with-tail"
+                                                                               : "";
     }
     case 'm': {
       auto prims = primaries(q.a);
@@ -303,11 +329,13 @@ std::string classify(const Query& q, const std::string& our, const std::string& 
           if (std::string_view("=<>~").find(q.a[i]) != std::string_view::npos && q.a[i + 1] == ' ')
             return "whitespace";
         for (const auto& [op, body] : prims)
-          if (is_glob_body(body) || (body.find('*') != std::string::npos && op.size() && op != "=" && op != "==" && op != "!="))
+          if (is_glob_body(body) || (body.find('*') != std::string::npos && op.size() &&
+                                     op != "=" && op != "==" && op != "!="))
             return "glob";
         return "";
       }
       if (has_dev_prefixed_word(q.a) || has_dev_prefixed_word(q.b)) return "dev-prefixed-string";
+      if (letters_before_trailing_underscore(q.b)) return "trailing-underscore";
       for (const auto& [op, body] : prims)
         if (op == "==" && body.find('*') != std::string::npos) return "exact-with-star";
       for (const auto& [op, body] : prims)
@@ -323,6 +351,8 @@ std::string classify(const Query& q, const std::string& our, const std::string& 
         std::string prefix = body.substr(0, body.find_last_not_of('*') + 1);
         if (prefix.ends_with('.')) prefix.pop_back();
         auto p = Version::parse(prefix);
+        if (p && p->has_local()) return "starts-with-local";
+        if (p && padded_inside_segment(*v, *p)) return "starts-with-padding";
         if (p && v->starts_with(*p) != segmentwise_starts_with(*v, *p)) return "starts-with-tail";
       }
       return "";
@@ -338,8 +368,8 @@ std::vector<std::string> ask_rattler(const std::vector<Query>& queries) {
     std::ofstream out(input);
     for (const auto& q : queries) out << q.kind << '\t' << q.a << '\t' << q.b << '\n';
   }
-  auto result = test::run_command("cd '" + harness_dir().string() + "' && node rattler_oracle.mjs < '" +
-                                  input.string() + "'");
+  auto result = test::run_command("cd '" + harness_dir().string() +
+                                  "' && node rattler_oracle.mjs < '" + input.string() + "'");
   fs::remove(input);
   EXPECT_EQ(result.status, 0) << result.err;
   std::vector<std::string> answers;
@@ -351,10 +381,14 @@ std::vector<std::string> ask_rattler(const std::vector<Query>& queries) {
 
 std::string describe(const Query& q) {
   switch (q.kind) {
-    case 'p': return "parse '" + q.a + "'";
-    case 'c': return "compare '" + q.a + "' with '" + q.b + "'";
-    case 's': return "'" + q.a + "' starts with '" + q.b + "'";
-    case 'm': return "spec '" + q.a + "' contains '" + q.b + "'";
+    case 'p':
+      return "parse '" + q.a + "'";
+    case 'c':
+      return "compare '" + q.a + "' with '" + q.b + "'";
+    case 's':
+      return "'" + q.a + "' starts with '" + q.b + "'";
+    case 'm':
+      return "spec '" + q.a + "' contains '" + q.b + "'";
   }
   return "?";
 }
@@ -421,7 +455,9 @@ TEST(Rattler, AgreesOnVersionsAndSpecs) {
               << "': " << examples.size() << " disagreements\n";
     for (std::size_t i = 0; i < examples.size() && i < (known ? 3u : 40u); ++i)
       std::cout << "[rattler]     " << examples[i] << "\n";
-    if (!known) ADD_FAILURE() << examples.size() << " unexplained disagreements with rattler (seed " << seed << ")";
+    if (!known)
+      ADD_FAILURE() << examples.size() << " unexplained disagreements with rattler (seed " << seed
+                    << ")";
   }
 }
 

@@ -7,10 +7,9 @@
 
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "docker_envs/conda/match_spec.hpp"
 #include "docker_envs/conda/version.hpp"
@@ -103,7 +102,8 @@ TEST(CondaVectors, VersionOrderings) {
     if (ordering.contains("ascending")) {
       std::vector<std::string> texts;
       for (const auto& entry : ordering["ascending"]) {
-        std::string text = entry.is_string() ? entry.get<std::string>() : entry["version"].get<std::string>();
+        std::string text =
+            entry.is_string() ? entry.get<std::string>() : entry["version"].get<std::string>();
         texts.push_back(text);
         if (entry.is_object() && entry.contains("parsed")) {
           auto v = P(text);
@@ -185,7 +185,8 @@ TEST(CondaVectors, StartsWithAndCompatibleWith) {
     auto o = P(older), n = P(newer);
     bool want = e["expected"];
     tally.check("compatible|" + newer + " ~ " + older + " level " + std::to_string(level),
-                o && n && n->compatible_with(*o, level) == want, "expected " + std::to_string(want));
+                o && n && n->compatible_with(*o, level) == want,
+                "expected " + std::to_string(want));
   }
   tally.report("starts_with / compatible_with");
 }
@@ -220,7 +221,9 @@ TEST(CondaVectors, VersionSpecMatch) {
     bool want = e["expected"];
     auto s = VersionSpec::parse(spec);
     auto v = P(version);
-    std::string detail = !s ? s.error().to_string() : !v ? v.error().to_string() : "expected " + std::to_string(want);
+    std::string detail = !s   ? s.error().to_string()
+                         : !v ? v.error().to_string()
+                              : "expected " + std::to_string(want);
     tally.check("vspec|" + spec + " ~ " + version, s && v && s->contains(*v) == want, detail);
     if (s) {  // canonical text parses back to an equal spec that decides the same way
       auto again = VersionSpec::parse(s->to_string());
@@ -237,8 +240,8 @@ TEST(CondaVectors, VersionSpecMatch) {
   tally.report("version specs");
 }
 
-// A package given as a conda file name "name-version-build.tar.bz2": build_number is the number after
-// the build string's last '_' (conda's test convention).
+// A package given as a conda file name "name-version-build.tar.bz2": build_number is the number
+// after the build string's last '_' (conda's test convention).
 struct OwnedRecord {
   std::string name, build;
   std::optional<Version> version;
@@ -287,7 +290,8 @@ TEST(CondaVectors, MatchSpecMatch) {
     bool want = e["expected"];
     auto m = MatchSpec::parse(spec);
     OwnedRecord record = record_from_json(e);
-    std::string key = "match|" + spec + " ~ " + (e.contains("package") ? e["package"].dump() : e["package_fields"].dump());
+    std::string key = "match|" + spec + " ~ " +
+                      (e.contains("package") ? e["package"].dump() : e["package_fields"].dump());
     tally.check(key, m && m->matches(record.view()) == want,
                 m ? "expected " + std::to_string(want) : m.error().to_string());
   }

@@ -94,7 +94,8 @@ TEST(VersionSpec, ErrorsPointAtTheProblem) {
     std::string_view in, message;
   };
   for (auto [in, message] : std::vector<Case>{
-           {">=1.2,<", "invalid version spec '>=1.2,<': expected a version after '<' at position 7"},
+           {">=1.2,<",
+            "invalid version spec '>=1.2,<': expected a version after '<' at position 7"},
            {"(1.5", "expected ')' to close the '(' from position 0 at position 4"},
            {"1.5)", "unmatched ')' at position 3"},
            {"1.5||1.6", "expected a version between '|' and '|' at position 4"},

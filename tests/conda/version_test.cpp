@@ -38,9 +38,10 @@ TEST(Version, ParsedForm) {
 TEST(Version, Ordering) {
   // Each strictly less than the next.
   std::vector<std::string_view> ascending = {
-      "0.4",    "0.4.1a.vc11", "0.4.1.rc", "0.4.1", "0.5*",    "0.5a1",   "0.5", "1.0.1dev",
-      "1.0.1_", "1.0.1a",      "1.0.1rc1", "1.0.1", "1.0.1post.a", "1.0.2", "1.1.dev1",
-      "1.1",    "1.1.post1",   "1.1post1", "2g6",   "1996.07.12", "1!0.1", "2!0.0.1"};
+      "0.4",         "0.4.1a.vc11", "0.4.1.rc", "0.4.1",  "0.5*",      "0.5a1",
+      "0.5",         "1.0.1dev",    "1.0.1_",   "1.0.1a", "1.0.1rc1",  "1.0.1",
+      "1.0.1post.a", "1.0.2",       "1.1.dev1", "1.1",    "1.1.post1", "1.1post1",
+      "2g6",         "1996.07.12",  "1!0.1",    "2!0.0.1"};
   for (std::size_t i = 0; i + 1 < ascending.size(); ++i)
     EXPECT_LT(V(ascending[i]), V(ascending[i + 1])) << ascending[i] << " < " << ascending[i + 1];
 }

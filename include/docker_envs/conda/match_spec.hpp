@@ -42,7 +42,7 @@ struct PackageRecordView {
   std::string_view md5;
   std::string_view sha256;
   std::string_view license;
-  std::string_view fn;   // file name, "numpy-1.26.4-py311h_0.conda"
+  std::string_view fn;  // file name, "numpy-1.26.4-py311h_0.conda"
   std::string_view url;
   std::string_view track_features;  // space- or comma-separated
 };
@@ -54,7 +54,9 @@ class StringMatcher {
   bool matches(std::string_view value) const;
   bool is_exact() const { return kind_ == Kind::Exact; }
   const std::string& to_string() const { return text_; }
-  friend bool operator==(const StringMatcher& a, const StringMatcher& b) { return a.text_ == b.text_; }
+  friend bool operator==(const StringMatcher& a, const StringMatcher& b) {
+    return a.text_ == b.text_;
+  }
 
  private:
   enum class Kind { Exact, Glob, Regex };

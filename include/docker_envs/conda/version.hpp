@@ -18,9 +18,9 @@
 #pragma once
 
 #include <compare>
-#include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -89,8 +89,8 @@ class Version {
 
   std::string text_ = "0";
   std::vector<Atom> atoms_ = std::vector<Atom>(2);  // epoch 0, segment 0
-  std::vector<std::uint32_t> seg_ends_{1, 2};  // epoch, main segments..., local segments...
-  std::uint32_t version_count_ = 2;            // epoch + main segments
+  std::vector<std::uint32_t> seg_ends_{1, 2};       // epoch, main segments..., local segments...
+  std::uint32_t version_count_ = 2;                 // epoch + main segments
   std::uint32_t local_count_ = 0;
 };
 
