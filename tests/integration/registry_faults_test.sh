@@ -12,14 +12,19 @@ export DOCKER_CONFIG=$TEST_TMP/docker-empty
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 start_registry faults
-PROXY_PORT=$(free_port)
-PROXY_LOG=$TEST_TMP/proxy.log
-touch "$PROXY_LOG"
-python3 "$DE_SOURCE_DIR/tests/support/registry_test_servers.py" proxy --port "$PROXY_PORT" \
-  --upstream "$REG_PORT" --every 3 --log "$PROXY_LOG" >"$TEST_TMP/proxy.out" 2>&1 &
-proxy_pid=$!
-on_exit "kill $proxy_pid 2>/dev/null"
-wait_port "$PROXY_PORT" 20 || { cat "$TEST_TMP/proxy.out"; die "proxy did not start"; }
+# start_proxy EVERY: a fresh proxy faulting every EVERY-th request (its counter starts at zero,
+# so where the faults land is fixed).
+start_proxy() {
+  PROXY_PORT=$(free_port)
+  PROXY_LOG=$TEST_TMP/proxy-$PROXY_PORT.log
+  touch "$PROXY_LOG"
+  python3 "$DE_SOURCE_DIR/tests/support/registry_test_servers.py" proxy --port "$PROXY_PORT" \
+    --upstream "$REG_PORT" --every "$1" --log "$PROXY_LOG" >"$TEST_TMP/proxy.out" 2>&1 &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null"
+  wait_port "$PROXY_PORT" 20 || { cat "$TEST_TMP/proxy.out"; die "proxy did not start"; }
+}
+start_proxy 3
 
 mkdir -p "$TEST_TMP/r1" "$TEST_TMP/r2" "$TEST_TMP/r3"
 head -c 1500000 /dev/urandom >"$TEST_TMP/r1/a"
@@ -46,7 +51,9 @@ assert_eq "$want" "$(json "['manifest_digest']" <"$TEST_TMP/push2.json")" "chunk
 
 log "pull through the faulty proxy: resumes, verifies, byte-identical"
 export XDG_CACHE_HOME=$TEST_TMP/cache-pull
-: >"$PROXY_LOG"
+# Every 2nd of: ping, manifest, config, 3 layers (with retries) puts a 500 on the manifest, a 429
+# on the config and a mid-body drop on the first layer.
+start_proxy 2
 "$DE_CLI" -v image pull "docker://127.0.0.1:$PROXY_PORT/faulty/img:1" "oci:$TEST_TMP/pulled" --parallel 1 --json \
   >"$TEST_TMP/pull.json" 2>"$TEST_TMP/pull.err" || { cat "$TEST_TMP/pull.err"; die "pull through faults failed"; }
 assert_eq "$want" "$(json "['manifest_digest']" <"$TEST_TMP/pull.json")" "pulled manifest digest"
