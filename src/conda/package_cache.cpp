@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <optional>
+#include <thread>
 
 #include "docker_envs/base/io.hpp"
 
@@ -113,6 +115,30 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
     DE_TRY_CTX(out->commit(), what);
   }
   return extract(dest, expected);
+}
+
+Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchRequest> requests, Fetcher& fetcher,
+                                                     unsigned parallelism) {
+  std::vector<std::optional<Result<fs::path>>> results(requests.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    // Each thread uses its own PackageCache value (the object is only thread-compatible).
+    PackageCache cache(root_);
+    for (std::size_t i = next.fetch_add(1); i < requests.size(); i = next.fetch_add(1))
+      results[i] = cache.fetch(requests[i].url, requests[i].expected, fetcher);
+  };
+  unsigned threads = std::max(1u, std::min<unsigned>(parallelism, static_cast<unsigned>(requests.size())));
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  pool.clear();  // joins
+  std::vector<fs::path> out;
+  out.reserve(requests.size());
+  for (auto& r : results) {
+    if (!*r) return std::unexpected(std::move(*r).error());
+    out.push_back(std::move(**r));
+  }
+  return out;
 }
 
 }  // namespace de::conda

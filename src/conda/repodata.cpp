@@ -126,9 +126,6 @@ Problem parse_record(od::object object, PackageRecord& r) {
           r.md5 = *m;
         }
         break;
-      case 'f':
-        if (key.unsafe_is_equal("fn")) p = read_string(value, r.fn, "fn");
-        break;
       case 'u':
         if (key.unsafe_is_equal("url")) p = read_string(value, r.url, "url");
         break;
@@ -181,7 +178,7 @@ struct Parser {
 
   // Parses one `fn: {record}` member. Errors of the JSON structure itself are returned (fatal);
   // malformed records are counted.
-  simdjson::error_code member(std::string_view section, std::string_view fn, od::value value) {
+  simdjson::error_code member(std::string_view section, std::string fn, od::value value) {
     od::object object;
     if (auto e = value.get_object().get(object)) {
       if (e == simdjson::INCORRECT_TYPE) {
@@ -196,7 +193,7 @@ struct Parser {
       skip(section, fn, p);
       return simdjson::SUCCESS;
     }
-    if (r.fn.empty() || r.fn != fn) r.fn.assign(fn);
+    r.fn = std::move(fn);  // the map key is the file name, whatever the record says
     if (!options.channel.empty() && r.channel.empty()) r.channel = options.channel;
     out.records.push_back(std::move(r));
     return simdjson::SUCCESS;
@@ -208,10 +205,10 @@ struct Parser {
     for (auto field : object) {
       std::string_view fn;
       if (auto e = field.unescaped_key().get(fn)) return e;
-      std::string fn_copy(fn);  // the key buffer is reused by the next unescape
       od::value record;
       if (auto e = field.value().get(record)) return e;
-      if (auto e = member(name, fn_copy, record)) return e;
+      // The key's buffer is reused by the next unescape: copy it into the record now.
+      if (auto e = member(name, std::string(fn), record)) return e;
     }
     return simdjson::SUCCESS;
   }
@@ -269,7 +266,7 @@ struct Parser {
         od::json_type type;
         if (auto e = value.type().get(type)) return e;
         if (type == od::json_type::object) {
-          if (auto e = member("", fn, value)) return e;
+          if (auto e = member("", std::move(fn), value)) return e;
         }
       }
     }

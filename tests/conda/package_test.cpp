@@ -165,6 +165,29 @@ TEST(PackageCache, FetchesThroughFileUrls) {
   EXPECT_TRUE(fs::exists(*entry / "share/a.txt"));
 }
 
+TEST(PackageCache, FetchAllInParallelKeepsOrderAndReportsErrors) {
+  auto dir = temp();
+  std::vector<PackageCache::FetchRequest> requests;
+  for (int i = 0; i < 6; ++i) {
+    test::PackageSpec spec;
+    spec.name = fmt::format("p{}", i);
+    spec.payload = {test::file("share/n", std::to_string(i))};
+    auto pkg = test::build_package(dir.path(), spec, i % 2 ? PackageFormat::Conda : PackageFormat::TarBz2);
+    ASSERT_TRUE(pkg);
+    requests.push_back({path_to_file_url(*pkg), {}});
+  }
+  PackageCache cache(dir.path() / "cache");
+  FileFetcher fetcher;
+  auto dirs = cache.fetch_all(requests, fetcher, 3);
+  ASSERT_TRUE(dirs) << dirs.error().to_string();
+  ASSERT_EQ(dirs->size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(*read_file((*dirs)[i] / "share/n"), std::to_string(i));
+  requests[4].expected.sha256 = Digest::of("wrong");
+  auto bad = cache.fetch_all(requests, fetcher, 3);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().to_string().find("p4-1.0-0"), std::string::npos) << bad.error().to_string();
+}
+
 TEST(Package, RealPackagesExtract) {
   DE_REQUIRE_TESTDATA();
   auto root = de::test::testdata_dir() / "conda-packages";

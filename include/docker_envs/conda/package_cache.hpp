@@ -12,7 +12,9 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/conda/channel.hpp"
@@ -35,6 +37,15 @@ class PackageCache {
   // place.
   Result<std::filesystem::path> fetch(const std::string& url, const ExpectedHashes& expected,
                                       Fetcher& fetcher);
+
+  struct FetchRequest {
+    std::string url;
+    ExpectedHashes expected;
+  };
+  // fetch()es every request on up to `parallelism` threads (`fetcher` must be thread-safe);
+  // returns the extracted directories in request order, or the first error in request order.
+  Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests, Fetcher& fetcher,
+                                                       unsigned parallelism = 4);
 
  private:
   std::filesystem::path root_;
