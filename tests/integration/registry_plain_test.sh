@@ -109,7 +109,7 @@ if [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null && timeout 20 doc
   # The engine may run in its own network namespace: it reaches the registry as localhost only
   # when it shares ours; skip quietly otherwise.
   if timeout 120 docker pull "$REG/test/busybox:v1" >/dev/null 2>&1; then
-    out=$(docker run --rm "$REG/test/busybox:v1")
+    out=$(docker run --rm --network none "$REG/test/busybox:v1")
     assert_eq "pushed-and-ran" "$out" "docker run output"
   else
     log "docker could not pull from $REG (engine not on this loopback?): skipped"
