@@ -152,11 +152,12 @@ Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
   DirectorySink sink(dir / "blobs" / "sha256");
   auto [manifest, result] = DE_TRY_CTX(write_blobs(image, sink, options), "writing " + dir.string());
 
-  // Replace an entry of the same name; an unnamed write replaces an identical unnamed entry.
+  // A name points at one image: writing it replaces the entry of the same name, and an unnamed
+  // write replaces the unnamed entry, so `oci:DIR` keeps meaning the image last written there.
   std::erase_if(index.manifests, [&](const Descriptor& d) {
     auto it = d.annotations.find(std::string(kRefName));
     std::string name = it == d.annotations.end() ? "" : it->second;
-    return tag.empty() ? (name.empty() && d.digest == manifest.digest) : name == tag;
+    return name == tag;
   });
   index.manifests.push_back(index_entry(manifest, tag));
   index.media_type = media_type::kOciIndex;

@@ -394,10 +394,11 @@ Result<std::optional<TarEntry>> TarReader::next() {
     }
     // Engines join absolute names onto the root, but no tool that makes layers writes them: an
     // absolute name is a crafted or broken archive, refused like a '..' escape.
-    if (name.starts_with('/'))
+    // (A name of only slashes is the root itself, as kaniko writes it, and harmless.)
+    entry.path = DE_TRY(normalize_path(name));
+    if (name.starts_with('/') && !entry.path.empty())
       return fail(Code::Corruption, "unsafe path '{}': absolute paths are not allowed in a tar",
                   name);
-    entry.path = DE_TRY(normalize_path(name));
     if (entry.type == EntryType::Hardlink) {
       entry.link_target = DE_TRY_CTX(normalize_path(link), "hardlink " + entry.path);
     } else if (entry.type == EntryType::Symlink) {

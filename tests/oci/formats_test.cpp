@@ -309,3 +309,56 @@ TEST(ReadImage, TruncatedArchiveIsAnError) {
 
 }  // namespace
 }  // namespace de::oci
+
+namespace de::oci {
+namespace {
+
+TEST(WriteImage, UnnamedWriteReplacesTheUnnamedEntry) {
+  auto dir = TempDir::create();
+  auto ref = *ImageRef::parse("oci:" + (dir->path() / "l").string());
+  auto named = *ImageRef::parse("oci:" + (dir->path() / "l").string() + ":keep");
+  Image first = sample_image();
+  ASSERT_TRUE(write_image(first, named));
+  ASSERT_TRUE(write_image(first, ref));
+  Image second = sample_image();
+  second.config.set_env({"PATH=/other"});
+  auto written = write_image(second, ref);
+  ASSERT_TRUE(written) << written.error().to_string();
+  auto back = read_image(ref);
+  // Two entries remain: "keep" and the unnamed one, which is the second image.
+  ASSERT_FALSE(back) << "an unnamed read of a layout with a named and an unnamed image is ambiguous";
+  auto index = Index::parse(*read_file(dir->path() / "l" / "index.json"));
+  ASSERT_TRUE(index);
+  ASSERT_EQ(index->manifests.size(), 2u);
+  EXPECT_EQ(index->manifests[1].digest, written->manifest_digest);
+  auto kept = read_image(named);
+  ASSERT_TRUE(kept) << kept.error().to_string();
+  EXPECT_EQ(kept->config.env(), std::vector<std::string>{"PATH=/bin"});
+}
+
+TEST(TarReaderPolicy, RootNamedSlashIsTheRoot) {
+  // kaniko writes the root directory as "/"; it is harmless and read as the root.
+  std::string tar;
+  {
+    StringWriter out;
+    TarWriter w(out);
+    ASSERT_TRUE(w.add(TarEntry{.path = "", .type = EntryType::Directory, .mode = 0755}));
+    ASSERT_TRUE(w.finish());
+    tar = out.take();
+  }
+  // Rewrite the name "./" as "/" and fix the header checksum.
+  tar.replace(0, 2, std::string("/\0", 2));
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(tar[i]);
+  std::string field = fmt::format("{:06o}", sum);
+  tar.replace(148, 8, field + std::string("\0 ", 2));
+  StringReader in(tar);
+  TarReader reader(in);
+  auto entry = reader.next();
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  ASSERT_TRUE(entry->has_value());
+  EXPECT_EQ((*entry)->path, "");
+}
+
+}  // namespace
+}  // namespace de::oci
