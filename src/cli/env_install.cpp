@@ -1,7 +1,7 @@
-// `docker-envs env install [--root DIR] [--prefix /opt/conda] [--python X.Y] [--cache DIR] PKGFILE...`:
-// verifies and extracts local package files (.conda / .tar.bz2) into the package cache and lays
-// them out, in the order given, as they will appear in an image: DIR/<prefix>. Without --root
-// the prefix is a host directory (like `conda create -p`). Nothing from the packages is run.
+// `docker-envs env install [--root DIR] [--prefix /opt/conda] [--python X.Y] [--cache DIR]
+// PKGFILE...`: verifies and extracts local package files (.conda / .tar.bz2) into the package cache
+// and lays them out, in the order given, as they will appear in an image: DIR/<prefix>. Without
+// --root the prefix is a host directory (like `conda create -p`). Nothing from the packages is run.
 #include <cstdlib>
 
 #include "cli/common.hpp"
@@ -27,8 +27,10 @@ struct EnvInstallOptions {
 };
 
 fs::path default_cache() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "docker-envs/pkgs";
-  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache/docker-envs/pkgs";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "docker-envs/pkgs";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache/docker-envs/pkgs";
   return fs::temp_directory_path() / "docker-envs/pkgs";
 }
 
@@ -65,13 +67,14 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     std::string rel = prefix.substr(1) + "/";
     for (auto& e : plan.entries) {
       e.path = e.path.substr(rel.size());
-      if (e.type == conda::InstallEntry::Type::Hardlink) e.link_target = e.link_target.substr(rel.size());
+      if (e.type == conda::InstallEntry::Type::Hardlink)
+        e.link_target = e.link_target.substr(rel.size());
     }
     root = prefix;
   }
   DE_TRY(conda::write_to_directory(plan, root, prefix));
-  log::info("installed {} package(s), {} entries, into {}", plan.records.size(), plan.entries.size(),
-            o.root.empty() ? prefix : (root / prefix.substr(1)).string());
+  log::info("installed {} package(s), {} entries, into {}", plan.records.size(),
+            plan.entries.size(), o.root.empty() ? prefix : (root / prefix.substr(1)).string());
   return {};
 }
 
@@ -79,15 +82,22 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
 
 void add_env_install(CLI::App& parent, Registry& registry) {
   auto options = std::make_shared<EnvInstallOptions>();
-  auto* sub = parent.add_subcommand("install", "Install local conda package files into a directory, as in an image");
-  sub->add_option("packages", options->packages, "Package files (.conda, .tar.bz2), dependencies first")
+  auto* sub = parent.add_subcommand(
+      "install", "Install local conda package files into a directory, as in an image");
+  sub->add_option("packages", options->packages,
+                  "Package files (.conda, .tar.bz2), dependencies first")
       ->required()
       ->check(CLI::ExistingFile);
-  sub->add_option("--root", options->root, "Host directory standing for the image root (files go to ROOT/PREFIX)");
-  sub->add_option("--prefix", options->prefix,
-                  "Environment prefix inside the image (default /opt/conda); without --root, a host directory");
-  sub->add_option("--python", options->python, "Python version X.Y for noarch: python packages (default: from the python package)");
-  sub->add_option("--cache", options->cache, "Package cache directory (default $XDG_CACHE_HOME/docker-envs/pkgs)");
+  sub->add_option("--root", options->root,
+                  "Host directory standing for the image root (files go to ROOT/PREFIX)");
+  sub->add_option(
+      "--prefix", options->prefix,
+      "Environment prefix inside the image (default /opt/conda); without --root, a host directory");
+  sub->add_option(
+      "--python", options->python,
+      "Python version X.Y for noarch: python packages (default: from the python package)");
+  sub->add_option("--cache", options->cache,
+                  "Package cache directory (default $XDG_CACHE_HOME/docker-envs/pkgs)");
   on_run(sub, registry, options, run);
 }
 

@@ -7,9 +7,9 @@ namespace de::conda {
 namespace {
 
 constexpr std::array<std::string_view, 16> kKnownSubdirs = {
-    "noarch",        "linux-64",      "linux-aarch64", "linux-ppc64le", "linux-s390x",
-    "linux-armv6l",  "linux-armv7l",  "linux-32",      "osx-64",        "osx-arm64",
-    "win-64",        "win-32",        "win-arm64",     "zos-z",         "emscripten-wasm32",
+    "noarch",       "linux-64",     "linux-aarch64", "linux-ppc64le", "linux-s390x",
+    "linux-armv6l", "linux-armv7l", "linux-32",      "osx-64",        "osx-arm64",
+    "win-64",       "win-32",       "win-arm64",     "zos-z",         "emscripten-wasm32",
     "wasi-wasm32"};
 
 std::string strip_slashes(std::string s) {
@@ -21,7 +21,8 @@ bool has_scheme(std::string_view s) {
   auto p = s.find("://");
   if (p == std::string_view::npos || p == 0) return false;
   for (char c : s.substr(0, p))
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
+      return false;
   return true;
 }
 
@@ -68,7 +69,8 @@ std::string redact_url(std::string_view url) {
     }
   }
   // /t/<token>/ anywhere in the path
-  for (std::size_t pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos + 3)) {
+  for (std::size_t pos = out.find("/t/"); pos != std::string::npos;
+       pos = out.find("/t/", pos + 3)) {
     auto start = pos + 3;
     auto end = out.find('/', start);
     if (end == std::string::npos) end = out.size();
@@ -86,7 +88,8 @@ Result<std::filesystem::path> file_url_to_path(std::string_view url) {
     return fail(Code::InvalidArgument, "file URL '{}' must name an absolute path", url);
   std::string path;
   for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] == '%' && i + 2 < rest.size() && std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
+    if (rest[i] == '%' && i + 2 < rest.size() &&
+        std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
       path += static_cast<char>(std::stoi(std::string(rest.substr(i + 1, 2)), nullptr, 16));
       i += 2;
@@ -153,8 +156,9 @@ Result<Channel> Channel::parse(std::string_view input, const ChannelOptions& opt
     auto host_end = c.url_.find('/', scheme + 3);
     if (host_end != std::string::npos && c.url_.compare(host_end, 3, "/t/") == 0) {
       auto token_end = c.url_.find('/', host_end + 3);
-      c.token_ = c.url_.substr(host_end + 3, token_end == std::string::npos ? std::string::npos
-                                                                             : token_end - host_end - 3);
+      c.token_ =
+          c.url_.substr(host_end + 3, token_end == std::string::npos ? std::string::npos
+                                                                     : token_end - host_end - 3);
     }
   }
 
@@ -165,7 +169,8 @@ Result<Channel> Channel::parse(std::string_view input, const ChannelOptions& opt
     auto pos = bare.find("/t/" + c.token_);
     bare.erase(pos, 3 + c.token_.size());
   }
-  if (bare.starts_with(alias + "/") && bare.size() > alias.size() + 1 && c.url_.find('@') == std::string::npos) {
+  if (bare.starts_with(alias + "/") && bare.size() > alias.size() + 1 &&
+      c.url_.find('@') == std::string::npos) {
     c.name_ = bare.substr(alias.size() + 1);
   } else {
     c.name_ = display;
@@ -175,7 +180,9 @@ Result<Channel> Channel::parse(std::string_view input, const ChannelOptions& opt
 
 std::string Channel::to_string() const { return redact_url(url_); }
 
-std::string Channel::subdir_url(std::string_view subdir) const { return url_ + "/" + std::string(subdir); }
+std::string Channel::subdir_url(std::string_view subdir) const {
+  return url_ + "/" + std::string(subdir);
+}
 
 std::vector<std::string> Channel::subdirs(std::string_view platform) const {
   if (fixed_subdir_) return {*fixed_subdir_};
@@ -185,7 +192,9 @@ std::vector<std::string> Channel::subdirs(std::string_view platform) const {
 
 Result<std::unique_ptr<Reader>> FileFetcher::open(const std::string& url) {
   auto path = local_path(url);
-  if (!path) return fail(Code::Unsupported, "cannot fetch '{}': only file:// URLs are supported here", redact_url(url));
+  if (!path)
+    return fail(Code::Unsupported, "cannot fetch '{}': only file:// URLs are supported here",
+                redact_url(url));
   auto reader = DE_TRY(FileReader::open(*path));
   return std::unique_ptr<Reader>(std::move(reader));
 }

@@ -16,17 +16,22 @@ std::string_view trim(std::string_view s) {
 // "numpy-1.26.4-py311h64a7726_0" -> name, version, build (the last two '-' separate them).
 Status split_dist(std::string_view stem, PackageRecord& r) {
   auto b = stem.rfind('-');
-  if (b == std::string_view::npos || b == 0) return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
+  if (b == std::string_view::npos || b == 0)
+    return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
   auto v = stem.rfind('-', b - 1);
-  if (v == std::string_view::npos || v == 0) return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
+  if (v == std::string_view::npos || v == 0)
+    return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
   r.name = stem.substr(0, v);
   r.version = stem.substr(v + 1, b - v - 1);
   r.build = stem.substr(b + 1);
-  if (r.version.empty() || r.build.empty()) return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
+  if (r.version.empty() || r.build.empty())
+    return fail(Code::InvalidArgument, "'{}' is not name-version-build", stem);
   // The build number is the last '_'-separated part of the build string when numeric.
   auto us = r.build.rfind('_');
-  std::string_view num = us == std::string::npos ? std::string_view(r.build) : std::string_view(r.build).substr(us + 1);
-  if (!num.empty() && num.size() < 10 && num.find_first_not_of("0123456789") == std::string_view::npos)
+  std::string_view num = us == std::string::npos ? std::string_view(r.build)
+                                                 : std::string_view(r.build).substr(us + 1);
+  if (!num.empty() && num.size() < 10 &&
+      num.find_first_not_of("0123456789") == std::string_view::npos)
     r.build_number = std::stoll(std::string(num));
   return {};
 }
@@ -39,7 +44,8 @@ Result<ExplicitEnvironment> parse_explicit(std::string_view text, std::string_vi
   std::size_t line_no = 0;
   for (std::size_t pos = 0; pos <= text.size();) {
     auto nl = text.find('\n', pos);
-    std::string_view line = trim(text.substr(pos, (nl == std::string_view::npos ? text.size() : nl) - pos));
+    std::string_view line =
+        trim(text.substr(pos, (nl == std::string_view::npos ? text.size() : nl) - pos));
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     if (line.empty()) continue;
@@ -53,8 +59,9 @@ Result<ExplicitEnvironment> parse_explicit(std::string_view text, std::string_vi
       continue;
     }
     if (!seen_marker)
-      return fail(Code::InvalidArgument, "{}:{}: '{}' before the @EXPLICIT line (not an explicit environment file?)",
-                  what, line_no, line);
+      return fail(Code::InvalidArgument,
+                  "{}:{}: '{}' before the @EXPLICIT line (not an explicit environment file?)", what,
+                  line_no, line);
     PackageRecord r;
     std::string_view url = line;
     std::string_view hash;
@@ -70,7 +77,8 @@ Result<ExplicitEnvironment> parse_explicit(std::string_view text, std::string_vi
       } else if (hash.size() == 32) {
         r.md5 = DE_TRY_CTX(Md5Hash::from_hex(hash), where());
       } else {
-        return fail(Code::InvalidArgument, "{}: '#{}' is neither an md5 nor a sha256", where(), hash);
+        return fail(Code::InvalidArgument, "{}: '#{}' is neither an md5 nor a sha256", where(),
+                    hash);
       }
     }
     auto slash = url.rfind('/');

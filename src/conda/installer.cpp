@@ -8,10 +8,9 @@
 #include <cerrno>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/conda/package.hpp"
@@ -27,14 +26,16 @@ constexpr std::string_view kLegacyPlaceholder = "/opt/anaconda1anaconda2anaconda
 
 }  // namespace
 
-Result<std::string> replace_prefix(std::string_view data, std::string_view placeholder, std::string_view prefix,
-                                   PlaceholderMode mode, std::string_view what) {
+Result<std::string> replace_prefix(std::string_view data, std::string_view placeholder,
+                                   std::string_view prefix, PlaceholderMode mode,
+                                   std::string_view what) {
   if (placeholder.empty()) return std::string(data);
   std::string out;
   out.reserve(data.size());
   if (mode == PlaceholderMode::Text) {
     std::size_t pos = 0;
-    for (auto hit = data.find(placeholder); hit != std::string_view::npos; hit = data.find(placeholder, pos)) {
+    for (auto hit = data.find(placeholder); hit != std::string_view::npos;
+         hit = data.find(placeholder, pos)) {
       out.append(data.substr(pos, hit - pos));
       out.append(prefix);
       pos = hit + placeholder.size();
@@ -43,12 +44,14 @@ Result<std::string> replace_prefix(std::string_view data, std::string_view place
     return out;
   }
   if (prefix.size() > placeholder.size())
-    return fail(Code::InvalidArgument,
-                "{}: the prefix '{}' ({} bytes) is longer than the binary placeholder ({} bytes); choose a "
-                "shorter prefix",
-                what, prefix, prefix.size(), placeholder.size());
+    return fail(
+        Code::InvalidArgument,
+        "{}: the prefix '{}' ({} bytes) is longer than the binary placeholder ({} bytes); choose a "
+        "shorter prefix",
+        what, prefix, prefix.size(), placeholder.size());
   std::size_t pos = 0;
-  for (auto hit = data.find(placeholder); hit != std::string_view::npos; hit = data.find(placeholder, pos)) {
+  for (auto hit = data.find(placeholder); hit != std::string_view::npos;
+       hit = data.find(placeholder, pos)) {
     out.append(data.substr(pos, hit - pos));
     auto end = data.find('\0', hit);
     if (end == std::string_view::npos) end = data.size();
@@ -64,14 +67,16 @@ Result<std::string> replace_prefix(std::string_view data, std::string_view place
 
 Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::string_view prefix) {
   switch (entry.source) {
-    case InstallEntry::Source::Bytes: return std::unique_ptr<Reader>(std::make_unique<StringReader>(entry.data));
+    case InstallEntry::Source::Bytes:
+      return std::unique_ptr<Reader>(std::make_unique<StringReader>(entry.data));
     case InstallEntry::Source::HostFile: {
       auto r = DE_TRY(FileReader::open(entry.host_path));
       return std::unique_ptr<Reader>(std::move(r));
     }
     case InstallEntry::Source::Rewrite: {
       auto bytes = DE_TRY(read_file(entry.host_path, std::size_t{16} << 30));
-      auto out = DE_TRY(replace_prefix(bytes, entry.placeholder, prefix, entry.placeholder_mode, entry.path));
+      auto out = DE_TRY(
+          replace_prefix(bytes, entry.placeholder, prefix, entry.placeholder_mode, entry.path));
       return std::unique_ptr<Reader>(std::make_unique<StringReader>(std::move(out)));
     }
   }
@@ -81,11 +86,13 @@ Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::str
 Result<PythonInfo> python_info_from_record(const PackageRecord& python) {
   std::string_view v = python.version;
   auto dot = v.find('.');
-  if (dot == std::string_view::npos) return fail(Code::InvalidArgument, "python version '{}' has no minor part", v);
+  if (dot == std::string_view::npos)
+    return fail(Code::InvalidArgument, "python version '{}' has no minor part", v);
   auto end = v.find_first_not_of("0123456789", dot + 1);
   std::string xy(v.substr(0, end == std::string_view::npos ? v.size() : end));
   PythonInfo info{xy, python.python_site_packages_path};
-  if (info.site_packages_path.empty()) info.site_packages_path = "lib/python" + xy + "/site-packages";
+  if (info.site_packages_path.empty())
+    info.site_packages_path = "lib/python" + xy + "/site-packages";
   return info;
 }
 
@@ -125,7 +132,8 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
   if (fs::exists(dir / "info/paths.json", ec)) {
     auto text = DE_TRY_CTX(read_file(dir / "info/paths.json"), std::string(what));
     json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("paths") || !doc["paths"].is_array())
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("paths") ||
+        !doc["paths"].is_array())
       return fail(Code::Corruption, "{}: info/paths.json is not a paths document", what);
     for (const auto& p : doc["paths"]) {
       if (!p.is_object() || !p.contains("_path") || !p["_path"].is_string())
@@ -134,14 +142,18 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       s.path = DE_TRY_CTX(normalize_package_path(p["_path"].get<std::string>()),
                           fmt::format("{}: info/paths.json", what));
       std::string type = p.value("path_type", "hardlink");
-      if (type == "softlink") s.kind = PathSpec::Kind::Softlink;
-      else if (type == "directory") s.kind = PathSpec::Kind::Directory;
-      if (auto it = p.find("prefix_placeholder"); it != p.end() && it->is_string()) s.placeholder = it->get<std::string>();
+      if (type == "softlink")
+        s.kind = PathSpec::Kind::Softlink;
+      else if (type == "directory")
+        s.kind = PathSpec::Kind::Directory;
+      if (auto it = p.find("prefix_placeholder"); it != p.end() && it->is_string())
+        s.placeholder = it->get<std::string>();
       if (p.value("file_mode", "text") == "binary") s.mode = PlaceholderMode::Binary;
       if (auto it = p.find("sha256"); it != p.end() && it->is_string()) {
         if (auto d = Digest::from_hex(it->get<std::string>())) s.sha256 = *d;
       }
-      if (auto it = p.find("size_in_bytes"); it != p.end() && it->is_number_unsigned()) s.size = it->get<std::uint64_t>();
+      if (auto it = p.find("size_in_bytes"); it != p.end() && it->is_number_unsigned())
+        s.size = it->get<std::uint64_t>();
       out.push_back(std::move(s));
     }
     return out;
@@ -166,22 +178,26 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
         path = fields[0];
       } else if (fields.size() == 3) {
         placeholder = fields[0];
-        if (fields[1] == "binary") mode = PlaceholderMode::Binary;
+        if (fields[1] == "binary")
+          mode = PlaceholderMode::Binary;
         else if (fields[1] != "text")
-          return fail(Code::Corruption, "{}: info/has_prefix line {}: unknown mode '{}'", what, line_no, fields[1]);
+          return fail(Code::Corruption, "{}: info/has_prefix line {}: unknown mode '{}'", what,
+                      line_no, fields[1]);
         path = fields[2];
       } else {
-        return fail(Code::Corruption, "{}: info/has_prefix line {}: expected 1 or 3 fields", what, line_no);
+        return fail(Code::Corruption, "{}: info/has_prefix line {}: expected 1 or 3 fields", what,
+                    line_no);
       }
-      auto norm = DE_TRY_CTX(normalize_package_path(path), fmt::format("{}: info/has_prefix line {}", what, line_no));
+      auto norm = DE_TRY_CTX(normalize_package_path(path),
+                             fmt::format("{}: info/has_prefix line {}", what, line_no));
       prefixed[norm] = {placeholder, mode};
     }
   }
   if (!fs::exists(dir / "info/files", ec)) {
     // Neither paths.json nor info/files (hand-made packages): everything outside info/, sorted.
     std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::string rel = it->path().lexically_relative(dir).generic_string();
       if (rel == "info" || rel.starts_with("info/")) {
         if (it->is_directory()) it.disable_recursion_pending();
@@ -213,9 +229,11 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
       if (line.empty()) continue;
       PathSpec s;
-      s.path = DE_TRY_CTX(normalize_package_path(line), fmt::format("{}: info/files line {}", what, line_no));
+      s.path = DE_TRY_CTX(normalize_package_path(line),
+                          fmt::format("{}: info/files line {}", what, line_no));
       struct stat st;
-      if (::lstat((dir / s.path).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) s.kind = PathSpec::Kind::Softlink;
+      if (::lstat((dir / s.path).c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        s.kind = PathSpec::Kind::Softlink;
       if (auto it = prefixed.find(s.path); it != prefixed.end()) {
         s.placeholder = it->second.first;
         s.mode = it->second.second;
@@ -237,7 +255,8 @@ bool is_link_script(std::string_view path) {
   return false;
 }
 
-std::string entry_point_script(std::string_view prefix, std::string_view spec, std::string_view what,
+std::string entry_point_script(std::string_view prefix, std::string_view spec,
+                               std::string_view what,
                                Result<std::pair<std::string, std::string>>* name_out) {
   // "name = package.module:object.attr"
   auto eq = spec.find('=');
@@ -253,8 +272,10 @@ std::string entry_point_script(std::string_view prefix, std::string_view spec, s
   std::string_view name = trim(spec.substr(0, eq));
   std::string_view target = trim(spec.substr(eq + 1));
   auto colon = target.find(':');
-  if (name.empty() || colon == std::string_view::npos || name.find('/') != std::string_view::npos || name == "." || name == "..") {
-    *name_out = fail(Code::Corruption, "{}: entry point '{}' is not 'name = module:function'", what, spec);
+  if (name.empty() || colon == std::string_view::npos || name.find('/') != std::string_view::npos ||
+      name == "." || name == "..") {
+    *name_out =
+        fail(Code::Corruption, "{}: entry point '{}' is not 'name = module:function'", what, spec);
     return {};
   }
   std::string_view module = trim(target.substr(0, colon));
@@ -302,8 +323,9 @@ struct Planner {
     if (!inserted) {
       auto& old = plan.entries[it->second];
       if (old.package != e.package)
-        plan.warnings.push_back(fmt::format("{}: '{}' from {} replaces the one from {}", e.package, e.path,
-                                            e.package, old.package.empty() ? "an earlier package" : old.package));
+        plan.warnings.push_back(
+            fmt::format("{}: '{}' from {} replaces the one from {}", e.package, e.path, e.package,
+                        old.package.empty() ? "an earlier package" : old.package));
       dropped[it->second] = true;
       it->second = plan.entries.size();
     }
@@ -331,14 +353,17 @@ struct Planner {
     if (known.md5) rec.md5 = known.md5;
     if (known.sha256) rec.sha256 = known.sha256;
     if (known.size) rec.size = known.size;
-    if (!known.python_site_packages_path.empty()) rec.python_site_packages_path = known.python_site_packages_path;
+    if (!known.python_site_packages_path.empty())
+      rec.python_site_packages_path = known.python_site_packages_path;
     if (rec.fn.empty()) rec.fn = rec.dist_name() + ".conda";
     std::string dist = rec.dist_name();
     what = dist;
 
     if (rec.noarch == NoarchKind::Python && !python)
-      return fail(Code::InvalidArgument, "{}: noarch: python package, but the environment has no python "
-                                         "(add python, or give the python version)", dist);
+      return fail(Code::InvalidArgument,
+                  "{}: noarch: python package, but the environment has no python "
+                  "(add python, or give the python version)",
+                  dist);
 
     auto specs = DE_TRY(read_paths(dir, dist));
     json paths_data = json::array();
@@ -350,10 +375,12 @@ struct Planner {
       std::string image_path = prefix_rel + "/" + rel;
       fs::path host = dir / s.path;
       if (is_link_script(s.path))
-        plan.warnings.push_back(fmt::format("{}: link script '{}' was not run (scripts never run at build time)", dist, rel));
+        plan.warnings.push_back(fmt::format(
+            "{}: link script '{}' was not run (scripts never run at build time)", dist, rel));
       struct stat st;
       if (::lstat(host.c_str(), &st) != 0) {
-        plan.warnings.push_back(fmt::format("{}: '{}' is listed but not in the package; skipped", dist, s.path));
+        plan.warnings.push_back(
+            fmt::format("{}: '{}' is listed but not in the package; skipped", dist, s.path));
         continue;
       }
       InstallEntry e;
@@ -364,9 +391,11 @@ struct Planner {
       if (S_ISLNK(st.st_mode)) {
         std::error_code ec;
         std::string target = fs::read_symlink(host, ec).string();
-        if (ec) return fail(Code::Io, "{}: reading symlink {}: {}", dist, host.string(), ec.message());
+        if (ec)
+          return fail(Code::Io, "{}: reading symlink {}: {}", dist, host.string(), ec.message());
         if (!s.placeholder.empty())
-          target = DE_TRY(replace_prefix(target, s.placeholder, options.prefix, PlaceholderMode::Text, rel));
+          target = DE_TRY(
+              replace_prefix(target, s.placeholder, options.prefix, PlaceholderMode::Text, rel));
         e.type = InstallEntry::Type::Symlink;
         e.mode = 0777;
         e.link_target = target;
@@ -382,12 +411,14 @@ struct Planner {
           pd["file_mode"] = s.mode == PlaceholderMode::Binary ? "binary" : "text";
           if (s.mode == PlaceholderMode::Binary && options.prefix.size() > s.placeholder.size())
             return fail(Code::InvalidArgument,
-                        "{}: '{}' has a binary placeholder of {} bytes, shorter than the prefix '{}'; choose a "
+                        "{}: '{}' has a binary placeholder of {} bytes, shorter than the prefix "
+                        "'{}'; choose a "
                         "shorter prefix",
                         dist, rel, s.placeholder.size(), options.prefix);
           if (e.size <= options.max_rewrite_in_memory || s.mode == PlaceholderMode::Text) {
             auto bytes = DE_TRY(read_file(host, std::size_t{16} << 30));
-            auto out = DE_TRY(replace_prefix(bytes, s.placeholder, options.prefix, s.mode, dist + ": " + rel));
+            auto out = DE_TRY(
+                replace_prefix(bytes, s.placeholder, options.prefix, s.mode, dist + ": " + rel));
             e.size = out.size();
             if (e.size <= options.max_rewrite_in_memory) {
               e.source = InstallEntry::Source::Bytes;
@@ -412,7 +443,8 @@ struct Planner {
             HashingWriter hashing(sink);
             DE_TRY(copy(*reader, hashing));
             if (hashing.finish() != *s.sha256)
-              return fail(Code::Corruption, "{}: '{}' does not match its paths.json sha256", dist, s.path);
+              return fail(Code::Corruption, "{}: '{}' does not match its paths.json sha256", dist,
+                          s.path);
           }
           auto key = std::make_pair(st.st_dev, st.st_ino);
           if (st.st_nlink > 1) {
@@ -436,15 +468,19 @@ struct Planner {
     if (rec.noarch == NoarchKind::Python && fs::exists(dir / "info/link.json")) {
       auto text = DE_TRY(read_file(dir / "info/link.json"));
       json link = json::parse(text, nullptr, false);
-      if (link.is_discarded()) return fail(Code::Corruption, "{}: info/link.json is not JSON", dist);
+      if (link.is_discarded())
+        return fail(Code::Corruption, "{}: info/link.json is not JSON", dist);
       auto noarch = link.find("noarch");
       if (noarch != link.end() && noarch->is_object()) {
         auto eps = noarch->find("entry_points");
         if (eps != noarch->end() && eps->is_array()) {
           for (const auto& ep : *eps) {
-            if (!ep.is_string()) return fail(Code::Corruption, "{}: info/link.json: entry point is not a string", dist);
+            if (!ep.is_string())
+              return fail(Code::Corruption, "{}: info/link.json: entry point is not a string",
+                          dist);
             Result<std::pair<std::string, std::string>> name = fail(Code::Internal, "");
-            std::string script = entry_point_script(options.prefix, ep.get<std::string>(), dist, &name);
+            std::string script =
+                entry_point_script(options.prefix, ep.get<std::string>(), dist, &name);
             if (!name) return std::unexpected(name.error());
             std::string rel = "bin/" + name->first;
             InstallEntry e;
@@ -487,7 +523,8 @@ struct Planner {
     if (rec.sha256) meta["sha256"] = rec.sha256->hex();
     if (rec.size) meta["size"] = *rec.size;
     if (rec.timestamp) meta["timestamp"] = *rec.timestamp;
-    if (!rec.python_site_packages_path.empty()) meta["python_site_packages_path"] = rec.python_site_packages_path;
+    if (!rec.python_site_packages_path.empty())
+      meta["python_site_packages_path"] = rec.python_site_packages_path;
     InstallEntry m;
     m.path = prefix_rel + "/conda-meta/" + dist + ".json";
     m.package = dist;
@@ -503,14 +540,17 @@ struct Planner {
   Status check_symlink_parents() const {
     std::unordered_set<std::string_view> links;
     for (std::size_t i = 0; i < plan.entries.size(); ++i)
-      if (!dropped[i] && plan.entries[i].type == InstallEntry::Type::Symlink) links.insert(plan.entries[i].path);
+      if (!dropped[i] && plan.entries[i].type == InstallEntry::Type::Symlink)
+        links.insert(plan.entries[i].path);
     if (links.empty()) return {};
     for (std::size_t i = 0; i < plan.entries.size(); ++i) {
       if (dropped[i]) continue;
       std::string_view p = plan.entries[i].path;
-      for (auto slash = p.find('/'); slash != std::string_view::npos; slash = p.find('/', slash + 1)) {
+      for (auto slash = p.find('/'); slash != std::string_view::npos;
+           slash = p.find('/', slash + 1)) {
         if (links.contains(p.substr(0, slash)))
-          return fail(Code::InvalidArgument, "{}: '{}' would be written through the symlink '{}'; refused",
+          return fail(Code::InvalidArgument,
+                      "{}: '{}' would be written through the symlink '{}'; refused",
                       plan.entries[i].package, p, p.substr(0, slash));
       }
     }
@@ -520,13 +560,16 @@ struct Planner {
 
 }  // namespace
 
-Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages, const InstallOptions& options) {
+Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
+                                     const InstallOptions& options) {
   std::string prefix = options.prefix;
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   if (!prefix.starts_with("/") || prefix == "/")
-    return fail(Code::InvalidArgument, "the prefix '{}' must be an absolute path below /", options.prefix);
+    return fail(Code::InvalidArgument, "the prefix '{}' must be an absolute path below /",
+                options.prefix);
   auto rel = DE_TRY_CTX(normalize_package_path(prefix.substr(1)), "prefix " + prefix);
-  if (rel != prefix.substr(1)) return fail(Code::InvalidArgument, "the prefix '{}' is not normalised", prefix);
+  if (rel != prefix.substr(1))
+    return fail(Code::InvalidArgument, "the prefix '{}' is not normalised", prefix);
   InstallOptions opts = options;
   opts.prefix = prefix;
   Planner planner{opts, rel, options.python, {}, {}, {}};
@@ -536,7 +579,8 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
       if (!text) continue;
       auto rec = parse_index_json(*text, "index.json");
       if (rec && rec->name == "python") {
-        if (!p.record.python_site_packages_path.empty()) rec->python_site_packages_path = p.record.python_site_packages_path;
+        if (!p.record.python_site_packages_path.empty())
+          rec->python_site_packages_path = p.record.python_site_packages_path;
         planner.python = DE_TRY(python_info_from_record(*rec));
       }
     }
@@ -544,10 +588,12 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   for (const auto& p : packages) DE_TRY(planner.package(p));
 
   // conda-meta/history: one revision listing every package.
-  std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time), options.history_command);
+  std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time),
+                                    options.history_command);
   for (const auto& r : planner.plan.records) {
     std::string channel = r.channel.empty() ? "<unknown>" : r.channel;
-    history += fmt::format("+{}/{}::{}\n", channel, r.subdir.empty() ? "noarch" : r.subdir, r.dist_name());
+    history +=
+        fmt::format("+{}/{}::{}\n", channel, r.subdir.empty() ? "noarch" : r.subdir, r.dist_name());
   }
   InstallEntry h;
   h.path = rel + "/conda-meta/history";
@@ -562,7 +608,8 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
     auto& e = planner.plan.entries[i];
     if (planner.dropped[i] || e.type != InstallEntry::Type::Hardlink) continue;
     auto it = planner.by_path.find(e.link_target);
-    if (it != planner.by_path.end() && planner.plan.entries[it->second].package == e.package) continue;
+    if (it != planner.by_path.end() && planner.plan.entries[it->second].package == e.package)
+      continue;
     e.type = InstallEntry::Type::File;
     e.link_target.clear();
     std::error_code ec;
@@ -590,11 +637,13 @@ Status make_safe_parents(const fs::path& root, const std::string& rel) {
     struct stat st;
     if (::lstat(cur.c_str(), &st) == 0) {
       if (!S_ISDIR(st.st_mode))
-        return fail(Code::InvalidArgument, "refused: '{}' is not a directory (a symlink?) on the way to '{}'",
+        return fail(Code::InvalidArgument,
+                    "refused: '{}' is not a directory (a symlink?) on the way to '{}'",
                     cur.string(), rel);
       continue;
     }
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating " + cur.string(), errno);
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      return fail_errno("creating " + cur.string(), errno);
   }
   return {};
 }
@@ -611,16 +660,19 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
     fs::path dest = root / rel;
     struct stat st;
     if (::lstat(dest.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return fail(Code::InvalidArgument, "'{}' is a directory", dest.string());
+      if (S_ISDIR(st.st_mode))
+        return fail(Code::InvalidArgument, "'{}' is a directory", dest.string());
       if (::unlink(dest.c_str()) != 0) return fail_errno("replacing " + dest.string(), errno);
     }
     switch (e.type) {
       case InstallEntry::Type::Symlink:
-        if (::symlink(e.link_target.c_str(), dest.c_str()) != 0) return fail_errno("creating symlink " + dest.string(), errno);
+        if (::symlink(e.link_target.c_str(), dest.c_str()) != 0)
+          return fail_errno("creating symlink " + dest.string(), errno);
         break;
       case InstallEntry::Type::Hardlink: {
         auto target = DE_TRY(normalize_package_path(e.link_target));
-        if (::link((root / target).c_str(), dest.c_str()) != 0) return fail_errno("linking " + dest.string(), errno);
+        if (::link((root / target).c_str(), dest.c_str()) != 0)
+          return fail_errno("linking " + dest.string(), errno);
         break;
       }
       case InstallEntry::Type::File: {
@@ -648,7 +700,8 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
           }
           if (!status) break;
         }
-        if (status && ::fchmod(fd, e.mode & 0777) != 0) status = fail_errno("chmod " + dest.string(), errno);
+        if (status && ::fchmod(fd, e.mode & 0777) != 0)
+          status = fail_errno("chmod " + dest.string(), errno);
         ::close(fd);
         if (!status) return status;
         break;

@@ -35,22 +35,24 @@ Result<PackageHashes> hash_package_file(const fs::path& path) {
   return out;
 }
 
-Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected, std::string_view what) {
+Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected,
+                    std::string_view what) {
   if (expected.size && *expected.size != actual.size)
-    return fail(Code::Corruption, "{}: size is {} bytes, expected {}", what, actual.size, *expected.size);
+    return fail(Code::Corruption, "{}: size is {} bytes, expected {}", what, actual.size,
+                *expected.size);
   if (expected.sha256 && *expected.sha256 != actual.sha256)
     return fail(Code::Corruption, "{}: sha256 is {}, expected {}", what, actual.sha256.hex(),
                 expected.sha256->hex());
   if (expected.md5 && *expected.md5 != actual.md5)
-    return fail(Code::Corruption, "{}: md5 is {}, expected {}", what, actual.md5.hex(), expected.md5->hex());
+    return fail(Code::Corruption, "{}: md5 is {}, expected {}", what, actual.md5.hex(),
+                expected.md5->hex());
   return {};
 }
 
 Result<std::string> normalize_package_path(std::string_view path) {
   if (path.find('\0') != std::string_view::npos)
     return fail(Code::InvalidArgument, "path '{}' contains a NUL byte", path);
-  if (path.starts_with("/"))
-    return fail(Code::InvalidArgument, "absolute path '{}' refused", path);
+  if (path.starts_with("/")) return fail(Code::InvalidArgument, "absolute path '{}' refused", path);
   std::string out;
   std::string_view rest = path;
   while (!rest.empty()) {
@@ -107,7 +109,8 @@ class SafeExtractor {
   Status clear(const fs::path& p) {
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0) return {};
-    if (S_ISDIR(st.st_mode)) return fail(Code::InvalidArgument, "'{}' is already a directory", p.string());
+    if (S_ISDIR(st.st_mode))
+      return fail(Code::InvalidArgument, "'{}' is already a directory", p.string());
     if (::unlink(p.c_str()) != 0) return fail_errno("removing " + p.string(), errno);
     return {};
   }
@@ -152,14 +155,18 @@ class SafeExtractor {
         fs::path src = root_ / target;
         struct stat st;
         if (::lstat(src.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-          return fail(Code::InvalidArgument, "hardlink '{}' points at '{}', which is not a file of this package",
-                      rel, entry.link_target);
-        if (::link(src.c_str(), dest.c_str()) != 0) return fail_errno("linking " + dest.string(), errno);
+          return fail(Code::InvalidArgument,
+                      "hardlink '{}' points at '{}', which is not a file of this package", rel,
+                      entry.link_target);
+        if (::link(src.c_str(), dest.c_str()) != 0)
+          return fail_errno("linking " + dest.string(), errno);
         return {};
       }
-      case ffi::ArchiveEntryType::File: return write_file(archive, dest, entry.mode);
+      case ffi::ArchiveEntryType::File:
+        return write_file(archive, dest, entry.mode);
       case ffi::ArchiveEntryType::Other:
-      case ffi::ArchiveEntryType::Directory: break;
+      case ffi::ArchiveEntryType::Directory:
+        break;
     }
     return fail(Code::Unsupported, "'{}' is a device, fifo or socket", rel);
   }
@@ -201,7 +208,9 @@ class SafeExtractor {
 Status extract_package(const fs::path& archive, const fs::path& dest) {
   std::string what = "extracting " + archive.filename().string();
   auto format = DE_TRY_CTX(package_format_of(archive.filename().string()), what);
-  if (::mkdir(dest.c_str(), 0755) != 0) return std::unexpected(fail_errno("creating " + dest.string(), errno).error().add_context(what));
+  if (::mkdir(dest.c_str(), 0755) != 0)
+    return std::unexpected(
+        fail_errno("creating " + dest.string(), errno).error().add_context(what));
   SafeExtractor extractor(dest);
   if (format == PackageFormat::TarBz2) {
     auto reader = DE_TRY_CTX(ffi::ArchiveReader::open_file(archive, ffi::ArchiveKind::Tar), what);
@@ -220,10 +229,12 @@ Status extract_package(const fs::path& archive, const fs::path& dest) {
     if (member->type != ffi::ArchiveEntryType::File)
       return fail(Code::Corruption, "{}: member '{}' is not a file", what, name);
     saw_info = saw_info || is_info;
-    auto inner = DE_TRY_CTX(ffi::ArchiveReader::open_stream(*zip, ffi::ArchiveKind::Tar, name), what);
+    auto inner =
+        DE_TRY_CTX(ffi::ArchiveReader::open_stream(*zip, ffi::ArchiveKind::Tar, name), what);
     DE_TRY_CTX(extractor.extract_all(*inner), what);
   }
-  if (!saw_info) return fail(Code::Corruption, "{}: no info-*.tar.zst member (not a .conda package?)", what);
+  if (!saw_info)
+    return fail(Code::Corruption, "{}: no info-*.tar.zst member (not a .conda package?)", what);
   return {};
 }
 

@@ -64,7 +64,8 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
   DE_TRY(check_hashes(hashes, expected, archive.string()));
   DE_TRY(make_dirs(root_));
 
-  std::string key = fmt::format("{}-{}", strip_package_extension(file_name), hashes.sha256.hex().substr(0, 16));
+  std::string key =
+      fmt::format("{}-{}", strip_package_extension(file_name), hashes.sha256.hex().substr(0, 16));
   fs::path entry = root_ / key;
   std::error_code ec;
   if (fs::is_directory(entry, ec)) return entry;  // complete entries only ever appear by rename
@@ -106,7 +107,8 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
   bool have = false;
   if (fs::exists(dest, ec)) {
     auto hashes = hash_package_file(dest);
-    have = hashes && (expected.sha256 || expected.md5) && check_hashes(*hashes, expected, file_name);
+    have =
+        hashes && (expected.sha256 || expected.md5) && check_hashes(*hashes, expected, file_name);
   }
   if (!have) {
     auto reader = DE_TRY_CTX(fetcher.open(url), what);
@@ -117,8 +119,8 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
   return extract(dest, expected);
 }
 
-Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchRequest> requests, Fetcher& fetcher,
-                                                     unsigned parallelism) {
+Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchRequest> requests,
+                                                      Fetcher& fetcher, unsigned parallelism) {
   std::vector<std::optional<Result<fs::path>>> results(requests.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
@@ -127,7 +129,8 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
     for (std::size_t i = next.fetch_add(1); i < requests.size(); i = next.fetch_add(1))
       results[i] = cache.fetch(requests[i].url, requests[i].expected, fetcher);
   };
-  unsigned threads = std::max(1u, std::min<unsigned>(parallelism, static_cast<unsigned>(requests.size())));
+  unsigned threads =
+      std::max(1u, std::min<unsigned>(parallelism, static_cast<unsigned>(requests.size())));
   std::vector<std::jthread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();

@@ -16,7 +16,8 @@ int hex_value(char c) {
 }  // namespace
 
 Result<Md5Hash> Md5Hash::from_hex(std::string_view hex) {
-  if (hex.size() != 32) return fail(Code::InvalidArgument, "md5 must be 32 hex digits, got '{}'", hex);
+  if (hex.size() != 32)
+    return fail(Code::InvalidArgument, "md5 must be 32 hex digits, got '{}'", hex);
   Bytes bytes{};
   for (std::size_t i = 0; i < 16; ++i) {
     int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
@@ -38,9 +39,12 @@ std::string Md5Hash::hex() const {
 
 std::string_view to_string(NoarchKind kind) {
   switch (kind) {
-    case NoarchKind::None: return "";
-    case NoarchKind::Generic: return "generic";
-    case NoarchKind::Python: return "python";
+    case NoarchKind::None:
+      return "";
+    case NoarchKind::Generic:
+      return "generic";
+    case NoarchKind::Python:
+      return "python";
   }
   return "";
 }
@@ -88,7 +92,8 @@ Result<PackageRecord> parse_index_json(std::string_view json, std::string_view w
     if (it == doc.end() || it->is_null()) return {};
     if (!it->is_array()) return fail(Code::Corruption, "{}: '{}' must be a list", what, key);
     for (const auto& item : *it) {
-      if (!item.is_string()) return fail(Code::Corruption, "{}: '{}' holds a non-string", what, key);
+      if (!item.is_string())
+        return fail(Code::Corruption, "{}: '{}' holds a non-string", what, key);
       out.push_back(item.get<std::string>());
     }
     return {};
@@ -107,7 +112,8 @@ Result<PackageRecord> parse_index_json(std::string_view json, std::string_view w
   if (r.name.empty() || r.version.empty())
     return fail(Code::Corruption, "{}: 'name' and 'version' are required", what);
   if (auto it = doc.find("build_number"); it != doc.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return fail(Code::Corruption, "{}: 'build_number' must be an integer", what);
+    if (!it->is_number_integer())
+      return fail(Code::Corruption, "{}: 'build_number' must be an integer", what);
     r.build_number = it->get<std::int64_t>();
   }
   if (auto it = doc.find("track_features"); it != doc.end() && !it->is_null()) {
@@ -115,7 +121,8 @@ Result<PackageRecord> parse_index_json(std::string_view json, std::string_view w
       r.track_features = it->get<std::string>();
     } else if (it->is_array()) {
       for (const auto& f : *it)
-        if (f.is_string()) r.track_features += (r.track_features.empty() ? "" : " ") + f.get<std::string>();
+        if (f.is_string())
+          r.track_features += (r.track_features.empty() ? "" : " ") + f.get<std::string>();
     }
   }
   if (auto it = doc.find("noarch"); it != doc.end() && !it->is_null()) {

@@ -1,8 +1,8 @@
 #include "docker_envs/conda/repodata.hpp"
 
-#include <unordered_set>
-
 #include <simdjson.h>
+
+#include <unordered_set>
 
 #include "docker_envs/base/io.hpp"
 
@@ -312,7 +312,8 @@ Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataO
   repodata.records.reserve(json.length() / 600 + 16);
   Parser p{options, repodata, {}, false};
   if (auto e = p.document(doc))
-    return fail(Code::Corruption, "{}: not valid repodata JSON: {}", what, simdjson::error_message(e));
+    return fail(Code::Corruption, "{}: not valid repodata JSON: {}", what,
+                simdjson::error_message(e));
   finish(repodata, options, p);
   return repodata;
 }

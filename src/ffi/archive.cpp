@@ -49,9 +49,9 @@ Status configure(struct archive* a, ArchiveKind kind) {
 
 struct ArchiveReader::Impl {
   ReadHandle handle;
-  Reader* source = nullptr;                  // open_stream only
-  std::vector<std::byte> source_buffer;      // what libarchive reads from `source`
-  std::optional<Error> source_error;         // the source's error, reported instead of libarchive's
+  Reader* source = nullptr;              // open_stream only
+  std::vector<std::byte> source_buffer;  // what libarchive reads from `source`
+  std::optional<Error> source_error;     // the source's error, reported instead of libarchive's
 };
 
 namespace {
@@ -81,7 +81,8 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open_file(const std::files
   DE_TRY(configure(impl->handle.get(), kind));
   if (archive_read_open_filename(impl->handle.get(), path.c_str(), kBlock) != ARCHIVE_OK) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return fail(Code::NotFound, "{}: no such file", path.string());
+    if (!std::filesystem::exists(path, ec))
+      return fail(Code::NotFound, "{}: no such file", path.string());
     return fail(Code::Corruption, "{}: {}", path.string(), archive_message(impl->handle.get()));
   }
   return std::unique_ptr<ArchiveReader>(new ArchiveReader(std::move(impl), path.string()));
@@ -95,8 +96,10 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open_stream(Reader& source
   DE_TRY(configure(impl->handle.get(), kind));
   impl->source = &source;
   impl->source_buffer.resize(kBlock);
-  if (archive_read_open(impl->handle.get(), impl.get(), nullptr, read_callback, nullptr) != ARCHIVE_OK) {
-    if (impl->source_error) return std::unexpected(std::move(*impl->source_error).add_context(name));
+  if (archive_read_open(impl->handle.get(), impl.get(), nullptr, read_callback, nullptr) !=
+      ARCHIVE_OK) {
+    if (impl->source_error)
+      return std::unexpected(std::move(*impl->source_error).add_context(name));
     return fail(Code::Corruption, "{}: {}", name, archive_message(impl->handle.get()));
   }
   return std::unique_ptr<ArchiveReader>(new ArchiveReader(std::move(impl), std::move(name)));
@@ -122,15 +125,21 @@ Result<std::optional<ArchiveEntry>> ArchiveReader::next() {
     return std::optional<ArchiveEntry>(std::move(entry));
   }
   switch (archive_entry_filetype(e)) {
-    case AE_IFREG: entry.type = ArchiveEntryType::File; break;
-    case AE_IFDIR: entry.type = ArchiveEntryType::Directory; break;
+    case AE_IFREG:
+      entry.type = ArchiveEntryType::File;
+      break;
+    case AE_IFDIR:
+      entry.type = ArchiveEntryType::Directory;
+      break;
     case AE_IFLNK: {
       entry.type = ArchiveEntryType::Symlink;
       const char* target = archive_entry_symlink(e);
       entry.link_target = target ? target : "";
       break;
     }
-    default: entry.type = ArchiveEntryType::Other; break;
+    default:
+      entry.type = ArchiveEntryType::Other;
+      break;
   }
   return std::optional<ArchiveEntry>(std::move(entry));
 }
@@ -186,13 +195,16 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::create(const std::filesyst
       rc = archive_write_set_format_pax_restricted(a);
       if (rc == ARCHIVE_OK) rc = archive_write_add_filter_zstd(a);
       break;
-    case ArchiveWriteFormat::Tar: rc = archive_write_set_format_pax_restricted(a); break;
+    case ArchiveWriteFormat::Tar:
+      rc = archive_write_set_format_pax_restricted(a);
+      break;
     case ArchiveWriteFormat::ZipStored:
       rc = archive_write_set_format_zip(a);
       if (rc == ARCHIVE_OK) rc = archive_write_set_options(a, "zip:compression=store");
       break;
   }
-  if (rc != ARCHIVE_OK) return fail(Code::Internal, "libarchive writer setup: {}", archive_message(a));
+  if (rc != ARCHIVE_OK)
+    return fail(Code::Internal, "libarchive writer setup: {}", archive_message(a));
   archive_write_set_bytes_in_last_block(a, 1);
   if (archive_write_open(a, impl.get(), nullptr, write_callback, nullptr) != ARCHIVE_OK)
     return fail(Code::Io, "{}: {}", path.string(), archive_message(a));
@@ -201,8 +213,9 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::create(const std::filesyst
 
 namespace {
 
-Status write_entry(ArchiveWriter::Impl& impl, std::string_view path, unsigned type, std::uint32_t mode,
-                   std::string_view content, const char* symlink, const char* hardlink) {
+Status write_entry(ArchiveWriter::Impl& impl, std::string_view path, unsigned type,
+                   std::uint32_t mode, std::string_view content, const char* symlink,
+                   const char* hardlink) {
   EntryHandle e(archive_entry_new());
   std::string p(path);
   archive_entry_set_pathname(e.get(), p.c_str());
@@ -230,7 +243,8 @@ Status write_entry(ArchiveWriter::Impl& impl, std::string_view path, unsigned ty
 
 }  // namespace
 
-Status ArchiveWriter::add_file(std::string_view path, std::string_view content, std::uint32_t mode) {
+Status ArchiveWriter::add_file(std::string_view path, std::string_view content,
+                               std::uint32_t mode) {
   return write_entry(*impl_, path, AE_IFREG, mode, content, nullptr, nullptr);
 }
 Status ArchiveWriter::add_directory(std::string_view path, std::uint32_t mode) {

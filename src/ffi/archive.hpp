@@ -22,7 +22,7 @@ namespace de::ffi {
 enum class ArchiveEntryType { File, Directory, Symlink, Hardlink, Other };
 
 struct ArchiveEntry {
-  std::string path;         // as stored (not normalised: callers validate it)
+  std::string path;  // as stored (not normalised: callers validate it)
   ArchiveEntryType type = ArchiveEntryType::File;
   std::uint32_t mode = 0;   // permission bits (07777)
   std::uint64_t size = 0;   // data size of a regular file

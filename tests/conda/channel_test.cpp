@@ -15,7 +15,8 @@ TEST(Channel, Names) {
   EXPECT_EQ(c->subdir_url("linux-64"), "https://conda.anaconda.org/conda-forge/linux-64");
   EXPECT_EQ(c->subdirs("linux-aarch64"), (std::vector<std::string>{"linux-aarch64", "noarch"}));
 
-  auto labelled = Channel::parse("pytorch/label/nightly", {.channel_alias = "https://mirror.example/conda/"});
+  auto labelled =
+      Channel::parse("pytorch/label/nightly", {.channel_alias = "https://mirror.example/conda/"});
   ASSERT_TRUE(labelled);
   EXPECT_EQ(labelled->url(), "https://mirror.example/conda/pytorch/label/nightly");
   EXPECT_EQ(labelled->name(), "pytorch/label/nightly");
@@ -45,8 +46,10 @@ TEST(Channel, TokensNeverShown) {
   EXPECT_EQ(c->url(), "https://conda.anaconda.org/t/tk-123-secret/private-channel");
   EXPECT_EQ(c->to_string(), "https://conda.anaconda.org/t/***/private-channel");
   EXPECT_EQ(c->name(), "private-channel");
-  EXPECT_EQ(c->subdir_url("noarch"), "https://conda.anaconda.org/t/tk-123-secret/private-channel/noarch");
-  EXPECT_EQ(redact_url("https://user:pw@host.example/t/abc/x"), "https://user:***@host.example/t/***/x");
+  EXPECT_EQ(c->subdir_url("noarch"),
+            "https://conda.anaconda.org/t/tk-123-secret/private-channel/noarch");
+  EXPECT_EQ(redact_url("https://user:pw@host.example/t/abc/x"),
+            "https://user:***@host.example/t/***/x");
   auto creds = Channel::parse("https://user:hunter2@host.example/ch");
   ASSERT_TRUE(creds);
   EXPECT_EQ(creds->name().find("hunter2"), std::string::npos);

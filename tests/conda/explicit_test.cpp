@@ -15,7 +15,8 @@ https://conda.anaconda.org/conda-forge/linux-64/_libgcc_mutex-0.1-conda_forge.ta
 https://conda.anaconda.org/t/secret-tok/private/noarch/tzdata-2022g-h191b570_0.conda#sha256:fe51de6107f9edc7aa4f786a70f4a883943bc9d39b3bb7307c04c41410990726
 
 https://repo.example/ch/linux-64/py-thing-1.2.3-py311h1234_17.conda
-)", "env.txt");
+)",
+                            "env.txt");
   ASSERT_TRUE(env) << env.error().to_string();
   EXPECT_EQ(env->platform, "linux-64");
   ASSERT_EQ(env->packages.size(), 3u);
@@ -29,7 +30,8 @@ https://repo.example/ch/linux-64/py-thing-1.2.3-py311h1234_17.conda
   const auto& b = env->packages[1];
   EXPECT_EQ(b.sha256->hex(), "fe51de6107f9edc7aa4f786a70f4a883943bc9d39b3bb7307c04c41410990726");
   EXPECT_EQ(b.channel, "private");
-  EXPECT_EQ(b.url, "https://conda.anaconda.org/t/secret-tok/private/noarch/tzdata-2022g-h191b570_0.conda");
+  EXPECT_EQ(b.url,
+            "https://conda.anaconda.org/t/secret-tok/private/noarch/tzdata-2022g-h191b570_0.conda");
   const auto& c = env->packages[2];
   EXPECT_EQ(c.name, "py-thing");
   EXPECT_EQ(c.build_number, 17);
@@ -50,9 +52,10 @@ TEST(Explicit, ErrorsNameTheLine) {
 TEST(Explicit, RealFiles) {
   DE_REQUIRE_TESTDATA();
   auto dir = de::test::testdata_dir() / "env-files";
-  for (auto name : {"conda/explicit.txt", "mamba/explicit_env_linux.txt", "mamba/explicit_env_osx.txt",
-                    "rattler/python_explicit-env-linux-64.txt", "rattler/explicit-envs_ros-noetic_linux-64.txt",
-                    "rattler/python_explicit-env-win-64.txt"}) {
+  for (auto name :
+       {"conda/explicit.txt", "mamba/explicit_env_linux.txt", "mamba/explicit_env_osx.txt",
+        "rattler/python_explicit-env-linux-64.txt", "rattler/explicit-envs_ros-noetic_linux-64.txt",
+        "rattler/python_explicit-env-win-64.txt"}) {
     auto env = load_explicit(dir / name);
     ASSERT_TRUE(env) << name << ": " << env.error().to_string();
     EXPECT_GT(env->packages.size(), 1u) << name;

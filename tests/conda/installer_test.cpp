@@ -44,7 +44,8 @@ bool has_warning(const InstallPlan& plan, std::string_view text) {
 }
 
 // Builds and extracts a package; returns its extracted directory.
-fs::path make(const fs::path& dir, const test::PackageSpec& spec, PackageFormat format = PackageFormat::Conda) {
+fs::path make(const fs::path& dir, const test::PackageSpec& spec,
+              PackageFormat format = PackageFormat::Conda) {
   auto pkg = test::build_package(dir, spec, format);
   EXPECT_TRUE(pkg) << pkg.error().to_string();
   auto out = dir / ("x-" + spec.name + "-" + spec.version);
@@ -54,14 +55,25 @@ fs::path make(const fs::path& dir, const test::PackageSpec& spec, PackageFormat 
 }
 
 TEST(ReplacePrefix, TextAndBinary) {
-  EXPECT_EQ(*replace_prefix("a /ph/x /ph", "/ph", "/opt/conda", PlaceholderMode::Text, "f"), "a /opt/conda/x /opt/conda");
-  std::string bin = std::string("\x7f" "ELF\0", 5) + "/placeholder_long/lib:/placeholder_long/x" + std::string("\0tail", 5);
-  auto out = replace_prefix(bin, "/placeholder_long", "/opt/c", PlaceholderMode::Binary, "lib/x.so");
+  EXPECT_EQ(*replace_prefix("a /ph/x /ph", "/ph", "/opt/conda", PlaceholderMode::Text, "f"),
+            "a /opt/conda/x /opt/conda");
+  std::string bin = std::string(
+                        "\x7f"
+                        "ELF\0",
+                        5) +
+                    "/placeholder_long/lib:/placeholder_long/x" + std::string("\0tail", 5);
+  auto out =
+      replace_prefix(bin, "/placeholder_long", "/opt/c", PlaceholderMode::Binary, "lib/x.so");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->size(), bin.size());
-  std::string expect = std::string("\x7f" "ELF\0", 5) + "/opt/c/lib:/opt/c/x" + std::string(22, '\0') + std::string("\0tail", 5);
+  std::string expect = std::string(
+                           "\x7f"
+                           "ELF\0",
+                           5) +
+                       "/opt/c/lib:/opt/c/x" + std::string(22, '\0') + std::string("\0tail", 5);
   EXPECT_EQ(*out, expect);
-  auto too_long = replace_prefix(bin, "/placeholder_long", "/a/much/longer/prefix/than/that", PlaceholderMode::Binary, "lib/x.so");
+  auto too_long = replace_prefix(bin, "/placeholder_long", "/a/much/longer/prefix/than/that",
+                                 PlaceholderMode::Binary, "lib/x.so");
   ASSERT_FALSE(too_long);
   EXPECT_NE(too_long.error().to_string().find("lib/x.so"), std::string::npos);
 }
@@ -71,19 +83,30 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     auto dir = temp();
     test::PackageSpec spec;
     spec.name = "zz";
-    Entry text = test::file("lib/pkgconfig/zz.pc", "prefix=/opt/anaconda1anaconda2anaconda3\nlibdir=${prefix}/lib\n");
+    Entry text = test::file("lib/pkgconfig/zz.pc",
+                            "prefix=/opt/anaconda1anaconda2anaconda3\nlibdir=${prefix}/lib\n");
     text.placeholder = "/opt/anaconda1anaconda2anaconda3";
-    Entry bin = test::file("lib/libzz.so.1", "\x7f" "ELF" + std::string(1, '\0') + kBinPlaceholder + "/lib" + std::string(1, '\0'), 0755);
+    Entry bin =
+        test::file("lib/libzz.so.1",
+                   "\x7f"
+                   "ELF" +
+                       std::string(1, '\0') + kBinPlaceholder + "/lib" + std::string(1, '\0'),
+                   0755);
     bin.placeholder = kBinPlaceholder;
     bin.file_mode = "binary";
-    spec.payload = {text, bin, test::symlink("lib/libzz.so", "libzz.so.1"), test::file("share/zz/a", "same"),
-                    Entry{"share/zz/b", "share/zz/a", Entry::Hardlink}, test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
+    spec.payload = {text,
+                    bin,
+                    test::symlink("lib/libzz.so", "libzz.so.1"),
+                    test::file("share/zz/a", "same"),
+                    Entry{"share/zz/b", "share/zz/a", Entry::Hardlink},
+                    test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
     auto extracted = make(dir.path(), spec, format);
     PackageToInstall p{extracted, {}, "zz >=1"};
     p.record.channel = "conda-forge";
     p.record.url = "https://conda.anaconda.org/conda-forge/linux-64/zz-1.0-0.conda";
     p.record.sha256 = Digest::of("pkg");
-    auto plan = plan_environment(std::span(&p, 1), {.verify_files = true, .history_time = 1700000000});
+    auto plan =
+        plan_environment(std::span(&p, 1), {.verify_files = true, .history_time = 1700000000});
     ASSERT_TRUE(plan) << plan.error().to_string();
 
     const auto* pc = find(*plan, "opt/conda/lib/pkgconfig/zz.pc");
@@ -118,7 +141,9 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     EXPECT_EQ(doc["paths_data"]["paths"].size(), 6u);
     const auto* history = find(*plan, "opt/conda/conda-meta/history");
     ASSERT_TRUE(history);
-    EXPECT_EQ(content(*history), "==> 2023-11-14 22:13:20 <==\n# cmd: docker-envs env install\n+conda-forge/linux-64::zz-1.0-0\n");
+    EXPECT_EQ(content(*history),
+              "==> 2023-11-14 22:13:20 <==\n# cmd: docker-envs env "
+              "install\n+conda-forge/linux-64::zz-1.0-0\n");
 
     // Large files are rewritten lazily, when opened, with the same result.
     auto lazy = plan_environment(std::span(&p, 1), {.max_rewrite_in_memory = 4});
@@ -135,7 +160,8 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     auto root = dir.path() / "root";
     auto st = write_to_directory(*plan, root, "/opt/conda");
     ASSERT_TRUE(st) << st.error().to_string();
-    EXPECT_EQ(*read_file(root / "opt/conda/lib/pkgconfig/zz.pc"), "prefix=/opt/conda\nlibdir=${prefix}/lib\n");
+    EXPECT_EQ(*read_file(root / "opt/conda/lib/pkgconfig/zz.pc"),
+              "prefix=/opt/conda\nlibdir=${prefix}/lib\n");
     EXPECT_EQ(fs::read_symlink(root / "opt/conda/lib/libzz.so"), "libzz.so.1");
     EXPECT_EQ(fs::hard_link_count(root / "opt/conda/share/zz/a"), 2u);
     struct stat s;
@@ -156,7 +182,8 @@ TEST(Installer, BinaryPlaceholderShorterThanPrefixIsRefused) {
   std::string prefix = "/" + std::string(80, 'p');
   auto plan = plan_environment(std::span(&p, 1), {.prefix = prefix});
   ASSERT_FALSE(plan);
-  EXPECT_NE(plan.error().to_string().find("lib/libq.so"), std::string::npos) << plan.error().to_string();
+  EXPECT_NE(plan.error().to_string().find("lib/libq.so"), std::string::npos)
+      << plan.error().to_string();
 }
 
 TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
@@ -164,7 +191,8 @@ TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
   test::PackageSpec python;
   python.name = "python";
   python.version = "3.11.4";
-  python.payload = {test::file("bin/python3.11", "ELF", 0755), test::symlink("bin/python", "python3.11")};
+  python.payload = {test::file("bin/python3.11", "ELF", 0755),
+                    test::symlink("bin/python", "python3.11")};
   test::PackageSpec pure;
   pure.name = "pure";
   pure.noarch = "python";
@@ -172,9 +200,11 @@ TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
   pure.payload = {test::file("site-packages/pure/__init__.py", "def main():\n    return 0\n"),
                   test::file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755),
                   test::file("python-scripts/.pure-post-link.sh", "echo", 0755)};
-  pure.extra_info = {test::file("info/link.json",
-                                R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:app.main"]},"package_metadata_version":1})")};
-  std::vector<PackageToInstall> pkgs = {{make(dir.path(), python), {}, ""}, {make(dir.path(), pure), {}, ""}};
+  pure.extra_info = {test::file(
+      "info/link.json",
+      R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:app.main"]},"package_metadata_version":1})")};
+  std::vector<PackageToInstall> pkgs = {{make(dir.path(), python), {}, ""},
+                                        {make(dir.path(), pure), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_TRUE(plan) << plan.error().to_string();
   EXPECT_TRUE(find(*plan, "opt/conda/lib/python3.11/site-packages/pure/__init__.py"));
@@ -190,14 +220,15 @@ TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
   EXPECT_NE(script.find("sys.exit(app.main())"), std::string::npos) << script;
   auto meta = nlohmann::json::parse(content(*find(*plan, "opt/conda/conda-meta/pure-1.0-0.json")));
   EXPECT_EQ(meta["noarch"], "python");
-  EXPECT_NE(std::find(meta["files"].begin(), meta["files"].end(), "bin/pure-run"), meta["files"].end());
+  EXPECT_NE(std::find(meta["files"].begin(), meta["files"].end(), "bin/pure-run"),
+            meta["files"].end());
 
   // Without python in the environment: a clear error; with an explicit python: fine.
   auto alone = plan_environment(std::span(&pkgs[1], 1), {});
   ASSERT_FALSE(alone);
   EXPECT_NE(alone.error().to_string().find("no python"), std::string::npos);
-  auto explicit_py = plan_environment(std::span(&pkgs[1], 1),
-                                      {.python = PythonInfo{"3.13", "lib/python3.13t/site-packages"}});
+  auto explicit_py = plan_environment(
+      std::span(&pkgs[1], 1), {.python = PythonInfo{"3.13", "lib/python3.13t/site-packages"}});
   ASSERT_TRUE(explicit_py);
   EXPECT_TRUE(find(*explicit_py, "opt/conda/lib/python3.13t/site-packages/pure/__init__.py"));
 }
@@ -210,14 +241,16 @@ TEST(Installer, LaterPackageWinsWithWarning) {
   a.payload = {test::file("etc/shared.conf", "from a"), test::file("share/one", "a's data"),
                Entry{"share/two", "share/one", Entry::Hardlink}};
   b.payload = {test::file("etc/shared.conf", "from b"), test::file("share/one", "b's data")};
-  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""}, {make(dir.path(), b), {}, ""}};
+  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""},
+                                        {make(dir.path(), b), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_TRUE(plan);
   int count = 0;
   for (const auto& e : plan->entries) count += e.path == "opt/conda/etc/shared.conf";
   EXPECT_EQ(count, 1);
   EXPECT_EQ(content(*find(*plan, "opt/conda/etc/shared.conf")), "from b");
-  EXPECT_TRUE(has_warning(*plan, "'opt/conda/etc/shared.conf' from b-1.0-0 replaces the one from a-1.0-0"));
+  EXPECT_TRUE(
+      has_warning(*plan, "'opt/conda/etc/shared.conf' from b-1.0-0 replaces the one from a-1.0-0"));
   // a's hardlink to a path b replaced keeps a's content.
   const auto* two = find(*plan, "opt/conda/share/two");
   ASSERT_TRUE(two);
@@ -233,10 +266,12 @@ TEST(Installer, RefusesWritesThroughSymlinksAndBadPrefixes) {
   b.name = "b";
   a.payload = {test::symlink("lib/evil", "/tmp")};
   b.payload = {test::file("lib/evil/de-installer-escape", "x")};
-  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""}, {make(dir.path(), b), {}, ""}};
+  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""},
+                                        {make(dir.path(), b), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_FALSE(plan);
-  EXPECT_NE(plan.error().to_string().find("through the symlink 'opt/conda/lib/evil'"), std::string::npos)
+  EXPECT_NE(plan.error().to_string().find("through the symlink 'opt/conda/lib/evil'"),
+            std::string::npos)
       << plan.error().to_string();
   EXPECT_FALSE(plan_environment(std::span(&pkgs[0], 1), {.prefix = "relative/prefix"}));
   EXPECT_FALSE(plan_environment(std::span(&pkgs[0], 1), {.prefix = "/opt/../etc"}));
@@ -259,12 +294,15 @@ TEST(Installer, RealPackages) {
   int installed = 0;
   for (const auto& e : fs::recursive_directory_iterator(pkgs)) {
     auto name = e.path().filename().string();
-    if (!e.is_regular_file() || !package_format_of(name) || e.path().parent_path().filename() == "corrupt") continue;
+    if (!e.is_regular_file() || !package_format_of(name) ||
+        e.path().parent_path().filename() == "corrupt")
+      continue;
     auto out = dir.path() / fmt::format("p{}", installed);
     ASSERT_TRUE(extract_package(e.path(), out)) << name;
     PackageToInstall p{out, {}, ""};
-    auto plan = plan_environment(std::span(&p, 1), {.python = PythonInfo{"3.11", "lib/python3.11/site-packages"},
-                                                     .verify_files = true});
+    auto plan = plan_environment(
+        std::span(&p, 1),
+        {.python = PythonInfo{"3.11", "lib/python3.11/site-packages"}, .verify_files = true});
     ASSERT_TRUE(plan) << name << ": " << plan.error().to_string();
     auto root = dir.path() / fmt::format("root{}", installed);
     auto st = write_to_directory(*plan, root, "/opt/conda");
@@ -289,9 +327,11 @@ TEST(Installer, RealPackages) {
       ASSERT_TRUE(script);
       EXPECT_TRUE(script->starts_with("#!/opt/conda/bin/python\n"));
       EXPECT_NE(script->find("from conda_index_pkg_a import main"), std::string::npos);
-      EXPECT_TRUE(fs::exists(root / "opt/conda/lib/python3.11/site-packages/conda_index_pkg_a/__init__.py"));
+      EXPECT_TRUE(fs::exists(
+          root / "opt/conda/lib/python3.11/site-packages/conda_index_pkg_a/__init__.py"));
       EXPECT_TRUE(has_warning(*plan, "post-link"));
-      EXPECT_TRUE(fs::exists(root / "opt/conda/conda-meta/conda-index-pkg-a-1.0-pyhed9eced_1.json"));
+      EXPECT_TRUE(
+          fs::exists(root / "opt/conda/conda-meta/conda-index-pkg-a-1.0-pyhed9eced_1.json"));
     }
     if (name == "symlink-test-1.0.0-0.conda") {
       bool saw_link = false;

@@ -33,8 +33,8 @@ class BothFormats : public ::testing::TestWithParam<PackageFormat> {};
 TEST_P(BothFormats, ExtractsFilesSymlinksHardlinksAndModes) {
   auto dir = temp();
   test::PackageSpec spec;
-  spec.payload = {test::file("bin/tool", "#!/bin/sh\necho hi\n", 0755), test::file("lib/libx.so.1", "ELF"),
-                  test::symlink("lib/libx.so", "libx.so.1"),
+  spec.payload = {test::file("bin/tool", "#!/bin/sh\necho hi\n", 0755),
+                  test::file("lib/libx.so.1", "ELF"), test::symlink("lib/libx.so", "libx.so.1"),
                   Entry{"lib/libx-copy.so", "lib/libx.so.1", Entry::Hardlink}};
   auto pkg = test::build_package(dir.path(), spec, GetParam());
   ASSERT_TRUE(pkg) << pkg.error().to_string();
@@ -59,12 +59,18 @@ TEST_P(BothFormats, RefusesHostileEntries) {
     std::string message;
   };
   std::vector<Case> cases = {
-      {"dotdot", {test::file("info/index.json", "{}"), test::file("../../escape", "x")}, "'..' refused"},
-      {"absolute", {test::file("info/index.json", "{}"), test::file("/tmp/de-escape-abs", "x")}, "absolute path"},
+      {"dotdot",
+       {test::file("info/index.json", "{}"), test::file("../../escape", "x")},
+       "'..' refused"},
+      {"absolute",
+       {test::file("info/index.json", "{}"), test::file("/tmp/de-escape-abs", "x")},
+       "absolute path"},
       {"symlink-then-write",
-       {test::file("info/index.json", "{}"), test::symlink("lib", "/tmp"), test::file("lib/de-escape-sym", "x")},
+       {test::file("info/index.json", "{}"), test::symlink("lib", "/tmp"),
+        test::file("lib/de-escape-sym", "x")},
        "below the symlink 'lib'"},
-      {"hardlink-out", {test::file("info/index.json", "{}"), Entry{"x", "/etc/passwd", Entry::Hardlink}},
+      {"hardlink-out",
+       {test::file("info/index.json", "{}"), Entry{"x", "/etc/passwd", Entry::Hardlink}},
        "absolute path"},
   };
   for (const auto& c : cases) {
@@ -74,15 +80,19 @@ TEST_P(BothFormats, RefusesHostileEntries) {
     auto st = extract_package(*pkg, out);
     ASSERT_FALSE(st) << c.name;
     EXPECT_NE(st.error().to_string().find(c.message), std::string::npos) << st.error().to_string();
-    EXPECT_NE(st.error().to_string().find("evil-" + c.name), std::string::npos) << st.error().to_string();
+    EXPECT_NE(st.error().to_string().find("evil-" + c.name), std::string::npos)
+        << st.error().to_string();
   }
   EXPECT_FALSE(fs::exists(dir.path() / "escape"));
   EXPECT_FALSE(fs::exists("/tmp/de-escape-abs"));
   EXPECT_FALSE(fs::exists("/tmp/de-escape-sym"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Package, BothFormats, ::testing::Values(PackageFormat::Conda, PackageFormat::TarBz2),
-                         [](const auto& p) { return p.param == PackageFormat::Conda ? "conda" : "tar_bz2"; });
+INSTANTIATE_TEST_SUITE_P(Package, BothFormats,
+                         ::testing::Values(PackageFormat::Conda, PackageFormat::TarBz2),
+                         [](const auto& p) {
+                           return p.param == PackageFormat::Conda ? "conda" : "tar_bz2";
+                         });
 
 TEST(PackageCache, VerifiesExtractsOnceAndKeysBySha) {
   auto dir = temp();
@@ -96,10 +106,13 @@ TEST(PackageCache, VerifiesExtractsOnceAndKeysBySha) {
   auto bad = cache.extract(*pkg, {.sha256 = Digest::of("other")});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Code::Corruption);
-  EXPECT_NE(bad.error().to_string().find("tiny-1.0-0.conda: sha256 is"), std::string::npos) << bad.error().to_string();
-  auto bad_md5 = cache.extract(*pkg, {.md5 = *Md5Hash::from_hex("00000000000000000000000000000000")});
+  EXPECT_NE(bad.error().to_string().find("tiny-1.0-0.conda: sha256 is"), std::string::npos)
+      << bad.error().to_string();
+  auto bad_md5 =
+      cache.extract(*pkg, {.md5 = *Md5Hash::from_hex("00000000000000000000000000000000")});
   ASSERT_FALSE(bad_md5);
-  auto entry = cache.extract(*pkg, {.sha256 = hashes->sha256, .md5 = hashes->md5, .size = hashes->size});
+  auto entry =
+      cache.extract(*pkg, {.sha256 = hashes->sha256, .md5 = hashes->md5, .size = hashes->size});
   ASSERT_TRUE(entry) << entry.error().to_string();
   EXPECT_EQ(entry->filename().string(), "tiny-1.0-0-" + hashes->sha256.hex().substr(0, 16));
   EXPECT_EQ(*read_file(*entry / "share/a.txt"), "hello");
@@ -118,18 +131,22 @@ TEST(PackageCache, FailedExtractionLeavesNoEntryAndStaleTempsAreCleared) {
   ASSERT_TRUE(pkg);
   PackageCache cache(dir.path() / "cache");
   auto hashes = hash_package_file(*pkg);
-  fs::create_directories(cache.root() / (".tmp-evil-1-0-" + hashes->sha256.hex().substr(0, 16) + "-crashed"));
+  fs::create_directories(cache.root() /
+                         (".tmp-evil-1-0-" + hashes->sha256.hex().substr(0, 16) + "-crashed"));
   ASSERT_FALSE(cache.extract(*pkg));
   for (const auto& e : fs::directory_iterator(cache.root())) {
     EXPECT_FALSE(e.path().filename().string().starts_with(".tmp-")) << e.path();
-    EXPECT_FALSE(e.path().filename().string().starts_with("evil-1-0-") && fs::is_directory(e.path()));
+    EXPECT_FALSE(e.path().filename().string().starts_with("evil-1-0-") &&
+                 fs::is_directory(e.path()));
   }
 }
 
 TEST(PackageCache, ConcurrentProcessesShareOneEntry) {
   auto dir = temp();
   test::PackageSpec spec;
-  for (int i = 0; i < 200; ++i) spec.payload.push_back(test::file(fmt::format("share/f{}.txt", i), std::string(4096, 'a' + i % 26)));
+  for (int i = 0; i < 200; ++i)
+    spec.payload.push_back(
+        test::file(fmt::format("share/f{}.txt", i), std::string(4096, 'a' + i % 26)));
   auto pkg = test::build_package(dir.path(), spec, PackageFormat::TarBz2);
   ASSERT_TRUE(pkg);
   std::vector<pid_t> children;
@@ -148,7 +165,8 @@ TEST(PackageCache, ConcurrentProcessesShareOneEntry) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
   int entries = 0;
-  for (const auto& e : fs::directory_iterator(dir.path() / "cache")) entries += fs::is_directory(e.path());
+  for (const auto& e : fs::directory_iterator(dir.path() / "cache"))
+    entries += fs::is_directory(e.path());
   EXPECT_EQ(entries, 1);
 }
 
@@ -172,7 +190,8 @@ TEST(PackageCache, FetchAllInParallelKeepsOrderAndReportsErrors) {
     test::PackageSpec spec;
     spec.name = fmt::format("p{}", i);
     spec.payload = {test::file("share/n", std::to_string(i))};
-    auto pkg = test::build_package(dir.path(), spec, i % 2 ? PackageFormat::Conda : PackageFormat::TarBz2);
+    auto pkg =
+        test::build_package(dir.path(), spec, i % 2 ? PackageFormat::Conda : PackageFormat::TarBz2);
     ASSERT_TRUE(pkg);
     requests.push_back({path_to_file_url(*pkg), {}});
   }

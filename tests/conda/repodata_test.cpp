@@ -36,12 +36,14 @@ TEST(PackageRecord, HashesAndNames) {
 TEST(PackageRecord, ParsesIndexJson) {
   auto r = parse_index_json(R"({"name":"zlib","version":"1.2.11","build":"h7b6447c_3",
       "build_number":3,"depends":["libgcc-ng >=7.3.0"],"noarch":null,"subdir":"linux-64",
-      "license":"zlib","timestamp":1542640894016})", "index.json");
+      "license":"zlib","timestamp":1542640894016})",
+                            "index.json");
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->dist_name(), "zlib-1.2.11-h7b6447c_3");
   EXPECT_EQ(r->build_number, 3);
   EXPECT_EQ(r->depends, std::vector<std::string>{"libgcc-ng >=7.3.0"});
-  auto bad = parse_index_json(R"({"name":"x","version":"1","depends":"oops"})", "pkg/info/index.json");
+  auto bad =
+      parse_index_json(R"({"name":"x","version":"1","depends":"oops"})", "pkg/info/index.json");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().to_string().find("pkg/info/index.json"), std::string::npos);
   auto noarch = parse_index_json(R"({"name":"x","version":"1","build":"0","noarch":true})", "i");
@@ -71,8 +73,9 @@ TEST(Repodata, V1WithNullsRemovedAndMalformed) {
     },
     "removed": ["gone-1-0.tar.bz2"]
   })";
-  auto r = Repodata::parse(json, {.channel = "conda-forge",
-                                  .subdir_url = "https://conda.anaconda.org/conda-forge/linux-64/"});
+  auto r = Repodata::parse(
+      json,
+      {.channel = "conda-forge", .subdir_url = "https://conda.anaconda.org/conda-forge/linux-64/"});
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->subdir, "linux-64");
   EXPECT_EQ(r->skipped, 5u);
@@ -101,7 +104,8 @@ TEST(Repodata, V1WithNullsRemovedAndMalformed) {
 }
 
 TEST(Repodata, BrokenJsonFailsWithName) {
-  auto r = Repodata::parse(R"({"packages": {"a-1-0.tar.bz2": {"name": "a", )", {}, "x/repodata.json");
+  auto r =
+      Repodata::parse(R"({"packages": {"a-1-0.tar.bz2": {"name": "a", )", {}, "x/repodata.json");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::Corruption);
   EXPECT_NE(r.error().to_string().find("x/repodata.json"), std::string::npos);
@@ -135,7 +139,9 @@ TEST(Repodata, RealFiles) {
     const auto* mutex = find(*r, "_libgcc_mutex-0.1-conda_forge.tar.bz2");
     ASSERT_TRUE(mutex);
     EXPECT_TRUE(mutex->depends.empty());
-    EXPECT_EQ(mutex->url, "https://conda.anaconda.org/conda-forge/linux-64/_libgcc_mutex-0.1-conda_forge.tar.bz2");
+    EXPECT_EQ(
+        mutex->url,
+        "https://conda.anaconda.org/conda-forge/linux-64/_libgcc_mutex-0.1-conda_forge.tar.bz2");
   }
   {
     auto r = Repodata::load(dir / "mamba/conda-forge-repodata-version-2-missing-base_url.json",
@@ -165,14 +171,16 @@ TEST(Repodata, RealFiles) {
     ASSERT_TRUE(r);
     EXPECT_GT(r->records.size(), 500u);
   }
-  for (auto name : {"mamba/sudoku.json", "mamba/conda-forge-numpy-linux-64.json",
-                    "rattler/pytorch-linux-64-repodata.json", "rattler/with-wheels__noarch__repodata.json",
-                    "conda/defaults-main_noarch.json", "conda/index2.json", "conda/index4.json",
-                    "conda-sharded/linux-64/repodata.json"}) {
+  for (auto name :
+       {"mamba/sudoku.json", "mamba/conda-forge-numpy-linux-64.json",
+        "rattler/pytorch-linux-64-repodata.json", "rattler/with-wheels__noarch__repodata.json",
+        "conda/defaults-main_noarch.json", "conda/index2.json", "conda/index4.json",
+        "conda-sharded/linux-64/repodata.json"}) {
     auto r = Repodata::load(dir / name, {});
     ASSERT_TRUE(r) << name << ": " << r.error().to_string();
     EXPECT_GT(r->records.size(), 0u) << name;
-    EXPECT_EQ(r->skipped, 0u) << name << ": " << (r->skip_reasons.empty() ? "" : r->skip_reasons[0]);
+    EXPECT_EQ(r->skipped, 0u) << name << ": "
+                              << (r->skip_reasons.empty() ? "" : r->skip_reasons[0]);
   }
 }
 
@@ -180,7 +188,8 @@ TEST(Repodata, RealFiles) {
 // machines differ; the bench measures it properly).
 TEST(Repodata, ParsesFast) {
   std::string json = R"({"info":{"subdir":"linux-64"},"packages":{)";
-  const int kRecords = std::getenv("DE_REPODATA_RECORDS") ? std::atoi(std::getenv("DE_REPODATA_RECORDS")) : 40000;
+  const int kRecords =
+      std::getenv("DE_REPODATA_RECORDS") ? std::atoi(std::getenv("DE_REPODATA_RECORDS")) : 40000;
   for (int i = 0; i < kRecords; ++i) {
     if (i) json += ",";
     json += fmt::format(

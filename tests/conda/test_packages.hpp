@@ -3,10 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/io.hpp"
@@ -38,10 +37,10 @@ struct PackageSpec {
   std::string version = "1.0";
   std::string build = "0";
   std::string subdir = "linux-64";
-  std::string noarch;                 // "", "python", "generic"
+  std::string noarch;  // "", "python", "generic"
   std::vector<std::string> depends;
-  std::vector<Entry> payload;         // paths relative to the prefix
-  std::vector<Entry> extra_info;      // more info/ files (link.json, post-link scripts in bin/...)
+  std::vector<Entry> payload;     // paths relative to the prefix
+  std::vector<Entry> extra_info;  // more info/ files (link.json, post-link scripts in bin/...)
   bool write_paths_json = true;
 };
 
@@ -75,20 +74,28 @@ inline nlohmann::json paths_json(const PackageSpec& spec) {
 inline Status write_entries(ffi::ArchiveWriter& w, const std::vector<Entry>& entries) {
   for (const auto& e : entries) {
     switch (e.kind) {
-      case Entry::File: DE_TRY(w.add_file(e.path, e.content, e.mode)); break;
-      case Entry::Symlink: DE_TRY(w.add_symlink(e.path, e.content)); break;
-      case Entry::Hardlink: DE_TRY(w.add_hardlink(e.path, e.content)); break;
-      case Entry::Dir: DE_TRY(w.add_directory(e.path, e.mode)); break;
+      case Entry::File:
+        DE_TRY(w.add_file(e.path, e.content, e.mode));
+        break;
+      case Entry::Symlink:
+        DE_TRY(w.add_symlink(e.path, e.content));
+        break;
+      case Entry::Hardlink:
+        DE_TRY(w.add_hardlink(e.path, e.content));
+        break;
+      case Entry::Dir:
+        DE_TRY(w.add_directory(e.path, e.mode));
+        break;
     }
   }
   return {};
 }
 
 inline std::vector<Entry> info_entries(const PackageSpec& spec) {
-  nlohmann::json index = {{"name", spec.name},       {"version", spec.version},
-                          {"build", spec.build},     {"build_number", 0},
-                          {"subdir", spec.subdir},   {"depends", spec.depends},
-                          {"license", "MIT"},        {"timestamp", 1700000000000}};
+  nlohmann::json index = {{"name", spec.name},     {"version", spec.version},
+                          {"build", spec.build},   {"build_number", 0},
+                          {"subdir", spec.subdir}, {"depends", spec.depends},
+                          {"license", "MIT"},      {"timestamp", 1700000000000}};
   if (!spec.noarch.empty()) index["noarch"] = spec.noarch;
   std::vector<Entry> info = {file("info/index.json", index.dump())};
   if (spec.write_paths_json) info.push_back(file("info/paths.json", paths_json(spec).dump()));
@@ -98,8 +105,9 @@ inline std::vector<Entry> info_entries(const PackageSpec& spec) {
 
 // Builds `<dir>/<name>-<version>-<build><ext>` from raw archive entries (info and payload
 // together; for .conda they are split by the "info/" prefix).
-inline Result<std::filesystem::path> build_raw(const std::filesystem::path& dir, const std::string& stem,
-                                               PackageFormat format, const std::vector<Entry>& entries) {
+inline Result<std::filesystem::path> build_raw(const std::filesystem::path& dir,
+                                               const std::string& stem, PackageFormat format,
+                                               const std::vector<Entry>& entries) {
   if (format == PackageFormat::TarBz2) {
     auto path = dir / (stem + ".tar.bz2");
     auto w = DE_TRY(ffi::ArchiveWriter::create(path, ffi::ArchiveWriteFormat::TarBz2));
@@ -109,7 +117,8 @@ inline Result<std::filesystem::path> build_raw(const std::filesystem::path& dir,
   }
   std::vector<Entry> info, pkg;
   for (const auto& e : entries) (e.path.starts_with("info/") ? info : pkg).push_back(e);
-  auto make_tar = [&](const std::string& name, const std::vector<Entry>& es) -> Result<std::string> {
+  auto make_tar = [&](const std::string& name,
+                      const std::vector<Entry>& es) -> Result<std::string> {
     auto path = dir / name;
     auto w = DE_TRY(ffi::ArchiveWriter::create(path, ffi::ArchiveWriteFormat::TarZstd));
     DE_TRY(write_entries(*w, es));
@@ -129,8 +138,8 @@ inline Result<std::filesystem::path> build_raw(const std::filesystem::path& dir,
   return path;
 }
 
-inline Result<std::filesystem::path> build_package(const std::filesystem::path& dir, const PackageSpec& spec,
-                                                   PackageFormat format) {
+inline Result<std::filesystem::path> build_package(const std::filesystem::path& dir,
+                                                   const PackageSpec& spec, PackageFormat format) {
   auto entries = info_entries(spec);
   for (const auto& e : spec.payload) entries.push_back(e);
   return build_raw(dir, spec.name + "-" + spec.version + "-" + spec.build, format, entries);

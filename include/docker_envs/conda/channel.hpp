@@ -80,7 +80,10 @@ class Fetcher {
   // NotFound when the resource does not exist; Unsupported for a scheme it does not handle.
   virtual Result<std::unique_ptr<Reader>> open(const std::string& url) = 0;
   // A local file holding the resource, when there is one (lets callers avoid a copy).
-  virtual std::optional<std::filesystem::path> local_path(const std::string& url) { (void)url; return std::nullopt; }
+  virtual std::optional<std::filesystem::path> local_path(const std::string& url) {
+    (void)url;
+    return std::nullopt;
+  }
 };
 
 class FileFetcher final : public Fetcher {

@@ -38,16 +38,17 @@ enum class PlaceholderMode : std::uint8_t { Text, Binary };
 // Replaces `placeholder` with `prefix` in `data`. Binary mode keeps every C string's length,
 // padding with NULs; fails (InvalidArgument, naming `what`) when the prefix is longer than the
 // placeholder. Exposed for tests and for streaming consumers.
-Result<std::string> replace_prefix(std::string_view data, std::string_view placeholder, std::string_view prefix,
-                                   PlaceholderMode mode, std::string_view what);
+Result<std::string> replace_prefix(std::string_view data, std::string_view placeholder,
+                                   std::string_view prefix, PlaceholderMode mode,
+                                   std::string_view what);
 
 struct InstallEntry {
   enum class Type : std::uint8_t { File, Symlink, Hardlink };
   // Content of a File entry.
   enum class Source : std::uint8_t {
-    HostFile,   // copy `host_path` as is
-    Bytes,      // `data` holds the content (generated, or a small rewritten file)
-    Rewrite,    // `host_path` with `placeholder` -> prefix applied when opened (large files)
+    HostFile,  // copy `host_path` as is
+    Bytes,     // `data` holds the content (generated, or a small rewritten file)
+    Rewrite,   // `host_path` with `placeholder` -> prefix applied when opened (large files)
   };
 
   std::string path;  // relative to the image root, no leading '/': "opt/conda/lib/libz.so.1"
@@ -58,19 +59,19 @@ struct InstallEntry {
   std::string data;
   std::string placeholder;  // Source::Rewrite
   PlaceholderMode placeholder_mode = PlaceholderMode::Text;
-  std::uint64_t size = 0;   // content size of a File
+  std::uint64_t size = 0;  // content size of a File
   // Symlink: the target as it will be written. Hardlink: the image path of the file it links to
   // (an earlier entry of the same package).
   std::string link_target;
-  std::string package;      // dist name of the package ("" for environment-wide files)
+  std::string package;  // dist name of the package ("" for environment-wide files)
 };
 
 // Opens the content of a File entry (rewriting Source::Rewrite entries as they are read).
 Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::string_view prefix);
 
 struct PythonInfo {
-  std::string version;              // "3.11"
-  std::string site_packages_path;   // "lib/python3.11/site-packages"
+  std::string version;             // "3.11"
+  std::string site_packages_path;  // "lib/python3.11/site-packages"
 };
 
 struct InstallOptions {
@@ -96,19 +97,21 @@ struct PackageToInstall {
 };
 
 struct InstallPlan {
-  std::vector<InstallEntry> entries;  // in install order; at most one entry per path
-  std::vector<std::string> warnings;  // post-link scripts not run, clobbered paths, ...
+  std::vector<InstallEntry> entries;   // in install order; at most one entry per path
+  std::vector<std::string> warnings;   // post-link scripts not run, clobbered paths, ...
   std::vector<PackageRecord> records;  // the merged record of each package, in order
 };
 
 // Plans the installation of `packages` in order (dependencies first) under options.prefix.
-Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages, const InstallOptions& options);
+Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
+                                     const InstallOptions& options);
 
 // "3.11.4" -> {"3.11", "lib/python3.11/site-packages"}; honours record.python_site_packages_path.
 Result<PythonInfo> python_info_from_record(const PackageRecord& python);
 
 // Writes the plan below `root` (entries' paths are relative to it), refusing to follow any
 // symlink on the way. Existing files are replaced.
-Status write_to_directory(const InstallPlan& plan, const std::filesystem::path& root, std::string_view prefix);
+Status write_to_directory(const InstallPlan& plan, const std::filesystem::path& root,
+                          std::string_view prefix);
 
 }  // namespace de::conda

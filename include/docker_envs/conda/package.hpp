@@ -37,7 +37,8 @@ struct ExpectedHashes {
 Result<PackageHashes> hash_package_file(const std::filesystem::path& path);
 
 // Fails with Corruption, naming the file and both digests, when `actual` contradicts `expected`.
-Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected, std::string_view what);
+Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected,
+                    std::string_view what);
 
 // Normalises a path inside a package ("./bin//x" -> "bin/x"); InvalidArgument for absolute paths,
 // `..` components, NUL bytes or an empty result.

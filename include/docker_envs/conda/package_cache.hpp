@@ -44,8 +44,8 @@ class PackageCache {
   };
   // fetch()es every request on up to `parallelism` threads (`fetcher` must be thread-safe);
   // returns the extracted directories in request order, or the first error in request order.
-  Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests, Fetcher& fetcher,
-                                                       unsigned parallelism = 4);
+  Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests,
+                                                       Fetcher& fetcher, unsigned parallelism = 4);
 
  private:
   std::filesystem::path root_;

@@ -57,8 +57,8 @@ struct PackageRecord {
   std::vector<std::string> constrains;  // match specs as written
   std::string subdir;                   // "linux-64", "noarch"
   NoarchKind noarch = NoarchKind::None;
-  std::string fn;       // "numpy-1.26.4-py311h64a7726_0.conda"
-  std::string url;      // full download URL; empty until known (repodata records get it from base_url)
+  std::string fn;   // "numpy-1.26.4-py311h64a7726_0.conda"
+  std::string url;  // full download URL; empty until known (repodata records get it from base_url)
   std::string channel;  // channel the record came from (display form, no token), may be empty
   std::optional<Md5Hash> md5;
   std::optional<Digest> sha256;

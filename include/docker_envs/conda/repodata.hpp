@@ -37,8 +37,8 @@ struct Repodata {
   std::string subdir;    // info.subdir ("" when absent)
   std::string base_url;  // where packages are downloaded from, without a trailing '/'
   std::vector<PackageRecord> records;
-  std::vector<std::string> removed;  // file names listed under `removed`
-  std::size_t skipped = 0;            // malformed records dropped
+  std::vector<std::string> removed;       // file names listed under `removed`
+  std::size_t skipped = 0;                // malformed records dropped
   std::vector<std::string> skip_reasons;  // the first few, "packages/foo-1-0.tar.bz2: no version"
   std::size_t superseded_tar_bz2 = 0;     // .tar.bz2 records dropped for their .conda twin
 
