@@ -370,7 +370,17 @@ struct Planner {
     json files = json::array();
     std::map<std::pair<dev_t, ino_t>, std::string> inodes;  // hardlinks within the package
     for (const auto& s : specs) {
-      if (s.kind == PathSpec::Kind::Directory) continue;
+      if (s.kind == PathSpec::Kind::Directory) {
+        std::string rel = relocate(s.path, rec.noarch);
+        InstallEntry d;
+        d.path = prefix_rel + "/" + rel;
+        d.type = InstallEntry::Type::Directory;
+        d.mode = 0755;
+        d.package = dist;
+        paths_data.push_back({{"_path", rel}, {"path_type", "directory"}});
+        add(std::move(d));
+        continue;
+      }
       std::string rel = relocate(s.path, rec.noarch);
       std::string image_path = prefix_rel + "/" + rel;
       fs::path host = dir / s.path;
@@ -659,12 +669,23 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
     DE_TRY(make_safe_parents(root, rel));
     fs::path dest = root / rel;
     struct stat st;
+    if (e.type == InstallEntry::Type::Directory) {
+      if (::lstat(dest.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+          return fail(Code::InvalidArgument, "'{}' exists and is not a directory", dest.string());
+      } else if (::mkdir(dest.c_str(), 0755) != 0) {
+        return fail_errno("creating " + dest.string(), errno);
+      }
+      continue;
+    }
     if (::lstat(dest.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode))
         return fail(Code::InvalidArgument, "'{}' is a directory", dest.string());
       if (::unlink(dest.c_str()) != 0) return fail_errno("replacing " + dest.string(), errno);
     }
     switch (e.type) {
+      case InstallEntry::Type::Directory:
+        break;  // handled above
       case InstallEntry::Type::Symlink:
         if (::symlink(e.link_target.c_str(), dest.c_str()) != 0)
           return fail_errno("creating symlink " + dest.string(), errno);

@@ -99,6 +99,7 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
                     test::symlink("lib/libzz.so", "libzz.so.1"),
                     test::file("share/zz/a", "same"),
                     Entry{"share/zz/b", "share/zz/a", Entry::Hardlink},
+                    Entry{"var/empty", "", Entry::Dir, 0755},
                     test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
     auto extracted = make(dir.path(), spec, format);
     PackageToInstall p{extracted, {}, "zz >=1"};
@@ -138,7 +139,10 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     EXPECT_EQ(doc["requested_spec"], "zz >=1");
     EXPECT_EQ(doc["sha256"], Digest::of("pkg").hex());
     EXPECT_EQ(doc["files"].size(), 6u);
-    EXPECT_EQ(doc["paths_data"]["paths"].size(), 6u);
+    EXPECT_EQ(doc["paths_data"]["paths"].size(), 7u);
+    const auto* empty_dir = find(*plan, "opt/conda/var/empty");
+    ASSERT_TRUE(empty_dir);
+    EXPECT_EQ(empty_dir->type, InstallEntry::Type::Directory);
     const auto* history = find(*plan, "opt/conda/conda-meta/history");
     ASSERT_TRUE(history);
     EXPECT_EQ(content(*history),
@@ -164,6 +168,7 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
               "prefix=/opt/conda\nlibdir=${prefix}/lib\n");
     EXPECT_EQ(fs::read_symlink(root / "opt/conda/lib/libzz.so"), "libzz.so.1");
     EXPECT_EQ(fs::hard_link_count(root / "opt/conda/share/zz/a"), 2u);
+    EXPECT_TRUE(fs::is_directory(root / "opt/conda/var/empty"));
     struct stat s;
     ASSERT_EQ(::stat((root / "opt/conda/lib/libzz.so.1").c_str(), &s), 0);
     EXPECT_EQ(s.st_mode & 0777, 0755u);

@@ -47,8 +47,12 @@ struct PackageSpec {
 inline nlohmann::json paths_json(const PackageSpec& spec) {
   nlohmann::json paths = nlohmann::json::array();
   for (const auto& e : spec.payload) {
-    if (e.kind == Entry::Dir) continue;
     nlohmann::json p = {{"_path", e.path}};
+    if (e.kind == Entry::Dir) {
+      p["path_type"] = "directory";
+      paths.push_back(p);
+      continue;
+    }
     if (e.kind == Entry::Symlink) {
       p["path_type"] = "softlink";
     } else {

@@ -43,7 +43,9 @@ Result<std::string> replace_prefix(std::string_view data, std::string_view place
                                    std::string_view what);
 
 struct InstallEntry {
-  enum class Type : std::uint8_t { File, Symlink, Hardlink };
+  // Directory: an (often empty) directory the package lists itself (paths.json "directory");
+  // parents of other entries are not listed.
+  enum class Type : std::uint8_t { File, Symlink, Hardlink, Directory };
   // Content of a File entry.
   enum class Source : std::uint8_t {
     HostFile,  // copy `host_path` as is
