@@ -4,6 +4,7 @@
 
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/mutate.hpp"
+#include "cli/registry_ref.hpp"
 
 namespace de::cli {
 
@@ -20,7 +21,22 @@ Result<oci::ImageRef> parse_ref(std::string_view text, std::string_view role) {
   return DE_TRY_CTX(oci::ImageRef::parse(text), fmt::format("{} '{}'", role, text));
 }
 
+Status check_destination(std::string_view text) {
+  if (is_registry_ref(text)) {
+    DE_TRY_CTX(parse_registry_ref(text), fmt::format("destination '{}'", text));
+    return {};
+  }
+  auto ref = DE_TRY(parse_ref(text, "destination"));
+  if (ref.transport == oci::Transport::Scratch)
+    return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", text);
+  return {};
+}
+
 Result<oci::Image> read_source(std::string_view text) {
+  // docker://REF: layers download when first read, into the shared blob cache.
+  if (is_registry_ref(text))
+    return DE_TRY_CTX(read_registry_image(text, RegistryFlags{}, /*fetch_layers=*/false),
+                      fmt::format("reading {}", text));
   auto ref = DE_TRY(parse_ref(text, "source"));
   return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", text));
 }
@@ -32,6 +48,14 @@ std::string created_time(const Globals& globals) {
 
 Status write_destination(oci::Image image, std::string_view text, const oci::WriteOptions& options,
                          const Globals& globals, bool stamp_created) {
+  if (is_registry_ref(text)) {
+    if (stamp_created && globals.source_date_epoch) oci::set_created(image, created_time(globals));
+    auto pushed = DE_TRY_CTX(write_registry_image(image, text, RegistryFlags{},
+                                                  {.compression = options.compression}),
+                             fmt::format("pushing {}", text));
+    log::info("pushed {} (manifest {})", text, pushed.manifest_digest.to_string());
+    return {};
+  }
   auto ref = DE_TRY(parse_ref(text, "destination"));
   if (ref.transport == oci::Transport::Scratch)
     return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", text);

@@ -57,6 +57,8 @@ Result<std::int64_t> parse_source_date_epoch(std::string_view text);
 // "docker-archive:...", "oci:...", "oci-archive:...", "scratch" or a bare path. `role` ("source",
 // "destination") names it in errors.
 Result<oci::ImageRef> parse_ref(std::string_view text, std::string_view role);
+// Checks a destination before any work is done: a transport reference or docker://REF.
+Status check_destination(std::string_view text);
 
 // Reads the image named by `text`, with the reference in the error context.
 Result<oci::Image> read_source(std::string_view text);

@@ -41,7 +41,7 @@ Status run(const AddLayerOptions& o, const Globals& globals) {
   for (auto& d : o.dirs) dirs.push_back(DE_TRY(split_mapping(d, "--dir", "/")));
   for (auto& f : o.files) files.push_back(DE_TRY(split_mapping(f, "--file", "")));
   // Fail on a bad destination or option before doing any work.
-  DE_TRY(parse_ref(o.destination, "destination"));
+  DE_TRY(check_destination(o.destination));
   Compression compression = DE_TRY(layer_compression(o.compression));
 
   auto image = DE_TRY(read_source(o.source));

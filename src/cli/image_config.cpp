@@ -46,7 +46,7 @@ Status run(const ConfigOptions& o, const Globals& globals) {
   if (o.entrypoint) edit.entrypoint = DE_TRY(parse_string_array(*o.entrypoint, "--entrypoint"));
   if (o.cmd) edit.cmd = DE_TRY(parse_string_array(*o.cmd, "--cmd"));
   edit.history.created = created_time(globals);
-  DE_TRY(parse_ref(o.destination, "destination"));
+  DE_TRY(check_destination(o.destination));
 
   auto image = DE_TRY(read_source(o.source));
   auto edited = DE_TRY_CTX(oci::edit_config(std::move(image), edit),

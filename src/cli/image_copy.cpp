@@ -11,7 +11,7 @@ struct CopyOptions {
 };
 
 Status run(const CopyOptions& o, const Globals& globals) {
-  DE_TRY(parse_ref(o.destination, "destination"));
+  DE_TRY(check_destination(o.destination));
   Compression compression = DE_TRY(layer_compression(o.compression));
   auto image = DE_TRY(read_source(o.source));
   return write_destination(std::move(image), o.destination,

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "cli/registry_ref.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/media_types.hpp"
@@ -147,7 +148,7 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
   if (complete) {
     ManifestKey key{.config = manifest.config.digest};
     for (auto& l : manifest.layers) key.layers.push_back(l.digest);
-    stored = stored_manifest(ref, key);
+    stored = image.raw_manifest ? image.raw_manifest : stored_manifest(ref, key);
   }
   std::optional<std::string> manifest_bytes = stored;
   if (!manifest_bytes && complete) manifest_bytes = manifest.to_json();
@@ -183,8 +184,10 @@ void add_image_inspect(CLI::App& parent, Registry& registry) {
                   "scratch, or a path")
       ->required();
   on_run(sub, registry, options, [](const InspectOptions& o, const Globals&) -> Status {
-    auto ref = DE_TRY(parse_ref(o.source, "source"));
-    auto image = DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", o.source));
+    // A registry image carries the manifest the registry served; others are read by transport.
+    auto ref = is_registry_ref(o.source) ? oci::ImageRef{.transport = oci::Transport::Scratch}
+                                         : DE_TRY(parse_ref(o.source, "source"));
+    auto image = DE_TRY(read_source(o.source));
     auto json = DE_TRY_CTX(inspect(image, ref), fmt::format("inspecting {}", o.source));
     std::string text = json.dump(2) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -12,7 +12,7 @@ struct RemoveLayerOptions {
 };
 
 Status run(const RemoveLayerOptions& o, const Globals& globals) {
-  DE_TRY(parse_ref(o.destination, "destination"));
+  DE_TRY(check_destination(o.destination));
   auto image = DE_TRY(read_source(o.source));
   auto edited = DE_TRY_CTX(oci::remove_layer(std::move(image), o.index),
                            fmt::format("removing a layer from {}", o.source));

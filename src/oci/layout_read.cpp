@@ -36,6 +36,7 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
   Image image;
   image.config = DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + m.config.digest.to_string());
   image.raw_config = std::move(config_bytes);
+  image.raw_manifest = body;
   image.source_manifest_media_type = m.media_type;
   image.annotations = m.annotations;
   auto diff_ids = DE_TRY(image.config.diff_ids());

@@ -59,6 +59,7 @@ Image append_layer(Image image, LayerPtr layer, HistoryEntry history) {
   image.config.set_diff_ids(ids);
   image.config.set_history(entries);
   image.raw_config.reset();
+  image.raw_manifest.reset();
   return image;
 }
 
@@ -84,6 +85,7 @@ Result<Image> remove_layer(Image image, std::optional<size_t> index) {
   image.config.set_diff_ids(ids);
   image.config.set_history(entries);
   image.raw_config.reset();
+  image.raw_manifest.reset();
   return image;
 }
 
@@ -162,12 +164,14 @@ Result<Image> edit_config(Image image, const ConfigEdit& edit) {
   config.set_history(entries);
   config.set_diff_ids(aligned_diff_ids(image));
   image.raw_config.reset();
+  image.raw_manifest.reset();
   return image;
 }
 
 void set_created(Image& image, std::string rfc3339) {
   image.config.set_created(rfc3339);
   image.raw_config.reset();
+  image.raw_manifest.reset();
 }
 
 std::string rfc3339_from_epoch(std::int64_t seconds) {

@@ -126,6 +126,7 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
 
   result.manifest_digest = fetched.digest;
   result.manifest_media_type = fetched.media_type;
+  result.image.raw_manifest = fetched.bytes;
   result.manifest = std::move(fetched.bytes);
   result.bytes_downloaded = ctx->bytes_downloaded;
   result.bytes_cached = ctx->bytes_cached;

@@ -52,6 +52,9 @@ struct Image {
   // The config's original bytes while unmodified, so that copying keeps the image's digests.
   // Any mutation clears it.
   std::optional<std::string> raw_config;
+  // The manifest bytes the source stores for this image (OCI layouts, registries), while the image
+  // is unmodified; any mutation clears it. Writers derive their own manifest either way.
+  std::optional<std::string> raw_manifest;
   // Manifest media type of the source (Docker schema 2 or OCI); empty for new images.
   std::string source_manifest_media_type;
   std::map<std::string, std::string> annotations;  // from the source manifest
