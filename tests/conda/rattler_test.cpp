@@ -254,17 +254,21 @@ bool letters_before_trailing_underscore(const std::string& text) {
   return t.size() >= 2 && t.back() == '_' && is_alpha(t[t.size() - 2]);
 }
 
-// The prefix's last segment has more atoms than the version's segment there, all zeros
-// ("7g.3" vs "7g0"): conda pads the missing atoms with 0, rattler does not inside a segment.
+// A segment of the prefix has more atoms than the version's segment there, the extra ones all
+// zeros ("7g.3" vs "7g0", "0post.1" vs "post0.1"): conda pads the missing atoms with 0, rattler
+// does not inside a segment. Any segment may show it, not only the last.
 bool padded_inside_segment(const Version& v, const Version& p) {
   if (p.has_local() || p.segment_count() == 0) return false;
-  std::size_t last = p.segment_count() - 1;
-  Version::Segment ps = p.segment(last);
-  Version::Segment vs = last < v.segment_count() ? v.segment(last) : Version::Segment{};
-  if (ps.size() <= vs.size()) return false;
-  for (std::size_t i = vs.size(); i < ps.size(); ++i)
-    if (ps[i].kind != Version::Atom::Kind::Number || ps[i].number != 0) return false;
-  return true;
+  for (std::size_t s = 0; s < p.segment_count(); ++s) {
+    Version::Segment ps = p.segment(s);
+    Version::Segment vs = s < v.segment_count() ? v.segment(s) : Version::Segment{};
+    if (ps.size() <= vs.size()) continue;
+    bool zeros = true;
+    for (std::size_t i = vs.size(); i < ps.size(); ++i)
+      if (ps[i].kind != Version::Atom::Kind::Number || ps[i].number != 0) zeros = false;
+    if (zeros) return true;
+  }
+  return false;
 }
 
 // The primaries of a spec as (operator, body) pairs, split on , | ( ).
@@ -336,6 +340,10 @@ std::string classify(const Query& q, const std::string& our, const std::string& 
       }
       if (has_dev_prefixed_word(q.a) || has_dev_prefixed_word(q.b)) return "dev-prefixed-string";
       if (letters_before_trailing_underscore(q.b)) return "trailing-underscore";
+      // The same reading of `post_` applies to a version inside the spec (">=1post_.*").
+      for (const auto& [op, body] : prims)
+        if (letters_before_trailing_underscore(body.substr(0, body.find_last_not_of("*.") + 1)))
+          return "trailing-underscore";
       for (const auto& [op, body] : prims)
         if (op == "==" && body.find('*') != std::string::npos) return "exact-with-star";
       for (const auto& [op, body] : prims)
@@ -345,6 +353,11 @@ std::string classify(const Query& q, const std::string& our, const std::string& 
       // A starts-with primary whose verdict changes under rattler's segment-wise reading.
       auto v = Version::parse(q.b);
       if (!v) return "";
+      // ~= is a starts-with on all but the last segment plus >=: the same padding rule applies.
+      for (const auto& [op, body] : prims)
+        if (op == "~=")
+          if (auto p = Version::parse(body); p && padded_inside_segment(*v, *p))
+            return "starts-with-padding";
       for (const auto& [op, body] : prims) {
         bool star = body.ends_with('*');
         if (!(op == "=" || (star && (op.empty() || op == "!=")))) continue;
