@@ -380,9 +380,11 @@ void LayerBuilder::add_directory_entry(std::string_view image_path, std::uint32_
 Result<LayerPtr> LayerBuilder::build() && {
   if (deferred_error_) return std::unexpected(*deferred_error_);
 
-  // Implicit parents.
-  std::map<std::string, std::shared_ptr<Node>> all = nodes_;
-  for (const auto& [path, node] : nodes_) {
+  // Implicit parents. The builder is consumed, so its nodes move instead of being copied (peak
+  // memory is per-entry metadata; keep one copy of it). A parent sorts before its children, so
+  // parents inserted here land behind the iteration and are not visited again.
+  std::map<std::string, std::shared_ptr<Node>> all = std::move(nodes_);
+  for (const auto& [path, node] : all) {
     for (std::string a = parent_of(path); !a.empty(); a = parent_of(a)) {
       auto [it, inserted] = all.try_emplace(a);
       if (!inserted) break;  // present already, and so are its ancestors
@@ -401,7 +403,7 @@ Result<LayerPtr> LayerBuilder::build() && {
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> first_link;
   std::uint64_t total = TarWriter::kTrailerSize;
   for (const auto& [path, node] : all) {
-    Item item{node->entry, node->host, node->contents};
+    Item item{std::move(node->entry), std::move(node->host), std::move(node->contents)};
     item.entry.path = path;
     if (node->inode) {
       auto [it, inserted] = first_link.try_emplace(*node->inode, path);
