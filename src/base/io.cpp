@@ -128,27 +128,35 @@ Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::create(const fs::pat
 }
 
 Status AtomicFileWriter::flush() {
-  size_t off = 0;
-  while (off < buf_.size()) {
-    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
-    off += static_cast<size_t>(n);
-  }
+  DE_TRY(write_direct(as_bytes(buf_)));
   buf_.clear();
   return {};
 }
 
 Status AtomicFileWriter::write(std::span<const std::byte> data) {
   size_ += data.size();
-  if (buf_.size() + data.size() > kWriteBuffer) {
-    DE_TRY(flush());
-    if (data.size() >= kWriteBuffer) {
-      buf_.assign(reinterpret_cast<const char*>(data.data()), data.size());
-      return flush();
-    }
+  if (buf_.size() + data.size() <= kWriteBuffer) {
+    buf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return {};
   }
-  buf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  DE_TRY(flush());
+  if (data.size() < kWriteBuffer / 4) {
+    buf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return {};
+  }
+  // Large writes go straight to the file: copying them through the buffer first costs a pass
+  // over every byte of a layer.
+  return write_direct(data);
+}
+
+Status AtomicFileWriter::write_direct(std::span<const std::byte> data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
+    off += static_cast<size_t>(n);
+  }
   return {};
 }
 

@@ -116,6 +116,7 @@ class AtomicFileWriter final : public Writer {
  private:
   AtomicFileWriter(int fd, std::filesystem::path tmp, std::filesystem::path dest);
   Status flush();
+  Status write_direct(std::span<const std::byte> data);
   int fd_;
   std::filesystem::path tmp_, dest_;
   std::string buf_;
