@@ -106,13 +106,10 @@ if [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null && timeout 20 doc
   run_cli image add-layer scratch --dir "$TEST_TMP/bb" "docker-archive:$TEST_TMP/bb.tar:t/bb:1"
   run_cli image config "$TEST_TMP/bb.tar" --cmd '["/bin/echo","pushed-and-ran"]' "docker-archive:$TEST_TMP/bb2.tar:t/bb:2"
   run_cli image push "$TEST_TMP/bb2.tar" "docker://$REG/test/busybox:v1"
-  # The engine may run in its own network namespace: it reaches the registry as localhost only
-  # when it shares ours; skip quietly otherwise.
-  if timeout 120 docker pull "$REG/test/busybox:v1" >/dev/null 2>&1; then
-    out=$(docker run --rm --network none "$REG/test/busybox:v1")
-    assert_eq "pushed-and-ran" "$out" "docker run output"
-  else
-    log "docker could not pull from $REG (engine not on this loopback?): skipped"
-  fi
+  # The engine shares this machine's loopback (it runs on the host, not in its own namespace) and
+  # treats 127.0.0.0/8 registries as insecure, so it can pull over plain HTTP.
+  timeout 120 docker pull "$REG/test/busybox:v1" >/dev/null || die "docker could not pull from $REG"
+  out=$(docker run --rm --network none "$REG/test/busybox:v1")
+  assert_eq "pushed-and-ran" "$out" "docker run output"
 fi
 log "ok"
