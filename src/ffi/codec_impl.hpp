@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "ffi/compress.hpp"
@@ -60,6 +61,61 @@ class FixedChunker {
   size_t chunk_size_;
   std::unique_ptr<std::byte[]> pending_;
   size_t used_ = 0;
+};
+
+// The write/close protocol both compressors share: input cut into fixed chunks (FixedChunker),
+// output gathered in a buffer handed to `next` when full, errors sticky (a failed stream cannot be
+// continued), close() finishing the stream and then closing `next`. A subclass compresses one
+// chunk into the buffer.
+class ChunkedCompressor : public Writer {
+ public:
+  using Writer::write;
+  Status write(std::span<const std::byte> data) final {
+    if (error_) return std::unexpected(*error_);
+    if (closed_) return fail(Code::Internal, "write after close on a compressor");
+    return remember(chunker_.feed(
+        data, [this](std::span<const std::byte> c) { return compress_chunk(c, /*end=*/false); }));
+  }
+
+  Status close() final {
+    if (error_) return std::unexpected(*error_);
+    if (closed_) return fail(Code::Internal, "compressor closed twice");
+    closed_ = true;
+    DE_TRY(remember(compress_chunk(chunker_.rest(), /*end=*/true)));
+    DE_TRY(remember(flush_out()));
+    return next_.close();
+  }
+
+ protected:
+  ChunkedCompressor(Writer& next, size_t chunk_size, size_t out_size)
+      : out_size_(out_size), out_(new std::byte[out_size]), next_(next), chunker_(chunk_size) {}
+
+  // Compresses one chunk into out_[out_used_, out_size_), calling flush_out() when the buffer is
+  // full; with `end`, finishes the stream.
+  virtual Status compress_chunk(std::span<const std::byte> chunk, bool end) = 0;
+
+  Status flush_out() {
+    if (out_used_ == 0) return {};
+    DE_TRY(next_.write(std::span<const std::byte>(out_.get(), out_used_)));
+    out_used_ = 0;
+    return {};
+  }
+
+  std::byte* out() { return out_.get(); }
+  const size_t out_size_;
+  size_t out_used_ = 0;
+
+ private:
+  Status remember(Status st) {
+    if (!st) error_ = st.error();
+    return st;
+  }
+
+  std::unique_ptr<std::byte[]> out_;
+  Writer& next_;
+  FixedChunker chunker_;
+  bool closed_ = false;
+  std::optional<Error> error_;
 };
 
 }  // namespace de::ffi::detail

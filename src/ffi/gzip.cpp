@@ -35,16 +35,14 @@ struct alignas(64) InflateState {
 constexpr std::array<uint32_t, 4> kLevelBufSize = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
                                                    ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
 
-class GzipCompressor final : public Writer {
+class GzipCompressor final : public ChunkedCompressor {
  public:
   GzipCompressor(Writer& next, int level)
-      : next_(next),
+      : ChunkedCompressor(next, kDeflateChunk, kDeflateOut),
         state_(std::make_unique<DeflateState>()),
         level_buf_(kLevelBufSize[static_cast<size_t>(level)] > 0
                        ? new std::uint8_t[kLevelBufSize[static_cast<size_t>(level)]]
-                       : nullptr),
-        out_(new std::uint8_t[kDeflateOut]),
-        chunker_(kDeflateChunk) {
+                       : nullptr) {
     isal_zstream& z = state_->z;
     isal_deflate_init(&z);
     z.level = static_cast<uint32_t>(level);
@@ -52,50 +50,20 @@ class GzipCompressor final : public Writer {
     z.level_buf_size = kLevelBufSize[static_cast<size_t>(level)];
     z.gzip_flag = IGZIP_GZIP_NO_HDR;  // we write the header; ISA-L writes CRC32 + ISIZE
     z.flush = NO_FLUSH;
-    std::memcpy(out_.get(), kGzipHeader.data(), kGzipHeader.size());
+    std::memcpy(out(), kGzipHeader.data(), kGzipHeader.size());
     out_used_ = kGzipHeader.size();
   }
 
-  using Writer::write;
-  Status write(std::span<const std::byte> data) override {
-    if (error_) return std::unexpected(*error_);
-    if (closed_) return fail(Code::Internal, "write after close on a compressor");
-    return remember(chunker_.feed(data, [this](std::span<const std::byte> c) {
-      return deflate(c, /*end=*/false);
-    }));
-  }
-
-  Status close() override {
-    if (error_) return std::unexpected(*error_);
-    if (closed_) return fail(Code::Internal, "compressor closed twice");
-    closed_ = true;
-    DE_TRY(remember(deflate(chunker_.rest(), /*end=*/true)));
-    DE_TRY(remember(flush_out()));
-    return next_.close();
-  }
-
  private:
-  Status remember(Status st) {
-    if (!st) error_ = st.error();
-    return st;
-  }
-
-  Status flush_out() {
-    if (out_used_ == 0) return {};
-    DE_TRY(next_.write(std::span<const std::byte>(reinterpret_cast<std::byte*>(out_.get()), out_used_)));
-    out_used_ = 0;
-    return {};
-  }
-
   // Compresses one chunk (< 4 GiB, as avail_in is 32-bit); with `end`, finishes the stream.
-  Status deflate(std::span<const std::byte> chunk, bool end) {
+  Status compress_chunk(std::span<const std::byte> chunk, bool end) override {
     isal_zstream& z = state_->z;
     z.next_in = reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(chunk.data()));
     z.avail_in = static_cast<uint32_t>(chunk.size());
     z.end_of_stream = end ? 1 : 0;
     while (z.avail_in > 0 || (end && z.internal_state.state != ZSTATE_END)) {
       if (out_used_ == kDeflateOut) DE_TRY(flush_out());
-      z.next_out = out_.get() + out_used_;
+      z.next_out = reinterpret_cast<std::uint8_t*>(out()) + out_used_;
       z.avail_out = static_cast<uint32_t>(kDeflateOut - out_used_);
       uint32_t in_before = z.avail_in;
       int rc = isal_deflate(&z);
@@ -110,14 +78,8 @@ class GzipCompressor final : public Writer {
     return {};
   }
 
-  Writer& next_;
   std::unique_ptr<DeflateState> state_;
   std::unique_ptr<std::uint8_t[]> level_buf_;  // ISA-L's work memory for levels >= 1
-  std::unique_ptr<std::uint8_t[]> out_;
-  size_t out_used_ = 0;
-  FixedChunker chunker_;
-  bool closed_ = false;
-  std::optional<Error> error_;  // sticky: a failed stream cannot be continued
 };
 
 std::string_view inflate_error_text(int rc) {

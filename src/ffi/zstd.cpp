@@ -28,51 +28,18 @@ struct DCtxDeleter {
 using CCtxPtr = std::unique_ptr<ZSTD_CCtx, CCtxDeleter>;
 using DCtxPtr = std::unique_ptr<ZSTD_DCtx, DCtxDeleter>;
 
-class ZstdCompressor final : public Writer {
+class ZstdCompressor final : public ChunkedCompressor {
  public:
   ZstdCompressor(Writer& next, CCtxPtr cctx)
-      : next_(next),
-        cctx_(std::move(cctx)),
-        out_size_(ZSTD_CStreamOutSize()),
-        out_(new std::byte[out_size_]),
-        chunker_(kZstdChunk) {}
-
-  using Writer::write;
-  Status write(std::span<const std::byte> data) override {
-    if (error_) return std::unexpected(*error_);
-    if (closed_) return fail(Code::Internal, "write after close on a compressor");
-    return remember(chunker_.feed(data, [this](std::span<const std::byte> c) {
-      return compress(c, ZSTD_e_continue);
-    }));
-  }
-
-  Status close() override {
-    if (error_) return std::unexpected(*error_);
-    if (closed_) return fail(Code::Internal, "compressor closed twice");
-    closed_ = true;
-    DE_TRY(remember(compress(chunker_.rest(), ZSTD_e_end)));
-    DE_TRY(remember(flush_out()));
-    return next_.close();
-  }
+      : ChunkedCompressor(next, kZstdChunk, ZSTD_CStreamOutSize()), cctx_(std::move(cctx)) {}
 
  private:
-  Status remember(Status st) {
-    if (!st) error_ = st.error();
-    return st;
-  }
-
-  Status flush_out() {
-    if (out_used_ == 0) return {};
-    DE_TRY(next_.write(std::span<const std::byte>(out_.get(), out_used_)));
-    out_used_ = 0;
-    return {};
-  }
-
-  Status compress(std::span<const std::byte> chunk, ZSTD_EndDirective mode) {
+  Status compress_chunk(std::span<const std::byte> chunk, bool end) override {
+    ZSTD_EndDirective mode = end ? ZSTD_e_end : ZSTD_e_continue;
     ZSTD_inBuffer in{chunk.data(), chunk.size(), 0};
     while (true) {
       if (out_used_ == out_size_) DE_TRY(flush_out());
-      ZSTD_outBuffer out{out_.get(), out_size_, out_used_};
+      ZSTD_outBuffer out{this->out(), out_size_, out_used_};
       size_t remaining = ZSTD_compressStream2(cctx_.get(), &out, &in, mode);
       if (ZSTD_isError(remaining))
         return fail(Code::Internal, "zstd compression failed: {}", ZSTD_getErrorName(remaining));
@@ -82,14 +49,7 @@ class ZstdCompressor final : public Writer {
     }
   }
 
-  Writer& next_;
   CCtxPtr cctx_;
-  size_t out_size_;
-  std::unique_ptr<std::byte[]> out_;
-  size_t out_used_ = 0;
-  FixedChunker chunker_;
-  bool closed_ = false;
-  std::optional<Error> error_;  // sticky: a failed stream cannot be continued
 };
 
 class ZstdDecompressor final : public Reader {
