@@ -14,7 +14,7 @@ build_pkgs=(
 # Tests and benchmarks: real consumers and baselines the integration tests and bench/ run.
 tool_pkgs=(
   isal zstd docker.io skopeo umoci busybox-static docker-registry apache2-utils
-  hyperfine time tar ca-certificates python3 openssl
+  hyperfine time tar ca-certificates python3 openssl bzip2 zip unzip
 )
 pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}")
 
