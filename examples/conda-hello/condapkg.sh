@@ -15,6 +15,8 @@
 # legacy info/has_prefix), so installers replace it with the real prefix. SUBDIR "noarch" makes a
 # `noarch: generic` package.
 #
+# CONDAPKG_FORMATS="conda" (or "tar.bz2") limits the formats written (default: both).
+#
 # condapkg_index writes CHANNEL/{noarch,linux-64}/repodata.json listing every package of each subdir
 # (both formats) with its md5, sha256 and size, as conda-index does.
 #
@@ -132,22 +134,27 @@ condapkg_build() {
     < <(cd "$work/root" && find info -type f -print0 | LC_ALL=C sort -z)
 
   mkdir -p "$channel/$subdir"
+  local formats=" ${CONDAPKG_FORMATS:-tar.bz2 conda} "
   # .tar.bz2: info/ first, then the payload (conda's own order).
-  _condapkg_tar "$work/root" "$work/all.tar" "${info[@]}" "${files[@]}" &&
-    bzip2 -9 -c "$work/all.tar" >"$work/$dist.tar.bz2" || { rm -rf "$work"; return 1; }
+  if [[ $formats == *" tar.bz2 "* ]]; then
+    _condapkg_tar "$work/root" "$work/all.tar" "${info[@]}" "${files[@]}" &&
+      bzip2 -9 -c "$work/all.tar" >"$work/$dist.tar.bz2" &&
+      mv -f "$work/$dist.tar.bz2" "$channel/$subdir/" || { rm -rf "$work"; return 1; }
+  fi
 
   # .conda: stored zip of metadata.json, pkg-*.tar.zst, info-*.tar.zst (metadata.json first).
-  mkdir -p "$work/zip"
-  printf '{"conda_pkg_format_version": 2}' >"$work/zip/metadata.json"
-  _condapkg_tar "$work/root" "$work/pkg.tar" "${files[@]}" &&
-    _condapkg_tar "$work/root" "$work/info.tar" "${info[@]}" &&
-    zstd -q -19 -c "$work/pkg.tar" >"$work/zip/pkg-$dist.tar.zst" &&
-    zstd -q -19 -c "$work/info.tar" >"$work/zip/info-$dist.tar.zst" &&
-    chmod 644 "$work/zip/"* && touch -d "@$epoch" "$work/zip/"* &&
-    (cd "$work/zip" && TZ=UTC zip -q -X -0 "$work/$dist.conda" metadata.json "pkg-$dist.tar.zst" \
-      "info-$dist.tar.zst") || { rm -rf "$work"; return 1; }
-
-  mv -f "$work/$dist.tar.bz2" "$work/$dist.conda" "$channel/$subdir/"
+  if [[ $formats == *" conda "* ]]; then
+    mkdir -p "$work/zip"
+    printf '{"conda_pkg_format_version": 2}' >"$work/zip/metadata.json"
+    _condapkg_tar "$work/root" "$work/pkg.tar" "${files[@]}" &&
+      _condapkg_tar "$work/root" "$work/info.tar" "${info[@]}" &&
+      zstd -q -19 -c "$work/pkg.tar" >"$work/zip/pkg-$dist.tar.zst" &&
+      zstd -q -19 -c "$work/info.tar" >"$work/zip/info-$dist.tar.zst" &&
+      chmod 644 "$work/zip/"* && touch -d "@$epoch" "$work/zip/"* &&
+      (cd "$work/zip" && TZ=UTC zip -q -X -0 "$work/$dist.conda" metadata.json "pkg-$dist.tar.zst" \
+        "info-$dist.tar.zst") &&
+      mv -f "$work/$dist.conda" "$channel/$subdir/" || { rm -rf "$work"; return 1; }
+  fi
   rm -rf "$work"
   CONDAPKG_LAST=$dist  # for callers that want the file name
 }
