@@ -10,7 +10,9 @@
 #                         Depends on busybox (its /bin/sh) and hello-data.
 #
 # Every package is written in both formats (.tar.bz2 and .conda) and listed in each subdir's
-# repodata.json with its md5, sha256 and size. The output is reproducible (SOURCE_DATE_EPOCH).
+# repodata.json with its md5, sha256 and size; CHANNEL_DIR/explicit.txt is an @EXPLICIT lock of the
+# environment (file:// URLs with sha256). The output is reproducible (SOURCE_DATE_EPOCH) for a given
+# CHANNEL_DIR.
 #
 #   examples/conda-hello/make-channel.sh [CHANNEL_DIR]     (default: examples/conda-hello/channel)
 set -euo pipefail
@@ -70,6 +72,17 @@ chmod 755 "$work/hello/bin/hello"
 condapkg_build "$work/hello" "$new" noarch hello 1.0 0 "busybox >=1" "hello-data 1.0.*"
 
 condapkg_index "$new"
+# A lock of the solved environment, dependencies first (what `conda list --explicit` writes), for
+# building without a solve: docker-envs build CHANNEL/explicit.txt --base scratch ...
+final=$(cd "$(dirname "$channel")" && pwd)/$(basename "$channel")
+{
+  echo "# platform: linux-64"
+  echo "@EXPLICIT"
+  for f in linux-64/busybox-*.conda noarch/hello-data-*.conda noarch/hello-1.0-*.conda; do
+    f=$(cd "$new" && echo $f)
+    echo "file://$final/$f#$(sha256sum <"$new/$f" | cut -c1-64)"
+  done
+} >"$new/explicit.txt"
 rm -rf "$channel.old"
 [[ ! -e "$channel" ]] || mv "$channel" "$channel.old"
 mv "$new" "$channel"
