@@ -11,6 +11,7 @@
 
 namespace de::cli {
 void add_env_install(CLI::App& parent, Registry& registry);  // env_install.cpp
+void add_build(CLI::App& parent, Registry& registry);        // build.cpp
 }  // namespace de::cli
 
 namespace {
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   env->require_subcommand(1);
   env->fallthrough();
   cli::add_env_install(*env, registry);
+  cli::add_build(app, registry);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,100 @@
+// The build pipeline: exact packages (from a lock, an @EXPLICIT file or a solve) become an image.
+//
+//   fetch + verify + extract (PackageCache, parallel) -> plan the install (conda installer)
+//   -> plan layers (layer_plan) -> key each layer -> reuse it from the LayerCache or produce it
+//   (parallel) -> append to the base image -> config (PATH, CONDA_PREFIX, variables, activation
+//   exports, labels, entrypoint...) -> an oci::Image whose layers are all cached blobs.
+//
+// Nothing here reads the environment, argv or the clock: times come from `source_date_epoch`
+// (0 when unset), so the same inputs give the same image digest on any machine. Writing or pushing
+// the image is the caller's job (oci::write_image, registry push).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/build/entries_layer.hpp"
+#include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/build/layer_plan.hpp"
+#include "docker_envs/conda/channel.hpp"
+#include "docker_envs/conda/package_record.hpp"
+#include "docker_envs/oci/image.hpp"
+
+namespace de::build {
+
+// Progress events for a front end (called from the building thread only).
+struct BuildEvent {
+  enum class Kind { Fetching, Planned, LayerReused, LayerBuilt } kind;
+  std::size_t index = 0, total = 0;  // layer index / count, or package count for Fetching
+  std::uint64_t bytes = 0;           // blob bytes of the layer
+  std::string what;                  // the layer's label
+};
+
+struct BuildRequest {
+  // The environment, in install order (dependencies first), each with its url and, when known,
+  // sha256 / md5 / size (verified before extraction).
+  std::vector<conda::PackageRecord> packages;
+  oci::Image base;  // read by the caller (scratch, an archive, a registry image)
+  std::string environment_name;
+  std::string prefix = "/opt/conda";
+  std::string platform = "linux-64";
+  std::optional<Owner> owner;       // `user`: prefix files owned by it, and the config's User
+  std::optional<std::string> user;  // the config's User as written ("1000:1000")
+  std::optional<std::vector<std::string>> entrypoint, cmd;
+  std::optional<std::string> workdir;
+  std::vector<NameValue> variables;  // environment.yml `variables:` (after activation exports)
+  std::vector<NameValue> env;        // image.env (last: overrides everything)
+  std::vector<NameValue> labels;
+  std::vector<FileSpec> files;  // host files for the final layer
+  LayerStrategy strategy = LayerStrategy::Auto;
+  std::size_t max_layers = 64;
+  Compression compression = Compression::Gzip;  // of the cached blobs (None for docker-archive)
+  std::optional<std::int64_t> source_date_epoch;
+  std::string spec_hash;  // a digest of the inputs, for the label
+  std::filesystem::path package_cache;
+  std::filesystem::path layer_cache;
+  conda::Fetcher* fetcher = nullptr;  // required
+  unsigned parallelism = 2;
+  std::function<void(const BuildEvent&)> progress;
+};
+
+struct BuiltLayer {
+  std::string label;                  // "numpy-1.26.4-py311_0" or "group 3 (5 packages)"
+  std::vector<std::string> packages;  // dist names
+  oci::Descriptor blob;
+  Digest diff_id;
+  Digest key;
+  bool reused = false;
+};
+
+struct BuildResult {
+  oci::Image image;
+  std::vector<BuiltLayer> layers;  // the environment's layers (base layers not included)
+  std::size_t base_layers = 0;
+  std::size_t package_count = 0;
+  std::uint64_t bytes_reused = 0, bytes_new = 0;
+  std::vector<std::string> warnings;
+};
+
+Result<BuildResult> build_image(const BuildRequest& request);
+
+// Variables that `export NAME=VALUE` lines of an activation script set, evaluated statically:
+// quotes are removed, $CONDA_PREFIX / ${CONDA_PREFIX} become `prefix`; any other line that does
+// something (another command, a value with $ or `) is returned in `skipped`.
+struct ActivationExports {
+  std::vector<NameValue> variables;
+  std::vector<std::string> skipped;
+};
+ActivationExports parse_activation_script(std::string_view script, std::string_view prefix);
+
+// "linux-64" -> linux/amd64, "linux-aarch64" -> linux/arm64/v8, "linux-ppc64le" -> linux/ppc64le.
+Result<oci::Platform> image_platform(std::string_view conda_platform);
+
+}  // namespace de::build

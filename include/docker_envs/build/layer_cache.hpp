@@ -1,0 +1,70 @@
+// A content-addressed cache of produced layers, shared by concurrent builds.
+//
+// A layer's key is a SHA-256 over exactly what determines its bytes: a format version, the
+// compression, the prefix, the owner, the mtime, and for every entry its path, type, mode, size,
+// link target and the identity of its content (the package's sha256 and the file's path inside
+// the package, or the bytes themselves for generated content). Host paths (where the package
+// cache lives) are not part of it, so two machines compute the same keys.
+//
+// Layout under root:
+//   blobs/sha256/<hex>   a layer blob (compressed as the key says), named by its digest
+//   keys/<key hex>.json  {"digest", "size", "media_type", "diff_id", "tar_size"}
+// Both are written to a temp file beside them and renamed into place (blob first, then key), so a
+// reader sees a complete entry or none; concurrent builds producing one key write the same bytes
+// and the last rename wins harmlessly. A key whose blob is missing or has the wrong size is a miss.
+// A LayerCache is thread-safe (it holds only its root).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/digest.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/build/entries_layer.hpp"
+#include "docker_envs/conda/installer.hpp"
+#include "docker_envs/oci/image.hpp"
+
+namespace de::build {
+
+// Bumped whenever the way layers are produced changes their bytes.
+inline constexpr std::string_view kLayerFormatVersion = "docker-envs layer 1";
+
+struct LayerKeyOptions {
+  EntriesLayerOptions layer;  // prefix, owner, mtime (description is not part of the key)
+  Compression compression = Compression::Gzip;
+};
+
+// Identifies the bytes of a HostFile / Rewrite entry without reading them when possible
+// ("<package sha256>/<path inside the package>").
+using ContentId = std::function<Result<std::string>(const conda::InstallEntry&)>;
+
+Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
+                         const LayerKeyOptions& options, const ContentId& content_id);
+
+struct CachedLayer {
+  oci::LayerPtr layer;  // backed by the cached blob
+  oci::Descriptor blob;
+  Digest diff_id;
+  std::uint64_t tar_size = 0;
+};
+
+class LayerCache {
+ public:
+  explicit LayerCache(std::filesystem::path root) : root_(std::move(root)) {}
+  const std::filesystem::path& root() const { return root_; }
+
+  // The cached layer for `key`, or nullopt when absent (or incomplete).
+  Result<std::optional<CachedLayer>> find(const Digest& key) const;
+  // Produces `layer` with `compression` into the cache under `key` and returns the cached layer.
+  Result<CachedLayer> put(const Digest& key, const oci::Layer& layer,
+                          Compression compression) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace de::build

@@ -1,0 +1,409 @@
+#include "docker_envs/build/builder.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/build/layer_cache.hpp"
+#include "docker_envs/conda/installer.hpp"
+#include "docker_envs/conda/package_cache.hpp"
+#include "docker_envs/oci/mutate.hpp"
+#include "docker_envs/oci/tar.hpp"
+
+namespace de::build {
+namespace fs = std::filesystem;
+using conda::InstallEntry;
+
+Result<oci::Platform> image_platform(std::string_view conda_platform) {
+  if (conda_platform == "linux-64") return oci::Platform{.os = "linux", .architecture = "amd64"};
+  if (conda_platform == "linux-aarch64")
+    return oci::Platform{.os = "linux", .architecture = "arm64", .variant = "v8"};
+  if (conda_platform == "linux-ppc64le")
+    return oci::Platform{.os = "linux", .architecture = "ppc64le"};
+  return fail(Code::InvalidArgument,
+              "platform '{}' cannot be an image platform (expected linux-64, linux-aarch64 or "
+              "linux-ppc64le)",
+              conda_platform);
+}
+
+namespace {
+
+bool plain_value(std::string_view v) {
+  return v.find_first_of("$`\\;|&<>()") == std::string_view::npos;
+}
+
+std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
+    s.replace(pos, from.size(), to);
+  return s;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  });
+}
+
+}  // namespace
+
+ActivationExports parse_activation_script(std::string_view script, std::string_view prefix) {
+  ActivationExports out;
+  size_t start = 0;
+  while (start <= script.size()) {
+    size_t end = script.find('\n', start);
+    if (end == std::string_view::npos) end = script.size();
+    std::string_view line = trim(script.substr(start, end - start));
+    start = end + 1;
+    if (line.empty() || line.front() == '#') continue;
+    bool ok = false;
+    if (line.starts_with("export ")) {
+      std::string_view rest = trim(line.substr(7));
+      auto eq = rest.find('=');
+      if (eq != std::string_view::npos && valid_name(rest.substr(0, eq))) {
+        std::string name(rest.substr(0, eq));
+        std::string_view raw = rest.substr(eq + 1);
+        std::string value;
+        bool quoted_single = raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'';
+        bool quoted_double = raw.size() >= 2 && raw.front() == '"' && raw.back() == '"';
+        if (quoted_single) {
+          value = std::string(raw.substr(1, raw.size() - 2));
+          ok = value.find('\'') == std::string::npos;
+        } else {
+          std::string_view inner = quoted_double ? raw.substr(1, raw.size() - 2) : raw;
+          std::string v = replace_all(std::string(inner), "${CONDA_PREFIX}", prefix);
+          v = replace_all(std::move(v), "$CONDA_PREFIX", prefix);
+          ok = plain_value(v) && v.find('"') == std::string::npos &&
+               (quoted_double ||
+                (v.find(' ') == std::string::npos && v.find('\'') == std::string::npos));
+          value = std::move(v);
+        }
+        if (ok) out.variables.emplace_back(std::move(name), std::move(value));
+      }
+    }
+    if (!ok) out.skipped.emplace_back(line);
+  }
+  return out;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// Host files for the final layer: a file, symlink or directory tree at `spec.dest`.
+Status add_host_files(const FileSpec& spec, std::vector<InstallEntry>& out) {
+  auto dest = DE_TRY(oci::normalize_path(spec.dest));
+  if (dest.empty())
+    return fail(Code::InvalidArgument, "file {}: the destination cannot be the image root",
+                spec.source.string());
+  auto add = [&](const fs::path& host, const std::string& path) -> Status {
+    struct stat st;
+    if (::lstat(host.c_str(), &st) != 0) return fail_errno("reading " + host.string(), errno);
+    InstallEntry e;
+    e.path = path;
+    e.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+    if (S_ISDIR(st.st_mode)) {
+      e.type = InstallEntry::Type::Directory;
+    } else if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      e.type = InstallEntry::Type::Symlink;
+      e.mode = 0777;
+      e.link_target = fs::read_symlink(host, ec).string();
+      if (ec) return fail(Code::Io, "reading link {}: {}", host.string(), ec.message());
+    } else if (S_ISREG(st.st_mode)) {
+      e.type = InstallEntry::Type::File;
+      e.source = InstallEntry::Source::HostFile;
+      e.host_path = host;
+      e.size = static_cast<std::uint64_t>(st.st_size);
+    } else {
+      return fail(Code::InvalidArgument, "{} is not a file, directory or symlink", host.string());
+    }
+    out.push_back(std::move(e));
+    return {};
+  };
+  std::error_code ec;
+  auto status = fs::symlink_status(spec.source, ec);
+  if (ec || !fs::exists(status))
+    return fail(Code::NotFound, "file to add {} does not exist", spec.source.string());
+  DE_TRY(add(spec.source, dest));
+  if (fs::is_directory(status)) {
+    std::vector<fs::path> all;
+    for (fs::recursive_directory_iterator it(spec.source, ec), end; !ec && it != end;
+         it.increment(ec))
+      all.push_back(it->path());
+    if (ec) return fail(Code::Io, "listing {}: {}", spec.source.string(), ec.message());
+    for (const auto& p : all)
+      DE_TRY(add(p, dest + "/" + p.lexically_relative(spec.source).generic_string()));
+  }
+  return {};
+}
+
+Result<std::string> hash_host_file(const fs::path& path) {
+  auto in = DE_TRY(FileReader::open(path));
+  NullWriter sink;
+  HashingWriter hashing(sink);
+  DE_TRY(copy(*in, hashing));
+  return hashing.finish().hex();
+}
+
+struct LayerJob {
+  std::string label;
+  std::vector<std::string> packages;
+  std::vector<InstallEntry> entries;
+  Digest key;
+  std::optional<CachedLayer> cached;
+  bool reused = false;
+};
+
+}  // namespace
+
+Result<BuildResult> build_image(const BuildRequest& r) {
+  if (!r.fetcher) return fail(Code::Internal, "build_image needs a fetcher");
+  if (!r.prefix.starts_with("/") || r.prefix == "/")
+    return fail(Code::InvalidArgument, "prefix '{}' must be an absolute path below /", r.prefix);
+  const std::string prefix_rel = DE_TRY(oci::normalize_path(r.prefix));
+  const std::string prefix = "/" + prefix_rel;
+  const std::int64_t mtime = r.source_date_epoch.value_or(0);
+  const std::string created = oci::rfc3339_from_epoch(mtime);
+  const oci::Platform platform = DE_TRY(image_platform(r.platform));
+  const Owner owner = r.owner.value_or(Owner{});
+  const unsigned parallelism = std::max(1u, r.parallelism);
+  auto report = [&](BuildEvent e) {
+    if (r.progress) r.progress(e);
+  };
+
+  BuildResult result;
+  result.base_layers = r.base.layers.size();
+  result.package_count = r.packages.size();
+  if (!r.base.layers.empty()) {
+    auto base_platform = r.base.config.platform();
+    if (!base_platform.satisfies(
+            oci::Platform{.os = platform.os, .architecture = platform.architecture}))
+      return fail(Code::InvalidArgument, "the base image is {} but the environment is for {} ({})",
+                  base_platform.to_string(), platform.to_string(), r.platform);
+  }
+
+  // 1. Fetch, verify and extract (parallel, shared cache).
+  std::vector<conda::PackageCache::FetchRequest> requests;
+  for (const auto& p : r.packages) {
+    if (p.url.empty())
+      return fail(Code::InvalidArgument, "package {} has no URL to fetch it from", p.dist_name());
+    requests.push_back({p.url, {.sha256 = p.sha256, .md5 = p.md5, .size = p.size}});
+  }
+  report({.kind = BuildEvent::Kind::Fetching, .total = requests.size()});
+  conda::PackageCache package_cache(r.package_cache);
+  auto dirs =
+      DE_TRY_CTX(package_cache.fetch_all(requests, *r.fetcher, parallelism), "fetching packages");
+
+  // 2. What each package puts under the prefix.
+  std::vector<conda::PackageToInstall> to_install;
+  for (size_t i = 0; i < r.packages.size(); ++i) to_install.push_back({dirs[i], r.packages[i], ""});
+  auto plan = DE_TRY(conda::plan_environment(
+      to_install,
+      {.prefix = prefix, .history_time = mtime, .history_command = "docker-envs build"}));
+  result.warnings = plan.warnings;
+
+  std::map<std::string, size_t> index_of;  // dist name -> package index
+  std::vector<std::string> content_base(plan.records.size());
+  for (size_t i = 0; i < plan.records.size(); ++i) {
+    index_of[plan.records[i].dist_name()] = i;
+    // Identity of the package's bytes: its sha256 when known, else the cache entry's name
+    // (stem + sha256 prefix), never the host path.
+    const auto& sha = r.packages[i].sha256 ? r.packages[i].sha256 : plan.records[i].sha256;
+    content_base[i] = sha ? sha->hex() : dirs[i].filename().string();
+  }
+  std::vector<std::vector<InstallEntry>> per_package(plan.records.size());
+  std::vector<InstallEntry> final_entries;
+  std::vector<InstallEntry> activation;
+  const std::string activate_dir = prefix_rel + "/etc/conda/activate.d/";
+  for (auto& e : plan.entries) {
+    if (e.type == InstallEntry::Type::File && e.path.starts_with(activate_dir) &&
+        e.path.ends_with(".sh") && e.path.find('/', activate_dir.size()) == std::string::npos)
+      activation.push_back(e);
+    if (e.package.empty()) {
+      final_entries.push_back(std::move(e));
+      continue;
+    }
+    auto it = index_of.find(e.package);
+    if (it == index_of.end())
+      return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
+    per_package[it->second].push_back(std::move(e));
+  }
+  for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, final_entries), "image files");
+
+  // 3. Layers.
+  std::vector<PlannedPackage> sizes;
+  for (size_t i = 0; i < plan.records.size(); ++i) {
+    PlannedPackage p{plan.records[i].name, 0};
+    for (const auto& e : per_package[i]) p.size += e.size;
+    sizes.push_back(std::move(p));
+  }
+  auto groups = DE_TRY(plan_layers(
+      sizes,
+      {.strategy = r.strategy, .max_layers = r.max_layers, .base_layers = r.base.layers.size()}));
+  std::vector<LayerJob> jobs;
+  for (const auto& g : groups) {
+    LayerJob job;
+    for (size_t i : g.packages) {
+      job.packages.push_back(plan.records[i].dist_name());
+      for (auto& e : per_package[i]) job.entries.push_back(std::move(e));
+    }
+    job.label = g.packages.size() == 1
+                    ? job.packages[0]
+                    : fmt::format("{} packages: {}", g.packages.size(), join(job.packages, ", "));
+    jobs.push_back(std::move(job));
+  }
+  if (!final_entries.empty() || jobs.empty()) {
+    LayerJob fin;
+    fin.label = "environment files (conda-meta/history" +
+                std::string(r.files.empty() ? ")" : ", added files)");
+    fin.entries = std::move(final_entries);
+    jobs.push_back(std::move(fin));
+  }
+  report({.kind = BuildEvent::Kind::Planned, .total = jobs.size()});
+
+  // 4. Keys, and the cache.
+  LayerCache cache(r.layer_cache);
+  LayerKeyOptions key_options{.layer = {.prefix = prefix, .owner = owner, .mtime = mtime},
+                              .compression = r.compression};
+  auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
+    if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
+    size_t i = index_of.at(e.package);
+    return content_base[i] + "/" + e.host_path.lexically_relative(dirs[i]).generic_string();
+  };
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto& job = jobs[i];
+    job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
+    job.cached = DE_TRY(cache.find(job.key));
+    if (job.cached) {
+      job.reused = true;
+      report({.kind = BuildEvent::Kind::LayerReused,
+              .index = i,
+              .total = jobs.size(),
+              .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
+              .what = job.label});
+    } else {
+      missing.push_back(i);
+    }
+  }
+
+  // 5. Produce the missing layers in parallel (each also compresses on a second thread).
+  std::vector<std::optional<Error>> errors(jobs.size());
+  std::atomic<size_t> next{0};
+  std::mutex progress_mutex;
+  auto worker = [&] {
+    for (size_t k = next.fetch_add(1); k < missing.size(); k = next.fetch_add(1)) {
+      auto& job = jobs[missing[k]];
+      auto produced = [&]() -> Result<CachedLayer> {
+        auto options = key_options.layer;
+        options.description = "layer " + job.label;
+        auto layer = DE_TRY(entries_layer(job.entries, options));
+        return cache.put(job.key, *layer, r.compression);
+      }();
+      if (!produced) {
+        errors[missing[k]] = std::move(produced).error().add_context("building layer " + job.label);
+        continue;
+      }
+      job.cached = std::move(*produced);
+      std::lock_guard lock(progress_mutex);
+      report({.kind = BuildEvent::Kind::LayerBuilt,
+              .index = missing[k],
+              .total = jobs.size(),
+              .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
+              .what = job.label});
+    }
+  };
+  {
+    unsigned threads = std::min<unsigned>(parallelism, static_cast<unsigned>(missing.size()));
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+  }
+  for (auto& e : errors)
+    if (e) return std::unexpected(std::move(*e));
+
+  // 6. The image.
+  oci::Image image = r.base;
+  if (image.layers.empty()) image.config.set_platform(platform);
+  for (auto& job : jobs) {
+    oci::HistoryEntry h;
+    h.created = created;
+    h.created_by = "docker-envs build: " + job.label;
+    h.comment = job.packages.empty() ? "environment-wide files" : join(job.packages, " ");
+    image = oci::append_layer(std::move(image), job.cached->layer, h);
+    std::uint64_t bytes = static_cast<std::uint64_t>(job.cached->blob.size);
+    (job.reused ? result.bytes_reused : result.bytes_new) += bytes;
+    result.layers.push_back(
+        {job.label, job.packages, job.cached->blob, job.cached->diff_id, job.key, job.reused});
+  }
+  oci::ConfigEdit edit;
+  std::string base_path = r.base.config.env_var("PATH").value_or(
+      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  edit.env.emplace_back("PATH", prefix + "/bin" + (base_path.empty() ? "" : ":" + base_path));
+  edit.env.emplace_back("CONDA_PREFIX", prefix);
+  if (!r.environment_name.empty()) edit.env.emplace_back("CONDA_DEFAULT_ENV", r.environment_name);
+  std::sort(activation.begin(), activation.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  for (const auto& script : activation) {
+    auto reader = DE_TRY(conda::open_content(script, prefix));
+    auto text = DE_TRY_CTX(read_all(*reader, 1 << 20), "reading " + script.path);
+    auto exports = parse_activation_script(text, prefix);
+    for (auto& v : exports.variables) edit.env.push_back(std::move(v));
+    if (!exports.skipped.empty())
+      result.warnings.push_back(fmt::format(
+          "{} ({}): {} line(s) cannot be evaluated without running it and are not applied: {}",
+          "/" + script.path, script.package, exports.skipped.size(), join(exports.skipped, " | ")));
+  }
+  for (const auto& v : r.variables) edit.env.push_back(v);
+  for (const auto& v : r.env) edit.env.push_back(v);
+  edit.entrypoint = r.entrypoint;
+  edit.cmd = r.cmd;
+  edit.workdir = r.workdir;
+  if (r.user) edit.user = *r.user;
+  if (!r.environment_name.empty()) {
+    edit.labels.emplace_back("org.opencontainers.image.title", r.environment_name);
+    edit.labels.emplace_back("io.docker-envs.environment.name", r.environment_name);
+  }
+  edit.labels.emplace_back("org.opencontainers.image.created", created);
+  edit.labels.emplace_back("org.opencontainers.image.description",
+                           fmt::format("conda environment{}{} ({} packages, prefix {})",
+                                       r.environment_name.empty() ? "" : " ", r.environment_name,
+                                       r.packages.size(), prefix));
+  if (!r.spec_hash.empty())
+    edit.labels.emplace_back("io.docker-envs.environment.spec-hash", r.spec_hash);
+  edit.labels.emplace_back("io.docker-envs.environment.packages",
+                           std::to_string(r.packages.size()));
+  edit.labels.emplace_back("io.docker-envs.environment.prefix", prefix);
+  for (const auto& l : r.labels) edit.labels.push_back(l);
+  edit.history.created = created;
+  edit.history.created_by = "docker-envs build: config (PATH, CONDA_PREFIX, variables, labels)";
+  image = DE_TRY_CTX(oci::edit_config(std::move(image), edit), "image config");
+  oci::set_created(image, created);
+  image.names.clear();
+  image.annotations.clear();
+  result.image = std::move(image);
+  return result;
+}
+
+}  // namespace de::build

@@ -1,0 +1,120 @@
+#include "docker_envs/build/layer_cache.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
+
+namespace de::build {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Length-prefixed fields, so that no two different inputs hash the same stream.
+void field(Sha256& h, std::string_view s) {
+  h.update(fmt::format("{}:", s.size()));
+  h.update(s);
+}
+
+}  // namespace
+
+Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
+                         const LayerKeyOptions& options, const ContentId& content_id) {
+  Sha256 h;
+  field(h, kLayerFormatVersion);
+  field(h, to_string(options.compression));
+  field(h, options.layer.prefix);
+  field(h, options.layer.owner.to_string());
+  field(h, std::to_string(options.layer.mtime));
+  std::vector<const conda::InstallEntry*> sorted;
+  sorted.reserve(entries.size());
+  for (const auto& e : entries) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->path < b->path; });
+  for (const auto* e : sorted) {
+    field(h, e->path);
+    field(h, fmt::format("{}/{:o}/{}", static_cast<int>(e->type), e->mode, e->size));
+    field(h, e->link_target);
+    if (e->type != conda::InstallEntry::Type::File) continue;
+    switch (e->source) {
+      case conda::InstallEntry::Source::Bytes:
+        field(h, "bytes");
+        field(h, Digest::of(e->data).hex());
+        break;
+      case conda::InstallEntry::Source::HostFile:
+        field(h, "file");
+        field(h, DE_TRY(content_id(*e)));
+        break;
+      case conda::InstallEntry::Source::Rewrite:
+        field(h, "rewrite");
+        field(h, DE_TRY(content_id(*e)));
+        field(h, e->placeholder);
+        field(h, e->placeholder_mode == conda::PlaceholderMode::Binary ? "binary" : "text");
+        break;
+    }
+  }
+  return h.finish();
+}
+
+Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
+  fs::path key_file = root_ / "keys" / (key.hex() + ".json");
+  std::error_code ec;
+  if (!fs::exists(key_file, ec)) return std::optional<CachedLayer>();
+  auto text = DE_TRY(read_file(key_file, 1 << 20));
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return std::optional<CachedLayer>();  // a foreign or damaged entry: rebuild it
+  try {
+    CachedLayer c;
+    c.blob.media_type = doc.at("media_type").get<std::string>();
+    auto digest = Digest::parse(doc.at("digest").get<std::string>());
+    auto diff_id = Digest::parse(doc.at("diff_id").get<std::string>());
+    if (!digest || !diff_id) return std::optional<CachedLayer>();
+    c.blob.digest = *digest;
+    c.diff_id = *diff_id;
+    c.blob.size = doc.at("size").get<std::int64_t>();
+    c.tar_size = doc.at("tar_size").get<std::uint64_t>();
+    fs::path blob_file = root_ / "blobs/sha256" / c.blob.digest.hex();
+    auto size = fs::file_size(blob_file, ec);
+    if (ec || size != static_cast<std::uintmax_t>(c.blob.size)) return std::optional<CachedLayer>();
+    c.layer = oci::blob_file_layer(c.blob, c.diff_id, blob_file, "the layer cache");
+    return std::optional<CachedLayer>(std::move(c));
+  } catch (const nlohmann::json::exception&) {
+    return std::optional<CachedLayer>();
+  }
+}
+
+Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,
+                                    Compression compression) const {
+  fs::path blobs = root_ / "blobs/sha256";
+  fs::path keys = root_ / "keys";
+  std::error_code ec;
+  fs::create_directories(blobs, ec);
+  if (!ec) fs::create_directories(keys, ec);
+  if (ec) return fail(Code::Io, "creating the layer cache {}: {}", root_.string(), ec.message());
+
+  auto out = DE_TRY(AtomicFileWriter::create(blobs / "incoming"));
+  auto written = DE_TRY(oci::write_layer_blob(layer, compression, *out));
+  DE_TRY(out->commit_as(blobs / written.blob.digest.hex()));
+
+  CachedLayer c;
+  c.blob = written.blob;
+  c.diff_id = written.diff_id;
+  if (auto size = layer.tar_size()) {
+    c.tar_size = *size;
+  } else if (compression == Compression::None) {
+    c.tar_size = static_cast<std::uint64_t>(written.blob.size);
+  }
+  nlohmann::json doc = {{"digest", c.blob.digest.to_string()},
+                        {"size", c.blob.size},
+                        {"media_type", c.blob.media_type},
+                        {"diff_id", c.diff_id.to_string()},
+                        {"tar_size", c.tar_size}};
+  DE_TRY(write_file_atomic(keys / (key.hex() + ".json"), doc.dump()));
+  c.layer = oci::blob_file_layer(c.blob, c.diff_id, blobs / c.blob.digest.hex(), "the layer cache");
+  return c;
+}
+
+}  // namespace de::build

@@ -1,0 +1,351 @@
+// `docker-envs build [ENV_FILE] [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...] [--json]`:
+// a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
+// --explicit` and conda-lock render) or an environment.yml whose `image:` section declares the
+// image (see include/docker_envs/build/image_spec.hpp); every key of that section has a flag here
+// that overrides it. DEST is any transport or docker://REF (default docker-archive:NAME.tar).
+// Progress goes to a terminal only; --json prints the result on stdout.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "cli/registry_ref.hpp"
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/build/builder.hpp"
+#include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/conda/explicit.hpp"
+#include "docker_envs/oci/transport.hpp"
+
+namespace de::cli {
+
+void add_build(CLI::App& parent, Registry& registry);
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BuildFlags {
+  std::string env_file;
+  std::string tag;
+  std::string output;
+  std::vector<std::string> specs;
+  std::vector<std::string> channels;
+  // Overrides of the image: section.
+  std::string base, prefix, workdir, user, entrypoint, cmd, layering, compression;
+  std::vector<std::string> platforms, env, labels, files;
+  std::size_t max_layers = 0;
+  std::string cache_dir;
+  RegistryFlags registry;
+};
+
+fs::path cache_root(const BuildFlags& f) {
+  if (!f.cache_dir.empty()) return f.cache_dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "docker-envs";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache/docker-envs";
+  return fs::temp_directory_path() / "docker-envs";
+}
+
+// "[\"a\",\"b\"]" (JSON) or a plain string (one element).
+Result<std::vector<std::string>> parse_command(std::string_view text, std::string_view flag) {
+  if (text.starts_with("[")) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_array())
+      return fail(Code::InvalidArgument, "{} '{}' is not a JSON array of strings", flag, text);
+    std::vector<std::string> out;
+    for (const auto& v : j) {
+      if (!v.is_string())
+        return fail(Code::InvalidArgument, "{} '{}' is not a JSON array of strings", flag, text);
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+  return std::vector<std::string>{std::string(text)};
+}
+
+Result<build::NameValue> parse_name_value(std::string_view text, std::string_view flag) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return fail(Code::InvalidArgument, "{} '{}' is not NAME=VALUE", flag, text);
+  return build::NameValue{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+
+bool is_explicit(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line == "@EXPLICIT") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// NAME[:TAG] -> (NAME, TAG) with TAG defaulting to latest; a ':' inside a registry host's port
+// ("host:5000/name") is not a tag separator.
+std::pair<std::string, std::string> split_tag(std::string_view ref) {
+  auto slash = ref.rfind('/');
+  auto colon = ref.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash))
+    return {std::string(ref.substr(0, colon)), std::string(ref.substr(colon + 1))};
+  return {std::string(ref), "latest"};
+}
+
+// A base image: scratch, a transport reference or existing path, else a registry reference.
+Result<oci::Image> read_base(const std::string& base, const RegistryFlags& flags) {
+  if (base == "scratch") return oci::scratch_image();
+  if (is_registry_ref(base))
+    return DE_TRY_CTX(read_registry_image(base, flags, /*fetch_layers=*/false),
+                      "base image " + base);
+  std::error_code ec;
+  if (base.starts_with("docker-archive:") || base.starts_with("oci:") ||
+      base.starts_with("oci-archive:") || fs::exists(base, ec))
+    return DE_TRY_CTX(read_source(base), "base image " + base);
+  return DE_TRY_CTX(read_registry_image(std::string(kRegistryPrefix) + base, flags, false),
+                    "base image " + base);
+}
+
+std::string human_bytes(std::uint64_t n) {
+  if (n >= (1u << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1u << 30));
+  if (n >= (1u << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1u << 20));
+  if (n >= (1u << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1u << 10));
+  return fmt::format("{} B", n);
+}
+
+Status run(const BuildFlags& f, const Globals& globals) {
+  const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
+  auto say = [&](const std::string& line) {
+    if (terminal) std::fputs((line + "\n").c_str(), stderr);
+  };
+
+  // 1. The input: @EXPLICIT, or an environment.yml (with its image: section).
+  if (!f.specs.empty() || !f.channels.empty())
+    return fail(Code::Unsupported,
+                "-p/-c need the solver, which this build of docker-envs does not have yet; "
+                "give an @EXPLICIT lock file");
+  std::string env_file = f.env_file.empty() ? "environment.yml" : f.env_file;
+  auto text = DE_TRY_CTX(read_file(env_file, 256 << 20), "reading the environment file");
+  build::EnvironmentImageFile declared;
+  std::vector<conda::PackageRecord> packages;
+  std::string platform = "linux-64";
+  if (is_explicit(text)) {
+    auto env = DE_TRY(conda::parse_explicit(text, env_file));
+    packages = std::move(env.packages);
+    if (!env.platform.empty()) platform = env.platform;
+  } else {
+    auto dir = fs::path(env_file).has_parent_path() ? fs::path(env_file).parent_path() : ".";
+    declared = DE_TRY(build::parse_environment_image(text, env_file, dir));
+    return fail(Code::Unsupported,
+                "{}: solving an environment.yml needs the solver, which this build of "
+                "docker-envs does not have yet; give an @EXPLICIT lock file",
+                env_file);
+  }
+  build::ImageSpec& spec = declared.image;
+
+  // 2. Flags override the file.
+  if (!f.base.empty()) spec.base = f.base;
+  if (!f.tag.empty()) spec.name = f.tag;
+  if (!f.prefix.empty()) spec.prefix = f.prefix;
+  if (!f.platforms.empty()) spec.platforms = f.platforms;
+  if (!f.entrypoint.empty()) spec.entrypoint = DE_TRY(parse_command(f.entrypoint, "--entrypoint"));
+  if (!f.cmd.empty()) spec.cmd = DE_TRY(parse_command(f.cmd, "--cmd"));
+  if (!f.workdir.empty()) spec.workdir = f.workdir;
+  if (!f.user.empty()) spec.user = f.user;
+  for (const auto& e : f.env) spec.env.push_back(DE_TRY(parse_name_value(e, "--env")));
+  for (const auto& l : f.labels) spec.labels.push_back(DE_TRY(parse_name_value(l, "--label")));
+  for (const auto& file : f.files)
+    spec.files.push_back(DE_TRY_CTX(build::FileSpec::parse(file), "--file"));
+  if (!f.layering.empty()) spec.strategy = DE_TRY(build::parse_layer_strategy(f.layering));
+  if (f.max_layers) spec.max_layers = f.max_layers;
+
+  if (spec.platforms) {
+    if (spec.platforms->size() != 1)
+      return fail(Code::Unsupported,
+                  "building for several platforms at once is not supported yet ({}); build one "
+                  "platform per run",
+                  fmt::join(*spec.platforms, ", "));
+    if (!packages.empty() && platform != spec.platforms->front() && platform != "noarch")
+      return fail(Code::InvalidArgument, "{} is a lock for {}, not {}", env_file, platform,
+                  spec.platforms->front());
+    platform = spec.platforms->front();
+  }
+
+  std::string name = spec.name.value_or(declared.name.empty() ? "environment" : declared.name);
+  auto [image_name, image_tag] = split_tag(name);
+  std::string dest = f.output;
+  if (dest.empty()) {
+    std::string base_name = image_name.substr(image_name.rfind('/') + 1);
+    dest = fmt::format("docker-archive:{}.tar:{}:{}", base_name, image_name, image_tag);
+  }
+  DE_TRY(check_destination(dest));
+  Compression compression = Compression::Gzip;
+  if (!f.compression.empty()) compression = DE_TRY(layer_compression(f.compression));
+  if (!is_registry_ref(dest)) {
+    auto ref = DE_TRY(parse_ref(dest, "destination"));
+    bool docker_archive = ref.transport == oci::Transport::DockerArchive ||
+                          (ref.transport == oci::Transport::Auto && ref.path.ends_with(".tar"));
+    if (docker_archive) compression = Compression::None;  // docker-archive holds plain tars
+  }
+
+  std::optional<build::Owner> owner;
+  if (spec.user) owner = DE_TRY(build::Owner::parse(*spec.user));
+
+  // 3. The base image.
+  std::string base = spec.base.value_or("debian:bookworm-slim");
+  say("base image " + base);
+  RegistryFlags base_flags = f.registry;
+  base_flags.platform = DE_TRY(build::image_platform(platform)).to_string();
+  auto base_image = DE_TRY(read_base(base, base_flags));
+
+  // 4. Build.
+  conda::FileFetcher fetcher;
+  fs::path cache = cache_root(f);
+  build::BuildRequest request{
+      .packages = std::move(packages),
+      .base = std::move(base_image),
+      .environment_name = declared.name.empty() ? image_name : declared.name,
+      .prefix = spec.prefix.value_or("/opt/conda"),
+      .platform = platform,
+      .owner = owner,
+      .user = spec.user,
+      .entrypoint = spec.entrypoint,
+      .cmd = spec.cmd,
+      .workdir = spec.workdir,
+      .variables = declared.variables,
+      .env = spec.env,
+      .labels = spec.labels,
+      .files = spec.files,
+      .strategy = spec.strategy.value_or(build::LayerStrategy::Auto),
+      .max_layers = spec.max_layers.value_or(64),
+      .compression = compression,
+      .source_date_epoch = globals.source_date_epoch,
+      .spec_hash = Digest::of(text).to_string(),
+      .package_cache = cache / "pkgs",
+      .layer_cache = cache / "layers",
+      .fetcher = &fetcher,
+      .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
+      .progress = nullptr,
+  };
+  if (terminal) {
+    request.progress = [&](const build::BuildEvent& e) {
+      using K = build::BuildEvent::Kind;
+      switch (e.kind) {
+        case K::Fetching:
+          say(fmt::format("fetching and extracting {} package(s)", e.total));
+          break;
+        case K::Planned:
+          say(fmt::format("{} environment layer(s)", e.total));
+          break;
+        case K::LayerReused:
+          say(fmt::format("[{}/{}] reused {} ({})", e.index + 1, e.total, e.what,
+                          human_bytes(e.bytes)));
+          break;
+        case K::LayerBuilt:
+          say(fmt::format("[{}/{}] built  {} ({})", e.index + 1, e.total, e.what,
+                          human_bytes(e.bytes)));
+          break;
+      }
+    };
+  }
+  auto built = DE_TRY(build::build_image(request));
+  for (const auto& w : built.warnings) log::warn("{}", w);
+
+  // 5. Write or push.
+  Digest manifest_digest, config_digest;
+  if (is_registry_ref(dest)) {
+    auto pushed = DE_TRY_CTX(
+        write_registry_image(
+            built.image, dest, f.registry,
+            {.compression = compression == Compression::None ? Compression::Gzip : compression}),
+        fmt::format("pushing {}", dest));
+    manifest_digest = pushed.manifest_digest;
+    config_digest = Digest::of(built.image.config_bytes());
+  } else {
+    auto ref = DE_TRY(parse_ref(dest, "destination"));
+    if (ref.transport == oci::Transport::DockerArchive && ref.selector.empty())
+      ref.selector = image_name + ":" + image_tag;
+    auto written = DE_TRY_CTX(oci::write_image(built.image, ref, {.compression = compression}),
+                              fmt::format("writing {}", dest));
+    manifest_digest = written.manifest_digest;
+    config_digest = written.config_digest;
+  }
+  say(fmt::format("wrote {}: {} layer(s) ({} reused, {} new), manifest {}", dest,
+                  built.layers.size(), human_bytes(built.bytes_reused),
+                  human_bytes(built.bytes_new), manifest_digest.to_string()));
+
+  if (f.registry.json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : built.layers)
+      layers.push_back({{"label", l.label},
+                        {"packages", l.packages},
+                        {"digest", l.blob.digest.to_string()},
+                        {"size", l.blob.size},
+                        {"diff_id", l.diff_id.to_string()},
+                        {"reused", l.reused}});
+    nlohmann::json out = {{"image", image_name + ":" + image_tag},
+                          {"destination", dest},
+                          {"manifest_digest", manifest_digest.to_string()},
+                          {"config_digest", config_digest.to_string()},
+                          {"platform", platform},
+                          {"packages", built.package_count},
+                          {"base_layers", built.base_layers},
+                          {"layers", layers},
+                          {"bytes_reused", built.bytes_reused},
+                          {"bytes_new", built.bytes_new},
+                          {"warnings", built.warnings}};
+    std::fputs((out.dump(2) + "\n").c_str(), stdout);
+  }
+  return {};
+}
+
+}  // namespace
+
+void add_build(CLI::App& parent, Registry& registry) {
+  auto f = std::make_shared<BuildFlags>();
+  auto* sub = parent.add_subcommand(
+      "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
+  sub->add_option("env_file", f->env_file,
+                  "environment.yml, @EXPLICIT or conda-lock file (default ./environment.yml)");
+  sub->add_option("-t,--tag", f->tag, "NAME[:TAG] of the image (image.name)");
+  sub->add_option("-o,--output", f->output,
+                  "Destination: docker-archive:PATH, oci:DIR, oci-archive:PATH or docker://REF "
+                  "(default docker-archive:NAME.tar)");
+  sub->add_option("-p,--package", f->specs, "Package spec to install (instead of ENV_FILE)");
+  sub->add_option("-c,--channel", f->channels, "Channel for -p specs");
+  sub->add_option("--base", f->base,
+                  "Base image: registry ref, archive, transport ref or scratch (image.base; "
+                  "default debian:bookworm-slim)");
+  sub->add_option("--prefix", f->prefix,
+                  "Environment prefix in the image (image.prefix; default /opt/conda)");
+  sub->add_option("--platform", f->platforms, "Conda platform, linux-64 (image.platforms)");
+  sub->add_option("--entrypoint", f->entrypoint,
+                  "Entrypoint: JSON array or one string (image.entrypoint)");
+  sub->add_option("--cmd", f->cmd, "Command: JSON array or one string (image.cmd)");
+  sub->add_option("--workdir", f->workdir, "Working directory (image.workdir)");
+  sub->add_option("--user", f->user,
+                  "UID:GID running the container and owning the prefix (image.user)");
+  sub->add_option("--env", f->env, "NAME=VALUE added to the config (image.env)");
+  sub->add_option("--label", f->labels, "KEY=VALUE label (image.labels)");
+  sub->add_option("--file", f->files,
+                  "SRC[:DEST] host file or directory for the final layer (image.files)");
+  sub->add_option("--layering", f->layering,
+                  "auto, per-package or single (image.layering.strategy)")
+      ->check(CLI::IsMember({"auto", "per-package", "single"}));
+  sub->add_option("--max-layers", f->max_layers,
+                  "Layer budget, base included (image.layering.max_layers; default 64)")
+      ->check(CLI::Range(2, 1000));
+  sub->add_option("--compression", f->compression,
+                  "Layer compression for OCI layouts and registries: gzip (default), zstd, none")
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}));
+  sub->add_option("--cache-dir", f->cache_dir,
+                  "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
+  add_registry_options(sub, f->registry, /*platform=*/false);
+  on_run(sub, registry, f, run);
+}
+
+}  // namespace de::cli

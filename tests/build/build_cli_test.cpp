@@ -1,0 +1,111 @@
+// `docker-envs build` end to end on packages the test builds: outputs read back with our readers.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "build_fixtures.hpp"
+#include "docker_envs/oci/transport.hpp"
+#include "support/testdata.hpp"
+
+namespace de::build {
+namespace {
+
+namespace fs = std::filesystem;
+
+class BuildCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::create();
+    ASSERT_TRUE(d);
+    dir_.emplace(std::move(*d));
+    fs::create_directories(dir_->path() / "channel");
+    auto dep = test::record_for(dir_->path() / "channel", test::dep_spec());
+    auto hello = test::record_for(dir_->path() / "channel", test::hello_spec());
+    std::string lock = "# platform: linux-64\n@EXPLICIT\n";
+    for (const auto& r : {dep, hello}) lock += r.url + "#sha256:" + r.sha256->hex() + "\n";
+    ASSERT_TRUE(write_file_atomic(dir_->path() / "env.lock", lock));
+  }
+
+  de::test::CommandResult build(const std::string& args) {
+    return de::test::run_command(fmt::format(
+        "cd {} && SOURCE_DATE_EPOCH=1700000000 {} build --cache-dir {} {}", dir_->path().string(),
+        de::test::cli_path().string(), (dir_->path() / "cache").string(), args));
+  }
+
+  std::optional<TempDir> dir_;
+};
+
+TEST_F(BuildCli, ExplicitLockToEveryTransport) {
+  auto r = build(
+      "env.lock --base scratch -t demo:1.0 --json --cmd '[\"hello\"]' --user 1000:1000 "
+      "--label team=x --env LANG=C.UTF-8");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["image"], "demo:1.0");
+  EXPECT_EQ(j["destination"], "docker-archive:demo.tar:demo:1.0");
+  EXPECT_EQ(j["packages"], 2);
+  ASSERT_EQ(j["layers"].size(), 3u);
+  EXPECT_EQ(j["layers"][1]["packages"][0], "hello-1.0-0");
+  EXPECT_EQ(j["bytes_reused"], 0);
+  // Not a terminal: no progress on stderr (warnings only).
+  EXPECT_EQ(r.err.find("reused"), std::string::npos) << r.err;
+
+  auto image = oci::read_image(
+      {oci::Transport::DockerArchive, (dir_->path() / "demo.tar").string(), "demo:1.0"});
+  ASSERT_TRUE(image) << image.error().to_string();
+  EXPECT_EQ(image->layers.size(), 3u);
+  EXPECT_EQ(image->config.user(), "1000:1000");
+  EXPECT_EQ(image->config.labels()["team"], "x");
+  EXPECT_EQ(image->config.env_var("LANG"), "C.UTF-8");
+  auto inspect = de::test::run_command(fmt::format(
+      "{} image inspect {}", de::test::cli_path().string(), (dir_->path() / "demo.tar").string()));
+  ASSERT_EQ(inspect.status, 0) << inspect.err;
+  EXPECT_EQ(nlohmann::json::parse(inspect.out)["manifest_digest"], j["manifest_digest"]);
+
+  // Rebuild to an OCI layout: new gzip layers; then again: everything reused, same digest.
+  auto oci1 = build("env.lock --base scratch -t demo:1.0 --json -o oci:layout:v1");
+  ASSERT_EQ(oci1.status, 0) << oci1.err;
+  auto oci2 = build("env.lock --base scratch -t demo:1.0 --json -o oci-archive:demo.oci.tar:v1");
+  ASSERT_EQ(oci2.status, 0) << oci2.err;
+  auto j1 = nlohmann::json::parse(oci1.out), j2 = nlohmann::json::parse(oci2.out);
+  EXPECT_GT(j1["bytes_new"], 0);
+  EXPECT_EQ(j2["bytes_new"], 0);
+  EXPECT_EQ(j1["manifest_digest"], j2["manifest_digest"]);
+  auto layout =
+      oci::read_image({oci::Transport::OciArchive, (dir_->path() / "demo.oci.tar").string(), "v1"});
+  ASSERT_TRUE(layout) << layout.error().to_string();
+  EXPECT_EQ(layout->layers.size(), 3u);
+}
+
+TEST_F(BuildCli, BadInputsFailWithoutOutput) {
+  // A package that is not there.
+  ASSERT_TRUE(
+      write_file_atomic(dir_->path() / "bad.lock",
+                        "@EXPLICIT\nfile://" + (dir_->path() / "nope-1-0.conda").string() + "\n"));
+  auto r = build("bad.lock --base scratch -o out.tar");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("nope-1-0.conda"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "out.tar"));
+
+  // Malformed YAML: file and line.
+  ASSERT_TRUE(
+      write_file_atomic(dir_->path() / "environment.yml", "name: x\nimage:\n  base: [unclosed\n"));
+  r = build("--base scratch -o out.tar");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("environment.yml:"), std::string::npos) << r.err;
+
+  // A base image archive that does not exist; a missing env file; a bad user.
+  r = build("env.lock --base docker-archive:missing.tar -o out.tar");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("missing.tar"), std::string::npos) << r.err;
+  r = build("nothere.yml -o out.tar");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("nothere.yml"), std::string::npos) << r.err;
+  r = build("env.lock --base scratch --user alice -o out.tar");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("UID:GID"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "out.tar"));
+}
+
+}  // namespace
+}  // namespace de::build
