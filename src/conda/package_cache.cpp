@@ -56,8 +56,25 @@ Status make_dirs(const fs::path& dir) {
 
 }  // namespace
 
+namespace {
+
+// The complete entry for a package whose sha256 the caller already knows, without reading the
+// package file: entries only appear (by rename) after their file was verified against that hash.
+std::optional<fs::path> verified_entry(const fs::path& root, std::string_view file_name,
+                                       const ExpectedHashes& expected) {
+  if (!expected.sha256) return std::nullopt;
+  fs::path entry = root / fmt::format("{}-{}", strip_package_extension(file_name),
+                                      expected.sha256->hex().substr(0, 16));
+  std::error_code ec;
+  if (fs::is_directory(entry, ec)) return entry;
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHashes& expected) {
   std::string file_name = archive.filename().string();
+  if (auto entry = verified_entry(root_, file_name, expected)) return *entry;
   std::string what = "package " + file_name;
   DE_TRY_CTX(package_format_of(file_name), what);
   auto hashes = DE_TRY_CTX(hash_package_file(archive), what);
@@ -99,6 +116,7 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
   if (auto q = file_name.find_first_of("?#"); q != std::string::npos) file_name.resize(q);
   std::string what = "downloading " + redact_url(url);
   DE_TRY_CTX(package_format_of(file_name), what);
+  if (auto entry = verified_entry(root_, file_name, expected)) return *entry;  // no download
   fs::path downloads = root_ / "downloads";
   DE_TRY(make_dirs(downloads));
   fs::path dest = downloads / file_name;

@@ -124,6 +124,32 @@ TEST(PackageCache, VerifiesExtractsOnceAndKeysBySha) {
     EXPECT_FALSE(e.path().filename().string().starts_with(".tmp-")) << e.path();
 }
 
+TEST(PackageCache, AKnownSha256FindsTheEntryWithoutReadingTheFile) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.payload = {test::file("share/a.txt", "hello")};
+  auto pkg = test::build_package(dir.path(), spec, PackageFormat::Conda);
+  ASSERT_TRUE(pkg);
+  auto sha = hash_package_file(*pkg)->sha256;
+  PackageCache cache(dir.path() / "cache");
+  auto entry = cache.extract(*pkg, {.sha256 = sha});
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  // The package file is gone: the entry verified against this sha256 is enough, for extract()
+  // and for fetch() (no download either).
+  fs::remove(*pkg);
+  auto again = cache.extract(*pkg, {.sha256 = sha});
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(*again, *entry);
+  FileFetcher fetcher;
+  auto fetched = cache.fetch("https://example.invalid/linux-64/" + pkg->filename().string(),
+                             {.sha256 = sha}, fetcher);
+  ASSERT_TRUE(fetched) << fetched.error().to_string();
+  EXPECT_EQ(*fetched, *entry);
+  // Without the hash, the file must be read (and is missing).
+  EXPECT_FALSE(cache.extract(*pkg));
+  EXPECT_FALSE(cache.extract(*pkg, {.sha256 = Digest::of("other")}));
+}
+
 TEST(PackageCache, FailedExtractionLeavesNoEntryAndStaleTempsAreCleared) {
   auto dir = temp();
   auto pkg = test::build_raw(dir.path(), "evil-1-0", PackageFormat::TarBz2,

@@ -28,7 +28,9 @@ class PackageCache {
   const std::filesystem::path& root() const { return root_; }
 
   // Verifies `archive` against `expected` and returns its extracted directory, extracting it
-  // first when the cache does not have it yet.
+  // first when the cache does not have it yet. When `expected` has a sha256 and the cache already
+  // holds the entry made from a file with that sha256, the file is not read again (nor, in
+  // fetch(), downloaded).
   Result<std::filesystem::path> extract(const std::filesystem::path& archive,
                                         const ExpectedHashes& expected = {});
 
