@@ -1,5 +1,6 @@
 // docker-envs: entry point. Parses the command line (usage errors exit 2), reads the environment,
-// runs the chosen command and turns any error into one line on stderr and exit status 1.
+// runs the chosen command and turns any error into one line on stderr and exit status 1
+// (3 when a solve is unsatisfiable).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -12,12 +13,14 @@
 namespace de::cli {
 void add_env_install(CLI::App& parent, Registry& registry);  // env_install.cpp
 void add_build(CLI::App& parent, Registry& registry);        // build.cpp
+void add_solve(CLI::App& parent, Registry& registry);        // solve.cpp
 }  // namespace de::cli
 
 namespace {
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitUnsatisfiable = 3;  // a solve found no solution (the explanation is printed)
 
 void print_error(const de::Error& error) {
   // One line, whatever the message holds (a reader's message may quote multi-line input).
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   env->fallthrough();
   cli::add_env_install(*env, registry);
   cli::add_build(app, registry);
+  cli::add_solve(app, registry);
 
   try {
     app.parse(argc, argv);
@@ -87,6 +91,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   auto status = registry.action(globals);
+  if (!status && status.error().code() == Code::Unsatisfiable) {
+    // The explanation spans lines (problems, dependency chains): printed as it is.
+    std::string text = std::string(cli::kProgram) + ": " + status.error().to_string();
+    if (!text.ends_with('\n')) text += '\n';
+    std::fputs(text.c_str(), stderr);
+    return kExitUnsatisfiable;
+  }
   if (!status) {
     print_error(status.error());
     return kExitError;

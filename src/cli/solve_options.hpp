@@ -1,0 +1,62 @@
+// Command-line options shared by the commands that solve an environment (`solve`, `lock`,
+// `build`): an environment file, channels, specs, target platform, channel priority, and the
+// CONDA_OVERRIDE_* variables that describe the target's virtual packages. The CLI is the only
+// code that reads argv and the environment; this turns what it read into an
+// conda::EnvironmentSolveRequest.
+//
+// Usage: keep a SolveFlags in the command's options, call add_solve_flags() when building the
+// subcommand, and make_solve_request() in its action.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/conda/environment_spec.hpp"
+#include "docker_envs/conda/solver.hpp"
+
+namespace de::cli {
+
+struct SolveFlags {
+  // Positional arguments: [ENV_FILE] [SPEC]... An argument ending in .yml/.yaml (or naming an
+  // existing file) in first place is the environment file; the rest are specs.
+  std::vector<std::string> args;
+  std::string file;                   // -f/--file ENV_FILE
+  std::vector<std::string> channels;  // -c/--channel, priority order, before the file's
+  std::vector<std::string> specs;     // --spec SPEC (besides positional ones)
+  std::string platform = "linux-64";  // --platform
+  std::string channel_priority = "strict";
+  std::string cache_dir;  // --repodata-cache DIR
+};
+
+struct SolveFlagsOptions {
+  bool positional = true;   // add [ENV_FILE] [SPEC]... positionals
+  bool spec_option = true;  // add --spec SPEC (repeatable)
+};
+
+void add_solve_flags(CLI::App* sub, SolveFlags& flags, SolveFlagsOptions options = {});
+
+// Reads the variables a solve takes from the environment (injectable for tests).
+using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
+GetEnv process_env();
+
+struct SolveRequest {
+  conda::EnvironmentSolveRequest request;
+  std::optional<conda::EnvironmentSpec> spec;  // the environment file, when one was given
+};
+
+// Builds the request: the environment file (if any) is loaded and its warnings logged; channels
+// are the -c ones followed by the file's (duplicates dropped, ${VAR} expanded from the
+// environment); specs are the file's (for the target platform) followed by the command line's.
+// Virtual packages are overridden by CONDA_OVERRIDE_{GLIBC,CUDA,OSX,LINUX,WIN,ARCHSPEC}.
+// With neither a file nor specs, ./environment.yml is used when present. InvalidArgument (a usage
+// problem) when there is still nothing to solve.
+Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& getenv);
+
+// The default cache of parsed repodata: $XDG_CACHE_HOME/docker-envs/repodata (or ~/.cache/...).
+std::string default_repodata_cache(const GetEnv& getenv);
+
+}  // namespace de::cli
