@@ -1,8 +1,8 @@
 // `docker-envs build [ENV_FILE] [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...] [--json]`:
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
-// --explicit` and conda-lock render) or an environment.yml whose `image:` section declares the
-// image (see include/docker_envs/build/image_spec.hpp); every key of that section has a flag here
-// that overrides it. DEST is any transport or docker://REF (default docker-archive:NAME.tar).
+// --explicit` and conda-lock render), or an environment.yml that is solved and whose `image:`
+// section declares the image (see include/docker_envs/build/image_spec.hpp); -p/-c solve specs
+// without a file. Every key of the image section has a flag here that overrides it. DEST is any transport or docker://REF (default docker-archive:NAME.tar).
 // Progress goes to a terminal only; --json prints the result on stdout.
 #include <unistd.h>
 
@@ -15,7 +15,9 @@
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/conda/environment_spec.hpp"
 #include "docker_envs/conda/explicit.hpp"
+#include "docker_envs/conda/solver.hpp"
 #include "docker_envs/oci/transport.hpp"
 
 namespace de::cli {
@@ -117,33 +119,78 @@ std::string human_bytes(std::uint64_t n) {
   return fmt::format("{} B", n);
 }
 
+// CONDA_OVERRIDE_* describe the target image's virtual packages (the CLI reads the environment).
+conda::VirtualPackageOverrides virtual_overrides() {
+  auto get = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  return {.glibc = get("CONDA_OVERRIDE_GLIBC"),
+          .cuda = get("CONDA_OVERRIDE_CUDA"),
+          .osx = get("CONDA_OVERRIDE_OSX"),
+          .linux = get("CONDA_OVERRIDE_LINUX"),
+          .win = get("CONDA_OVERRIDE_WIN"),
+          .archspec = get("CONDA_OVERRIDE_ARCHSPEC")};
+}
+
 Status run(const BuildFlags& f, const Globals& globals) {
   const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
   auto say = [&](const std::string& line) {
     if (terminal) std::fputs((line + "\n").c_str(), stderr);
   };
 
-  // 1. The input: @EXPLICIT, or an environment.yml (with its image: section).
-  if (!f.specs.empty() || !f.channels.empty())
-    return fail(Code::Unsupported,
-                "-p/-c need the solver, which this build of docker-envs does not have yet; "
-                "give an @EXPLICIT lock file");
-  std::string env_file = f.env_file.empty() ? "environment.yml" : f.env_file;
-  auto text = DE_TRY_CTX(read_file(env_file, 256 << 20), "reading the environment file");
+  // 1. The input: @EXPLICIT, an environment.yml (with its image: section), or -p/-c specs.
   build::EnvironmentImageFile declared;
   std::vector<conda::PackageRecord> packages;
   std::string platform = "linux-64";
-  if (is_explicit(text)) {
-    auto env = DE_TRY(conda::parse_explicit(text, env_file));
-    packages = std::move(env.packages);
-    if (!env.platform.empty()) platform = env.platform;
-  } else {
+  std::string inputs;  // what the spec hash covers
+  // What to solve, when the input is not a lock.
+  std::optional<conda::EnvironmentSpec> to_solve;
+  fs::path solve_dir = ".";
+  std::string env_file = f.env_file;
+  if (env_file.empty() && f.specs.empty()) env_file = "environment.yml";
+  if (!env_file.empty()) {
+    auto text = DE_TRY_CTX(read_file(env_file, 256 << 20), "reading the environment file");
+    inputs = text;
     auto dir = fs::path(env_file).has_parent_path() ? fs::path(env_file).parent_path() : ".";
-    declared = DE_TRY(build::parse_environment_image(text, env_file, dir));
-    return fail(Code::Unsupported,
-                "{}: solving an environment.yml needs the solver, which this build of "
-                "docker-envs does not have yet; give an @EXPLICIT lock file",
-                env_file);
+    if (is_explicit(text)) {
+      if (!f.specs.empty() || !f.channels.empty())
+        return fail(Code::InvalidArgument,
+                    "{} is an @EXPLICIT lock: its packages are exact, -p/-c cannot add to them",
+                    env_file);
+      auto env = DE_TRY(conda::parse_explicit(text, env_file));
+      packages = std::move(env.packages);
+      if (!env.platform.empty()) platform = env.platform;
+    } else {
+      declared = DE_TRY(build::parse_environment_image(text, env_file, dir));
+      auto env = DE_TRY(conda::parse_environment_spec(text, env_file));
+      for (const auto& w : env.warnings) log::warn("{}", w);
+      to_solve = std::move(env);
+      solve_dir = dir;
+    }
+  }
+  if (!f.specs.empty()) {
+    if (!to_solve) to_solve.emplace();
+    for (const auto& s : f.specs) {
+      to_solve->dependencies.push_back(s);
+      to_solve->dependency_lines.push_back({.spec = s});
+    }
+    inputs += "\n-p " + fmt::format("{}", fmt::join(f.specs, " "));
+  }
+  if (!f.channels.empty()) {
+    if (!to_solve)
+      return fail(Code::InvalidArgument, "-c CHANNEL needs specs to solve (-p or environment.yml)");
+    // Channels given on the command line come first, relative to the working directory.
+    std::vector<std::string> channels;
+    for (const auto& c : f.channels) {
+      std::error_code ec;
+      bool local = c.starts_with(".") || c.starts_with("/") || c.starts_with("~");
+      channels.push_back(local ? fs::absolute(c, ec).string() : c);
+    }
+    for (const auto& c : to_solve->channels) channels.push_back(c);
+    to_solve->channels = std::move(channels);
+    inputs += "\n-c " + fmt::format("{}", fmt::join(f.channels, " "));
   }
   build::ImageSpec& spec = declared.image;
 
@@ -169,7 +216,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
                   "building for several platforms at once is not supported yet ({}); build one "
                   "platform per run",
                   fmt::join(*spec.platforms, ", "));
-    if (!packages.empty() && platform != spec.platforms->front() && platform != "noarch")
+    if (!to_solve && platform != spec.platforms->front() && platform != "noarch")
       return fail(Code::InvalidArgument, "{} is a lock for {}, not {}", env_file, platform,
                   spec.platforms->front());
     platform = spec.platforms->front();
@@ -190,6 +237,33 @@ Status run(const BuildFlags& f, const Globals& globals) {
     bool docker_archive = ref.transport == oci::Transport::DockerArchive ||
                           (ref.transport == oci::Transport::Auto && ref.path.ends_with(".tar"));
     if (docker_archive) compression = Compression::None;  // docker-archive holds plain tars
+  }
+
+  if (to_solve) {
+    if (to_solve->channels.empty())
+      return fail(Code::InvalidArgument,
+                  "{}: no channels to solve from; list them under `channels:` or give -c CHANNEL",
+                  env_file.empty() ? std::string("-p") : env_file);
+    conda::EnvironmentSolveRequest solve{
+        .channels = to_solve->channels,
+        .specs = to_solve->dependencies_for(platform),
+        .platform = platform,
+        .virtual_overrides = virtual_overrides(),
+        .channel_options = {.working_directory = fs::absolute(solve_dir)},
+    };
+    if (solve.specs.empty())
+      return fail(Code::InvalidArgument, "{}: no dependencies to install",
+                  env_file.empty() ? std::string("-p") : env_file);
+    say(fmt::format("solving {} spec(s) for {} from {} channel(s)", solve.specs.size(), platform,
+                    solve.channels.size()));
+    conda::FileFetcher solve_fetcher;
+    auto outcome = DE_TRY_CTX(conda::solve_environment(solve, solve_fetcher), "solving");
+    if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
+      return fail(Code::Unsatisfiable, "the environment cannot be solved: {}",
+                  unsolvable->explanation);
+    packages = std::move(std::get<conda::Solution>(outcome).packages);
+    if (declared.name.empty()) declared.name = to_solve->name;
+    if (declared.variables.empty()) declared.variables = to_solve->variables;
   }
 
   std::optional<build::Owner> owner;
@@ -224,7 +298,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
       .max_layers = spec.max_layers.value_or(64),
       .compression = compression,
       .source_date_epoch = globals.source_date_epoch,
-      .spec_hash = Digest::of(text).to_string(),
+      .spec_hash = Digest::of(inputs).to_string(),
       .package_cache = cache / "pkgs",
       .layer_cache = cache / "layers",
       .fetcher = &fetcher,

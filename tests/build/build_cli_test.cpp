@@ -22,8 +22,35 @@ class BuildCli : public ::testing::Test {
     auto dep = test::record_for(dir_->path() / "channel", test::dep_spec());
     auto hello = test::record_for(dir_->path() / "channel", test::hello_spec());
     std::string lock = "# platform: linux-64\n@EXPLICIT\n";
-    for (const auto& r : {dep, hello}) lock += r.url + "#sha256:" + r.sha256->hex() + "\n";
+    nlohmann::json packages = nlohmann::json::object();
+    for (const auto& r : {dep, hello}) {
+      lock += r.url + "#sha256:" + r.sha256->hex() + "\n";
+      packages[r.fn] = {
+          {"name", r.name},
+          {"version", r.version},
+          {"build", r.build},
+          {"build_number", 0},
+          {"depends", r.name == "hello" ? nlohmann::json{"dep"} : nlohmann::json::array()},
+          {"sha256", r.sha256->hex()},
+          {"subdir", "linux-64"}};
+    }
     ASSERT_TRUE(write_file_atomic(dir_->path() / "env.lock", lock));
+    // The same directory is a channel: linux-64/repodata.json lists both packages.
+    fs::create_directories(dir_->path() / "channel/linux-64");
+    for (const auto& r : {dep, hello})
+      fs::rename(dir_->path() / "channel" / r.fn, dir_->path() / "channel/linux-64" / r.fn);
+    ASSERT_TRUE(write_file_atomic(dir_->path() / "channel/linux-64/repodata.json",
+                                  nlohmann::json{{"info", {{"subdir", "linux-64"}}},
+                                                 {"packages", nlohmann::json::object()},
+                                                 {"packages.conda", packages}}
+                                      .dump()));
+    // The lock's URLs follow the files.
+    std::string moved;
+    for (const auto& r : {dep, hello})
+      moved += "file://" + (dir_->path() / "channel/linux-64" / r.fn).string() +
+               "#sha256:" + r.sha256->hex() + "\n";
+    ASSERT_TRUE(
+        write_file_atomic(dir_->path() / "env.lock", "# platform: linux-64\n@EXPLICIT\n" + moved));
   }
 
   de::test::CommandResult build(const std::string& args) {
@@ -75,6 +102,56 @@ TEST_F(BuildCli, ExplicitLockToEveryTransport) {
       oci::read_image({oci::Transport::OciArchive, (dir_->path() / "demo.oci.tar").string(), "v1"});
   ASSERT_TRUE(layout) << layout.error().to_string();
   EXPECT_EQ(layout->layers.size(), 3u);
+}
+
+TEST_F(BuildCli, EnvironmentYmlIsSolvedAndItsImageSectionApplied) {
+  fs::create_directories(dir_->path() / "app");
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "app/run.sh", "echo run\n"));
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "environment.yml", R"(name: demo
+channels: [./channel]
+dependencies: [hello 1.0.*]
+variables: {FROM_VARIABLES: "1"}
+image:
+  base: scratch
+  name: demo-image:2
+  entrypoint: [hello]
+  workdir: /app
+  env: {LANG: C.UTF-8}
+  labels: {team: build}
+  files: ["app:/app"]
+  layering: {strategy: single}
+)"));
+  auto r = build("--json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["image"], "demo-image:2");
+  EXPECT_EQ(j["packages"], 2);
+  ASSERT_EQ(j["layers"].size(), 2u);  // single: one environment layer, then the final layer
+  EXPECT_EQ(j["layers"][0]["packages"].size(), 2u);
+  auto image = oci::read_image(
+      {oci::Transport::DockerArchive, (dir_->path() / "demo-image.tar").string(), "demo-image:2"});
+  ASSERT_TRUE(image) << image.error().to_string();
+  EXPECT_EQ(image->config.entrypoint(), std::vector<std::string>{"hello"});
+  EXPECT_EQ(image->config.working_dir(), "/app");
+  EXPECT_EQ(image->config.env_var("FROM_VARIABLES"), "1");
+  EXPECT_EQ(image->config.env_var("LANG"), "C.UTF-8");
+  EXPECT_EQ(image->config.env_var("DEP_MODE"), "static");
+  EXPECT_EQ(image->config.labels()["team"], "build");
+  EXPECT_EQ(image->config.labels()["io.docker-envs.environment.name"], "demo");
+
+  // Flags override the file; -p/-c solve without one.
+  auto p = build(
+      "-p hello -c ./channel --base scratch --layering per-package -t viaflags "
+      "--json -o oci:flags");
+  ASSERT_EQ(p.status, 0) << p.err;
+  auto pj = nlohmann::json::parse(p.out);
+  EXPECT_EQ(pj["layers"].size(), 3u);
+  EXPECT_EQ(pj["image"], "viaflags:latest");
+
+  auto unsolvable = build("-p 'hello >=9' -c ./channel --base scratch -o oci:never");
+  EXPECT_EQ(unsolvable.status, 1);
+  EXPECT_NE(unsolvable.err.find("cannot be solved"), std::string::npos) << unsolvable.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "never"));
 }
 
 TEST_F(BuildCli, BadInputsFailWithoutOutput) {
