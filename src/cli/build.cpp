@@ -2,8 +2,9 @@
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
 // --explicit` and conda-lock render), or an environment.yml that is solved and whose `image:`
 // section declares the image (see include/docker_envs/build/image_spec.hpp); -p/-c solve specs
-// without a file. Every key of the image section has a flag here that overrides it. DEST is any transport or docker://REF (default docker-archive:NAME.tar).
-// Progress goes to a terminal only; --json prints the result on stdout.
+// without a file. Every key of the image section has a flag here that overrides it. DEST is any
+// transport or docker://REF (default docker-archive:NAME.tar). Progress goes to a terminal only;
+// --json prints the result on stdout.
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "cli/common.hpp"
 #include "cli/registry_ref.hpp"
+#include "cli/solve_options.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
@@ -119,21 +121,6 @@ std::string human_bytes(std::uint64_t n) {
   return fmt::format("{} B", n);
 }
 
-// CONDA_OVERRIDE_* describe the target image's virtual packages (the CLI reads the environment).
-conda::VirtualPackageOverrides virtual_overrides() {
-  auto get = [](const char* name) -> std::optional<std::string> {
-    const char* v = std::getenv(name);
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
-  return {.glibc = get("CONDA_OVERRIDE_GLIBC"),
-          .cuda = get("CONDA_OVERRIDE_CUDA"),
-          .osx = get("CONDA_OVERRIDE_OSX"),
-          .linux = get("CONDA_OVERRIDE_LINUX"),
-          .win = get("CONDA_OVERRIDE_WIN"),
-          .archspec = get("CONDA_OVERRIDE_ARCHSPEC")};
-}
-
 Status run(const BuildFlags& f, const Globals& globals) {
   const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
   auto say = [&](const std::string& line) {
@@ -145,9 +132,9 @@ Status run(const BuildFlags& f, const Globals& globals) {
   std::vector<conda::PackageRecord> packages;
   std::string platform = "linux-64";
   std::string inputs;  // what the spec hash covers
-  // What to solve, when the input is not a lock.
-  std::optional<conda::EnvironmentSpec> to_solve;
-  fs::path solve_dir = ".";
+  // What to solve, when the input is not a lock: the environment file and/or -p/-c.
+  bool solve = !f.specs.empty();
+  std::string solve_file;
   std::string env_file = f.env_file;
   if (env_file.empty() && f.specs.empty()) env_file = "environment.yml";
   if (!env_file.empty()) {
@@ -164,34 +151,14 @@ Status run(const BuildFlags& f, const Globals& globals) {
       if (!env.platform.empty()) platform = env.platform;
     } else {
       declared = DE_TRY(build::parse_environment_image(text, env_file, dir));
-      auto env = DE_TRY(conda::parse_environment_spec(text, env_file));
-      for (const auto& w : env.warnings) log::warn("{}", w);
-      to_solve = std::move(env);
-      solve_dir = dir;
+      solve = true;
+      solve_file = env_file;
     }
   }
-  if (!f.specs.empty()) {
-    if (!to_solve) to_solve.emplace();
-    for (const auto& s : f.specs) {
-      to_solve->dependencies.push_back(s);
-      to_solve->dependency_lines.push_back({.spec = s});
-    }
-    inputs += "\n-p " + fmt::format("{}", fmt::join(f.specs, " "));
-  }
-  if (!f.channels.empty()) {
-    if (!to_solve)
-      return fail(Code::InvalidArgument, "-c CHANNEL needs specs to solve (-p or environment.yml)");
-    // Channels given on the command line come first, relative to the working directory.
-    std::vector<std::string> channels;
-    for (const auto& c : f.channels) {
-      std::error_code ec;
-      bool local = c.starts_with(".") || c.starts_with("/") || c.starts_with("~");
-      channels.push_back(local ? fs::absolute(c, ec).string() : c);
-    }
-    for (const auto& c : to_solve->channels) channels.push_back(c);
-    to_solve->channels = std::move(channels);
-    inputs += "\n-c " + fmt::format("{}", fmt::join(f.channels, " "));
-  }
+  if (!f.channels.empty() && !solve)
+    return fail(Code::InvalidArgument, "-c CHANNEL needs specs to solve (-p or environment.yml)");
+  if (!f.specs.empty()) inputs += fmt::format("\n-p {}", fmt::join(f.specs, " "));
+  if (!f.channels.empty()) inputs += fmt::format("\n-c {}", fmt::join(f.channels, " "));
   build::ImageSpec& spec = declared.image;
 
   // 2. Flags override the file.
@@ -216,7 +183,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
                   "building for several platforms at once is not supported yet ({}); build one "
                   "platform per run",
                   fmt::join(*spec.platforms, ", "));
-    if (!to_solve && platform != spec.platforms->front() && platform != "noarch")
+    if (!solve && platform != spec.platforms->front() && platform != "noarch")
       return fail(Code::InvalidArgument, "{} is a lock for {}, not {}", env_file, platform,
                   spec.platforms->front());
     platform = spec.platforms->front();
@@ -239,31 +206,26 @@ Status run(const BuildFlags& f, const Globals& globals) {
     if (docker_archive) compression = Compression::None;  // docker-archive holds plain tars
   }
 
-  if (to_solve) {
-    if (to_solve->channels.empty())
-      return fail(Code::InvalidArgument,
-                  "{}: no channels to solve from; list them under `channels:` or give -c CHANNEL",
-                  env_file.empty() ? std::string("-p") : env_file);
-    conda::EnvironmentSolveRequest solve{
-        .channels = to_solve->channels,
-        .specs = to_solve->dependencies_for(platform),
-        .platform = platform,
-        .virtual_overrides = virtual_overrides(),
-        .channel_options = {.working_directory = fs::absolute(solve_dir)},
-    };
-    if (solve.specs.empty())
+  if (solve) {
+    // The same flags-to-request rules as `docker-envs solve` (channel order, ${VAR}, overrides).
+    SolveFlags solve_flags{
+        .file = solve_file, .channels = f.channels, .specs = f.specs, .platform = platform};
+    auto request = DE_TRY(make_solve_request(solve_flags, process_env()));
+    if (request.request.specs.empty())
       return fail(Code::InvalidArgument, "{}: no dependencies to install",
-                  env_file.empty() ? std::string("-p") : env_file);
-    say(fmt::format("solving {} spec(s) for {} from {} channel(s)", solve.specs.size(), platform,
-                    solve.channels.size()));
+                  solve_file.empty() ? std::string("-p") : solve_file);
+    say(fmt::format("solving {} spec(s) for {} from {} channel(s)", request.request.specs.size(),
+                    platform, request.request.channels.size()));
     conda::FileFetcher solve_fetcher;
-    auto outcome = DE_TRY_CTX(conda::solve_environment(solve, solve_fetcher), "solving");
+    auto outcome = DE_TRY_CTX(conda::solve_environment(request.request, solve_fetcher), "solving");
     if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
       return fail(Code::Unsatisfiable, "the environment cannot be solved: {}",
                   unsolvable->explanation);
     packages = std::move(std::get<conda::Solution>(outcome).packages);
-    if (declared.name.empty()) declared.name = to_solve->name;
-    if (declared.variables.empty()) declared.variables = to_solve->variables;
+    if (request.spec) {
+      if (declared.name.empty()) declared.name = request.spec->name;
+      if (declared.variables.empty()) declared.variables = request.spec->variables;
+    }
   }
 
   std::optional<build::Owner> owner;
