@@ -261,6 +261,11 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   auto groups = DE_TRY(plan_layers(
       sizes,
       {.strategy = r.strategy, .max_layers = r.max_layers, .base_layers = r.base.layers.size()}));
+  if (r.base.layers.size() + groups.size() + 1 > 125)
+    result.warnings.push_back(fmt::format(
+        "the image has {} layers; Docker and other engines refuse images with more than about "
+        "125 (use the auto or single layering strategy)",
+        r.base.layers.size() + groups.size() + 1));
   std::vector<LayerJob> jobs;
   for (const auto& g : groups) {
     LayerJob job;

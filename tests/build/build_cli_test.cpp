@@ -154,6 +154,27 @@ image:
   EXPECT_FALSE(fs::exists(dir_->path() / "never"));
 }
 
+TEST_F(BuildCli, ConcurrentBuildsShareOneCache) {
+  // Two processes fill one empty cache at once: both succeed with the same image, and the cache
+  // holds one blob per layer and no temp files.
+  auto r = de::test::run_command(fmt::format(
+      "cd {0} && export SOURCE_DATE_EPOCH=1; "
+      "{1} build env.lock --base scratch --cache-dir shared --json -o oci:one > one.json & "
+      "{1} build env.lock --base scratch --cache-dir shared --json -o oci:two > two.json & "
+      "wait %1 && wait %2",
+      dir_->path().string(), de::test::cli_path().string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto one = nlohmann::json::parse(*read_file(dir_->path() / "one.json"));
+  auto two = nlohmann::json::parse(*read_file(dir_->path() / "two.json"));
+  EXPECT_EQ(one["manifest_digest"], two["manifest_digest"]);
+  size_t blobs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir_->path() / "shared/layers")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+    if (e.path().parent_path().filename() == "sha256") ++blobs;
+  }
+  EXPECT_EQ(blobs, one["layers"].size());
+}
+
 TEST_F(BuildCli, BadInputsFailWithoutOutput) {
   // A package that is not there.
   ASSERT_TRUE(
