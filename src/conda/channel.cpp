@@ -205,18 +205,13 @@ std::optional<std::filesystem::path> FileFetcher::local_path(const std::string& 
   return *p;
 }
 
-Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher) {
-  std::string url = channel.subdir_url(subdir) + "/repodata.json";
-  RepodataOptions options{.channel = channel.name(), .subdir_url = channel.subdir_url(subdir)};
-  std::string what = redact_url(url);
-  if (auto local = fetcher.local_path(url)) {
-    auto r = Repodata::load(*local, options);
-    if (!r) return std::unexpected(std::move(r).error().add_context("reading " + what));
-    return r;
-  }
-  auto reader = DE_TRY_CTX(fetcher.open(url), "fetching " + what);
-  std::string body = DE_TRY_CTX(read_all(*reader, std::size_t{4} << 30), "fetching " + what);
-  return Repodata::parse(body, options, what);
+Result<FetchOutcome> Fetcher::fetch_to(const std::string& url, Writer& out,
+                                       const FetchConditions& conditions) {
+  (void)conditions;
+  auto reader = DE_TRY(open(url));
+  FetchOutcome outcome;
+  outcome.bytes = DE_TRY(copy(*reader, out));
+  return outcome;
 }
 
 }  // namespace de::conda

@@ -42,6 +42,32 @@ class FileLock {
   int fd_;
 };
 
+// Passes bytes on to `next` while computing the hashes a package is checked against.
+class HashingWriter final : public Writer {
+ public:
+  explicit HashingWriter(Writer& next) : next_(next) {}
+  using Writer::write;
+  Status write(std::span<const std::byte> data) override {
+    sha256_.update(data);
+    md5_.update(data);
+    size_ += data.size();
+    return next_.write(data);
+  }
+  PackageHashes finish() {
+    PackageHashes h;
+    h.sha256 = sha256_.finish();
+    h.md5 = Md5Hash::from_hex(md5_.finish_hex()).value();
+    h.size = size_;
+    return h;
+  }
+
+ private:
+  Writer& next_;
+  Sha256 sha256_;
+  Md5 md5_;
+  std::uint64_t size_ = 0;
+};
+
 std::string unique_suffix() {
   static std::atomic<unsigned> counter{0};
   return fmt::format("{}-{}", ::getpid(), counter.fetch_add(1));
@@ -129,9 +155,11 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
         hashes && (expected.sha256 || expected.md5) && check_hashes(*hashes, expected, file_name);
   }
   if (!have) {
-    auto reader = DE_TRY_CTX(fetcher.open(url), what);
+    // Verified before it is renamed into place: a truncated or corrupt download never lands.
     auto out = DE_TRY_CTX(AtomicFileWriter::create(dest), what);
-    DE_TRY_CTX(copy(*reader, *out), what);
+    HashingWriter tee(*out);
+    DE_TRY_CTX(fetcher.fetch_to(url, tee), what);
+    DE_TRY_CTX(check_hashes(tee.finish(), expected, redact_url(url)), what);
     DE_TRY_CTX(out->commit(), what);
   }
   return extract(dest, expected);

@@ -10,11 +10,13 @@
 // to use. Tokens and passwords are kept for fetching (url()) but never shown: to_string() and
 // name() redact them ("/t/***/", "user:***@").
 //
-// Fetching goes through the small Fetcher interface so that HTTP (libcurl, with ETag caching)
-// plugs in beside FileFetcher without this module knowing about it.
+// Fetching goes through the small Fetcher interface: FileFetcher (file://) here, HttpFetcher
+// (http_fetcher.hpp) for http(s), and make_fetcher() for both. fetch_repodata() caches HTTP
+// repodata under a cache directory (conditional requests, the .zst variant; see below).
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -73,12 +75,29 @@ class Channel {
 // Replaces tokens ("/t/<token>/") and URL passwords ("user:<pw>@") with "***" for display.
 std::string redact_url(std::string_view url);
 
-// Opens URLs for reading. Implementations: FileFetcher (file://) here; HTTP elsewhere.
+// A conditional request: the validators of a copy the caller already has.
+struct FetchConditions {
+  std::string etag;           // sent as If-None-Match
+  std::string last_modified;  // sent as If-Modified-Since
+};
+
+struct FetchOutcome {
+  bool not_modified = false;  // the caller's copy is current (HTTP 304); nothing was written
+  std::string etag;           // validators of what was written, "" when the source gives none
+  std::string last_modified;
+  std::uint64_t bytes = 0;
+};
+
+// Opens URLs for reading. Implementations: FileFetcher (file://), HttpFetcher (http_fetcher.hpp).
 class Fetcher {
  public:
   virtual ~Fetcher() = default;
   // NotFound when the resource does not exist; Unsupported for a scheme it does not handle.
   virtual Result<std::unique_ptr<Reader>> open(const std::string& url) = 0;
+  // Writes the resource into `out` (not closed). NotFound when it does not exist. The default
+  // ignores `conditions` and copies open(url).
+  virtual Result<FetchOutcome> fetch_to(const std::string& url, Writer& out,
+                                        const FetchConditions& conditions = {});
   // A local file holding the resource, when there is one (lets callers avoid a copy).
   virtual std::optional<std::filesystem::path> local_path(const std::string& url) {
     (void)url;
@@ -97,8 +116,31 @@ Result<std::filesystem::path> file_url_to_path(std::string_view url);
 // "/a/b c" (absolute) -> "file:///a/b%20c".
 std::string path_to_file_url(const std::filesystem::path& path);
 
+struct RepodataFetchOptions {
+  // Cache root ($XDG_CACHE_HOME/docker-envs by default, chosen by the CLI); repodata of remote
+  // channels is kept under <cache_dir>/repodata/. Empty: no cache, every call downloads.
+  std::filesystem::path cache_dir;
+  // Use only the cache: NotFound, naming the channel and subdir, when it has no copy.
+  bool offline = false;
+};
+
 // Reads <channel>/<subdir>/repodata.json through `fetcher` and parses it, stamping records with
 // the channel's display name. Errors name the redacted URL.
-Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher);
+//
+// Local (file://) channels are read in place. For remote ones, with a cache_dir:
+//  * the copy is revalidated with If-None-Match / If-Modified-Since; 304 reuses it;
+//  * repodata.json.zst is asked for first; when the server has none (404) that is remembered for
+//    the subdir and repodata.json is used from then on;
+//  * the cached document and its validators are written by temp file + rename (the validators
+//    are trusted only when they match the document's size and mtime, so concurrent processes
+//    never pair one document with another's ETag).
+// NotFound ("channel X has no subdir Y") when neither file exists.
+Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
+                                const RepodataFetchOptions& options = {});
+
+// The cache file used for a subdir URL (with token): <cache_dir>/repodata/<hash>.json. The name is
+// a hash, so no token reaches the file system.
+std::filesystem::path repodata_cache_path(const std::filesystem::path& cache_dir,
+                                          std::string_view subdir_url);
 
 }  // namespace de::conda
