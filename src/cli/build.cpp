@@ -17,6 +17,7 @@
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/environment_spec.hpp"
 #include "docker_envs/conda/explicit.hpp"
 #include "docker_envs/conda/solver.hpp"
@@ -216,7 +217,8 @@ Status run(const BuildFlags& f, const Globals& globals) {
                   solve_file.empty() ? std::string("-p") : solve_file);
     say(fmt::format("solving {} spec(s) for {} from {} channel(s)", request.request.specs.size(),
                     platform, request.request.channels.size()));
-    conda::FileFetcher solve_fetcher;
+    auto solve_fetcher_ptr = conda::make_fetcher();
+    auto& solve_fetcher = *solve_fetcher_ptr;
     auto outcome = DE_TRY_CTX(conda::solve_environment(request.request, solve_fetcher), "solving");
     if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
       return fail(Code::Unsatisfiable, "the environment cannot be solved: {}",
@@ -239,7 +241,8 @@ Status run(const BuildFlags& f, const Globals& globals) {
   auto base_image = DE_TRY(read_base(base, base_flags));
 
   // 4. Build.
-  conda::FileFetcher fetcher;
+  auto fetcher_ptr = conda::make_fetcher();
+  auto& fetcher = *fetcher_ptr;
   fs::path cache = cache_root(f);
   build::BuildRequest request{
       .packages = std::move(packages),

@@ -7,6 +7,7 @@
 #include "cli/common.hpp"
 #include "cli/solve_options.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/solver.hpp"
 
@@ -58,7 +59,8 @@ std::string to_table(const conda::Solution& solution) {
 
 Status run(const SolveCommand& cmd, const Globals&) {
   auto request = DE_TRY(make_solve_request(cmd.flags, process_env()));
-  conda::FileFetcher fetcher;
+  auto fetcher_ptr = conda::make_fetcher();
+  auto& fetcher = *fetcher_ptr;
   auto outcome = DE_TRY(conda::solve_environment(request.request, fetcher));
   if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
     return fail(Code::Unsatisfiable, "{}", unsolvable->explanation);

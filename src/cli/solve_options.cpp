@@ -77,7 +77,10 @@ void add_solve_flags(CLI::App* sub, SolveFlags& flags, SolveFlagsOptions options
       ->check(CLI::IsMember({"strict", "flexible", "disabled"}));
   sub->add_option("--repodata-cache", flags.cache_dir,
                   "Directory of the parsed-repodata cache (default "
-                  "$XDG_CACHE_HOME/docker-envs/repodata)");
+                  "$XDG_CACHE_HOME/docker-envs/repodata; downloaded repodata.json under "
+                  "DIR/channels)");
+  sub->add_flag("--offline", flags.offline,
+                "Use only cached repodata; fail, naming the channel, when a copy is missing");
 }
 
 GetEnv process_env() {
@@ -158,6 +161,7 @@ Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& g
   o.archspec = getenv("CONDA_OVERRIDE_ARCHSPEC");
   req.solver_options.cache_dir =
       flags.cache_dir.empty() ? default_repodata_cache(getenv) : flags.cache_dir;
+  req.repodata = {.cache_dir = req.solver_options.cache_dir, .offline = flags.offline};
   return out;
 }
 

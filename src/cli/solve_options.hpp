@@ -30,6 +30,7 @@ struct SolveFlags {
   std::string platform = "linux-64";  // --platform
   std::string channel_priority = "strict";
   std::string cache_dir;  // --repodata-cache DIR
+  bool offline = false;   // --offline: repodata only from the cache
 };
 
 struct SolveFlagsOptions {

@@ -119,7 +119,7 @@ Result<std::string> download_uncached(const Channel& channel, std::string_view s
 fs::path repodata_cache_path(const fs::path& cache_dir, std::string_view subdir_url) {
   Sha256 h;
   h.update(subdir_url);
-  return cache_dir / "repodata" / (h.finish().hex().substr(0, 32) + ".json");
+  return cache_dir / "channels" / (h.finish().hex().substr(0, 32) + ".json");
 }
 
 Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,

@@ -128,7 +128,7 @@ Result<std::vector<ChannelRepodata>> fetch_channels(const EnvironmentSolveReques
     ChannelRepodata entry{.channel = channel.name(), .subdirs = {}};
     std::optional<Error> first_error;
     for (const auto& subdir : channel.subdirs(request.platform)) {
-      auto repodata = fetch_repodata(channel, subdir, fetcher);
+      auto repodata = fetch_repodata(channel, subdir, fetcher, request.repodata);
       if (!repodata) {
         // A channel may lack one of its subdirs (many have no noarch, some only noarch).
         if (repodata.error().code() != Code::NotFound) return std::unexpected(repodata.error());

@@ -118,7 +118,7 @@ std::string path_to_file_url(const std::filesystem::path& path);
 
 struct RepodataFetchOptions {
   // Cache root ($XDG_CACHE_HOME/docker-envs by default, chosen by the CLI); repodata of remote
-  // channels is kept under <cache_dir>/repodata/. Empty: no cache, every call downloads.
+  // channels is kept under <cache_dir>/channels/. Empty: no cache, every call downloads.
   std::filesystem::path cache_dir;
   // Use only the cache: NotFound, naming the channel and subdir, when it has no copy.
   bool offline = false;
@@ -138,7 +138,7 @@ struct RepodataFetchOptions {
 Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
                                 const RepodataFetchOptions& options = {});
 
-// The cache file used for a subdir URL (with token): <cache_dir>/repodata/<hash>.json. The name is
+// The cache file used for a subdir URL (with token): <cache_dir>/channels/<hash>.json. The name is
 // a hash, so no token reaches the file system.
 std::filesystem::path repodata_cache_path(const std::filesystem::path& cache_dir,
                                           std::string_view subdir_url);

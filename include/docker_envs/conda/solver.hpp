@@ -103,6 +103,8 @@ struct EnvironmentSolveRequest {
   VirtualPackageOverrides virtual_overrides;
   ChannelOptions channel_options;
   SolverOptions solver_options;
+  // Where downloaded repodata is cached, and whether to use only that cache (--offline).
+  RepodataFetchOptions repodata;
 };
 
 // Parses the channels, fetches <channel>/<platform> and <channel>/noarch repodata through
