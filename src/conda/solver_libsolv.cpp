@@ -80,7 +80,12 @@ class LibsolvSolve {
   static Id namespace_callback(::Pool*, void* data, Id name, Id evr) {
     return static_cast<LibsolvSolve*>(data)->resolve_namespace(name, evr);
   }
-  bool matches(const SpecEntry& e, const Candidate& c) const;
+  bool matches(const MatchSpec& spec, const Candidate& c) const;
+  // The newest version each dependency of a candidate can get, by dependency name (sorted).
+  const std::vector<std::pair<std::string_view, const Version*>>& dependency_best(std::size_t ci);
+  // >0 when the dependencies of `a` can get newer versions than those of `b` (conda's tie-break
+  // between builds of one version: numpy py312 before py311).
+  int compare_dependencies(std::size_t a, std::size_t b);
   std::string available_versions(std::string_view name) const;
   std::string describe_solvable(Id p) const;
   std::string spec_of(Id dep) const;
@@ -98,6 +103,12 @@ class LibsolvSolve {
   std::unordered_map<std::string, Id> dep_cache_[2];
   std::map<Id, std::string> job_specs_;  // dep -> requested spec text
   std::size_t bad_versions_ = 0;
+  // For compare_dependencies: candidates of each name, newest version first; the best version
+  // per dependency text; per candidate, its dependencies' best versions.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_version_;
+  std::unordered_map<std::string_view, const Version*> best_for_dep_;
+  std::unordered_map<std::size_t, std::vector<std::pair<std::string_view, const Version*>>>
+      dependency_best_;
   ::Solver* solver_ = nullptr;  // during run(): the solver whose result is read
 };
 
@@ -112,12 +123,12 @@ Result<Id> LibsolvSolve::dep_for(std::string_view text, bool constrain) {
   return dep;
 }
 
-bool LibsolvSolve::matches(const SpecEntry& e, const Candidate& c) const {
+bool LibsolvSolve::matches(const MatchSpec& spec, const Candidate& c) const {
   const PackageRecord& r = *c.record;
   std::string md5, sha256, url;
-  if (e.spec.md5() && r.md5) md5 = r.md5->hex();
-  if (e.spec.sha256() && r.sha256) sha256 = r.sha256->hex();
-  if ((e.spec.url() || e.spec.fn()) && c.repodata) url = c.repodata->url_for(r);
+  if (spec.md5() && r.md5) md5 = r.md5->hex();
+  if (spec.sha256() && r.sha256) sha256 = r.sha256->hex();
+  if ((spec.url() || spec.fn()) && c.repodata) url = c.repodata->url_for(r);
   PackageRecordView view{.name = r.name,
                          .version = &c.version,
                          .build = r.build,
@@ -130,7 +141,7 @@ bool LibsolvSolve::matches(const SpecEntry& e, const Candidate& c) const {
                          .fn = r.fn,
                          .url = url,
                          .track_features = r.track_features};
-  return e.spec.matches(view);
+  return spec.matches(view);
 }
 
 Id LibsolvSolve::resolve_namespace(Id name, Id evr) {
@@ -157,7 +168,7 @@ Id LibsolvSolve::resolve_namespace(Id name, Id evr) {
       const Candidate& c = candidates_[i];
       if (c.solvable == 0) continue;
       if (strict_filter && c.channel >= 0 && c.channel != top) continue;
-      if (matches(e, c) != constrain) q.push(c.solvable);
+      if (matches(e.spec, c) != constrain) q.push(c.solvable);
     }
   };
   if (e.spec.name().is_exact()) {
@@ -236,14 +247,69 @@ Status LibsolvSolve::collect_candidates() {
   return {};
 }
 
+const std::vector<std::pair<std::string_view, const Version*>>& LibsolvSolve::dependency_best(
+    std::size_t ci) {
+  auto found = dependency_best_.find(ci);
+  if (found != dependency_best_.end()) return found->second;
+  std::vector<std::pair<std::string_view, const Version*>> out;
+  for (const auto& d : candidates_[ci].record->depends) {
+    std::string_view name = detail::spec_package_name(d);
+    auto list = by_version_.find(name);
+    if (name.empty() || list == by_version_.end()) continue;
+    auto cached = best_for_dep_.find(d);
+    if (cached == best_for_dep_.end()) {
+      const Version* best = nullptr;
+      if (auto spec = MatchSpec::parse(d)) {
+        for (std::size_t i : list->second)
+          if (matches(*spec, candidates_[i])) {
+            best = &candidates_[i].version;
+            break;
+          }
+      }
+      cached = best_for_dep_.emplace(d, best).first;
+    }
+    if (cached->second) out.emplace_back(list->first, cached->second);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  return dependency_best_.emplace(ci, std::move(out)).first->second;
+}
+
+int LibsolvSolve::compare_dependencies(std::size_t a, std::size_t b) {
+  const auto& da = dependency_best(a);
+  const auto& db = dependency_best(b);
+  int score = 0;
+  for (std::size_t i = 0, j = 0; i < da.size() && j < db.size();) {
+    if (da[i].first < db[j].first) {
+      ++i;
+    } else if (db[j].first < da[i].first) {
+      ++j;
+    } else {
+      auto c = *da[i].second <=> *db[j].second;
+      score += c > 0 ? 1 : c < 0 ? -1 : 0;
+      ++i, ++j;
+    }
+  }
+  return score;
+}
+
 Status LibsolvSolve::add_solvables() {
   ::Pool* pool = pool_.get();
   ::Repo* repo = repo_create(pool, "channels");
   ::Repo* virtual_repo = repo_create(pool, "virtual");
+  // The target's virtual packages are "installed": present whether or not something needs them,
+  // so that `constrains` on them (cuda-version constrains __cuda) always apply.
+  pool_set_installed(pool, virtual_repo);
   ns_depends_ = pool_str2id(pool, "conda:depends", 1);
   ns_constrains_ = pool_str2id(pool, "conda:constrains", 1);
   bool flexible = input_.channel_priority == ChannelPriority::Flexible;
 
+  for (const auto& [name, list] : by_name_) {
+    auto& v = by_version_[name];
+    v = list;
+    std::stable_sort(v.begin(), v.end(), [&](std::size_t x, std::size_t y) {
+      return candidates_[x].version > candidates_[y].version;
+    });
+  }
   // Rank every name's records: sort worst first, rank = position + 1.
   for (auto& [name, list] : by_name_) {
     std::sort(list.begin(), list.end(), [&](std::size_t ia, std::size_t ib) {
@@ -254,6 +320,11 @@ Status LibsolvSolve::add_solvables() {
       if (auto c = a.version <=> b.version; c != 0) return c < 0;
       if (a.record->build_number != b.record->build_number)
         return a.record->build_number < b.record->build_number;
+      if (!a.record->depends.empty() && !b.record->depends.empty())
+        if (int d = compare_dependencies(ia, ib); d != 0) return d < 0;
+      // Otherwise equal: the platform build before the noarch one (conda's rule).
+      bool na = a.record->subdir == "noarch", nb = b.record->subdir == "noarch";
+      if (na != nb) return na;
       auto ta = a.record->timestamp_seconds().value_or(0);
       auto tb = b.record->timestamp_seconds().value_or(0);
       if (ta != tb) return ta < tb;
@@ -301,6 +372,7 @@ std::string LibsolvSolve::describe_solvable(Id p) const {
     return "the system";
   const Candidate& c = candidates_[solvable_to_candidate_[p]];
   std::string out = display(*c.record);
+  if (c.channel < 0) return out + " (virtual package of the target)";
   if (input_.channels.size() > 1 && c.channel >= 0) out += " (" + c.record->channel + ")";
   return out;
 }
@@ -444,6 +516,9 @@ Unsolvable LibsolvSolve::explain() {
     std::map<Id, std::vector<Id>> requires_deps;
     std::vector<Id> job_deps;
     std::vector<Id> conflict_ends;  // solvables at the end of a chain (conflicts, same name...)
+    std::map<std::string, std::set<std::string>>
+        same_name;                    // name -> versions that exclude each other
+    std::vector<std::string> chains;  // listed first: they say why, the facts say what
     auto add_fact = [&](std::string f) {
       if (std::find(facts.begin(), facts.end(), f) == facts.end()) facts.push_back(std::move(f));
     };
@@ -483,17 +558,34 @@ Unsolvable LibsolvSolve::explain() {
         case SOLVER_RULE_PKG_SAME_NAME:
         case SOLVER_RULE_PKG_IMPLICIT_OBSOLETES:
         case SOLVER_RULE_PKG_OBSOLETES:
-          add_fact(fmt::format("only one of {} and {} can be installed", describe_solvable(from),
-                               describe_solvable(to)));
+          same_name[pool_id2str(pool, pool_id2solvable(pool, from)->name)].insert(
+              describe_solvable(from));
+          same_name[pool_id2str(pool, pool_id2solvable(pool, to)->name)].insert(
+              describe_solvable(to));
           conflict_ends.push_back(from);
           conflict_ends.push_back(to);
           break;
         case SOLVER_RULE_PKG_NOT_INSTALLABLE:
           add_fact(fmt::format("{} cannot be installed", describe_solvable(from)));
           break;
+        case SOLVER_RULE_UPDATE:
+        case SOLVER_RULE_FEATURE:
+          // A virtual package is kept: the target image has it.
+          add_fact(fmt::format("the target has {}", describe_solvable(from)));
+          break;
         default:
           break;  // learnt/choice/best rules restate the above
       }
+    }
+    for (const auto& [name, versions] : same_name) {
+      std::vector<std::string> shown(versions.begin(), versions.end());
+      std::string more;
+      if (shown.size() > 6) {
+        more = fmt::format(" and {} more", shown.size() - 6);
+        shown.resize(6);
+      }
+      add_fact(fmt::format("only one {} can be installed, but these exclude each other: {}{}", name,
+                           fmt::join(shown, ", "), more));
     }
     // Chains: from each requested spec through `requires` edges of this problem to each package
     // at a conflict. Breadth-first, so the shortest chain is printed.
@@ -528,8 +620,17 @@ Unsolvable LibsolvSolve::explain() {
           cur = prev;
         }
         std::reverse(steps.begin(), steps.end());
-        if (steps.size() > 2) add_fact("chain: " + fmt::format("{}", fmt::join(steps, " -> ")));
+        std::string chain = "chain: " + fmt::format("{}", fmt::join(steps, " -> "));
+        if (steps.size() > 2 && std::find(chains.begin(), chains.end(), chain) == chains.end())
+          chains.push_back(std::move(chain));
       }
+    }
+    if (chains.size() > 10) chains.resize(10);
+    facts.insert(facts.begin(), chains.begin(), chains.end());
+    if (facts.size() > 40) {  // keep it readable; the first facts carry the request and chains
+      std::size_t dropped = facts.size() - 40;
+      facts.resize(40);
+      facts.push_back(fmt::format("... and {} more facts", dropped));
     }
     if (!facts.empty()) out.problems.push_back(std::move(facts));
   }

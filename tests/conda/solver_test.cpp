@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "conda/solver_internal.hpp"
 #include "docker_envs/conda/virtual_packages.hpp"
@@ -277,6 +278,63 @@ TEST(Solver, DependencyCycleStillOrdered) {
                                       {"app", "1", "0", {"python", "lib"}}})},
                        {"app"}));
   EXPECT_EQ(dists(o), (std::vector<std::string>{"lib-1-0", "python-3-0", "app-1-0", "pip-1-0"}));
+}
+
+// A sudoku as packages (as in mamba's test data, with standard boxes): cell_X_Y version D depends
+// on every peer cell (same row, column, box) having a version != D; the clues are requested.
+// The solution must be the puzzle's (unique) valid grid.
+TEST(Solver, SudokuFromGeneratedPackages) {
+  std::vector<Pkg> pkgs;
+  for (int x = 0; x < 9; ++x)
+    for (int y = 0; y < 9; ++y)
+      for (int d = 1; d <= 9; ++d) {
+        Pkg p{fmt::format("cell_{}_{}", x, y), std::to_string(d), "0"};
+        for (int i = 0; i < 9; ++i)
+          for (int j = 0; j < 9; ++j) {
+            bool peer = (i == x || j == y || (i / 3 == x / 3 && j / 3 == y / 3));
+            if (peer && !(i == x && j == y))
+              p.depends.push_back(fmt::format("cell_{}_{} !={}", i, j, d));
+          }
+        pkgs.push_back(std::move(p));
+      }
+  // A classic puzzle (rows top to bottom, 0 = empty); x is the column, y the row.
+  const char* puzzle =
+      "530070000600195000098000060800060003400803001700020006060000280000419005000080079";
+  std::vector<std::string> clues;
+  for (int y = 0; y < 9; ++y)
+    for (int x = 0; x < 9; ++x)
+      if (char c = puzzle[y * 9 + x]; c != '0')
+        clues.push_back(fmt::format("cell_{}_{} =={}", x, y, c));
+  auto o = solve(input({channel("sudoku", pkgs)}, clues));
+  ASSERT_TRUE(std::holds_alternative<Solution>(o)) << explanation(o);
+  int grid[9][9] = {};
+  for (const auto& r : std::get<Solution>(o).packages) {
+    int x = r.name[5] - '0', y = r.name[7] - '0';
+    ASSERT_EQ(grid[x][y], 0) << "two digits for " << r.name;
+    grid[x][y] = std::stoi(r.version);
+  }
+  std::set<int> digits = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  for (int i = 0; i < 9; ++i) {
+    std::set<int> row, col, box;
+    for (int j = 0; j < 9; ++j) {
+      row.insert(grid[j][i]);
+      col.insert(grid[i][j]);
+      box.insert(grid[(i % 3) * 3 + j % 3][(i / 3) * 3 + j / 3]);
+    }
+    EXPECT_EQ(row, digits) << "row " << i;
+    EXPECT_EQ(col, digits) << "column " << i;
+    EXPECT_EQ(box, digits) << "box " << i;
+  }
+  for (int y = 0; y < 9; ++y)
+    for (int x = 0; x < 9; ++x)
+      if (char c = puzzle[y * 9 + x]; c != '0') {
+        EXPECT_EQ(grid[x][y], c - '0');
+      }
+  // A contradictory clue makes it unsatisfiable, naming the clues.
+  clues.push_back("cell_2_0 ==5");  // 5 is already in row 0
+  o = solve(input({channel("sudoku", pkgs)}, clues));
+  ASSERT_TRUE(std::holds_alternative<Unsolvable>(o));
+  EXPECT_NE(explanation(o).find("cell_2_0 ==5"), std::string::npos) << explanation(o);
 }
 
 TEST(SolverInternals, SpecPackageName) {
