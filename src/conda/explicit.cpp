@@ -81,28 +81,63 @@ Result<ExplicitEnvironment> parse_explicit(std::string_view text, std::string_vi
                     hash);
       }
     }
-    auto slash = url.rfind('/');
-    if (slash == std::string_view::npos)
-      return fail(Code::InvalidArgument, "{}: '{}' is not a package URL", where(), url);
-    r.url = url;
-    r.fn = url.substr(slash + 1);
-    DE_TRY_CTX(package_format_of(r.fn), where());
-    DE_TRY_CTX(split_dist(strip_package_extension(r.fn), r), where());
-    std::string_view dir = url.substr(0, slash);
-    auto sub_slash = dir.rfind('/');
-    if (sub_slash != std::string_view::npos && is_known_subdir(dir.substr(sub_slash + 1))) {
-      r.subdir = dir.substr(sub_slash + 1);
-      dir = dir.substr(0, sub_slash);
-    }
-    if (auto channel = Channel::parse(dir)) {
-      r.channel = channel->name();
-    } else {
-      r.channel = redact_url(dir);
-    }
+    auto from_url = DE_TRY_CTX(record_from_url(url), where());
+    from_url.md5 = r.md5;
+    from_url.sha256 = r.sha256;
+    r = std::move(from_url);
     env.packages.push_back(std::move(r));
   }
   if (!seen_marker) return fail(Code::InvalidArgument, "{}: no @EXPLICIT line", what);
   return env;
+}
+
+Result<PackageRecord> record_from_url(std::string_view url) {
+  PackageRecord r;
+  auto slash = url.rfind('/');
+  if (slash == std::string_view::npos)
+    return fail(Code::InvalidArgument, "'{}' is not a package URL", redact_url(url));
+  r.url = url;
+  r.fn = url.substr(slash + 1);
+  DE_TRY(package_format_of(r.fn));
+  DE_TRY(split_dist(strip_package_extension(r.fn), r));
+  std::string_view dir = url.substr(0, slash);
+  auto sub_slash = dir.rfind('/');
+  if (sub_slash != std::string_view::npos && is_known_subdir(dir.substr(sub_slash + 1))) {
+    r.subdir = dir.substr(sub_slash + 1);
+    dir = dir.substr(0, sub_slash);
+  }
+  if (auto channel = Channel::parse(dir)) {
+    r.channel = channel->name();
+  } else {
+    r.channel = redact_url(dir);
+  }
+  return r;
+}
+
+Result<std::string> write_explicit(std::span<const PackageRecord> packages,
+                                   std::string_view platform) {
+  DE_TRY(parse_platform(platform));
+  std::string out = fmt::format(
+      "# An explicit environment written by docker-envs lock. Install it with\n"
+      "#   docker-envs env install THIS_FILE --root DIR, or\n"
+      "#   conda create -n ENV --file THIS_FILE (conda >= 24.9 reads sha256 hashes)\n"
+      "# platform: {}\n"
+      "@EXPLICIT\n",
+      platform);
+  for (const auto& r : packages) {
+    if (r.url.empty())
+      return fail(Code::InvalidArgument, "package {}: no url to write", r.dist_name());
+    if (r.url.find_first_of("# \t\n") != std::string::npos)
+      return fail(Code::InvalidArgument, "package {}: url '{}' cannot be written on one line",
+                  r.dist_name(), redact_url(r.url));
+    if (r.sha256)
+      out += fmt::format("{}#{}\n", r.url, r.sha256->hex());
+    else if (r.md5)
+      out += fmt::format("{}#{}\n", r.url, r.md5->hex());
+    else
+      return fail(Code::InvalidArgument, "package {}: no md5 or sha256 to write", r.dist_name());
+  }
+  return out;
 }
 
 Result<ExplicitEnvironment> load_explicit(const std::filesystem::path& path) {
