@@ -1,8 +1,15 @@
 // `docker-envs env install [--root DIR] [--prefix /opt/conda] [--python X.Y] [--cache DIR]
-// PKGFILE...`: verifies and extracts local package files (.conda / .tar.bz2) into the package cache
+// [--link hardlink|copy] PKGFILE...`: verifies and extracts local package files (.conda / .tar.bz2) into the package cache
 // and lays them out, in the order given, as they will appear in an image: DIR/<prefix>. Without
 // --root the prefix is a host directory (like `conda create -p`). Nothing from the packages is run.
+// Packages are extracted in parallel; unchanged files are hardlinked from the cache unless
+// `--link copy`.
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <functional>
+#include <optional>
+#include <thread>
 
 #include "cli/common.hpp"
 #include "docker_envs/base/log.hpp"
@@ -23,6 +30,7 @@ struct EnvInstallOptions {
   std::string prefix = "/opt/conda";
   std::string python;
   std::string cache;
+  std::string link = "hardlink";
   std::vector<std::string> packages;
 };
 
@@ -44,11 +52,35 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     if (ec) return fail(Code::InvalidArgument, "--prefix {}: {}", o.prefix, ec.message());
     while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   }
-  conda::PackageCache cache(o.cache.empty() ? default_cache() : fs::path(o.cache));
+  // Verify and extract the packages on every core (each thread its own PackageCache object).
+  fs::path cache_root = o.cache.empty() ? default_cache() : fs::path(o.cache);
+  std::vector<std::optional<Result<fs::path>>> extracted(o.packages.size());
+  {
+    // Biggest first, so that one large package does not finish alone at the end.
+    std::vector<std::pair<std::uintmax_t, std::size_t>> order;
+    for (std::size_t i = 0; i < o.packages.size(); ++i) {
+      std::error_code ec;
+      auto size = fs::file_size(o.packages[i], ec);
+      order.emplace_back(ec ? 0 : size, i);
+    }
+    std::ranges::sort(order, std::greater<>());
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      conda::PackageCache cache(cache_root);
+      for (std::size_t k = next.fetch_add(1); k < order.size(); k = next.fetch_add(1)) {
+        std::size_t i = order[k].second;
+        extracted[i] = cache.extract(o.packages[i]);
+      }
+    };
+    unsigned threads = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8);
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads && t < o.packages.size(); ++t) pool.emplace_back(worker);
+    worker();
+  }
   std::vector<conda::PackageToInstall> packages;
-  for (const auto& file : o.packages) {
-    auto dir = DE_TRY(cache.extract(file));
-    packages.push_back({dir, {}, ""});
+  for (auto& dir : extracted) {
+    if (!*dir) return std::unexpected(std::move(*dir).error());
+    packages.push_back({std::move(**dir), {}, ""});
   }
   conda::InstallOptions options{.prefix = prefix,
                                 .history_time = globals.source_date_epoch.value_or(0),
@@ -72,7 +104,9 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     }
     root = prefix;
   }
-  DE_TRY(conda::write_to_directory(plan, root, prefix));
+  DE_TRY(conda::write_to_directory(
+      plan, root, prefix,
+      {.link = o.link == "copy" ? conda::LinkMode::Copy : conda::LinkMode::Hardlink}));
   log::info("installed {} package(s), {} entries, into {}", plan.records.size(),
             plan.entries.size(), o.root.empty() ? prefix : (root / prefix.substr(1)).string());
   return {};
@@ -98,6 +132,11 @@ void add_env_install(CLI::App& parent, Registry& registry) {
       "Python version X.Y for noarch: python packages (default: from the python package)");
   sub->add_option("--cache", options->cache,
                   "Package cache directory (default $XDG_CACHE_HOME/docker-envs/pkgs)");
+  sub->add_option("--link", options->link,
+                  "How unchanged package files are installed: hardlink (to the package cache, as "
+                  "conda does; a copy where that fails) or copy")
+      ->check(CLI::IsMember({"hardlink", "copy"}))
+      ->default_val("hardlink");
   on_run(sub, registry, options, run);
 }
 

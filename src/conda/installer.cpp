@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -637,97 +639,185 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
 
 namespace {
 
-// Creates the parent directories of `rel` below root, refusing symlinks on the way.
-Status make_safe_parents(const fs::path& root, const std::string& rel) {
-  fs::path cur = root;
-  std::string_view rest = rel;
-  for (auto slash = rest.find('/'); slash != std::string_view::npos; slash = rest.find('/')) {
-    cur /= std::string(rest.substr(0, slash));
-    rest.remove_prefix(slash + 1);
+// Creates directories below a root, refusing symlinks (or anything but a directory) on the way.
+// Remembers what it has checked or made, so each directory costs one lstat/mkdir per install.
+class DirMaker {
+ public:
+  explicit DirMaker(fs::path root) : root_(std::move(root)) {}
+
+  // The parent directories of `rel`.
+  Status parents(std::string_view rel) {
+    auto slash = rel.rfind('/');
+    if (slash == std::string_view::npos) return {};
+    return make(rel.substr(0, slash), rel);
+  }
+
+  // `dir` and its parents; `why` names the entry they are made for.
+  Status make(std::string_view dir, std::string_view why) {
+    if (known_.contains(std::string(dir))) return {};
+    if (auto slash = dir.rfind('/'); slash != std::string_view::npos)
+      DE_TRY(make(dir.substr(0, slash), why));
+    fs::path p = root_ / dir;
     struct stat st;
-    if (::lstat(cur.c_str(), &st) == 0) {
+    if (::lstat(p.c_str(), &st) == 0) {
       if (!S_ISDIR(st.st_mode))
         return fail(Code::InvalidArgument,
-                    "refused: '{}' is not a directory (a symlink?) on the way to '{}'",
-                    cur.string(), rel);
-      continue;
+                    "refused: '{}' is not a directory (a symlink?) on the way to '{}'", p.string(),
+                    why);
+    } else if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) {
+      return fail_errno("creating " + p.string(), errno);
     }
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      return fail_errno("creating " + cur.string(), errno);
+    known_.emplace(dir);
+    return {};
   }
+
+ private:
+  fs::path root_;
+  std::unordered_set<std::string> known_;
+};
+
+Status write_all(int fd, const char* p, std::size_t n, const fs::path& dest) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("writing " + dest.string(), errno);
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return {};
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// Copies `src` to the open `out` inside the kernel where it can, else through a buffer.
+Status copy_host_file(const fs::path& src, int out, const fs::path& dest) {
+  Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (in.fd < 0) return fail_errno("opening " + src.string(), errno);
+  for (;;) {
+    ssize_t n = ::copy_file_range(in.fd, nullptr, out, nullptr, std::size_t{1} << 30, 0);
+    if (n > 0) continue;
+    if (n == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) break;
+    return fail_errno("copying " + src.string() + " to " + dest.string(), errno);
+  }
+  // Fallback: copy_file_range refused before copying anything (offsets are still 0).
+  std::vector<char> buf(1 << 18);
+  for (;;) {
+    ssize_t n = ::read(in.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("reading " + src.string(), errno);
+    if (n == 0) return {};
+    DE_TRY(write_all(out, buf.data(), static_cast<std::size_t>(n), dest));
+  }
+}
+
+// Writes one File or Symlink entry at `dest` (which does not exist).
+Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view prefix,
+                   LinkMode link) {
+  if (e.type == InstallEntry::Type::Symlink) {
+    if (::symlink(e.link_target.c_str(), dest.c_str()) != 0)
+      return fail_errno("creating symlink " + dest.string(), errno);
+    return {};
+  }
+  if (link == LinkMode::Hardlink && e.source == InstallEntry::Source::HostFile) {
+    if (::link(e.host_path.c_str(), dest.c_str()) == 0) return {};
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
+      return fail_errno("linking " + dest.string() + " to " + e.host_path.string(), errno);
+  }
+  Fd out{::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
+  if (out.fd < 0) return fail_errno("creating " + dest.string(), errno);
+  switch (e.source) {
+    case InstallEntry::Source::Bytes:
+      DE_TRY(write_all(out.fd, e.data.data(), e.data.size(), dest));
+      break;
+    case InstallEntry::Source::HostFile:
+      DE_TRY(copy_host_file(e.host_path, out.fd, dest));
+      break;
+    case InstallEntry::Source::Rewrite: {
+      auto in = DE_TRY_CTX(open_content(e, prefix), e.path);
+      std::vector<std::byte> buf(1 << 18);
+      for (;;) {
+        std::size_t n = DE_TRY(in->read(buf));
+        if (n == 0) break;
+        DE_TRY(write_all(out.fd, reinterpret_cast<const char*>(buf.data()), n, dest));
+      }
+      break;
+    }
+  }
+  if (::fchmod(out.fd, e.mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
   return {};
 }
 
 }  // namespace
 
-Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::string_view prefix) {
+Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::string_view prefix,
+                          const WriteOptions& options) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return fail(Code::Io, "creating {}: {}", root.string(), ec.message());
-  for (const auto& e : plan.entries) {
+  // First, one thread: every directory, and room for every other entry (an existing file at its
+  // path is removed). Paths are unique in a plan, so the writes that follow are independent.
+  DirMaker dirs(root);
+  std::vector<fs::path> dests(plan.entries.size());
+  std::vector<std::size_t> files, hardlinks;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    const auto& e = plan.entries[i];
     auto rel = DE_TRY(normalize_package_path(e.path));
-    DE_TRY(make_safe_parents(root, rel));
     fs::path dest = root / rel;
-    struct stat st;
     if (e.type == InstallEntry::Type::Directory) {
-      if (::lstat(dest.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode))
-          return fail(Code::InvalidArgument, "'{}' exists and is not a directory", dest.string());
-      } else if (::mkdir(dest.c_str(), 0755) != 0) {
-        return fail_errno("creating " + dest.string(), errno);
-      }
+      DE_TRY(dirs.make(rel, rel));
       continue;
     }
+    DE_TRY(dirs.parents(rel));
+    struct stat st;
     if (::lstat(dest.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode))
         return fail(Code::InvalidArgument, "'{}' is a directory", dest.string());
       if (::unlink(dest.c_str()) != 0) return fail_errno("replacing " + dest.string(), errno);
     }
-    switch (e.type) {
-      case InstallEntry::Type::Directory:
-        break;  // handled above
-      case InstallEntry::Type::Symlink:
-        if (::symlink(e.link_target.c_str(), dest.c_str()) != 0)
-          return fail_errno("creating symlink " + dest.string(), errno);
-        break;
-      case InstallEntry::Type::Hardlink: {
-        auto target = DE_TRY(normalize_package_path(e.link_target));
-        if (::link((root / target).c_str(), dest.c_str()) != 0)
-          return fail_errno("linking " + dest.string(), errno);
-        break;
-      }
-      case InstallEntry::Type::File: {
-        auto in = DE_TRY_CTX(open_content(e, prefix), e.path);
-        int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0) return fail_errno("creating " + dest.string(), errno);
-        std::vector<std::byte> buf(1 << 18);
-        Status status;
-        for (;;) {
-          auto n = in->read(buf);
-          if (!n) {
-            status = std::unexpected(n.error());
-            break;
-          }
-          if (*n == 0) break;
-          std::size_t off = 0;
-          while (off < *n) {
-            ssize_t w = ::write(fd, buf.data() + off, *n - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) {
-              status = fail_errno("writing " + dest.string(), errno);
-              break;
-            }
-            off += static_cast<std::size_t>(w);
-          }
-          if (!status) break;
-        }
-        if (status && ::fchmod(fd, e.mode & 0777) != 0)
-          status = fail_errno("chmod " + dest.string(), errno);
-        ::close(fd);
-        if (!status) return status;
-        break;
+    dests[i] = std::move(dest);
+    (e.type == InstallEntry::Type::Hardlink ? hardlinks : files).push_back(i);
+  }
+  // Files and symlinks, on several threads: creating files costs mostly system time, which
+  // spreads over the cores. The first error in plan order is reported.
+  unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
+  threads = std::clamp<unsigned>(threads, 1, 16);
+  if (files.size() < 64) threads = 1;
+  std::vector<Status> status(threads);
+  std::vector<std::size_t> failed_at(threads, files.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&](unsigned t) {
+    for (std::size_t k = next.fetch_add(1); k < files.size() && !stop; k = next.fetch_add(1)) {
+      const auto& e = plan.entries[files[k]];
+      if (auto s = write_entry(e, dests[files[k]], prefix, options.link); !s) {
+        status[t] = std::unexpected(s.error());
+        failed_at[t] = k;
+        stop = true;
+        return;
       }
     }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
+  }
+  std::size_t first = std::min_element(failed_at.begin(), failed_at.end()) - failed_at.begin();
+  if (!status[first]) return status[first];
+  // Hardlinks last: their targets (earlier entries of the same package) exist now.
+  for (std::size_t i : hardlinks) {
+    auto target = DE_TRY(normalize_package_path(plan.entries[i].link_target));
+    if (::link((root / target).c_str(), dests[i].c_str()) != 0)
+      return fail_errno("linking " + dests[i].string(), errno);
   }
   return {};
 }

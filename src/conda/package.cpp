@@ -16,7 +16,7 @@ namespace de::conda {
 
 namespace fs = std::filesystem;
 
-Result<PackageHashes> hash_package_file(const fs::path& path) {
+Result<PackageHashes> hash_package_file(const fs::path& path, bool with_md5) {
   auto reader = DE_TRY(FileReader::open(path));
   Sha256 sha;
   Md5 md5;
@@ -27,11 +27,11 @@ Result<PackageHashes> hash_package_file(const fs::path& path) {
     if (n == 0) break;
     auto chunk = std::span<const std::byte>(buf.data(), n);
     sha.update(chunk);
-    md5.update(chunk);
+    if (with_md5) md5.update(chunk);
     out.size += n;
   }
   out.sha256 = sha.finish();
-  out.md5 = DE_TRY(Md5Hash::from_hex(md5.finish_hex()));
+  if (with_md5) out.md5 = DE_TRY(Md5Hash::from_hex(md5.finish_hex()));
   return out;
 }
 
@@ -98,10 +98,13 @@ class SafeExtractor {
   Status make_parents(const std::string& rel) {
     auto slash = rel.rfind('/');
     if (slash == std::string::npos) return {};
-    fs::path dir = root_ / rel.substr(0, slash);
+    std::string parent = rel.substr(0, slash);
+    if (made_.contains(parent)) return {};  // one mkdir per directory, not one per file
+    fs::path dir = root_ / parent;
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+    made_.insert(std::move(parent));
     return {};
   }
 
@@ -200,6 +203,7 @@ class SafeExtractor {
 
   fs::path root_;
   std::unordered_set<std::string> symlinks_;
+  std::unordered_set<std::string> made_;  // directories known to exist (entries never replace one)
   std::vector<std::byte> buffer_;
 };
 

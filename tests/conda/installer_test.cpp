@@ -172,6 +172,31 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     struct stat s;
     ASSERT_EQ(::stat((root / "opt/conda/lib/libzz.so.1").c_str(), &s), 0);
     EXPECT_EQ(s.st_mode & 0777, 0755u);
+    // A copy shares no inode with the package; the lazily rewritten file is written too.
+    const auto* share_a = find(*plan, "opt/conda/share/zz/a");
+    ASSERT_TRUE(share_a);
+    ASSERT_EQ(share_a->source, InstallEntry::Source::HostFile);
+    EXPECT_FALSE(fs::equivalent(root / "opt/conda/share/zz/a", share_a->host_path));
+    auto copy = dir.path() / "copy";
+    st = write_to_directory(*lazy, copy, "/opt/conda", {.link = LinkMode::Copy, .threads = 3});
+    ASSERT_TRUE(st) << st.error().to_string();
+    EXPECT_EQ(*read_file(copy / "opt/conda/lib/libzz.so.1"), so_bytes);
+    EXPECT_EQ(*read_file(copy / "opt/conda/share/zz/a"), "same");
+
+    // Hardlink mode links unchanged files to the package and writes rewritten ones; installing
+    // again over the result replaces every entry.
+    auto linked = dir.path() / "linked";
+    for (int round = 0; round < 2; ++round) {
+      st = write_to_directory(*plan, linked, "/opt/conda", {.link = LinkMode::Hardlink, .threads = 2});
+      ASSERT_TRUE(st) << st.error().to_string();
+      EXPECT_TRUE(fs::equivalent(linked / "opt/conda/share/zz/a", share_a->host_path));
+      EXPECT_TRUE(fs::equivalent(linked / "opt/conda/share/zz/b", share_a->host_path));
+      EXPECT_EQ(*read_file(linked / "opt/conda/lib/pkgconfig/zz.pc"),
+                "prefix=/opt/conda\nlibdir=${prefix}/lib\n");
+      EXPECT_EQ(*read_file(linked / "opt/conda/lib/libzz.so.1"), so_bytes);
+      EXPECT_EQ(fs::read_symlink(linked / "opt/conda/lib/libzz.so"), "libzz.so.1");
+      EXPECT_TRUE(fs::is_directory(linked / "opt/conda/var/empty"));
+    }
   }
 }
 

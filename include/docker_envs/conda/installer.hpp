@@ -111,9 +111,23 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
 // "3.11.4" -> {"3.11", "lib/python3.11/site-packages"}; honours record.python_site_packages_path.
 Result<PythonInfo> python_info_from_record(const PackageRecord& python);
 
+// How write_to_directory() lays out files taken unchanged from an extracted package
+// (Source::HostFile).
+enum class LinkMode : std::uint8_t {
+  Copy,      // a copy of the package file (copy_file_range: no copy through user space)
+  Hardlink,  // a hardlink to the package file, as conda does by default; a copy where the
+             // filesystem refuses (another device, too many links). The installed file then shares
+             // its inode with the package cache: editing one edits both.
+};
+
+struct WriteOptions {
+  LinkMode link = LinkMode::Copy;
+  unsigned threads = 0;  // files are written on this many threads; 0 = one per core
+};
+
 // Writes the plan below `root` (entries' paths are relative to it), refusing to follow any
 // symlink on the way. Existing files are replaced.
 Status write_to_directory(const InstallPlan& plan, const std::filesystem::path& root,
-                          std::string_view prefix);
+                          std::string_view prefix, const WriteOptions& options = {});
 
 }  // namespace de::conda

@@ -33,8 +33,9 @@ struct ExpectedHashes {
   std::optional<std::uint64_t> size;
 };
 
-// Reads the file once, computing sha256, md5 and size.
-Result<PackageHashes> hash_package_file(const std::filesystem::path& path);
+// Reads the file once, computing sha256, md5 (unless `with_md5` is false: md5 is then left
+// default) and size.
+Result<PackageHashes> hash_package_file(const std::filesystem::path& path, bool with_md5 = true);
 
 // Fails with Corruption, naming the file and both digests, when `actual` contradicts `expected`.
 Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected,
