@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `docker-envs build` with a registry on loopback: the example's lock built on a base image pulled
+# from the test registry (docker-registry), and the result pushed with `-o docker://`. The base's layers are the image's
+# bottom layers; `docker pull` + `docker run --network none` runs bin/hello from the prefix (the
+# prefix-replaced script prints /opt/env and reads hello-data's file) next to the base's own /bin.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$DE_SOURCE_DIR/tests/support/registry.sh"
+source "$DE_SOURCE_DIR/tests/integration/build_lib.sh"
+need_build
+need_cli image push
+need_cmd docker-registry
+export XDG_CACHE_HOME=$TEST_TMP/cache
+
+start_registry reg
+REG=127.0.0.1:$REG_PORT
+
+log "base image: busybox at /bin, pushed to the registry"
+make_busybox_rootfs "$TEST_TMP/base-root"
+echo "from the base image" >"$TEST_TMP/base-root/base.txt"
+run_cli image add-layer scratch "oci:$TEST_TMP/base:1" --dir "$TEST_TMP/base-root:/"
+run_cli image config "oci:$TEST_TMP/base:1" "oci:$TEST_TMP/base2:1" --env PATH=/bin --env FROM_BASE=yes
+run_cli image push "oci:$TEST_TMP/base2:1" "docker://$REG/test/base:1"
+base_layers=$(layer_digests "oci:$TEST_TMP/base2:1")
+
+log "the example's channel"
+make_example_channel "$TEST_TMP/channel"
+lock=$TEST_TMP/channel/explicit.txt
+flags=(--base "$REG/test/base:1" --prefix /opt/env --cmd '["hello"]' --env FROM_ENV=yes)
+
+log "build -> docker://"
+run_cli build "$lock" "${flags[@]}" -o "docker://$REG/test/hello:1"
+((${#base_layers} > 0)) || die "no base layers"
+
+log "pull it back: the base's layers at the bottom, the environment under /opt/env"
+run_cli image pull "docker://$REG/test/hello:1" "oci:$TEST_TMP/pulled:1"
+pulled_layers=$(layer_digests "oci:$TEST_TMP/pulled:1")
+[[ "$pulled_layers" == "$base_layers"$'\n'* ]] || die "the base's layers are not the bottom of the image"
+listing=$("$DE_CLI" image ls "oci:$TEST_TMP/pulled:1" | sed 's|^/||')
+for p in base.txt bin/busybox opt/env/bin/hello opt/env/share/hello-data/greeting.txt; do
+  grep -qx "$p" <<<"$listing" || die "$p missing from the pushed image"
+done
+grep -q '^opt/env/conda-meta/hello-1.0-.*\.json$' <<<"$listing" || die "no conda-meta record for hello"
+envs=$(inspect "oci:$TEST_TMP/pulled:1" "j['config']['config'].get('Env', [])")
+assert_contains "$envs" "PATH=/opt/env/bin:/bin" "PATH: the prefix's bin first, the base's PATH kept"
+assert_contains "$envs" "FROM_BASE=yes" "base env kept"
+assert_contains "$envs" "FROM_ENV=yes" "env from the image: section"
+
+if ! { [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; }; then
+  log "no Docker engine: pushed and pulled back, not run"
+  exit 0
+fi
+log "docker pull + docker run --network none"
+docker pull "$REG/test/hello:1" >/dev/null || die "docker pull failed"
+on_exit "docker rmi -f $REG/test/hello:1 >/dev/null 2>&1"
+out=$(timeout 120 docker run --rm --network none "$REG/test/hello:1" 2>&1) || die "docker run failed: $out"
+assert_contains "$out" "hello: my environment is /opt/env" "container output"
+assert_contains "$out" "hello-data says: Hello from a conda environment" "container output"
+out=$(timeout 120 docker run --rm --network none "$REG/test/hello:1" cat /base.txt 2>&1) || die "docker run cat failed: $out"
+assert_contains "$out" "from the base image" "the base's files"
+log "pushed, pulled and ran: the base from the registry, the environment on top"
