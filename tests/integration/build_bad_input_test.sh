@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Bad inputs to `docker-envs build` fail with a clear message that names what is wrong (the file
 # and line, the package, the base image, the channel), exit non-zero, and leave nothing at the
-# destination (no archive, no layout, no temp files beside it): malformed YAML, a base image the
-# registry does not have, a channel nothing answers at, a lock whose package file is missing or
-# does not match its sha256.
+# destination (no archive, no layout, no temp files beside it): malformed YAML, a package no
+# channel has, a base image the registry does not have, a channel nothing answers at (in a lock and
+# in an environment.yml), a lock whose package file is missing or does not match its sha256.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DE_SOURCE_DIR/tests/support/registry.sh"
 source "$DE_SOURCE_DIR/tests/integration/build_lib.sh"
@@ -43,6 +43,12 @@ printf 'name: bad\nchannels:\n  - %s\ndependencies:\n  - hello\n  image: [unclos
 expect_failure "malformed YAML" "malformed.yml" ":6" -- \
   "$TEST_TMP/malformed.yml" -o "docker-archive:$TEST_TMP/out/img.tar"
 
+log "unknown package: names it"
+printf 'name: bad\nchannels:\n  - %s\ndependencies:\n  - no-such-package-xyz\nimage:\n  base: scratch\n' \
+  "$TEST_TMP/channel" >"$TEST_TMP/unknown.yml"
+expect_failure "unknown package" "no-such-package-xyz" -- \
+  "$TEST_TMP/unknown.yml" -o "oci:$TEST_TMP/out/layout"
+
 log "base image not found: names it"
 start_registry reg
 good=$TEST_TMP/channel/explicit.txt
@@ -54,6 +60,11 @@ port=$(free_port)
 sed "s|^file://$TEST_TMP/channel|http://127.0.0.1:$port/nothing-here|" "$good" >"$TEST_TMP/unreachable.txt"
 expect_failure "unreachable channel" "127.0.0.1:$port" -- \
   "$TEST_TMP/unreachable.txt" --base scratch -o "docker-archive:$TEST_TMP/out/img.tar"
+
+printf 'name: bad\nchannels:\n  - http://127.0.0.1:%s/nothing-here\ndependencies:\n  - hello\nimage:\n  base: scratch\n' \
+  "$port" >"$TEST_TMP/unreachable.yml"
+expect_failure "unreachable channel (environment.yml)" "127.0.0.1:$port" -- \
+  "$TEST_TMP/unreachable.yml" -o "docker-archive:$TEST_TMP/out/img.tar"
 
 log "lock naming a package file that does not exist: names it"
 sed "s|/noarch/hello-data-|/noarch/gone-hello-data-|" "$good" >"$TEST_TMP/gone.txt"

@@ -7,8 +7,9 @@
 #   make_example_channel DIR        examples/conda-hello's channel (busybox, hello-data, hello) in DIR
 #   make_pkg CHANNEL SUBDIR NAME VERSION [DEPEND...]
 #                                   a small package (both formats) whose payload is
-#                                   share/NAME/{version.txt,data.bin}; set PKG_BYTES for data.bin's
-#                                   size (default 2048), PKG_SALT to vary its bytes
+#                                   share/NAME/{version.txt,data.bin}; PKG_BYTES sets data.bin's size
+#                                   (default 2048), PKG_SALT varies its bytes; CONDAPKG_LAST is
+#                                   the new package's NAME-VERSION-BUILD
 #   explicit_lock CHANNEL_DIR URL_BASE PKGFILE...
 #                                   prints an @EXPLICIT lock naming PKGFILEs (paths relative to
 #                                   CHANNEL_DIR) as URL_BASE/PKGFILE#sha256, in the order given
@@ -40,13 +41,8 @@ make_pkg() {
   stage=$(mktemp -d "$TEST_TMP/stage.XXXXXX")
   mkdir -p "$stage/share/$name"
   echo "$name $version" >"$stage/share/$name/version.txt"
-  # Incompressible-ish bytes that differ per package (and per PKG_SALT).
-  python3 -c "import hashlib,sys
-n,seed=int(sys.argv[1]),sys.argv[2].encode()
-out=bytearray(); i=0
-while len(out)<n: out+=hashlib.sha256(seed+str(i).encode()).digest(); i+=1
-sys.stdout.buffer.write(bytes(out[:n]))" "${PKG_BYTES:-2048}" "$name-$version-${PKG_SALT:-}" \
-    >"$stage/share/$name/data.bin"
+  # Bytes that differ per package (and per PKG_SALT).
+  { yes "$name $version ${PKG_SALT:-}" || true; } | head -c "${PKG_BYTES:-2048}" >"$stage/share/$name/data.bin"
   condapkg_build "$stage" "$channel" "$subdir" "$name" "$version" 0 "$@" ||
     die "could not make package $name $version"
   rm -rf "$stage"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `docker-envs build` with a registry on loopback: the example's lock built on a base image pulled
-# from the test registry (docker-registry), and the result pushed with `-o docker://`. The base's layers are the image's
+# `docker-envs build` with the network stack, all on loopback: a base image pulled from the test
+# registry (docker-registry), the result pushed with `-o docker://`, and the example's
+# environment.yml solved against its channel served over HTTP (tests/support/channel_server.py). The base's layers are the image's
 # bottom layers; `docker pull` + `docker run --network none` runs bin/hello from the prefix (the
 # prefix-replaced script prints /opt/env and reads hello-data's file) next to the base's own /bin.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DE_SOURCE_DIR/tests/support/registry.sh"
+source "$DE_SOURCE_DIR/tests/support/channel_server.sh"
 source "$DE_SOURCE_DIR/tests/integration/build_lib.sh"
 need_build
 need_cli image push
@@ -45,6 +47,35 @@ assert_contains "$envs" "PATH=/opt/env/bin:/bin" "PATH: the prefix's bin first, 
 assert_contains "$envs" "FROM_BASE=yes" "base env kept"
 assert_contains "$envs" "FROM_ENV=yes" "env from the image: section"
 
+log "environment.yml over an HTTP channel, on the registry's base"
+start_channel_server "$TEST_TMP/channel"
+export XDG_CACHE_HOME=$TEST_TMP/cache-http  # packages not yet in any cache: downloaded over HTTP
+cat >"$TEST_TMP/environment.yml" <<YAML
+name: hello-http
+channels:
+  - $CHANNEL_URL
+dependencies:
+  - hello
+image:
+  base: $REG/test/base:1
+  name: hello-http:1
+  prefix: /opt/env
+  cmd: ["hello"]
+YAML
+run_cli build "$TEST_TMP/environment.yml" -o "docker-archive:$TEST_TMP/http.tar"
+for p in 'GET /noarch/repodata.json 200' 'GET /linux-64/repodata.json 200' \
+  'GET /noarch/hello-1.0-he7deeb07_0.conda 200' 'GET /linux-64/busybox-.*\.conda 200'; do
+  [[ $(channel_requests "$p") == 1 ]] || die "expected one '$p' in the channel log: $(cat "$CHANNEL_LOG")"
+done
+[[ $(inspect "docker-archive:$TEST_TMP/http.tar" "len(j['layers'])") -gt 2 ]] || die "too few layers"
+grep -qx 'opt/env/bin/hello' < <("$DE_CLI" image ls "docker-archive:$TEST_TMP/http.tar" | sed 's|^/||') ||
+  die "bin/hello missing from the HTTP build"
+log "a rebuild revalidates the repodata (304) and downloads no package again"
+run_cli build "$TEST_TMP/environment.yml" -o "docker-archive:$TEST_TMP/http2.tar"
+[[ $(channel_requests 'GET /noarch/repodata.json 304') == 1 ]] || die "noarch repodata not revalidated: $(cat "$CHANNEL_LOG")"
+[[ $(channel_requests '\.conda 200') == 3 ]] || die "packages downloaded again: $(cat "$CHANNEL_LOG")"
+cmp -s "$TEST_TMP/http.tar" "$TEST_TMP/http2.tar" || die "the rebuild wrote a different archive"
+
 if ! { [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; }; then
   log "no Docker engine: pushed and pulled back, not run"
   exit 0
@@ -57,4 +88,9 @@ assert_contains "$out" "hello: my environment is /opt/env" "container output"
 assert_contains "$out" "hello-data says: Hello from a conda environment" "container output"
 out=$(timeout 120 docker run --rm --network none "$REG/test/hello:1" cat /base.txt 2>&1) || die "docker run cat failed: $out"
 assert_contains "$out" "from the base image" "the base's files"
-log "pushed, pulled and ran: the base from the registry, the environment on top"
+docker load -i "$TEST_TMP/http.tar" >/dev/null || die "docker load refused the HTTP build"
+on_exit "docker rmi -f hello-http:1 >/dev/null 2>&1"
+out=$(timeout 120 docker run --rm --network none hello-http:1 2>&1) || die "docker run failed: $out"
+assert_contains "$out" "hello: my environment is /opt/env" "container output (HTTP channel build)"
+assert_contains "$out" "hello-data says: Hello from a conda environment" "container output (HTTP channel build)"
+log "pushed, pulled and ran: the base from the registry, the environment on top, from an HTTP channel"
