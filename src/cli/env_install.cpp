@@ -1,9 +1,10 @@
-// `docker-envs env install [--root DIR] [--prefix /opt/conda] [--python X.Y] [--cache DIR]
-// [--link hardlink|copy] PKGFILE...`: verifies and extracts local package files (.conda / .tar.bz2) into the package cache
-// and lays them out, in the order given, as they will appear in an image: DIR/<prefix>. Without
-// --root the prefix is a host directory (like `conda create -p`). Nothing from the packages is run.
-// Packages are extracted in parallel; unchanged files are hardlinked from the cache unless
-// `--link copy`.
+// `docker-envs env install LOCKFILE --root DIR [--prefix /opt/conda] [--platform P]` lays out the
+// environment of a lock file (@EXPLICIT or conda-lock v1, recognised by content) as it will
+// appear in an image: DIR/<prefix>. Packages are fetched (file://, http(s)) and verified through
+// the package cache. `env install PKGFILE...` installs local package files (.conda / .tar.bz2) in
+// the order given. Without --root the prefix is a host directory (like `conda create -p`).
+// Nothing from the packages is run. Packages are extracted in parallel; unchanged files are
+// hardlinked from the cache unless `--link copy`.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -12,7 +13,10 @@
 #include <thread>
 
 #include "cli/common.hpp"
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
+#include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/package_cache.hpp"
 
@@ -31,7 +35,9 @@ struct EnvInstallOptions {
   std::string python;
   std::string cache;
   std::string link = "hardlink";
-  std::vector<std::string> packages;
+  std::string platform;
+  unsigned jobs = 0;
+  std::vector<std::string> inputs;
 };
 
 fs::path default_cache() {
@@ -40,6 +46,10 @@ fs::path default_cache() {
   if (const char* home = std::getenv("HOME"); home && *home)
     return fs::path(home) / ".cache/docker-envs/pkgs";
   return fs::temp_directory_path() / "docker-envs/pkgs";
+}
+
+bool is_package_file(std::string_view name) {
+  return name.ends_with(".conda") || name.ends_with(".tar.bz2");
 }
 
 Status run(const EnvInstallOptions& o, const Globals& globals) {
@@ -52,36 +62,62 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     if (ec) return fail(Code::InvalidArgument, "--prefix {}: {}", o.prefix, ec.message());
     while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   }
-  // Verify and extract the packages on every core (each thread its own PackageCache object).
+  if (!o.platform.empty()) DE_TRY_CTX(conda::parse_platform(o.platform), "--platform");
   fs::path cache_root = o.cache.empty() ? default_cache() : fs::path(o.cache);
-  std::vector<std::optional<Result<fs::path>>> extracted(o.packages.size());
-  {
-    // Biggest first, so that one large package does not finish alone at the end.
-    std::vector<std::pair<std::uintmax_t, std::size_t>> order;
-    for (std::size_t i = 0; i < o.packages.size(); ++i) {
-      std::error_code ec;
-      auto size = fs::file_size(o.packages[i], ec);
-      order.emplace_back(ec ? 0 : size, i);
-    }
-    std::ranges::sort(order, std::greater<>());
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      conda::PackageCache cache(cache_root);
-      for (std::size_t k = next.fetch_add(1); k < order.size(); k = next.fetch_add(1)) {
-        std::size_t i = order[k].second;
-        extracted[i] = cache.extract(o.packages[i]);
-      }
-    };
-    unsigned threads = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8);
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads && t < o.packages.size(); ++t) pool.emplace_back(worker);
-    worker();
-  }
+  conda::PackageCache cache(cache_root);
   std::vector<conda::PackageToInstall> packages;
-  for (auto& dir : extracted) {
-    if (!*dir) return std::unexpected(std::move(*dir).error());
-    packages.push_back({std::move(**dir), {}, ""});
+  unsigned threads = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8);
+
+  std::size_t package_files = 0;
+  for (const auto& in : o.inputs) package_files += is_package_file(in) ? 1 : 0;
+  if (package_files == o.inputs.size()) {
+    if (!o.platform.empty())
+      log::warn("--platform {} is not checked for package files", o.platform);
+    // Verify and extract the packages on every core (each thread its own PackageCache object).
+    std::vector<std::optional<Result<fs::path>>> extracted(o.inputs.size());
+    {
+      // Biggest first, so that one large package does not finish alone at the end.
+      std::vector<std::pair<std::uintmax_t, std::size_t>> order;
+      for (std::size_t i = 0; i < o.inputs.size(); ++i) {
+        std::error_code ec;
+        auto size = fs::file_size(o.inputs[i], ec);
+        order.emplace_back(ec ? 0 : size, i);
+      }
+      std::ranges::sort(order, std::greater<>());
+      std::atomic<std::size_t> next{0};
+      auto worker = [&] {
+        conda::PackageCache thread_cache(cache_root);
+        for (std::size_t k = next.fetch_add(1); k < order.size(); k = next.fetch_add(1)) {
+          std::size_t i = order[k].second;
+          extracted[i] = thread_cache.extract(o.inputs[i]);
+        }
+      };
+      std::vector<std::jthread> pool;
+      for (unsigned t = 1; t < threads && t < o.inputs.size(); ++t) pool.emplace_back(worker);
+      worker();
+    }
+    for (auto& dir : extracted) {
+      if (!*dir) return std::unexpected(std::move(*dir).error());
+      packages.push_back({std::move(**dir), {}, ""});
+    }
+  } else {
+    if (o.inputs.size() != 1)
+      return fail(Code::InvalidArgument,
+                  "give either one lock file or package files (.conda, .tar.bz2), not both");
+    const std::string& file = o.inputs.front();
+    auto text = DE_TRY_CTX(read_file(file, std::size_t{256} << 20), "reading the lock file");
+    auto lock = DE_TRY(conda::parse_lockfile(text, file, o.platform));
+    log::info("{}: {} package(s){}", file, lock.packages.size(),
+              lock.platform.empty() ? "" : " for " + lock.platform);
+    std::vector<conda::PackageCache::FetchRequest> requests;
+    for (const auto& r : lock.packages)
+      requests.push_back({.url = r.url, .expected = {.sha256 = r.sha256, .md5 = r.md5}});
+    auto fetcher = conda::make_fetcher();
+    auto dirs = DE_TRY(cache.fetch_all(requests, *fetcher, o.jobs ? o.jobs : std::max(threads, 4u)));
+    for (std::size_t i = 0; i < dirs.size(); ++i)
+      packages.push_back({dirs[i], lock.packages[i], ""});
   }
+
   conda::InstallOptions options{.prefix = prefix,
                                 .history_time = globals.source_date_epoch.value_or(0),
                                 .history_command = "docker-envs env install"};
@@ -117,9 +153,12 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
 void add_env_install(CLI::App& parent, Registry& registry) {
   auto options = std::make_shared<EnvInstallOptions>();
   auto* sub = parent.add_subcommand(
-      "install", "Install local conda package files into a directory, as in an image");
-  sub->add_option("packages", options->packages,
-                  "Package files (.conda, .tar.bz2), dependencies first")
+      "install",
+      "Install a lock file (@EXPLICIT or conda-lock) or local package files into a directory, as "
+      "in an image");
+  sub->add_option("inputs", options->inputs,
+                  "LOCKFILE (@EXPLICIT or conda-lock v1), or package files (.conda, .tar.bz2), "
+                  "dependencies first")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--root", options->root,
@@ -127,6 +166,9 @@ void add_env_install(CLI::App& parent, Registry& registry) {
   sub->add_option(
       "--prefix", options->prefix,
       "Environment prefix inside the image (default /opt/conda); without --root, a host directory");
+  sub->add_option("--platform", options->platform,
+                  "Platform to take from a conda-lock file (default: its only one, or linux-64); "
+                  "checked against an @EXPLICIT file's '# platform:' line");
   sub->add_option(
       "--python", options->python,
       "Python version X.Y for noarch: python packages (default: from the python package)");
@@ -137,6 +179,9 @@ void add_env_install(CLI::App& parent, Registry& registry) {
                   "conda does; a copy where that fails) or copy")
       ->check(CLI::IsMember({"hardlink", "copy"}))
       ->default_val("hardlink");
+  sub->add_option("-j,--jobs", options->jobs,
+                  "Parallel package downloads and extractions for a lock (default: cores, at "
+                  "least 4)");
   on_run(sub, registry, options, run);
 }
 

@@ -251,6 +251,34 @@ bool looks_like_conda_lock(std::string_view text) {
   return package && version;
 }
 
+Result<LockedEnvironment> parse_lockfile(std::string_view text, std::string_view what,
+                                         std::string_view platform) {
+  LockedEnvironment out;
+  if (looks_like_conda_lock(text)) {
+    out.format = LockedEnvironment::Format::CondaLock;
+    CondaLockReadOptions options{.platform = std::string(platform)};
+    auto lock = parse_conda_lock(text, what, options);
+    if (!lock && platform.empty() && lock.error().code() == Code::InvalidArgument &&
+        lock.error().message().find("several platforms") != std::string::npos) {
+      // Several platforms and no choice: the image default, when the lock has it.
+      options.platform = "linux-64";
+      auto retry = parse_conda_lock(text, what, options);
+      if (retry) lock = std::move(retry);
+    }
+    if (!lock) return std::unexpected(std::move(lock).error());
+    out.platform = lock->platform;
+    out.packages = std::move(lock->packages);
+    return out;
+  }
+  auto env = DE_TRY(parse_explicit(text, what));
+  if (!platform.empty() && !env.platform.empty() && env.platform != platform)
+    return fail(Code::InvalidArgument, "{} is a lock for {} (its '# platform:' line), not {}",
+                what, env.platform, platform);
+  out.platform = env.platform.empty() ? std::string(platform) : env.platform;
+  out.packages = std::move(env.packages);
+  return out;
+}
+
 Result<std::string> write_conda_lock(std::span<const PackageRecord> packages,
                                      const CondaLockWriteOptions& options) {
   DE_TRY(parse_platform(options.platform));

@@ -51,6 +51,19 @@ Result<CondaLock> load_conda_lock(const std::filesystem::path& path,
 // `version:` keys at the top level) rather than an @EXPLICIT list.
 bool looks_like_conda_lock(std::string_view text);
 
+// A lock file of either kind, recognised by content: @EXPLICIT or conda-lock v1.
+struct LockedEnvironment {
+  enum class Format { Explicit, CondaLock } format = Format::Explicit;
+  std::string platform;  // the selected one; "" for an explicit file without "# platform:"
+  std::vector<PackageRecord> packages;  // install order
+};
+
+// `platform` ("" for no preference) selects a conda-lock platform (when empty: the only one, or
+// linux-64 when the lock has several including it) and is checked against an explicit file's
+// "# platform:" line (InvalidArgument naming both when they differ).
+Result<LockedEnvironment> parse_lockfile(std::string_view text, std::string_view what,
+                                         std::string_view platform = {});
+
 struct CondaLockWriteOptions {
   std::string platform;               // e.g. "linux-64"
   std::vector<std::string> channels;   // as the user named them (redacted by the writer)
