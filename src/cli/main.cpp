@@ -14,6 +14,7 @@ namespace de::cli {
 void add_env_install(CLI::App& parent, Registry& registry);  // env_install.cpp
 void add_build(CLI::App& parent, Registry& registry);        // build.cpp
 void add_solve(CLI::App& parent, Registry& registry);        // solve.cpp
+void add_lock(CLI::App& parent, Registry& registry);         // lock.cpp
 }  // namespace de::cli
 
 namespace {
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   cli::add_env_install(*env, registry);
   cli::add_build(app, registry);
   cli::add_solve(app, registry);
+  cli::add_lock(app, registry);
 
   try {
     app.parse(argc, argv);
