@@ -17,9 +17,9 @@
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
-#include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/environment_spec.hpp"
 #include "docker_envs/conda/explicit.hpp"
+#include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/solver.hpp"
 #include "docker_envs/oci/transport.hpp"
 
@@ -178,24 +178,26 @@ Status run(const BuildFlags& f, const Globals& globals) {
   if (!f.layering.empty()) spec.strategy = DE_TRY(build::parse_layer_strategy(f.layering));
   if (f.max_layers) spec.max_layers = f.max_layers;
 
+  std::vector<std::string> platforms = {platform};
   if (spec.platforms) {
-    if (spec.platforms->size() != 1)
-      return fail(Code::Unsupported,
-                  "building for several platforms at once is not supported yet ({}); build one "
-                  "platform per run",
-                  fmt::join(*spec.platforms, ", "));
-    if (!solve && platform != spec.platforms->front() && platform != "noarch")
+    if (spec.platforms->empty())
+      return fail(Code::InvalidArgument, "image.platforms is empty: name at least one platform");
+    if (!solve && (spec.platforms->size() != 1 ||
+                   (platform != spec.platforms->front() && platform != "noarch")))
       return fail(Code::InvalidArgument, "{} is a lock for {}, not {}", env_file, platform,
-                  spec.platforms->front());
-    platform = spec.platforms->front();
+                  fmt::join(*spec.platforms, ", "));
+    platforms = *spec.platforms;
   }
+  for (const auto& p : platforms) DE_TRY(build::image_platform(p));
+  const bool multi = platforms.size() > 1;
 
   std::string name = spec.name.value_or(declared.name.empty() ? "environment" : declared.name);
   auto [image_name, image_tag] = split_tag(name);
   std::string dest = f.output;
   if (dest.empty()) {
     std::string base_name = image_name.substr(image_name.rfind('/') + 1);
-    dest = fmt::format("docker-archive:{}.tar:{}:{}", base_name, image_name, image_tag);
+    dest = multi ? fmt::format("oci:{}:{}", base_name, image_tag)
+                 : fmt::format("docker-archive:{}.tar:{}:{}", base_name, image_name, image_tag);
   }
   DE_TRY(check_destination(dest));
   Compression compression = Compression::Gzip;
@@ -204,139 +206,182 @@ Status run(const BuildFlags& f, const Globals& globals) {
     auto ref = DE_TRY(parse_ref(dest, "destination"));
     bool docker_archive = ref.transport == oci::Transport::DockerArchive ||
                           (ref.transport == oci::Transport::Auto && ref.path.ends_with(".tar"));
+    if (docker_archive && multi)
+      return fail(Code::InvalidArgument,
+                  "{}: a docker-archive holds one platform; write {} platforms to oci:DIR or "
+                  "oci-archive:PATH",
+                  dest, platforms.size());
     if (docker_archive) compression = Compression::None;  // docker-archive holds plain tars
-  }
-
-  if (solve) {
-    // The same flags-to-request rules as `docker-envs solve` (channel order, ${VAR}, overrides).
-    SolveFlags solve_flags{
-        .file = solve_file, .channels = f.channels, .specs = f.specs, .platform = platform};
-    auto request = DE_TRY(make_solve_request(solve_flags, process_env()));
-    if (request.request.specs.empty())
-      return fail(Code::InvalidArgument, "{}: no dependencies to install",
-                  solve_file.empty() ? std::string("-p") : solve_file);
-    say(fmt::format("solving {} spec(s) for {} from {} channel(s)", request.request.specs.size(),
-                    platform, request.request.channels.size()));
-    auto solve_fetcher_ptr = conda::make_fetcher();
-    auto& solve_fetcher = *solve_fetcher_ptr;
-    auto outcome = DE_TRY_CTX(conda::solve_environment(request.request, solve_fetcher), "solving");
-    if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
-      return fail(Code::Unsatisfiable, "the environment cannot be solved: {}",
-                  unsolvable->explanation);
-    packages = std::move(std::get<conda::Solution>(outcome).packages);
-    if (request.spec) {
-      if (declared.name.empty()) declared.name = request.spec->name;
-      if (declared.variables.empty()) declared.variables = request.spec->variables;
-    }
+  } else if (multi) {
+    return fail(Code::Unsupported,
+                "pushing a multi-platform image is not supported yet; write it to oci:DIR and "
+                "push each platform, or build one platform per run");
   }
 
   std::optional<build::Owner> owner;
   if (spec.user) owner = DE_TRY(build::Owner::parse(*spec.user));
-
-  // 3. The base image.
   std::string base = spec.base.value_or("debian:bookworm-slim");
-  say("base image " + base);
-  RegistryFlags base_flags = f.registry;
-  base_flags.platform = DE_TRY(build::image_platform(platform)).to_string();
-  auto base_image = DE_TRY(read_base(base, base_flags));
-
-  // 4. Build.
-  auto fetcher_ptr = conda::make_fetcher();
-  auto& fetcher = *fetcher_ptr;
+  auto fetcher = conda::make_fetcher();
   fs::path cache = cache_root(f);
-  build::BuildRequest request{
-      .packages = std::move(packages),
-      .base = std::move(base_image),
-      .environment_name = declared.name.empty() ? image_name : declared.name,
-      .prefix = spec.prefix.value_or("/opt/conda"),
-      .platform = platform,
-      .owner = owner,
-      .user = spec.user,
-      .entrypoint = spec.entrypoint,
-      .cmd = spec.cmd,
-      .workdir = spec.workdir,
-      .variables = declared.variables,
-      .env = spec.env,
-      .labels = spec.labels,
-      .files = spec.files,
-      .strategy = spec.strategy.value_or(build::LayerStrategy::Auto),
-      .max_layers = spec.max_layers.value_or(64),
-      .compression = compression,
-      .source_date_epoch = globals.source_date_epoch,
-      .spec_hash = Digest::of(inputs).to_string(),
-      .package_cache = cache / "pkgs",
-      .layer_cache = cache / "layers",
-      .fetcher = &fetcher,
-      .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
-      .progress = nullptr,
-  };
-  if (terminal) {
-    request.progress = [&](const build::BuildEvent& e) {
-      using K = build::BuildEvent::Kind;
-      switch (e.kind) {
-        case K::Fetching:
-          say(fmt::format("fetching and extracting {} package(s)", e.total));
-          break;
-        case K::Planned:
-          say(fmt::format("{} environment layer(s)", e.total));
-          break;
-        case K::LayerReused:
-          say(fmt::format("[{}/{}] reused {} ({})", e.index + 1, e.total, e.what,
-                          human_bytes(e.bytes)));
-          break;
-        case K::LayerBuilt:
-          say(fmt::format("[{}/{}] built  {} ({})", e.index + 1, e.total, e.what,
-                          human_bytes(e.bytes)));
-          break;
-      }
-    };
-  }
-  auto built = DE_TRY(build::build_image(request));
-  for (const auto& w : built.warnings) log::warn("{}", w);
 
-  // 5. Write or push.
-  Digest manifest_digest, config_digest;
+  // 3. One image per platform: solve (each against its own virtual packages), base, build.
+  std::vector<build::BuildResult> results;
+  for (const auto& target : platforms) {
+    if (solve) {
+      // The same flags-to-request rules as `docker-envs solve` (channel order, ${VAR}, overrides).
+      SolveFlags solve_flags{
+          .file = solve_file, .channels = f.channels, .specs = f.specs, .platform = target};
+      auto request = DE_TRY(make_solve_request(solve_flags, process_env()));
+      if (request.request.specs.empty())
+        return fail(Code::InvalidArgument, "{}: no dependencies to install",
+                    solve_file.empty() ? std::string("-p") : solve_file);
+      say(fmt::format("solving {} spec(s) for {} from {} channel(s)", request.request.specs.size(),
+                      target, request.request.channels.size()));
+      auto solve_fetcher = conda::make_fetcher();
+      auto outcome = DE_TRY_CTX(conda::solve_environment(request.request, *solve_fetcher),
+                                "solving for " + target);
+      if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
+        return fail(Code::Unsatisfiable, "the environment cannot be solved for {}: {}", target,
+                    unsolvable->explanation);
+      packages = std::move(std::get<conda::Solution>(outcome).packages);
+      if (request.spec) {
+        if (declared.name.empty()) declared.name = request.spec->name;
+        if (declared.variables.empty()) declared.variables = request.spec->variables;
+      }
+    }
+
+    say("base image " + base + " for " + target);
+    RegistryFlags base_flags = f.registry;
+    base_flags.platform = DE_TRY(build::image_platform(target)).to_string();
+    auto base_image = DE_TRY(read_base(base, base_flags));
+
+    build::BuildRequest request{
+        .packages = std::move(packages),
+        .base = std::move(base_image),
+        .environment_name = declared.name.empty() ? image_name : declared.name,
+        .prefix = spec.prefix.value_or("/opt/conda"),
+        .platform = target,
+        .owner = owner,
+        .user = spec.user,
+        .entrypoint = spec.entrypoint,
+        .cmd = spec.cmd,
+        .workdir = spec.workdir,
+        .variables = declared.variables,
+        .env = spec.env,
+        .labels = spec.labels,
+        .files = spec.files,
+        .strategy = spec.strategy.value_or(build::LayerStrategy::Auto),
+        .max_layers = spec.max_layers.value_or(64),
+        .compression = compression,
+        .source_date_epoch = globals.source_date_epoch,
+        .spec_hash = Digest::of(inputs).to_string(),
+        .package_cache = cache / "pkgs",
+        .layer_cache = cache / "layers",
+        .fetcher = fetcher.get(),
+        .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
+        .progress = nullptr,
+    };
+    if (terminal) {
+      request.progress = [&](const build::BuildEvent& e) {
+        using K = build::BuildEvent::Kind;
+        switch (e.kind) {
+          case K::Fetching:
+            say(fmt::format("fetching and extracting {} package(s)", e.total));
+            break;
+          case K::Planned:
+            say(fmt::format("{} environment layer(s)", e.total));
+            break;
+          case K::LayerReused:
+            say(fmt::format("[{}/{}] reused {} ({})", e.index + 1, e.total, e.what,
+                            human_bytes(e.bytes)));
+            break;
+          case K::LayerBuilt:
+            say(fmt::format("[{}/{}] built  {} ({})", e.index + 1, e.total, e.what,
+                            human_bytes(e.bytes)));
+            break;
+        }
+      };
+    }
+    auto built = DE_TRY_CTX(build::build_image(request),
+                            multi ? "building for " + target : std::string("building"));
+    for (const auto& w : built.warnings) log::warn("{}", w);
+    results.push_back(std::move(built));
+  }
+
+  // 4. Write or push.
+  Digest manifest_digest;
+  std::vector<Digest> config_digests;
   if (is_registry_ref(dest)) {
+    const auto& built = results.front();
     auto pushed = DE_TRY_CTX(
         write_registry_image(
             built.image, dest, f.registry,
             {.compression = compression == Compression::None ? Compression::Gzip : compression}),
         fmt::format("pushing {}", dest));
     manifest_digest = pushed.manifest_digest;
-    config_digest = Digest::of(built.image.config_bytes());
+    config_digests.push_back(Digest::of(built.image.config_bytes()));
   } else {
     auto ref = DE_TRY(parse_ref(dest, "destination"));
     if (ref.transport == oci::Transport::DockerArchive && ref.selector.empty())
       ref.selector = image_name + ":" + image_tag;
-    auto written = DE_TRY_CTX(oci::write_image(built.image, ref, {.compression = compression}),
-                              fmt::format("writing {}", dest));
-    manifest_digest = written.manifest_digest;
-    config_digest = written.config_digest;
+    if (multi) {
+      std::vector<oci::Image> images;
+      for (const auto& r : results) {
+        images.push_back(r.image);
+        config_digests.push_back(Digest::of(r.image.config_bytes()));
+      }
+      auto written = DE_TRY_CTX(oci::write_image_index(images, ref, {.compression = compression}),
+                                fmt::format("writing {}", dest));
+      manifest_digest = written.manifest_digest;
+    } else {
+      auto written =
+          DE_TRY_CTX(oci::write_image(results.front().image, ref, {.compression = compression}),
+                     fmt::format("writing {}", dest));
+      manifest_digest = written.manifest_digest;
+      config_digests.push_back(written.config_digest);
+    }
   }
-  say(fmt::format("wrote {}: {} layer(s) ({} reused, {} new), manifest {}", dest,
-                  built.layers.size(), human_bytes(built.bytes_reused),
-                  human_bytes(built.bytes_new), manifest_digest.to_string()));
+  std::uint64_t reused = 0, fresh = 0;
+  for (const auto& r : results) {
+    reused += r.bytes_reused;
+    fresh += r.bytes_new;
+  }
+  say(fmt::format("wrote {}: {} platform(s), {} reused, {} new, {} {}", dest, results.size(),
+                  human_bytes(reused), human_bytes(fresh), multi ? "index" : "manifest",
+                  manifest_digest.to_string()));
 
   if (f.registry.json) {
-    nlohmann::json layers = nlohmann::json::array();
-    for (const auto& l : built.layers)
-      layers.push_back({{"label", l.label},
-                        {"packages", l.packages},
-                        {"digest", l.blob.digest.to_string()},
-                        {"size", l.blob.size},
-                        {"diff_id", l.diff_id.to_string()},
-                        {"reused", l.reused}});
-    nlohmann::json out = {{"image", image_name + ":" + image_tag},
-                          {"destination", dest},
-                          {"manifest_digest", manifest_digest.to_string()},
-                          {"config_digest", config_digest.to_string()},
-                          {"platform", platform},
-                          {"packages", built.package_count},
-                          {"base_layers", built.base_layers},
-                          {"layers", layers},
-                          {"bytes_reused", built.bytes_reused},
-                          {"bytes_new", built.bytes_new},
-                          {"warnings", built.warnings}};
+    auto describe = [&](size_t i) {
+      const auto& built = results[i];
+      nlohmann::json layers = nlohmann::json::array();
+      for (const auto& l : built.layers)
+        layers.push_back({{"label", l.label},
+                          {"packages", l.packages},
+                          {"digest", l.blob.digest.to_string()},
+                          {"size", l.blob.size},
+                          {"diff_id", l.diff_id.to_string()},
+                          {"reused", l.reused}});
+      return nlohmann::json{{"platform", platforms[i]},
+                            {"config_digest", config_digests[i].to_string()},
+                            {"packages", built.package_count},
+                            {"base_layers", built.base_layers},
+                            {"layers", layers},
+                            {"bytes_reused", built.bytes_reused},
+                            {"bytes_new", built.bytes_new},
+                            {"warnings", built.warnings}};
+    };
+    nlohmann::json out;
+    if (multi) {
+      nlohmann::json images = nlohmann::json::array();
+      for (size_t i = 0; i < results.size(); ++i) images.push_back(describe(i));
+      out = {{"images", images}, {"bytes_reused", reused}, {"bytes_new", fresh}};
+      out["index_digest"] = manifest_digest.to_string();
+    } else {
+      out = describe(0);
+    }
+    out["image"] = image_name + ":" + image_tag;
+    out["destination"] = dest;
+    out["manifest_digest"] = manifest_digest.to_string();
     std::fputs((out.dump(2) + "\n").c_str(), stdout);
   }
   return {};
@@ -361,7 +406,8 @@ void add_build(CLI::App& parent, Registry& registry) {
                   "default debian:bookworm-slim)");
   sub->add_option("--prefix", f->prefix,
                   "Environment prefix in the image (image.prefix; default /opt/conda)");
-  sub->add_option("--platform", f->platforms, "Conda platform, linux-64 (image.platforms)");
+  sub->add_option("--platform", f->platforms,
+                  "Conda platform (repeatable: several make one image index; image.platforms)");
   sub->add_option("--entrypoint", f->entrypoint,
                   "Entrypoint: JSON array or one string (image.entrypoint)");
   sub->add_option("--cmd", f->cmd, "Command: JSON array or one string (image.cmd)");

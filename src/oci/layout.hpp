@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "docker_envs/oci/transport.hpp"
@@ -30,5 +31,13 @@ Result<WriteResult> write_oci_directory(const Image& image, const std::filesyste
                                         std::string_view tag, const WriteOptions& options);
 Result<WriteResult> write_oci_archive(const Image& image, const std::filesystem::path& path,
                                       std::string_view tag, const WriteOptions& options);
+
+// Several images under one image index (see write_image_index()).
+Result<WriteResult> write_oci_index_directory(std::span<const Image> images,
+                                              const std::filesystem::path& dir,
+                                              std::string_view tag, const WriteOptions& options);
+Result<WriteResult> write_oci_index_archive(std::span<const Image> images,
+                                            const std::filesystem::path& path, std::string_view tag,
+                                            const WriteOptions& options);
 
 }  // namespace de::oci

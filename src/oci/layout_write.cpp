@@ -1,4 +1,6 @@
+#include <functional>
 #include <set>
+#include <span>
 
 #include "docker_envs/oci/media_types.hpp"
 #include "oci/archive_writer.hpp"
@@ -33,7 +35,8 @@ class DirectorySink final : public BlobSink {
 
   Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) override {
     // A blob already in the layout is not written again (content-addressed).
-    if (auto reuse = reusable_blob(layer, options); reuse && exists(blobs_ / reuse->blob.digest.hex()))
+    if (auto reuse = reusable_blob(layer, options);
+        reuse && exists(blobs_ / reuse->blob.digest.hex()))
       return *reuse;
     auto out = DE_TRY(AtomicFileWriter::create(blobs_ / ".incoming"));
     ProducedLayer produced = DE_TRY(produce_layer(layer, options, *out));
@@ -86,8 +89,8 @@ Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobS
   std::vector<ProducedLayer> layers;
   auto produce = layout_produce_options(options);
   for (size_t i = 0; i < image.layers.size(); ++i)
-    layers.push_back(DE_TRY_CTX(sink.put_layer(*image.layers[i], produce),
-                                fmt::format("writing layer {}", i)));
+    layers.push_back(
+        DE_TRY_CTX(sink.put_layer(*image.layers[i], produce), fmt::format("writing layer {}", i)));
   std::string config = final_config(image, layers);
   Descriptor config_desc{.media_type = std::string(media_type::kOciConfig),
                          .digest = Digest::of(config),
@@ -126,8 +129,14 @@ class CreatedDirGuard {
 
 }  // namespace
 
-Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
-                                        std::string_view tag, const WriteOptions& options) {
+namespace {
+
+// The top-level blobs of one write (an image's manifest, or an index of several), written into a
+// sink; returns the descriptor index.json names and the result.
+using WriteTop = std::function<Result<std::pair<Descriptor, WriteResult>>(BlobSink&)>;
+
+Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
+                                    const WriteTop& write_top) {
   std::error_code ec;
   bool existed = fs::exists(dir, ec);
   Index index{.media_type = std::string(media_type::kOciIndex)};
@@ -150,7 +159,7 @@ Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
   if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
 
   DirectorySink sink(dir / "blobs" / "sha256");
-  auto [manifest, result] = DE_TRY_CTX(write_blobs(image, sink, options), "writing " + dir.string());
+  auto [manifest, result] = DE_TRY_CTX(write_top(sink), "writing " + dir.string());
 
   // A name points at one image: writing it replaces the entry of the same name, and an unnamed
   // write replaces the unnamed entry, so `oci:DIR` keeps meaning the image last written there.
@@ -167,19 +176,68 @@ Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
   return result;
 }
 
-Result<WriteResult> write_oci_archive(const Image& image, const fs::path& path,
-                                      std::string_view tag, const WriteOptions& options) {
+Result<WriteResult> write_archive(const fs::path& path, std::string_view tag,
+                                  const WriteTop& write_top) {
   auto archive = DE_TRY(ArchiveWriter::create(path));
   DE_TRY(archive->add_file("oci-layout", kLayoutFile));
   DE_TRY(archive->add_directory("blobs"));
   DE_TRY(archive->add_directory("blobs/sha256"));
   ArchiveSink sink(*archive);
-  auto [manifest, result] = DE_TRY_CTX(write_blobs(image, sink, options), "writing " + path.string());
+  auto [manifest, result] = DE_TRY_CTX(write_top(sink), "writing " + path.string());
   Index index{.media_type = std::string(media_type::kOciIndex),
               .manifests = {index_entry(manifest, tag)}};
   DE_TRY(archive->add_file("index.json", index.to_json()));
   DE_TRY(archive->commit());
   return result;
+}
+
+// Every image's blobs and manifest, then an image index listing the manifests with their
+// platforms.
+Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Image> images,
+                                                             BlobSink& sink,
+                                                             const WriteOptions& options) {
+  Index index{.media_type = std::string(media_type::kOciIndex)};
+  WriteResult result;
+  for (size_t i = 0; i < images.size(); ++i) {
+    auto [manifest, written] =
+        DE_TRY_CTX(write_blobs(images[i], sink, options), fmt::format("image {} of the index", i));
+    manifest.platform = images[i].config.platform();
+    index.manifests.push_back(std::move(manifest));
+    for (auto& l : written.layers) result.layers.push_back(std::move(l));
+  }
+  std::string json = index.to_json();
+  Descriptor desc{.media_type = std::string(media_type::kOciIndex),
+                  .digest = Digest::of(json),
+                  .size = static_cast<std::int64_t>(json.size())};
+  DE_TRY(sink.put(desc.digest, json));
+  result.manifest_digest = desc.digest;
+  return std::make_pair(desc, result);
+}
+
+}  // namespace
+
+Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
+                                        std::string_view tag, const WriteOptions& options) {
+  return write_directory(dir, tag,
+                         [&](BlobSink& sink) { return write_blobs(image, sink, options); });
+}
+
+Result<WriteResult> write_oci_archive(const Image& image, const fs::path& path,
+                                      std::string_view tag, const WriteOptions& options) {
+  return write_archive(path, tag,
+                       [&](BlobSink& sink) { return write_blobs(image, sink, options); });
+}
+
+Result<WriteResult> write_oci_index_directory(std::span<const Image> images, const fs::path& dir,
+                                              std::string_view tag, const WriteOptions& options) {
+  return write_directory(dir, tag,
+                         [&](BlobSink& sink) { return write_index_blobs(images, sink, options); });
+}
+
+Result<WriteResult> write_oci_index_archive(std::span<const Image> images, const fs::path& path,
+                                            std::string_view tag, const WriteOptions& options) {
+  return write_archive(path, tag,
+                       [&](BlobSink& sink) { return write_index_blobs(images, sink, options); });
 }
 
 }  // namespace de::oci

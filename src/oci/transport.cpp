@@ -64,11 +64,19 @@ Result<ImageRef> ImageRef::parse(std::string_view text) {
 std::string ImageRef::to_string() const {
   std::string prefix;
   switch (transport) {
-    case Transport::Scratch: return "scratch";
-    case Transport::DockerArchive: prefix = "docker-archive:"; break;
-    case Transport::OciLayout: prefix = "oci:"; break;
-    case Transport::OciArchive: prefix = "oci-archive:"; break;
-    case Transport::Auto: break;
+    case Transport::Scratch:
+      return "scratch";
+    case Transport::DockerArchive:
+      prefix = "docker-archive:";
+      break;
+    case Transport::OciLayout:
+      prefix = "oci:";
+      break;
+    case Transport::OciArchive:
+      prefix = "oci-archive:";
+      break;
+    case Transport::Auto:
+      break;
   }
   return prefix + path + (selector.empty() ? "" : ":" + selector);
 }
@@ -103,11 +111,30 @@ Result<WriteResult> write_image(const Image& image, const ImageRef& dest,
     case Transport::OciArchive:
       return write_oci_archive(image, dest.path, dest.selector, options);
     case Transport::Auto:
-      if (dest.path.ends_with(".tar"))
-        return write_docker_archive(image, dest.path, "");
+      if (dest.path.ends_with(".tar")) return write_docker_archive(image, dest.path, "");
       return write_oci_directory(image, dest.path, "", options);
   }
   return fail(Code::Internal, "unknown transport");
+}
+
+Result<WriteResult> write_image_index(std::span<const Image> images, const ImageRef& dest,
+                                      const WriteOptions& options) {
+  if (images.empty()) return fail(Code::InvalidArgument, "an image index needs at least one image");
+  switch (dest.transport) {
+    case Transport::OciLayout:
+      return write_oci_index_directory(images, dest.path, dest.selector, options);
+    case Transport::OciArchive:
+      return write_oci_index_archive(images, dest.path, dest.selector, options);
+    case Transport::Auto:
+      if (!dest.path.ends_with(".tar"))
+        return write_oci_index_directory(images, dest.path, "", options);
+      break;
+    default:
+      break;
+  }
+  return fail(Code::InvalidArgument,
+              "{}: a multi-platform image needs an OCI layout (oci:DIR or oci-archive:PATH)",
+              dest.to_string());
 }
 
 }  // namespace de::oci

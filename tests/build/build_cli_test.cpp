@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "build_fixtures.hpp"
+#include "docker_envs/oci/tar.hpp"
 #include "docker_envs/oci/transport.hpp"
 #include "support/testdata.hpp"
 
@@ -173,6 +174,67 @@ TEST_F(BuildCli, ConcurrentBuildsShareOneCache) {
     if (e.path().parent_path().filename() == "sha256") ++blobs;
   }
   EXPECT_EQ(blobs, one["layers"].size());
+}
+
+TEST_F(BuildCli, SeveralPlatformsMakeOneIndex) {
+  // A channel with a `tool` package per platform, each saying which it is.
+  for (const std::string subdir : {"linux-64", "linux-aarch64"}) {
+    auto dir = dir_->path() / "multi" / subdir;
+    fs::create_directories(dir);
+    conda::test::PackageSpec spec;
+    spec.name = "tool";
+    spec.subdir = subdir;
+    spec.payload = {conda::test::file("share/tool/arch", subdir)};
+    auto r = test::record_for(dir, spec);
+    nlohmann::json repodata = {{"info", {{"subdir", subdir}}},
+                               {"packages", nlohmann::json::object()},
+                               {"packages.conda",
+                                {{r.fn,
+                                  {{"name", "tool"},
+                                   {"version", "1.0"},
+                                   {"build", "0"},
+                                   {"build_number", 0},
+                                   {"depends", nlohmann::json::array()},
+                                   {"sha256", r.sha256->hex()},
+                                   {"subdir", subdir}}}}}};
+    ASSERT_TRUE(write_file_atomic(dir / "repodata.json", repodata.dump()));
+  }
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "multi.yml", R"(name: multi
+channels: [./multi]
+dependencies: [tool]
+image:
+  base: scratch
+  platforms: [linux-64, linux-aarch64]
+)"));
+  auto r = build("multi.yml --json -o oci:multi-out:v1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["images"].size(), 2u);
+  EXPECT_EQ(j["images"][1]["platform"], "linux-aarch64");
+  for (const auto& [arch, subdir] :
+       {std::pair<std::string, std::string>{"amd64", "linux-64"}, {"arm64", "linux-aarch64"}}) {
+    auto image =
+        oci::read_image({oci::Transport::OciLayout, (dir_->path() / "multi-out").string(), "v1"},
+                        {.platform = oci::Platform{.os = "linux", .architecture = arch}});
+    ASSERT_TRUE(image) << image.error().to_string();
+    EXPECT_EQ(image->config.platform().architecture, arch);
+    auto tar = image->layers.at(0)->open_tar();
+    ASSERT_TRUE(tar);
+    oci::TarReader reader(**tar);
+    std::string content;
+    while (auto e = reader.next()) {
+      if (!*e) break;
+      if ((*e)->path != "opt/conda/share/tool/arch") continue;
+      std::string buf((*e)->size, '\0');
+      ASSERT_TRUE(reader.read_data(std::as_writable_bytes(std::span(buf.data(), buf.size()))));
+      content = buf;
+    }
+    EXPECT_EQ(content, subdir);
+  }
+  auto refused = build("multi.yml -o docker-archive:multi.tar");
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("one platform"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "multi.tar"));
 }
 
 TEST_F(BuildCli, BadInputsFailWithoutOutput) {

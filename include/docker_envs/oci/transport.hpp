@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -60,5 +61,13 @@ struct WriteResult {
 // file and renamed; a layout directory gets its blobs first and its index.json last (atomically).
 Result<WriteResult> write_image(const Image& image, const ImageRef& dest,
                                 const WriteOptions& options = {});
+
+// Writes several images (one per platform) as one multi-platform image: an OCI layout (directory
+// or archive) whose index.json entry (named by the selector) is an image index listing each
+// image's manifest with its config's platform. manifest_digest is the index's digest, layers are
+// every image's. docker-archive cannot hold an index (InvalidArgument). Nothing is left at the
+// destination on failure, as write_image().
+Result<WriteResult> write_image_index(std::span<const Image> images, const ImageRef& dest,
+                                      const WriteOptions& options = {});
 
 }  // namespace de::oci

@@ -1,0 +1,59 @@
+// write_image_index: several platforms under one image index, read back per platform.
+#include <gtest/gtest.h>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/oci/filesystem.hpp"
+#include "docker_envs/oci/layer_builder.hpp"
+#include "docker_envs/oci/mutate.hpp"
+#include "docker_envs/oci/transport.hpp"
+
+namespace de::oci {
+namespace {
+
+Image image_for(const std::string& arch) {
+  Image image = scratch_image();
+  image.config.set_platform(Platform{.os = "linux", .architecture = arch});
+  LayerBuilder b({});
+  b.add_contents("arch.txt", arch);
+  auto layer = std::move(b).build();
+  EXPECT_TRUE(layer);
+  return append_layer(std::move(image), *layer, {});
+}
+
+TEST(ImageIndexWrite, EveryPlatformReadsBack) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::vector<Image> images = {image_for("amd64"), image_for("arm64")};
+  for (auto transport : {Transport::OciLayout, Transport::OciArchive}) {
+    ImageRef ref{transport,
+                 (dir->path() / (transport == Transport::OciLayout ? "dir" : "a.tar")).string(),
+                 "v1"};
+    auto written = write_image_index(images, ref);
+    ASSERT_TRUE(written) << written.error().to_string();
+    EXPECT_EQ(written->layers.size(), 2u);
+    for (const std::string arch : {"amd64", "arm64"}) {
+      auto read = read_image(ref, {.platform = Platform{.os = "linux", .architecture = arch}});
+      ASSERT_TRUE(read) << read.error().to_string();
+      EXPECT_EQ(read->config.platform().architecture, arch);
+      auto files = list_layer(*read->layers.at(0));
+      ASSERT_TRUE(files);
+      EXPECT_EQ(files->at(0).path, "arch.txt");
+      EXPECT_EQ(files->at(0).size, arch.size());
+    }
+  }
+  // Same inputs, same index digest; docker-archive cannot hold an index.
+  auto again =
+      write_image_index(images, {Transport::OciLayout, (dir->path() / "dir2").string(), "v1"});
+  auto first =
+      write_image_index(images, {Transport::OciLayout, (dir->path() / "dir3").string(), "v1"});
+  ASSERT_TRUE(again && first);
+  EXPECT_EQ(again->manifest_digest, first->manifest_digest);
+  auto refused =
+      write_image_index(images, {Transport::DockerArchive, (dir->path() / "d.tar").string(), ""});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("OCI layout"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir->path() / "d.tar"));
+}
+
+}  // namespace
+}  // namespace de::oci
