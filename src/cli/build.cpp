@@ -1,7 +1,7 @@
 // `docker-envs build [ENV_FILE] [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...] [--json]`:
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
-// --explicit` and conda-lock render), or an environment.yml that is solved and whose `image:`
-// section declares the image (see include/docker_envs/build/image_spec.hpp); -p/-c solve specs
+// --explicit` and conda-lock render), a conda-lock v1 file, or an environment.yml that is solved
+// and whose `image:` section declares the image (see include/docker_envs/build/image_spec.hpp); -p/-c solve specs
 // without a file. Every key of the image section has a flag here that overrides it. DEST is any
 // transport or docker://REF (default docker-archive:NAME.tar). Progress goes to a terminal only;
 // --json prints the result on stdout.
@@ -17,6 +17,7 @@
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/environment_spec.hpp"
 #include "docker_envs/conda/explicit.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
@@ -135,6 +136,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
   std::string inputs;  // what the spec hash covers
   // What to solve, when the input is not a lock: the environment file and/or -p/-c.
   bool solve = !f.specs.empty();
+  std::optional<std::string> lock_text;  // a conda-lock file (several platforms possible)
   std::string solve_file;
   std::string env_file = f.env_file;
   if (env_file.empty() && f.specs.empty()) env_file = "environment.yml";
@@ -142,11 +144,17 @@ Status run(const BuildFlags& f, const Globals& globals) {
     auto text = DE_TRY_CTX(read_file(env_file, 256 << 20), "reading the environment file");
     inputs = text;
     auto dir = fs::path(env_file).has_parent_path() ? fs::path(env_file).parent_path() : ".";
-    if (is_explicit(text)) {
-      if (!f.specs.empty() || !f.channels.empty())
-        return fail(Code::InvalidArgument,
-                    "{} is an @EXPLICIT lock: its packages are exact, -p/-c cannot add to them",
-                    env_file);
+    if ((is_explicit(text) || conda::looks_like_conda_lock(text)) &&
+        (!f.specs.empty() || !f.channels.empty()))
+      return fail(Code::InvalidArgument,
+                  "{} is a lock: its packages are exact, -p/-c cannot add to them", env_file);
+    if (conda::looks_like_conda_lock(text)) {
+      // conda-lock: the packages of each platform are read in the per-platform loop below; the
+      // default platform is the lock's only one (else linux-64).
+      auto only = conda::parse_conda_lock(text, env_file);
+      platform = only ? only->platform : "linux-64";
+      lock_text = std::move(text);
+    } else if (is_explicit(text)) {
       auto env = DE_TRY(conda::parse_explicit(text, env_file));
       packages = std::move(env.packages);
       if (!env.platform.empty()) platform = env.platform;
@@ -182,8 +190,9 @@ Status run(const BuildFlags& f, const Globals& globals) {
   if (spec.platforms) {
     if (spec.platforms->empty())
       return fail(Code::InvalidArgument, "image.platforms is empty: name at least one platform");
-    if (!solve && (spec.platforms->size() != 1 ||
-                   (platform != spec.platforms->front() && platform != "noarch")))
+    if (!solve && !lock_text &&
+        (spec.platforms->size() != 1 ||
+         (platform != spec.platforms->front() && platform != "noarch")))
       return fail(Code::InvalidArgument, "{} is a lock for {}, not {}", env_file, platform,
                   fmt::join(*spec.platforms, ", "));
     platforms = *spec.platforms;
@@ -227,6 +236,10 @@ Status run(const BuildFlags& f, const Globals& globals) {
   // 3. One image per platform: solve (each against its own virtual packages), base, build.
   std::vector<build::BuildResult> results;
   for (const auto& target : platforms) {
+    if (lock_text) {
+      auto lock = DE_TRY(conda::parse_conda_lock(*lock_text, env_file, {.platform = target}));
+      packages = std::move(lock.packages);
+    }
     if (solve) {
       // The same flags-to-request rules as `docker-envs solve` (channel order, ${VAR}, overrides).
       SolveFlags solve_flags{

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "build_fixtures.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/oci/tar.hpp"
 #include "docker_envs/oci/transport.hpp"
 #include "support/testdata.hpp"
@@ -52,6 +53,10 @@ class BuildCli : public ::testing::Test {
                "#sha256:" + r.sha256->hex() + "\n";
     ASSERT_TRUE(
         write_file_atomic(dir_->path() / "env.lock", "# platform: linux-64\n@EXPLICIT\n" + moved));
+    for (auto r : {dep, hello}) {
+      r.url = "file://" + (dir_->path() / "channel/linux-64" / r.fn).string();
+      records_.push_back(r);
+    }
   }
 
   de::test::CommandResult build(const std::string& args) {
@@ -61,6 +66,7 @@ class BuildCli : public ::testing::Test {
   }
 
   std::optional<TempDir> dir_;
+  std::vector<conda::PackageRecord> records_;  // dep, hello (in the channel's linux-64)
 };
 
 TEST_F(BuildCli, ExplicitLockToEveryTransport) {
@@ -235,6 +241,27 @@ image:
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find("one platform"), std::string::npos) << refused.err;
   EXPECT_FALSE(fs::exists(dir_->path() / "multi.tar"));
+}
+
+TEST_F(BuildCli, CondaLockInput) {
+  auto lock =
+      conda::write_conda_lock(records_, {.platform = "linux-64", .channels = {"./channel"}});
+  ASSERT_TRUE(lock) << lock.error().to_string();
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "conda-lock.yml", *lock));
+  auto from_lock = build("conda-lock.yml --base scratch --json -o oci:from-lock");
+  ASSERT_EQ(from_lock.status, 0) << from_lock.err;
+  auto from_explicit = build("env.lock --base scratch --json -o oci:from-explicit");
+  ASSERT_EQ(from_explicit.status, 0) << from_explicit.err;
+  auto a = nlohmann::json::parse(from_lock.out), b = nlohmann::json::parse(from_explicit.out);
+  EXPECT_EQ(a["packages"], 2);
+  // Same packages, same layers (the spec hash label differs with the input file).
+  ASSERT_EQ(a["layers"].size(), b["layers"].size());
+  for (size_t i = 0; i + 1 < a["layers"].size(); ++i)
+    EXPECT_EQ(a["layers"][i]["digest"], b["layers"][i]["digest"]);
+  auto wrong = build("conda-lock.yml --base scratch --platform linux-aarch64 -o oci:never");
+  EXPECT_EQ(wrong.status, 1);
+  EXPECT_NE(wrong.err.find("linux-aarch64"), std::string::npos) << wrong.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "never"));
 }
 
 TEST_F(BuildCli, BadInputsFailWithoutOutput) {
