@@ -2,6 +2,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <thread>
 #include <unordered_set>
 
 #include "docker_envs/base/io.hpp"
@@ -16,6 +21,32 @@ constexpr std::size_t kMaxSkipReasons = 10;
 
 // Why a record was rejected; empty when it is fine.
 using Problem = std::string;
+
+// Hex digits -> bytes through a table (hashes are a large share of repodata's bytes). Digest's
+// hex is lowercase only; md5 accepts either case (Md5Hash::from_hex's rules).
+template <std::size_t N>
+bool decode_hex(std::string_view hex, std::array<std::uint8_t, N>& out, bool upper_ok) {
+  static constexpr auto kTable = [] {
+    std::array<std::array<std::uint8_t, 256>, 2> t{};
+    for (auto& row : t) row.fill(0xff);
+    for (int c = 0; c < 10; ++c) t[0]['0' + c] = t[1]['0' + c] = static_cast<std::uint8_t>(c);
+    for (int c = 0; c < 6; ++c) {
+      t[0]['a' + c] = t[1]['a' + c] = static_cast<std::uint8_t>(10 + c);
+      t[1]['A' + c] = static_cast<std::uint8_t>(10 + c);
+    }
+    return t;
+  }();
+  if (hex.size() != 2 * N) return false;
+  const auto& table = kTable[upper_ok ? 1 : 0];
+  std::uint8_t bad = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    std::uint8_t hi = table[static_cast<unsigned char>(hex[2 * i])];
+    std::uint8_t lo = table[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= hi | lo;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | (lo & 0xf));
+  }
+  return (bad & 0xf0) == 0;
+}
 
 Problem read_string(od::value value, std::string& out, std::string_view key) {
   std::string_view s;
@@ -108,9 +139,9 @@ Problem parse_record(od::object object, PackageRecord& r) {
         } else if (key.unsafe_is_equal("sha256")) {
           std::string_view s;
           if (value.get_string().get(s)) return "'sha256' must be a string";
-          auto d = Digest::from_hex(s);
-          if (!d) return fmt::format("bad sha256 '{}'", s);
-          r.sha256 = *d;
+          Digest::Bytes bytes;
+          if (!decode_hex(s, bytes, false)) return fmt::format("bad sha256 '{}'", s);
+          r.sha256 = Digest(bytes);
         } else if (key.unsafe_is_equal("size")) {
           std::uint64_t size = 0;
           if (value.get_uint64().get(size)) return "'size' must be a non-negative integer";
@@ -121,9 +152,9 @@ Problem parse_record(od::object object, PackageRecord& r) {
         if (key.unsafe_is_equal("md5")) {
           std::string_view s;
           if (value.get_string().get(s)) return "'md5' must be a string";
-          auto m = Md5Hash::from_hex(s);
-          if (!m) return fmt::format("bad md5 '{}'", s);
-          r.md5 = *m;
+          Md5Hash::Bytes bytes;
+          if (!decode_hex(s, bytes, true)) return fmt::format("bad md5 '{}'", s);
+          r.md5 = Md5Hash(bytes);
         }
         break;
       case 'u':
@@ -176,27 +207,122 @@ struct Parser {
       out.skip_reasons.push_back(fmt::format("{}/{}: {}", section, fn, why));
   }
 
-  // Parses one `fn: {record}` member. Errors of the JSON structure itself are returned (fatal);
-  // malformed records are counted.
+  // A record found by the first pass: its JSON text, parsed later (on several threads) into
+  // out.records at the same index.
+  struct Pending {
+    std::string_view raw;
+    std::string_view section;
+    Problem problem;  // set when the first pass already knows the record is bad
+    enum : std::uint8_t { Parse, Twin, Superseded } state = Parse;  // Twin: a .tar.bz2 with a
+                                                                     // .conda of the same stem
+  };
+  std::vector<Pending> pending;
+
+  static std::string_view section_name(std::string_view key) {
+    if (key == "packages") return "packages";
+    if (key == "packages.conda") return "packages.conda";
+    return "";
+  }
+
+  // Takes note of one `fn: {record}` member. Errors of the JSON structure itself are returned
+  // (fatal); malformed records are counted when the records are parsed.
   simdjson::error_code member(std::string_view section, std::string fn, od::value value) {
     od::object object;
-    if (auto e = value.get_object().get(object)) {
-      if (e == simdjson::INCORRECT_TYPE) {
-        skip(section, fn, "not an object");
-        return simdjson::SUCCESS;
-      }
-      return e;
-    }
     PackageRecord r;
-    Problem p = parse_record(object, r);
-    if (!p.empty()) {
-      skip(section, fn, p);
+    r.fn = std::move(fn);  // the map key is the file name, whatever the record says
+    if (auto e = value.get_object().get(object)) {
+      if (e != simdjson::INCORRECT_TYPE) return e;
+      out.records.push_back(std::move(r));
+      pending.push_back({{}, section, "not an object"});
       return simdjson::SUCCESS;
     }
-    r.fn = std::move(fn);  // the map key is the file name, whatever the record says
-    if (!options.channel.empty() && r.channel.empty()) r.channel = options.channel;
+    std::string_view raw;
+    if (auto e = object.raw_json().get(raw)) return e;
     out.records.push_back(std::move(r));
+    pending.push_back({raw, section, {}});
     return simdjson::SUCCESS;
+  }
+
+  // Parses every pending record into out.records, on `threads` threads, each record its own
+  // small document (the first pass skipped over it, checking only its brackets). `end` is the end
+  // of the padded buffer the records lie in. Then drops the bad ones, counting them in order.
+  void parse_records(const char* end, unsigned threads) {
+    auto& records = out.records;
+    const std::size_t n = pending.size();
+    constexpr std::size_t kChunk = 512;
+    std::atomic<std::size_t> next{0};
+    // A .tar.bz2 whose .conda twin parses is dropped unparsed (a quarter of conda-forge).
+    std::unordered_set<std::string_view> stems;
+    if (!options.keep_tar_bz2_duplicates) {
+      for (std::size_t i = 0; i < n; ++i)
+        if (pending[i].problem.empty() && records[i].fn.ends_with(".conda"))
+          stems.insert(strip_package_extension(records[i].fn));
+      for (std::size_t i = 0; i < n; ++i)
+        if (records[i].fn.ends_with(".tar.bz2") &&
+            stems.contains(strip_package_extension(records[i].fn)))
+          pending[i].state = Pending::Twin;
+    }
+    auto parse_one = [&](od::parser& parser, std::size_t i) {
+      Pending& item = pending[i];
+      if (!item.problem.empty()) return;
+      od::document doc;
+      od::object object;
+      if (parser
+              .iterate(item.raw.data(), item.raw.size(),
+                       static_cast<std::size_t>(end - item.raw.data()))
+              .get(doc) ||
+          doc.get_object().get(object)) {
+        item.problem = "not valid JSON";
+        return;
+      }
+      item.problem = parse_record(object, records[i]);
+      if (item.problem.empty() && !options.channel.empty() && records[i].channel.empty())
+        records[i].channel = options.channel;
+    };
+    auto worker = [&] {
+      od::parser parser;
+      for (std::size_t begin = next.fetch_add(kChunk); begin < n; begin = next.fetch_add(kChunk)) {
+        for (std::size_t i = begin; i < std::min(n, begin + kChunk); ++i)
+          if (pending[i].state == Pending::Parse) parse_one(parser, i);
+      }
+    };
+    threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / kChunk + 1)));
+    {
+      std::vector<std::jthread> pool;
+      for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+      worker();
+    }
+    if (!stems.empty()) {
+      // Twins of .conda records that turned out malformed are kept after all.
+      stems.clear();
+      for (std::size_t i = 0; i < n; ++i)
+        if (pending[i].state == Pending::Parse && pending[i].problem.empty() &&
+            records[i].fn.ends_with(".conda"))
+          stems.insert(strip_package_extension(records[i].fn));
+      od::parser parser;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (pending[i].state != Pending::Twin) continue;
+        if (stems.contains(strip_package_extension(records[i].fn))) {
+          pending[i].state = Pending::Superseded;
+          ++out.superseded_tar_bz2;
+        } else {
+          parse_one(parser, i);
+        }
+      }
+      stems.clear();  // its views point into records about to move
+    }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (pending[i].state == Pending::Superseded) continue;
+      if (!pending[i].problem.empty()) {
+        skip(pending[i].section, records[i].fn, pending[i].problem);
+        continue;
+      }
+      if (kept != i) records[kept] = std::move(records[i]);
+      ++kept;
+    }
+    records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+    pending.clear();
   }
 
   simdjson::error_code section(std::string_view name, od::value value) {
@@ -240,7 +366,7 @@ struct Parser {
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return e;
       if (key == "packages" || key == "packages.conda") {
-        std::string name(key);
+        std::string_view name = section_name(key);
         od::value value;
         if (auto e = field.value().get(value)) return e;
         if (auto e = section(name, value)) return e;
@@ -283,21 +409,7 @@ void finish(Repodata& repodata, const RepodataOptions& options, const Parser& pa
     for (auto& r : repodata.records)
       if (r.subdir.empty()) r.subdir = repodata.subdir;
   }
-  if (options.keep_tar_bz2_duplicates) return;
-  std::unordered_set<std::string_view> conda_stems;
-  for (const auto& r : repodata.records)
-    if (r.fn.ends_with(".conda")) conda_stems.insert(strip_package_extension(r.fn));
-  if (conda_stems.empty()) return;
-  std::vector<PackageRecord> kept;
-  kept.reserve(repodata.records.size());
-  for (auto& r : repodata.records) {
-    if (r.fn.ends_with(".tar.bz2") && conda_stems.contains(strip_package_extension(r.fn))) {
-      ++repodata.superseded_tar_bz2;
-      continue;
-    }
-    kept.push_back(std::move(r));
-  }
-  repodata.records = std::move(kept);
+  // .tar.bz2 records superseded by their .conda twin were dropped by Parser::parse_records.
 }
 
 Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataOptions& options,
@@ -310,10 +422,13 @@ Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataO
   // conda-forge records average ~600 bytes of JSON; one reservation avoids regrowing (and
   // re-faulting) a vector of hundreds of thousands of records.
   repodata.records.reserve(json.length() / 600 + 16);
-  Parser p{options, repodata, {}, false};
+  Parser p{options, repodata, {}, false, {}};
   if (auto e = p.document(doc))
     return fail(Code::Corruption, "{}: not valid repodata JSON: {}", what,
                 simdjson::error_message(e));
+  // The first pass only found the records; building them is most of the work, and independent.
+  p.parse_records(json.data() + json.capacity(),
+                  std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   finish(repodata, options, p);
   return repodata;
 }

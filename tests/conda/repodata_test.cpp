@@ -184,6 +184,69 @@ TEST(Repodata, RealFiles) {
   }
 }
 
+// Records are parsed on several threads in chunks: order, skipped records and .tar.bz2 twins must
+// come out as a one-record-at-a-time parse would give them, across chunk boundaries.
+TEST(Repodata, ManyRecordsKeepOrderSkipsAndTwins) {
+  std::string json = R"({"info":{"subdir":"noarch"},"packages":{)";
+  const int kRecords = 5000;
+  for (int i = 0; i < kRecords; ++i) {
+    if (i) json += ",";
+    if (i % 97 == 5) {
+      json += fmt::format(R"("bad{0}-1-0.tar.bz2":{{"name":"bad{0}","version":"1","build":"0",)"
+                          R"("depends":5}})",
+                          i);
+      continue;
+    }
+    json += fmt::format(R"("p{0}-1-0.tar.bz2":{{"name":"p{0}","version":"1","build":"0"}})", i);
+  }
+  json += R"(},"packages.conda":{)";
+  // .conda twins of every third package; the twin of p3 is malformed, so p3.tar.bz2 stays.
+  bool first = true;
+  for (int i = 0; i < kRecords; i += 3) {
+    if (i % 97 == 5) continue;
+    json += first ? "" : ",";
+    first = false;
+    if (i == 3)
+      json += R"("p3-1-0.conda":{"name":"p3","version":"1","build":"0","size":-1})";
+    else
+      json += fmt::format(R"("p{0}-1-0.conda":{{"name":"p{0}","version":"1","build":"0"}})", i);
+  }
+  json += "}}";
+  auto r = Repodata::parse(json, {.channel = "ch"});
+  ASSERT_TRUE(r) << r.error().to_string();
+  std::vector<std::string> expected;
+  std::size_t bad = 0, twins = 0;
+  for (int i = 0; i < kRecords; ++i) {
+    if (i % 97 == 5) {
+      ++bad;
+      continue;
+    }
+    if (i % 3 != 0 || i == 3)
+      expected.push_back(fmt::format("p{}-1-0.tar.bz2", i));
+    else
+      ++twins;
+  }
+  for (int i = 0; i < kRecords; i += 3)
+    if (i % 97 != 5 && i != 3) expected.push_back(fmt::format("p{}-1-0.conda", i));
+  std::vector<std::string> got;
+  for (const auto& rec : r->records) {
+    got.push_back(rec.fn);
+    EXPECT_EQ(rec.channel, "ch");
+    EXPECT_EQ(rec.subdir, "noarch");
+    EXPECT_EQ(rec.fn, rec.dist_name() + (rec.fn.ends_with(".conda") ? ".conda" : ".tar.bz2"));
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(r->superseded_tar_bz2, twins);
+  EXPECT_EQ(r->skipped, bad + 1);  // + the malformed p3.conda
+  ASSERT_FALSE(r->skip_reasons.empty());
+  EXPECT_TRUE(r->skip_reasons[0].starts_with("packages/bad5-1-0.tar.bz2: ")) << r->skip_reasons[0];
+
+  auto keep = Repodata::parse(json, {.keep_tar_bz2_duplicates = true});
+  ASSERT_TRUE(keep);
+  EXPECT_EQ(keep->superseded_tar_bz2, 0u);
+  EXPECT_EQ(keep->records.size(), expected.size() + twins);
+}
+
 // Generates a conda-forge-like document and reports the parse rate (not asserted tightly: CI
 // machines differ; the bench measures it properly).
 TEST(Repodata, ParsesFast) {
