@@ -1,9 +1,9 @@
 // Resolving match specs into an exact, installable set of packages.
 //
 // The Solver interface is pure: it takes parsed repodata, virtual packages and specs and returns
-// a SolveOutcome, doing no I/O of its own (except the optional parsed-repodata cache of
-// SolverOptions::cache_dir). solve_environment() is the convenience that fetches each channel's
-// repodata (platform + noarch) through a Fetcher first.
+// a SolveOutcome, doing no I/O of its own. solve_environment() is the convenience that fetches
+// each channel's repodata (platform + noarch) through a Fetcher first, keeping parsed repodata of
+// local channels in a cache under SolverOptions::cache_dir (see docs/solver.md).
 //
 // Semantics (docs/solver.md has the details):
 //  * depends and constrains with full match-spec semantics (conda's MatchSpec, build globs...);
@@ -78,7 +78,7 @@ struct Unsolvable {
 using SolveOutcome = std::variant<Solution, Unsolvable>;
 
 struct SolverOptions {
-  // Where parsed repodata may be cached between runs (empty: no cache). Used by
+  // Where parsed repodata is cached between runs (<cache_dir>/parsed/; empty: no cache). Used by
   // solve_environment; the Solver itself does not touch the disk.
   std::filesystem::path cache_dir;
 };
@@ -113,7 +113,8 @@ struct EnvironmentSolveRequest {
 // solves. Malformed records are skipped; their count is logged as a warning per subdir.
 Result<SolveOutcome> solve_environment(const EnvironmentSolveRequest& request, Fetcher& fetcher);
 
-// Gathers repodata as solve_environment does (exposed for lock/benchmarks).
+// Gathers the full repodata of the request's channels (every record; solve_environment reads
+// only the records its specs can reach). Exposed for lock and benchmarks.
 Result<std::vector<ChannelRepodata>> fetch_channels(const EnvironmentSolveRequest& request,
                                                     Fetcher& fetcher);
 
