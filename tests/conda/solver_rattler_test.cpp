@@ -629,5 +629,61 @@ TEST(SolverRattler, CondaTestIndexes) {
   EXPECT_EQ(cmp.compared(), int(requests.size()));
 }
 
+// A generated conda-forge-like channel (bench/gen_repodata, at a small scale and a fresh seed):
+// python_abi build globs, exact-build BLAS pins in constrains, pypy and mkl track_features,
+// migrations. Random requests of its package names, and a few of the data-science stack.
+TEST(SolverRattler, GeneratedCondaForgeLikeChannel) {
+  DE_REQUIRE_RATTLER_SOLVER();
+  fs::path gen = ::de::test::cli_path().parent_path() / "bench/gen_repodata";
+  if (!fs::exists(gen)) GTEST_SKIP() << gen << " is not built";
+  std::uint64_t seed = seed_for_run();
+  std::printf("generated channel vs rattler: seed %llu (reproduce with DE_SEED=%llu)\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  auto tmp = TempDir::create({}, "de-solver-rattler-");
+  ASSERT_TRUE(tmp.has_value()) << tmp.error().message();
+  const fs::path root = tmp->path();
+  auto made = ::de::test::run_command("'" + gen.string() + "' --scale 0.02 --seed " +
+                                      std::to_string(seed % 1000000) + " '" +
+                                      (root / "gen").string() + "'");
+  ASSERT_EQ(made.status, 0) << made.out << made.err;
+
+  std::set<std::string> names;
+  for (const char* subdir : {"linux-64", "noarch"}) {
+    auto text = read_file(root / "gen" / subdir / "repodata.json", 256 << 20);
+    ASSERT_TRUE(text.has_value()) << text.error().message();
+    json doc = json::parse(*text);
+    for (const char* key : {"packages", "packages.conda"})
+      for (const auto& [fn, rec] : doc[key].items())
+        names.insert(rec.at("name").get<std::string>());
+  }
+  std::vector<std::string> pool(names.begin(), names.end());
+  std::mt19937_64 rng(seed);
+  auto any = [&] {
+    return pool[std::uniform_int_distribution<std::size_t>(0, pool.size() - 1)(rng)];
+  };
+  std::vector<Request> requests;
+  for (int k = 0; k < 30; ++k) requests.push_back({{"gen"}, {any()}});
+  for (int k = 0; k < 6; ++k) requests.push_back({{"gen"}, {any(), any()}});
+  for (auto& r : requests)
+    if (r.specs.size() == 2 && r.specs[0] == r.specs[1]) r.specs.pop_back();
+  requests.push_back({{"gen"}, {"python 3.10.*", "numpy", "scipy", "pandas"}});
+  requests.push_back({{"gen"}, {"libblas * *mkl", "numpy"}});
+  requests.push_back({{"gen"}, {"python * *pypy", "numpy"}});
+  requests.push_back({{"gen"}, {"matplotlib", "scikit-learn", "ipykernel"}});
+
+  std::vector<RattlerAnswer> rattler = rattler_solve(root, requests);
+  ASSERT_EQ(rattler.size(), requests.size());
+  Comparison cmp;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    std::string context = "seed " + std::to_string(seed) + ", request [";
+    for (const std::string& s : requests[i].specs) context += "'" + s + "' ";
+    context += "] on the channel `gen_repodata --scale 0.02 --seed " +
+               std::to_string(seed % 1000000) + "` wrote:\n";
+    cmp.check(root, requests[i], rattler[i], context);
+  }
+  cmp.print();
+  EXPECT_EQ(cmp.compared(), int(requests.size()));
+}
+
 }  // namespace
 }  // namespace de::conda
