@@ -59,6 +59,16 @@ Result<std::string> expand_vars(const std::string& text, const GetEnv& getenv) {
 
 void add_solve_flags(CLI::App* sub, SolveFlags& flags, SolveFlagsOptions options) {
   if (options.positional)
+    // Nothing to solve is a usage error (exit 2), caught before any work.
+    sub->parse_complete_callback([&flags] {
+      std::error_code ec;
+      if (flags.args.empty() && flags.file.empty() && flags.specs.empty() &&
+          !fs::is_regular_file("environment.yml", ec))
+        throw CLI::ValidationError(
+            "nothing to solve: give an environment file or match specs (no environment.yml in "
+            "the current directory)");
+    });
+  if (options.positional)
     sub->add_option("args", flags.args,
                     "[ENV_FILE] [SPEC]...: an environment.yml, then match specs to add");
   sub->add_option("-f,--file", flags.file, "The environment file (environment.yml)");

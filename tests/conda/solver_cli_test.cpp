@@ -128,6 +128,17 @@ TEST_F(SolveCli, EnvironmentFileAndExitStatuses) {
   // Usage errors: exit 2.
   r = solve("-c ./chan app --platform amiga --channel-priority sometimes");
   EXPECT_EQ(r.status, 2) << r.err;
+  r = solve("-c ./chan");  // nothing to solve
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("nothing to solve"), std::string::npos) << r.err;
+  // ${VAR} in a file's channels comes from the environment; an unset one is named.
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "vars.yml",
+                                "channels:\n  - ${DE_TEST_CHANNEL}\ndependencies: [lib]\n"));
+  r = solve("vars.yml", "DE_TEST_CHANNEL=" + channel_.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = solve("vars.yml");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("uses $DE_TEST_CHANNEL but it is not set"), std::string::npos) << r.err;
   r = solve("-c ./chan app --channel-priority flexible");
   EXPECT_EQ(r.status, 0) << r.err;
 }
