@@ -45,7 +45,19 @@ Result<std::unique_ptr<Reader>> make_auto_decompressor(std::unique_ptr<Reader> i
 // (the producer blocks beyond that). close() drains the queue, then closes `next` on the calling
 // thread. Destroying it without close() stops the worker, drops queued data and leaves `next`
 // unclosed. Use the writer from one thread; `next` runs on the worker only.
-std::unique_ptr<Writer> make_threaded_writer(std::unique_ptr<Writer> next, size_t queue_buffers = 8,
-                                             size_t buffer_size = 1 << 20);
+// A Writer that lends its own buffer to a producer that reads data from elsewhere (a file, a tar
+// generator), saving the copy from the producer's buffer into the writer's.
+class FillableWriter : public Writer {
+ public:
+  // Space to fill: non-empty, valid until the next call on this writer.
+  virtual Result<std::span<std::byte>> prepare() = 0;
+  // The first `n` bytes of the span prepare() returned are data (n may be 0).
+  virtual Status commit(size_t n) = 0;
+};
+
+// The threaded writer also lends its queue buffers (prepare/commit), mixable with write().
+std::unique_ptr<FillableWriter> make_threaded_writer(std::unique_ptr<Writer> next,
+                                                     size_t queue_buffers = 8,
+                                                     size_t buffer_size = 1 << 20);
 
 }  // namespace de::ffi

@@ -16,7 +16,7 @@
 namespace de::ffi {
 namespace {
 
-class ThreadedWriter final : public Writer {
+class ThreadedWriter final : public FillableWriter {
  public:
   ThreadedWriter(std::unique_ptr<Writer> next, size_t queue_buffers, size_t buffer_size)
       : next_(std::move(next)),
@@ -40,25 +40,34 @@ class ThreadedWriter final : public Writer {
   Status write(std::span<const std::byte> data) override {
     if (closed_) return fail(Code::Internal, "write after close on a threaded writer");
     while (!data.empty()) {
-      if (current_.empty() || current_.size() == buffer_size_) {
-        if (!current_.empty()) DE_TRY(submit());
-        DE_TRY(take_free_buffer());
-      }
-      size_t n = std::min(data.size(), buffer_size_ - current_.size());
-      current_.insert(current_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+      auto room = DE_TRY(space());
+      size_t n = std::min(data.size(), room.size());
+      std::memcpy(room.data(), data.data(), n);
+      fill_ += n;
       data = data.subspan(n);
     }
-    // Fail early when the worker already failed, even if this write only filled the buffer.
-    std::lock_guard lock(mutex_);
-    if (error_) return std::unexpected(*error_);
-    return {};
+    return check_worker();
+  }
+
+  Result<std::span<std::byte>> prepare() override {
+    if (closed_) return fail(Code::Internal, "write after close on a threaded writer");
+    return space();
+  }
+
+  Status commit(size_t n) override {
+    if (closed_) return fail(Code::Internal, "write after close on a threaded writer");
+    if (n > current_.size() - fill_)
+      return fail(Code::Internal, "threaded writer: commit of {} bytes, {} prepared", n,
+                  current_.size() - fill_);
+    fill_ += n;
+    return check_worker();
   }
 
   // Drains the queue, stops the worker, then closes `next_` on this thread.
   Status close() override {
     if (closed_) return fail(Code::Internal, "threaded writer closed twice");
     closed_ = true;
-    if (!current_.empty()) {
+    if (fill_ > 0) {
       if (auto st = submit(); !st) {
         stop_worker();
         return st;
@@ -70,7 +79,24 @@ class ThreadedWriter final : public Writer {
   }
 
  private:
-  // Waits for a recycled (or new, up to queue_buffers_ in all) buffer to fill.
+  // Fail early when the worker already failed, even if this write only filled the buffer.
+  Status check_worker() {
+    std::lock_guard lock(mutex_);
+    if (error_) return std::unexpected(*error_);
+    return {};
+  }
+
+  // The unfilled part of the current buffer; a full one is queued and a free one taken first.
+  Result<std::span<std::byte>> space() {
+    if (current_.empty() || fill_ == current_.size()) {
+      if (fill_ > 0) DE_TRY(submit());
+      DE_TRY(take_free_buffer());
+    }
+    return std::span<std::byte>(current_.data() + fill_, current_.size() - fill_);
+  }
+
+  // Waits for a recycled (or new, up to queue_buffers_ in all) buffer to fill. Buffers keep their
+  // full size; `fill_` (and a queued buffer's size) says how much of one is data.
   Status take_free_buffer() {
     std::unique_lock lock(mutex_);
     buffer_free_.wait(lock, [&] { return error_ || !free_.empty() || allocated_ < queue_buffers_; });
@@ -80,9 +106,9 @@ class ThreadedWriter final : public Writer {
       free_.pop_back();
     } else {
       ++allocated_;
-      current_.reserve(buffer_size_);
+      current_.resize(buffer_size_);
     }
-    current_.clear();
+    fill_ = 0;
     return {};
   }
 
@@ -90,9 +116,10 @@ class ThreadedWriter final : public Writer {
     {
       std::lock_guard lock(mutex_);
       if (error_) return std::unexpected(*error_);
-      queue_.push_back(std::move(current_));
+      queue_.push_back({std::move(current_), fill_});
     }
     current_ = {};
+    fill_ = 0;
     work_ready_.notify_one();
     return {};
   }
@@ -112,11 +139,11 @@ class ThreadedWriter final : public Writer {
       work_ready_.wait(lock, [&] { return abandon_ || finishing_ || !queue_.empty(); });
       if (abandon_) return;
       if (queue_.empty()) return;  // finishing_ and drained
-      std::vector<std::byte> buf = std::move(queue_.front());
+      auto [buf, size] = std::move(queue_.front());
       queue_.pop_front();
       if (!error_) {
         lock.unlock();
-        Status st = next_->write(buf);
+        Status st = next_->write(std::span<const std::byte>(buf.data(), size));
         lock.lock();
         // After an error, later buffers are dropped so the producer never blocks on a full queue.
         if (!st) error_ = st.error();
@@ -129,13 +156,14 @@ class ThreadedWriter final : public Writer {
   std::unique_ptr<Writer> next_;
   const size_t queue_buffers_;
   const size_t buffer_size_;
-  std::vector<std::byte> current_;  // producer-only: the buffer being filled
+  std::vector<std::byte> current_;  // producer-only: the buffer being filled (full size)
+  size_t fill_ = 0;                 // producer-only: bytes of current_ holding data
   bool closed_ = false;             // producer-only
 
   std::mutex mutex_;
   std::condition_variable work_ready_;   // worker waits: queue non-empty, finishing or abandon
   std::condition_variable buffer_free_;  // producer waits: a buffer came back, or an error
-  std::deque<std::vector<std::byte>> queue_;
+  std::deque<std::pair<std::vector<std::byte>, size_t>> queue_;  // buffer, bytes of data
   std::vector<std::vector<std::byte>> free_;
   size_t allocated_ = 0;  // buffers created so far; at most queue_buffers_
   std::optional<Error> error_;
@@ -147,8 +175,8 @@ class ThreadedWriter final : public Writer {
 
 }  // namespace
 
-std::unique_ptr<Writer> make_threaded_writer(std::unique_ptr<Writer> next, size_t queue_buffers,
-                                             size_t buffer_size) {
+std::unique_ptr<FillableWriter> make_threaded_writer(std::unique_ptr<Writer> next,
+                                                     size_t queue_buffers, size_t buffer_size) {
   return std::make_unique<ThreadedWriter>(std::move(next), queue_buffers, buffer_size);
 }
 

@@ -65,7 +65,8 @@ Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& op
   // hashes the compressed bytes and writes; compression dominates, so this thread has slack.
   // Uncompressed: the blob is the tar; producing it (reading files) is the slow part here, so the
   // single hash moves to the worker with the writing (measured: 1.01 s -> 0.88 s for a 780 MB,
-  // 43k-file tree). blob_hash must outlive the threaded writer that feeds it.
+  // 43k-file tree), and files are read straight into the worker's buffers. blob_hash must outlive
+  // the threaded writer that feeds it.
   bool compress = options.compression != Compression::None;
   HashingWriter blob_hash(out);
   std::unique_ptr<Writer> worker_chain;
@@ -73,10 +74,28 @@ Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& op
   else worker_chain = std::make_unique<ForwardTo>(blob_hash);
   auto threaded = ffi::make_threaded_writer(std::move(worker_chain));
   std::optional<HashingWriter> diff_hash;
-  if (compress) diff_hash.emplace(*threaded);
-  Writer& tar_out = compress ? static_cast<Writer&>(*diff_hash) : *threaded;
-  DE_TRY_CTX(layer.write_tar(tar_out), "writing " + layer.describe());
-  DE_TRY_CTX(tar_out.close(), "writing " + layer.describe());
+  if (compress) {
+    diff_hash.emplace(*threaded);
+    DE_TRY_CTX(layer.write_tar(*diff_hash), "writing " + layer.describe());
+    DE_TRY_CTX(diff_hash->close(), "writing " + layer.describe());
+  } else {
+    // The tar is read straight into the worker's queue buffers: file bytes cross user space once
+    // (read into the buffer, hashed and written from it), not once more through a copy buffer.
+    // This is Layer::write_tar's copy, minus that copy.
+    auto tar = DE_TRY_CTX(layer.open_tar(), "writing " + layer.describe());
+    for (;;) {
+      auto room = DE_TRY_CTX(threaded->prepare(), "writing " + layer.describe());
+      auto read = tar->read(room);
+      if (!read)  // the contexts Layer::write_tar's copy would give
+        return std::unexpected(std::move(read).error()
+                                   .add_context("reading " + layer.describe())
+                                   .add_context("writing " + layer.describe()));
+      size_t n = *read;
+      if (n == 0) break;
+      DE_TRY_CTX(threaded->commit(n), "writing " + layer.describe());
+    }
+    DE_TRY_CTX(threaded->close(), "writing " + layer.describe());
+  }
   threaded.reset();
 
   ProducedLayer result;

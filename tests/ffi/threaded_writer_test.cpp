@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "ffi/codec_test_util.hpp"
@@ -54,6 +55,40 @@ TEST(ThreadedWriter, PassesBytesInOrderOnAnotherThread) {
     EXPECT_EQ(shared.closes, 1);
     EXPECT_TRUE(shared.out.str() == part);
     EXPECT_NE(shared.writer_thread, std::this_thread::get_id());
+  }
+}
+
+// prepare()/commit() lend the queue buffers; mixed with write(), partial and empty commits,
+// the bytes arrive in order.
+TEST(ThreadedWriter, FillsLentBuffersInPlace) {
+  std::string data = test::random_bytes((1 << 20) + 333, 2);
+  for (size_t buffer_size : {size_t{1}, size_t{1000}, size_t{1} << 16}) {
+    SCOPED_TRACE("buffer_size " + std::to_string(buffer_size));
+    ProbeWriter::Shared shared;
+    auto w = make_threaded_writer(std::make_unique<ProbeWriter>(shared), 2, buffer_size);
+    std::string_view rest = buffer_size == 1 ? std::string_view(data).substr(0, 5000) : data;
+    std::string_view all = rest;
+    for (size_t step = 0; !rest.empty(); ++step) {
+      if (step % 3 == 2) {
+        size_t n = std::min<size_t>(rest.size(), 777);
+        ASSERT_TRUE(w->write(rest.substr(0, n)));
+        rest.remove_prefix(n);
+        continue;
+      }
+      auto room = w->prepare();
+      ASSERT_TRUE(room);
+      ASSERT_FALSE(room->empty());
+      size_t n = std::min({rest.size(), room->size(), step % 5 == 4 ? size_t{0} : 4099});
+      std::memcpy(room->data(), rest.data(), n);
+      ASSERT_TRUE(w->commit(n));
+      rest.remove_prefix(n);
+    }
+    auto room = w->prepare();
+    ASSERT_TRUE(room);
+    EXPECT_FALSE(w->commit(room->size() + 1));  // more than was lent
+    ASSERT_TRUE(w->close());
+    EXPECT_TRUE(shared.out.str() == all);
+    EXPECT_FALSE(w->prepare());  // after close
   }
 }
 
