@@ -191,6 +191,7 @@ class Comparison {
              const std::string& context) {
     if (theirs.crashed) {
       ++crashed_;
+      std::printf("note: rattler crashed on %s\n", context.c_str());
       return;
     }
     if (!theirs.ok) {
