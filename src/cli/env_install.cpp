@@ -113,7 +113,8 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     for (const auto& r : lock.packages)
       requests.push_back({.url = r.url, .expected = {.sha256 = r.sha256, .md5 = r.md5}});
     auto fetcher = conda::make_fetcher();
-    auto dirs = DE_TRY(cache.fetch_all(requests, *fetcher, o.jobs ? o.jobs : std::max(threads, 4u)));
+    auto dirs =
+        DE_TRY(cache.fetch_all(requests, *fetcher, o.jobs ? o.jobs : std::max(threads, 4u)));
     for (std::size_t i = 0; i < dirs.size(); ++i)
       packages.push_back({dirs[i], lock.packages[i], ""});
   }

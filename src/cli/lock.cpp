@@ -61,11 +61,10 @@ Status run(const LockCommand& cmd, const Globals&) {
                                            cmd.flags.args.front().ends_with(".yaml"))) {
       sources.push_back(cmd.flags.args.front());
     }
-    text = DE_TRY(conda::write_conda_lock(packages,
-                                          {.platform = platform,
-                                           .channels = request.request.channels,
-                                           .content_hash = content_hash(request.request),
-                                           .sources = sources}));
+    text = DE_TRY(conda::write_conda_lock(packages, {.platform = platform,
+                                                     .channels = request.request.channels,
+                                                     .content_hash = content_hash(request.request),
+                                                     .sources = sources}));
   } else {
     text = DE_TRY(conda::write_explicit(packages, platform));
   }

@@ -85,8 +85,10 @@ Result<CondaLock> parse_document(const YAML::Node& root, std::string_view what,
         if (p.IsScalar()) lock.platforms.push_back(p.Scalar());
     if (YAML::Node cs = meta["channels"]; cs && cs.IsSequence())
       for (const auto& c : cs) {
-        if (c.IsMap() && c["url"] && c["url"].IsScalar()) lock.channels.push_back(c["url"].Scalar());
-        else if (c.IsScalar()) lock.channels.push_back(c.Scalar());
+        if (c.IsMap() && c["url"] && c["url"].IsScalar())
+          lock.channels.push_back(c["url"].Scalar());
+        else if (c.IsScalar())
+          lock.channels.push_back(c.Scalar());
       }
     if (YAML::Node h = meta["content_hash"]; h && h.IsMap())
       for (const auto& kv : h)
@@ -189,10 +191,18 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20)
           out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
@@ -272,8 +282,8 @@ Result<LockedEnvironment> parse_lockfile(std::string_view text, std::string_view
   }
   auto env = DE_TRY(parse_explicit(text, what));
   if (!platform.empty() && !env.platform.empty() && env.platform != platform)
-    return fail(Code::InvalidArgument, "{} is a lock for {} (its '# platform:' line), not {}",
-                what, env.platform, platform);
+    return fail(Code::InvalidArgument, "{} is a lock for {} (its '# platform:' line), not {}", what,
+                env.platform, platform);
   out.platform = env.platform.empty() ? std::string(platform) : env.platform;
   out.packages = std::move(env.packages);
   return out;

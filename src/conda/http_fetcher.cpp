@@ -91,8 +91,7 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
       request.headers.push_back(fmt::format("Range: bytes={}-", written));
       request.sink_status = 206;
     } else {
-      if (!conditions.etag.empty())
-        request.headers.push_back("If-None-Match: " + conditions.etag);
+      if (!conditions.etag.empty()) request.headers.push_back("If-None-Match: " + conditions.etag);
       if (!conditions.last_modified.empty())
         request.headers.push_back("If-Modified-Since: " + conditions.last_modified);
     }

@@ -31,11 +31,11 @@ fs::path state_path(const fs::path& doc) {
 }
 
 std::optional<std::pair<std::uint64_t, std::int64_t>> stat_doc(const fs::path& doc) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(doc.c_str(), &st) != 0) return std::nullopt;
-  return std::pair{static_cast<std::uint64_t>(st.st_size),
-                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                       st.st_mtim.tv_nsec};
+  return std::pair{
+      static_cast<std::uint64_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 // The state that goes with `doc`, or an empty one (no validators) when missing or stale. The
@@ -67,8 +67,9 @@ Status save_state(const fs::path& doc, CacheState s, std::string_view shown_url)
     s.size = st->first;
     s.mtime_ns = st->second;
   }
-  json j = {{"url", shown_url},       {"variant", s.variant}, {"etag", s.etag},
-            {"last_modified", s.last_modified}, {"no_zst", s.no_zst}, {"size", s.size},
+  json j = {{"url", shown_url},      {"variant", s.variant},
+            {"etag", s.etag},        {"last_modified", s.last_modified},
+            {"no_zst", s.no_zst},    {"size", s.size},
             {"mtime_ns", s.mtime_ns}};
   return write_file_atomic(state_path(doc), j.dump(2) + "\n");
 }
@@ -133,9 +134,10 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
     std::error_code ec;
     if (!fs::exists(*local, ec)) {
       if (!fs::is_directory(local->parent_path().parent_path(), ec))
-        return std::unexpected(Error(
-            Code::NotFound, fmt::format("channel {} does not exist ({} is not a directory)",
-                                        channel.to_string(), local->parent_path().parent_path().string())));
+        return std::unexpected(
+            Error(Code::NotFound,
+                  fmt::format("channel {} does not exist ({} is not a directory)",
+                              channel.to_string(), local->parent_path().parent_path().string())));
       return std::unexpected(no_subdir(channel, subdir, local->string() + " does not exist"));
     }
     auto r = Repodata::load(*local, parse_options);
@@ -155,9 +157,8 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
   auto load_cached = [&]() -> Result<Repodata> {
     auto r = Repodata::load(doc, parse_options);
     if (!r)
-      return std::unexpected(
-          std::move(r).error().add_context(fmt::format("reading cached {} ({})", shown,
-                                                       doc.string())));
+      return std::unexpected(std::move(r).error().add_context(
+          fmt::format("reading cached {} ({})", shown, doc.string())));
     return r;
   };
   if (options.offline) {
@@ -213,8 +214,8 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
   }
   DE_TRY_CTX(out->commit(), what);
   DE_TRY(save_state(
-      doc, {.variant = "json", .etag = got->etag, .last_modified = got->last_modified,
-            .no_zst = true},
+      doc,
+      {.variant = "json", .etag = got->etag, .last_modified = got->last_modified, .no_zst = true},
       shown));
   return load_cached();
 }

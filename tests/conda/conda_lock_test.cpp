@@ -113,8 +113,8 @@ TEST(CondaLock, ReadsOnePlatformInInstallOrder) {
   EXPECT_FALSE(z.sha256);
   ASSERT_TRUE(z.md5);
 
-  auto dev = parse_conda_lock(kLock, "lock.yml",
-                              {.platform = "linux-64", .categories = {"main", "dev"}});
+  auto dev =
+      parse_conda_lock(kLock, "lock.yml", {.platform = "linux-64", .categories = {"main", "dev"}});
   ASSERT_TRUE(dev);
   EXPECT_EQ(dev->packages.size(), 4u);
 }
@@ -228,8 +228,8 @@ fs::path env_files() { return test::testdata_dir() / "env-files"; }
 
 TEST(CondaLockTestdata, RealLockFilesRead) {
   DE_REQUIRE_TESTDATA();
-  auto one = load_conda_lock(env_files() / "mamba/good_one_package-lock.yaml",
-                             {.platform = "win-64"});
+  auto one =
+      load_conda_lock(env_files() / "mamba/good_one_package-lock.yaml", {.platform = "win-64"});
   ASSERT_TRUE(one) << one.error().to_string();
   ASSERT_EQ(one->packages.size(), 1u);
   EXPECT_EQ(one->packages[0].name, "libzlib");
@@ -278,8 +278,9 @@ TEST(CondaLockTestdata, RealFilesRefusedClearly) {
   ASSERT_FALSE(pip);
   EXPECT_EQ(pip.error().code(), Code::Unsupported);
   EXPECT_NE(pip.error().message().find("pip packages are not supported"), std::string::npos);
-  for (const char* f : {"conda-lock_v4_python-lock.yml", "conda-lock_v6_python-from-conda-only-lock.yml",
-                        "conda-lock_v7_sources-lock.yml"}) {
+  for (const char* f :
+       {"conda-lock_v4_python-lock.yml", "conda-lock_v6_python-from-conda-only-lock.yml",
+        "conda-lock_v7_sources-lock.yml"}) {
     auto r = load_conda_lock(env_files() / "rattler" / f);
     ASSERT_FALSE(r) << f;
     EXPECT_EQ(r.error().code(), Code::Unsupported) << r.error().to_string();

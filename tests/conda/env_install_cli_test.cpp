@@ -50,7 +50,6 @@ TEST(EnvInstallCli, LaysOutPackagesUnderRoot) {
   EXPECT_NE(bad.err.find("absolute"), std::string::npos) << bad.err;
 }
 
-
 // Two packages (app depends on lib) built in `dir`, as records with file:// URLs and hashes.
 std::vector<PackageRecord> two_packages(const fs::path& dir) {
   std::vector<PackageRecord> out;
@@ -93,10 +92,10 @@ TEST(EnvInstallCli, InstallsAnExplicitLock) {
   EXPECT_EQ(*read_file(root / "opt/conda/share/lib.txt"), "lib\n");
   EXPECT_TRUE(fs::exists(root / "opt/conda/conda-meta/app-1.0-0.json"));
 
-  auto wrong = de::test::run_command(fmt::format(
-      "{} env install {} --root {} --cache {} --platform osx-arm64", cli(),
-      (dir->path() / "env.txt").string(), (dir->path() / "r2").string(),
-      (dir->path() / "cache").string()));
+  auto wrong = de::test::run_command(
+      fmt::format("{} env install {} --root {} --cache {} --platform osx-arm64", cli(),
+                  (dir->path() / "env.txt").string(), (dir->path() / "r2").string(),
+                  (dir->path() / "cache").string()));
   EXPECT_EQ(wrong.status, 1);
   EXPECT_NE(wrong.err.find("is a lock for linux-64"), std::string::npos) << wrong.err;
   EXPECT_FALSE(fs::exists(dir->path() / "r2/opt/conda"));
@@ -128,8 +127,8 @@ TEST(EnvInstallCli, InstallsACondaLockOverHttpWithAToken) {
   for (auto& r : records) r.url = base + "/linux-64/" + r.fn;
   // Listed dependents first: the reader orders them.
   std::vector<PackageRecord> shuffled = {records[1], records[0]};
-  auto text = write_conda_lock(shuffled, {.platform = "linux-64", .channels = {base},
-                                          .content_hash = "x"});
+  auto text =
+      write_conda_lock(shuffled, {.platform = "linux-64", .channels = {base}, .content_hash = "x"});
   ASSERT_TRUE(text);
   ASSERT_TRUE(write_file_atomic(dir->path() / "conda-lock.yml", *text));
   auto root = dir->path() / "root";

@@ -34,7 +34,9 @@ std::string zstd(std::string_view text) {
   return out.take();
 }
 
-HttpFetcherOptions fast() { return {.max_attempts = 3, .initial_backoff = std::chrono::milliseconds(1)}; }
+HttpFetcherOptions fast() {
+  return {.max_attempts = 3, .initial_backoff = std::chrono::milliseconds(1)};
+}
 
 std::vector<std::string> targets(const FakeHttpServer& server) {
   std::vector<std::string> out;
@@ -64,9 +66,9 @@ TEST(HttpRepodata, EtagRoundTripAndRememberedMissingZst) {
   ASSERT_TRUE(second) << second.error().to_string();
   EXPECT_EQ(second->records, first->records);
   // .zst asked once; its absence is remembered; the second plain request was conditional.
-  EXPECT_EQ(targets(server), (std::vector<std::string>{"/ch/linux-64/repodata.json.zst",
-                                                       "/ch/linux-64/repodata.json",
-                                                       "/ch/linux-64/repodata.json"}));
+  EXPECT_EQ(targets(server),
+            (std::vector<std::string>{"/ch/linux-64/repodata.json.zst",
+                                      "/ch/linux-64/repodata.json", "/ch/linux-64/repodata.json"}));
   EXPECT_EQ(server.requests()[1].header("if-none-match"), "");
   EXPECT_EQ(server.requests()[2].header("if-none-match"), "\"v1\"");
   EXPECT_TRUE(fs::exists(repodata_cache_path(dir->path(), channel->subdir_url("linux-64"))));
@@ -160,14 +162,15 @@ TEST(HttpRepodata, CorruptZstIsAnErrorAndLeavesNoCache) {
 
 TEST(HttpRepodata, OfflineUsesOnlyTheCache) {
   FakeHttpServer server([](const HttpRequest& req) {
-    if (req.target == "/ch/linux-64/repodata.json") return HttpResponse{.body = std::string(kRepodata)};
+    if (req.target == "/ch/linux-64/repodata.json")
+      return HttpResponse{.body = std::string(kRepodata)};
     return HttpResponse{.status = 404};
   });
   auto dir = TempDir::create();
   auto channel = Channel::parse("http://" + server.host() + "/ch");
   HttpFetcher fetcher(fast());
-  auto miss = fetch_repodata(*channel, "linux-64", fetcher,
-                             {.cache_dir = dir->path(), .offline = true});
+  auto miss =
+      fetch_repodata(*channel, "linux-64", fetcher, {.cache_dir = dir->path(), .offline = true});
   ASSERT_FALSE(miss);
   EXPECT_EQ(miss.error().code(), Code::NotFound);
   EXPECT_NE(miss.error().to_string().find("offline"), std::string::npos);
@@ -176,8 +179,8 @@ TEST(HttpRepodata, OfflineUsesOnlyTheCache) {
 
   ASSERT_TRUE(fetch_repodata(*channel, "linux-64", fetcher, {.cache_dir = dir->path()}));
   auto before = server.requests().size();
-  auto hit = fetch_repodata(*channel, "linux-64", fetcher,
-                            {.cache_dir = dir->path(), .offline = true});
+  auto hit =
+      fetch_repodata(*channel, "linux-64", fetcher, {.cache_dir = dir->path(), .offline = true});
   ASSERT_TRUE(hit) << hit.error().to_string();
   EXPECT_EQ(hit->records.size(), 2u);
   EXPECT_EQ(server.requests().size(), before);
@@ -232,8 +235,8 @@ TEST(HttpFetcher, RetriesTransientFailuresAndRedactsTokens) {
     port = gone.port();
   }
   StringWriter none;
-  auto refused = fetcher.fetch_to(
-      "http://127.0.0.1:" + std::to_string(port) + "/t/tk-secret-9/x", none);
+  auto refused =
+      fetcher.fetch_to("http://127.0.0.1:" + std::to_string(port) + "/t/tk-secret-9/x", none);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().to_string().find("tk-secret-9"), std::string::npos)
       << refused.error().to_string();
@@ -282,8 +285,8 @@ class HttpPackages : public ::testing::Test {
     auto d = TempDir::create();
     ASSERT_TRUE(d);
     dir_ = std::move(*d);
-    auto pkg = test::build_package(dir_->path(), {.payload = {test::file("share/tiny.txt", "hi\n")}},
-                                   PackageFormat::Conda);
+    auto pkg = test::build_package(
+        dir_->path(), {.payload = {test::file("share/tiny.txt", "hi\n")}}, PackageFormat::Conda);
     ASSERT_TRUE(pkg) << pkg.error().to_string();
     bytes_ = *read_file(*pkg);
     hashes_ = *hash_package_file(*pkg);

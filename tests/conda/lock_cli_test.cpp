@@ -36,15 +36,19 @@ fs::path make_channel(const fs::path& dir) {
     auto pkg = test::build_package(chan / "linux-64", spec, PackageFormat::Conda);
     EXPECT_TRUE(pkg);
     auto h = hash_package_file(*pkg);
-    packages[pkg->filename().string()] = {
-        {"name", p.name},         {"version", p.version},         {"build", "0"},
-        {"build_number", 0},      {"depends", p.depends},        {"subdir", "linux-64"},
-        {"sha256", h->sha256.hex()}, {"md5", h->md5.hex()},      {"size", h->size}};
+    packages[pkg->filename().string()] = {{"name", p.name},
+                                          {"version", p.version},
+                                          {"build", "0"},
+                                          {"build_number", 0},
+                                          {"depends", p.depends},
+                                          {"subdir", "linux-64"},
+                                          {"sha256", h->sha256.hex()},
+                                          {"md5", h->md5.hex()},
+                                          {"size", h->size}};
   }
-  EXPECT_TRUE(write_file_atomic(chan / "linux-64/repodata.json",
-                                nlohmann::json{{"info", {{"subdir", "linux-64"}}},
-                                               {"packages.conda", packages}}
-                                    .dump()));
+  EXPECT_TRUE(write_file_atomic(
+      chan / "linux-64/repodata.json",
+      nlohmann::json{{"info", {{"subdir", "linux-64"}}}, {"packages.conda", packages}}.dump()));
   EXPECT_TRUE(write_file_atomic(chan / "noarch/repodata.json",
                                 R"({"info":{"subdir":"noarch"},"packages":{}})"));
   return chan;
@@ -55,8 +59,8 @@ TEST(LockCli, WritesLocksThatInstall) {
   ASSERT_TRUE(dir);
   fs::path chan = make_channel(dir->path());
   fs::path cache = dir->path() / "cache";
-  std::string common = fmt::format("-c {} --repodata-cache {} --platform linux-64", chan.string(),
-                                   cache.string());
+  std::string common =
+      fmt::format("-c {} --repodata-cache {} --platform linux-64", chan.string(), cache.string());
 
   fs::path explicit_file = dir->path() / "env.txt";
   auto r = de::test::run_command(
@@ -71,8 +75,8 @@ TEST(LockCli, WritesLocksThatInstall) {
   EXPECT_TRUE(env->packages[0].sha256);
 
   fs::path lock_file = dir->path() / "conda-lock.yml";
-  r = de::test::run_command(fmt::format("{} lock {} app -o {} --format conda-lock", cli(), common,
-                                        lock_file.string()));
+  r = de::test::run_command(
+      fmt::format("{} lock {} app -o {} --format conda-lock", cli(), common, lock_file.string()));
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   auto lock = load_conda_lock(lock_file);
   ASSERT_TRUE(lock) << lock.error().to_string();

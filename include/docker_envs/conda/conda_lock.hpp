@@ -29,9 +29,9 @@ struct CondaLockReadOptions {
 };
 
 struct CondaLock {
-  std::string platform;               // the one selected
-  std::vector<std::string> platforms;  // metadata.platforms
-  std::vector<std::string> channels;   // metadata.channels[].url, as written
+  std::string platform;                             // the one selected
+  std::vector<std::string> platforms;               // metadata.platforms
+  std::vector<std::string> channels;                // metadata.channels[].url, as written
   std::map<std::string, std::string> content_hash;  // platform -> hash
   // The selected conda packages in an installable order (dependencies first). Each has name,
   // version, build (from the file name), build_number, depends/constrains ("name spec"), url,
@@ -66,7 +66,7 @@ Result<LockedEnvironment> parse_lockfile(std::string_view text, std::string_view
 
 struct CondaLockWriteOptions {
   std::string platform;               // e.g. "linux-64"
-  std::vector<std::string> channels;   // as the user named them (redacted by the writer)
+  std::vector<std::string> channels;  // as the user named them (redacted by the writer)
   std::string content_hash;           // a hash of the inputs the lock was made from
   std::vector<std::string> sources;   // e.g. {"environment.yml"}; may be empty
 };
