@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# `docker-envs build` benchmarks: each prints its time as a ratio against a baseline measured in the
+# same run on the same generated channel (bench/gen_channel), so results compare across machines.
+# See bench/README.md ("docker-envs build").
+#
+#   bench/build.sh [--scale F] [--runs N] [--workdir DIR] [--cli PATH] [--no-docker]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scale=1
+runs=3
+workdir=${TMPDIR:-/tmp}/docker-envs-bench-build
+cli=$root/build/docker-envs
+use_docker=1
+
+while (($#)); do
+  case $1 in
+    --scale) scale=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --workdir) workdir=$2; shift 2 ;;
+    --cli) cli=$2; shift 2 ;;
+    --no-docker) use_docker=0; shift ;;
+    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+for c in tar igzip openssl zstd unzip python3 xargs /usr/bin/time; do
+  command -v "$c" >/dev/null 2>&1 || die "$c not found (scripts/install-deps.sh installs it)"
+done
+[[ -x "$cli" ]] || die "CLI not found at $cli (run scripts/build.sh)"
+"$cli" build --help >/dev/null 2>&1 || die "'$cli build' is not available"
+gen=$root/build/bench/gen_channel
+[[ -x "$gen" ]] || die "$gen not found (scripts/build.sh builds it)"
+
+mkdir -p "$workdir"
+workdir=$(cd "$workdir" && pwd)
+out=$workdir/out
+trap 'rm -rf "$out"' EXIT
+jobs=$(nproc)
+
+# The channel (kept between runs) and a second build of one package with one file changed.
+channel=$workdir/channel-$scale
+if [[ ! -f "$channel.done" ]]; then
+  rm -rf "$channel"
+  "$gen" --scale "$scale" "$channel" >&2
+  touch "$channel.done"
+fi
+lock=$channel/explicit.txt
+victim=$(grep -m1 '/linux-64/libffi-' "$lock" | sed 's|^file://||; s|#.*||') ||
+  die "no libffi package in $lock"
+bumped=$(python3 "$root/bench/bump_package.py" "$victim" "$workdir/bumped")
+sed "s|^file://$victim#.*|file://$bumped#sha256:$(sha256sum <"$bumped" | cut -c1-64)|" "$lock" >"$workdir/explicit-bumped.txt"
+cmp -s "$lock" "$workdir/explicit-bumped.txt" && die "could not substitute the bumped package"
+mapfile -t packages <"$channel/packages.txt"
+pkg_bytes=$(cat "${packages[@]}" | wc -c)
+
+# measure OUTVAR PREP CMD: runs PREP (untimed), then CMD under GNU time; the median of $runs wall
+# times in OUTVAR, the median CPU time (user + sys, with children) in LAST_CPU, max RSS in LAST_RSS.
+measure() {
+  local -n _secs=$1
+  local prep=$2 cmd=$3 i t u s m times=() cpus=() maxrss=0
+  for ((i = 0; i < runs; i++)); do
+    eval "$prep"
+    /usr/bin/time -f '%e %U %S %M' -o "$workdir/time.txt" bash -c "$cmd" >/dev/null 2>"$workdir/stderr.txt" ||
+      { cat "$workdir/stderr.txt" >&2; die "command failed: $cmd"; }
+    read -r t u s m <"$workdir/time.txt"
+    times+=("$t")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
+    ((m > maxrss)) && maxrss=$m
+  done
+  _secs=$(median "${times[@]}")
+  LAST_CPU=$(median "${cpus[@]}")
+  LAST_RSS=$maxrss
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "inf"; else printf "%.2f", a / b }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "inf"; else printf "%.1f", 100 * a / b }'; }
+
+results=()
+row() { results+=("$1"); echo "$1"; }
+report() {  # name ours base target(<=x) ours_cpu base_cpu
+  local r c v
+  r=$(ratio "$2" "$3")
+  c=$(ratio "$5" "$6")
+  v=$(awk -v r="$r" -v t="$4" 'BEGIN { print (r != "inf" && r <= t) ? "ok" : "MISSED" }')
+  row "$(printf '%-44s %8.2fs %8.2fs %7sx  (target <= %sx) %-6s | cpu %7.2fs %7.2fs %6sx' \
+    "$1" "$2" "$3" "$r" "$4" "$v" "$5" "$6" "$c")"
+}
+report_pct() {  # name ours cold target(<=%) ours_cpu cold_cpu
+  local p v
+  p=$(pct "$2" "$3")
+  v=$(awk -v p="$p" -v t="$4" 'BEGIN { print (p != "inf" && p <= t) ? "ok" : "MISSED" }')
+  row "$(printf '%-44s %8.2fs %8.2fs %6s%%  (target <= %s%%) %-6s | cpu %7.2fs %7.2fs' \
+    "$1" "$2" "$3" "$p" "$4" "$v" "$5" "$6")"
+}
+
+echo "channel: $channel (${#packages[@]} packages, $((pkg_bytes >> 20)) MB of packages); runs: $runs (median); cores: $jobs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "${packages[@]}" >/dev/null  # warm the page cache
+
+build() {  # build LOCK DEST [ARGS...]
+  local l=$1 d=$2
+  shift 2
+  echo "'$cli' build '$l' --base scratch -o '$d' $*"
+}
+# Cold: empty package cache and layer cache (XDG_CACHE_HOME), nothing at DEST.
+cold_prep="rm -rf '$out'; mkdir -p '$out'"
+export XDG_CACHE_HOME=$out/cache
+
+# The bare pipeline: decompress every package payload (in parallel, like the build's extraction)
+# into one tree, then tar | igzip -1 | sha256 over it.
+extract_cmd="printf '%s\n' ${packages[*]@Q} | xargs -P $jobs -I{} sh -c 'd=\$(basename {} .conda); unzip -p {} \"pkg-\$d.tar.zst\" | zstd -dcq | tar -x -C \"$out/tree\"'"
+bare_gz="mkdir -p '$out/tree' && $extract_cmd && tar -cf - -C '$out/tree' . | igzip -1 | openssl dgst -sha256"
+bare_tar="mkdir -p '$out/tree' && $extract_cmd && tar -cf - -C '$out/tree' . | openssl dgst -sha256"
+
+echo
+printf '%-44s %9s %9s %8s\n' "benchmark (wall time)" "ours" "baseline" "ratio"
+measure cold "$cold_prep" "$(build "$lock" "oci:$out/img:1")"
+cold_cpu=$LAST_CPU cold_rss=$LAST_RSS
+measure base "$cold_prep" "$bare_gz"
+report "cold build -> oci (gzip) vs bare pipeline" "$cold" "$base" 1.2 "$cold_cpu" "$LAST_CPU"
+
+# Warm: the caches of one cold build kept, a new destination each time.
+rm -rf "$out"
+mkdir -p "$out"
+bash -c "$(build "$lock" "oci:$out/seed:1")" >/dev/null 2>&1 || die "the seeding build failed"
+measure warm "rm -rf '$out/img'" "$(build "$lock" "oci:$out/img:1")"
+report_pct "warm rebuild, nothing changed (% of cold)" "$warm" "$cold" 5 "$LAST_CPU" "$cold_cpu"
+same=$(bash -c "'$cli' image inspect oci:$out/img:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
+seed=$(bash -c "'$cli' image inspect oci:$out/seed:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
+[[ "$same" == "$seed" ]] || die "the warm rebuild gave another digest ($same vs $seed)"
+measure warm1 "rm -rf '$out/img'; rm -rf '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'" \
+  "XDG_CACHE_HOME='$out/cache.one' $(build "$workdir/explicit-bumped.txt" "oci:$out/img:1")"
+report_pct "warm rebuild, one package changed (% of cold)" "$warm1" "$cold" 10 "$LAST_CPU" "$cold_cpu"
+
+measure cold_da "$cold_prep" "$(build "$lock" "docker-archive:$out/img.tar:bench:1")"
+cold_da_cpu=$LAST_CPU
+measure base_tar "$cold_prep" "$bare_tar"
+report "cold build -> docker-archive vs bare tar|sha256" "$cold_da" "$base_tar" 1.2 "$cold_da_cpu" "$LAST_CPU"
+
+if ((use_docker)) && [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null &&
+  timeout 20 docker info >/dev/null 2>&1; then
+  # The alternative a user has today: the same environment directory (installed with env install,
+  # untimed) copied in by a Dockerfile, then docker build + docker save.
+  ctx=$workdir/docker-context
+  if [[ ! -f "$ctx.done" ]]; then
+    rm -rf "$ctx"
+    "$cli" env install --root "$ctx" --cache "$workdir/env-cache" "${packages[@]}" >/dev/null 2>"$workdir/env-install.log" ||
+      { cat "$workdir/env-install.log" >&2; die "env install of the channel failed"; }
+    printf 'FROM scratch\nCOPY opt/conda /opt/conda\nENV PATH=/opt/conda/bin CONDA_PREFIX=/opt/conda\n' >"$ctx/Dockerfile"
+    touch "$ctx.done"
+  fi
+  tag=docker-envs-bench/build:$$
+  measure dk "rm -rf '$out'; mkdir -p '$out'; docker rmi -f $tag >/dev/null 2>&1; docker builder prune -af >/dev/null 2>&1 || true" \
+    "DOCKER_BUILDKIT=0 docker build -q -t $tag '$ctx' && docker save -o '$out/docker.tar' $tag"
+  dk_cpu=$LAST_CPU
+  docker rmi -f "$tag" >/dev/null 2>&1 || true
+  r=$(ratio "$dk" "$cold_da")
+  row "$(printf '%-44s %8.2fs %8.2fs %7sx  (target >= 5x faster) %-6s | cpu %7.2fs %7.2fs' \
+    "docker build+save vs cold build -> docker-arch" "$dk" "$cold_da" "$r" \
+    "$(awk -v r="$r" 'BEGIN { print (r >= 5) ? "ok" : "MISSED" }')" "$dk_cpu" "$cold_da_cpu")"
+else
+  row "docker build + docker save: skipped (no engine at DOCKER_HOST, or --no-docker)"
+fi
+
+echo
+echo "peak RSS of the cold build: $((cold_rss / 1024)) MB"
+echo
+echo "== summary =="
+printf '%s\n' "${results[@]}"
