@@ -182,7 +182,8 @@ std::string CachedRepodata::encode(const Repodata& repodata, std::string_view ke
       offsets.push_back(o.size());
       encode_record(o, *r);
     }
-  std::memcpy(o.buffer().data() + table, offsets.data(), offsets.size() * sizeof(std::uint64_t));
+  if (!offsets.empty())  // an empty subdir: memcpy from a null pointer is undefined
+    std::memcpy(o.buffer().data() + table, offsets.data(), offsets.size() * sizeof(std::uint64_t));
   // Trailer: the total size, so that a truncated file is recognised.
   o.u64(o.size() + sizeof(std::uint64_t));
   return std::move(o.buffer());
@@ -248,7 +249,8 @@ std::optional<CachedRepodata> CachedRepodata::decode_view(std::shared_ptr<const 
   const std::uint8_t* table = in.bytes(std::size_t{n_records} * sizeof(std::uint64_t));
   if (in.bad || !table) return std::nullopt;
   c.offsets_.resize(n_records);
-  std::memcpy(c.offsets_.data(), table, c.offsets_.size() * sizeof(std::uint64_t));
+  if (n_records > 0)
+    std::memcpy(c.offsets_.data(), table, c.offsets_.size() * sizeof(std::uint64_t));
   for (const auto& e : c.names_)
     if (std::uint64_t{e.first} + e.count > n_records) return std::nullopt;
   for (auto off : c.offsets_)
