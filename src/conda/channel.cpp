@@ -79,6 +79,22 @@ std::string redact_url(std::string_view url) {
   return out;
 }
 
+std::string strip_credentials(std::string_view url) {
+  std::string out(url);
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    auto host_end = out.find('/', scheme + 3);
+    auto at = out.rfind('@', host_end == std::string::npos ? out.size() : host_end);
+    if (at != std::string::npos && at > scheme) out.erase(scheme + 3, at + 1 - (scheme + 3));
+  }
+  // "/t/<token>" segments (with or without a following '/').
+  for (std::size_t pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos)) {
+    auto end = out.find('/', pos + 3);
+    if (end == std::string::npos) end = out.size();
+    out.erase(pos, end - pos);
+  }
+  return out;
+}
+
 Result<std::filesystem::path> file_url_to_path(std::string_view url) {
   if (!url.starts_with("file://"))
     return fail(Code::InvalidArgument, "'{}' is not a file:// URL", redact_url(url));

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/package.hpp"
 
 namespace de::conda {
@@ -516,13 +517,13 @@ struct Planner {
                  {"build", rec.build},
                  {"build_string", rec.build},
                  {"build_number", rec.build_number},
-                 {"channel", rec.channel},
+                 {"channel", strip_credentials(rec.channel)},
                  {"subdir", rec.subdir},
                  {"depends", rec.depends},
                  {"constrains", rec.constrains},
                  {"license", rec.license},
                  {"fn", rec.fn},
-                 {"url", rec.url},
+                 {"url", strip_credentials(rec.url)},
                  {"track_features", rec.track_features},
                  {"files", files},
                  {"paths_data", {{"paths", paths_data}, {"paths_version", 1}}},
@@ -603,7 +604,7 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time),
                                     options.history_command);
   for (const auto& r : planner.plan.records) {
-    std::string channel = r.channel.empty() ? "<unknown>" : r.channel;
+    std::string channel = r.channel.empty() ? "<unknown>" : strip_credentials(r.channel);
     history +=
         fmt::format("+{}/{}::{}\n", channel, r.subdir.empty() ? "noarch" : r.subdir, r.dist_name());
   }

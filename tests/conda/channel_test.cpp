@@ -62,6 +62,20 @@ TEST(Channel, TokensNeverShown) {
       << missing.error().to_string();
 }
 
+TEST(Channel, StripCredentials) {
+  EXPECT_EQ(strip_credentials("https://user:pw@host.example/t/abc/chan/linux-64/x-1-0.conda"),
+            "https://host.example/chan/linux-64/x-1-0.conda");
+  EXPECT_EQ(strip_credentials("https://host.example/t/***/chan"), "https://host.example/chan");
+  EXPECT_EQ(strip_credentials("https://host.example/t/tok"), "https://host.example");
+  EXPECT_EQ(strip_credentials("https://host.example/a/t/x/t/y/b"), "https://host.example/a/b");
+  EXPECT_EQ(strip_credentials("https://tok@host.example/chan"), "https://host.example/chan");
+  // Nothing to strip: unchanged, including '@' after the host and "t" directories elsewhere.
+  EXPECT_EQ(strip_credentials("https://host.example/chan/x@1/tt/a.conda"),
+            "https://host.example/chan/x@1/tt/a.conda");
+  EXPECT_EQ(strip_credentials("file:///srv/t.dir/chan"), "file:///srv/t.dir/chan");
+  EXPECT_EQ(strip_credentials("conda-forge"), "conda-forge");
+}
+
 TEST(Channel, LocalPaths) {
   auto c = Channel::parse("./my channel", {.working_directory = "/srv"});
   ASSERT_TRUE(c);

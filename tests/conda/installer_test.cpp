@@ -200,6 +200,35 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
   }
 }
 
+TEST(Installer, NoCredentialsInCondaMeta) {
+  // A package from a private channel: neither its token nor a URL password may reach the
+  // environment's records (they end up in image layers).
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.name = "zz";
+  spec.payload = {test::file("share/zz/a", "x")};
+  auto extracted = make(dir.path(), spec, PackageFormat::Conda);
+  PackageToInstall p{extracted, {}, "zz"};
+  p.record.channel = "https://user:***@host.example/t/***/private";
+  p.record.url = "https://user:hunter2@host.example/t/tk-123-secret/private/linux-64/zz-1.0-0.conda";
+  auto plan = plan_environment(std::span(&p, 1), {.history_time = 1700000000});
+  ASSERT_TRUE(plan) << plan.error().to_string();
+  const auto* meta = find(*plan, "opt/conda/conda-meta/zz-1.0-0.json");
+  ASSERT_TRUE(meta);
+  auto doc = nlohmann::json::parse(content(*meta));
+  EXPECT_EQ(doc["url"], "https://host.example/private/linux-64/zz-1.0-0.conda");
+  EXPECT_EQ(doc["channel"], "https://host.example/private");
+  const auto* history = find(*plan, "opt/conda/conda-meta/history");
+  ASSERT_TRUE(history);
+  for (const auto* e : {meta, history}) {
+    std::string text = content(*e);
+    for (std::string_view secret : {"tk-123-secret", "hunter2", "***", "user"})
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << e->path << ":\n" << text;
+  }
+  EXPECT_NE(content(*history).find("+https://host.example/private/linux-64::zz-1.0-0"),
+            std::string::npos);
+}
+
 TEST(Installer, BinaryPlaceholderShorterThanPrefixIsRefused) {
   auto dir = temp();
   test::PackageSpec spec;

@@ -76,6 +76,25 @@ run_cli build "$TEST_TMP/environment.yml" -o "docker-archive:$TEST_TMP/http2.tar
 [[ $(channel_requests '\.conda 200') == 3 ]] || die "packages downloaded again: $(cat "$CHANNEL_LOG")"
 cmp -s "$TEST_TMP/http.tar" "$TEST_TMP/http2.tar" || die "the rebuild wrote a different archive"
 
+log "a private channel (/t/TOKEN/): the token reaches no byte of the image"
+token=tk-$RANDOM-secret
+start_channel_server "$TEST_TMP/channel" --token "$token"
+export XDG_CACHE_HOME=$TEST_TMP/cache-token
+sed "s|^  - http://127.0.0.1:[0-9]*\$|  - $CHANNEL_URL|; s|^  base: .*|  base: scratch|" \
+  "$TEST_TMP/environment.yml" >"$TEST_TMP/private.yml"
+grep -q "/t/$token" "$TEST_TMP/private.yml" || die "the private channel is not in private.yml"
+out=$("$DE_CLI" build "$TEST_TMP/private.yml" -o "docker-archive:$TEST_TMP/private.tar" 2>&1) ||
+  die "build from the private channel failed: $out"
+[[ $out != *"$token"* ]] || die "the build printed the token: $out"
+[[ $(channel_requests 'GET /t/<token>/noarch/hello-1.0-he7deeb07_0.conda 200') == 1 ]] ||
+  die "hello not downloaded through the token URL: $(cat "$CHANNEL_LOG")"
+# docker-archive layers are uncompressed tars: a plain byte search covers every file and the config.
+! grep -q -a -- "$token" "$TEST_TMP/private.tar" || die "the token is in the image"
+meta=$(tar -xOf "$TEST_TMP/private.tar" --wildcards '*/layer.tar' | tar -xOif - --wildcards \
+  'opt/env/conda-meta/hello-1.0-*.json')
+assert_contains "$meta" "\"url\": \"http://127.0.0.1:$CHANNEL_PORT/noarch/hello-1.0-he7deeb07_0.conda\"" \
+  "conda-meta url without the token"
+
 if ! { [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; }; then
   log "no Docker engine: pushed and pulled back, not run"
   exit 0

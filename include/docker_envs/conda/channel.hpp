@@ -75,6 +75,12 @@ class Channel {
 // Replaces tokens ("/t/<token>/") and URL passwords ("user:<pw>@") with "***" for display.
 std::string redact_url(std::string_view url);
 
+// Removes credentials from a URL, as conda does for what it records: the "/t/<token>" path segment
+// and the "user:password@" part go, leaving a URL that still names the package
+// ("https://u:pw@host/t/abc/chan/x.conda" -> "https://host/chan/x.conda"). Used for every URL and
+// channel written into an environment (conda-meta records, history), which may end up in an image.
+std::string strip_credentials(std::string_view url);
+
 // A conditional request: the validators of a copy the caller already has.
 struct FetchConditions {
   std::string etag;           // sent as If-None-Match
