@@ -386,26 +386,51 @@ std::string LibsolvSolve::spec_of(Id dep) const {
   return pool_dep2str(pool, dep);
 }
 
-std::string LibsolvSolve::available_versions(std::string_view name) const {
-  auto it = by_name_.find(name);
-  if (it == by_name_.end() || it->second.empty()) return "no package of that name exists";
-  std::vector<const Candidate*> cs;
-  for (std::size_t i : it->second) cs.push_back(&candidates_[i]);
+namespace {
+// "1.0, 1.1, ..." of the candidates, ascending, each version once; long lists are elided.
+std::string version_list(std::vector<const Candidate*> cs) {
   std::sort(cs.begin(), cs.end(),
             [](const Candidate* a, const Candidate* b) { return a->version < b->version; });
   std::vector<std::string> versions;
   for (const Candidate* c : cs)
     if (versions.empty() || versions.back() != c->record->version)
       versions.push_back(c->record->version);
-  std::string out = "available versions: ";
-  if (versions.size() > 12) {
-    out +=
-        fmt::format("{}, ... ({} more) ..., ",
-                    fmt::join(versions.begin(), versions.begin() + 4, ", "), versions.size() - 8);
-    out += fmt::format("{}", fmt::join(versions.end() - 4, versions.end(), ", "));
-  } else {
-    out += fmt::format("{}", fmt::join(versions, ", "));
+  if (versions.size() > 12)
+    return fmt::format("{}, ... ({} more) ..., {}",
+                       fmt::join(versions.begin(), versions.begin() + 4, ", "), versions.size() - 8,
+                       fmt::join(versions.end() - 4, versions.end(), ", "));
+  return fmt::format("{}", fmt::join(versions, ", "));
+}
+}  // namespace
+
+std::string LibsolvSolve::available_versions(std::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end() || it->second.empty()) return "no package of that name exists";
+  std::vector<const Candidate*> usable, ignored;
+  int top = 0;
+  if (input_.channel_priority == ChannelPriority::Strict) {
+    auto t = top_channel_.find(name);
+    if (t != top_channel_.end()) top = t->second;
   }
+  for (std::size_t i : it->second) {
+    const Candidate* c = &candidates_[i];
+    bool hidden = input_.channel_priority == ChannelPriority::Strict && c->channel >= 0 &&
+                  c->channel != top;
+    (hidden ? ignored : usable).push_back(c);
+  }
+  std::string out = "available versions: " + version_list(usable);
+  if (ignored.empty()) return out;
+  // Strict channel priority: the versions of lower-priority channels are not candidates. Say so,
+  // or the message would claim a version does not exist that the user can see in a channel.
+  const std::string& top_name = input_.channels[static_cast<std::size_t>(top)].channel;
+  out = fmt::format("available versions in {}: {}", top_name, version_list(usable));
+  std::map<int, std::vector<const Candidate*>> by_channel;
+  for (const Candidate* c : ignored) by_channel[c->channel].push_back(c);
+  for (const auto& [ci, cs] : by_channel)
+    out += fmt::format("; {} has {} too, not considered under strict channel priority because {} "
+                       "has {} (use --channel-priority flexible, or ask for {}::{})",
+                       input_.channels[static_cast<std::size_t>(ci)].channel, version_list(cs),
+                       top_name, name, input_.channels[static_cast<std::size_t>(ci)].channel, name);
   return out;
 }
 

@@ -207,6 +207,18 @@ TEST(Solver, ChannelPriority) {
   // ... so c (only in low) cannot be satisfied.
   in.specs = {"c"};
   EXPECT_TRUE(std::holds_alternative<Unsolvable>(solve(in))) << explanation(solve(in));
+  // The explanation says that the version exists, and why it is not used.
+  EXPECT_NE(explanation(solve(in))
+                .find("c 1 0 (low) requires a >=2, but no package matches it (available versions in "
+                      "high: 1; low has 2 too, not considered under strict channel priority "
+                      "because high has a (use --channel-priority flexible, or ask for low::a))"),
+            std::string::npos)
+      << explanation(solve(in));
+  in.specs = {"a >=2"};
+  EXPECT_NE(explanation(solve(in)).find("nothing provides the requested a >=2 (available versions "
+                                        "in high: 1; low has 2 too"),
+            std::string::npos)
+      << explanation(solve(in));
   // Unless the spec names the channel.
   in.specs = {"low::a"};
   EXPECT_EQ(std::get<Solution>(solve(in)).packages[0].channel, "low");
