@@ -123,11 +123,14 @@ fs::path repodata_cache_path(const fs::path& cache_dir, std::string_view subdir_
   return cache_dir / "channels" / (h.finish().hex().substr(0, 32) + ".json");
 }
 
-Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
-                                const RepodataFetchOptions& options) {
+RepodataOptions repodata_options(const Channel& channel, std::string_view subdir) {
+  return {.channel = channel.name(), .subdir_url = channel.subdir_url(subdir)};
+}
+
+Result<fs::path> fetch_repodata_file(const Channel& channel, std::string_view subdir,
+                                     Fetcher& fetcher, const RepodataFetchOptions& options) {
   std::string subdir_url = channel.subdir_url(subdir);
   std::string url = subdir_url + "/repodata.json";
-  RepodataOptions parse_options{.channel = channel.name(), .subdir_url = subdir_url};
   std::string shown = redact_url(url);
 
   if (auto local = fetcher.local_path(url)) {
@@ -140,27 +143,12 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
                               channel.to_string(), local->parent_path().parent_path().string())));
       return std::unexpected(no_subdir(channel, subdir, local->string() + " does not exist"));
     }
-    auto r = Repodata::load(*local, parse_options);
-    if (!r) return std::unexpected(std::move(r).error().add_context("reading " + shown));
-    return r;
+    return *local;
   }
-
-  if (options.cache_dir.empty()) {
-    if (options.offline)
-      return fail(Code::InvalidArgument,
-                  "offline: no cache directory to read the repodata of {} from", shown);
-    auto body = DE_TRY_CTX(download_uncached(channel, subdir, fetcher, url), "fetching " + shown);
-    return Repodata::parse(body, parse_options, shown);
-  }
+  if (options.cache_dir.empty())
+    return fail(Code::InvalidArgument, "no cache directory to keep the repodata of {} in", shown);
 
   fs::path doc = repodata_cache_path(options.cache_dir, subdir_url);
-  auto load_cached = [&]() -> Result<Repodata> {
-    auto r = Repodata::load(doc, parse_options);
-    if (!r)
-      return std::unexpected(std::move(r).error().add_context(
-          fmt::format("reading cached {} ({})", shown, doc.string())));
-    return r;
-  };
   if (options.offline) {
     std::error_code ec;
     if (!fs::exists(doc, ec))
@@ -168,7 +156,7 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
                   "offline: the cache ({}) has no repodata for channel {} subdir '{}'; run once "
                   "without --offline to fill it",
                   options.cache_dir.string(), channel.to_string(), subdir);
-    return load_cached();
+    return doc;
   }
 
   DE_TRY(make_dirs(doc.parent_path()));
@@ -180,7 +168,7 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
     if (state.variant == "zst") cond = {.etag = state.etag, .last_modified = state.last_modified};
     StringWriter zst;
     auto got = fetcher.fetch_to(url + ".zst", zst, cond);
-    if (got && got->not_modified) return load_cached();
+    if (got && got->not_modified) return doc;
     if (got) {
       auto out = DE_TRY_CTX(AtomicFileWriter::create(doc), what);
       DE_TRY(unzstd(zst.take(), *out, redact_url(url + ".zst")));
@@ -188,7 +176,7 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
       DE_TRY(save_state(doc,
                         {.variant = "zst", .etag = got->etag, .last_modified = got->last_modified},
                         shown + ".zst"));
-      return load_cached();
+      return doc;
     }
     if (got.error().code() != Code::NotFound)
       return std::unexpected(std::move(got).error().add_context(what + ".zst"));
@@ -210,14 +198,36 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
       // Remember the missing .zst with the validators we had.
       DE_TRY(save_state(doc, state, shown));
     }
-    return load_cached();
+    return doc;
   }
   DE_TRY_CTX(out->commit(), what);
   DE_TRY(save_state(
       doc,
       {.variant = "json", .etag = got->etag, .last_modified = got->last_modified, .no_zst = true},
       shown));
-  return load_cached();
+  return doc;
+}
+
+Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
+                                const RepodataFetchOptions& options) {
+  std::string url = channel.subdir_url(subdir) + "/repodata.json";
+  std::string shown = redact_url(url);
+  RepodataOptions parse_options = repodata_options(channel, subdir);
+  if (!fetcher.local_path(url) && options.cache_dir.empty()) {
+    if (options.offline)
+      return fail(Code::InvalidArgument,
+                  "offline: no cache directory to read the repodata of {} from", shown);
+    auto body = DE_TRY_CTX(download_uncached(channel, subdir, fetcher, url), "fetching " + shown);
+    return Repodata::parse(body, parse_options, shown);
+  }
+  fs::path doc = DE_TRY(fetch_repodata_file(channel, subdir, fetcher, options));
+  auto r = Repodata::load(doc, parse_options);
+  if (!r) {
+    bool local = fetcher.local_path(url).has_value();
+    return std::unexpected(std::move(r).error().add_context(
+        local ? "reading " + shown : fmt::format("reading cached {} ({})", shown, doc.string())));
+  }
+  return r;
 }
 
 }  // namespace de::conda

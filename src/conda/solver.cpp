@@ -129,31 +129,35 @@ struct Source {
   std::optional<detail::CachedRepodata> cached;
 };
 
-// Reads a local channel subdir through the parsed cache: the cached form when its key matches
-// the file, otherwise parses the file and (re)writes the cache. nullopt when the subdir is not a
-// local file (remote channels go through fetch_repodata and its own download cache).
-std::optional<Source> load_through_cache(const Channel& channel, std::string_view subdir,
-                                         Fetcher& fetcher, const fs::path& cache_dir) {
-  auto local = fetcher.local_path(channel.subdir_url(subdir) + "/repodata.json");
-  if (!local) return std::nullopt;
-  auto key = detail::repodata_cache_key(*local);
-  if (!key) return std::nullopt;  // missing: fetch_repodata reports it properly
-  fs::path file = detail::parsed_cache_path(cache_dir, *local);
-  if (auto cached = detail::CachedRepodata::open(file, *key))
+// Reads a subdir through the parsed cache: its repodata.json as a local file (a local channel's
+// own, or the revalidated download in the repodata cache), then the cached parse when its key
+// matches that file, otherwise the file parsed and the cache (re)written. nullopt when there is no
+// local file to key on: remote channels without a repodata cache, and channels with a token (their
+// base URL carries the token, which must not be written to the parsed cache).
+Result<std::optional<Source>> load_through_cache(const Channel& channel, std::string_view subdir,
+                                                 Fetcher& fetcher,
+                                                 const RepodataFetchOptions& fetch_options,
+                                                 const fs::path& cache_dir) {
+  std::string url = channel.subdir_url(subdir) + "/repodata.json";
+  bool local = fetcher.local_path(url).has_value();
+  if (!local && (fetch_options.cache_dir.empty() || channel.has_token())) return std::nullopt;
+  fs::path doc = DE_TRY(fetch_repodata_file(channel, subdir, fetcher, fetch_options));
+  auto key = DE_TRY_CTX(detail::repodata_cache_key(doc), "reading " + redact_url(url));
+  fs::path file = detail::parsed_cache_path(cache_dir, doc);
+  if (auto cached = detail::CachedRepodata::open(file, key))
     return Source{.full = std::nullopt, .cached = std::move(*cached)};
-  return std::nullopt;
-}
 
-Status write_cache(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
-                   const fs::path& cache_dir, const Repodata& repodata) {
-  auto local = fetcher.local_path(channel.subdir_url(subdir) + "/repodata.json");
-  if (!local) return {};
-  auto key = DE_TRY(detail::repodata_cache_key(*local));
-  fs::path file = detail::parsed_cache_path(cache_dir, *local);
+  auto repodata = Repodata::load(doc, repodata_options(channel, subdir));
+  if (!repodata)
+    return std::unexpected(std::move(repodata).error().add_context(
+        local ? "reading " + redact_url(url)
+              : fmt::format("reading cached {} ({})", redact_url(url), doc.string())));
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
-  if (ec) return fail(Code::Io, "creating {}: {}", file.parent_path().string(), ec.message());
-  return write_file_atomic(file, detail::CachedRepodata::encode(repodata, key));
+  Status written = ec ? fail(Code::Io, "creating {}: {}", file.parent_path().string(), ec.message())
+                      : write_file_atomic(file, detail::CachedRepodata::encode(*repodata, key));
+  if (!written) log::warn("not caching parsed repodata: {}", written.error().to_string());
+  return Source{.full = std::move(*repodata), .cached = std::nullopt};
 }
 
 // The channels' repodata. With `prune_specs`, records of names the specs cannot reach (through
@@ -179,24 +183,31 @@ Result<std::vector<ChannelRepodata>> load_channels(const EnvironmentSolveRequest
     std::optional<Error> first_error;
     for (const auto& subdir : channel.subdirs(request.platform)) {
       std::optional<Source> source;
-      if (!cache_dir.empty()) source = load_through_cache(channel, subdir, fetcher, cache_dir);
+      if (!cache_dir.empty()) {
+        auto through = load_through_cache(channel, subdir, fetcher, request.repodata, cache_dir);
+        if (!through) {
+          // A channel may lack one of its subdirs (many have no noarch, some only noarch).
+          if (through.error().code() != Code::NotFound) return std::unexpected(through.error());
+          if (!first_error) first_error = through.error();
+          continue;
+        }
+        source = std::move(*through);
+      }
       if (!source) {
         auto repodata = fetch_repodata(channel, subdir, fetcher, request.repodata);
         if (!repodata) {
-          // A channel may lack one of its subdirs (many have no noarch, some only noarch).
           if (repodata.error().code() != Code::NotFound) return std::unexpected(repodata.error());
           if (!first_error) first_error = repodata.error();
           continue;
         }
-        if (!cache_dir.empty())
-          if (auto written = write_cache(channel, subdir, fetcher, cache_dir, *repodata); !written)
-            log::warn("not caching parsed repodata: {}", written.error().to_string());
-        if (repodata->skipped > 0)
-          log::warn("{}/{}: skipped {} malformed record(s){}{}", channel.to_string(), subdir,
-                    repodata->skipped, repodata->skip_reasons.empty() ? "" : ", e.g. ",
-                    repodata->skip_reasons.empty() ? "" : repodata->skip_reasons.front());
         source = Source{.full = std::move(*repodata), .cached = std::nullopt};
-      } else if (source->cached->skipped() > 0) {
+      }
+      if (source->full && source->full->skipped > 0) {
+        const Repodata& r = *source->full;
+        log::warn("{}/{}: skipped {} malformed record(s){}{}", channel.to_string(), subdir,
+                  r.skipped, r.skip_reasons.empty() ? "" : ", e.g. ",
+                  r.skip_reasons.empty() ? "" : r.skip_reasons.front());
+      } else if (source->cached && source->cached->skipped() > 0) {
         log::warn("{}/{}: skipped {} malformed record(s)", channel.to_string(), subdir,
                   source->cached->skipped());
       }

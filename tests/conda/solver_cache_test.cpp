@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <utime.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/io.hpp"
@@ -126,6 +127,101 @@ TEST(SolverCache, SolveUsesCacheAndNoticesChanges) {
   ASSERT_TRUE(write_file_atomic(cache_file, "garbage"));
   EXPECT_EQ(versions(), (std::vector<std::string>{"b=1", "a=2.0"}));
   EXPECT_NE(*read_file(cache_file), "garbage");
+}
+
+// A remote channel served from memory, with ETags: counts full downloads and 304 answers.
+class MemoryFetcher final : public Fetcher {
+ public:
+  std::map<std::string, std::string> files;  // URL -> body
+  int downloads = 0, not_modified = 0;
+  Result<std::unique_ptr<Reader>> open(const std::string& url) override {
+    auto it = files.find(url);
+    if (it == files.end()) return fail(Code::NotFound, "{}: 404", url);
+    return std::unique_ptr<Reader>(std::make_unique<StringReader>(it->second));
+  }
+  Result<FetchOutcome> fetch_to(const std::string& url, Writer& out,
+                                const FetchConditions& conditions) override {
+    auto it = files.find(url);
+    if (it == files.end()) return fail(Code::NotFound, "{}: 404", url);
+    std::string etag = "\"" + Digest::of(it->second).hex().substr(0, 16) + "\"";
+    if (conditions.etag == etag) {
+      ++not_modified;
+      return FetchOutcome{.not_modified = true};
+    }
+    ++downloads;
+    DE_TRY(out.write(it->second));
+    return FetchOutcome{.etag = etag, .bytes = it->second.size()};
+  }
+};
+
+TEST(SolverCache, RemoteChannelsUseTheCacheAfterRevalidation) {
+  auto dir = *TempDir::create();
+  MemoryFetcher fetcher;
+  const std::string base = "https://repo.example.org";
+  auto channel_doc = [](const std::string& version) {
+    return nlohmann::json{
+        {"info", {{"subdir", "linux-64"}}},
+        {"packages.conda",
+         {{"a-" + version + "-0.conda", {{"name", "a"}, {"version", version}, {"build", "0"}}}}}}
+        .dump();
+  };
+  for (const std::string ch : {"/ch", "/t/tk-secret-42/private"}) {
+    fetcher.files[base + ch + "/linux-64/repodata.json"] = channel_doc("1.0");
+    fetcher.files[base + ch + "/noarch/repodata.json"] = R"({"packages":{}})";
+  }
+  EnvironmentSolveRequest req{.channels = {base + "/ch"}, .specs = {"a"}};
+  req.solver_options.cache_dir = dir.path() / "parsed";
+  req.repodata.cache_dir = dir.path() / "repodata";
+  auto solve_a = [&]() -> std::string {
+    auto o = solve_environment(req, fetcher);
+    EXPECT_TRUE(o) << o.error().to_string();
+    if (!o || !std::holds_alternative<Solution>(*o)) return "";
+    return std::get<Solution>(*o).packages.at(0).dist_name();
+  };
+  EXPECT_EQ(solve_a(), "a-1.0-0");
+  EXPECT_EQ(fetcher.downloads, 2);
+  fs::path doc = repodata_cache_path(req.repodata.cache_dir, base + "/ch/linux-64");
+  fs::path parsed = detail::parsed_cache_path(req.solver_options.cache_dir, doc);
+  ASSERT_TRUE(fs::exists(parsed));
+
+  // Warm: revalidated (304), then read from the parsed cache, not parsed again. Proof: a parsed
+  // cache holding other records under the same key is what the solve answers from.
+  Repodata other;
+  other.subdir = "linux-64";
+  other.base_url = base + "/ch/linux-64";
+  PackageRecord a9;
+  a9.name = "a";
+  a9.version = "9.0";
+  a9.build = "0";
+  a9.fn = "a-9.0-0.conda";
+  a9.subdir = "linux-64";
+  other.records = {a9};
+  auto key = detail::repodata_cache_key(doc);
+  ASSERT_TRUE(key);
+  ASSERT_TRUE(write_file_atomic(parsed, detail::CachedRepodata::encode(other, *key)));
+  EXPECT_EQ(solve_a(), "a-9.0-0");
+  EXPECT_EQ(fetcher.downloads, 2);
+  EXPECT_EQ(fetcher.not_modified, 2);
+
+  // The channel publishes a new document: downloaded, the parsed cache no longer matches it.
+  fetcher.files[base + "/ch/linux-64/repodata.json"] = channel_doc("2.0");
+  EXPECT_EQ(solve_a(), "a-2.0-0");
+  EXPECT_EQ(fetcher.downloads, 3);
+
+  // A channel with a token is parsed every time: its base URL (with the token) is never written
+  // to the parsed cache, and the token reaches no file name or content under either cache.
+  req.channels = {base + "/t/tk-secret-42/private"};
+  EXPECT_EQ(solve_a(), "a-1.0-0");
+  EXPECT_EQ(solve_a(), "a-1.0-0");
+  for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+    EXPECT_EQ(e.path().string().find("tk-secret-42"), std::string::npos) << e.path();
+    if (e.is_regular_file()) {
+      EXPECT_EQ(read_file(e.path())->find("tk-secret-42"), std::string::npos) << e.path();
+    }
+  }
+  EXPECT_FALSE(fs::exists(detail::parsed_cache_path(
+      req.solver_options.cache_dir,
+      repodata_cache_path(req.repodata.cache_dir, base + "/t/tk-secret-42/private/linux-64"))));
 }
 
 }  // namespace

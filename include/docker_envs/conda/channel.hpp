@@ -144,6 +144,16 @@ struct RepodataFetchOptions {
 Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
                                 const RepodataFetchOptions& options = {});
 
+// The fetching half of fetch_repodata(): makes the subdir's current repodata.json a local file
+// and returns its path, without parsing it — a local channel's own file, or the cached copy under
+// options.cache_dir after the same revalidation (or, offline, as it is). A remote channel needs a
+// cache_dir (InvalidArgument otherwise). Lets callers key caches of their own on the document.
+Result<std::filesystem::path> fetch_repodata_file(const Channel& channel, std::string_view subdir,
+                                                  Fetcher& fetcher,
+                                                  const RepodataFetchOptions& options = {});
+// What fetch_repodata() passes to Repodata::load for this channel and subdir.
+RepodataOptions repodata_options(const Channel& channel, std::string_view subdir);
+
 // The cache file used for a subdir URL (with token): <cache_dir>/channels/<hash>.json. The name is
 // a hash, so no token reaches the file system.
 std::filesystem::path repodata_cache_path(const std::filesystem::path& cache_dir,
