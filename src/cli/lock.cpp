@@ -27,8 +27,8 @@ struct LockCommand {
   std::string format = "explicit";
 };
 
-// A hash of what the lock was made from (channels, specs, pins, platform, priority): equal
-// inputs give equal hashes, so a tool can tell whether a lock is stale.
+// A hash of what the lock was made from (channels, specs, pins, platform, priority, virtual
+// package overrides): equal inputs give equal hashes, so a tool can tell whether a lock is stale.
 std::string content_hash(const conda::EnvironmentSolveRequest& r) {
   nlohmann::ordered_json doc;
   std::vector<std::string> channels;
@@ -38,6 +38,13 @@ std::string content_hash(const conda::EnvironmentSolveRequest& r) {
   doc["pins"] = r.pins;
   doc["platform"] = r.platform;
   doc["channel_priority"] = static_cast<int>(r.channel_priority);
+  // The target's virtual packages change the answer too (only those set, so that locks made
+  // without overrides keep their hash).
+  const auto& o = r.virtual_overrides;
+  for (const auto& [name, value] :
+       {std::pair{"__glibc", &o.glibc}, {"__cuda", &o.cuda}, {"__osx", &o.osx},
+        {"__linux", &o.linux}, {"__win", &o.win}, {"__archspec", &o.archspec}})
+    if (*value) doc["virtual_packages"][name] = **value;
   Sha256 h;
   h.update(doc.dump());
   return h.finish().hex();

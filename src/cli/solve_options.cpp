@@ -162,13 +162,18 @@ Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& g
     return fail(Code::InvalidArgument,
                 "no channels: give -c CHANNEL or list `channels:` in the environment file");
 
+  // The file's virtual_packages, then CONDA_OVERRIDE_* over them (as flags override the file).
   auto& o = req.virtual_overrides;
-  o.glibc = getenv("CONDA_OVERRIDE_GLIBC");
-  o.cuda = getenv("CONDA_OVERRIDE_CUDA");
-  o.osx = getenv("CONDA_OVERRIDE_OSX");
-  o.linux = getenv("CONDA_OVERRIDE_LINUX");
-  o.win = getenv("CONDA_OVERRIDE_WIN");
-  o.archspec = getenv("CONDA_OVERRIDE_ARCHSPEC");
+  if (out.spec) o = out.spec->virtual_packages;
+  auto override_with = [&](std::optional<std::string>& slot, const char* variable) {
+    if (auto v = getenv(variable)) slot = std::move(v);
+  };
+  override_with(o.glibc, "CONDA_OVERRIDE_GLIBC");
+  override_with(o.cuda, "CONDA_OVERRIDE_CUDA");
+  override_with(o.osx, "CONDA_OVERRIDE_OSX");
+  override_with(o.linux, "CONDA_OVERRIDE_LINUX");
+  override_with(o.win, "CONDA_OVERRIDE_WIN");
+  override_with(o.archspec, "CONDA_OVERRIDE_ARCHSPEC");
   req.solver_options.cache_dir =
       flags.cache_dir.empty() ? default_repodata_cache(getenv) : flags.cache_dir;
   req.repodata = {.cache_dir = req.solver_options.cache_dir, .offline = flags.offline};

@@ -5,6 +5,7 @@
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/match_spec.hpp"
+#include "docker_envs/conda/version.hpp"
 
 namespace de::conda {
 
@@ -87,6 +88,40 @@ Status parse_string_list(std::vector<std::string>& out, const YAML::Node& node,
   return {};
 }
 
+// `virtual_packages: {__glibc: "2.36", __cuda: "12.4", __archspec: x86_64_v3}`; an empty value
+// removes the package, as an empty CONDA_OVERRIDE_* does.
+Status parse_virtual_packages(VirtualPackageOverrides& out, const YAML::Node& node,
+                              std::string_view what) {
+  if (node.IsNull()) return {};
+  if (!node.IsMap())
+    return fail(Code::InvalidArgument,
+                "{}: 'virtual_packages' must be a mapping such as `__glibc: \"2.36\"`",
+                where(what, line_of(node)));
+  for (const auto& kv : node) {
+    std::string name = DE_TRY(scalar(kv.first, what, "virtual_packages"));
+    int line = line_of(kv.first);
+    std::optional<std::string>* slot = name == "__glibc"      ? &out.glibc
+                                       : name == "__cuda"     ? &out.cuda
+                                       : name == "__osx"      ? &out.osx
+                                       : name == "__linux"    ? &out.linux
+                                       : name == "__win"      ? &out.win
+                                       : name == "__archspec" ? &out.archspec
+                                                              : nullptr;
+    if (!slot)
+      return fail(Code::InvalidArgument,
+                  "{}: unknown virtual package '{}' (known: __glibc, __cuda, __osx, __linux, "
+                  "__win, __archspec)",
+                  where(what, line), name);
+    std::string value = DE_TRY(scalar(kv.second, what, name));
+    if (!value.empty() && name != "__archspec")
+      DE_TRY_CTX(Version::parse(value),
+                 fmt::format("{}: virtual package {}: '{}' is not a version", where(what, line),
+                             name, value));
+    *slot = std::move(value);
+  }
+  return {};
+}
+
 Result<EnvironmentSpec> parse_document(const YAML::Node& root, std::string_view what) {
   EnvironmentSpec spec;
   if (root.IsNull()) return spec;
@@ -113,6 +148,8 @@ Result<EnvironmentSpec> parse_document(const YAML::Node& root, std::string_view 
       }
     } else if (key == "platforms") {
       DE_TRY(parse_string_list(spec.platforms, value, what, key));
+    } else if (key == "virtual_packages") {
+      DE_TRY(parse_virtual_packages(spec.virtual_packages, value, what));
     } else if (key == "prefix" || key == "image") {
       // prefix: a host path, meaningless for an image. image: read by the build command.
     } else {

@@ -84,6 +84,34 @@ TEST(EnvironmentSpec, ErrorsNameFileAndLine) {
   EXPECT_FALSE(not_map);
 }
 
+TEST(EnvironmentSpec, VirtualPackagesOfTheTarget) {
+  auto spec = parse_environment_spec(
+      "dependencies: [a]\nvirtual_packages:\n  __glibc: 2.36\n  __cuda: \"12.4\"\n"
+      "  __archspec: x86_64_v3\n  __osx:\n",
+      "e.yml");
+  ASSERT_TRUE(spec) << spec.error().to_string();
+  EXPECT_TRUE(spec->warnings.empty());
+  const auto& v = spec->virtual_packages;
+  EXPECT_EQ(v.glibc, "2.36");
+  EXPECT_EQ(v.cuda, "12.4");
+  EXPECT_EQ(v.archspec, "x86_64_v3");
+  EXPECT_EQ(v.osx, "");  // empty: removed
+  EXPECT_FALSE(v.linux.has_value());
+  EXPECT_FALSE(v.win.has_value());
+  auto unknown = parse_environment_spec("virtual_packages:\n  __gpu: 1\n", "e.yml");
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(contains(unknown.error().to_string(), "e.yml:2: unknown virtual package '__gpu'"))
+      << unknown.error().to_string();
+  auto bad_version = parse_environment_spec("virtual_packages:\n  __glibc: '2..x'\n", "e.yml");
+  ASSERT_FALSE(bad_version);
+  EXPECT_TRUE(contains(bad_version.error().to_string(), "e.yml:2: virtual package __glibc"))
+      << bad_version.error().to_string();
+  auto not_map = parse_environment_spec("virtual_packages: [__glibc]\n", "e.yml");
+  ASSERT_FALSE(not_map);
+  EXPECT_TRUE(contains(not_map.error().to_string(), "e.yml:1: 'virtual_packages' must be a mapping"))
+      << not_map.error().to_string();
+}
+
 TEST(EnvironmentSpec, EmptyAndNullSections) {
   auto spec = parse_environment_spec("name: nlp\nchannels:\n  - anaconda\ndependencies:\n", "e");
   ASSERT_TRUE(spec) << spec.error().to_string();

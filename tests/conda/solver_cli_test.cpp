@@ -94,6 +94,20 @@ TEST_F(SolveCli, VirtualPackageOverridesFromEnvironment) {
   EXPECT_NE(r.err.find("__glibc"), std::string::npos) << r.err;
 }
 
+TEST_F(SolveCli, VirtualPackagesFromTheFileAndOverridesOverThem) {
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "gpu.yml",
+                                "channels: [./chan]\ndependencies: [app]\n"
+                                "virtual_packages:\n  __cuda: '12.4'\n"));
+  auto file = (dir_->path() / "gpu.yml").string();
+  auto r = solve(file + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["packages"][1]["version"], "2.0");
+  // CONDA_OVERRIDE_* wins over the file: an empty value removes __cuda again.
+  r = solve(file + " --json", "CONDA_OVERRIDE_CUDA=");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["packages"][1]["version"], "1.0");
+}
+
 TEST_F(SolveCli, EnvironmentFileAndExitStatuses) {
   ASSERT_TRUE(
       write_file_atomic(dir_->path() / "env.yml",

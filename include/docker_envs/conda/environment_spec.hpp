@@ -2,8 +2,10 @@
 // specs, variables), with the line each item came from so that errors can point at it.
 //
 // Accepted top-level keys: `name`, `channels`, `dependencies`, `variables`, `prefix` (ignored, as
-// conda ignores it when a name is given elsewhere), `platforms` (conda-lock's extension) and
-// `image` (docker-envs' own section, read by the build command). Any other key is kept out and
+// conda ignores it when a name is given elsewhere), `platforms` (conda-lock's extension),
+// `virtual_packages` (docker-envs': the target system, `__glibc: "2.36"`, `__cuda: "12.4"`; the
+// CONDA_OVERRIDE_* variables win over it) and `image` (docker-envs' own section, read by the
+// build command). Any other key is kept out and
 // reported in `warnings` with its line. A `pip:` entry under `dependencies` is refused with
 // Code::Unsupported naming file:line: pip installs are not supported yet.
 //
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/conda/virtual_packages.hpp"
 
 namespace de::conda {
 
@@ -38,6 +41,9 @@ struct EnvironmentSpec {
   std::vector<EnvironmentDependency> dependency_lines;  // every dependency with line + selector
   std::vector<std::pair<std::string, std::string>> variables;  // file order
   std::vector<std::string> platforms;                          // conda-lock's `platforms`
+  // The target's virtual packages as the file declares them (unset: the platform's default;
+  // empty: removed). Version values are validated when parsed.
+  VirtualPackageOverrides virtual_packages;
   std::vector<std::string> warnings;  // "environment.yml:7: unknown top-level key 'foo' (ignored)"
 
   // The match specs that apply to `platform` ("linux-64"): unconditional ones plus those whose
