@@ -1,6 +1,7 @@
 // fetch_repodata(): local channels read in place; remote ones through a validator-aware cache.
 #include <sys/stat.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/digest.hpp"
@@ -15,11 +16,21 @@ using json = nlohmann::json;
 
 namespace {
 
+// How long a 404 for repodata.json.zst is believed: a channel may start publishing it.
+constexpr std::int64_t kNoZstRecheckSeconds = 7 * 24 * 3600;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // What we know about a cached document. Trusted only when size and mtime match the document.
 struct CacheState {
   std::string variant;  // "zst" or "json": which URL the validators belong to
   std::string etag, last_modified;
-  bool no_zst = false;  // the server answered 404 for repodata.json.zst
+  bool no_zst = false;  // the server answered 404 for repodata.json.zst ...
+  std::int64_t no_zst_checked = 0;  // ... at this time (unix seconds)
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
 };
@@ -39,14 +50,15 @@ std::optional<std::pair<std::uint64_t, std::int64_t>> stat_doc(const fs::path& d
 }
 
 // The state that goes with `doc`, or an empty one (no validators) when missing or stale. The
-// no_zst knowledge is kept even when the validators are stale.
+// no_zst knowledge is kept even when the validators are stale, for kNoZstRecheckSeconds.
 CacheState load_state(const fs::path& doc) {
   CacheState s;
   auto text = read_file(state_path(doc), 1 << 20);
   if (!text) return s;
   try {
     auto j = json::parse(*text);
-    s.no_zst = j.value("no_zst", false);
+    s.no_zst_checked = j.value("no_zst_checked", std::int64_t{0});
+    s.no_zst = j.value("no_zst", false) && unix_now() - s.no_zst_checked < kNoZstRecheckSeconds;
     auto st = stat_doc(doc);
     if (!st || j.value("size", std::uint64_t{0}) != st->first ||
         j.value("mtime_ns", std::int64_t{0}) != st->second)
@@ -69,7 +81,8 @@ Status save_state(const fs::path& doc, CacheState s, std::string_view shown_url)
   }
   json j = {{"url", shown_url},      {"variant", s.variant},
             {"etag", s.etag},        {"last_modified", s.last_modified},
-            {"no_zst", s.no_zst},    {"size", s.size},
+            {"no_zst", s.no_zst},    {"no_zst_checked", s.no_zst_checked},
+            {"size", s.size},
             {"mtime_ns", s.mtime_ns}};
   return write_file_atomic(state_path(doc), j.dump(2) + "\n");
 }
@@ -181,6 +194,7 @@ Result<fs::path> fetch_repodata_file(const Channel& channel, std::string_view su
     if (got.error().code() != Code::NotFound)
       return std::unexpected(std::move(got).error().add_context(what + ".zst"));
     state.no_zst = true;
+    state.no_zst_checked = unix_now();
   }
 
   FetchConditions cond;
@@ -203,7 +217,11 @@ Result<fs::path> fetch_repodata_file(const Channel& channel, std::string_view su
   DE_TRY_CTX(out->commit(), what);
   DE_TRY(save_state(
       doc,
-      {.variant = "json", .etag = got->etag, .last_modified = got->last_modified, .no_zst = true},
+      {.variant = "json",
+       .etag = got->etag,
+       .last_modified = got->last_modified,
+       .no_zst = true,
+       .no_zst_checked = state.no_zst_checked},
       shown));
   return doc;
 }

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/package_cache.hpp"
 #include "ffi/compress.hpp"
 #include "support/fake_http_server.hpp"
@@ -71,7 +73,28 @@ TEST(HttpRepodata, EtagRoundTripAndRememberedMissingZst) {
                                       "/ch/linux-64/repodata.json", "/ch/linux-64/repodata.json"}));
   EXPECT_EQ(server.requests()[1].header("if-none-match"), "");
   EXPECT_EQ(server.requests()[2].header("if-none-match"), "\"v1\"");
-  EXPECT_TRUE(fs::exists(repodata_cache_path(dir->path(), channel->subdir_url("linux-64"))));
+  fs::path doc = repodata_cache_path(dir->path(), channel->subdir_url("linux-64"));
+  EXPECT_TRUE(fs::exists(doc));
+
+  // A week later the missing .zst is asked for again (the channel may publish one by now); the
+  // plain document is still revalidated with its ETag.
+  fs::path state = fs::path(doc).replace_extension(".state.json");
+  auto j = nlohmann::json::parse(*read_file(state));
+  ASSERT_TRUE(j["no_zst"].get<bool>());
+  j["no_zst_checked"] = j["no_zst_checked"].get<std::int64_t>() - 8 * 24 * 3600;
+  ASSERT_TRUE(write_file_atomic(state, j.dump()));
+  auto third = fetch_repodata(*channel, "linux-64", fetcher, options);
+  ASSERT_TRUE(third) << third.error().to_string();
+  EXPECT_EQ(third->records, first->records);
+  auto t = targets(server);
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(t[3], "/ch/linux-64/repodata.json.zst");
+  EXPECT_EQ(t[4], "/ch/linux-64/repodata.json");
+  EXPECT_EQ(server.requests()[4].header("if-none-match"), "\"v1\"");
+  // ... and the new 404 is remembered from now on.
+  ASSERT_TRUE(fetch_repodata(*channel, "linux-64", fetcher, options));
+  EXPECT_EQ(targets(server).size(), 6u);
+  EXPECT_EQ(targets(server).back(), "/ch/linux-64/repodata.json");
 }
 
 TEST(HttpRepodata, LastModifiedRevalidates) {
