@@ -215,16 +215,15 @@ Status run(const BuildFlags& f, const Globals& globals) {
     auto ref = DE_TRY(parse_ref(dest, "destination"));
     bool docker_archive = ref.transport == oci::Transport::DockerArchive ||
                           (ref.transport == oci::Transport::Auto && ref.path.ends_with(".tar"));
+    // A docker-archive's manifest.json has no platforms: `docker load` would load every entry
+    // as a separate image and give the tag to the last one, whatever the host's platform.
     if (docker_archive && multi)
       return fail(Code::InvalidArgument,
-                  "{}: a docker-archive holds one platform; write {} platforms to oci:DIR or "
-                  "oci-archive:PATH",
-                  dest, platforms.size());
+                  "{}: a docker-archive holds one platform per tag and `docker load` cannot pick "
+                  "one of {} ({}); write them all to oci-archive:PATH or oci:DIR, push them with "
+                  "-o docker://REF, or build one with --platform {}",
+                  dest, platforms.size(), fmt::join(platforms, ", "), platforms.front());
     if (docker_archive) compression = Compression::None;  // docker-archive holds plain tars
-  } else if (multi) {
-    return fail(Code::Unsupported,
-                "pushing a multi-platform image is not supported yet; write it to oci:DIR and "
-                "push each platform, or build one platform per run");
   }
 
   std::optional<build::Owner> owner;
@@ -323,37 +322,46 @@ Status run(const BuildFlags& f, const Globals& globals) {
 
   // 4. Write or push.
   Digest manifest_digest;
+  std::vector<Digest> manifests;  // each platform's image manifest
   std::vector<Digest> config_digests;
+  for (const auto& r : results) config_digests.push_back(Digest::of(r.image.config_bytes()));
+  std::optional<registry::PushResult> pushed;
   if (is_registry_ref(dest)) {
-    const auto& built = results.front();
-    auto pushed = DE_TRY_CTX(
-        write_registry_image(
-            built.image, dest, f.registry,
-            {.compression = compression == Compression::None ? Compression::Gzip : compression}),
-        fmt::format("pushing {}", dest));
-    manifest_digest = pushed.manifest_digest;
-    config_digests.push_back(Digest::of(built.image.config_bytes()));
+    std::vector<oci::Image> images;
+    for (const auto& r : results) images.push_back(r.image);
+    auto ref = DE_TRY(parse_registry_ref(dest));
+    auto options = DE_TRY(registry_options(f.registry));
+    registry::PushOptions push{.compression =
+                                   compression == Compression::None ? Compression::Gzip : compression};
+    // Several platforms: OCI manifests under an OCI image index, the same bytes (and digests) as
+    // -o oci:DIR writes (docs/build.md says why not a Docker manifest list).
+    if (multi) push.format = registry::ManifestFormat::Oci;
+    pushed = DE_TRY_CTX(multi ? registry::push_index(images, ref, options, push)
+                              : registry::push_image(images.front(), ref, options, push),
+                        fmt::format("pushing {}", dest));
+    manifest_digest = pushed->manifest_digest;
+    manifests = pushed->manifests;
   } else {
     auto ref = DE_TRY(parse_ref(dest, "destination"));
     if (ref.transport == oci::Transport::DockerArchive && ref.selector.empty())
       ref.selector = image_name + ":" + image_tag;
+    oci::WriteResult written;
     if (multi) {
       std::vector<oci::Image> images;
-      for (const auto& r : results) {
-        images.push_back(r.image);
-        config_digests.push_back(Digest::of(r.image.config_bytes()));
-      }
-      auto written = DE_TRY_CTX(oci::write_image_index(images, ref, {.compression = compression}),
-                                fmt::format("writing {}", dest));
-      manifest_digest = written.manifest_digest;
+      for (const auto& r : results) images.push_back(r.image);
+      written = DE_TRY_CTX(oci::write_image_index(images, ref, {.compression = compression}),
+                           fmt::format("writing {}", dest));
     } else {
-      auto written =
-          DE_TRY_CTX(oci::write_image(results.front().image, ref, {.compression = compression}),
-                     fmt::format("writing {}", dest));
-      manifest_digest = written.manifest_digest;
-      config_digests.push_back(written.config_digest);
+      written = DE_TRY_CTX(oci::write_image(results.front().image, ref, {.compression = compression}),
+                           fmt::format("writing {}", dest));
+      config_digests.front() = written.config_digest;
     }
+    manifest_digest = written.manifest_digest;
+    manifests = written.manifests;
   }
+  if (manifests.size() != results.size())
+    return fail(Code::Internal, "{}: {} manifest(s) written for {} platform(s)", dest,
+                manifests.size(), results.size());
   std::uint64_t reused = 0, fresh = 0;
   for (const auto& r : results) {
     reused += r.bytes_reused;
@@ -375,6 +383,8 @@ Status run(const BuildFlags& f, const Globals& globals) {
                           {"diff_id", l.diff_id.to_string()},
                           {"reused", l.reused}});
       return nlohmann::json{{"platform", platforms[i]},
+                            {"image_platform", built.image.config.platform().to_string()},
+                            {"manifest_digest", manifests[i].to_string()},
                             {"config_digest", config_digests[i].to_string()},
                             {"packages", built.package_count},
                             {"base_layers", built.base_layers},
@@ -395,6 +405,14 @@ Status run(const BuildFlags& f, const Globals& globals) {
     out["image"] = image_name + ":" + image_tag;
     out["destination"] = dest;
     out["manifest_digest"] = manifest_digest.to_string();
+    if (pushed)
+      out["push"] = {{"media_type", pushed->media_type},
+                     {"blobs_uploaded", pushed->blobs_uploaded},
+                     {"blobs_skipped", pushed->blobs_skipped},
+                     {"blobs_mounted", pushed->blobs_mounted},
+                     {"bytes_uploaded", pushed->bytes_uploaded},
+                     {"bytes_skipped", pushed->bytes_skipped},
+                     {"bytes_mounted", pushed->bytes_mounted}};
     std::fputs((out.dump(2) + "\n").c_str(), stdout);
   }
   return {};

@@ -86,6 +86,7 @@ Result<WriteResult> write_docker_archive(const Image& image, const std::filesyst
   m.media_type = media_type::kDockerManifest;
   m.annotations.clear();
   WriteResult result{.manifest_digest = Digest::of(m.to_json()), .config_digest = config_digest};
+  result.manifests = {result.manifest_digest};
   for (auto& l : layers) result.layers.push_back(l.blob);
   return result;
 }

@@ -101,7 +101,9 @@ Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobS
                            .digest = Digest::of(manifest),
                            .size = static_cast<std::int64_t>(manifest.size())};
   DE_TRY(sink.put(manifest_desc.digest, manifest));
-  WriteResult result{.manifest_digest = manifest_desc.digest, .config_digest = config_desc.digest};
+  WriteResult result{.manifest_digest = manifest_desc.digest,
+                     .config_digest = config_desc.digest,
+                     .manifests = {manifest_desc.digest}};
   for (auto& l : layers) result.layers.push_back(l.blob);
   return std::make_pair(manifest_desc, result);
 }
@@ -202,6 +204,7 @@ Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Ima
     auto [manifest, written] =
         DE_TRY_CTX(write_blobs(images[i], sink, options), fmt::format("image {} of the index", i));
     manifest.platform = images[i].config.platform();
+    result.manifests.push_back(manifest.digest);
     index.manifests.push_back(std::move(manifest));
     for (auto& l : written.layers) result.layers.push_back(std::move(l));
   }

@@ -217,6 +217,9 @@ image:
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["images"].size(), 2u);
   EXPECT_EQ(j["images"][1]["platform"], "linux-aarch64");
+  EXPECT_EQ(j["images"][1]["image_platform"], "linux/arm64/v8");
+  EXPECT_NE(j["images"][0]["manifest_digest"], j["images"][1]["manifest_digest"]);
+  EXPECT_EQ(j["index_digest"], j["manifest_digest"]);
   for (const auto& [arch, subdir] :
        {std::pair<std::string, std::string>{"amd64", "linux-64"}, {"arm64", "linux-aarch64"}}) {
     auto image =
@@ -240,6 +243,8 @@ image:
   auto refused = build("multi.yml -o docker-archive:multi.tar");
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find("one platform"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("-o docker://REF"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--platform linux-64"), std::string::npos) << refused.err;
   EXPECT_FALSE(fs::exists(dir_->path() / "multi.tar"));
 }
 

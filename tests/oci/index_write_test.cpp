@@ -4,6 +4,7 @@
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/oci/filesystem.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
+#include "docker_envs/oci/manifest.hpp"
 #include "docker_envs/oci/mutate.hpp"
 #include "docker_envs/oci/transport.hpp"
 
@@ -31,6 +32,19 @@ TEST(ImageIndexWrite, EveryPlatformReadsBack) {
     auto written = write_image_index(images, ref);
     ASSERT_TRUE(written) << written.error().to_string();
     EXPECT_EQ(written->layers.size(), 2u);
+    // Each platform's manifest digest, in the index's order.
+    ASSERT_EQ(written->manifests.size(), 2u);
+    if (transport == Transport::OciLayout) {
+      auto bytes =
+          read_file(dir->path() / "dir" / "blobs" / "sha256" / written->manifest_digest.hex());
+      ASSERT_TRUE(bytes) << bytes.error().to_string();
+      auto index = Index::parse(*bytes);
+      ASSERT_TRUE(index) << index.error().to_string();
+      ASSERT_EQ(index->manifests.size(), 2u);
+      EXPECT_EQ(index->manifests[0].digest, written->manifests[0]);
+      EXPECT_EQ(index->manifests[1].digest, written->manifests[1]);
+      EXPECT_EQ(index->manifests[1].platform->architecture, "arm64");
+    }
     for (const std::string arch : {"amd64", "arm64"}) {
       auto read = read_image(ref, {.platform = Platform{.os = "linux", .architecture = arch}});
       ASSERT_TRUE(read) << read.error().to_string();

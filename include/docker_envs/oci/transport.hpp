@@ -55,6 +55,9 @@ struct WriteResult {
   Digest manifest_digest;
   Digest config_digest;
   std::vector<Descriptor> layers;  // as written
+  // The image manifests written: the one of write_image, or each image's of write_image_index
+  // (in the index's order).
+  std::vector<Digest> manifests;
 };
 
 // Writes an image. Nothing is left at the destination on failure: archives are written to a temp
