@@ -6,7 +6,8 @@
 # (both platforms); `image pull --platform` of each gives that platform's packages (conda-meta
 # records with the right subdir); the index is byte-identical to the one `-o oci:` writes; a rebuild
 # and re-push uploads no blob (the registry's access log); a docker-archive is refused with the
-# alternatives named and nothing written. With a Docker engine, `docker pull` takes the amd64 image.
+# alternatives named and nothing written. With a Docker engine, `docker pull` takes the amd64 image
+# and `docker pull --platform linux/arm64` the arm64 one.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DE_SOURCE_DIR/tests/support/registry.sh"
 source "$DE_SOURCE_DIR/tests/integration/build_lib.sh"
@@ -47,9 +48,13 @@ arm=$(json "$TEST_TMP/push.json" "j['images'][1]['manifest_digest']")
 assert_eq "linux/amd64 linux/arm64/v8" \
   "$(json "$TEST_TMP/push.json" "' '.join(i['image_platform'] for i in j['images'])")" "image platforms"
 [[ $amd != "$arm" && $amd == sha256:* && $arm == sha256:* ]] || die "platform manifests: $amd $arm"
+# Each platform: its tool layer, the tool-data layer (the same blob for both), the final layer and
+# a config; the shared layer is sent once and found by HEAD for the second platform.
+shared=$(json "$TEST_TMP/push.json" "' '.join(i['layers'][0]['digest'] for i in j['images'])")
+[[ ${shared% *} == "${shared#* }" ]] || die "the noarch layer differs between platforms: $shared"
 uploaded=$(json "$TEST_TMP/push.json" "j['push']['blobs_uploaded']")
-# Each platform: its tool layer, the shared tool-data layer (once), the final layer and a config.
-((uploaded >= 5)) || die "only $uploaded blob(s) uploaded"
+assert_eq 7 "$uploaded" "blobs uploaded"
+assert_eq 1 "$(json "$TEST_TMP/push.json" "j['push']['blobs_skipped']")" "blobs skipped (the shared layer)"
 
 if command -v skopeo >/dev/null; then
   log "skopeo inspect --raw: an index with both platforms"
@@ -113,4 +118,8 @@ assert_eq "amd64" "$(docker image inspect --format '{{.Architecture}}' "$REG/mul
   "architecture docker pulled"
 assert_contains "$(docker image inspect --format '{{json .RepoDigests}}' "$REG/multi/env:1")" "$index" \
   "docker's repo digest is the index"
+log "docker pull --platform linux/arm64 takes the arm64 one"
+docker pull --platform linux/arm64 "$REG/multi/env:1" >/dev/null || die "docker pull --platform linux/arm64 failed"
+assert_eq "arm64" "$(docker image inspect --format '{{.Architecture}}' "$REG/multi/env:1")" \
+  "architecture docker pulled for linux/arm64"
 log "ok"
