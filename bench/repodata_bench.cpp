@@ -2,6 +2,7 @@
 // parse of the same file in the same run (bench/repodata.sh).
 //
 //   repodata_bench [--runs N] FILE
+//   repodata_bench --fingerprint FILE   # prints a hash of every parsed record (to compare parsers)
 //
 // Both timings include reading the (page-cached) file into a padded buffer. The baseline,
 // simdjson::dom::parser::parse, validates the whole document and builds simdjson's tape of every
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -46,26 +48,83 @@ double seconds(F&& f, std::vector<double>& cpu) {
   return wall;
 }
 
+// FNV-1a over every field of every record, in order, and the counters: equal fingerprints before
+// and after a change to the parser mean it builds the same records.
+struct Fingerprint {
+  std::uint64_t h = 1469598103934665603ull;
+  void bytes(std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // a separator, so that "ab","c" differs from "a","bc"
+  }
+  void num(std::uint64_t v) { bytes(std::string_view(reinterpret_cast<const char*>(&v), sizeof v)); }
+  template <typename T>
+  void opt(const std::optional<T>& v, auto&& f) {
+    num(v.has_value());
+    if (v) f(*v);
+  }
+};
+
+int fingerprint(const std::string& file) {
+  auto repodata = de::conda::Repodata::load(file, {});
+  if (!repodata) {
+    std::fprintf(stderr, "repodata_bench: %s\n", repodata.error().to_string().c_str());
+    return 1;
+  }
+  Fingerprint f;
+  f.num(repodata->records.size());
+  for (const auto& r : repodata->records) {
+    for (const auto* s : {&r.name, &r.version, &r.build, &r.subdir, &r.fn, &r.url, &r.channel,
+                          &r.license, &r.track_features, &r.python_site_packages_path})
+      f.bytes(*s);
+    f.num(static_cast<std::uint64_t>(r.build_number));
+    f.num(static_cast<std::uint64_t>(r.noarch));
+    f.num(r.depends.size());
+    for (const auto& d : r.depends) f.bytes(d);
+    f.num(r.constrains.size());
+    for (const auto& d : r.constrains) f.bytes(d);
+    f.opt(r.md5, [&](const auto& m) { f.bytes(m.hex()); });
+    f.opt(r.sha256, [&](const auto& d) { f.bytes(d.to_string()); });
+    f.opt(r.size, [&](auto v) { f.num(v); });
+    f.opt(r.timestamp, [&](auto v) { f.num(static_cast<std::uint64_t>(v)); });
+  }
+  f.num(repodata->skipped);
+  f.num(repodata->superseded_tar_bz2);
+  for (const auto& s : repodata->skip_reasons) f.bytes(s);
+  f.num(repodata->removed.size());
+  for (const auto& s : repodata->removed) f.bytes(s);
+  f.bytes(repodata->subdir);
+  f.bytes(repodata->base_url);
+  f.num(static_cast<std::uint64_t>(repodata->repodata_version));
+  std::printf("%s: %zu records, %zu skipped, %zu superseded, fingerprint %016llx\n", file.c_str(),
+              repodata->records.size(), repodata->skipped, repodata->superseded_tar_bz2,
+              static_cast<unsigned long long>(f.h));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 5;
   std::string file;
+  bool print_fingerprint = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--runs" && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--fingerprint") {
+      print_fingerprint = true;
     } else if (!a.starts_with("-") && file.empty()) {
       file = a;
     } else {
-      std::fprintf(stderr, "usage: repodata_bench [--runs N] FILE\n");
+      std::fprintf(stderr, "usage: repodata_bench [--runs N | --fingerprint] FILE\n");
       return 2;
     }
   }
   if (file.empty()) {
-    std::fprintf(stderr, "usage: repodata_bench [--runs N] FILE\n");
+    std::fprintf(stderr, "usage: repodata_bench [--runs N | --fingerprint] FILE\n");
     return 2;
   }
+  if (print_fingerprint) return fingerprint(file);
   std::size_t bytes = 0, records = 0;
   std::vector<double> ours, base, ours_cpu, base_cpu;
   simdjson::dom::parser dom;

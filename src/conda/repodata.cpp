@@ -6,8 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <thread>
-#include <unordered_set>
 
 #include "docker_envs/base/io.hpp"
 
@@ -207,16 +207,22 @@ struct Parser {
       out.skip_reasons.push_back(fmt::format("{}/{}: {}", section, fn, why));
   }
 
-  // A record found by the first pass: its JSON text, parsed later (on several threads) into
-  // out.records at the same index.
+  // A record found by the first pass: its file name and JSON text, parsed later (on several
+  // threads). Small, so that the sequential first pass only notes where things are.
   struct Pending {
-    std::string_view raw;
+    std::string_view fn;   // into the document, or into `owned_keys` when the key had escapes
+    std::string_view raw;  // the record's JSON object
     std::string_view section;
     Problem problem;  // set when the first pass already knows the record is bad
-    enum : std::uint8_t { Parse, Twin, Superseded } state = Parse;  // Twin: a .tar.bz2 with a
-                                                                     // .conda of the same stem
+    // Twin: a .tar.bz2 with a .conda of the same stem (conda_twins[twin_begin, twin_end) are
+    // indices of those .conda records); Superseded: dropped for it.
+    enum : std::uint8_t { Parse, Twin, Superseded } state = Parse;
+    std::uint32_t slot = 0;  // index in out.records when state == Parse
+    std::uint32_t twin_begin = 0, twin_end = 0;
   };
   std::vector<Pending> pending;
+  std::deque<std::string> owned_keys;  // unescaped keys (rare); a deque never moves its strings
+  std::vector<std::uint32_t> conda_twins;
 
   static std::string_view section_name(std::string_view key) {
     if (key == "packages") return "packages";
@@ -226,64 +232,92 @@ struct Parser {
 
   // Takes note of one `fn: {record}` member. Errors of the JSON structure itself are returned
   // (fatal); malformed records are counted when the records are parsed.
-  simdjson::error_code member(std::string_view section, std::string fn, od::value value) {
+  simdjson::error_code member(std::string_view section, std::string_view fn, od::value value) {
     od::object object;
-    PackageRecord r;
-    r.fn = std::move(fn);  // the map key is the file name, whatever the record says
     if (auto e = value.get_object().get(object)) {
       if (e != simdjson::INCORRECT_TYPE) return e;
-      out.records.push_back(std::move(r));
-      pending.push_back({{}, section, "not an object"});
+      pending.push_back({fn, {}, section, "not an object"});
       return simdjson::SUCCESS;
     }
     std::string_view raw;
     if (auto e = object.raw_json().get(raw)) return e;
-    out.records.push_back(std::move(r));
-    pending.push_back({raw, section, {}});
+    pending.push_back({fn, raw, section, {}});
     return simdjson::SUCCESS;
   }
 
-  // Parses every pending record into out.records, on `threads` threads, each record its own
-  // small document (the first pass skipped over it, checking only its brackets). `end` is the end
-  // of the padded buffer the records lie in. Then drops the bad ones, counting them in order.
+  // Marks every .tar.bz2 record that has a .conda twin (same stem, no problem found so far) as
+  // Twin, remembering which .conda records are its twins. Sorting both lists by stem and merging
+  // them is cheaper than a hash set of a few hundred thousand stems, and needs no sorting at all
+  // for conda-forge's documents, whose keys are already in order.
+  void mark_twins() {
+    std::vector<std::uint32_t> bz2;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      if (pending[i].fn.ends_with(".conda")) {
+        if (pending[i].problem.empty()) conda_twins.push_back(static_cast<std::uint32_t>(i));
+      } else if (pending[i].fn.ends_with(".tar.bz2")) {
+        bz2.push_back(static_cast<std::uint32_t>(i));
+      }
+    }
+    if (conda_twins.empty() || bz2.empty()) return;
+    auto stem = [&](std::uint32_t i) { return strip_package_extension(pending[i].fn); };
+    auto by_stem = [&](std::uint32_t a, std::uint32_t b) { return stem(a) < stem(b); };
+    if (!std::is_sorted(conda_twins.begin(), conda_twins.end(), by_stem))
+      std::stable_sort(conda_twins.begin(), conda_twins.end(), by_stem);
+    if (!std::is_sorted(bz2.begin(), bz2.end(), by_stem))
+      std::stable_sort(bz2.begin(), bz2.end(), by_stem);
+    std::size_t c = 0;
+    for (std::uint32_t i : bz2) {
+      std::string_view s = stem(i);
+      while (c < conda_twins.size() && stem(conda_twins[c]) < s) ++c;
+      std::size_t e = c;
+      while (e < conda_twins.size() && stem(conda_twins[e]) == s) ++e;
+      if (e == c) continue;
+      pending[i].state = Pending::Twin;
+      pending[i].twin_begin = static_cast<std::uint32_t>(c);
+      pending[i].twin_end = static_cast<std::uint32_t>(e);
+    }
+  }
+
+  // Parses one pending record (the first pass skipped over it, checking only its brackets) as its
+  // own small document. `end` is the end of the padded buffer the records lie in.
+  void parse_one(od::parser& parser, Pending& item, PackageRecord& r, const char* end) {
+    r.fn.assign(item.fn);  // the map key is the file name, whatever the record says
+    if (!item.problem.empty()) return;
+    od::document doc;
+    od::object object;
+    if (parser
+            .iterate(item.raw.data(), item.raw.size(),
+                     static_cast<std::size_t>(end - item.raw.data()))
+            .get(doc) ||
+        doc.get_object().get(object)) {
+      item.problem = "not valid JSON";
+      return;
+    }
+    item.problem = parse_record(object, r);
+    if (!item.problem.empty()) return;
+    if (!options.channel.empty() && r.channel.empty()) r.channel = options.channel;
+    if (r.subdir.empty()) r.subdir = out.subdir;
+  }
+
+  // Parses every pending record into out.records, on `threads` threads, in document order. Then
+  // drops the bad ones, counting them in order.
   void parse_records(const char* end, unsigned threads) {
     auto& records = out.records;
     const std::size_t n = pending.size();
+    // A .tar.bz2 whose .conda twin parses is dropped unparsed (a quarter of conda-forge).
+    if (!options.keep_tar_bz2_duplicates) mark_twins();
+    std::size_t slots = 0;
+    for (auto& item : pending)
+      if (item.state == Pending::Parse) item.slot = static_cast<std::uint32_t>(slots++);
+    records.resize(slots);
     constexpr std::size_t kChunk = 512;
     std::atomic<std::size_t> next{0};
-    // A .tar.bz2 whose .conda twin parses is dropped unparsed (a quarter of conda-forge).
-    std::unordered_set<std::string_view> stems;
-    if (!options.keep_tar_bz2_duplicates) {
-      for (std::size_t i = 0; i < n; ++i)
-        if (pending[i].problem.empty() && records[i].fn.ends_with(".conda"))
-          stems.insert(strip_package_extension(records[i].fn));
-      for (std::size_t i = 0; i < n; ++i)
-        if (records[i].fn.ends_with(".tar.bz2") &&
-            stems.contains(strip_package_extension(records[i].fn)))
-          pending[i].state = Pending::Twin;
-    }
-    auto parse_one = [&](od::parser& parser, std::size_t i) {
-      Pending& item = pending[i];
-      if (!item.problem.empty()) return;
-      od::document doc;
-      od::object object;
-      if (parser
-              .iterate(item.raw.data(), item.raw.size(),
-                       static_cast<std::size_t>(end - item.raw.data()))
-              .get(doc) ||
-          doc.get_object().get(object)) {
-        item.problem = "not valid JSON";
-        return;
-      }
-      item.problem = parse_record(object, records[i]);
-      if (item.problem.empty() && !options.channel.empty() && records[i].channel.empty())
-        records[i].channel = options.channel;
-    };
     auto worker = [&] {
       od::parser parser;
       for (std::size_t begin = next.fetch_add(kChunk); begin < n; begin = next.fetch_add(kChunk)) {
         for (std::size_t i = begin; i < std::min(n, begin + kChunk); ++i)
-          if (pending[i].state == Pending::Parse) parse_one(parser, i);
+          if (pending[i].state == Pending::Parse)
+            parse_one(parser, pending[i], records[pending[i].slot], end);
       }
     };
     threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / kChunk + 1)));
@@ -292,49 +326,84 @@ struct Parser {
       for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
       worker();
     }
-    if (!stems.empty()) {
-      // Twins of .conda records that turned out malformed are kept after all.
-      stems.clear();
-      for (std::size_t i = 0; i < n; ++i)
-        if (pending[i].state == Pending::Parse && pending[i].problem.empty() &&
-            records[i].fn.ends_with(".conda"))
-          stems.insert(strip_package_extension(records[i].fn));
+    // A twin is superseded when one of its .conda twins parsed; else (rare) it is parsed now.
+    std::vector<std::pair<std::size_t, PackageRecord>> rescued;
+    {
       od::parser parser;
       for (std::size_t i = 0; i < n; ++i) {
-        if (pending[i].state != Pending::Twin) continue;
-        if (stems.contains(strip_package_extension(records[i].fn))) {
-          pending[i].state = Pending::Superseded;
+        auto& item = pending[i];
+        if (item.state != Pending::Twin) continue;
+        bool twin_parsed = false;
+        for (std::uint32_t t = item.twin_begin; t < item.twin_end && !twin_parsed; ++t)
+          twin_parsed = pending[conda_twins[t]].problem.empty();
+        if (twin_parsed) {
+          item.state = Pending::Superseded;
           ++out.superseded_tar_bz2;
         } else {
-          parse_one(parser, i);
+          rescued.emplace_back(i, PackageRecord{});
+          parse_one(parser, item, rescued.back().second, end);
         }
       }
-      stems.clear();  // its views point into records about to move
     }
+    // Drop the bad records (counting them in document order) and put the rescued twins in place.
+    std::vector<PackageRecord> merged;
+    if (!rescued.empty()) merged.reserve(records.size() + rescued.size());
+    auto next_rescued = rescued.begin();
     std::size_t kept = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (pending[i].state == Pending::Superseded) continue;
-      if (!pending[i].problem.empty()) {
-        skip(pending[i].section, records[i].fn, pending[i].problem);
+      auto& item = pending[i];
+      if (item.state == Pending::Superseded) continue;
+      PackageRecord& r =
+          item.state == Pending::Parse ? records[item.slot] : (next_rescued++)->second;
+      if (!item.problem.empty()) {
+        skip(item.section, item.fn, item.problem);
         continue;
       }
-      if (kept != i) records[kept] = std::move(records[i]);
-      ++kept;
+      if (!rescued.empty()) {
+        merged.push_back(std::move(r));
+      } else {
+        if (kept != item.slot) records[kept] = std::move(r);
+        ++kept;
+      }
     }
-    records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+    if (!rescued.empty()) {
+      records = std::move(merged);
+    } else {
+      records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+    }
     pending.clear();
+  }
+
+  // A member's key, unescaped: a view into the document (keys seldom have escapes), else a copy.
+  simdjson::error_code key_of(od::field& field, std::string_view& key) {
+    const char* begin = field.key().raw();
+    const char* p = begin;
+    bool escaped = false;
+    for (; *p != '"'; ++p) {
+      if (*p == '\\') {
+        escaped = true;
+        ++p;  // the escaped character, which may be a quote
+      }
+    }
+    if (!escaped) {
+      key = std::string_view(begin, static_cast<std::size_t>(p - begin));
+      return simdjson::SUCCESS;
+    }
+    std::string_view unescaped;
+    if (auto e = field.unescaped_key().get(unescaped)) return e;
+    key = owned_keys.emplace_back(unescaped);
+    return simdjson::SUCCESS;
   }
 
   simdjson::error_code section(std::string_view name, od::value value) {
     od::object object;
     if (auto e = value.get_object().get(object)) return e;
-    for (auto field : object) {
+    for (auto field_result : object) {
+      od::field field;
+      if (auto e = std::move(field_result).get(field)) return e;
       std::string_view fn;
-      if (auto e = field.unescaped_key().get(fn)) return e;
-      od::value record;
-      if (auto e = field.value().get(record)) return e;
-      // The key's buffer is reused by the next unescape: copy it into the record now.
-      if (auto e = member(name, std::string(fn), record)) return e;
+      if (auto e = key_of(field, fn)) return e;
+      if (auto e = member(name, fn, field.value())) return e;
     }
     return simdjson::SUCCESS;
   }
@@ -386,13 +455,13 @@ struct Parser {
         if (!field.value().get_int64().get(v)) out.repodata_version = static_cast<int>(v);
       } else if (key.ends_with(".tar.bz2") || key.ends_with(".conda")) {
         // Legacy flat index: file name -> record at the top level.
-        std::string fn(key);
+        std::string_view fn = owned_keys.emplace_back(key);
         od::value value;
         if (auto e = field.value().get(value)) return e;
         od::json_type type;
         if (auto e = value.type().get(type)) return e;
         if (type == od::json_type::object) {
-          if (auto e = member("", std::move(fn), value)) return e;
+          if (auto e = member("", fn, value)) return e;
         }
       }
     }
@@ -405,11 +474,8 @@ void finish(Repodata& repodata, const RepodataOptions& options, const Parser& pa
   while (!dir.empty() && dir.back() == '/') dir.pop_back();
   repodata.base_url = parser.has_base_url ? resolve_url(dir, parser.base_url_text) : dir;
 
-  if (!repodata.subdir.empty()) {
-    for (auto& r : repodata.records)
-      if (r.subdir.empty()) r.subdir = repodata.subdir;
-  }
-  // .tar.bz2 records superseded by their .conda twin were dropped by Parser::parse_records.
+  // Records without a subdir got info.subdir, and .tar.bz2 records superseded by their .conda
+  // twin were dropped, in Parser::parse_records.
 }
 
 Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataOptions& options,
@@ -419,10 +485,10 @@ Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataO
   if (auto e = parser.iterate(json).get(doc))
     return fail(Code::Corruption, "{}: not valid JSON: {}", what, simdjson::error_message(e));
   Repodata repodata;
-  // conda-forge records average ~600 bytes of JSON; one reservation avoids regrowing (and
-  // re-faulting) a vector of hundreds of thousands of records.
-  repodata.records.reserve(json.length() / 600 + 16);
-  Parser p{options, repodata, {}, false, {}};
+  Parser p{options, repodata, {}, false, {}, {}, {}};
+  // conda-forge records average ~700 bytes of JSON; one reservation avoids regrowing a vector of
+  // hundreds of thousands of entries.
+  p.pending.reserve(json.length() / 600 + 16);
   if (auto e = p.document(doc))
     return fail(Code::Corruption, "{}: not valid repodata JSON: {}", what,
                 simdjson::error_message(e));

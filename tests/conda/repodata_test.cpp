@@ -247,6 +247,29 @@ TEST(Repodata, ManyRecordsKeepOrderSkipsAndTwins) {
   EXPECT_EQ(keep->records.size(), expected.size() + twins);
 }
 
+// Twins are matched by the unescaped file name, whatever order the keys come in; a .tar.bz2 whose
+// .conda twin is malformed keeps its place in document order.
+TEST(Repodata, TwinsMatchUnescapedKeysInAnyOrder) {
+  std::string json = R"({"packages":{
+      "e\u0073c-1-0.tar.bz2": {"name":"esc","version":"1","build":"0"},
+      "z-1-0.tar.bz2": {"name":"z","version":"1","build":"0"},
+      "a-1-0.tar.bz2": {"name":"a","version":"1","build":"0"},
+      "a-1-0_1.tar.bz2": {"name":"a","version":"1","build":"0_1"}},
+    "packages.conda":{
+      "a-1-0_1.conda": {"name":"a","version":"1","build":"0_1"},
+      "a-1-0.conda": {"name":"a","version":"1","build":"0"},
+      "esc-1-0.conda": {"name":"esc","version":"1","build":"0"},
+      "z-1-0.conda": {"name":"z","version":"1"}}})";
+  auto r = Repodata::parse(json, {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  std::vector<std::string> got;
+  for (const auto& rec : r->records) got.push_back(rec.fn);
+  EXPECT_EQ(got, (std::vector<std::string>{"z-1-0.tar.bz2", "a-1-0_1.conda", "a-1-0.conda",
+                                           "esc-1-0.conda"}));
+  EXPECT_EQ(r->superseded_tar_bz2, 3u);
+  ASSERT_EQ(r->skip_reasons, std::vector<std::string>{"packages.conda/z-1-0.conda: no build string"});
+}
+
 // Generates a conda-forge-like document and reports the parse rate (not asserted tightly: CI
 // machines differ; the bench measures it properly).
 TEST(Repodata, ParsesFast) {
