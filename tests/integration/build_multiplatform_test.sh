@@ -114,6 +114,8 @@ fi
 log "docker pull picks the amd64 image from the index"
 on_exit "docker rmi -f $REG/multi/env:1 >/dev/null 2>&1"
 docker pull "$REG/multi/env:1" >/dev/null || die "docker pull of the index failed"
+# The second pull below moves the tag: remove this image by its ID too.
+on_exit "docker rmi -f $(docker image inspect --format '{{.Id}}' "$REG/multi/env:1") >/dev/null 2>&1"
 assert_eq "amd64" "$(docker image inspect --format '{{.Architecture}}' "$REG/multi/env:1")" \
   "architecture docker pulled"
 assert_contains "$(docker image inspect --format '{{json .RepoDigests}}' "$REG/multi/env:1")" "$index" \
