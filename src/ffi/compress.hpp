@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/io.hpp"
@@ -57,6 +58,15 @@ class FillableWriter : public Writer {
 
 // The threaded writer also lends its queue buffers (prepare/commit), mixable with write().
 std::unique_ptr<FillableWriter> make_threaded_writer(std::unique_ptr<Writer> next,
+                                                     size_t queue_buffers = 8,
+                                                     size_t buffer_size = 1 << 20);
+
+// As make_threaded_writer, with several chains (non-empty), each on its own worker thread: every
+// chain gets all the bytes, in order, from the same queue buffers, which are recycled once every
+// chain has written them. Used to hash an uncompressed layer and write it to disk at the same
+// time. The first error of any chain stops them all and surfaces as above; close() closes the
+// chains in order on the calling thread, none of them after an error.
+std::unique_ptr<FillableWriter> make_threaded_fanout(std::vector<std::unique_ptr<Writer>> sinks,
                                                      size_t queue_buffers = 8,
                                                      size_t buffer_size = 1 << 20);
 

@@ -1,8 +1,12 @@
-// make_threaded_writer: runs a Writer chain on its own thread behind a bounded buffer queue.
+// make_threaded_writer / make_threaded_fanout: runs one or more Writer chains, each on its own
+// thread, behind a bounded queue of buffers that every chain reads in the same order.
 //
 // Threading: the ThreadedWriter object itself is used by one producer thread (like every Writer);
-// `next_` is touched only by the worker thread until the worker has been joined, after which the
-// producer thread may close it. `mutex_` guards the queues and the flags below it.
+// `sinks_[i]` is touched only by worker i until the workers have been joined, after which the
+// producer thread may close the sinks. `mutex_` guards the queue and the fields below it. A queued
+// buffer's bytes are read by the workers without the lock: the producer never touches a buffer
+// after submitting it, and a buffer goes back to the free list (under the lock) only once every
+// worker is done with it.
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -18,22 +22,24 @@ namespace {
 
 class ThreadedWriter final : public FillableWriter {
  public:
-  ThreadedWriter(std::unique_ptr<Writer> next, size_t queue_buffers, size_t buffer_size)
-      : next_(std::move(next)),
+  ThreadedWriter(std::vector<std::unique_ptr<Writer>> sinks, size_t queue_buffers,
+                 size_t buffer_size)
+      : sinks_(std::move(sinks)),
         queue_buffers_(std::max<size_t>(queue_buffers, 1)),
         buffer_size_(std::max<size_t>(buffer_size, 1)) {
-    worker_ = std::thread([this] { run(); });
+    workers_.reserve(sinks_.size());
+    for (size_t i = 0; i < sinks_.size(); ++i) workers_.emplace_back([this, i] { run(i); });
   }
 
-  // Without close(), the output is abandoned (as for any Writer): the worker stops at the next
-  // buffer boundary, queued data is dropped, and `next_` is destroyed unclosed.
+  // Without close(), the output is abandoned (as for any Writer): the workers stop at the next
+  // buffer boundary, queued data is dropped, and the sinks are destroyed unclosed.
   ~ThreadedWriter() override {
     {
       std::lock_guard lock(mutex_);
       abandon_ = true;
     }
     work_ready_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    join_workers();
   }
 
   using Writer::write;
@@ -46,7 +52,7 @@ class ThreadedWriter final : public FillableWriter {
       fill_ += n;
       data = data.subspan(n);
     }
-    return check_worker();
+    return check_workers();
   }
 
   Result<std::span<std::byte>> prepare() override {
@@ -60,27 +66,34 @@ class ThreadedWriter final : public FillableWriter {
       return fail(Code::Internal, "threaded writer: commit of {} bytes, {} prepared", n,
                   current_.size() - fill_);
     fill_ += n;
-    return check_worker();
+    return check_workers();
   }
 
-  // Drains the queue, stops the worker, then closes `next_` on this thread.
+  // Drains the queue, stops the workers, then closes the sinks in order on this thread.
   Status close() override {
     if (closed_) return fail(Code::Internal, "threaded writer closed twice");
     closed_ = true;
     if (fill_ > 0) {
       if (auto st = submit(); !st) {
-        stop_worker();
+        stop_workers();
         return st;
       }
     }
-    stop_worker();
+    stop_workers();
     if (error_) return std::unexpected(*error_);
-    return next_->close();
+    for (auto& sink : sinks_) DE_TRY(sink->close());
+    return {};
   }
 
  private:
-  // Fail early when the worker already failed, even if this write only filled the buffer.
-  Status check_worker() {
+  struct Queued {
+    std::vector<std::byte> buffer;  // full size; `size` bytes of it are data
+    size_t size;
+    size_t pending;  // workers that have not written it yet
+  };
+
+  // Fail early when a worker already failed, even if this write only filled the buffer.
+  Status check_workers() {
     std::lock_guard lock(mutex_);
     if (error_) return std::unexpected(*error_);
     return {};
@@ -116,44 +129,68 @@ class ThreadedWriter final : public FillableWriter {
     {
       std::lock_guard lock(mutex_);
       if (error_) return std::unexpected(*error_);
-      queue_.push_back({std::move(current_), fill_});
+      queue_.push_back({std::move(current_), fill_, sinks_.size()});
     }
     current_ = {};
     fill_ = 0;
-    work_ready_.notify_one();
+    work_ready_.notify_all();
     return {};
   }
 
-  void stop_worker() {
+  void stop_workers() {
     {
       std::lock_guard lock(mutex_);
       finishing_ = true;
     }
     work_ready_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    join_workers();
   }
 
-  void run() {
+  void join_workers() {
+    for (auto& w : workers_)
+      if (w.joinable()) w.join();
+  }
+
+  // Worker `index`: writes every queued buffer, in order, to sinks_[index]. The queue holds the
+  // buffers some worker still needs; `front_seq_` numbers its first one. After an error every
+  // worker stops (the producer sees the error instead of waiting for a buffer).
+  void run(size_t index) {
+    Writer& sink = *sinks_[index];
+    std::uint64_t next = 0;  // sequence number of the next buffer this worker writes
     std::unique_lock lock(mutex_);
     while (true) {
-      work_ready_.wait(lock, [&] { return abandon_ || finishing_ || !queue_.empty(); });
-      if (abandon_) return;
-      if (queue_.empty()) return;  // finishing_ and drained
-      auto [buf, size] = std::move(queue_.front());
-      queue_.pop_front();
-      if (!error_) {
-        lock.unlock();
-        Status st = next_->write(std::span<const std::byte>(buf.data(), size));
-        lock.lock();
-        // After an error, later buffers are dropped so the producer never blocks on a full queue.
-        if (!st) error_ = st.error();
+      work_ready_.wait(lock, [&] {
+        return abandon_ || error_ || finishing_ || next < front_seq_ + queue_.size();
+      });
+      if (abandon_ || error_) return;
+      if (next == front_seq_ + queue_.size()) return;  // finishing_ and drained
+      // Stays in place while unlocked: deque::push_back keeps references valid, and this buffer
+      // is not popped before its `pending` reaches zero, which needs this worker.
+      Queued& q = queue_[next - front_seq_];
+      lock.unlock();
+      Status st = sink.write(std::span<const std::byte>(q.buffer.data(), q.size));
+      lock.lock();
+      ++next;
+      if (!st) {
+        if (!error_) error_ = st.error();
+        work_ready_.notify_all();
+        buffer_free_.notify_all();
+        return;
       }
-      free_.push_back(std::move(buf));
-      buffer_free_.notify_one();
+      // Workers pass buffers in order, so the last one done with a buffer is done with all the
+      // earlier ones too: it is the front of the queue.
+      if (--q.pending == 0) {
+        while (!queue_.empty() && queue_.front().pending == 0) {
+          free_.push_back(std::move(queue_.front().buffer));
+          queue_.pop_front();
+          ++front_seq_;
+        }
+        buffer_free_.notify_one();
+      }
     }
   }
 
-  std::unique_ptr<Writer> next_;
+  std::vector<std::unique_ptr<Writer>> sinks_;
   const size_t queue_buffers_;
   const size_t buffer_size_;
   std::vector<std::byte> current_;  // producer-only: the buffer being filled (full size)
@@ -161,23 +198,31 @@ class ThreadedWriter final : public FillableWriter {
   bool closed_ = false;             // producer-only
 
   std::mutex mutex_;
-  std::condition_variable work_ready_;   // worker waits: queue non-empty, finishing or abandon
+  std::condition_variable work_ready_;   // workers wait: a buffer queued, finishing, error, abandon
   std::condition_variable buffer_free_;  // producer waits: a buffer came back, or an error
-  std::deque<std::pair<std::vector<std::byte>, size_t>> queue_;  // buffer, bytes of data
+  std::deque<Queued> queue_;
+  std::uint64_t front_seq_ = 0;  // sequence number of queue_.front()
   std::vector<std::vector<std::byte>> free_;
   size_t allocated_ = 0;  // buffers created so far; at most queue_buffers_
   std::optional<Error> error_;
   bool finishing_ = false;
   bool abandon_ = false;
 
-  std::thread worker_;  // last: started after everything it uses is constructed
+  std::vector<std::thread> workers_;  // last: started after everything they use is constructed
 };
 
 }  // namespace
 
 std::unique_ptr<FillableWriter> make_threaded_writer(std::unique_ptr<Writer> next,
                                                      size_t queue_buffers, size_t buffer_size) {
-  return std::make_unique<ThreadedWriter>(std::move(next), queue_buffers, buffer_size);
+  std::vector<std::unique_ptr<Writer>> sinks;
+  sinks.push_back(std::move(next));
+  return std::make_unique<ThreadedWriter>(std::move(sinks), queue_buffers, buffer_size);
+}
+
+std::unique_ptr<FillableWriter> make_threaded_fanout(std::vector<std::unique_ptr<Writer>> sinks,
+                                                     size_t queue_buffers, size_t buffer_size) {
+  return std::make_unique<ThreadedWriter>(std::move(sinks), queue_buffers, buffer_size);
 }
 
 }  // namespace de::ffi

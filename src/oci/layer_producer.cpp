@@ -35,6 +35,21 @@ class CompressTo final : public Writer {
   std::unique_ptr<Writer> compressor_;
 };
 
+// The blob as `blob_hash` saw it; the diffID is the blob's digest when not given (uncompressed).
+Result<ProducedLayer> finish_produced(const Layer& layer, const ProduceOptions& options,
+                                      HashingWriter& blob_hash, std::optional<Digest> diff_id) {
+  ProducedLayer result;
+  result.blob.digest = blob_hash.finish();
+  result.blob.size = static_cast<std::int64_t>(blob_hash.bytes());
+  result.diff_id = diff_id ? *diff_id : result.blob.digest;
+  result.blob.media_type =
+      std::string(media_type::layer_type(options.compression, options.docker_media_types));
+  if (auto declared = layer.diff_id(); declared && *declared != result.diff_id)
+    return fail(Code::Corruption, "{} produced diffID {}, but the image declares {}",
+                layer.describe(), result.diff_id.to_string(), declared->to_string());
+  return result;
+}
+
 }  // namespace
 
 std::optional<ProducedLayer> reusable_blob(const Layer& layer, const ProduceOptions& options) {
@@ -63,51 +78,45 @@ Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& op
 
   // Compressed: this thread produces the tar and hashes it (diffID) while the worker compresses,
   // hashes the compressed bytes and writes; compression dominates, so this thread has slack.
-  // Uncompressed: the blob is the tar; producing it (reading files) is the slow part here, so the
-  // single hash moves to the worker with the writing (measured: 1.01 s -> 0.88 s for a 780 MB,
-  // 43k-file tree), and files are read straight into the worker's buffers. blob_hash must outlive
-  // the threaded writer that feeds it.
+  // Uncompressed: the blob is the tar. This thread reads the files straight into the queue
+  // buffers, one worker hashes them and another writes them to `out`: reading, hashing and
+  // writing each cost about as much, so no one thread does two of them (measured on a 780 MB,
+  // 43k-file tree: hash-then-write on one worker 0.88 s, on two workers see bench/README.md).
+  // The hash writers must outlive the threaded writer that feeds them.
   bool compress = options.compression != Compression::None;
-  HashingWriter blob_hash(out);
-  std::unique_ptr<Writer> worker_chain;
-  if (compress) worker_chain = DE_TRY(CompressTo::create(options.compression, blob_hash));
-  else worker_chain = std::make_unique<ForwardTo>(blob_hash);
-  auto threaded = ffi::make_threaded_writer(std::move(worker_chain));
-  std::optional<HashingWriter> diff_hash;
+  NullWriter discard;
+  HashingWriter blob_hash(compress ? out : discard);
   if (compress) {
-    diff_hash.emplace(*threaded);
-    DE_TRY_CTX(layer.write_tar(*diff_hash), "writing " + layer.describe());
-    DE_TRY_CTX(diff_hash->close(), "writing " + layer.describe());
-  } else {
-    // The tar is read straight into the worker's queue buffers: file bytes cross user space once
-    // (read into the buffer, hashed and written from it), not once more through a copy buffer.
-    // This is Layer::write_tar's copy, minus that copy.
-    auto tar = DE_TRY_CTX(layer.open_tar(), "writing " + layer.describe());
-    for (;;) {
-      auto room = DE_TRY_CTX(threaded->prepare(), "writing " + layer.describe());
-      auto read = tar->read(room);
-      if (!read)  // the contexts Layer::write_tar's copy would give
-        return std::unexpected(std::move(read).error()
-                                   .add_context("reading " + layer.describe())
-                                   .add_context("writing " + layer.describe()));
-      size_t n = *read;
-      if (n == 0) break;
-      DE_TRY_CTX(threaded->commit(n), "writing " + layer.describe());
-    }
-    DE_TRY_CTX(threaded->close(), "writing " + layer.describe());
+    auto worker_chain = DE_TRY(CompressTo::create(options.compression, blob_hash));
+    auto threaded = ffi::make_threaded_writer(std::move(worker_chain));
+    HashingWriter diff_hash(*threaded);
+    DE_TRY_CTX(layer.write_tar(diff_hash), "writing " + layer.describe());
+    DE_TRY_CTX(diff_hash.close(), "writing " + layer.describe());
+    threaded.reset();
+    return finish_produced(layer, options, blob_hash, diff_hash.finish());
   }
-  threaded.reset();
 
-  ProducedLayer result;
-  result.blob.digest = blob_hash.finish();
-  result.blob.size = static_cast<std::int64_t>(blob_hash.bytes());
-  result.diff_id = compress ? diff_hash->finish() : result.blob.digest;
-  result.blob.media_type =
-      std::string(media_type::layer_type(options.compression, options.docker_media_types));
-  if (auto declared = layer.diff_id(); declared && *declared != result.diff_id)
-    return fail(Code::Corruption, "{} produced diffID {}, but the image declares {}",
-                layer.describe(), result.diff_id.to_string(), declared->to_string());
-  return result;
+  // File bytes cross user space once: read into a queue buffer, hashed and written from it.
+  // This is Layer::write_tar's copy, minus its copy buffer.
+  std::vector<std::unique_ptr<Writer>> sinks;
+  sinks.push_back(std::make_unique<ForwardTo>(blob_hash));
+  sinks.push_back(std::make_unique<ForwardTo>(out));
+  auto threaded = ffi::make_threaded_fanout(std::move(sinks));
+  auto tar = DE_TRY_CTX(layer.open_tar(), "writing " + layer.describe());
+  for (;;) {
+    auto room = DE_TRY_CTX(threaded->prepare(), "writing " + layer.describe());
+    auto read = tar->read(room);
+    if (!read)  // the contexts Layer::write_tar's copy would give
+      return std::unexpected(std::move(read).error()
+                                 .add_context("reading " + layer.describe())
+                                 .add_context("writing " + layer.describe()));
+    size_t n = *read;
+    if (n == 0) break;
+    DE_TRY_CTX(threaded->commit(n), "writing " + layer.describe());
+  }
+  DE_TRY_CTX(threaded->close(), "writing " + layer.describe());
+  threaded.reset();
+  return finish_produced(layer, options, blob_hash, std::nullopt);
 }
 
 }  // namespace de::oci

@@ -1,4 +1,4 @@
-// Tests for make_threaded_writer: order, error propagation, clean shutdown.
+// Tests for make_threaded_writer and make_threaded_fanout: order, error propagation, clean shutdown.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -155,6 +155,83 @@ TEST(ThreadedWriter, CompressesOnTheWorker) {
   // Same bytes as compressing on this thread: the worker changes where, not what.
   EXPECT_TRUE(sink.str() == test::compress_string(Compression::Gzip, data).value());
   EXPECT_TRUE(test::decompress_string(Compression::Gzip, sink.str()).value() == data);
+}
+
+// make_threaded_fanout: each chain gets every byte, in order, on its own thread, including when
+// one chain is much slower than the other (the buffers wait for both).
+TEST(ThreadedFanout, EveryChainGetsAllBytesOnItsOwnThread) {
+  std::string data = test::random_bytes((2 << 20) + 11, 4);
+  for (size_t buffer_size : {size_t{1000}, size_t{1} << 16}) {
+    for (int slow : {0, 1}) {
+      SCOPED_TRACE("buffer_size " + std::to_string(buffer_size) + " slow " + std::to_string(slow));
+      ProbeWriter::Shared a, b;
+      std::vector<std::unique_ptr<Writer>> sinks;
+      sinks.push_back(std::make_unique<ProbeWriter>(a, SIZE_MAX, slow));
+      sinks.push_back(std::make_unique<ProbeWriter>(b));
+      auto w = make_threaded_fanout(std::move(sinks), 3, buffer_size);
+      std::string_view part = slow ? std::string_view(data).substr(0, 50000) : data;
+      std::string_view rest = part;
+      for (size_t step = 0; !rest.empty(); ++step) {  // lent buffers and write() mixed
+        if (step % 2 == 0) {
+          size_t n = std::min<size_t>(rest.size(), 3001);
+          ASSERT_TRUE(w->write(rest.substr(0, n)));
+          rest.remove_prefix(n);
+          continue;
+        }
+        auto room = w->prepare();
+        ASSERT_TRUE(room);
+        size_t n = std::min({rest.size(), room->size(), size_t{5003}});
+        std::memcpy(room->data(), rest.data(), n);
+        ASSERT_TRUE(w->commit(n));
+        rest.remove_prefix(n);
+      }
+      ASSERT_TRUE(w->close());
+      EXPECT_EQ(a.closes, 1);
+      EXPECT_EQ(b.closes, 1);
+      EXPECT_TRUE(a.out.str() == part);
+      EXPECT_TRUE(b.out.str() == part);
+      EXPECT_NE(a.writer_thread, std::this_thread::get_id());
+      EXPECT_NE(b.writer_thread, std::this_thread::get_id());
+      EXPECT_NE(a.writer_thread, b.writer_thread);
+    }
+  }
+}
+
+// The first chain to fail stops the others: the producer sees the error instead of blocking on a
+// buffer the failed chain will never release, and no chain is closed.
+TEST(ThreadedFanout, OneChainFailingStopsAll) {
+  for (size_t failing : {size_t{0}, size_t{1}}) {
+    SCOPED_TRACE("failing chain " + std::to_string(failing));
+    ProbeWriter::Shared shared[2];
+    std::vector<std::unique_ptr<Writer>> sinks;
+    for (size_t i = 0; i < 2; ++i)
+      sinks.push_back(std::make_unique<ProbeWriter>(shared[i], i == failing ? 10000 : SIZE_MAX));
+    auto w = make_threaded_fanout(std::move(sinks), 2, 4096);
+    std::string chunk(1000, 'x');
+    Status st;
+    for (int i = 0; i < 1000 && st; ++i) st = w->write(chunk);
+    Status closed = w->close();
+    ASSERT_FALSE(closed);
+    EXPECT_NE(closed.error().message().find("disk full"), std::string::npos);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(shared[0].closes + shared[1].closes, 0);
+    EXPECT_LE(shared[failing].out.str().size(), 10000u);
+  }
+}
+
+TEST(ThreadedFanout, DestroyWithoutCloseJoinsCleanly) {
+  ProbeWriter::Shared a, b;
+  {
+    std::vector<std::unique_ptr<Writer>> sinks;
+    sinks.push_back(std::make_unique<ProbeWriter>(a, SIZE_MAX, 5));
+    sinks.push_back(std::make_unique<ProbeWriter>(b));
+    auto w = make_threaded_fanout(std::move(sinks), 2, 1000);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(w->write(std::string(999, 'z')));
+  }  // abandoned: must not hang, must not close the chains
+  EXPECT_EQ(a.closes + b.closes, 0);
+  // Bounded queue: no chain gets more than the queued buffers ahead of the other.
+  EXPECT_LE(a.out.str().size(), b.out.str().size() + 2000);
+  EXPECT_LE(b.out.str().size(), a.out.str().size() + 2000);
 }
 
 }  // namespace
