@@ -226,24 +226,23 @@ void LayerBuilder::put(std::string path, std::shared_ptr<Node> node) {
     auto it = nodes_.lower_bound(prefix);
     while (it != nodes_.end() && it->first.starts_with(prefix)) it = nodes_.erase(it);
   }
-  // An ancestor recorded as a non-directory is replaced by an (implicit) directory.
+  // An ancestor recorded as a non-directory is replaced by an (implicit) directory. No recorded
+  // entry ever has a non-directory ancestor (this loop and the erase above keep it so), so the
+  // walk up stops at the first recorded directory: in a tree walk that is the parent, found with
+  // one lookup instead of one per level.
   for (std::string a = parent_of(path); !a.empty(); a = parent_of(a)) {
     auto it = nodes_.find(a);
-    if (it != nodes_.end() && it->second->entry.type != EntryType::Directory) nodes_.erase(it);
+    if (it == nodes_.end()) continue;
+    if (it->second->entry.type == EntryType::Directory) break;
+    nodes_.erase(it);
   }
   nodes_[std::move(path)] = std::move(node);
 }
 
 Status LayerBuilder::add_host(const fs::path& host, const std::string& image_path, bool walk,
-                              bool top, int parent_fd) {
-  fs::path name_storage;
-  int at = AT_FDCWD;
-  const char* name = host.c_str();
-  if (parent_fd >= 0) {
-    name_storage = host.filename();
-    name = name_storage.c_str();
-    at = parent_fd;
-  }
+                              bool top, int parent_fd, const char* name) {
+  int at = parent_fd >= 0 ? parent_fd : AT_FDCWD;
+  if (parent_fd < 0) name = host.c_str();
   struct stat st;
   // The top of add_directory() may be a symlink to a directory (follow it); everything else is
   // taken as it is.
@@ -252,7 +251,7 @@ Status LayerBuilder::add_host(const fs::path& host, const std::string& image_pat
     return fail_errno("reading " + host.string(), errno);
 
   if (walk && !top) {
-    std::string base = host.filename().string();
+    std::string base = parent_fd >= 0 ? std::string(name) : host.filename().string();
     std::string rooted = "/" + image_path;
     for (const auto& pattern : options_.excludes) {
       if (::fnmatch(pattern.c_str(), base.c_str(), 0) == 0 ||
@@ -299,7 +298,8 @@ Status LayerBuilder::add_host(const fs::path& host, const std::string& image_pat
       children.emplace_back(child);
     }
     for (const auto& child : children)
-      DE_TRY(add_host(host / child, join(image_path, child), true, false, ::dirfd(dir.get())));
+      DE_TRY(add_host(host / child, join(image_path, child), true, false, ::dirfd(dir.get()),
+                      child.c_str()));
     return {};
   }
   if (image_path.empty())

@@ -229,13 +229,16 @@ TEST(LayerBuilder, InMemoryEntriesAndReplacement) {
   builder.add_contents("gone", "now a file");  // drops gone/child
   builder.add_contents("was-file", "f");
   builder.add_contents("was-file/inside", "i");  // was-file becomes a directory
+  builder.add_contents("deep-file", "f");
+  builder.add_contents("deep-file/a/b", "x");  // an ancestor two levels up becomes a directory
   auto layer = std::move(builder).build();
   ASSERT_TRUE(layer);
   auto entries = list_layer(**layer);
   ASSERT_TRUE(entries);
   std::vector<std::string> paths;
   for (auto& e : *entries) paths.push_back(e.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{"etc", "etc/motd", "gone", "usr", "usr/bin",
+  EXPECT_EQ(paths, (std::vector<std::string>{"deep-file", "deep-file/a", "deep-file/a/b", "etc",
+                                             "etc/motd", "gone", "usr", "usr/bin",
                                              "usr/bin/python", "var", "var/cache", "var/cache/x",
                                              "was-file", "was-file/inside"}));
   auto m = by_path(*entries);

@@ -68,10 +68,10 @@ class LayerBuilder {
   struct Node;  // one recorded entry (defined in layer_builder.cpp)
 
  private:
-  // `parent_fd` >= 0: an open directory holding `host`, which is then looked up by its file name
-  // in it (a walk stats each entry relative to its directory, not by its whole path again).
+  // `parent_fd` >= 0: an open directory holding `host` under the file name `name`, which is
+  // looked up in it (a walk stats each entry relative to its directory, not by its whole path).
   Status add_host(const std::filesystem::path& host, const std::string& image_path, bool walk,
-                  bool top, int parent_fd = -1);
+                  bool top, int parent_fd = -1, const char* name = nullptr);
   void put(std::string path, std::shared_ptr<Node> node);
 
   LayerBuildOptions options_;
