@@ -227,7 +227,6 @@ struct Parser {
   };
   std::vector<Pending> pending;
   std::deque<std::string> owned_keys;  // unescaped keys (rare); a deque never moves its strings
-  std::vector<std::uint32_t> conda_twins;
 
   static std::string_view section_name(std::string_view key) {
     if (key == "packages") return "packages";
@@ -241,13 +240,38 @@ struct Parser {
     od::object object;
     if (auto e = value.get_object().get(object)) {
       if (e != simdjson::INCORRECT_TYPE) return e;
+      note_twin_candidate(fn, false);
       pending.push_back({fn, {}, section, "not an object"});
       return simdjson::SUCCESS;
     }
     std::string_view raw;
     if (auto e = object.raw_json().get(raw)) return e;
+    note_twin_candidate(fn, true);
     pending.push_back({fn, raw, section, {}});
     return simdjson::SUCCESS;
+  }
+
+  // .conda records (that may parse) and .tar.bz2 records, in document order, for mark_twins; and
+  // whether each list is in order of stems. Noted by the first pass while the key is in cache.
+  std::vector<std::uint32_t> conda_twins, bz2;
+  std::string_view last_conda_stem, last_bz2_stem;
+  bool conda_sorted = true, bz2_sorted = true;
+
+  void note_twin_candidate(std::string_view fn, bool may_parse) {
+    if (options.keep_tar_bz2_duplicates) return;
+    auto index = static_cast<std::uint32_t>(pending.size());
+    if (fn.ends_with(".conda")) {
+      if (!may_parse) return;
+      std::string_view stem = fn.substr(0, fn.size() - 6);
+      conda_sorted = conda_sorted && !(stem < last_conda_stem);
+      last_conda_stem = stem;
+      conda_twins.push_back(index);
+    } else if (fn.ends_with(".tar.bz2")) {
+      std::string_view stem = fn.substr(0, fn.size() - 8);
+      bz2_sorted = bz2_sorted && !(stem < last_bz2_stem);
+      last_bz2_stem = stem;
+      bz2.push_back(index);
+    }
   }
 
   // Marks every .tar.bz2 record that has a .conda twin (same stem, no problem found so far) as
@@ -255,21 +279,11 @@ struct Parser {
   // them is cheaper than a hash set of a few hundred thousand stems, and needs no sorting at all
   // for conda-forge's documents, whose keys are already in order.
   void mark_twins() {
-    std::vector<std::uint32_t> bz2;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      if (pending[i].fn.ends_with(".conda")) {
-        if (pending[i].problem.empty()) conda_twins.push_back(static_cast<std::uint32_t>(i));
-      } else if (pending[i].fn.ends_with(".tar.bz2")) {
-        bz2.push_back(static_cast<std::uint32_t>(i));
-      }
-    }
     if (conda_twins.empty() || bz2.empty()) return;
     auto stem = [&](std::uint32_t i) { return strip_package_extension(pending[i].fn); };
     auto by_stem = [&](std::uint32_t a, std::uint32_t b) { return stem(a) < stem(b); };
-    if (!std::is_sorted(conda_twins.begin(), conda_twins.end(), by_stem))
-      std::stable_sort(conda_twins.begin(), conda_twins.end(), by_stem);
-    if (!std::is_sorted(bz2.begin(), bz2.end(), by_stem))
-      std::stable_sort(bz2.begin(), bz2.end(), by_stem);
+    if (!conda_sorted) std::stable_sort(conda_twins.begin(), conda_twins.end(), by_stem);
+    if (!bz2_sorted) std::stable_sort(bz2.begin(), bz2.end(), by_stem);
     std::size_t c = 0;
     for (std::uint32_t i : bz2) {
       std::string_view s = stem(i);
@@ -490,7 +504,7 @@ Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataO
   if (auto e = parser.iterate(json).get(doc))
     return fail(Code::Corruption, "{}: not valid JSON: {}", what, simdjson::error_message(e));
   Repodata repodata;
-  Parser p{options, repodata, {}, false, {}, {}, {}};
+  Parser p{.options = options, .out = repodata};
   // conda-forge records average ~700 bytes of JSON; one reservation avoids regrowing a vector of
   // hundreds of thousands of entries.
   p.pending.reserve(json.length() / 600 + 16);
