@@ -254,8 +254,11 @@ struct Parser {
 
   // .conda records (that may parse) and .tar.bz2 records, in document order, for mark_twins; and
   // whether each list is in order of stems. Noted by the first pass while the key is in cache.
-  std::vector<std::uint32_t> conda_twins, bz2;
-  std::string_view last_conda_stem, last_bz2_stem;
+  struct Candidate {
+    std::string_view stem;
+    std::uint32_t index;
+  };
+  std::vector<Candidate> conda_twins, bz2;
   bool conda_sorted = true, bz2_sorted = true;
 
   void note_twin_candidate(std::string_view fn, bool may_parse) {
@@ -264,14 +267,12 @@ struct Parser {
     if (fn.ends_with(".conda")) {
       if (!may_parse) return;
       std::string_view stem = fn.substr(0, fn.size() - 6);
-      conda_sorted = conda_sorted && !(stem < last_conda_stem);
-      last_conda_stem = stem;
-      conda_twins.push_back(index);
+      conda_sorted = conda_sorted && (conda_twins.empty() || !(stem < conda_twins.back().stem));
+      conda_twins.push_back({stem, index});
     } else if (fn.ends_with(".tar.bz2")) {
       std::string_view stem = fn.substr(0, fn.size() - 8);
-      bz2_sorted = bz2_sorted && !(stem < last_bz2_stem);
-      last_bz2_stem = stem;
-      bz2.push_back(index);
+      bz2_sorted = bz2_sorted && (bz2.empty() || !(stem < bz2.back().stem));
+      bz2.push_back({stem, index});
     }
   }
 
@@ -281,16 +282,14 @@ struct Parser {
   // for conda-forge's documents, whose keys are already in order.
   void mark_twins() {
     if (conda_twins.empty() || bz2.empty()) return;
-    auto stem = [&](std::uint32_t i) { return strip_package_extension(pending[i].fn); };
-    auto by_stem = [&](std::uint32_t a, std::uint32_t b) { return stem(a) < stem(b); };
+    auto by_stem = [](const Candidate& a, const Candidate& b) { return a.stem < b.stem; };
     if (!conda_sorted) std::stable_sort(conda_twins.begin(), conda_twins.end(), by_stem);
     if (!bz2_sorted) std::stable_sort(bz2.begin(), bz2.end(), by_stem);
     std::size_t c = 0;
-    for (std::uint32_t i : bz2) {
-      std::string_view s = stem(i);
-      while (c < conda_twins.size() && stem(conda_twins[c]) < s) ++c;
+    for (const auto& [s, i] : bz2) {
+      while (c < conda_twins.size() && conda_twins[c].stem < s) ++c;
       std::size_t e = c;
-      while (e < conda_twins.size() && stem(conda_twins[e]) == s) ++e;
+      while (e < conda_twins.size() && conda_twins[e].stem == s) ++e;
       if (e == c) continue;
       pending[i].state = Pending::Twin;
       pending[i].twin_begin = static_cast<std::uint32_t>(c);
@@ -370,7 +369,7 @@ struct Parser {
         if (item.state != Pending::Twin) continue;
         bool twin_parsed = false;
         for (std::uint32_t t = item.twin_begin; t < item.twin_end && !twin_parsed; ++t)
-          twin_parsed = pending[conda_twins[t]].problem.empty();
+          twin_parsed = pending[conda_twins[t].index].problem.empty();
         if (twin_parsed) {
           item.state = Pending::Superseded;
           ++out.superseded_tar_bz2;
@@ -562,16 +561,22 @@ Result<Repodata> Repodata::load(const std::filesystem::path& path, const Repodat
     map_size = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
     map = ::mmap(nullptr, map_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map != MAP_FAILED && size > 0 &&
-        ::mmap(map, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+        ::mmap(map, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
       ::munmap(map, map_size);
       map = MAP_FAILED;
     }
   }
   ::close(fd);
   if (map != MAP_FAILED) {
+    // Map the page-cached pages in on another core while the first pass starts reading them
+    // (an older kernel without MADV_POPULATE_READ faults them in as they are read).
+    std::jthread populate;
+    if (size > (4u << 20))  // not worth a thread for a small file
+      populate = std::jthread([=] { ::madvise(map, size, MADV_POPULATE_READ); });
     auto result = parse_padded(
         simdjson::padded_string_view(static_cast<const char*>(map), size, map_size), options,
         path.string());
+    if (populate.joinable()) populate.join();  // long done: before unmapping its range
     ::munmap(map, map_size);  // records own their strings: nothing points into the mapping
     return result;
   }
