@@ -4,7 +4,8 @@
 //   repodata_bench [--runs N] FILE
 //   repodata_bench --fingerprint FILE   # prints a hash of every parsed record (to compare parsers)
 //
-// Both timings include reading the (page-cached) file into a padded buffer. The baseline,
+// Both timings include getting the (page-cached) file into memory: the baseline reads it into a
+// padded buffer, Repodata::load maps it. The baseline,
 // simdjson::dom::parser::parse, validates the whole document and builds simdjson's tape of every
 // value — the work any simdjson-based parser does at least once — but creates no records. Ours
 // builds a PackageRecord (strings, depends lists, hashes) for every package. Prints the median of
