@@ -25,7 +25,7 @@ std::optional<ProducedLayer> reusable_blob(const Layer& layer, const ProduceOpti
 
 // Writes the layer to `out` (closing it at the end), either copying its verified blob or producing
 // its tar and compressing it. The tar is produced on the calling thread while compression, hashing
-// and writing run on a second one. A diffID that does not match the layer's declared one is an
+// and writing run on a second one (uncompressed: hashing and writing on two more, side by side). A diffID that does not match the layer's declared one is an
 // error (Corruption).
 Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& options, Writer& out);
 
