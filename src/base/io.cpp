@@ -173,6 +173,12 @@ Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte>
   return {};
 }
 
+Status AtomicFileWriter::set_permissions(fs::perms perms) {
+  if (::fchmod(fd_, static_cast<mode_t>(perms & fs::perms::mask)) != 0)
+    return fail_errno("setting the permissions of " + tmp_.string(), errno);
+  return {};
+}
+
 Status AtomicFileWriter::commit() { return commit_as(dest_); }
 
 Status AtomicFileWriter::commit_as(const fs::path& dest) {

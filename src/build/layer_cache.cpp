@@ -79,7 +79,8 @@ Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
     fs::path blob_file = root_ / "blobs/sha256" / c.blob.digest.hex();
     auto size = fs::file_size(blob_file, ec);
     if (ec || size != static_cast<std::uintmax_t>(c.blob.size)) return std::optional<CachedLayer>();
-    c.layer = oci::blob_file_layer(c.blob, c.diff_id, blob_file, "the layer cache");
+    c.layer = oci::blob_file_layer(c.blob, c.diff_id, blob_file, "the layer cache",
+                                   oci::BlobFileUse::MayLink);
     return std::optional<CachedLayer>(std::move(c));
   } catch (const nlohmann::json::exception&) {
     return std::optional<CachedLayer>();
@@ -96,6 +97,10 @@ Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,
   if (ec) return fail(Code::Io, "creating the layer cache {}: {}", root_.string(), ec.message());
 
   auto out = DE_TRY(AtomicFileWriter::create(blobs / "incoming"));
+  // Read-only: builds hard-link cached blobs into OCI layouts, so an edit in place of either
+  // would corrupt the other; a blob is only ever replaced by renaming a complete one over it.
+  DE_TRY(out->set_permissions(fs::perms::owner_read | fs::perms::group_read |
+                              fs::perms::others_read));
   auto written = DE_TRY(oci::write_layer_blob(layer, compression, *out));
   DE_TRY(out->commit_as(blobs / written.blob.digest.hex()));
 
@@ -113,7 +118,8 @@ Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,
                         {"diff_id", c.diff_id.to_string()},
                         {"tar_size", c.tar_size}};
   DE_TRY(write_file_atomic(keys / (key.hex() + ".json"), doc.dump()));
-  c.layer = oci::blob_file_layer(c.blob, c.diff_id, blobs / c.blob.digest.hex(), "the layer cache");
+  c.layer = oci::blob_file_layer(c.blob, c.diff_id, blobs / c.blob.digest.hex(), "the layer cache",
+                                 oci::BlobFileUse::MayLink);
   return c;
 }
 

@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <cerrno>
 #include <functional>
 #include <set>
 #include <span>
@@ -6,6 +9,7 @@
 #include "oci/archive_writer.hpp"
 #include "oci/image_writer.hpp"
 #include "oci/layout.hpp"
+#include "oci/stored_layer.hpp"
 
 namespace de::oci {
 namespace fs = std::filesystem;
@@ -34,10 +38,12 @@ class DirectorySink final : public BlobSink {
   }
 
   Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) override {
-    // A blob already in the layout is not written again (content-addressed).
-    if (auto reuse = reusable_blob(layer, options);
-        reuse && exists(blobs_ / reuse->blob.digest.hex()))
-      return *reuse;
+    if (auto reuse = reusable_blob(layer, options)) {
+      // A blob already in the layout is not written again (content-addressed), and a blob whose
+      // owner allows it is hard-linked rather than copied.
+      fs::path dest = blobs_ / reuse->blob.digest.hex();
+      if (exists(dest) || linked(layer, dest)) return *reuse;
+    }
     auto out = DE_TRY(AtomicFileWriter::create(blobs_ / ".incoming"));
     ProducedLayer produced = DE_TRY(produce_layer(layer, options, *out));
     DE_TRY(out->commit_as(blobs_ / produced.blob.digest.hex()));
@@ -48,6 +54,16 @@ class DirectorySink final : public BlobSink {
   static bool exists(const fs::path& p) {
     std::error_code ec;
     return fs::exists(p, ec);
+  }
+  // Links the layer's blob file at `dest` when its owner allows it (StoredLayer::link_source).
+  // A link is complete the moment it exists, so no temp file is needed; another file system
+  // (EXDEV), a file system without hard links (EPERM), a full link count (EMLINK) or any other
+  // failure leaves the copy to the caller.
+  static bool linked(const Layer& layer, const fs::path& dest) {
+    const auto* stored = dynamic_cast<const StoredLayer*>(&layer);
+    if (!stored || !stored->link_source()) return false;
+    if (::link(stored->link_source()->c_str(), dest.c_str()) == 0) return true;
+    return errno == EEXIST;  // written meanwhile by a concurrent writer: the same bytes
   }
   fs::path blobs_;
 };

@@ -2,6 +2,7 @@
 // an archive). Opening is delegated to a function so that each source decides where bytes live.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 
 #include "docker_envs/oci/image.hpp"
@@ -14,13 +15,16 @@ class StoredLayer final : public Layer {
   // threads at once.
   using Opener = std::function<Result<std::unique_ptr<Reader>>()>;
 
+  // `link_source`: a file holding exactly the blob that a layout on the same file system may
+  // hard-link instead of copying (see oci::BlobFileUse::MayLink); only trusted owners set it.
   StoredLayer(Descriptor blob, std::optional<Digest> diff_id, Compression compression, Opener open,
-              std::string origin)
+              std::string origin, std::optional<std::filesystem::path> link_source = {})
       : blob_(std::move(blob)),
         diff_id_(diff_id),
         compression_(compression),
         open_(std::move(open)),
-        origin_(std::move(origin)) {}
+        origin_(std::move(origin)),
+        link_source_(std::move(link_source)) {}
 
   std::optional<Descriptor> blob() const override { return blob_; }
   std::optional<Digest> diff_id() const override { return diff_id_; }
@@ -28,6 +32,7 @@ class StoredLayer final : public Layer {
   Result<std::unique_ptr<Reader>> open_tar() const override;
   std::optional<std::uint64_t> tar_size() const override;
   std::string describe() const override;
+  const std::optional<std::filesystem::path>& link_source() const { return link_source_; }
 
  private:
   Descriptor blob_;
@@ -35,6 +40,7 @@ class StoredLayer final : public Layer {
   Compression compression_;
   Opener open_;
   std::string origin_;
+  std::optional<std::filesystem::path> link_source_;
 };
 
 }  // namespace de::oci

@@ -2,6 +2,7 @@
 #include "docker_envs/build/builder.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <map>
 
@@ -154,6 +155,17 @@ TEST_F(BuilderTest, WarmRebuildReusesEveryLayerAndKeepsTheDigest) {
   auto b = write(*second, "b");
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->manifest_digest, b->manifest_digest);
+  // Both layouts hard-link the cache's read-only blobs instead of copying them.
+  for (const auto& l : second->layers) {
+    struct stat cached {}, in_a {}, in_b {};
+    auto hex = l.blob.digest.hex();
+    ASSERT_EQ(::stat((dir_->path() / "c1/layers/blobs/sha256" / hex).c_str(), &cached), 0);
+    ASSERT_EQ(::stat((dir_->path() / "a/blobs/sha256" / hex).c_str(), &in_a), 0);
+    ASSERT_EQ(::stat((dir_->path() / "b/blobs/sha256" / hex).c_str(), &in_b), 0);
+    EXPECT_EQ(in_a.st_ino, cached.st_ino) << l.label;
+    EXPECT_EQ(in_b.st_ino, cached.st_ino) << l.label;
+    EXPECT_EQ(cached.st_mode & 07777, 0444u) << l.label;
+  }
 }
 
 TEST_F(BuilderTest, TwoEmptyCachesGiveTheSameDigest) {

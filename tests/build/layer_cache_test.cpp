@@ -127,7 +127,11 @@ TEST(LayerCache, StoresAndFindsLayers) {
   auto put = cache.put(key, **layer, Compression::Gzip);
   ASSERT_TRUE(put) << put.error().to_string();
   EXPECT_EQ(put->tar_size, *(*layer)->tar_size());
-  EXPECT_TRUE(fs::exists(dir->path() / "layers/blobs/sha256" / put->blob.digest.hex()));
+  fs::path blob_file = dir->path() / "layers/blobs/sha256" / put->blob.digest.hex();
+  EXPECT_TRUE(fs::exists(blob_file));
+  // Read-only: outputs hard-link cached blobs, so none may be edited in place.
+  EXPECT_EQ(fs::status(blob_file).permissions(),
+            fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
 
   auto hit = cache.find(key);
   ASSERT_TRUE(hit && *hit);
@@ -141,7 +145,8 @@ TEST(LayerCache, StoresAndFindsLayers) {
   // No temp files are left; a truncated blob is a miss, not a corrupt layer.
   for (const auto& e : fs::recursive_directory_iterator(dir->path()))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
-  fs::resize_file(dir->path() / "layers/blobs/sha256" / put->blob.digest.hex(), 10);
+  fs::permissions(blob_file, fs::perms::owner_write, fs::perm_options::add);
+  fs::resize_file(blob_file, 10);
   auto truncated = cache.find(key);
   ASSERT_TRUE(truncated);
   EXPECT_FALSE(*truncated);

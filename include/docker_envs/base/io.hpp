@@ -107,6 +107,8 @@ class AtomicFileWriter final : public Writer {
   // Writes at an absolute offset in the file already written (used to patch tar headers).
   Status pwrite(std::uint64_t offset, std::span<const std::byte> data);
   std::uint64_t bytes_written() const { return size_; }
+  // Sets the file's permission bits (applied to the temp file now, so they hold from the rename on).
+  Status set_permissions(std::filesystem::perms perms);
   // Flushes and renames into place.
   Status commit();
   // As commit(), to a path decided only after writing (a content-addressed name); it must be in

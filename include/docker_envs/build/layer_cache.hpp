@@ -12,6 +12,9 @@
 // Both are written to a temp file beside them and renamed into place (blob first, then key), so a
 // reader sees a complete entry or none; concurrent builds producing one key write the same bytes
 // and the last rename wins harmlessly. A key whose blob is missing or has the wrong size is a miss.
+// Blobs are read-only (0444) and never changed in place, so the layers find() and put() return may
+// be hard-linked into an OCI layout on the same file system (oci::BlobFileUse::MayLink): an
+// output then shares the cache file's inode, and a later rename in the cache leaves it intact.
 // A LayerCache is thread-safe (it holds only its root).
 #pragma once
 

@@ -23,10 +23,18 @@ struct LayerBlob {
 // already has this compression is copied as it is.
 Result<LayerBlob> write_layer_blob(const Layer& layer, Compression compression, Writer& out);
 
+// Whether writers may hard-link a blob file into an OCI layout directory instead of copying it.
+enum class BlobFileUse {
+  Copy,     // read (and verified) like any stored blob
+  MayLink,  // the owner never changes the file in place (it writes blobs read-only, replaces them
+            // only by renaming a complete file over them): a layout on the same file system gets
+            // a hard link to it, neither read nor re-hashed; elsewhere it is copied and verified
+};
+
 // A layer whose blob is the file `path` (media type, digest and size from `blob`; its compression
 // is the media type's). Reads are verified against the digest and the diffID. `origin` names the
 // file's owner in describe() ("layer cache"). The file must stay in place while the layer is used.
 LayerPtr blob_file_layer(Descriptor blob, Digest diff_id, std::filesystem::path path,
-                         std::string origin);
+                         std::string origin, BlobFileUse use = BlobFileUse::Copy);
 
 }  // namespace de::oci
