@@ -37,7 +37,10 @@ gen=$root/build/bench/gen_channel
 mkdir -p "$workdir"
 workdir=$(cd "$workdir" && pwd)
 out=$workdir/out
-trap 'rm -rf "$out"' EXIT
+source "$root/bench/lib.sh"
+trash_init "$workdir"
+trap 'rm -rf "$out" "$trash"; docker_cleanup' EXIT
+docker_cleanup() { :; }
 jobs=$(nproc)
 
 # The channel (kept between runs) and a second build of one package with one file changed.
@@ -105,7 +108,7 @@ build() {  # build LOCK DEST [ARGS...]
   echo "'$cli' build '$l' --base scratch -o '$d' $*"
 }
 # Cold: empty package cache and layer cache (XDG_CACHE_HOME), nothing at DEST.
-cold_prep="rm -rf '$out'; mkdir -p '$out'"
+cold_prep="retire '$out'; mkdir -p '$out'"
 export XDG_CACHE_HOME=$out/cache
 
 # The bare pipeline: decompress every package payload (in parallel, like the build's extraction)
@@ -122,15 +125,15 @@ measure base "$cold_prep" "$bare_gz"
 report "cold build -> oci (gzip) vs bare pipeline" "$cold" "$base" 1.2 "$cold_cpu" "$LAST_CPU"
 
 # Warm: the caches of one cold build kept, a new destination each time.
-rm -rf "$out"
+retire "$out"
 mkdir -p "$out"
 bash -c "$(build "$lock" "oci:$out/seed:1")" >/dev/null 2>&1 || die "the seeding build failed"
-measure warm "rm -rf '$out/img'" "$(build "$lock" "oci:$out/img:1")"
+measure warm "retire '$out/img'" "$(build "$lock" "oci:$out/img:1")"
 report_pct "warm rebuild, nothing changed (% of cold)" "$warm" "$cold" 5 "$LAST_CPU" "$cold_cpu"
 same=$(bash -c "'$cli' image inspect oci:$out/img:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
 seed=$(bash -c "'$cli' image inspect oci:$out/seed:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
 [[ "$same" == "$seed" ]] || die "the warm rebuild gave another digest ($same vs $seed)"
-measure warm1 "rm -rf '$out/img'; rm -rf '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'" \
+measure warm1 "retire '$out/img' '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'" \
   "XDG_CACHE_HOME='$out/cache.one' $(build "$workdir/explicit-bumped.txt" "oci:$out/img:1")"
 report_pct "warm rebuild, one package changed (% of cold)" "$warm1" "$cold" 10 "$LAST_CPU" "$cold_cpu"
 
@@ -151,11 +154,12 @@ if ((use_docker)) && [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null
     printf 'FROM scratch\nCOPY opt/conda /opt/conda\nENV PATH=/opt/conda/bin CONDA_PREFIX=/opt/conda\n' >"$ctx/Dockerfile"
     touch "$ctx.done"
   fi
-  tag=docker-envs-bench/build:$$
-  measure dk "rm -rf '$out'; mkdir -p '$out'; docker rmi -f $tag >/dev/null 2>&1; docker builder prune -af >/dev/null 2>&1 || true" \
-    "DOCKER_BUILDKIT=0 docker build -q -t $tag '$ctx' && docker save -o '$out/docker.tar' $tag"
+  # A new tag and --no-cache each run; the images are removed on exit, not between runs (see retire).
+  repo=docker-envs-bench/build-$$
+  docker_cleanup() { docker images -q "$repo" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true; }
+  measure dk "retire '$out'; mkdir -p '$out'" \
+    "t=$repo:\$(date +%s%N); DOCKER_BUILDKIT=0 docker build --no-cache -q -t \$t '$ctx' && docker save -o '$out/docker.tar' \$t"
   dk_cpu=$LAST_CPU
-  docker rmi -f "$tag" >/dev/null 2>&1 || true
   r=$(ratio "$dk" "$cold_da")
   row "$(printf '%-44s %8.2fs %8.2fs %7sx  (target >= 5x faster) %-6s | cpu %7.2fs %7.2fs' \
     "docker build+save vs cold build -> docker-arch" "$dk" "$cold_da" "$r" \

@@ -35,7 +35,9 @@ done
 mkdir -p "$workdir"
 workdir=$(cd "$workdir" && pwd)
 out=$workdir/install-out
-trap 'rm -rf "$out"' EXIT
+source "$root/bench/lib.sh"
+trash_init "$workdir"
+trap 'rm -rf "$out" "$trash"' EXIT
 
 channel=$workdir/channel-$scale
 if [[ ! -f "$channel.done" ]]; then
@@ -92,16 +94,16 @@ echo "channel: $channel ($(du -sh "$channel" | cut -f1), $files packages); runs:
 printf "%-40s %9s %9s %8s  %-25s | %-13s %8s %7s\n" "benchmark (wall time)" "ours" "baseline" "ratio" "" "cpu: ours" "baseline" "ratio"
 
 pkg_args=$(printf "'%s' " "${pkgs[@]}")
-measure ours "rm -rf '$out'; mkdir -p '$out'" \
+measure ours "retire '$out'; mkdir -p '$out'" \
   "'$cli' env install --root '$out/root' --cache '$out/cache' $pkg_args"
 cpu_ours=$LAST_CPU
 entries=$(find "$out/root" | wc -l)
-measure base "rm -rf '$out'; mkdir -p '$out'" "bash '$workdir/baseline.sh' '$out/base' $pkg_args"
+measure base "retire '$out'; mkdir -p '$out'" "bash '$workdir/baseline.sh' '$out/base' $pkg_args"
 report "env install (cold cache) vs unzip|zstd|tar" "$ours" "$base" 1.0 "$cpu_ours" "$LAST_CPU"
 # The same install from a warm cache: only the layout step (the cache already holds the packages).
-rm -rf "$out"
+retire "$out"
 mkdir -p "$out"
 "$cli" env install --root "$out/root" --cache "$out/cache" "${pkgs[@]}" 2>/dev/null
-measure warm "rm -rf '$out/root'" "'$cli' env install --root '$out/root' --cache '$out/cache' $pkg_args"
+measure warm "retire '$out/root'" "'$cli' env install --root '$out/root' --cache '$out/cache' $pkg_args"
 report "env install (warm cache) vs unzip|zstd|tar" "$warm" "$base" 1.0 "$LAST_CPU" "$cpu_ours"
 echo "(installed $entries paths; cpu ratio of the warm row is against the cold install)"
