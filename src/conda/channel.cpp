@@ -1,6 +1,9 @@
 #include "docker_envs/conda/channel.hpp"
 
 #include <cstdlib>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace de::conda {
 
@@ -57,41 +60,50 @@ Result<std::string> parse_platform(std::string_view text) {
               text);
 }
 
+namespace {
+// Where the "user[:password]" of "scheme://user[:password]@host/..." is: [begin, end) of the part
+// before '@'; nullopt when the URL has none.
+std::optional<std::pair<std::size_t, std::size_t>> userinfo(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::nullopt;
+  auto host_end = url.find('/', scheme + 3);
+  auto at = url.rfind('@', host_end == std::string_view::npos ? url.size() : host_end);
+  if (at == std::string_view::npos || at <= scheme) return std::nullopt;
+  return std::pair{scheme + 3, at};
+}
+
+// Calls `segment(begin, end)` for each "/t/<token>" path segment (begin at its '/'), last first,
+// so that the callback may edit the string after the position it is given.
+template <typename F>
+void for_each_token_segment(const std::string& url, F segment) {
+  std::vector<std::pair<std::size_t, std::size_t>> found;
+  for (std::size_t pos = url.find("/t/"); pos != std::string::npos;) {
+    auto end = url.find('/', pos + 3);
+    if (end == std::string::npos) end = url.size();
+    found.emplace_back(pos, end);
+    pos = end == url.size() ? std::string::npos : url.find("/t/", end);
+  }
+  for (auto it = found.rbegin(); it != found.rend(); ++it) segment(it->first, it->second);
+}
+}  // namespace
+
 std::string redact_url(std::string_view url) {
   std::string out(url);
-  // user:password@host
-  if (auto scheme = out.find("://"); scheme != std::string::npos) {
-    auto host_end = out.find('/', scheme + 3);
-    auto at = out.rfind('@', host_end == std::string::npos ? out.size() : host_end);
-    if (at != std::string::npos && at > scheme) {
-      auto colon = out.find(':', scheme + 3);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // /t/<token>/ anywhere in the path
-  for (std::size_t pos = out.find("/t/"); pos != std::string::npos;
-       pos = out.find("/t/", pos + 3)) {
-    auto start = pos + 3;
-    auto end = out.find('/', start);
-    if (end == std::string::npos) end = out.size();
-    if (end > start) out.replace(start, end - start, "***");
+  for_each_token_segment(out, [&](std::size_t begin, std::size_t end) {
+    if (end > begin + 3) out.replace(begin + 3, end - begin - 3, "***");
+  });
+  if (auto u = userinfo(out)) {
+    auto colon = out.find(':', u->first);
+    if (colon < u->second) out.replace(colon + 1, u->second - colon - 1, "***");
   }
   return out;
 }
 
 std::string strip_credentials(std::string_view url) {
   std::string out(url);
-  if (auto scheme = out.find("://"); scheme != std::string::npos) {
-    auto host_end = out.find('/', scheme + 3);
-    auto at = out.rfind('@', host_end == std::string::npos ? out.size() : host_end);
-    if (at != std::string::npos && at > scheme) out.erase(scheme + 3, at + 1 - (scheme + 3));
-  }
-  // "/t/<token>" segments (with or without a following '/').
-  for (std::size_t pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos)) {
-    auto end = out.find('/', pos + 3);
-    if (end == std::string::npos) end = out.size();
-    out.erase(pos, end - pos);
-  }
+  for_each_token_segment(
+      out, [&](std::size_t begin, std::size_t end) { out.erase(begin, end - begin); });
+  if (auto u = userinfo(out)) out.erase(u->first, u->second + 1 - u->first);
   return out;
 }
 

@@ -29,7 +29,7 @@ std::int64_t unix_now() {
 struct CacheState {
   std::string variant;  // "zst" or "json": which URL the validators belong to
   std::string etag, last_modified;
-  bool no_zst = false;  // the server answered 404 for repodata.json.zst ...
+  bool no_zst = false;              // the server answered 404 for repodata.json.zst ...
   std::int64_t no_zst_checked = 0;  // ... at this time (unix seconds)
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
@@ -79,11 +79,10 @@ Status save_state(const fs::path& doc, CacheState s, std::string_view shown_url)
     s.size = st->first;
     s.mtime_ns = st->second;
   }
-  json j = {{"url", shown_url},      {"variant", s.variant},
-            {"etag", s.etag},        {"last_modified", s.last_modified},
-            {"no_zst", s.no_zst},    {"no_zst_checked", s.no_zst_checked},
-            {"size", s.size},
-            {"mtime_ns", s.mtime_ns}};
+  json j = {{"url", shown_url},   {"variant", s.variant},
+            {"etag", s.etag},     {"last_modified", s.last_modified},
+            {"no_zst", s.no_zst}, {"no_zst_checked", s.no_zst_checked},
+            {"size", s.size},     {"mtime_ns", s.mtime_ns}};
   return write_file_atomic(state_path(doc), j.dump(2) + "\n");
 }
 
@@ -134,10 +133,6 @@ fs::path repodata_cache_path(const fs::path& cache_dir, std::string_view subdir_
   Sha256 h;
   h.update(subdir_url);
   return cache_dir / "channels" / (h.finish().hex().substr(0, 32) + ".json");
-}
-
-RepodataOptions repodata_options(const Channel& channel, std::string_view subdir) {
-  return {.channel = channel.name(), .subdir_url = channel.subdir_url(subdir)};
 }
 
 Result<fs::path> fetch_repodata_file(const Channel& channel, std::string_view subdir,
@@ -215,37 +210,44 @@ Result<fs::path> fetch_repodata_file(const Channel& channel, std::string_view su
     return doc;
   }
   DE_TRY_CTX(out->commit(), what);
-  DE_TRY(save_state(
-      doc,
-      {.variant = "json",
-       .etag = got->etag,
-       .last_modified = got->last_modified,
-       .no_zst = true,
-       .no_zst_checked = state.no_zst_checked},
-      shown));
+  DE_TRY(save_state(doc,
+                    {.variant = "json",
+                     .etag = got->etag,
+                     .last_modified = got->last_modified,
+                     .no_zst = true,
+                     .no_zst_checked = state.no_zst_checked},
+                    shown));
   return doc;
+}
+
+Result<Repodata> load_fetched_repodata(const Channel& channel, std::string_view subdir,
+                                       Fetcher& fetcher, const fs::path& file) {
+  std::string url = channel.subdir_url(subdir) + "/repodata.json";
+  auto r =
+      Repodata::load(file, {.channel = channel.name(), .subdir_url = channel.subdir_url(subdir)});
+  if (!r) {
+    std::string shown = redact_url(url);
+    return std::unexpected(std::move(r).error().add_context(
+        fetcher.local_path(url) ? "reading " + shown
+                                : fmt::format("reading cached {} ({})", shown, file.string())));
+  }
+  return r;
 }
 
 Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir, Fetcher& fetcher,
                                 const RepodataFetchOptions& options) {
   std::string url = channel.subdir_url(subdir) + "/repodata.json";
-  std::string shown = redact_url(url);
-  RepodataOptions parse_options = repodata_options(channel, subdir);
   if (!fetcher.local_path(url) && options.cache_dir.empty()) {
+    std::string shown = redact_url(url);
     if (options.offline)
       return fail(Code::InvalidArgument,
                   "offline: no cache directory to read the repodata of {} from", shown);
     auto body = DE_TRY_CTX(download_uncached(channel, subdir, fetcher, url), "fetching " + shown);
-    return Repodata::parse(body, parse_options, shown);
+    return Repodata::parse(
+        body, {.channel = channel.name(), .subdir_url = channel.subdir_url(subdir)}, shown);
   }
-  fs::path doc = DE_TRY(fetch_repodata_file(channel, subdir, fetcher, options));
-  auto r = Repodata::load(doc, parse_options);
-  if (!r) {
-    bool local = fetcher.local_path(url).has_value();
-    return std::unexpected(std::move(r).error().add_context(
-        local ? "reading " + shown : fmt::format("reading cached {} ({})", shown, doc.string())));
-  }
-  return r;
+  fs::path file = DE_TRY(fetch_repodata_file(channel, subdir, fetcher, options));
+  return load_fetched_repodata(channel, subdir, fetcher, file);
 }
 
 }  // namespace de::conda

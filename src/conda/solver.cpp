@@ -139,25 +139,21 @@ Result<std::optional<Source>> load_through_cache(const Channel& channel, std::st
                                                  const RepodataFetchOptions& fetch_options,
                                                  const fs::path& cache_dir) {
   std::string url = channel.subdir_url(subdir) + "/repodata.json";
-  bool local = fetcher.local_path(url).has_value();
-  if (!local && (fetch_options.cache_dir.empty() || channel.has_token())) return std::nullopt;
+  if (!fetcher.local_path(url) && (fetch_options.cache_dir.empty() || channel.has_token()))
+    return std::nullopt;
   fs::path doc = DE_TRY(fetch_repodata_file(channel, subdir, fetcher, fetch_options));
   auto key = DE_TRY_CTX(detail::repodata_cache_key(doc), "reading " + redact_url(url));
   fs::path file = detail::parsed_cache_path(cache_dir, doc);
   if (auto cached = detail::CachedRepodata::open(file, key))
     return Source{.full = std::nullopt, .cached = std::move(*cached)};
 
-  auto repodata = Repodata::load(doc, repodata_options(channel, subdir));
-  if (!repodata)
-    return std::unexpected(std::move(repodata).error().add_context(
-        local ? "reading " + redact_url(url)
-              : fmt::format("reading cached {} ({})", redact_url(url), doc.string())));
+  auto repodata = DE_TRY(load_fetched_repodata(channel, subdir, fetcher, doc));
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   Status written = ec ? fail(Code::Io, "creating {}: {}", file.parent_path().string(), ec.message())
-                      : write_file_atomic(file, detail::CachedRepodata::encode(*repodata, key));
+                      : write_file_atomic(file, detail::CachedRepodata::encode(repodata, key));
   if (!written) log::warn("not caching parsed repodata: {}", written.error().to_string());
-  return Source{.full = std::move(*repodata), .cached = std::nullopt};
+  return Source{.full = std::move(repodata), .cached = std::nullopt};
 }
 
 // The channels' repodata. With `prune_specs`, records of names the specs cannot reach (through

@@ -151,8 +151,11 @@ Result<Repodata> fetch_repodata(const Channel& channel, std::string_view subdir,
 Result<std::filesystem::path> fetch_repodata_file(const Channel& channel, std::string_view subdir,
                                                   Fetcher& fetcher,
                                                   const RepodataFetchOptions& options = {});
-// What fetch_repodata() passes to Repodata::load for this channel and subdir.
-RepodataOptions repodata_options(const Channel& channel, std::string_view subdir);
+// The parsing half: parses the file fetch_repodata_file() returned for this channel and subdir
+// (records stamped with the channel's display name; errors name the redacted URL, and the cached
+// copy's path for a remote channel).
+Result<Repodata> load_fetched_repodata(const Channel& channel, std::string_view subdir,
+                                       Fetcher& fetcher, const std::filesystem::path& file);
 
 // The cache file used for a subdir URL (with token): <cache_dir>/channels/<hash>.json. The name is
 // a hash, so no token reaches the file system.
