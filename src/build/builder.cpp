@@ -3,13 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/package_cache.hpp"
@@ -220,7 +219,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   for (size_t i = 0; i < r.packages.size(); ++i) to_install.push_back({dirs[i], r.packages[i], ""});
   auto plan = DE_TRY(conda::plan_environment(
       to_install,
-      {.prefix = prefix, .history_time = mtime, .history_command = "docker-envs build"}));
+      {.prefix = prefix,
+       .history_time = mtime,
+       .history_command = "docker-envs build",
+       .plan_cache = r.layer_cache / "plans"}));
   result.warnings = plan.warnings;
 
   std::map<std::string, size_t> index_of;  // dist name -> package index
@@ -236,6 +238,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   std::vector<InstallEntry> final_entries;
   std::vector<InstallEntry> activation;
   const std::string activate_dir = prefix_rel + "/etc/conda/activate.d/";
+  std::string last_package;
+  size_t last_index = 0;
   for (auto& e : plan.entries) {
     if (e.type == InstallEntry::Type::File && e.path.starts_with(activate_dir) &&
         e.path.ends_with(".sh") && e.path.find('/', activate_dir.size()) == std::string::npos)
@@ -244,10 +248,15 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       final_entries.push_back(std::move(e));
       continue;
     }
-    auto it = index_of.find(e.package);
-    if (it == index_of.end())
-      return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
-    per_package[it->second].push_back(std::move(e));
+    // Entries come package by package: look the name up only when it changes.
+    if (e.package != last_package) {
+      auto it = index_of.find(e.package);
+      if (it == index_of.end())
+        return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
+      last_package = e.package;
+      last_index = it->second;
+    }
+    per_package[last_index].push_back(std::move(e));
   }
   for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, final_entries), "image files");
 
@@ -294,13 +303,31 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
     if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
     size_t i = index_of.at(e.package);
+    // host_path is <extracted dir>/<path in the package> (the installer builds it so).
+    const std::string& dir = dirs[i].native();
+    std::string_view host = e.host_path.native();
+    if (host.size() > dir.size() + 1 && host.starts_with(dir) && host[dir.size()] == '/')
+      return content_base[i] + "/" + std::string(host.substr(dir.size() + 1));
     return content_base[i] + "/" + e.host_path.lexically_relative(dirs[i]).generic_string();
   };
+  // Keys hash every entry (and the bytes of generated files): computed on all cores.
+  std::vector<std::optional<Error>> errors(jobs.size());
+  parallel_for(jobs.size(), parallelism, [&](size_t i) {
+    auto& job = jobs[i];
+    auto found = [&]() -> Result<std::optional<CachedLayer>> {
+      job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
+      return cache.find(job.key);
+    }();
+    if (found)
+      job.cached = std::move(*found);
+    else
+      errors[i] = std::move(found).error();
+  });
+  for (auto& e : errors)
+    if (e) return std::unexpected(std::move(*e));
   std::vector<size_t> missing;
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto& job = jobs[i];
-    job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
-    job.cached = DE_TRY(cache.find(job.key));
     if (job.cached) {
       job.reused = true;
       report({.kind = BuildEvent::Kind::LayerReused,
@@ -314,37 +341,27 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   }
 
   // 5. Produce the missing layers in parallel (each also compresses on a second thread).
-  std::vector<std::optional<Error>> errors(jobs.size());
-  std::atomic<size_t> next{0};
   std::mutex progress_mutex;
-  auto worker = [&] {
-    for (size_t k = next.fetch_add(1); k < missing.size(); k = next.fetch_add(1)) {
-      auto& job = jobs[missing[k]];
-      auto produced = [&]() -> Result<CachedLayer> {
-        auto options = key_options.layer;
-        options.description = "layer " + job.label;
-        auto layer = DE_TRY(entries_layer(job.entries, options));
-        return cache.put(job.key, *layer, r.compression);
-      }();
-      if (!produced) {
-        errors[missing[k]] = std::move(produced).error().add_context("building layer " + job.label);
-        continue;
-      }
-      job.cached = std::move(*produced);
-      std::lock_guard lock(progress_mutex);
-      report({.kind = BuildEvent::Kind::LayerBuilt,
-              .index = missing[k],
-              .total = jobs.size(),
-              .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
-              .what = job.label});
+  parallel_for(missing.size(), parallelism, [&](size_t k) {
+    auto& job = jobs[missing[k]];
+    auto produced = [&]() -> Result<CachedLayer> {
+      auto options = key_options.layer;
+      options.description = "layer " + job.label;
+      auto layer = DE_TRY(entries_layer(job.entries, options));
+      return cache.put(job.key, *layer, r.compression);
+    }();
+    if (!produced) {
+      errors[missing[k]] = std::move(produced).error().add_context("building layer " + job.label);
+      return;
     }
-  };
-  {
-    unsigned threads = std::min<unsigned>(parallelism, static_cast<unsigned>(missing.size()));
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-  }
+    job.cached = std::move(*produced);
+    std::lock_guard lock(progress_mutex);
+    report({.kind = BuildEvent::Kind::LayerBuilt,
+            .index = missing[k],
+            .total = jobs.size(),
+            .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
+            .what = job.label});
+  });
   for (auto& e : errors)
     if (e) return std::unexpected(std::move(*e));
 

@@ -14,7 +14,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "conda/package_plan_cache.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/package.hpp"
 
@@ -318,22 +320,33 @@ struct Planner {
   std::string prefix_rel;  // "opt/conda"
   std::optional<PythonInfo> python;
   InstallPlan plan;
-  std::unordered_map<std::string, std::size_t> by_path;  // image path -> index in plan.entries
+  // Image path -> index in plan.entries; the keys view the entries' own paths.
+  std::unordered_map<std::string_view, std::size_t> by_path;
   std::vector<bool> dropped;
+  std::optional<detail::PackagePlanCache> cache;
 
   void add(InstallEntry e) {
-    auto [it, inserted] = by_path.try_emplace(e.path, plan.entries.size());
-    if (!inserted) {
-      auto& old = plan.entries[it->second];
-      if (old.package != e.package)
-        plan.warnings.push_back(
-            fmt::format("{}: '{}' from {} replaces the one from {}", e.package, e.path, e.package,
-                        old.package.empty() ? "an earlier package" : old.package));
-      dropped[it->second] = true;
-      it->second = plan.entries.size();
-    }
+    const bool moves = plan.entries.size() == plan.entries.capacity();
     plan.entries.push_back(std::move(e));
     dropped.push_back(false);
+    if (moves) {  // the keys viewed the old storage
+      by_path.clear();
+      for (std::size_t i = 0; i + 1 < plan.entries.size(); ++i)
+        if (!dropped[i]) by_path.emplace(plan.entries[i].path, i);
+    }
+    const std::size_t index = plan.entries.size() - 1;
+    const InstallEntry& added = plan.entries[index];
+    auto [it, inserted] = by_path.try_emplace(added.path, index);
+    if (!inserted) {
+      const auto& old = plan.entries[it->second];
+      if (old.package != added.package)
+        plan.warnings.push_back(fmt::format("{}: '{}' from {} replaces the one from {}",
+                                            added.package, added.path, added.package,
+                                            old.package.empty() ? "an earlier package"
+                                                                : old.package));
+      dropped[it->second] = true;
+      it->second = index;
+    }
   }
 
   std::string relocate(const std::string& path, NoarchKind noarch) const {
@@ -343,7 +356,14 @@ struct Planner {
     return path;
   }
 
-  Status package(const PackageToInstall& input) {
+  // One package's merged record and plan: independent of the other packages, so packages are
+  // prepared in parallel and then merged in install order.
+  struct Prepared {
+    PackageRecord record;
+    detail::PackagePlan plan;
+  };
+
+  Result<Prepared> prepare(const PackageToInstall& input) const {
     const fs::path& dir = input.extracted_dir;
     std::string what = dir.filename().string();
     auto index_text = DE_TRY_CTX(read_file(dir / "info/index.json"), "package " + what);
@@ -360,13 +380,54 @@ struct Planner {
       rec.python_site_packages_path = known.python_site_packages_path;
     if (rec.fn.empty()) rec.fn = rec.dist_name() + ".conda";
     std::string dist = rec.dist_name();
-    what = dist;
 
     if (rec.noarch == NoarchKind::Python && !python)
       return fail(Code::InvalidArgument,
                   "{}: noarch: python package, but the environment has no python "
                   "(add python, or give the python version)",
                   dist);
+
+    std::optional<detail::PackagePlan> planned;
+    Digest key;
+    if (cache) {
+      std::string content_id =
+          (known.sha256 ? known.sha256->hex() : std::string()) + "|" + dir.filename().string();
+      key = detail::package_plan_key(
+          {.content_id = content_id,
+           .index_json = index_text,
+           .known = &known,
+           .requested_spec = input.requested_spec,
+           .prefix = options.prefix,
+           .site_packages = rec.noarch == NoarchKind::Python ? python->site_packages_path : "",
+           .max_rewrite_in_memory = options.max_rewrite_in_memory,
+           .verify_files = options.verify_files});
+      planned = cache->find(key, dir, dist, prefix_rel);
+    }
+    if (!planned) {
+      planned = DE_TRY(plan_package(input, rec));
+      if (cache) {
+        if (auto put = cache->put(key, *planned, dir); !put)
+          log::debug("not keeping the plan of {}: {}", dist, put.error().to_string());
+      }
+    }
+    return Prepared{std::move(rec), std::move(*planned)};
+  }
+
+  void merge(Prepared&& prepared) {
+    for (auto& w : prepared.plan.warnings) plan.warnings.push_back(std::move(w));
+    for (auto& e : prepared.plan.entries) add(std::move(e));
+    plan.records.push_back(std::move(prepared.record));
+  }
+
+  // The entries of one package, in install order, and the warnings about it: what the plan
+  // cache keeps (see package_plan_cache.hpp for what they depend on).
+  Result<detail::PackagePlan> plan_package(const PackageToInstall& input,
+                                           const PackageRecord& rec) const {
+    const fs::path& dir = input.extracted_dir;
+    const std::string dist = rec.dist_name();
+    detail::PackagePlan result;
+    auto add = [&result](InstallEntry e) { result.entries.push_back(std::move(e)); };
+    auto& warnings = result.warnings;
 
     auto specs = DE_TRY(read_paths(dir, dist));
     json paths_data = json::array();
@@ -388,11 +449,11 @@ struct Planner {
       std::string image_path = prefix_rel + "/" + rel;
       fs::path host = dir / s.path;
       if (is_link_script(s.path))
-        plan.warnings.push_back(fmt::format(
+        warnings.push_back(fmt::format(
             "{}: link script '{}' was not run (scripts never run at build time)", dist, rel));
       struct stat st;
       if (::lstat(host.c_str(), &st) != 0) {
-        plan.warnings.push_back(
+        warnings.push_back(
             fmt::format("{}: '{}' is listed but not in the package; skipped", dist, s.path));
         continue;
       }
@@ -545,8 +606,7 @@ struct Planner {
     m.data = meta.dump(2) + "\n";
     m.size = m.data.size();
     add(std::move(m));
-    plan.records.push_back(std::move(rec));
-    return {};
+    return result;
   }
 
   // Refuses any entry below a symlink of the plan: writing it would follow the link.
@@ -556,9 +616,13 @@ struct Planner {
       if (!dropped[i] && plan.entries[i].type == InstallEntry::Type::Symlink)
         links.insert(plan.entries[i].path);
     if (links.empty()) return {};
+    // Entries share few parent directories: each directory's ancestors are checked once.
+    std::unordered_set<std::string_view> clean_dirs;
     for (std::size_t i = 0; i < plan.entries.size(); ++i) {
       if (dropped[i]) continue;
       std::string_view p = plan.entries[i].path;
+      auto last = p.rfind('/');
+      if (last == std::string_view::npos || clean_dirs.contains(p.substr(0, last))) continue;
       for (auto slash = p.find('/'); slash != std::string_view::npos;
            slash = p.find('/', slash + 1)) {
         if (links.contains(p.substr(0, slash)))
@@ -566,6 +630,7 @@ struct Planner {
                       "{}: '{}' would be written through the symlink '{}'; refused",
                       plan.entries[i].package, p, p.substr(0, slash));
       }
+      clean_dirs.insert(p.substr(0, last));
     }
     return {};
   }
@@ -585,7 +650,8 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
     return fail(Code::InvalidArgument, "the prefix '{}' is not normalised", prefix);
   InstallOptions opts = options;
   opts.prefix = prefix;
-  Planner planner{opts, rel, options.python, {}, {}, {}};
+  Planner planner{opts, rel, options.python, {}, {}, {}, {}};
+  if (!options.plan_cache.empty()) planner.cache.emplace(options.plan_cache);
   if (!planner.python) {
     for (const auto& p : packages) {
       auto text = read_file(p.extracted_dir / "info/index.json");
@@ -598,7 +664,18 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
       }
     }
   }
-  for (const auto& p : packages) DE_TRY(planner.package(p));
+  std::vector<std::optional<Result<Planner::Prepared>>> prepared(packages.size());
+  parallel_for(packages.size(), options.threads,
+               [&](std::size_t i) { prepared[i] = planner.prepare(packages[i]); });
+  std::size_t total = 1;  // conda-meta/history
+  for (auto& p : prepared) {
+    if (!*p) return std::unexpected(std::move(*p).error());
+    total += (*p)->plan.entries.size();
+  }
+  planner.plan.entries.reserve(total);
+  planner.dropped.reserve(total);
+  planner.by_path.reserve(total);
+  for (auto& p : prepared) planner.merge(std::move(**p));
 
   // conda-meta/history: one revision listing every package.
   std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time),

@@ -88,6 +88,12 @@ struct InstallOptions {
   // Time written into conda-meta/history (seconds since the epoch; SOURCE_DATE_EPOCH).
   std::int64_t history_time = 0;
   std::string history_command = "docker-envs env install";
+  // A directory where each package's plan is kept under a hash of everything it depends on (the
+  // package's sha256, its record, the prefix, ...), so that planning the same package again reads
+  // one file instead of the package. Empty: no cache.
+  std::filesystem::path plan_cache;
+  // Packages are planned on this many threads; 0 = one per core.
+  unsigned threads = 0;
 };
 
 struct PackageToInstall {

@@ -1,0 +1,257 @@
+// The installer's per-package plan cache: a cached plan equals a fresh one, every input of a
+// package's plan changes its key, damaged or hostile cache files are ignored.
+#include "conda/package_plan_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/package.hpp"
+#include "test_packages.hpp"
+
+namespace de::conda {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Entry;
+
+const std::string kBinPlaceholder = "/build/_h_env_placehold_placehold_placehold_placehold";
+
+fs::path make(const fs::path& dir, const test::PackageSpec& spec) {
+  auto pkg = test::build_package(dir, spec, PackageFormat::Conda);
+  EXPECT_TRUE(pkg) << pkg.error().to_string();
+  auto out = dir / ("x-" + spec.name + "-" + spec.version);
+  auto st = extract_package(*pkg, out);
+  EXPECT_TRUE(st) << st.error().to_string();
+  return out;
+}
+
+std::string describe(const InstallEntry& e) {
+  return fmt::format("{}|{}|{:o}|{}|{}|{}|{}|{}|{}|{}|{}", e.path, static_cast<int>(e.type),
+                     e.mode, static_cast<int>(e.source), e.host_path.string(),
+                     Digest::of(e.data).hex(), e.placeholder,
+                     static_cast<int>(e.placeholder_mode), e.size, e.link_target, e.package);
+}
+
+void expect_same(const InstallPlan& a, const InstallPlan& b) {
+  ASSERT_EQ(a.entries.size(), b.entries.size());
+  for (size_t i = 0; i < a.entries.size(); ++i)
+    ASSERT_EQ(describe(a.entries[i]), describe(b.entries[i])) << i;
+  EXPECT_EQ(a.warnings, b.warnings);
+  EXPECT_EQ(a.records, b.records);
+}
+
+size_t count_files(const fs::path& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) ++n;
+  return n;
+}
+
+// python, a noarch: python package, a package with placeholders, links and a post-link script,
+// and one that replaces a path of the previous one.
+struct Environment {
+  TempDir dir = std::move(*TempDir::create());
+  std::vector<PackageToInstall> packages;
+
+  Environment() {
+    test::PackageSpec python;
+    python.name = "python";
+    python.version = "3.11.4";
+    python.payload = {test::file("bin/python3.11", "ELF", 0755),
+                      test::symlink("bin/python", "python3.11")};
+    test::PackageSpec pure;
+    pure.name = "pure";
+    pure.noarch = "python";
+    pure.subdir = "noarch";
+    pure.payload = {test::file("site-packages/pure/__init__.py", "x = 1\n"),
+                    test::file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755)};
+    pure.extra_info = {test::file(
+        "info/link.json",
+        R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:main"]}})")};
+    test::PackageSpec zz;
+    zz.name = "zz";
+    Entry text = test::file("lib/pkgconfig/zz.pc", "prefix=/opt/anaconda1anaconda2anaconda3\n");
+    text.placeholder = "/opt/anaconda1anaconda2anaconda3";
+    Entry bin = test::file(
+        "lib/libzz.so.1", "\x7f" "ELF" + std::string(1, '\0') + kBinPlaceholder + "/lib", 0755);
+    bin.placeholder = kBinPlaceholder;
+    bin.file_mode = "binary";
+    zz.payload = {text,
+                  bin,
+                  test::symlink("lib/libzz.so", "libzz.so.1"),
+                  test::file("share/zz/a", "same"),
+                  Entry{"share/zz/b", "share/zz/a", Entry::Hardlink},
+                  test::file("share/zz/c", "kept"),
+                  Entry{"share/zz/d", "share/zz/c", Entry::Hardlink},
+                  Entry{"var/empty", "", Entry::Dir, 0755},
+                  test::file("etc/shared.conf", "from zz"),
+                  test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
+    test::PackageSpec late;
+    late.name = "late";
+    late.payload = {test::file("etc/shared.conf", "from late"),
+                    test::file("share/zz/a", "late's a")};
+    packages = {{make(dir.path(), python), {}, ""},
+                {make(dir.path(), pure), {}, "pure"},
+                {make(dir.path(), zz), {}, "zz >=1"},
+                {make(dir.path(), late), {}, ""}};
+    packages[2].record.url = "https://conda.anaconda.org/t/tk-123/conda-forge/linux-64/zz-1.0-0.conda";
+    packages[2].record.sha256 = Digest::of("zz");
+  }
+};
+
+InstallOptions options(const fs::path& cache) {
+  // A tiny in-memory limit so that the binary file is a Source::Rewrite entry.
+  return {.max_rewrite_in_memory = 8, .history_time = 1700000000, .plan_cache = cache};
+}
+
+TEST(PackagePlanCache, CachedPlansEqualFreshOnes) {
+  Environment env;
+  auto cache = env.dir.path() / "plans";
+  auto fresh = plan_environment(env.packages, options(""));
+  ASSERT_TRUE(fresh) << fresh.error().to_string();
+  ASSERT_FALSE(fs::exists(cache));
+  auto cold = plan_environment(env.packages, options(cache));
+  ASSERT_TRUE(cold) << cold.error().to_string();
+  EXPECT_EQ(count_files(cache), env.packages.size());
+  auto warm = plan_environment(env.packages, options(cache));
+  ASSERT_TRUE(warm) << warm.error().to_string();
+  expect_same(*fresh, *cold);
+  expect_same(*fresh, *warm);
+  // The plan has every kind of entry the cache must carry.
+  std::set<std::pair<int, int>> kinds;
+  for (const auto& e : warm->entries)
+    kinds.insert({static_cast<int>(e.type), static_cast<int>(e.source)});
+  EXPECT_TRUE(kinds.contains({0, 0}) && kinds.contains({0, 1}) && kinds.contains({0, 2}));
+  EXPECT_TRUE(kinds.contains({1, 0}) && kinds.contains({2, 0}) && kinds.contains({3, 0}));
+  bool replaced = false;
+  for (const auto& w : warm->warnings) replaced |= w.find("from late-1.0-0 replaces") != w.npos;
+  EXPECT_TRUE(replaced);
+}
+
+TEST(PackagePlanCache, WarmPlansDoNotReadThePackageAgain) {
+  Environment env;
+  auto cache = env.dir.path() / "plans";
+  auto cold = plan_environment(env.packages, options(cache));
+  ASSERT_TRUE(cold);
+  // Without its file list the package cannot be planned: only the cached plan can answer.
+  fs::remove(env.packages[2].extracted_dir / "info/paths.json");
+  auto warm = plan_environment(env.packages, options(cache));
+  ASSERT_TRUE(warm) << warm.error().to_string();
+  expect_same(*cold, *warm);
+  // The cached plan follows the package directory (a moved package cache) by relative paths.
+  auto moved = env.dir.path() / "moved" / env.packages[3].extracted_dir.filename();
+  fs::create_directories(moved.parent_path());
+  fs::rename(env.packages[3].extracted_dir, moved);
+  env.packages[3].extracted_dir = moved;
+  auto after_move = plan_environment(env.packages, options(cache));
+  ASSERT_TRUE(after_move) << after_move.error().to_string();
+  EXPECT_EQ(count_files(cache), env.packages.size());
+  for (const auto& e : after_move->entries) {
+    if (e.package == "late-1.0-0" && !e.host_path.empty()) {
+      EXPECT_TRUE(e.host_path.string().starts_with(moved.string())) << e.host_path;
+    }
+  }
+}
+
+TEST(PackagePlanCache, EveryInputChangesTheKey) {
+  Environment env;
+  auto cache = env.dir.path() / "plans";
+  ASSERT_TRUE(plan_environment(env.packages, options(cache)));
+  size_t files = count_files(cache);
+
+  auto changed = [&](auto edit, size_t new_plans) {
+    auto packages = env.packages;
+    auto opts = options(cache);
+    edit(packages, opts);
+    auto fresh_opts = opts;
+    fresh_opts.plan_cache.clear();
+    auto fresh = plan_environment(packages, fresh_opts);
+    auto cached = plan_environment(packages, opts);
+    ASSERT_TRUE(fresh && cached);
+    expect_same(*fresh, *cached);
+    files += new_plans;
+    EXPECT_EQ(count_files(cache), files);
+  };
+  using Pkgs = std::vector<PackageToInstall>;
+  // The prefix changes every package's plan.
+  changed([](Pkgs&, InstallOptions& o) { o.prefix = "/srv/env"; }, 4);
+  changed([](Pkgs&, InstallOptions& o) { o.max_rewrite_in_memory = 1 << 20; }, 4);
+  changed([](Pkgs&, InstallOptions& o) { o.verify_files = true; }, 4);
+  // What is written into one package's conda-meta changes that package's plan only.
+  changed([](Pkgs& p, InstallOptions&) { p[2].requested_spec = "zz"; }, 1);
+  changed([](Pkgs& p, InstallOptions&) { p[3].record.url = "file:///elsewhere/late.conda"; }, 1);
+  changed([](Pkgs& p, InstallOptions&) { p[3].record.channel = "other"; }, 1);
+  changed([](Pkgs& p, InstallOptions&) { p[3].record.sha256 = Digest::of("late"); }, 1);
+  // Another python moves the noarch: python package only.
+  changed([](Pkgs&, InstallOptions& o) { o.python = PythonInfo{"3.12", "lib/python3.12/site-packages"}; },
+          1);
+  // History options are environment-wide: no package's plan changes.
+  changed([](Pkgs&, InstallOptions& o) { o.history_time = 1; }, 0);
+}
+
+TEST(PackagePlanCache, DamagedFilesAreIgnoredAndRewritten) {
+  Environment env;
+  auto cache = env.dir.path() / "plans";
+  auto fresh = plan_environment(env.packages, options(""));
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(plan_environment(env.packages, options(cache)));
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(cache)) files.push_back(f.path());
+  std::map<fs::path, std::string> good;
+  for (const auto& f : files) good[f] = *read_file(f);
+  // Every truncation and a flipped byte at every position of one plan; garbage in the others.
+  const fs::path& victim = files[0];
+  const std::string& bytes = good[victim];
+  for (size_t n = 0; n < bytes.size(); n += std::max<size_t>(1, bytes.size() / 97)) {
+    for (const auto& damaged : {bytes.substr(0, n), bytes.substr(0, n) + "\xff" + bytes.substr(n + 1)}) {
+      if (damaged == bytes) continue;
+      ASSERT_TRUE(write_file_atomic(victim, damaged));
+      for (size_t k = 1; k < files.size(); ++k) ASSERT_TRUE(write_file_atomic(files[k], "junk"));
+      auto plan = plan_environment(env.packages, options(cache));
+      ASSERT_TRUE(plan) << n << ": " << plan.error().to_string();
+      expect_same(*fresh, *plan);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+  for (const auto& f : files) EXPECT_EQ(*read_file(f), good[f]) << f;  // rewritten
+}
+
+TEST(PackagePlanCache, RefusesEntriesOutsideThePrefixOrThePackage) {
+  auto dir = fs::path("/cache/pkgs/zz-1.0-0-abcdef");
+  auto decode = [&](InstallEntry e) {
+    detail::PackagePlan plan;
+    plan.entries.push_back(std::move(e));
+    return detail::decode_package_plan(detail::encode_package_plan(plan, dir), dir, "zz-1.0-0",
+                                       "opt/conda");
+  };
+  InstallEntry ok;
+  ok.path = "opt/conda/lib/libzz.so";
+  ok.host_path = dir / "lib/libzz.so";
+  auto back = decode(ok);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->entries.at(0).host_path, dir / "lib/libzz.so");
+  EXPECT_EQ(back->entries.at(0).package, "zz-1.0-0");
+  for (std::string bad : {"opt/conda/../etc/passwd", "etc/passwd", "opt/condax/a", "opt/conda",
+                          "opt/conda//a", "/opt/conda/a", "opt/conda/./a"}) {
+    auto e = ok;
+    e.path = bad;
+    EXPECT_FALSE(decode(e)) << bad;
+  }
+  for (std::string bad : {"/etc/passwd", "../other/lib/a", "lib/../../a", ""}) {
+    auto e = ok;
+    e.host_path = bad;
+    EXPECT_FALSE(decode(e)) << bad;
+  }
+  auto link = ok;
+  link.type = InstallEntry::Type::Hardlink;
+  link.link_target = "etc/passwd";
+  EXPECT_FALSE(decode(link));
+  link.link_target = "opt/conda/lib/libzz.so.1";
+  EXPECT_TRUE(decode(link));
+}
+
+}  // namespace
+}  // namespace de::conda
