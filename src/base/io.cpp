@@ -149,6 +149,35 @@ Status AtomicFileWriter::write(std::span<const std::byte> data) {
   return write_direct(data);
 }
 
+Result<bool> Writer::append_file(const fs::path&, std::uint64_t) { return false; }
+
+Result<bool> AtomicFileWriter::append_file(const fs::path& path, std::uint64_t size) {
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return fail_errno("opening " + path.string(), errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{in};
+  DE_TRY(flush());
+  std::uint64_t done = 0;
+  while (done < size) {
+    ssize_t n =
+        ::copy_file_range(in, nullptr, fd_, nullptr,
+                          static_cast<size_t>(std::min<std::uint64_t>(size - done, 1 << 30)), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && done == 0 &&
+        (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+      return false;  // not between these files: the caller copies
+    if (n < 0) return fail_errno("copying " + path.string() + " into " + tmp_.string(), errno);
+    if (n == 0)
+      return fail(Code::Corruption, "{} is truncated: expected {} bytes, found {}", path.string(),
+                  size, done);
+    done += static_cast<std::uint64_t>(n);
+  }
+  size_ += size;
+  return true;
+}
+
 Status AtomicFileWriter::write_direct(std::span<const std::byte> data) {
   size_t off = 0;
   while (off < data.size()) {
@@ -164,8 +193,8 @@ Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte>
   DE_TRY(flush());
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::pwrite(fd_, data.data() + off, data.size() - off,
-                         static_cast<off_t>(offset + off));
+    ssize_t n =
+        ::pwrite(fd_, data.data() + off, data.size() - off, static_cast<off_t>(offset + off));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
     off += static_cast<size_t>(n);
@@ -220,8 +249,7 @@ Result<size_t> VerifyingReader::read(std::span<std::byte> buf) {
   }
   if (!verified_) {
     if (expected_size_ && bytes_ != *expected_size_)
-      return fail(Code::Corruption, "{} has {} bytes, expected {}", what_, bytes_,
-                  *expected_size_);
+      return fail(Code::Corruption, "{} has {} bytes, expected {}", what_, bytes_, *expected_size_);
     Digest actual = hash_.finish();
     if (actual != expected_)
       return fail(Code::Corruption, "{} does not match its digest: expected {}, got {}", what_,

@@ -217,12 +217,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   // 2. What each package puts under the prefix.
   std::vector<conda::PackageToInstall> to_install;
   for (size_t i = 0; i < r.packages.size(); ++i) to_install.push_back({dirs[i], r.packages[i], ""});
-  auto plan = DE_TRY(conda::plan_environment(
-      to_install,
-      {.prefix = prefix,
-       .history_time = mtime,
-       .history_command = "docker-envs build",
-       .plan_cache = r.layer_cache / "plans"}));
+  auto plan = DE_TRY(conda::plan_environment(to_install, {.prefix = prefix,
+                                                          .history_time = mtime,
+                                                          .history_command = "docker-envs build",
+                                                          .plan_cache = r.layer_cache / "plans"}));
   result.warnings = plan.warnings;
 
   std::map<std::string, size_t> index_of;  // dist name -> package index

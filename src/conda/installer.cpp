@@ -340,10 +340,9 @@ struct Planner {
     if (!inserted) {
       const auto& old = plan.entries[it->second];
       if (old.package != added.package)
-        plan.warnings.push_back(fmt::format("{}: '{}' from {} replaces the one from {}",
-                                            added.package, added.path, added.package,
-                                            old.package.empty() ? "an earlier package"
-                                                                : old.package));
+        plan.warnings.push_back(
+            fmt::format("{}: '{}' from {} replaces the one from {}", added.package, added.path,
+                        added.package, old.package.empty() ? "an earlier package" : old.package));
       dropped[it->second] = true;
       it->second = index;
     }

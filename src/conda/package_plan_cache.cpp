@@ -130,9 +130,9 @@ std::optional<PackagePlan> decode_package_plan(std::string_view bytes, const fs:
       if (!plain_relative(host)) return std::nullopt;
       e.host_path = base + std::string(host);
     }
-    bool needs_host = e.type == InstallEntry::Type::Hardlink ||
-                      (e.type == InstallEntry::Type::File &&
-                       e.source != InstallEntry::Source::Bytes);
+    bool needs_host =
+        e.type == InstallEntry::Type::Hardlink ||
+        (e.type == InstallEntry::Type::File && e.source != InstallEntry::Source::Bytes);
     if (needs_host && host.empty()) return std::nullopt;
     if (e.type == InstallEntry::Type::Hardlink && !below(e.link_target, prefix_rel))
       return std::nullopt;
@@ -153,7 +153,8 @@ std::optional<PackagePlan> PackagePlanCache::find(const Digest& key, const fs::p
   return decode_package_plan(*bytes, dir, package, prefix_rel);
 }
 
-Status PackagePlanCache::put(const Digest& key, const PackagePlan& plan, const fs::path& dir) const {
+Status PackagePlanCache::put(const Digest& key, const PackagePlan& plan,
+                             const fs::path& dir) const {
   std::string bytes = encode_package_plan(plan, dir);
   if (bytes.size() > kMaxPlanFile) return {};
   std::error_code ec;

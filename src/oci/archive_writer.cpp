@@ -12,6 +12,11 @@ class ArchiveWriter::Member final : public Writer {
     size_ += data.size();
     return file_.write(data);
   }
+  Result<bool> append_file(const std::filesystem::path& path, std::uint64_t size) override {
+    bool done = DE_TRY(file_.append_file(path, size));
+    if (done) size_ += size;
+    return done;
+  }
   std::uint64_t size() const { return size_; }
 
  private:

@@ -16,13 +16,13 @@ Result<LayerBlob> write_layer_blob(const Layer& layer, Compression compression, 
 LayerPtr blob_file_layer(Descriptor blob, Digest diff_id, std::filesystem::path path,
                          std::string origin, BlobFileUse use) {
   auto compression = media_type::layer_compression(blob.media_type).value_or(Compression::Gzip);
-  std::optional<std::filesystem::path> link_source;
-  if (use == BlobFileUse::MayLink) link_source = path;
+  std::optional<std::filesystem::path> trusted_file;
+  if (use == BlobFileUse::MayLink) trusted_file = path;
   auto open = [path = std::move(path)]() -> Result<std::unique_ptr<Reader>> {
     return std::unique_ptr<Reader>(DE_TRY(FileReader::open(path)));
   };
   return std::make_shared<StoredLayer>(std::move(blob), diff_id, compression, std::move(open),
-                                       std::move(origin), std::move(link_source));
+                                       std::move(origin), std::move(trusted_file));
 }
 
 }  // namespace de::oci

@@ -70,6 +70,16 @@ std::optional<ProducedLayer> reusable_blob(const Layer& layer, const ProduceOpti
 Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& options,
                                     Writer& out) {
   if (auto reuse = reusable_blob(layer, options)) {
+    // A trusted blob file (layer cache) goes to a file output by an in-kernel copy, not hashed
+    // again; anything else is read and verified.
+    if (auto file = layer.trusted_blob_file()) {
+      bool copied = DE_TRY_CTX(out.append_file(*file, static_cast<std::uint64_t>(reuse->blob.size)),
+                               "writing " + layer.describe());
+      if (copied) {
+        DE_TRY(out.close());
+        return *reuse;
+      }
+    }
     auto in = DE_TRY(layer.open_blob());
     DE_TRY(copy(*in, out));
     DE_TRY(out.close());
@@ -107,7 +117,8 @@ Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& op
     auto room = DE_TRY_CTX(threaded->prepare(), "writing " + layer.describe());
     auto read = tar->read(room);
     if (!read)  // the contexts Layer::write_tar's copy would give
-      return std::unexpected(std::move(read).error()
+      return std::unexpected(std::move(read)
+                                 .error()
                                  .add_context("reading " + layer.describe())
                                  .add_context("writing " + layer.describe()));
     size_t n = *read;

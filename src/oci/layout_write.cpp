@@ -9,7 +9,6 @@
 #include "oci/archive_writer.hpp"
 #include "oci/image_writer.hpp"
 #include "oci/layout.hpp"
-#include "oci/stored_layer.hpp"
 
 namespace de::oci {
 namespace fs = std::filesystem;
@@ -55,14 +54,14 @@ class DirectorySink final : public BlobSink {
     std::error_code ec;
     return fs::exists(p, ec);
   }
-  // Links the layer's blob file at `dest` when its owner allows it (StoredLayer::link_source).
+  // Links the layer's blob file at `dest` when its owner allows it (Layer::trusted_blob_file).
   // A link is complete the moment it exists, so no temp file is needed; another file system
   // (EXDEV), a file system without hard links (EPERM), a full link count (EMLINK) or any other
   // failure leaves the copy to the caller.
   static bool linked(const Layer& layer, const fs::path& dest) {
-    const auto* stored = dynamic_cast<const StoredLayer*>(&layer);
-    if (!stored || !stored->link_source()) return false;
-    if (::link(stored->link_source()->c_str(), dest.c_str()) == 0) return true;
+    auto file = layer.trusted_blob_file();
+    if (!file) return false;
+    if (::link(file->c_str(), dest.c_str()) == 0) return true;
     return errno == EEXIST;  // written meanwhile by a concurrent writer: the same bytes
   }
   fs::path blobs_;

@@ -15,16 +15,17 @@ class StoredLayer final : public Layer {
   // threads at once.
   using Opener = std::function<Result<std::unique_ptr<Reader>>()>;
 
-  // `link_source`: a file holding exactly the blob that a layout on the same file system may
-  // hard-link instead of copying (see oci::BlobFileUse::MayLink); only trusted owners set it.
+  // `trusted_file`: a file holding exactly the blob, which writers may hard-link or copy without
+  // re-hashing (see Layer::trusted_blob_file, oci::BlobFileUse::MayLink); only trusted owners
+  // set it.
   StoredLayer(Descriptor blob, std::optional<Digest> diff_id, Compression compression, Opener open,
-              std::string origin, std::optional<std::filesystem::path> link_source = {})
+              std::string origin, std::optional<std::filesystem::path> trusted_file = {})
       : blob_(std::move(blob)),
         diff_id_(diff_id),
         compression_(compression),
         open_(std::move(open)),
         origin_(std::move(origin)),
-        link_source_(std::move(link_source)) {}
+        trusted_file_(std::move(trusted_file)) {}
 
   std::optional<Descriptor> blob() const override { return blob_; }
   std::optional<Digest> diff_id() const override { return diff_id_; }
@@ -32,7 +33,7 @@ class StoredLayer final : public Layer {
   Result<std::unique_ptr<Reader>> open_tar() const override;
   std::optional<std::uint64_t> tar_size() const override;
   std::string describe() const override;
-  const std::optional<std::filesystem::path>& link_source() const { return link_source_; }
+  std::optional<std::filesystem::path> trusted_blob_file() const override { return trusted_file_; }
 
  private:
   Descriptor blob_;
@@ -40,7 +41,7 @@ class StoredLayer final : public Layer {
   Compression compression_;
   Opener open_;
   std::string origin_;
-  std::optional<std::filesystem::path> link_source_;
+  std::optional<std::filesystem::path> trusted_file_;
 };
 
 }  // namespace de::oci

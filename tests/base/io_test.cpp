@@ -34,6 +34,35 @@ TEST(AtomicFileWriter, PwritePatchesEarlierBytes) {
   EXPECT_EQ(*read_file(dest), "01ab456789X");
 }
 
+TEST(AtomicFileWriter, AppendFileCopiesInPlaceOfWrites) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(write_file_atomic(dir->path() / "src", "hello world"));
+  fs::path dest = dir->path() / "out";
+  auto w = AtomicFileWriter::create(dest);
+  ASSERT_TRUE((*w)->write("head:"));  // still buffered: must land before the copied bytes
+  auto appended = (*w)->append_file(dir->path() / "src", 5);
+  ASSERT_TRUE(appended) << appended.error().to_string();
+  EXPECT_TRUE(*appended);
+  ASSERT_TRUE((*w)->write(":tail"));
+  EXPECT_EQ((*w)->bytes_written(), 15u);
+  ASSERT_TRUE((*w)->commit());
+  EXPECT_EQ(*read_file(dest), "head:hello:tail");
+
+  // A file shorter than announced is an error, not a short output.
+  auto short_file = AtomicFileWriter::create(dir->path() / "short");
+  auto too_long = (*short_file)->append_file(dir->path() / "src", 12);
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code(), Code::Corruption);
+  EXPECT_NE(too_long.error().to_string().find("truncated"), std::string::npos);
+  // Writers that are not files decline, having written nothing.
+  StringWriter memory;
+  auto declined = memory.append_file(dir->path() / "src", 5);
+  ASSERT_TRUE(declined);
+  EXPECT_FALSE(*declined);
+  EXPECT_EQ(memory.str(), "");
+}
+
 TEST(FileReader, RangeAndTruncation) {
   auto dir = TempDir::create();
   fs::path p = dir->path() / "f";

@@ -29,10 +29,10 @@ fs::path make(const fs::path& dir, const test::PackageSpec& spec) {
 }
 
 std::string describe(const InstallEntry& e) {
-  return fmt::format("{}|{}|{:o}|{}|{}|{}|{}|{}|{}|{}|{}", e.path, static_cast<int>(e.type),
-                     e.mode, static_cast<int>(e.source), e.host_path.string(),
-                     Digest::of(e.data).hex(), e.placeholder,
-                     static_cast<int>(e.placeholder_mode), e.size, e.link_target, e.package);
+  return fmt::format("{}|{}|{:o}|{}|{}|{}|{}|{}|{}|{}|{}", e.path, static_cast<int>(e.type), e.mode,
+                     static_cast<int>(e.source), e.host_path.string(), Digest::of(e.data).hex(),
+                     e.placeholder, static_cast<int>(e.placeholder_mode), e.size, e.link_target,
+                     e.package);
 }
 
 void expect_same(const InstallPlan& a, const InstallPlan& b) {
@@ -68,15 +68,18 @@ struct Environment {
     pure.subdir = "noarch";
     pure.payload = {test::file("site-packages/pure/__init__.py", "x = 1\n"),
                     test::file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755)};
-    pure.extra_info = {test::file(
-        "info/link.json",
-        R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:main"]}})")};
+    pure.extra_info = {
+        test::file("info/link.json",
+                   R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:main"]}})")};
     test::PackageSpec zz;
     zz.name = "zz";
     Entry text = test::file("lib/pkgconfig/zz.pc", "prefix=/opt/anaconda1anaconda2anaconda3\n");
     text.placeholder = "/opt/anaconda1anaconda2anaconda3";
-    Entry bin = test::file(
-        "lib/libzz.so.1", "\x7f" "ELF" + std::string(1, '\0') + kBinPlaceholder + "/lib", 0755);
+    Entry bin = test::file("lib/libzz.so.1",
+                           "\x7f"
+                           "ELF" +
+                               std::string(1, '\0') + kBinPlaceholder + "/lib",
+                           0755);
     bin.placeholder = kBinPlaceholder;
     bin.file_mode = "binary";
     zz.payload = {text,
@@ -97,7 +100,8 @@ struct Environment {
                 {make(dir.path(), pure), {}, "pure"},
                 {make(dir.path(), zz), {}, "zz >=1"},
                 {make(dir.path(), late), {}, ""}};
-    packages[2].record.url = "https://conda.anaconda.org/t/tk-123/conda-forge/linux-64/zz-1.0-0.conda";
+    packages[2].record.url =
+        "https://conda.anaconda.org/t/tk-123/conda-forge/linux-64/zz-1.0-0.conda";
     packages[2].record.sha256 = Digest::of("zz");
   }
 };
@@ -186,8 +190,11 @@ TEST(PackagePlanCache, EveryInputChangesTheKey) {
   changed([](Pkgs& p, InstallOptions&) { p[3].record.channel = "other"; }, 1);
   changed([](Pkgs& p, InstallOptions&) { p[3].record.sha256 = Digest::of("late"); }, 1);
   // Another python moves the noarch: python package only.
-  changed([](Pkgs&, InstallOptions& o) { o.python = PythonInfo{"3.12", "lib/python3.12/site-packages"}; },
-          1);
+  changed(
+      [](Pkgs&, InstallOptions& o) {
+        o.python = PythonInfo{"3.12", "lib/python3.12/site-packages"};
+      },
+      1);
   // History options are environment-wide: no package's plan changes.
   changed([](Pkgs&, InstallOptions& o) { o.history_time = 1; }, 0);
 }
@@ -206,7 +213,8 @@ TEST(PackagePlanCache, DamagedFilesAreIgnoredAndRewritten) {
   const fs::path& victim = files[0];
   const std::string& bytes = good[victim];
   for (size_t n = 0; n < bytes.size(); n += std::max<size_t>(1, bytes.size() / 97)) {
-    for (const auto& damaged : {bytes.substr(0, n), bytes.substr(0, n) + "\xff" + bytes.substr(n + 1)}) {
+    for (const auto& damaged :
+         {bytes.substr(0, n), bytes.substr(0, n) + "\xff" + bytes.substr(n + 1)}) {
       if (damaged == bytes) continue;
       ASSERT_TRUE(write_file_atomic(victim, damaged));
       for (size_t k = 1; k < files.size(); ++k) ASSERT_TRUE(write_file_atomic(files[k], "junk"));

@@ -21,8 +21,9 @@ struct StoredBlob {
   fs::path path;
 };
 
-// A small gzip layer written to `dir/blob` as a cache would keep it.
-StoredBlob make_blob(const fs::path& work, const fs::path& dir) {
+// A small layer (gzip unless asked) written to `dir/blob` as a cache would keep it.
+StoredBlob make_blob(const fs::path& work, const fs::path& dir,
+                     Compression compression = Compression::Gzip) {
   fs::create_directories(work / "tree");
   std::ofstream(work / "tree/hello.txt", std::ios::binary) << std::string(10000, 'h');
   LayerBuilder builder({.source_date_epoch = 0});
@@ -31,7 +32,7 @@ StoredBlob make_blob(const fs::path& work, const fs::path& dir) {
   EXPECT_TRUE(layer) << layer.error().to_string();
   auto out = AtomicFileWriter::create(dir / "blob");
   EXPECT_TRUE(out);
-  auto written = write_layer_blob(**layer, Compression::Gzip, **out);
+  auto written = write_layer_blob(**layer, compression, **out);
   EXPECT_TRUE(written) << written.error().to_string();
   EXPECT_TRUE((*out)->commit());
   return {*written, dir / "blob"};
@@ -87,6 +88,42 @@ TEST(BlobFileLayer, MayLinkIsHardLinkedIntoALayoutCopyIsCopied) {
   ASSERT_TRUE(tar);
   auto all = read_all(**tar, 1 << 20);
   ASSERT_TRUE(all) << all.error().to_string();  // verified against the diffID
+}
+
+TEST(BlobFileLayer, ArchivesCopyMayLinkBlobsInTheKernelWithTheSameBytes) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  // Uncompressed, as a docker-archive build caches it: both archives keep the blob as it is.
+  auto b = make_blob(dir->path() / "work", dir->path(), Compression::None);
+  for (auto transport : {Transport::DockerArchive, Transport::OciArchive}) {
+    auto trusted = write_image(image_of(b, BlobFileUse::MayLink),
+                               {transport, (dir->path() / "trusted.tar").string(), "x:v1"});
+    ASSERT_TRUE(trusted) << trusted.error().to_string();
+    auto verified = write_image(image_of(b, BlobFileUse::Copy),
+                                {transport, (dir->path() / "verified.tar").string(), "x:v1"});
+    ASSERT_TRUE(verified) << verified.error().to_string();
+    EXPECT_EQ(trusted->manifest_digest, verified->manifest_digest);
+    EXPECT_EQ(*read_file(dir->path() / "trusted.tar", 1 << 20),
+              *read_file(dir->path() / "verified.tar", 1 << 20));
+    auto back = read_image({transport, (dir->path() / "trusted.tar").string(), "x:v1"});
+    ASSERT_TRUE(back) << back.error().to_string();
+    auto tar = back->layers.at(0)->open_tar();
+    ASSERT_TRUE(tar);
+    ASSERT_TRUE(read_all(**tar, 1 << 20));  // verified against the diffID
+  }
+  // A trusted file that lost bytes fails the write instead of giving a short member.
+  fs::path damaged = dir->path() / "damaged-blob";
+  auto bytes = *read_file(b.path, 1 << 20);
+  ASSERT_TRUE(write_file_atomic(damaged, bytes.substr(0, bytes.size() - 10)));
+  auto layer =
+      blob_file_layer(b.blob.blob, b.blob.diff_id, damaged, "the test", BlobFileUse::MayLink);
+  auto short_write =
+      write_image(append_layer(scratch_image(), layer, HistoryEntry{.created_by = "test"}),
+                  {Transport::DockerArchive, (dir->path() / "short.tar").string(), "x:v1"});
+  ASSERT_FALSE(short_write);
+  EXPECT_NE(short_write.error().to_string().find("truncated"), std::string::npos)
+      << short_write.error().to_string();
+  EXPECT_FALSE(fs::exists(dir->path() / "short.tar"));
 }
 
 TEST(BlobFileLayer, AnotherFileSystemFallsBackToACopy) {

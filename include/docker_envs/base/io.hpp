@@ -38,6 +38,10 @@ class Writer {
   virtual Status write(std::span<const std::byte> data) = 0;
   Status write(std::string_view s) { return write(as_bytes(s)); }
   virtual Status close() { return {}; }
+  // Appends the first `size` bytes of the file at `path` without passing them through user space,
+  // when this writer is a file that can (AtomicFileWriter: copy_file_range). Returns false, having
+  // written nothing, when it cannot; fails when the file is shorter than `size`.
+  virtual Result<bool> append_file(const std::filesystem::path& path, std::uint64_t size);
 };
 
 // Reads everything, failing with Corruption when more than `limit` bytes arrive (for metadata
@@ -104,10 +108,12 @@ class AtomicFileWriter final : public Writer {
   ~AtomicFileWriter() override;
   using Writer::write;
   Status write(std::span<const std::byte> data) override;
+  Result<bool> append_file(const std::filesystem::path& path, std::uint64_t size) override;
   // Writes at an absolute offset in the file already written (used to patch tar headers).
   Status pwrite(std::uint64_t offset, std::span<const std::byte> data);
   std::uint64_t bytes_written() const { return size_; }
-  // Sets the file's permission bits (applied to the temp file now, so they hold from the rename on).
+  // Sets the file's permission bits (applied to the temp file now, so they hold from the rename
+  // on).
   Status set_permissions(std::filesystem::perms perms);
   // Flushes and renames into place.
   Status commit();
@@ -143,8 +149,8 @@ class HashingWriter final : public Writer {
   std::uint64_t bytes_ = 0;
 };
 
-// Reads through `inner`, hashing; at end of stream fails with Corruption if the digest (or the size,
-// when given) differs from what was expected. `what` names the stream in the error.
+// Reads through `inner`, hashing; at end of stream fails with Corruption if the digest (or the
+// size, when given) differs from what was expected. `what` names the stream in the error.
 class VerifyingReader final : public Reader {
  public:
   VerifyingReader(std::unique_ptr<Reader> inner, Digest expected,

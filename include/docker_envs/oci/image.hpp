@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,7 +34,8 @@ class Layer {
   // The stored bytes exactly, verified against blob()->digest as they are read. Fails with
   // Unsupported when blob() is empty.
   virtual Result<std::unique_ptr<Reader>> open_blob() const = 0;
-  // The uncompressed tar stream (decompressed from the blob), verified against diff_id() when known.
+  // The uncompressed tar stream (decompressed from the blob), verified against diff_id() when
+  // known.
   virtual Result<std::unique_ptr<Reader>> open_tar() const = 0;
   // Pushes the uncompressed tar into `out` (does not close it). The default copies open_tar();
   // generated layers override it to stream without an intermediate reader.
@@ -42,6 +44,10 @@ class Layer {
   virtual std::optional<std::uint64_t> tar_size() const { return std::nullopt; }
   // A short human description for errors and history ("layer sha256:ab12...", "directory ./x").
   virtual std::string describe() const = 0;
+  // A file holding exactly blob(), whose owner computed its digest while writing it and never
+  // changes it in place (see BlobFileUse::MayLink): writers may hard-link it, or copy it without
+  // hashing it again. Empty for every other layer.
+  virtual std::optional<std::filesystem::path> trusted_blob_file() const { return std::nullopt; }
 };
 
 using LayerPtr = std::shared_ptr<const Layer>;
@@ -58,7 +64,7 @@ struct Image {
   // Manifest media type of the source (Docker schema 2 or OCI); empty for new images.
   std::string source_manifest_media_type;
   std::map<std::string, std::string> annotations;  // from the source manifest
-  std::vector<std::string> names;                    // NAME:TAG names the source gave the image
+  std::vector<std::string> names;                  // NAME:TAG names the source gave the image
 
   // The config bytes that would be written (raw_config when set).
   std::string config_bytes() const { return raw_config ? *raw_config : config.to_json(); }

@@ -26,9 +26,11 @@ Result<LayerBlob> write_layer_blob(const Layer& layer, Compression compression, 
 // Whether writers may hard-link a blob file into an OCI layout directory instead of copying it.
 enum class BlobFileUse {
   Copy,     // read (and verified) like any stored blob
-  MayLink,  // the owner never changes the file in place (it writes blobs read-only, replaces them
-            // only by renaming a complete file over them): a layout on the same file system gets
-            // a hard link to it, neither read nor re-hashed; elsewhere it is copied and verified
+  MayLink,  // the owner computed the digest while writing the file and never changes it in place
+            // (it writes blobs read-only, replaces them only by renaming a complete file over
+            // them): a layout on the same file system gets a hard link to it, and a file output
+            // (an archive, a layout elsewhere) an in-kernel copy, neither re-hashed; other
+            // writers (a push) read and verify it
 };
 
 // A layer whose blob is the file `path` (media type, digest and size from `blob`; its compression
