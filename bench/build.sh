@@ -108,12 +108,13 @@ build() {  # build LOCK DEST [ARGS...]
   echo "'$cli' build '$l' --base scratch -o '$d' $*"
 }
 # Cold: empty package cache and layer cache (XDG_CACHE_HOME), nothing at DEST.
-cold_prep="retire '$out'; mkdir -p '$out'"
+cold_prep="retire '$out'; mkdir -p '$out'; settle --drop \"\${packages[@]}\""
 export XDG_CACHE_HOME=$out/cache
 
 # The bare pipeline: decompress every package payload (in parallel, like the build's extraction)
-# into one tree, then tar | igzip -1 | sha256 over it.
-extract_cmd="printf '%s\n' ${packages[*]@Q} | xargs -P $jobs -I{} sh -c 'd=\$(basename {} .conda); unzip -p {} \"pkg-\$d.tar.zst\" | zstd -dcq | tar -x -C \"$out/tree\"'"
+# into a directory per package (two tar processes writing one tree race where two packages ship the
+# same path: "Cannot create symlink"), then tar | igzip -1 | sha256 over the whole tree.
+extract_cmd="printf '%s\n' ${packages[*]@Q} | xargs -P $jobs -I{} sh -c 'd=\$(basename {} .conda); mkdir \"$out/tree/\$d\" && unzip -p {} \"pkg-\$d.tar.zst\" | zstd -dcq | tar -x -C \"$out/tree/\$d\"'"
 bare_gz="mkdir -p '$out/tree' && $extract_cmd && tar -cf - -C '$out/tree' . | igzip -1 | openssl dgst -sha256"
 bare_tar="mkdir -p '$out/tree' && $extract_cmd && tar -cf - -C '$out/tree' . | openssl dgst -sha256"
 
@@ -133,7 +134,7 @@ report_pct "warm rebuild, nothing changed (% of cold)" "$warm" "$cold" 5 "$LAST_
 same=$(bash -c "'$cli' image inspect oci:$out/img:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
 seed=$(bash -c "'$cli' image inspect oci:$out/seed:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
 [[ "$same" == "$seed" ]] || die "the warm rebuild gave another digest ($same vs $seed)"
-measure warm1 "retire '$out/img' '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'" \
+measure warm1 "retire '$out/img' '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'; settle" \
   "XDG_CACHE_HOME='$out/cache.one' $(build "$workdir/explicit-bumped.txt" "oci:$out/img:1")"
 report_pct "warm rebuild, one package changed (% of cold)" "$warm1" "$cold" 10 "$LAST_CPU" "$cold_cpu"
 

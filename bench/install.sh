@@ -94,11 +94,11 @@ echo "channel: $channel ($(du -sh "$channel" | cut -f1), $files packages); runs:
 printf "%-40s %9s %9s %8s  %-25s | %-13s %8s %7s\n" "benchmark (wall time)" "ours" "baseline" "ratio" "" "cpu: ours" "baseline" "ratio"
 
 pkg_args=$(printf "'%s' " "${pkgs[@]}")
-measure ours "retire '$out'; mkdir -p '$out'" \
+measure ours "retire '$out'; mkdir -p '$out'; settle --drop \"\${pkgs[@]}\"" \
   "'$cli' env install --root '$out/root' --cache '$out/cache' $pkg_args"
 cpu_ours=$LAST_CPU
 entries=$(find "$out/root" | wc -l)
-measure base "retire '$out'; mkdir -p '$out'" "bash '$workdir/baseline.sh' '$out/base' $pkg_args"
+measure base "retire '$out'; mkdir -p '$out'; settle --drop \"\${pkgs[@]}\"" "bash '$workdir/baseline.sh' '$out/base' $pkg_args"
 report "env install (cold cache) vs unzip|zstd|tar" "$ours" "$base" 1.0 "$cpu_ours" "$LAST_CPU"
 # The same install from a warm cache: only the layout step (the cache already holds the packages).
 retire "$out"
