@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::Entry;
 
-const std::string kBinPlaceholder = "/build/_h_env_placehold_placehold_placehold_placehold";
+using test::kBinPlaceholder;
 
 TempDir temp() {
   auto d = TempDir::create();
@@ -43,16 +43,7 @@ bool has_warning(const InstallPlan& plan, std::string_view text) {
   return false;
 }
 
-// Builds and extracts a package; returns its extracted directory.
-fs::path make(const fs::path& dir, const test::PackageSpec& spec,
-              PackageFormat format = PackageFormat::Conda) {
-  auto pkg = test::build_package(dir, spec, format);
-  EXPECT_TRUE(pkg) << pkg.error().to_string();
-  auto out = dir / ("x-" + spec.name + "-" + spec.version);
-  auto st = extract_package(*pkg, out);
-  EXPECT_TRUE(st) << st.error().to_string();
-  return out;
-}
+using test::make_extracted;
 
 TEST(ReplacePrefix, TextAndBinary) {
   EXPECT_EQ(*replace_prefix("a /ph/x /ph", "/ph", "/opt/conda", PlaceholderMode::Text, "f"),
@@ -81,27 +72,9 @@ TEST(ReplacePrefix, TextAndBinary) {
 TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
   for (auto format : {PackageFormat::Conda, PackageFormat::TarBz2}) {
     auto dir = temp();
-    test::PackageSpec spec;
-    spec.name = "zz";
-    Entry text = test::file("lib/pkgconfig/zz.pc",
-                            "prefix=/opt/anaconda1anaconda2anaconda3\nlibdir=${prefix}/lib\n");
-    text.placeholder = "/opt/anaconda1anaconda2anaconda3";
-    Entry bin =
-        test::file("lib/libzz.so.1",
-                   "\x7f"
-                   "ELF" +
-                       std::string(1, '\0') + kBinPlaceholder + "/lib" + std::string(1, '\0'),
-                   0755);
-    bin.placeholder = kBinPlaceholder;
-    bin.file_mode = "binary";
-    spec.payload = {text,
-                    bin,
-                    test::symlink("lib/libzz.so", "libzz.so.1"),
-                    test::file("share/zz/a", "same"),
-                    Entry{"share/zz/b", "share/zz/a", Entry::Hardlink},
-                    Entry{"var/empty", "", Entry::Dir, 0755},
-                    test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
-    auto extracted = make(dir.path(), spec, format);
+    test::PackageSpec spec = test::placeholder_package();
+    const Entry& bin = spec.payload[1];
+    auto extracted = make_extracted(dir.path(), spec, format);
     PackageToInstall p{extracted, {}, "zz >=1"};
     p.record.channel = "conda-forge";
     p.record.url = "https://conda.anaconda.org/conda-forge/linux-64/zz-1.0-0.conda";
@@ -187,7 +160,8 @@ TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
     // again over the result replaces every entry.
     auto linked = dir.path() / "linked";
     for (int round = 0; round < 2; ++round) {
-      st = write_to_directory(*plan, linked, "/opt/conda", {.link = LinkMode::Hardlink, .threads = 2});
+      st = write_to_directory(*plan, linked, "/opt/conda",
+                              {.link = LinkMode::Hardlink, .threads = 2});
       ASSERT_TRUE(st) << st.error().to_string();
       EXPECT_TRUE(fs::equivalent(linked / "opt/conda/share/zz/a", share_a->host_path));
       EXPECT_TRUE(fs::equivalent(linked / "opt/conda/share/zz/b", share_a->host_path));
@@ -207,10 +181,11 @@ TEST(Installer, NoCredentialsInCondaMeta) {
   test::PackageSpec spec;
   spec.name = "zz";
   spec.payload = {test::file("share/zz/a", "x")};
-  auto extracted = make(dir.path(), spec, PackageFormat::Conda);
+  auto extracted = make_extracted(dir.path(), spec, PackageFormat::Conda);
   PackageToInstall p{extracted, {}, "zz"};
   p.record.channel = "https://user:***@host.example/t/***/private";
-  p.record.url = "https://user:hunter2@host.example/t/tk-123-secret/private/linux-64/zz-1.0-0.conda";
+  p.record.url =
+      "https://user:hunter2@host.example/t/tk-123-secret/private/linux-64/zz-1.0-0.conda";
   auto plan = plan_environment(std::span(&p, 1), {.history_time = 1700000000});
   ASSERT_TRUE(plan) << plan.error().to_string();
   const auto* meta = find(*plan, "opt/conda/conda-meta/zz-1.0-0.json");
@@ -223,7 +198,8 @@ TEST(Installer, NoCredentialsInCondaMeta) {
   for (const auto* e : {meta, history}) {
     std::string text = content(*e);
     for (std::string_view secret : {"tk-123-secret", "hunter2", "***", "user"})
-      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << e->path << ":\n" << text;
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << e->path << ":\n"
+                                                      << text;
   }
   EXPECT_NE(content(*history).find("+https://host.example/private/linux-64::zz-1.0-0"),
             std::string::npos);
@@ -236,7 +212,7 @@ TEST(Installer, BinaryPlaceholderShorterThanPrefixIsRefused) {
   bin.placeholder = kBinPlaceholder;
   bin.file_mode = "binary";
   spec.payload = {bin};
-  auto extracted = make(dir.path(), spec);
+  auto extracted = make_extracted(dir.path(), spec);
   PackageToInstall p{extracted, {}, ""};
   std::string prefix = "/" + std::string(80, 'p');
   auto plan = plan_environment(std::span(&p, 1), {.prefix = prefix});
@@ -247,23 +223,10 @@ TEST(Installer, BinaryPlaceholderShorterThanPrefixIsRefused) {
 
 TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
   auto dir = temp();
-  test::PackageSpec python;
-  python.name = "python";
-  python.version = "3.11.4";
-  python.payload = {test::file("bin/python3.11", "ELF", 0755),
-                    test::symlink("bin/python", "python3.11")};
-  test::PackageSpec pure;
-  pure.name = "pure";
-  pure.noarch = "python";
-  pure.subdir = "noarch";
-  pure.payload = {test::file("site-packages/pure/__init__.py", "def main():\n    return 0\n"),
-                  test::file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755),
-                  test::file("python-scripts/.pure-post-link.sh", "echo", 0755)};
-  pure.extra_info = {test::file(
-      "info/link.json",
-      R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:app.main"]},"package_metadata_version":1})")};
-  std::vector<PackageToInstall> pkgs = {{make(dir.path(), python), {}, ""},
-                                        {make(dir.path(), pure), {}, ""}};
+  test::PackageSpec python = test::python_package();
+  test::PackageSpec pure = test::noarch_python_package();
+  std::vector<PackageToInstall> pkgs = {{make_extracted(dir.path(), python), {}, ""},
+                                        {make_extracted(dir.path(), pure), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_TRUE(plan) << plan.error().to_string();
   EXPECT_TRUE(find(*plan, "opt/conda/lib/python3.11/site-packages/pure/__init__.py"));
@@ -300,8 +263,8 @@ TEST(Installer, LaterPackageWinsWithWarning) {
   a.payload = {test::file("etc/shared.conf", "from a"), test::file("share/one", "a's data"),
                Entry{"share/two", "share/one", Entry::Hardlink}};
   b.payload = {test::file("etc/shared.conf", "from b"), test::file("share/one", "b's data")};
-  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""},
-                                        {make(dir.path(), b), {}, ""}};
+  std::vector<PackageToInstall> pkgs = {{make_extracted(dir.path(), a), {}, ""},
+                                        {make_extracted(dir.path(), b), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_TRUE(plan);
   int count = 0;
@@ -325,8 +288,8 @@ TEST(Installer, RefusesWritesThroughSymlinksAndBadPrefixes) {
   b.name = "b";
   a.payload = {test::symlink("lib/evil", "/tmp")};
   b.payload = {test::file("lib/evil/de-installer-escape", "x")};
-  std::vector<PackageToInstall> pkgs = {{make(dir.path(), a), {}, ""},
-                                        {make(dir.path(), b), {}, ""}};
+  std::vector<PackageToInstall> pkgs = {{make_extracted(dir.path(), a), {}, ""},
+                                        {make_extracted(dir.path(), b), {}, ""}};
   auto plan = plan_environment(pkgs, {});
   ASSERT_FALSE(plan);
   EXPECT_NE(plan.error().to_string().find("through the symlink 'opt/conda/lib/evil'"),

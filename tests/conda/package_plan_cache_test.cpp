@@ -17,16 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::Entry;
 
-const std::string kBinPlaceholder = "/build/_h_env_placehold_placehold_placehold_placehold";
-
-fs::path make(const fs::path& dir, const test::PackageSpec& spec) {
-  auto pkg = test::build_package(dir, spec, PackageFormat::Conda);
-  EXPECT_TRUE(pkg) << pkg.error().to_string();
-  auto out = dir / ("x-" + spec.name + "-" + spec.version);
-  auto st = extract_package(*pkg, out);
-  EXPECT_TRUE(st) << st.error().to_string();
-  return out;
-}
+using test::make_extracted;
 
 std::string describe(const InstallEntry& e) {
   return fmt::format("{}|{}|{:o}|{}|{}|{}|{}|{}|{}|{}|{}", e.path, static_cast<int>(e.type), e.mode,
@@ -57,49 +48,20 @@ struct Environment {
   std::vector<PackageToInstall> packages;
 
   Environment() {
-    test::PackageSpec python;
-    python.name = "python";
-    python.version = "3.11.4";
-    python.payload = {test::file("bin/python3.11", "ELF", 0755),
-                      test::symlink("bin/python", "python3.11")};
-    test::PackageSpec pure;
-    pure.name = "pure";
-    pure.noarch = "python";
-    pure.subdir = "noarch";
-    pure.payload = {test::file("site-packages/pure/__init__.py", "x = 1\n"),
-                    test::file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755)};
-    pure.extra_info = {
-        test::file("info/link.json",
-                   R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:main"]}})")};
-    test::PackageSpec zz;
-    zz.name = "zz";
-    Entry text = test::file("lib/pkgconfig/zz.pc", "prefix=/opt/anaconda1anaconda2anaconda3\n");
-    text.placeholder = "/opt/anaconda1anaconda2anaconda3";
-    Entry bin = test::file("lib/libzz.so.1",
-                           "\x7f"
-                           "ELF" +
-                               std::string(1, '\0') + kBinPlaceholder + "/lib",
-                           0755);
-    bin.placeholder = kBinPlaceholder;
-    bin.file_mode = "binary";
-    zz.payload = {text,
-                  bin,
-                  test::symlink("lib/libzz.so", "libzz.so.1"),
-                  test::file("share/zz/a", "same"),
-                  Entry{"share/zz/b", "share/zz/a", Entry::Hardlink},
-                  test::file("share/zz/c", "kept"),
-                  Entry{"share/zz/d", "share/zz/c", Entry::Hardlink},
-                  Entry{"var/empty", "", Entry::Dir, 0755},
-                  test::file("etc/shared.conf", "from zz"),
-                  test::file("bin/.zz-post-link.sh", "echo hi", 0755)};
+    test::PackageSpec python = test::python_package();
+    test::PackageSpec pure = test::noarch_python_package();
+    test::PackageSpec zz = test::placeholder_package();
+    zz.payload.push_back(test::file("share/zz/c", "kept"));
+    zz.payload.push_back(Entry{"share/zz/d", "share/zz/c", Entry::Hardlink});
+    zz.payload.push_back(test::file("etc/shared.conf", "from zz"));
     test::PackageSpec late;
     late.name = "late";
     late.payload = {test::file("etc/shared.conf", "from late"),
                     test::file("share/zz/a", "late's a")};
-    packages = {{make(dir.path(), python), {}, ""},
-                {make(dir.path(), pure), {}, "pure"},
-                {make(dir.path(), zz), {}, "zz >=1"},
-                {make(dir.path(), late), {}, ""}};
+    packages = {{make_extracted(dir.path(), python), {}, ""},
+                {make_extracted(dir.path(), pure), {}, "pure"},
+                {make_extracted(dir.path(), zz), {}, "zz >=1"},
+                {make_extracted(dir.path(), late), {}, ""}};
     packages[2].record.url =
         "https://conda.anaconda.org/t/tk-123/conda-forge/linux-64/zz-1.0-0.conda";
     packages[2].record.sha256 = Digest::of("zz");

@@ -2,6 +2,8 @@
 // that every extraction and install rule is tested without ../shared/testdata.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/package.hpp"
 #include "docker_envs/conda/package_record.hpp"
 #include "ffi/archive.hpp"
 
@@ -147,6 +150,68 @@ inline Result<std::filesystem::path> build_package(const std::filesystem::path& 
   auto entries = info_entries(spec);
   for (const auto& e : spec.payload) entries.push_back(e);
   return build_raw(dir, spec.name + "-" + spec.version + "-" + spec.build, format, entries);
+}
+
+// conda-build's long binary placeholder (shorter than conda's 255 bytes, long enough for tests).
+inline const std::string kBinPlaceholder = "/build/_h_env_placehold_placehold_placehold_placehold";
+
+// "zz-1.0-0": a text placeholder (lib/pkgconfig/zz.pc), a binary one (lib/libzz.so.1), a symlink,
+// a hardlink (share/zz/b -> share/zz/a), an empty directory and a post-link script.
+inline PackageSpec placeholder_package() {
+  PackageSpec spec;
+  spec.name = "zz";
+  Entry text = file("lib/pkgconfig/zz.pc",
+                    "prefix=/opt/anaconda1anaconda2anaconda3\nlibdir=${prefix}/lib\n");
+  text.placeholder = "/opt/anaconda1anaconda2anaconda3";
+  Entry bin = file("lib/libzz.so.1",
+                   std::string("\x7f" "ELF") + '\0' + kBinPlaceholder + "/lib" + '\0', 0755);
+  bin.placeholder = kBinPlaceholder;
+  bin.file_mode = "binary";
+  spec.payload = {text,
+                  bin,
+                  symlink("lib/libzz.so", "libzz.so.1"),
+                  file("share/zz/a", "same"),
+                  Entry{"share/zz/b", "share/zz/a", Entry::Hardlink},
+                  Entry{"var/empty", "", Entry::Dir, 0755},
+                  file("bin/.zz-post-link.sh", "echo hi", 0755)};
+  return spec;
+}
+
+// "pure-1.0-0", noarch: python: a module under site-packages/, a script under python-scripts/, a
+// post-link script, and an entry point `pure-run = pure.cli:app.main` in info/link.json.
+inline PackageSpec noarch_python_package() {
+  PackageSpec pure;
+  pure.name = "pure";
+  pure.noarch = "python";
+  pure.subdir = "noarch";
+  pure.payload = {file("site-packages/pure/__init__.py", "def main():\n    return 0\n"),
+                  file("python-scripts/pure-tool", "#!/usr/bin/env python\n", 0755),
+                  file("python-scripts/.pure-post-link.sh", "echo", 0755)};
+  pure.extra_info = {file(
+      "info/link.json",
+      R"({"noarch":{"type":"python","entry_points":["pure-run = pure.cli:app.main"]},"package_metadata_version":1})")};
+  return pure;
+}
+
+// Builds `spec` in `dir` and extracts it into dir/x-NAME-VERSION; returns that directory.
+inline std::filesystem::path make_extracted(const std::filesystem::path& dir,
+                                            const PackageSpec& spec,
+                                            PackageFormat format = PackageFormat::Conda) {
+  auto pkg = build_package(dir, spec, format);
+  EXPECT_TRUE(pkg) << pkg.error().to_string();
+  auto out = dir / ("x-" + spec.name + "-" + spec.version);
+  auto st = extract_package(*pkg, out);
+  EXPECT_TRUE(st) << st.error().to_string();
+  return out;
+}
+
+// python 3.11.4: bin/python3.11 and the bin/python symlink.
+inline PackageSpec python_package() {
+  PackageSpec python;
+  python.name = "python";
+  python.version = "3.11.4";
+  python.payload = {file("bin/python3.11", "ELF", 0755), symlink("bin/python", "python3.11")};
+  return python;
 }
 
 }  // namespace de::conda::test
