@@ -367,7 +367,8 @@ struct Planner {
     std::string what = dir.filename().string();
     auto index_text = DE_TRY_CTX(read_file(dir / "info/index.json"), "package " + what);
     PackageRecord rec = DE_TRY(parse_index_json(index_text, what + "/info/index.json"));
-    // What the caller knows (repodata, lock file) wins over index.json for origin fields.
+    // What the caller knows (repodata, lock file) wins over index.json for origin fields. Every
+    // field taken from `known` here must be in package_plan_key (package_plan_cache.cpp).
     const PackageRecord& known = input.record;
     if (!known.url.empty()) rec.url = known.url;
     if (!known.channel.empty()) rec.channel = known.channel;
@@ -602,7 +603,8 @@ struct Planner {
     m.path = prefix_rel + "/conda-meta/" + dist + ".json";
     m.package = dist;
     m.source = InstallEntry::Source::Bytes;
-    m.data = meta.dump(2) + "\n";
+    // A path that is not UTF-8 (legal in a tar) is written with U+FFFD rather than failing.
+    m.data = meta.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     m.size = m.data.size();
     add(std::move(m));
     return result;
@@ -664,8 +666,14 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
     }
   }
   std::vector<std::optional<Result<Planner::Prepared>>> prepared(packages.size());
-  parallel_for(packages.size(), options.threads,
-               [&](std::size_t i) { prepared[i] = planner.prepare(packages[i]); });
+  parallel_for(packages.size(), options.threads, [&](std::size_t i) {
+    try {  // an exception must not leave a worker thread
+      prepared[i] = planner.prepare(packages[i]);
+    } catch (const std::exception& e) {
+      prepared[i] = fail(Code::Internal, "planning {}: {}", packages[i].extracted_dir.string(),
+                         e.what());
+    }
+  });
   std::size_t total = 1;  // conda-meta/history
   for (auto& p : prepared) {
     if (!*p) return std::unexpected(std::move(*p).error());

@@ -255,6 +255,23 @@ TEST(Installer, NoarchPythonRelocationAndEntryPoints) {
   EXPECT_TRUE(find(*explicit_py, "opt/conda/lib/python3.13t/site-packages/pure/__init__.py"));
 }
 
+TEST(Installer, PathsThatAreNotUtf8AreInstalledAndRecorded) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.name = "latin1";
+  spec.payload = {test::file("share/caf\xe9.txt", "bytes")};
+  spec.write_paths_json = false;  // info/files, as JSON cannot hold the name
+  auto extracted = make_extracted(dir.path(), spec, PackageFormat::TarBz2);
+  PackageToInstall p{extracted, {}, ""};
+  auto plan = plan_environment(std::span(&p, 1), {});
+  ASSERT_TRUE(plan) << plan.error().to_string();
+  const auto* file = find(*plan, "opt/conda/share/caf\xe9.txt");
+  ASSERT_TRUE(file);
+  EXPECT_EQ(content(*file), "bytes");
+  auto meta = nlohmann::json::parse(content(*find(*plan, "opt/conda/conda-meta/latin1-1.0-0.json")));
+  EXPECT_EQ(meta["files"][0], "share/caf\xef\xbf\xbd.txt");  // U+FFFD in place of the byte
+}
+
 TEST(Installer, LaterPackageWinsWithWarning) {
   auto dir = temp();
   test::PackageSpec a, b;
