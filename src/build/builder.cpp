@@ -211,8 +211,27 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   }
   report({.kind = BuildEvent::Kind::Fetching, .total = requests.size()});
   conda::PackageCache package_cache(r.package_cache);
-  auto dirs =
-      DE_TRY_CTX(package_cache.fetch_all(requests, *r.fetcher, parallelism), "fetching packages");
+  auto on_fetch = [&](const conda::PackageCache::FetchProgress& p) {
+    using State = conda::PackageCache::FetchProgress::State;
+    if (p.state == State::Cached) return;
+    if (p.state == State::Downloaded) {
+      ++result.packages_downloaded;
+      result.bytes_downloaded += p.bytes;
+    }
+    report({.kind = p.state == State::Downloaded ? BuildEvent::Kind::Downloaded
+                                                 : BuildEvent::Kind::Downloading,
+            .index = p.index,
+            .total = requests.size(),
+            .bytes = p.bytes,
+            .size = p.size,
+            .what = p.file_name});
+  };
+  auto dirs = DE_TRY_CTX(package_cache.fetch_all(requests, *r.fetcher, parallelism, on_fetch),
+                         "fetching packages");
+  report({.kind = BuildEvent::Kind::Fetched,
+          .index = result.packages_downloaded,
+          .total = requests.size(),
+          .bytes = result.bytes_downloaded});
 
   // 2. What each package puts under the prefix.
   std::vector<conda::PackageToInstall> to_install;

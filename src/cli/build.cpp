@@ -300,6 +300,18 @@ Status run(const BuildFlags& f, const Globals& globals) {
           case K::Fetching:
             say(fmt::format("fetching and extracting {} package(s)", e.total));
             break;
+          case K::Downloading:
+            say(fmt::format("downloading {}: {}{}", e.what, human_bytes(e.bytes),
+                            e.size ? " of " + human_bytes(*e.size) : std::string()));
+            break;
+          case K::Downloaded:
+            say(fmt::format("[{}/{}] downloaded {} ({})", e.index + 1, e.total, e.what,
+                            human_bytes(e.bytes)));
+            break;
+          case K::Fetched:
+            say(fmt::format("{} package(s): {} downloaded ({}), {} from the cache", e.total,
+                            e.index, human_bytes(e.bytes), e.total - e.index));
+            break;
           case K::Planned:
             say(fmt::format("{} environment layer(s)", e.total));
             break;
@@ -391,6 +403,8 @@ Status run(const BuildFlags& f, const Globals& globals) {
                             {"layers", layers},
                             {"bytes_reused", built.bytes_reused},
                             {"bytes_new", built.bytes_new},
+                            {"packages_downloaded", built.packages_downloaded},
+                            {"bytes_downloaded", built.bytes_downloaded},
                             {"warnings", built.warnings}};
     };
     nlohmann::json out;

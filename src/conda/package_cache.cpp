@@ -6,10 +6,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/parallel.hpp"
 
 namespace de::conda {
 
@@ -137,13 +138,58 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
 
 Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashes& expected,
                                      Fetcher& fetcher) {
-  if (auto local = fetcher.local_path(url)) return extract(*local, expected);
+  return fetch_reporting(url, expected, fetcher, {});
+}
+
+namespace {
+
+// Passes bytes through, reporting the running total every few MiB.
+class CountingWriter final : public Writer {
+ public:
+  CountingWriter(Writer& next, std::function<void(std::uint64_t)> report)
+      : next_(next), report_(std::move(report)) {}
+  Status write(std::span<const std::byte> data) override {
+    DE_TRY(next_.write(data));
+    bytes_ += data.size();
+    if (report_ && bytes_ >= next_report_) {
+      report_(bytes_);
+      next_report_ = bytes_ + kEvery;
+    }
+    return {};
+  }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  static constexpr std::uint64_t kEvery = 4 << 20;
+  Writer& next_;
+  std::function<void(std::uint64_t)> report_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t next_report_ = kEvery;
+};
+
+}  // namespace
+
+Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
+                                               const ExpectedHashes& expected, Fetcher& fetcher,
+                                               const Report& report) {
+  using State = FetchProgress::State;
+  auto say = [&](State state, std::uint64_t bytes) {
+    if (report) report(state, bytes);
+  };
+  if (auto local = fetcher.local_path(url)) {
+    auto entry = DE_TRY(extract(*local, expected));
+    say(State::Cached, 0);
+    return entry;
+  }
   auto slash = url.rfind('/');
   std::string file_name = slash == std::string::npos ? url : url.substr(slash + 1);
   if (auto q = file_name.find_first_of("?#"); q != std::string::npos) file_name.resize(q);
   std::string what = "downloading " + redact_url(url);
   DE_TRY_CTX(package_format_of(file_name), what);
-  if (auto entry = verified_entry(root_, file_name, expected)) return *entry;  // no download
+  if (auto entry = verified_entry(root_, file_name, expected)) {  // no download
+    say(State::Cached, 0);
+    return *entry;
+  }
   fs::path downloads = root_ / "downloads";
   DE_TRY(make_dirs(downloads));
   fs::path dest = downloads / file_name;
@@ -155,33 +201,49 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
     have =
         hashes && (expected.sha256 || expected.md5) && check_hashes(*hashes, expected, file_name);
   }
+  std::optional<std::uint64_t> downloaded;
   if (!have) {
     // Verified before it is renamed into place: a truncated or corrupt download never lands.
     auto out = DE_TRY_CTX(AtomicFileWriter::create(dest), what);
     HashingWriter tee(*out);
-    DE_TRY_CTX(fetcher.fetch_to(url, tee), what);
+    CountingWriter counted(tee, [&](std::uint64_t n) { say(State::Downloading, n); });
+    DE_TRY_CTX(fetcher.fetch_to(url, counted), what);
     DE_TRY_CTX(check_hashes(tee.finish(), expected, redact_url(url)), what);
     DE_TRY_CTX(out->commit(), what);
+    downloaded = counted.bytes();
   }
-  return extract(dest, expected);
+  auto entry = DE_TRY(extract(dest, expected));
+  if (downloaded)
+    say(State::Downloaded, *downloaded);
+  else
+    say(State::Cached, 0);
+  return entry;
 }
 
 Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchRequest> requests,
-                                                      Fetcher& fetcher, unsigned parallelism) {
+                                                      Fetcher& fetcher, unsigned parallelism,
+                                                      const FetchProgressFn& progress) {
   std::vector<std::optional<Result<fs::path>>> results(requests.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    // Each thread uses its own PackageCache value (the object is only thread-compatible).
+  std::mutex progress_mutex;
+  parallel_for(requests.size(), std::max(1u, parallelism), [&](std::size_t i) {
+    const auto& request = requests[i];
+    Report report;
+    if (progress) {
+      report = [&, i](FetchProgress::State state, std::uint64_t bytes) {
+        std::string name = request.url.substr(request.url.rfind('/') + 1);
+        if (auto q = name.find_first_of("?#"); q != std::string::npos) name.resize(q);
+        std::lock_guard lock(progress_mutex);
+        progress({.state = state,
+                  .index = i,
+                  .file_name = std::move(name),
+                  .bytes = bytes,
+                  .size = request.expected.size});
+      };
+    }
+    // Each call uses its own PackageCache value (the object is only thread-compatible).
     PackageCache cache(root_);
-    for (std::size_t i = next.fetch_add(1); i < requests.size(); i = next.fetch_add(1))
-      results[i] = cache.fetch(requests[i].url, requests[i].expected, fetcher);
-  };
-  unsigned threads =
-      std::max(1u, std::min<unsigned>(parallelism, static_cast<unsigned>(requests.size())));
-  std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  pool.clear();  // joins
+    results[i] = cache.fetch_reporting(request.url, request.expected, fetcher, report);
+  });
   std::vector<fs::path> out;
   out.reserve(requests.size());
   for (auto& r : results) {

@@ -83,8 +83,20 @@ TEST_F(BuilderTest, BuildsAnImageOurReadersAccept) {
   req.cmd = std::vector<std::string>{"hello"};
   req.variables = {{"FROM_YML", "yes"}};
   req.env = {{"DEP_MODE", "overridden"}};
+  std::vector<BuildEvent> events;
+  req.progress = [&](const BuildEvent& e) { events.push_back(e); };
   auto built = build_image(req);
   ASSERT_TRUE(built) << built.error().to_string();
+  // file:// packages are read in place: fetched, nothing downloaded.
+  EXPECT_EQ(built->packages_downloaded, 0u);
+  EXPECT_EQ(built->bytes_downloaded, 0u);
+  std::vector<BuildEvent::Kind> kinds;
+  for (const auto& e : events) kinds.push_back(e.kind);
+  using K = BuildEvent::Kind;
+  EXPECT_EQ(kinds, (std::vector<K>{K::Fetching, K::Fetched, K::Planned, K::LayerBuilt,
+                                   K::LayerBuilt, K::LayerBuilt}));
+  EXPECT_EQ(events[1].total, 2u);
+  EXPECT_EQ(events[1].index, 0u);
   // One layer per package, then the environment-wide layer.
   ASSERT_EQ(built->layers.size(), 3u);
   EXPECT_EQ(built->layers[0].packages, std::vector<std::string>{"dep-1.0-0"});

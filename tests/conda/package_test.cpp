@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <random>
+
 #include "docker_envs/conda/package_cache.hpp"
 #include "support/testdata.hpp"
 #include "test_packages.hpp"
@@ -231,6 +234,77 @@ TEST(PackageCache, FetchAllInParallelKeepsOrderAndReportsErrors) {
   auto bad = cache.fetch_all(requests, fetcher, 3);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().to_string().find("p4-1.0-0"), std::string::npos) << bad.error().to_string();
+}
+
+// Serves file:// URLs as a remote channel would: a stream, no local path to read in place.
+class StreamingFetcher final : public Fetcher {
+ public:
+  Result<std::unique_ptr<Reader>> open(const std::string& url) override { return files_.open(url); }
+
+ private:
+  FileFetcher files_;
+};
+
+TEST(PackageCache, FetchAllReportsDownloadsInBytes) {
+  auto dir = temp();
+  std::vector<PackageCache::FetchRequest> requests;
+  std::vector<std::uint64_t> sizes;
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 3; ++i) {
+    test::PackageSpec spec;
+    spec.name = fmt::format("p{}", i);
+    // p1 is 9 MiB of incompressible bytes: reported while it downloads.
+    std::string payload(i == 1 ? 9 << 20 : 100, '\0');
+    for (auto& c : payload) c = static_cast<char>(random());
+    spec.payload = {test::file("share/blob", payload)};
+    auto pkg = test::build_package(dir.path(), spec, PackageFormat::Conda);
+    ASSERT_TRUE(pkg);
+    sizes.push_back(fs::file_size(*pkg));
+    auto bytes = read_file(*pkg, 16 << 20);
+    ASSERT_TRUE(bytes);
+    requests.push_back(
+        {path_to_file_url(*pkg), {.sha256 = Digest::of(*bytes), .size = sizes.back()}});
+  }
+  using State = PackageCache::FetchProgress::State;
+  std::vector<PackageCache::FetchProgress> seen;
+  std::atomic<int> inside{0};
+  auto record = [&](const PackageCache::FetchProgress& p) {
+    EXPECT_EQ(inside.fetch_add(1), 0) << "progress called concurrently";
+    seen.push_back(p);
+    inside.fetch_sub(1);
+  };
+  PackageCache cache(dir.path() / "cache");
+  StreamingFetcher remote;
+  ASSERT_TRUE(cache.fetch_all(requests, remote, 3, record));
+  std::vector<std::uint64_t> downloaded(3, 0);
+  std::vector<std::uint64_t> partial;
+  for (const auto& p : seen) {
+    ASSERT_LT(p.index, 3u);
+    EXPECT_EQ(p.file_name, fmt::format("p{}-1.0-0.conda", p.index));
+    EXPECT_EQ(p.size, sizes[p.index]);
+    if (p.state == State::Downloaded) downloaded[p.index] = p.bytes;
+    if (p.state == State::Downloading) {
+      EXPECT_EQ(p.index, 1u);
+      partial.push_back(p.bytes);
+    }
+    EXPECT_NE(p.state, State::Cached);
+  }
+  EXPECT_EQ(downloaded, sizes);
+  ASSERT_EQ(partial.size(), 2u);  // at 4 and 8 MiB
+  EXPECT_LT(partial[0], partial[1]);
+  EXPECT_LT(partial[1], sizes[1]);
+
+  // Again: everything is in the cache (known by sha256), nothing is downloaded.
+  seen.clear();
+  ASSERT_TRUE(cache.fetch_all(requests, remote, 3, record));
+  ASSERT_EQ(seen.size(), 3u);
+  for (const auto& p : seen) EXPECT_EQ(p.state, State::Cached);
+  // Local files are read in place: never downloads.
+  seen.clear();
+  FileFetcher local;
+  ASSERT_TRUE(PackageCache(dir.path() / "other").fetch_all(requests, local, 3, record));
+  ASSERT_EQ(seen.size(), 3u);
+  for (const auto& p : seen) EXPECT_EQ(p.state, State::Cached);
 }
 
 TEST(Package, RealPackagesExtract) {

@@ -62,7 +62,13 @@ image:
   prefix: /opt/env
   cmd: ["hello"]
 YAML
-run_cli build "$TEST_TMP/environment.yml" -o "docker-archive:$TEST_TMP/http.tar"
+# On a terminal (script(1) gives the build a pty), downloads are reported in bytes.
+script -qefc "'$DE_CLI' build '$TEST_TMP/environment.yml' -o 'docker-archive:$TEST_TMP/http.tar'" \
+  "$TEST_TMP/progress.txt" </dev/null >/dev/null || die "the HTTP build failed: $(cat "$TEST_TMP/progress.txt")"
+progress=$(tr -d '\r' <"$TEST_TMP/progress.txt")
+grep -Eq '^\[[0-9]/3\] downloaded hello-1\.0-he7deeb07_0\.conda \([0-9.]+ (B|KiB|MiB)\)$' <<<"$progress" ||
+  die "no download line for hello on the terminal: $progress"
+assert_contains "$progress" "3 package(s): 3 downloaded (" "download summary on the terminal"
 for p in 'GET /noarch/repodata.json 200' 'GET /linux-64/repodata.json 200' \
   'GET /noarch/hello-1.0-he7deeb07_0.conda 200' 'GET /linux-64/busybox-.*\.conda 200'; do
   [[ $(channel_requests "$p") == 1 ]] || die "expected one '$p' in the channel log: $(cat "$CHANNEL_LOG")"
@@ -71,7 +77,9 @@ done
 grep -qx 'opt/env/bin/hello' < <("$DE_CLI" image ls "docker-archive:$TEST_TMP/http.tar" | sed 's|^/||') ||
   die "bin/hello missing from the HTTP build"
 log "a rebuild revalidates the repodata (304) and downloads no package again"
-run_cli build "$TEST_TMP/environment.yml" -o "docker-archive:$TEST_TMP/http2.tar"
+run_cli build "$TEST_TMP/environment.yml" -o "docker-archive:$TEST_TMP/http2.tar" --json >"$TEST_TMP/http2.json"
+downloads=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['packages_downloaded'])" "$TEST_TMP/http2.json")
+[[ $downloads == 0 ]] || die "the rebuild reports $downloads download(s)"
 [[ $(channel_requests 'GET /noarch/repodata.json 304') == 1 ]] || die "noarch repodata not revalidated: $(cat "$CHANNEL_LOG")"
 [[ $(channel_requests '\.conda 200') == 3 ]] || die "packages downloaded again: $(cat "$CHANNEL_LOG")"
 cmp -s "$TEST_TMP/http.tar" "$TEST_TMP/http2.tar" || die "the rebuild wrote a different archive"

@@ -29,12 +29,21 @@
 
 namespace de::build {
 
-// Progress events for a front end (called from the building thread only).
+// Progress events for a front end (from worker threads too, never concurrently).
 struct BuildEvent {
-  enum class Kind { Fetching, Planned, LayerReused, LayerBuilt } kind;
-  std::size_t index = 0, total = 0;  // layer index / count, or package count for Fetching
-  std::uint64_t bytes = 0;           // blob bytes of the layer
-  std::string what;                  // the layer's label
+  enum class Kind {
+    Fetching,     // total: packages
+    Downloading,  // index/total: package, bytes: received so far (every few MiB), what: file
+    Downloaded,   // as Downloading, bytes: the whole file (verified)
+    Fetched,      // index: packages downloaded, total: packages, bytes: bytes downloaded
+    Planned,      // total: layers
+    LayerReused,  // index/total: layer, bytes: blob bytes, what: the layer's label
+    LayerBuilt,   // as LayerReused
+  } kind;
+  std::size_t index = 0, total = 0;
+  std::uint64_t bytes = 0;
+  std::optional<std::uint64_t> size;  // Downloading/Downloaded: the expected size, when known
+  std::string what;
 };
 
 struct BuildRequest {
@@ -79,7 +88,10 @@ struct BuildResult {
   std::vector<BuiltLayer> layers;  // the environment's layers (base layers not included)
   std::size_t base_layers = 0;
   std::size_t package_count = 0;
-  std::uint64_t bytes_reused = 0, bytes_new = 0;
+  std::uint64_t bytes_reused = 0, bytes_new = 0;  // layer blobs
+  // Packages downloaded for this build (the others were in the package cache or local files).
+  std::size_t packages_downloaded = 0;
+  std::uint64_t bytes_downloaded = 0;
   std::vector<std::string> warnings;
 };
 

@@ -11,7 +11,10 @@
 // A PackageCache object is thread-compatible; separate objects (and processes) may share a root.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,12 +47,34 @@ class PackageCache {
     std::string url;
     ExpectedHashes expected;
   };
+  // What fetch_all() says about each request.
+  struct FetchProgress {
+    enum class State {
+      Downloading,  // `bytes` received so far (every few MiB)
+      Downloaded,   // the whole file: `bytes` received, verified
+      Cached,       // nothing downloaded: already in the cache, or a local file
+    } state;
+    std::size_t index = 0;              // in the request list
+    std::string file_name;              // "numpy-1.26.4-py312h8753938_0.conda"
+    std::uint64_t bytes = 0;            // see State
+    std::optional<std::uint64_t> size;  // the expected size, when the request gives it
+  };
+  using FetchProgressFn = std::function<void(const FetchProgress&)>;
+
   // fetch()es every request on up to `parallelism` threads (`fetcher` must be thread-safe);
   // returns the extracted directories in request order, or the first error in request order.
+  // `progress` is called from the fetching threads, never concurrently.
   Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests,
-                                                       Fetcher& fetcher, unsigned parallelism = 4);
+                                                       Fetcher& fetcher, unsigned parallelism = 4,
+                                                       const FetchProgressFn& progress = {});
 
  private:
+  // fetch(), reporting what happens to request `index` (states and bytes) through `report`.
+  using Report = std::function<void(FetchProgress::State, std::uint64_t bytes)>;
+  Result<std::filesystem::path> fetch_reporting(const std::string& url,
+                                                const ExpectedHashes& expected, Fetcher& fetcher,
+                                                const Report& report);
+
   std::filesystem::path root_;
 };
 
