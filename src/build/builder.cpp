@@ -178,6 +178,9 @@ struct LayerJob {
 
 Result<BuildResult> build_image(const BuildRequest& r) {
   if (!r.fetcher) return fail(Code::Internal, "build_image needs a fetcher");
+  // Relative to the working directory they would scatter cache files there.
+  if (r.package_cache.empty() || r.layer_cache.empty())
+    return fail(Code::Internal, "build_image needs a package cache and a layer cache directory");
   if (!r.prefix.starts_with("/") || r.prefix == "/")
     return fail(Code::InvalidArgument, "prefix '{}' must be an absolute path below /", r.prefix);
   const std::string prefix_rel = DE_TRY(oci::normalize_path(r.prefix));

@@ -155,6 +155,16 @@ TEST_F(BuilderTest, BuildsAnImageOurReadersAccept) {
   EXPECT_TRUE(warned);
 }
 
+TEST_F(BuilderTest, RefusesARequestWithoutCacheDirectories) {
+  auto req = request({dep_, hello_}, "c0");
+  req.layer_cache.clear();
+  auto built = build_image(req);
+  ASSERT_FALSE(built);
+  EXPECT_NE(built.error().to_string().find("layer cache"), std::string::npos);
+  EXPECT_FALSE(fs::exists("plans"));
+  EXPECT_FALSE(fs::exists("keys"));
+}
+
 TEST_F(BuilderTest, WarmRebuildReusesEveryLayerAndKeepsTheDigest) {
   auto first = build_image(request({dep_, hello_}, "c1"));
   ASSERT_TRUE(first) << first.error().to_string();
