@@ -104,7 +104,9 @@ std::optional<PackagePlan> decode_package_plan(std::string_view bytes, const fs:
   PackagePlan plan;
   plan.warnings = in.strs();
   std::uint32_t n = in.u32();
-  if (in.bad || n > bytes.size()) return std::nullopt;
+  // Each entry takes at least kMinEntry bytes: a count the file cannot hold allocates nothing.
+  constexpr std::size_t kMinEntry = 5 * 4 + 3 * 1 + 4 + 8;  // 5 lengths, 3 enums, mode, size
+  if (in.bad || n > (bytes.size() - in.pos()) / kMinEntry) return std::nullopt;
   plan.entries.resize(n);
   const std::string base = dir.native() + "/";
   for (auto& e : plan.entries) {

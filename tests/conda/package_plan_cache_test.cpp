@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -215,6 +216,17 @@ TEST(PackagePlanCache, RefusesEntriesOutsideThePrefixOrThePackage) {
     e.host_path = bad;
     EXPECT_FALSE(decode(e)) << bad;
   }
+  // An entry count the file cannot hold (with a valid checksum) is refused before allocating.
+  detail::PackagePlan one;
+  one.entries.push_back(ok);
+  std::string bytes = detail::encode_package_plan(one, dir);
+  auto count_at = std::string_view("docker-envs package plan v1\n").size() + 4;  // no warnings
+  std::uint32_t huge = 1u << 30;
+  std::memcpy(bytes.data() + count_at, &huge, 4);
+  auto sum = Digest::of(std::string_view(bytes).substr(0, bytes.size() - 32));
+  std::memcpy(bytes.data() + bytes.size() - 32, sum.bytes().data(), 32);
+  EXPECT_FALSE(detail::decode_package_plan(bytes, dir, "zz-1.0-0", "opt/conda"));
+
   auto link = ok;
   link.type = InstallEntry::Type::Hardlink;
   link.link_target = "etc/passwd";
