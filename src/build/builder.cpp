@@ -323,11 +323,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
     if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
     size_t i = index_of.at(e.package);
-    // host_path is <extracted dir>/<path in the package> (the installer builds it so).
-    const std::string& dir = dirs[i].native();
-    std::string_view host = e.host_path.native();
-    if (host.size() > dir.size() + 1 && host.starts_with(dir) && host[dir.size()] == '/')
-      return content_base[i] + "/" + std::string(host.substr(dir.size() + 1));
+    if (auto inside = conda::path_in_package(e, dirs[i]))
+      return content_base[i] + "/" + std::string(*inside);
     return content_base[i] + "/" + e.host_path.lexically_relative(dirs[i]).generic_string();
   };
   // Keys hash every entry (and the bytes of generated files): computed on all cores.

@@ -70,6 +70,15 @@ Result<std::string> replace_prefix(std::string_view data, std::string_view place
   return out;
 }
 
+std::optional<std::string_view> path_in_package(const InstallEntry& entry,
+                                                const fs::path& extracted_dir) {
+  std::string_view host = entry.host_path.native();
+  const std::string& dir = extracted_dir.native();
+  if (host.size() <= dir.size() + 1 || !host.starts_with(dir) || host[dir.size()] != '/')
+    return std::nullopt;
+  return host.substr(dir.size() + 1);
+}
+
 Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::string_view prefix) {
   switch (entry.source) {
     case InstallEntry::Source::Bytes:
@@ -315,6 +324,19 @@ std::string history_time(std::int64_t t) {
   return buf;
 }
 
+// A package's info/index.json as read, and parsed.
+struct IndexJson {
+  std::string text;
+  PackageRecord record;
+};
+
+Result<IndexJson> read_index_json(const fs::path& extracted_dir) {
+  std::string what = extracted_dir.filename().string();
+  auto text = DE_TRY_CTX(read_file(extracted_dir / "info/index.json"), "package " + what);
+  auto record = DE_TRY(parse_index_json(text, what + "/info/index.json"));
+  return IndexJson{std::move(text), std::move(record)};
+}
+
 struct Planner {
   const InstallOptions& options;
   std::string prefix_rel;  // "opt/conda"
@@ -362,11 +384,10 @@ struct Planner {
     detail::PackagePlan plan;
   };
 
-  Result<Prepared> prepare(const PackageToInstall& input) const {
+  Result<Prepared> prepare(const PackageToInstall& input, const IndexJson& index) const {
     const fs::path& dir = input.extracted_dir;
-    std::string what = dir.filename().string();
-    auto index_text = DE_TRY_CTX(read_file(dir / "info/index.json"), "package " + what);
-    PackageRecord rec = DE_TRY(parse_index_json(index_text, what + "/info/index.json"));
+    const std::string& index_text = index.text;
+    PackageRecord rec = index.record;
     // What the caller knows (repodata, lock file) wins over index.json for origin fields. Every
     // field taken from `known` here must be in package_plan_key (package_plan_cache.cpp).
     const PackageRecord& known = input.record;
@@ -653,22 +674,27 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   opts.prefix = prefix;
   Planner planner{opts, rel, options.python, {}, {}, {}, {}};
   if (!options.plan_cache.empty()) planner.cache.emplace(options.plan_cache);
+  // Every index.json is read once: to find python here, and for each package's record.
+  std::vector<std::optional<Result<IndexJson>>> indexes(packages.size());
+  parallel_for(packages.size(), options.threads,
+               [&](std::size_t i) { indexes[i] = read_index_json(packages[i].extracted_dir); });
   if (!planner.python) {
-    for (const auto& p : packages) {
-      auto text = read_file(p.extracted_dir / "info/index.json");
-      if (!text) continue;
-      auto rec = parse_index_json(*text, "index.json");
-      if (rec && rec->name == "python") {
-        if (!p.record.python_site_packages_path.empty())
-          rec->python_site_packages_path = p.record.python_site_packages_path;
-        planner.python = DE_TRY(python_info_from_record(*rec));
-      }
+    for (std::size_t i = 0; i < packages.size(); ++i) {
+      if (!*indexes[i] || (*indexes[i])->record.name != "python") continue;
+      PackageRecord python = (*indexes[i])->record;
+      if (!packages[i].record.python_site_packages_path.empty())
+        python.python_site_packages_path = packages[i].record.python_site_packages_path;
+      planner.python = DE_TRY(python_info_from_record(python));
     }
   }
   std::vector<std::optional<Result<Planner::Prepared>>> prepared(packages.size());
   parallel_for(packages.size(), options.threads, [&](std::size_t i) {
     try {  // an exception must not leave a worker thread
-      prepared[i] = planner.prepare(packages[i]);
+      if (!*indexes[i]) {
+        prepared[i] = std::unexpected((*indexes[i]).error());
+        return;
+      }
+      prepared[i] = planner.prepare(packages[i], **indexes[i]);
     } catch (const std::exception& e) {
       prepared[i] = fail(Code::Internal, "planning {}: {}", packages[i].extracted_dir.string(),
                          e.what());

@@ -143,6 +143,14 @@ Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashe
 
 namespace {
 
+// The package file a URL names: its last segment, without query or fragment.
+std::string url_file_name(std::string_view url) {
+  auto slash = url.rfind('/');
+  std::string name(slash == std::string_view::npos ? url : url.substr(slash + 1));
+  if (auto q = name.find_first_of("?#"); q != std::string::npos) name.resize(q);
+  return name;
+}
+
 // Passes bytes through, reporting the running total every few MiB.
 class CountingWriter final : public Writer {
  public:
@@ -181,9 +189,7 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
     say(State::Cached, 0);
     return entry;
   }
-  auto slash = url.rfind('/');
-  std::string file_name = slash == std::string::npos ? url : url.substr(slash + 1);
-  if (auto q = file_name.find_first_of("?#"); q != std::string::npos) file_name.resize(q);
+  std::string file_name = url_file_name(url);
   std::string what = "downloading " + redact_url(url);
   DE_TRY_CTX(package_format_of(file_name), what);
   if (auto entry = verified_entry(root_, file_name, expected)) {  // no download
@@ -229,13 +235,12 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
     const auto& request = requests[i];
     Report report;
     if (progress) {
-      report = [&, i](FetchProgress::State state, std::uint64_t bytes) {
-        std::string name = request.url.substr(request.url.rfind('/') + 1);
-        if (auto q = name.find_first_of("?#"); q != std::string::npos) name.resize(q);
+      report = [&, i, name = url_file_name(request.url)](FetchProgress::State state,
+                                                         std::uint64_t bytes) {
         std::lock_guard lock(progress_mutex);
         progress({.state = state,
                   .index = i,
-                  .file_name = std::move(name),
+                  .file_name = name,
                   .bytes = bytes,
                   .size = request.expected.size});
       };

@@ -64,7 +64,6 @@ Digest package_plan_key(const PackagePlanInputs& in) {
 }
 
 std::string encode_package_plan(const PackagePlan& plan, const fs::path& dir) {
-  const std::string& base = dir.native();
   Out o;
   o.buffer().append(kMagic);
   o.strs(plan.warnings);
@@ -74,11 +73,8 @@ std::string encode_package_plan(const PackagePlan& plan, const fs::path& dir) {
     o.u8(static_cast<std::uint8_t>(e.type));
     o.u32(e.mode);
     o.u8(static_cast<std::uint8_t>(e.source));
-    std::string_view host = e.host_path.native();
-    if (!host.empty() && host.size() > base.size() + 1 && host.starts_with(base) &&
-        host[base.size()] == '/')
-      host.remove_prefix(base.size() + 1);
-    o.str(host);
+    // A host file outside the package keeps its absolute path, which decode refuses.
+    o.str(path_in_package(e, dir).value_or(e.host_path.native()));
     o.str(e.data);
     o.str(e.placeholder);
     o.u8(static_cast<std::uint8_t>(e.placeholder_mode));

@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "docker_envs/base/error.hpp"
@@ -67,6 +68,12 @@ struct InstallEntry {
   std::string link_target;
   std::string package;  // dist name of the package ("" for environment-wide files)
 };
+
+// Where an entry's host file lies inside its package's extracted directory ("lib/libz.so.1": the
+// installer makes host_path <extracted_dir>/<path in the package>); nullopt when it does not lie
+// below `extracted_dir`. A view into entry.host_path.
+std::optional<std::string_view> path_in_package(const InstallEntry& entry,
+                                                const std::filesystem::path& extracted_dir);
 
 // Opens the content of a File entry (rewriting Source::Rewrite entries as they are read).
 Result<std::unique_ptr<Reader>> open_content(const InstallEntry& entry, std::string_view prefix);
