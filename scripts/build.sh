@@ -4,7 +4,10 @@
 #   scripts/build.sh                  # build/ : optimised with debug info, warnings are errors
 #   BUILD_DIR=build-asan scripts/build.sh -DDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 #
-# Extra arguments are passed to the CMake configure step. BUILD_TYPE overrides the build type.
+#   TARGETS=docker-envs scripts/build.sh   # only the CLI (what scripts/setup.sh builds)
+#
+# Extra arguments are passed to the CMake configure step. BUILD_TYPE overrides the build type;
+# TARGETS (space-separated) limits the build to those targets (default: everything, tests too).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,5 +20,7 @@ cmake -S "$root" -B "$build_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DDE_WERROR=ON \
   "$@"
-cmake --build "$build_dir" --parallel "$jobs"
+targets=()
+for t in ${TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" --parallel "$jobs" "${targets[@]}"
 echo "build: $build_dir/docker-envs"

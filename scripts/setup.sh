@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Set-up command 1 of the README: installs the Debian packages, builds build/docker-envs, and runs
-# the main job on the bundled example with no network: examples/conda-hello/make-channel.sh makes
-# a small conda channel from Debian's busybox-static, and `docker-envs build` turns the example's
+# Set-up command 1 of the README: installs the Debian packages, builds build/docker-envs (the CLI
+# and the libraries it links, not the tests: scripts/test.sh builds those), and runs the main job
+# on the bundled example with no network: examples/conda-hello/make-channel.sh makes a small conda
+# channel from Debian's busybox-static, and `docker-envs build` turns the example's
 # environment.yml (base `scratch`) into out/conda-hello.tar, a docker-archive tagged
 # conda-hello:latest.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 scripts/install-deps.sh
-scripts/build.sh
+TARGETS=docker-envs scripts/build.sh
 examples/conda-hello/make-channel.sh
 mkdir -p out
 build/docker-envs build examples/conda-hello/environment.yml -o docker-archive:out/conda-hello.tar
