@@ -39,11 +39,19 @@ need_cmd() {
   done
 }
 
-# need_cli [SUBCOMMAND...]: skip while the CLI (or one of its commands) does not exist yet.
+# need_cli [SUBCOMMAND...]: skip when the CLI is not built (a fresh clone run by hand); fail when
+# it is built but SUBCOMMAND is missing or broken (its --help fails, or is the parent command's
+# help, as CLI11 prints for an unknown subcommand): that is a failure of this build, never a skip.
 need_cli() {
   [[ -x "$DE_CLI" ]] || skip "CLI not built at $DE_CLI"
   if (($#)); then
-    "$DE_CLI" "$@" --help >/dev/null 2>&1 || skip "'docker-envs $*' is not available in this build"
+    local help rc=0 line
+    help=$("$DE_CLI" "$@" --help 2>&1) || rc=$?
+    ((rc == 0)) || die "'docker-envs $* --help' exited $rc (the command is missing or broken): $help"
+    while IFS= read -r line; do
+      [[ "$line" == "Usage: docker-envs $*" || "$line" == "Usage: docker-envs $* "* ]] && return 0
+    done <<<"$help"
+    die "'docker-envs $*' is not a command of this build: its --help says: $help"
   fi
 }
 
