@@ -15,15 +15,12 @@ start_registry faults
 # start_proxy EVERY: a fresh proxy faulting every EVERY-th request (its counter starts at zero,
 # so where the faults land is fixed).
 start_proxy() {
-  PROXY_PORT=$(free_port)
-  PROXY_LOG=$TEST_TMP/proxy-$PROXY_PORT.log
+  PROXY_LOG=$TEST_TMP/proxy-$((++proxies)).log
   touch "$PROXY_LOG"
-  python3 "$DE_SOURCE_DIR/tests/support/registry_test_servers.py" proxy --port "$PROXY_PORT" \
-    --upstream "$REG_PORT" --every "$1" --log "$PROXY_LOG" >"$TEST_TMP/proxy.out" 2>&1 &
-  local pid=$!
-  on_exit "kill $pid 2>/dev/null"
-  wait_port "$PROXY_PORT" 20 || { cat "$TEST_TMP/proxy.out"; die "proxy did not start"; }
+  start_test_server "proxy-$proxies" proxy --upstream "$REG_PORT" --every "$1" --log "$PROXY_LOG"
+  PROXY_PORT=$SERVER_PORT
 }
+proxies=0
 start_proxy 3
 
 mkdir -p "$TEST_TMP/r1" "$TEST_TMP/r2" "$TEST_TMP/r3"

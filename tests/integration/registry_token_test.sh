@@ -21,15 +21,11 @@ import base64, hashlib, sys
 b = base64.b32encode(hashlib.sha256(sys.stdin.buffer.read()).digest()[:30]).decode()
 print(":".join(b[i:i + 4] for i in range(0, len(b), 4)))')
 
-TOKEN_PORT=$(free_port)
 TOKEN_LOG=$TEST_TMP/token.log
 touch "$TOKEN_LOG"
-python3 "$DE_SOURCE_DIR/tests/support/registry_test_servers.py" token --port "$TOKEN_PORT" \
-  --key "$TEST_TMP/token.key" --kid "$kid" --issuer test-issuer --users "alice:$secret" \
-  --log "$TOKEN_LOG" >"$TEST_TMP/token.out" 2>&1 &
-token_pid=$!
-on_exit "kill $token_pid 2>/dev/null"
-wait_port "$TOKEN_PORT" 20 || { cat "$TEST_TMP/token.out"; die "token service did not start"; }
+start_test_server token token --key "$TEST_TMP/token.key" --kid "$kid" --issuer test-issuer \
+  --users "alice:$secret" --log "$TOKEN_LOG"
+TOKEN_PORT=$SERVER_PORT
 
 start_registry tok --token "http://127.0.0.1:$TOKEN_PORT/token" test-service test-issuer "$TEST_TMP/token.pem"
 REG=127.0.0.1:$REG_PORT

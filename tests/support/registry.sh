@@ -2,11 +2,19 @@
 # integration tests. Source after tests/integration/lib.sh.
 #
 #   start_registry NAME [--htpasswd FILE] [--tls CERT KEY] [--token REALM SERVICE ISSUER BUNDLE]
-#     starts a registry with its storage under $TEST_TMP/NAME; sets REG_PORT and REG_LOG; stopped
-#     when the test exits.
-#   free_port: prints a TCP port nothing listens on.
+#     starts a registry with its storage under $TEST_TMP/NAME; sets REG_PORT, REG_LOG and REG_PID;
+#     stopped when the test exits.
+#   start_test_server NAME registry_test_servers.py ARGS...
+#     starts tests/support/registry_test_servers.py (token service, fault proxy) with ARGS and a
+#     --port-file; sets SERVER_PORT; stopped when the test exits. Output in $TEST_TMP/NAME.out.
+#   free_port: prints a TCP port nothing listens on now, for tests that need an address where
+#     nothing answers (never for starting a server: it could be taken before the server binds it).
 #   make_test_ca DIR: a CA and a server certificate for 127.0.0.1/localhost (DIR/ca.pem,
 #     DIR/server.pem, DIR/server.key).
+#
+# No port is guessed for a server: each binds port 0, so the kernel hands it a free one, and
+# reports it — docker-registry in its log ("listening on 127.0.0.1:PORT", written after the bind,
+# with the bound address), the Python servers in a port file (as tests/support/channel_server.sh).
 # shellcheck shell=bash
 
 free_port() {
@@ -21,14 +29,39 @@ free_port() {
   return 1
 }
 
-# wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.
-wait_port() {
-  local port=$1 limit=${2:-20} i
+# wait_for_line PID FILE REGEX [SECONDS]: until FILE has a line matching the extended REGEX (prints
+# its first capture group); fails when PID exits first or time runs out.
+wait_for_line() {
+  local pid=$1 file=$2 regex=$3 limit=${4:-20} i line
   for ((i = 0; i < limit * 10; i++)); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+    line=$(grep -E -m1 -o -- "$regex" "$file" 2>/dev/null || true)
+    if [[ -n "$line" ]]; then
+      [[ "$line" =~ $regex ]] && echo "${BASH_REMATCH[1]}"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
+}
+
+start_test_server() {
+  local name=$1
+  shift
+  local port_file=$TEST_TMP/$name.port out=$TEST_TMP/$name.out
+  rm -f "$port_file"
+  python3 "$DE_SOURCE_DIR/tests/support/registry_test_servers.py" "$@" --port-file "$port_file" \
+    >"$out" 2>&1 &
+  local pid=$! i
+  on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+  for ((i = 0; i < 200; i++)); do
+    [[ -s "$port_file" ]] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; die "$name exited before serving"; }
+    sleep 0.1
+  done
+  [[ -s "$port_file" ]] || { cat "$out" >&2; die "$name did not start"; }
+  # shellcheck disable=SC2034 # read by the tests
+  SERVER_PORT=$(cat "$port_file")
 }
 
 start_registry() {
@@ -50,7 +83,6 @@ start_registry() {
       *) die "start_registry: unknown option $1" ;;
     esac
   done
-  REG_PORT=$(free_port) || die "no free port"
   REG_LOG=$dir/registry.log
   cat >"$dir/config.yml" <<YAML
 version: 0.1
@@ -64,14 +96,18 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$REG_PORT
+  addr: 127.0.0.1:0
 $tls
 $auth
 YAML
   docker-registry serve "$dir/config.yml" >"$REG_LOG" 2>&1 &
-  local pid=$!
-  on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-  wait_port "$REG_PORT" 20 || { cat "$REG_LOG" >&2; die "docker-registry did not start"; }
+  REG_PID=$!
+  on_exit "kill $REG_PID 2>/dev/null; wait $REG_PID 2>/dev/null"
+  if ! REG_PORT=$(wait_for_line "$REG_PID" "$REG_LOG" 'listening on 127\.0\.0\.1:([0-9]+)' 20) ||
+    [[ -z "$REG_PORT" ]]; then
+    cat "$REG_LOG" >&2
+    die "docker-registry did not start"
+  fi
 }
 
 make_test_ca() {

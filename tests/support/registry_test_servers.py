@@ -2,14 +2,18 @@
 """Test-only servers for the registry integration tests (Python 3 standard library only; Debian 12
 ships python3). Never used by docker-envs itself.
 
-  token  --port P --key KEY.pem --kid KID --issuer I --users alice:pw[,bob:pw2] --log FILE
+  token  --port-file F --key KEY.pem --kid KID --issuer I --users alice:pw[,bob:pw2] --log FILE
       A Docker token-auth service: GET /token?service=&scope=... with optional Basic auth issues an
       RS256 JWT (signed with `openssl dgst`) granting users pull,push and anonymous callers pull.
       Wrong credentials get 401. Each request is logged (without credentials) to FILE.
 
-  proxy  --port P --upstream PORT --every N --log FILE
+  proxy  --port-file F --upstream PORT --every N --log FILE
       A reverse proxy to 127.0.0.1:PORT that injects a fault into every Nth request, cycling through:
       500, 429 with Retry-After: 1, and a dropped connection (mid-body for blob downloads).
+
+Each binds port 0 on 127.0.0.1 (the kernel picks a free port, so two tests cannot race for one)
+and writes the port to the --port-file once it accepts connections (temp + rename: a reader never
+sees half a number).
 """
 import argparse
 import base64
@@ -89,7 +93,7 @@ def token_server(args):
             self.end_headers()
             self.wfile.write(body)
 
-    serve(args.port, Handler)
+    serve(args.port_file, Handler)
 
 
 def proxy_server(args):
@@ -147,29 +151,33 @@ def proxy_server(args):
 
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
-    serve(args.port, Handler)
+    serve(args.port_file, Handler)
 
 
-def serve(port, handler):
+def serve(port_file, handler):
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
-        allow_reuse_address = True
 
-    Server(("127.0.0.1", port), handler).serve_forever()
+    server = Server(("127.0.0.1", 0), handler)
+    tmp = port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{server.server_address[1]}\n")
+    os.rename(tmp, port_file)
+    server.serve_forever()
 
 
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="mode", required=True)
     t = sub.add_parser("token")
-    t.add_argument("--port", type=int, required=True)
+    t.add_argument("--port-file", required=True)
     t.add_argument("--key", required=True)
     t.add_argument("--kid", required=True)
     t.add_argument("--issuer", required=True)
     t.add_argument("--users", default="")
     t.add_argument("--log", required=True)
     x = sub.add_parser("proxy")
-    x.add_argument("--port", type=int, required=True)
+    x.add_argument("--port-file", required=True)
     x.add_argument("--upstream", type=int, required=True)
     x.add_argument("--every", type=int, default=4)
     x.add_argument("--log", required=True)
