@@ -68,6 +68,21 @@ need_testdata() {
   [[ -d "$DE_TESTDATA_DIR" ]] || skip "shared test data absent at $DE_TESTDATA_DIR"
 }
 
+# read_port_file PID FILE OUTPUT NAME: waits (20 s at most) for a server started in the background
+# as PID to write its port to FILE, and prints it; dies showing OUTPUT (the server's output) when
+# the server exits first or never writes it. The servers bind port 0 and write the port they got,
+# so no two tests can race for a port.
+read_port_file() {
+  local pid=$1 file=$2 output=$3 name=$4 i
+  for ((i = 0; i < 200; i++)); do
+    [[ -s "$file" ]] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$output" >&2; die "$name exited before serving"; }
+    sleep 0.1
+  done
+  [[ -s "$file" ]] || { cat "$output" >&2; die "$name did not start"; }
+  cat "$file"
+}
+
 # A per-test scratch directory, removed on exit (kept when DE_KEEP_TMP=1, for debugging).
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/de-$TEST_NAME.XXXXXX")
 _cleanup_hooks=()

@@ -19,15 +19,9 @@ start_channel_server() {
   : >"$CHANNEL_LOG"
   python3 "$DE_SOURCE_DIR/tests/support/channel_server.py" --root "$dir" \
     --port-file "$state/port" --log "$CHANNEL_LOG" "$@" >"$state/server.out" 2>&1 &
-  local pid=$! i
+  local pid=$!
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-  for ((i = 0; i < 200; i++)); do
-    [[ -s "$state/port" ]] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$state/server.out" >&2; die "channel server exited"; }
-    sleep 0.1
-  done
-  [[ -s "$state/port" ]] || die "channel server did not start"
-  CHANNEL_PORT=$(cat "$state/port")
+  CHANNEL_PORT=$(read_port_file "$pid" "$state/port" "$state/server.out" "channel server")
   CHANNEL_URL=http://127.0.0.1:$CHANNEL_PORT
   local a prev=""
   for a in "$@"; do

@@ -52,16 +52,10 @@ start_test_server() {
   rm -f "$port_file"
   python3 "$DE_SOURCE_DIR/tests/support/registry_test_servers.py" "$@" --port-file "$port_file" \
     >"$out" 2>&1 &
-  local pid=$! i
+  local pid=$!
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-  for ((i = 0; i < 200; i++)); do
-    [[ -s "$port_file" ]] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; die "$name exited before serving"; }
-    sleep 0.1
-  done
-  [[ -s "$port_file" ]] || { cat "$out" >&2; die "$name did not start"; }
   # shellcheck disable=SC2034 # read by the tests
-  SERVER_PORT=$(cat "$port_file")
+  SERVER_PORT=$(read_port_file "$pid" "$port_file" "$out" "$name")
 }
 
 start_registry() {
