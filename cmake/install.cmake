@@ -1,6 +1,6 @@
 # `cmake --install`: the public headers, the module libraries, the docker-envs binary, a CMake
 # package (find_package(docker_envs) -> docker_envs::docker_envs) and a pkg-config file. See
-# docs/library.md; examples/library is built against the result by
+# README.md ("Use as a library"); examples/library is built against the result by
 # tests/integration/library_example_test.sh.
 #
 # The modules stay separate static libraries (libdocker_envs_<module>.a), as in the build tree:
