@@ -65,8 +65,8 @@ now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A t
 for run in $(seq 1 "$runs"); do
-  start_registry "ours$run"; ours=127.0.0.1:$REG_PORT; pids+=($(pgrep -f "ours$run/config.yml" | head -1))
-  start_registry "skopeo$run"; theirs=127.0.0.1:$REG_PORT; pids+=($(pgrep -f "skopeo$run/config.yml" | head -1))
+  start_registry "ours$run"; ours=127.0.0.1:$REG_PORT; pids+=("$REG_PID")
+  start_registry "skopeo$run"; theirs=127.0.0.1:$REG_PORT; pids+=("$REG_PID")
   export XDG_CACHE_HOME=$TEST_TMP/cache$run DOCKER_CONFIG=$TEST_TMP/docker HOME=$TEST_TMP/home$run
   mkdir -p "$HOME"
   # skopeo keeps a blob-info cache (for mounts) in /var/lib/containers when root: point it at a
