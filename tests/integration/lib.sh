@@ -3,8 +3,9 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
 # Each script is one ctest test; exit 0 = pass, 77 = skipped (with a reason on stdout), anything
-# else = fail. ctest sets DE_CLI (the built binary), DE_SOURCE_DIR and DE_TESTDATA_DIR; when run by
-# hand they default to build/docker-envs, the project root and ../shared/testdata.
+# else = fail. ctest sets DE_CLI (the built binary), DE_SOURCE_DIR, DE_BUILD_DIR and
+# DE_TESTDATA_DIR; when run by hand they default to build/docker-envs, the project root, the CLI's
+# directory and ../shared/testdata.
 # shellcheck shell=bash
 
 set -euo pipefail
