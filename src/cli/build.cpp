@@ -440,7 +440,8 @@ void add_build(CLI::App& parent, Registry& registry) {
   auto* sub = parent.add_subcommand(
       "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
   sub->add_option("env_file", f->env_file,
-                  "environment.yml, @EXPLICIT, conda-lock or pixi.lock file (default ./environment.yml)");
+                  "environment.yml, @EXPLICIT, conda-lock or pixi.lock file "
+                  "(default ./environment.yml)");
   sub->add_option("-t,--tag", f->tag, "NAME[:TAG] of the image (image.name)");
   sub->add_option("-o,--output", f->output,
                   "Destination: docker-archive:PATH, oci:DIR, oci-archive:PATH or docker://REF "

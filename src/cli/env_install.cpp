@@ -1,10 +1,10 @@
 // `docker-envs env install LOCKFILE --root DIR [--prefix /opt/conda] [--platform P] [-e ENV]
 // [--category C]` lays out the environment of a lock file (@EXPLICIT, conda-lock v1 or pixi.lock,
-// recognised by content) as it will appear in an image: DIR/<prefix>. Packages are fetched (file://, http(s)) and verified through
-// the package cache. `env install PKGFILE...` installs local package files (.conda / .tar.bz2) in
-// the order given. Without --root the prefix is a host directory (like `conda create -p`).
-// Nothing from the packages is run. Packages are extracted in parallel; unchanged files are
-// hardlinked from the cache unless `--link copy`.
+// recognised by content) as it will appear in an image: DIR/<prefix>. Packages are fetched
+// (file://, http(s)) and verified through the package cache. `env install PKGFILE...` installs
+// local package files (.conda / .tar.bz2) in the order given. Without --root the prefix is a host
+// directory (like `conda create -p`). Nothing from the packages is run. Packages are extracted in
+// parallel; unchanged files are hardlinked from the cache unless `--link copy`.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -16,9 +16,9 @@
 #include "cli/solve_options.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
-#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/installer.hpp"
+#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/package_cache.hpp"
 
 namespace de::cli {
@@ -155,13 +155,14 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
 
 void add_env_install(CLI::App& parent, Registry& registry) {
   auto options = std::make_shared<EnvInstallOptions>();
-  auto* sub = parent.add_subcommand(
-      "install",
-      "Install a lock file (@EXPLICIT, conda-lock or pixi.lock) or local package files into a directory, as "
-      "in an image");
-  sub->add_option("inputs", options->inputs,
-                  "LOCKFILE (@EXPLICIT, conda-lock v1 or pixi.lock), or package files (.conda, .tar.bz2), "
-                  "dependencies first")
+  auto* sub = parent.add_subcommand("install",
+                                    "Install a lock file (@EXPLICIT, conda-lock or pixi.lock) or "
+                                    "local package files into a directory, as "
+                                    "in an image");
+  sub->add_option(
+         "inputs", options->inputs,
+         "LOCKFILE (@EXPLICIT, conda-lock v1 or pixi.lock), or package files (.conda, .tar.bz2), "
+         "dependencies first")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--root", options->root,

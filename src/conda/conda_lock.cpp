@@ -79,8 +79,8 @@ Result<LockedPackage> conda_entry(const YAML::Node& entry, const std::string& na
   if (!r.md5 && !r.sha256)
     return fail(Code::InvalidArgument, "{}: package {}: 'hash' has neither md5 nor sha256", at,
                 name);
-  return LockedPackage{.record = std::move(r), .categories = categories_of(entry),
-                       .line = line_of(entry)};
+  return LockedPackage{
+      .record = std::move(r), .categories = categories_of(entry), .line = line_of(entry)};
 }
 
 LockPlatform& platform_named(LockEnvironment& env, const std::string& name) {
@@ -227,8 +227,8 @@ Result<CondaLock> parse_conda_lock(std::string_view yaml, std::string_view what,
                 "{}: the lock covers several platforms ({}); choose one with --platform", what,
                 out.platforms.empty() ? std::string("none")
                                       : fmt::format("{}", fmt::join(out.platforms, ", ")));
-  auto selected = DE_TRY(select_environment(
-      lock, {.platform = options.platform, .categories = options.categories}));
+  auto selected = DE_TRY(
+      select_environment(lock, {.platform = options.platform, .categories = options.categories}));
   out.platform = std::move(selected.platform);
   out.packages = std::move(selected.packages);
   return out;

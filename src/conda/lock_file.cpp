@@ -16,8 +16,7 @@ namespace de::conda {
 
 namespace detail {
 
-Result<std::string> required_scalar(const YAML::Node& map, const char* key,
-                                    std::string_view what) {
+Result<std::string> required_scalar(const YAML::Node& map, const char* key, std::string_view what) {
   YAML::Node v = map[key];
   if (!v || v.IsNull())
     return fail(Code::InvalidArgument, "{}: package entry has no '{}'", where(what, map), key);
@@ -55,8 +54,8 @@ Result<std::optional<std::uint64_t>> optional_number(const YAML::Node& map, cons
   const std::string& s = v.IsScalar() ? v.Scalar() : std::string();
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size())
-    return fail(Code::InvalidArgument, "{}: '{}' must be a whole number, not '{}'",
-                where(what, v), key, s);
+    return fail(Code::InvalidArgument, "{}: '{}' must be a whole number, not '{}'", where(what, v),
+                key, s);
   return std::optional<std::uint64_t>(n);
 }
 
@@ -220,8 +219,7 @@ Result<LockFile> load_lock(const std::filesystem::path& path) {
   return read_lock(text, path.string(), path.parent_path());
 }
 
-Result<LockedEnvironment> select_environment(const LockFile& lock,
-                                             const LockSelection& selection) {
+Result<LockedEnvironment> select_environment(const LockFile& lock, const LockSelection& selection) {
   std::string env_name = selection.environment.empty() ? "default" : selection.environment;
   const LockEnvironment* env = lock.environment(env_name);
   if (!env) {

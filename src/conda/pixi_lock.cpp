@@ -42,7 +42,8 @@ Result<std::string> path_url(std::string_view location, const fs::path& base_dir
                              std::string_view at) {
   fs::path rel(location);
   fs::path normal = rel.lexically_normal();
-  if (rel.is_absolute() || normal.empty() || *normal.begin() == ".." || location.find('\0') != std::string_view::npos)
+  if (rel.is_absolute() || normal.empty() || *normal.begin() == ".." ||
+      location.find('\0') != std::string_view::npos)
     return fail(Code::InvalidArgument,
                 "{}: package path '{}' leaves the lock file's directory (paths are relative to it "
                 "and may not start with '..' or '/')",
@@ -87,9 +88,8 @@ Status read_record_fields(const YAML::Node& e, std::string_view what, std::strin
 }
 
 // A conda description at `location` (URL or path), any version.
-Result<LockedPackage> conda_description(const YAML::Node& e, std::string_view location,
-                                        int version, std::string_view what,
-                                        const fs::path& base_dir) {
+Result<LockedPackage> conda_description(const YAML::Node& e, std::string_view location, int version,
+                                        std::string_view what, const fs::path& base_dir) {
   std::string at = where(what, e);
   LockedPackage p{.line = line_of(e)};
   PackageRecord& r = p.record;
@@ -97,8 +97,8 @@ Result<LockedPackage> conda_description(const YAML::Node& e, std::string_view lo
   bool archive = package_format_of(fn).has_value();
   if (!archive) {
     if (version < 6)
-      return fail(Code::InvalidArgument, "{}: '{}' is not a package archive (.conda, .tar.bz2)",
-                  at, location);
+      return fail(Code::InvalidArgument, "{}: '{}' is not a package archive (.conda, .tar.bz2)", at,
+                  location);
     // A source package (built by pixi): kept so that consumers can name it.
     p.source = location;
     r.name = optional_scalar(e, "name", source_name(fn));
@@ -106,8 +106,8 @@ Result<LockedPackage> conda_description(const YAML::Node& e, std::string_view lo
     DE_TRY(read_record_fields(e, what, at, r));
     return p;
   }
-  std::string url = is_url(location) ? std::string(location)
-                                     : DE_TRY(path_url(location, base_dir, at));
+  std::string url =
+      is_url(location) ? std::string(location) : DE_TRY(path_url(location, base_dir, at));
   if (auto derived = record_from_url(url)) {
     r = std::move(*derived);
   } else {
@@ -123,10 +123,10 @@ Result<LockedPackage> conda_description(const YAML::Node& e, std::string_view lo
     // The build number is the build string's last '_' part when numeric.
     auto us = r.build.rfind('_');
     std::string num = us == std::string::npos ? r.build : r.build.substr(us + 1);
-    r.build_number = !num.empty() && num.size() < 10 &&
-                             num.find_first_not_of("0123456789") == std::string::npos
-                         ? std::stoll(num)
-                         : 0;
+    r.build_number =
+        !num.empty() && num.size() < 10 && num.find_first_not_of("0123456789") == std::string::npos
+            ? std::stoll(num)
+            : 0;
   }
   if (r.name.empty() || r.version.empty() || r.build.empty())
     return fail(Code::InvalidArgument,
@@ -171,8 +171,8 @@ Result<Descriptions> read_descriptions(const YAML::Node& root, int version, std:
         if (location.empty())
           return fail(Code::InvalidArgument, "{}: pypi package entry has no 'url' or 'path'", at);
       } else {
-        return fail(Code::Unsupported, "{}: unknown package kind '{}' (expected conda or pypi)",
-                    at, kind);
+        return fail(Code::Unsupported, "{}: unknown package kind '{}' (expected conda or pypi)", at,
+                    kind);
       }
     } else {
       for (const char* key : {"conda", "pypi", "conda_source"})
@@ -228,8 +228,10 @@ Result<const LockedPackage*> resolve_conda(const Descriptions& d, const YAML::No
     keep([&](const LockedPackage& c) {
       std::string_view k = key;
       const auto& r = c.record;
-      return (k == "name" ? r.name : k == "version" ? r.version : k == "build" ? r.build : r.subdir) ==
-             want;
+      return (k == "name"      ? r.name
+              : k == "version" ? r.version
+              : k == "build"   ? r.build
+                               : r.subdir) == want;
     });
   }
   keep([&](const LockedPackage& c) {
@@ -309,8 +311,8 @@ Result<LockEnvironment> read_environment(const std::string& name, const YAML::No
       for (const char* key : {"conda", "conda_source"})
         if (YAML::Node v = sel[key]; v && v.IsScalar()) location = v.Scalar();
       if (location.empty())
-        return fail(Code::InvalidArgument,
-                    "{}: a package selector has neither 'conda' nor 'pypi'", where(what, sel));
+        return fail(Code::InvalidArgument, "{}: a package selector has neither 'conda' nor 'pypi'",
+                    where(what, sel));
       const LockedPackage* p = DE_TRY(resolve_conda(d, sel, location, platform, name, what));
       platform.packages.push_back(*p);
     }

@@ -207,7 +207,8 @@ TEST(PixiLock, PathPackagesAreRelativeToTheLockFile) {
   auto lock = read_lock(text, "pixi.lock", dir->path());
   ASSERT_TRUE(lock) << lock.error().to_string();
   const auto& r = lock->environments[0].platforms[0].packages[0].record;
-  EXPECT_EQ(r.url, path_to_file_url(fs::absolute(dir->path()) / "pkgs/linux-64/tiny-tool-1.0-h0_2.conda"));
+  EXPECT_EQ(r.url,
+            path_to_file_url(fs::absolute(dir->path()) / "pkgs/linux-64/tiny-tool-1.0-h0_2.conda"));
   EXPECT_EQ(r.dist_name(), "tiny-tool-1.0-h0_2");
   EXPECT_EQ(r.build_number, 2);
   EXPECT_EQ(r.subdir, "linux-64");
@@ -231,8 +232,9 @@ TEST(PixiLock, HostileInputIsRefusedClearly) {
     std::string text, expect;
   };
   std::vector<Case> cases = {
-      {path_lock("../outside/x-1-0.conda"), "pixi.lock:9: package path '../outside/x-1-0.conda' "
-                                            "leaves the lock file's directory"},
+      {path_lock("../outside/x-1-0.conda"),
+       "pixi.lock:9: package path '../outside/x-1-0.conda' "
+       "leaves the lock file's directory"},
       {path_lock("pkgs/../../x-1-0.conda"), "leaves the lock file's directory"},
       {path_lock("/etc/x-1-0.conda"), "leaves the lock file's directory"},
       {"version: 6\nenvironments: {}\n", "no 'packages' list"},
@@ -252,9 +254,11 @@ TEST(PixiLock, HostileInputIsRefusedClearly) {
        "cannot tell the name, version and build"},
       {"version: 6\nenvironments: {}\npackages:\n- pypi: https://h/x.whl\n", "has no 'name'"},
       {"version: 6\nenvironments: {}\npackages:\n- conda: https://h/c/linux-64/a-1-0.conda\n"
-       "  md5: " + kMd5 + "\n  size: big\n",
+       "  md5: " +
+           kMd5 + "\n  size: big\n",
        "pixi.lock:6: 'size' must be a whole number"},
-      {"version: 5\nenvironments: {}\npackages:\n- name: a\n", "pixi.lock:4: package entry has no 'kind'"},
+      {"version: 5\nenvironments: {}\npackages:\n- name: a\n",
+       "pixi.lock:4: package entry has no 'kind'"},
       {"version: 5\nenvironments: {}\npackages:\n- kind: conda\n  name: a\n  version: '1'\n",
        "package entry has no 'url'"},
       {"version: 7\nplatforms:\n- name: linux-64\nenvironments:\n  default:\n    packages:\n"
@@ -292,7 +296,8 @@ packages:
   name: idna
   version: '3.7'
   path: ./links/idna-3.7-py3-none-any.whl
-  sha256: )" + kSha2 + "\n";
+  sha256: )" + kSha2 +
+                     "\n";
   auto lock = read_lock(text, "pixi.lock");
   ASSERT_TRUE(lock) << lock.error().to_string();
   const auto& env = lock->environments[0];
@@ -326,7 +331,8 @@ environments:
       - conda_source: my-app[1234abcd] @ .
 packages:
 - conda: https://h.example/c/linux-64/a-1-0.conda
-  sha256: )" + kSha1 + R"(
+  sha256: )" + kSha1 +
+                     R"(
 - conda_source: my-app[1234abcd] @ .
   version: '0.1'
   build: h0
@@ -429,8 +435,8 @@ TEST(CondaLockModel, CategoriesPlatformsPipAndContentHash) {
   EXPECT_EQ(names(main->packages), std::vector<std::string>{"zlib"});
   EXPECT_EQ(main->content_hash, "hash-linux");
   // --category adds to main; a package listed once per category is one package.
-  auto dev = select_environment(
-      *lock, {.platform = "linux-64", .categories = {"main", "dev", "test"}});
+  auto dev =
+      select_environment(*lock, {.platform = "linux-64", .categories = {"main", "dev", "test"}});
   ASSERT_TRUE(dev) << dev.error().to_string();
   EXPECT_EQ(names(dev->packages), (std::vector<std::string>{"zlib", "pytest"}));
   auto refused = select_environment(*lock, {.platform = "osx-64"});

@@ -58,9 +58,9 @@ struct PypiLockEntry {
   std::optional<Md5Hash> md5;
   std::vector<std::string> requires_dist;
   std::string requires_python;
-  std::vector<std::string> extras;               // asked for by the environment (pixi)
+  std::vector<std::string> extras;                 // asked for by the environment (pixi)
   std::vector<std::string> categories = {"main"};  // conda-lock
-  int line = 0;                                  // the package's description in the file
+  int line = 0;                                    // the package's description in the file
 };
 
 struct LockPlatform {
@@ -83,8 +83,8 @@ struct LockEnvironment {
 
 struct LockFile {
   LockFormat format = LockFormat::Explicit;
-  int version = 0;  // the format version (0 for @EXPLICIT)
-  std::string what;  // the file name used in messages
+  int version = 0;                            // the format version (0 for @EXPLICIT)
+  std::string what;                           // the file name used in messages
   std::vector<LockEnvironment> environments;  // in file order
 
   const LockEnvironment* environment(std::string_view name) const;
