@@ -241,16 +241,9 @@ Result<CondaLock> load_conda_lock(const std::filesystem::path& path,
 }
 
 bool looks_like_conda_lock(std::string_view text) {
-  bool package = false, version = false;
-  for (std::size_t pos = 0; pos < text.size();) {
-    auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (line.starts_with("@EXPLICIT")) return false;
-    if (line.starts_with("package:")) package = true;
-    if (line.starts_with("version:")) version = true;
-  }
-  return package && version;
+  using detail::starts_a_line;
+  return !starts_a_line(text, "@EXPLICIT") && starts_a_line(text, "package:") &&
+         starts_a_line(text, "version:");
 }
 
 Result<std::string> write_conda_lock(std::span<const PackageRecord> packages,

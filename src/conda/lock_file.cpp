@@ -16,6 +16,15 @@ namespace de::conda {
 
 namespace detail {
 
+bool starts_a_line(std::string_view text, std::string_view prefix) {
+  for (std::size_t pos = 0; pos < text.size();) {
+    if (text.substr(pos).starts_with(prefix)) return true;
+    auto nl = text.find('\n', pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+  }
+  return false;
+}
+
 Result<std::string> required_scalar(const YAML::Node& map, const char* key, std::string_view what) {
   YAML::Node v = map[key];
   if (!v || v.IsNull())
@@ -191,17 +200,10 @@ const LockEnvironment* LockFile::environment(std::string_view wanted) const {
 }
 
 bool looks_like_yaml_lock(std::string_view text) {
-  bool keys = false, version = false;
-  for (std::size_t pos = 0; pos < text.size();) {
-    auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (line.starts_with("@EXPLICIT")) return false;
-    for (std::string_view key : {"package:", "packages:", "environments:", "metadata:"})
-      if (line.starts_with(key)) keys = true;
-    if (line.starts_with("version:")) version = true;
-  }
-  return keys && version;
+  using detail::starts_a_line;
+  return !starts_a_line(text, "@EXPLICIT") && starts_a_line(text, "version:") &&
+         (starts_a_line(text, "package:") || starts_a_line(text, "packages:") ||
+          starts_a_line(text, "environments:") || starts_a_line(text, "metadata:"));
 }
 
 Result<LockFile> read_lock(std::string_view text, std::string_view what,

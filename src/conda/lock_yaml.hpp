@@ -26,6 +26,9 @@ inline std::string where(std::string_view what, const YAML::Node& node) {
   return line > 0 ? fmt::format("{}:{}", what, line) : std::string(what);
 }
 
+// True when a line of `text` starts with `prefix` (a top-level YAML key, a marker line).
+bool starts_a_line(std::string_view text, std::string_view prefix);
+
 // A required scalar field of a mapping.
 Result<std::string> required_scalar(const YAML::Node& map, const char* key, std::string_view what);
 // An optional scalar field; `fallback` when absent, null or not a scalar.
