@@ -153,7 +153,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
       // conda-lock: the packages of each platform are read in the per-platform loop below; the
       // default platform is the lock's only one (else linux-64).
       auto only = conda::parse_lockfile(text, env_file, f.lock.selection(""));
-      platform = only ? only->platform : "linux-64";
+      platform = only ? only->subdir : "linux-64";
       lock_text = std::move(text);
     } else if (is_explicit(text)) {
       auto env = DE_TRY(conda::parse_explicit(text, env_file));

@@ -353,6 +353,41 @@ packages:
       << win.error().to_string();
 }
 
+TEST(PixiLock, SelectorsTellDescriptionsOfOneLocationApart) {
+  // Two builds of one source location (v6): the selector's build picks one.
+  std::string text = R"(version: 6
+environments:
+  default:
+    channels: []
+    packages:
+      linux-64:
+      - conda: ./app
+        build: hb_1
+packages:
+- conda: ./app
+  name: app
+  version: '1.0'
+  build: ha_0
+  subdir: linux-64
+- conda: ./app
+  name: app
+  version: '1.0'
+  build: hb_1
+  subdir: linux-64
+)";
+  auto lock = read_lock(text, "pixi.lock");
+  ASSERT_TRUE(lock) << lock.error().to_string();
+  const auto& packages = lock->environments[0].platforms[0].packages;
+  ASSERT_EQ(packages.size(), 1u);
+  EXPECT_EQ(packages[0].record.build, "hb_1");
+  EXPECT_EQ(packages[0].line, 15);
+  EXPECT_EQ(packages[0].source, "./app");
+  auto refused = select_environment(*lock, {});
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(has(refused.error(), "built from source are not supported: app (line 15)"))
+      << refused.error().to_string();
+}
+
 // conda-lock v1 as conda-lock writes it: several platforms, categories, pip entries.
 constexpr std::string_view kCondaLock = R"(version: 1
 metadata:
