@@ -43,6 +43,7 @@ struct BuildFlags {
   std::vector<std::string> platforms, env, labels, files;
   std::size_t max_layers = 0;
   std::string cache_dir;
+  LockSelectionFlags lock;  // -e/--environment, --category
   RegistryFlags registry;
 };
 
@@ -144,15 +145,15 @@ Status run(const BuildFlags& f, const Globals& globals) {
     auto text = DE_TRY_CTX(read_file(env_file, 256 << 20), "reading the environment file");
     inputs = text;
     auto dir = fs::path(env_file).has_parent_path() ? fs::path(env_file).parent_path() : ".";
-    if ((is_explicit(text) || conda::looks_like_conda_lock(text)) &&
+    if ((is_explicit(text) || conda::looks_like_yaml_lock(text)) &&
         (!f.specs.empty() || !f.channels.empty()))
       return fail(Code::InvalidArgument,
                   "{} is a lock: its packages are exact, -p/-c cannot add to them", env_file);
-    if (conda::looks_like_conda_lock(text)) {
+    if (conda::looks_like_yaml_lock(text)) {
       // conda-lock: the packages of each platform are read in the per-platform loop below; the
       // default platform is the lock's only one (else linux-64).
-      auto only = conda::parse_conda_lock(text, env_file);
-      platform = only ? only->platform : "linux-64";
+      auto only = conda::parse_lockfile(text, env_file, f.lock.selection(""));
+      platform = only ? only->subdir : "linux-64";
       lock_text = std::move(text);
     } else if (is_explicit(text)) {
       auto env = DE_TRY(conda::parse_explicit(text, env_file));
@@ -236,7 +237,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
   std::vector<build::BuildResult> results;
   for (const auto& target : platforms) {
     if (lock_text) {
-      auto lock = DE_TRY(conda::parse_conda_lock(*lock_text, env_file, {.platform = target}));
+      auto lock = DE_TRY(conda::parse_lockfile(*lock_text, env_file, f.lock.selection(target)));
       packages = std::move(lock.packages);
     }
     if (solve) {
@@ -439,7 +440,8 @@ void add_build(CLI::App& parent, Registry& registry) {
   auto* sub = parent.add_subcommand(
       "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
   sub->add_option("env_file", f->env_file,
-                  "environment.yml, @EXPLICIT or conda-lock file (default ./environment.yml)");
+                  "environment.yml, @EXPLICIT, conda-lock or pixi.lock file "
+                  "(default ./environment.yml)");
   sub->add_option("-t,--tag", f->tag, "NAME[:TAG] of the image (image.name)");
   sub->add_option("-o,--output", f->output,
                   "Destination: docker-archive:PATH, oci:DIR, oci-archive:PATH or docker://REF "
@@ -474,6 +476,7 @@ void add_build(CLI::App& parent, Registry& registry) {
       ->check(CLI::IsMember({"gzip", "zstd", "none"}));
   sub->add_option("--cache-dir", f->cache_dir,
                   "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
+  add_lock_selection_flags(sub, f->lock);
   add_registry_options(sub, f->registry, /*platform=*/false);
   on_run(sub, registry, f, run);
 }

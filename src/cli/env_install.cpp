@@ -1,10 +1,10 @@
-// `docker-envs env install LOCKFILE --root DIR [--prefix /opt/conda] [--platform P]` lays out the
-// environment of a lock file (@EXPLICIT or conda-lock v1, recognised by content) as it will
-// appear in an image: DIR/<prefix>. Packages are fetched (file://, http(s)) and verified through
-// the package cache. `env install PKGFILE...` installs local package files (.conda / .tar.bz2) in
-// the order given. Without --root the prefix is a host directory (like `conda create -p`).
-// Nothing from the packages is run. Packages are extracted in parallel; unchanged files are
-// hardlinked from the cache unless `--link copy`.
+// `docker-envs env install LOCKFILE --root DIR [--prefix /opt/conda] [--platform P] [-e ENV]
+// [--category C]` lays out the environment of a lock file (@EXPLICIT, conda-lock v1 or pixi.lock,
+// recognised by content) as it will appear in an image: DIR/<prefix>. Packages are fetched
+// (file://, http(s)) and verified through the package cache. `env install PKGFILE...` installs
+// local package files (.conda / .tar.bz2) in the order given. Without --root the prefix is a host
+// directory (like `conda create -p`). Nothing from the packages is run. Packages are extracted in
+// parallel; unchanged files are hardlinked from the cache unless `--link copy`.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -13,11 +13,12 @@
 #include <thread>
 
 #include "cli/common.hpp"
+#include "cli/solve_options.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
-#include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/installer.hpp"
+#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/package_cache.hpp"
 
 namespace de::cli {
@@ -36,6 +37,7 @@ struct EnvInstallOptions {
   std::string cache;
   std::string link = "hardlink";
   std::string platform;
+  LockSelectionFlags lock;
   unsigned jobs = 0;
   std::vector<std::string> inputs;
 };
@@ -106,7 +108,7 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
                   "give either one lock file or package files (.conda, .tar.bz2), not both");
     const std::string& file = o.inputs.front();
     auto text = DE_TRY_CTX(read_file(file, std::size_t{256} << 20), "reading the lock file");
-    auto lock = DE_TRY(conda::parse_lockfile(text, file, o.platform));
+    auto lock = DE_TRY(conda::parse_lockfile(text, file, o.lock.selection(o.platform)));
     log::info("{}: {} package(s){}", file, lock.packages.size(),
               lock.platform.empty() ? "" : " for " + lock.platform);
     std::vector<conda::PackageCache::FetchRequest> requests;
@@ -153,13 +155,14 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
 
 void add_env_install(CLI::App& parent, Registry& registry) {
   auto options = std::make_shared<EnvInstallOptions>();
-  auto* sub = parent.add_subcommand(
-      "install",
-      "Install a lock file (@EXPLICIT or conda-lock) or local package files into a directory, as "
-      "in an image");
-  sub->add_option("inputs", options->inputs,
-                  "LOCKFILE (@EXPLICIT or conda-lock v1), or package files (.conda, .tar.bz2), "
-                  "dependencies first")
+  auto* sub = parent.add_subcommand("install",
+                                    "Install a lock file (@EXPLICIT, conda-lock or pixi.lock) or "
+                                    "local package files into a directory, as "
+                                    "in an image");
+  sub->add_option(
+         "inputs", options->inputs,
+         "LOCKFILE (@EXPLICIT, conda-lock v1 or pixi.lock), or package files (.conda, .tar.bz2), "
+         "dependencies first")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--root", options->root,
@@ -168,8 +171,9 @@ void add_env_install(CLI::App& parent, Registry& registry) {
       "--prefix", options->prefix,
       "Environment prefix inside the image (default /opt/conda); without --root, a host directory");
   sub->add_option("--platform", options->platform,
-                  "Platform to take from a conda-lock file (default: its only one, or linux-64); "
-                  "checked against an @EXPLICIT file's '# platform:' line");
+                  "Platform to take from a conda-lock or pixi lock (default: its only one, or "
+                  "linux-64); checked against an @EXPLICIT file's '# platform:' line");
+  add_lock_selection_flags(sub, options->lock);
   sub->add_option(
       "--python", options->python,
       "Python version X.Y for noarch: python packages (default: from the python package)");

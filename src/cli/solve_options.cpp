@@ -1,5 +1,6 @@
 #include "cli/solve_options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -178,6 +179,21 @@ Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& g
       flags.cache_dir.empty() ? default_repodata_cache(getenv) : flags.cache_dir;
   req.repodata = {.cache_dir = req.solver_options.cache_dir, .offline = flags.offline};
   return out;
+}
+
+conda::LockSelection LockSelectionFlags::selection(std::string platform) const {
+  conda::LockSelection out{.environment = environment, .platform = std::move(platform)};
+  for (const auto& c : categories)
+    if (std::find(out.categories.begin(), out.categories.end(), c) == out.categories.end())
+      out.categories.push_back(c);
+  return out;
+}
+
+void add_lock_selection_flags(CLI::App* sub, LockSelectionFlags& flags) {
+  sub->add_option("-e,--environment", flags.environment,
+                  "Environment of a pixi lock to install (default: default)");
+  sub->add_option("--category", flags.categories,
+                  "conda-lock category to install besides main (repeatable)");
 }
 
 }  // namespace de::cli

@@ -16,6 +16,7 @@
 
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/conda/environment_spec.hpp"
+#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/solver.hpp"
 
 namespace de::cli {
@@ -56,6 +57,16 @@ struct SolveRequest {
 // With neither a file nor specs, ./environment.yml is used when present. InvalidArgument (a usage
 // problem) when there is still nothing to solve.
 Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& getenv);
+
+// Which part of a lock file to install (`build`, `env install`): -e/--environment NAME (default
+// "default"; pixi locks have several) and --category NAME (repeatable; conda-lock categories added
+// to "main").
+struct LockSelectionFlags {
+  std::string environment = "default";
+  std::vector<std::string> categories;  // besides "main"
+  conda::LockSelection selection(std::string platform) const;
+};
+void add_lock_selection_flags(CLI::App* sub, LockSelectionFlags& flags);
 
 // The default cache of parsed repodata: $XDG_CACHE_HOME/docker-envs/repodata (or ~/.cache/...).
 std::string default_repodata_cache(const GetEnv& getenv);

@@ -1,5 +1,6 @@
 #include "docker_envs/conda/conda_lock.hpp"
 
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,37 +9,17 @@
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/explicit.hpp"
+#include "lock_yaml.hpp"
 #include "solver_internal.hpp"
 
 namespace de::conda {
 
 namespace {
 
-int line_of(const YAML::Node& node) {
-  auto mark = node.Mark();
-  return mark.line >= 0 ? mark.line + 1 : 0;
-}
-
-std::string where(std::string_view what, const YAML::Node& node) {
-  int line = line_of(node);
-  return line > 0 ? fmt::format("{}:{}", what, line) : std::string(what);
-}
-
-// A required scalar field of a mapping.
-Result<std::string> field(const YAML::Node& map, const char* key, std::string_view what) {
-  YAML::Node v = map[key];
-  if (!v || v.IsNull())
-    return fail(Code::InvalidArgument, "{}: package entry has no '{}'", where(what, map), key);
-  if (!v.IsScalar())
-    return fail(Code::InvalidArgument, "{}: '{}' must be a single value", where(what, v), key);
-  return v.Scalar();
-}
-
-std::string optional_field(const YAML::Node& map, const char* key, std::string fallback = {}) {
-  YAML::Node v = map[key];
-  if (!v || !v.IsScalar()) return fallback;
-  return v.Scalar();
-}
+using detail::line_of;
+using detail::optional_scalar;
+using detail::required_scalar;
+using detail::where;
 
 // {name: spec} -> "name spec" (or "name" for "" / "*").
 Result<std::vector<std::string>> spec_map(const YAML::Node& node, const char* key,
@@ -56,134 +37,76 @@ Result<std::vector<std::string>> spec_map(const YAML::Node& node, const char* ke
   return out;
 }
 
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
+// The categories of an entry: `categories` (newer conda-lock writes a list) or `category`
+// (default main).
+std::vector<std::string> categories_of(const YAML::Node& entry) {
+  std::vector<std::string> out;
+  if (YAML::Node cats = entry["categories"]; cats && cats.IsSequence())
+    for (const auto& c : cats)
+      if (c.IsScalar()) out.push_back(c.Scalar());
+  if (out.empty()) out.push_back(optional_scalar(entry, "category", "main"));
+  return out;
 }
 
-Result<CondaLock> parse_document(const YAML::Node& root, std::string_view what,
-                                 const CondaLockReadOptions& options) {
+Result<PypiLockEntry> pip_entry(const YAML::Node& entry, std::string name, std::string version,
+                                std::string_view what) {
+  std::string at = where(what, entry);
+  PypiLockEntry p{.name = std::move(name), .version = std::move(version)};
+  p.location = optional_scalar(entry, "url");
+  p.requires_dist = DE_TRY(spec_map(entry["dependencies"], "dependencies", what));
+  p.categories = categories_of(entry);
+  p.line = line_of(entry);
+  if (YAML::Node hash = entry["hash"]; hash && hash.IsMap())
+    DE_TRY(detail::read_hashes(hash, at, "package " + p.name, p.md5, p.sha256, "hash."));
+  return p;
+}
+
+Result<LockedPackage> conda_entry(const YAML::Node& entry, const std::string& name,
+                                  std::string version, std::string_view what) {
+  std::string at = where(what, entry);
+  std::string url = DE_TRY_CTX(required_scalar(entry, "url", what), at + ": package " + name);
+  PackageRecord r = DE_TRY_CTX(record_from_url(url), at + ": package " + name);
+  if (r.name != name)
+    return fail(Code::InvalidArgument, "{}: package {}: its url names package '{}'", at, name,
+                r.name);
+  r.version = std::move(version);
+  r.depends = DE_TRY(spec_map(entry["dependencies"], "dependencies", what));
+  r.constrains = DE_TRY(spec_map(entry["constrains"], "constrains", what));
+  YAML::Node hash = entry["hash"];
+  if (!hash || !hash.IsMap())
+    return fail(Code::InvalidArgument, "{}: package {} has no 'hash' (md5 / sha256)", at, name);
+  DE_TRY(detail::read_hashes(hash, at, "package " + name, r.md5, r.sha256, "hash."));
+  if (!r.md5 && !r.sha256)
+    return fail(Code::InvalidArgument, "{}: package {}: 'hash' has neither md5 nor sha256", at,
+                name);
+  return LockedPackage{
+      .record = std::move(r), .categories = categories_of(entry), .line = line_of(entry)};
+}
+
+LockPlatform& platform_named(LockEnvironment& env, const std::string& name) {
+  for (auto& p : env.platforms)
+    if (p.name == name) return p;
+  env.platforms.push_back({.name = name, .subdir = name});
+  return env.platforms.back();
+}
+
+// The version check shared by parse_conda_lock (conda-lock only).
+Status check_conda_lock_version(const YAML::Node& root, std::string_view what) {
   if (!root.IsMap())
     return fail(Code::InvalidArgument, "{}: not a conda-lock file (expected a YAML mapping)", what);
   YAML::Node format = root["version"];
   if (!format || !format.IsScalar())
     return fail(Code::InvalidArgument, "{}: not a conda-lock file (no 'version')", what);
-  if (format.Scalar() != "1") {
-    bool numeric = !format.Scalar().empty() &&
-                   format.Scalar().find_first_not_of("0123456789") == std::string::npos;
-    if (numeric)
-      return fail(Code::Unsupported,
-                  "{}: lock file format version {} is not supported (only conda-lock version 1; "
-                  "versions 2 and later are written by pixi/rattler)",
-                  where(what, format), format.Scalar());
-    return fail(Code::InvalidArgument, "{}: invalid lock file version '{}' (expected 1)",
-                where(what, format), format.Scalar());
-  }
-  CondaLock lock;
-  if (YAML::Node meta = root["metadata"]; meta && meta.IsMap()) {
-    if (YAML::Node ps = meta["platforms"]; ps && ps.IsSequence())
-      for (const auto& p : ps)
-        if (p.IsScalar()) lock.platforms.push_back(p.Scalar());
-    if (YAML::Node cs = meta["channels"]; cs && cs.IsSequence())
-      for (const auto& c : cs) {
-        if (c.IsMap() && c["url"] && c["url"].IsScalar())
-          lock.channels.push_back(c["url"].Scalar());
-        else if (c.IsScalar())
-          lock.channels.push_back(c.Scalar());
-      }
-    if (YAML::Node h = meta["content_hash"]; h && h.IsMap())
-      for (const auto& kv : h)
-        if (kv.second.IsScalar()) lock.content_hash[kv.first.Scalar()] = kv.second.Scalar();
-  }
-  YAML::Node packages = root["package"];
-  if (!packages || !packages.IsSequence())
-    return fail(Code::InvalidArgument, "{}: no 'package' list", what);
-
-  // Platforms: from the metadata, else from the packages.
-  if (lock.platforms.empty()) {
-    std::set<std::string> seen;
-    for (const auto& p : packages)
-      if (p.IsMap()) seen.insert(optional_field(p, "platform"));
-    seen.erase("");
-    lock.platforms.assign(seen.begin(), seen.end());
-  }
-  auto listing = [&] {
-    std::string s;
-    for (const auto& p : lock.platforms) s += (s.empty() ? "" : ", ") + p;
-    return s.empty() ? std::string("none") : s;
-  };
-  if (options.platform.empty()) {
-    if (lock.platforms.size() != 1)
-      return fail(Code::InvalidArgument,
-                  "{}: the lock covers several platforms ({}); choose one with --platform", what,
-                  listing());
-    lock.platform = lock.platforms.front();
-  } else {
-    if (!contains(lock.platforms, options.platform))
-      return fail(Code::InvalidArgument, "{}: no packages for platform {} (the lock has {})", what,
-                  options.platform, listing());
-    lock.platform = options.platform;
-  }
-
-  std::vector<std::string> pip;
-  std::vector<PackageRecord> records;
-  std::set<std::string> names;
-  for (const auto& entry : packages) {
-    if (!entry.IsMap())
-      return fail(Code::InvalidArgument, "{}: a package entry must be a mapping",
-                  where(what, entry));
-    std::string name = DE_TRY(field(entry, "name", what));
-    std::string at = where(what, entry);
-    std::string platform = DE_TRY_CTX(field(entry, "platform", what), "package " + name);
-    if (platform != lock.platform) continue;
-    std::string category = optional_field(entry, "category", "main");
-    if (YAML::Node cats = entry["categories"]; cats && cats.IsSequence()) {
-      // Newer conda-lock writes a list; take the package when any of them was asked for.
-      for (const auto& c : cats)
-        if (c.IsScalar() && contains(options.categories, c.Scalar())) category = c.Scalar();
-    }
-    if (!contains(options.categories, category)) continue;
-    std::string manager = DE_TRY_CTX(field(entry, "manager", what), at + ": package " + name);
-    std::string version = DE_TRY_CTX(field(entry, "version", what), at + ": package " + name);
-    if (manager == "pip") {
-      pip.push_back(fmt::format("{} {} (line {})", name, version, line_of(entry)));
-      continue;
-    }
-    if (manager != "conda")
-      return fail(Code::Unsupported, "{}: package {}: unknown manager '{}' (expected conda)", at,
-                  name, manager);
-    std::string url = DE_TRY_CTX(field(entry, "url", what), at + ": package " + name);
-    PackageRecord r = DE_TRY_CTX(record_from_url(url), at + ": package " + name);
-    if (r.name != name)
-      return fail(Code::InvalidArgument, "{}: package {}: its url names package '{}'", at, name,
-                  r.name);
-    r.version = version;
-    r.depends = DE_TRY(spec_map(entry["dependencies"], "dependencies", what));
-    r.constrains = DE_TRY(spec_map(entry["constrains"], "constrains", what));
-    YAML::Node hash = entry["hash"];
-    if (!hash || !hash.IsMap())
-      return fail(Code::InvalidArgument, "{}: package {} has no 'hash' (md5 / sha256)", at, name);
-    if (auto md5 = optional_field(hash, "md5"); !md5.empty())
-      r.md5 = DE_TRY_CTX(Md5Hash::from_hex(md5), at + ": package " + name + ": hash.md5");
-    if (auto sha = optional_field(hash, "sha256"); !sha.empty())
-      r.sha256 = DE_TRY_CTX(Digest::from_hex(sha), at + ": package " + name + ": hash.sha256");
-    if (!r.md5 && !r.sha256)
-      return fail(Code::InvalidArgument, "{}: package {}: 'hash' has neither md5 nor sha256", at,
-                  name);
-    if (!names.insert(name).second)
-      return fail(Code::InvalidArgument, "{}: package {} is listed twice for {}", at, name,
-                  lock.platform);
-    records.push_back(std::move(r));
-  }
-  if (!pip.empty()) {
-    std::string list;
-    for (const auto& p : pip) list += (list.empty() ? "" : ", ") + p;
+  if (format.Scalar() == "1") return {};
+  bool numeric = !format.Scalar().empty() &&
+                 format.Scalar().find_first_not_of("0123456789") == std::string::npos;
+  if (numeric)
     return fail(Code::Unsupported,
-                "{}: pip packages are not supported yet: {}; remove them from the lock or install "
-                "them in a later step",
-                what, list);
-  }
-  lock.packages = detail::topological_order(std::move(records));
-  return lock;
+                "{}: lock file format version {} is not supported (only conda-lock version 1; "
+                "versions 2 and later are written by pixi/rattler)",
+                where(what, format), format.Scalar());
+  return fail(Code::InvalidArgument, "{}: invalid lock file version '{}' (expected 1)",
+              where(what, format), format.Scalar());
 }
 
 // YAML double-quoted scalar (JSON-compatible escapes).
@@ -225,21 +148,90 @@ std::pair<std::string, std::string> split_spec(std::string_view spec) {
 
 }  // namespace
 
+namespace detail {
+
+Result<LockFile> read_conda_lock_v1(const YAML::Node& root, std::string_view what) {
+  LockFile lock{.format = LockFormat::CondaLock, .version = 1, .what = std::string(what)};
+  LockEnvironment env{.name = "default"};
+  std::map<std::string, std::string> content_hash;
+  if (YAML::Node meta = root["metadata"]; meta && meta.IsMap()) {
+    if (YAML::Node ps = meta["platforms"]; ps && ps.IsSequence())
+      for (const auto& p : ps)
+        if (p.IsScalar()) platform_named(env, p.Scalar());
+    if (YAML::Node cs = meta["channels"]; cs && cs.IsSequence())
+      for (const auto& c : cs) {
+        if (c.IsMap() && c["url"] && c["url"].IsScalar())
+          env.channels.push_back(c["url"].Scalar());
+        else if (c.IsScalar())
+          env.channels.push_back(c.Scalar());
+      }
+    if (YAML::Node h = meta["content_hash"]; h && h.IsMap())
+      for (const auto& kv : h)
+        if (kv.second.IsScalar()) content_hash[kv.first.Scalar()] = kv.second.Scalar();
+  }
+  YAML::Node packages = root["package"];
+  if (!packages || !packages.IsSequence())
+    return fail(Code::InvalidArgument, "{}: no 'package' list", what);
+  if (env.platforms.empty()) {
+    // Platforms: from the metadata, else from the packages (sorted).
+    std::set<std::string> seen;
+    for (const auto& p : packages)
+      if (p.IsMap()) seen.insert(optional_scalar(p, "platform"));
+    seen.erase("");
+    for (const auto& p : seen) platform_named(env, p);
+  }
+  for (const auto& entry : packages) {
+    if (!entry.IsMap())
+      return fail(Code::InvalidArgument, "{}: a package entry must be a mapping",
+                  where(what, entry));
+    std::string name = DE_TRY(required_scalar(entry, "name", what));
+    std::string at = where(what, entry) + ": package " + name;
+    std::string platform = DE_TRY_CTX(required_scalar(entry, "platform", what), "package " + name);
+    std::string manager = DE_TRY_CTX(required_scalar(entry, "manager", what), at);
+    std::string version = DE_TRY_CTX(required_scalar(entry, "version", what), at);
+    LockPlatform& target = platform_named(env, platform);
+    if (manager == "pip") {
+      target.pypi.push_back(DE_TRY(pip_entry(entry, name, std::move(version), what)));
+    } else if (manager == "conda") {
+      target.packages.push_back(DE_TRY(conda_entry(entry, name, std::move(version), what)));
+    } else {
+      return fail(Code::Unsupported, "{}: unknown manager '{}' (expected conda or pip)", at,
+                  manager);
+    }
+  }
+  for (auto& p : env.platforms)
+    if (auto it = content_hash.find(p.name); it != content_hash.end()) p.content_hash = it->second;
+  lock.environments.push_back(std::move(env));
+  return lock;
+}
+
+}  // namespace detail
+
 Result<CondaLock> parse_conda_lock(std::string_view yaml, std::string_view what,
                                    const CondaLockReadOptions& options) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return fail(Code::InvalidArgument, "{}:{}: invalid YAML: {}", what,
-                e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg);
+  auto read = [&](const YAML::Node& root) -> Result<LockFile> {
+    if (auto checked = check_conda_lock_version(root, what); !checked)
+      return std::unexpected(std::move(checked).error());
+    return detail::read_conda_lock_v1(root, what);
+  };
+  auto lock = DE_TRY(detail::with_yaml(yaml, what, read));
+  const LockEnvironment& env = lock.environments.front();
+  CondaLock out;
+  out.channels = env.channels;
+  for (const auto& p : env.platforms) {
+    out.platforms.push_back(p.name);
+    if (!p.content_hash.empty()) out.content_hash[p.name] = p.content_hash;
   }
-  try {
-    return parse_document(root, what, options);
-  } catch (const YAML::Exception& e) {
-    return fail(Code::InvalidArgument, "{}:{}: {}", what, e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                e.msg);
-  }
+  if (options.platform.empty() && out.platforms.size() != 1)
+    return fail(Code::InvalidArgument,
+                "{}: the lock covers several platforms ({}); choose one with --platform", what,
+                out.platforms.empty() ? std::string("none")
+                                      : fmt::format("{}", fmt::join(out.platforms, ", ")));
+  auto selected = DE_TRY(
+      select_environment(lock, {.platform = options.platform, .categories = options.categories}));
+  out.platform = std::move(selected.platform);
+  out.packages = std::move(selected.packages);
+  return out;
 }
 
 Result<CondaLock> load_conda_lock(const std::filesystem::path& path,
@@ -249,44 +241,9 @@ Result<CondaLock> load_conda_lock(const std::filesystem::path& path,
 }
 
 bool looks_like_conda_lock(std::string_view text) {
-  bool package = false, version = false;
-  for (std::size_t pos = 0; pos < text.size();) {
-    auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (line.starts_with("@EXPLICIT")) return false;
-    if (line.starts_with("package:")) package = true;
-    if (line.starts_with("version:")) version = true;
-  }
-  return package && version;
-}
-
-Result<LockedEnvironment> parse_lockfile(std::string_view text, std::string_view what,
-                                         std::string_view platform) {
-  LockedEnvironment out;
-  if (looks_like_conda_lock(text)) {
-    out.format = LockedEnvironment::Format::CondaLock;
-    CondaLockReadOptions options{.platform = std::string(platform)};
-    auto lock = parse_conda_lock(text, what, options);
-    if (!lock && platform.empty() && lock.error().code() == Code::InvalidArgument &&
-        lock.error().message().find("several platforms") != std::string::npos) {
-      // Several platforms and no choice: the image default, when the lock has it.
-      options.platform = "linux-64";
-      auto retry = parse_conda_lock(text, what, options);
-      if (retry) lock = std::move(retry);
-    }
-    if (!lock) return std::unexpected(std::move(lock).error());
-    out.platform = lock->platform;
-    out.packages = std::move(lock->packages);
-    return out;
-  }
-  auto env = DE_TRY(parse_explicit(text, what));
-  if (!platform.empty() && !env.platform.empty() && env.platform != platform)
-    return fail(Code::InvalidArgument, "{} is a lock for {} (its '# platform:' line), not {}", what,
-                env.platform, platform);
-  out.platform = env.platform.empty() ? std::string(platform) : env.platform;
-  out.packages = std::move(env.packages);
-  return out;
+  using detail::starts_a_line;
+  return !starts_a_line(text, "@EXPLICIT") && starts_a_line(text, "package:") &&
+         starts_a_line(text, "version:");
 }
 
 Result<std::string> write_conda_lock(std::span<const PackageRecord> packages,

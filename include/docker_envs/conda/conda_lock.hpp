@@ -4,7 +4,7 @@
 // A v1 file has `version: 1`, `metadata` (channels, platforms, content_hash, sources) and a flat
 // `package` list; each entry has name, version, manager (conda | pip), platform, dependencies
 // (name -> spec), url, hash (md5, sha256), category and optional. Later formats (versions 2-7,
-// written by rattler/pixi) are refused as Unsupported.
+// written by rattler/pixi) are refused as Unsupported here; read_lock (lock_file.hpp) reads them.
 #pragma once
 
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/package_record.hpp"
 
 namespace de::conda {
@@ -51,18 +52,7 @@ Result<CondaLock> load_conda_lock(const std::filesystem::path& path,
 // `version:` keys at the top level) rather than an @EXPLICIT list.
 bool looks_like_conda_lock(std::string_view text);
 
-// A lock file of either kind, recognised by content: @EXPLICIT or conda-lock v1.
-struct LockedEnvironment {
-  enum class Format { Explicit, CondaLock } format = Format::Explicit;
-  std::string platform;  // the selected one; "" for an explicit file without "# platform:"
-  std::vector<PackageRecord> packages;  // install order
-};
-
-// `platform` ("" for no preference) selects a conda-lock platform (when empty: the only one, or
-// linux-64 when the lock has several including it) and is checked against an explicit file's
-// "# platform:" line (InvalidArgument naming both when they differ).
-Result<LockedEnvironment> parse_lockfile(std::string_view text, std::string_view what,
-                                         std::string_view platform = {});
+// Locks of any format, recognised by content (parse_lockfile, read_lock): lock_file.hpp.
 
 struct CondaLockWriteOptions {
   std::string platform;               // e.g. "linux-64"
