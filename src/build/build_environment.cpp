@@ -45,8 +45,7 @@ void say(const EnvironmentBuildOptions& o, const std::string& line) {
 
 // The packages for one platform: the @EXPLICIT file's, the lock's, or a solve.
 Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOptions& o,
-                                                       BuildInputs& in,
-                                                       const std::string& target) {
+                                                       BuildInputs& in, const std::string& target) {
   // An @EXPLICIT file is for one platform: its packages are used once.
   std::vector<conda::PackageRecord> packages = std::move(in.packages);
   if (in.lock_text) {
@@ -82,7 +81,8 @@ Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOpt
 Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out) {
   const BuildInputs& in = out.inputs;
   const std::string& dest = in.destination;
-  for (const auto& r : out.results) out.config_digests.push_back(Digest::of(r.image.config_bytes()));
+  for (const auto& r : out.results)
+    out.config_digests.push_back(Digest::of(r.image.config_bytes()));
   std::vector<oci::Image> images;
   for (const auto& r : out.results) images.push_back(r.image);
   if (is_registry_ref(dest)) {

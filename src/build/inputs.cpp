@@ -127,10 +127,9 @@ Status resolve_destination(const InputOptions& o, BuildInputs& in) {
   in.destination = o.output;
   if (in.destination.empty()) {
     std::string base_name = in.image_name.substr(in.image_name.rfind('/') + 1);
-    in.destination =
-        in.multi() ? fmt::format("oci:{}:{}", base_name, in.image_tag)
-                   : fmt::format("docker-archive:{}.tar:{}:{}", base_name, in.image_name,
-                                 in.image_tag);
+    in.destination = in.multi() ? fmt::format("oci:{}:{}", base_name, in.image_tag)
+                                : fmt::format("docker-archive:{}.tar:{}:{}", base_name,
+                                              in.image_name, in.image_tag);
   }
   const std::string& dest = in.destination;
   std::optional<oci::ImageRef> ref;

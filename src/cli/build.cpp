@@ -60,6 +60,11 @@ std::string human_bytes(std::uint64_t n) {
 // One line per build event on a terminal.
 void print_event(const build::BuildEvent& e) {
   using K = build::BuildEvent::Kind;
+  // "[3/12] built  numpy-... (4.1 MiB)": one package or layer done.
+  auto done = [&](std::string_view verb) {
+    return fmt::format("[{}/{}] {} {} ({})", e.index + 1, e.total, verb, e.what,
+                       human_bytes(e.bytes));
+  };
   std::string line;
   switch (e.kind) {
     case K::Fetching:
@@ -70,8 +75,7 @@ void print_event(const build::BuildEvent& e) {
                          e.size ? " of " + human_bytes(*e.size) : std::string());
       break;
     case K::Downloaded:
-      line = fmt::format("[{}/{}] downloaded {} ({})", e.index + 1, e.total, e.what,
-                         human_bytes(e.bytes));
+      line = done("downloaded");
       break;
     case K::Fetched:
       line = fmt::format("{} package(s): {} downloaded ({}), {} from the cache", e.total, e.index,
@@ -81,12 +85,10 @@ void print_event(const build::BuildEvent& e) {
       line = fmt::format("{} environment layer(s)", e.total);
       break;
     case K::LayerReused:
-      line = fmt::format("[{}/{}] reused {} ({})", e.index + 1, e.total, e.what,
-                         human_bytes(e.bytes));
+      line = done("reused");
       break;
     case K::LayerBuilt:
-      line = fmt::format("[{}/{}] built  {} ({})", e.index + 1, e.total, e.what,
-                         human_bytes(e.bytes));
+      line = done("built ");
       break;
   }
   std::fputs((line + "\n").c_str(), stderr);
@@ -132,13 +134,11 @@ void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,
   json["destination"] = in.destination;
   json["manifest_digest"] = out.manifest_digest.to_string();
   if (const auto& pushed = out.pushed)
-    json["push"] = {{"media_type", pushed->media_type},
-                    {"blobs_uploaded", pushed->blobs_uploaded},
-                    {"blobs_skipped", pushed->blobs_skipped},
-                    {"blobs_mounted", pushed->blobs_mounted},
-                    {"bytes_uploaded", pushed->bytes_uploaded},
-                    {"bytes_skipped", pushed->bytes_skipped},
-                    {"bytes_mounted", pushed->bytes_mounted}};
+    json["push"] = {
+        {"media_type", pushed->media_type},         {"blobs_uploaded", pushed->blobs_uploaded},
+        {"blobs_skipped", pushed->blobs_skipped},   {"blobs_mounted", pushed->blobs_mounted},
+        {"bytes_uploaded", pushed->bytes_uploaded}, {"bytes_skipped", pushed->bytes_skipped},
+        {"bytes_mounted", pushed->bytes_mounted}};
   std::fputs((json.dump(2) + "\n").c_str(), stdout);
 }
 
@@ -190,12 +190,12 @@ Status run(const BuildFlags& f, const Globals& globals) {
     fresh += r.bytes_new;
   }
   if (terminal)
-    std::fputs(fmt::format("wrote {}: {} platform(s), {} reused, {} new, {} {}\n",
-                           out.inputs.destination, out.results.size(), human_bytes(reused),
-                           human_bytes(fresh), out.inputs.multi() ? "index" : "manifest",
-                           out.manifest_digest.to_string())
-                   .c_str(),
-               stderr);
+    std::fputs(
+        fmt::format("wrote {}: {} platform(s), {} reused, {} new, {} {}\n", out.inputs.destination,
+                    out.results.size(), human_bytes(reused), human_bytes(fresh),
+                    out.inputs.multi() ? "index" : "manifest", out.manifest_digest.to_string())
+            .c_str(),
+        stderr);
   if (f.registry.json) print_json(out, reused, fresh);
   return {};
 }

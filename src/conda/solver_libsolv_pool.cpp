@@ -1,12 +1,11 @@
 // The database of a libsolv solve: the records reachable from the request become candidates,
 // ranked by conda's preference, then solvables (EVR = rank) with namespace dependencies.
-#include "conda/solver_libsolv.hpp"
-
 #include <algorithm>
 #include <cstdint>
 #include <unordered_set>
 
 #include "conda/solver_internal.hpp"
+#include "conda/solver_libsolv.hpp"
 
 namespace de::conda::libsolv {
 

@@ -1,13 +1,12 @@
 // The explanation of an unsatisfiable libsolv solve: the facts of each problem (requested specs,
 // requirements, constraints, same-name exclusions), the chains from a requested spec to a
 // conflict, and the versions that exist.
-#include "conda/solver_libsolv.hpp"
-
 #include <algorithm>
 #include <cstdint>
 #include <set>
 
 #include "conda/solver_internal.hpp"
+#include "conda/solver_libsolv.hpp"
 
 namespace de::conda::libsolv {
 
@@ -65,8 +64,8 @@ std::string LibsolvSolve::available_versions(std::string_view name) const {
   }
   for (std::size_t i : it->second) {
     const Candidate* c = &candidates_[i];
-    bool hidden = input_.channel_priority == ChannelPriority::Strict && c->channel >= 0 &&
-                  c->channel != top;
+    bool hidden =
+        input_.channel_priority == ChannelPriority::Strict && c->channel >= 0 && c->channel != top;
     (hidden ? ignored : usable).push_back(c);
   }
   std::string out = "available versions: " + version_list(usable);
@@ -78,10 +77,11 @@ std::string LibsolvSolve::available_versions(std::string_view name) const {
   std::map<int, std::vector<const Candidate*>> by_channel;
   for (const Candidate* c : ignored) by_channel[c->channel].push_back(c);
   for (const auto& [ci, cs] : by_channel)
-    out += fmt::format("; {} has {} too, not considered under strict channel priority because {} "
-                       "has {} (use --channel-priority flexible, or ask for {}::{})",
-                       input_.channels[static_cast<std::size_t>(ci)].channel, version_list(cs),
-                       top_name, name, input_.channels[static_cast<std::size_t>(ci)].channel, name);
+    out += fmt::format(
+        "; {} has {} too, not considered under strict channel priority because {} "
+        "has {} (use --channel-priority flexible, or ask for {}::{})",
+        input_.channels[static_cast<std::size_t>(ci)].channel, version_list(cs), top_name, name,
+        input_.channels[static_cast<std::size_t>(ci)].channel, name);
   return out;
 }
 

@@ -112,15 +112,13 @@ class GeneratedTarReader final : public Reader {
     // one syscall more per file, 43k on a big tree).
     bool probe = rest.size() > data_left_;
     size_t want = static_cast<size_t>(std::min<std::uint64_t>(rest.size(), data_left_));
-    size_t n = DE_TRY_CTX(data_->read(rest.first(want + (probe ? 1 : 0))),
-                          "reading " + e.tar.path);
+    size_t n = DE_TRY_CTX(data_->read(rest.first(want + (probe ? 1 : 0))), "reading " + e.tar.path);
     if (n == 0) return std::unexpected(wrong_size(e.tar.size - data_left_));
     if (n > want) return std::unexpected(wrong_size(e.tar.size + 1));
     data_left_ -= n;
     if (data_left_ == 0) {
       std::byte extra[1];
-      if (!(probe && n == want) &&
-          DE_TRY_CTX(data_->read(extra), "reading " + e.tar.path) != 0)
+      if (!(probe && n == want) && DE_TRY_CTX(data_->read(extra), "reading " + e.tar.path) != 0)
         return std::unexpected(wrong_size(e.tar.size + 1));
       data_.reset();
       zeros_left_ = TarWriter::padding(e.tar.size);

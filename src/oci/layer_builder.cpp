@@ -69,15 +69,17 @@ class NodeData final : public EntryData {
 
   Result<std::unique_ptr<Reader>> open(const TarEntry&, std::size_t source) const override {
     const Content& c = files[source];
-    if (c.contents) return std::unique_ptr<Reader>(std::make_unique<SharedStringReader>(c.contents));
+    if (c.contents)
+      return std::unique_ptr<Reader>(std::make_unique<SharedStringReader>(c.contents));
     return std::unique_ptr<Reader>(DE_TRY(FileReader::open(c.host)));
   }
   Error wrong_size(const TarEntry& entry, std::size_t source, std::uint64_t got) const override {
     const std::string host = files[source].host.string();
     if (got > entry.size)
-      return Error(Code::Corruption,
-                   fmt::format("{} changed since it was scanned: it has more than the {} bytes seen",
-                               host, entry.size));
+      return Error(
+          Code::Corruption,
+          fmt::format("{} changed since it was scanned: it has more than the {} bytes seen", host,
+                      entry.size));
     return Error(Code::Corruption,
                  fmt::format("{} changed since it was scanned: it has {} bytes, expected {}", host,
                              got, entry.size));
@@ -329,7 +331,8 @@ Result<LayerPtr> LayerBuilder::build() && {
   if (!sources_.empty()) {
     options.description = "new layer from " + sources_[0];
     for (size_t i = 1; i < sources_.size() && i < 3; ++i) options.description += ", " + sources_[i];
-    if (sources_.size() > 3) options.description += fmt::format(" and {} more", sources_.size() - 3);
+    if (sources_.size() > 3)
+      options.description += fmt::format(" and {} more", sources_.size() - 3);
   }
   return generated_layer(std::move(entries), std::move(data), options);
 }

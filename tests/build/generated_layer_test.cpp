@@ -11,6 +11,7 @@
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/build/entries_layer.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
+#include "support/layer_bytes.hpp"
 
 namespace de::build {
 namespace {
@@ -18,14 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using conda::InstallEntry;
 
-std::string tar_bytes(const oci::Layer& layer) {
-  auto in = layer.open_tar();
-  EXPECT_TRUE(in) << in.error().to_string();
-  if (!in) return {};
-  auto all = read_all(**in, 1 << 30);
-  EXPECT_TRUE(all) << all.error().to_string();
-  return all ? *all : std::string();
-}
+using de::test::tar_bytes;
 
 void write_text(const fs::path& p, std::string_view text, fs::perms mode) {
   std::ofstream(p, std::ios::binary) << text;
@@ -125,9 +119,8 @@ TEST(GeneratedLayer, EntriesLayerBytesAreUnchanged) {
       other(InstallEntry::Type::Symlink, "opt/env/bin/run2", "run", 0777),
       other(InstallEntry::Type::Directory, "opt/env/var/empty", "", 0755),
   };
-  auto layer = entries_layer(entries, {.prefix = "/opt/env",
-                                       .owner = {.uid = 1000, .gid = 1000},
-                                       .mtime = 1700000000});
+  auto layer = entries_layer(
+      entries, {.prefix = "/opt/env", .owner = {.uid = 1000, .gid = 1000}, .mtime = 1700000000});
   ASSERT_TRUE(layer) << layer.error().to_string();
   std::string bytes = tar_bytes(**layer);
   EXPECT_EQ(bytes.size(), (*layer)->tar_size());

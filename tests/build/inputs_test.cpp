@@ -112,8 +112,7 @@ TEST_F(BuildInputsTest, UsageProblemsAreRefusedNamingTheFlagOrFile) {
     auto in = resolve_inputs(o);
     ASSERT_FALSE(in) << expected;
     EXPECT_EQ(in.error().code(), Code::InvalidArgument) << in.error().to_string();
-    EXPECT_NE(in.error().to_string().find(expected), std::string::npos)
-        << in.error().to_string();
+    EXPECT_NE(in.error().to_string().find(expected), std::string::npos) << in.error().to_string();
   };
   const std::string lock = path("env.lock");
   refused({.env_file = lock, .specs = {"hello"}}, "is a lock");
@@ -128,7 +127,8 @@ TEST_F(BuildInputsTest, UsageProblemsAreRefusedNamingTheFlagOrFile) {
   refused({.env_file = lock, .output = "scratch"}, "scratch can only be a source");
   refused({.env_file = lock, .image = {.user = "alice"}}, "UID:GID");
   // Several platforms cannot share a docker-archive.
-  refused({.specs = {"hello"}, .image = {.platforms = {"linux-64", "linux-aarch64"}},
+  refused({.specs = {"hello"},
+           .image = {.platforms = {"linux-64", "linux-aarch64"}},
            .output = "docker-archive:" + path("x.tar")},
           "a docker-archive holds one platform per tag");
 
@@ -151,8 +151,8 @@ TEST_F(BuildInputsTest, SpecsAndChannelsAreSolvedAndHashed) {
   auto b = resolve_inputs({.specs = {"hello 1.0"}, .channels = {"./channel"}});
   ASSERT_TRUE(b);
   EXPECT_NE(a->spec_hash, b->spec_hash);
-  auto several = resolve_inputs({.specs = {"hello"},
-                                 .image = {.platforms = {"linux-64", "linux-aarch64"}}});
+  auto several =
+      resolve_inputs({.specs = {"hello"}, .image = {.platforms = {"linux-64", "linux-aarch64"}}});
   ASSERT_TRUE(several) << several.error().to_string();
   EXPECT_TRUE(several->multi());
   EXPECT_EQ(several->destination, "oci:environment:latest");
@@ -185,7 +185,7 @@ TEST_F(BuildInputsTest, BuildEnvironmentSolvesPerPlatformAndWrites) {
         setup.request.platform = s.platform;
         return setup;
       },
-      .registry = [] () -> Result<registry::RegistryOptions> {
+      .registry = []() -> Result<registry::RegistryOptions> {
         return fail(Code::Internal, "no registry is needed");
       },
       .cache_root = path("cache"),

@@ -38,8 +38,8 @@ TEST(HttpRetry, BackoffDoublesUpToTheCap) {
 }
 
 TEST(HttpRetry, JitterStaysWithinAQuarter) {
-  RetryPolicy p{.initial_backoff = milliseconds(1000), .max_backoff = milliseconds(8000),
-                .jitter = true};
+  RetryPolicy p{
+      .initial_backoff = milliseconds(1000), .max_backoff = milliseconds(8000), .jitter = true};
   EXPECT_EQ(retry_delay(p, 1, std::nullopt, 0), milliseconds(750));
   EXPECT_EQ(retry_delay(p, 1, std::nullopt, 49), milliseconds(1240));
   EXPECT_EQ(retry_delay(p, 1, std::nullopt, 50), milliseconds(750));

@@ -65,15 +65,15 @@ TEST(GeneratedLayer, SortsImpliesParentsAndKeepsTheLastEntryPerPath) {
   empty_dir.tar.type = EntryType::Directory;
   empty_dir.tar.mode = 0700;
   empty_dir.tar.mtime = 2000;
-  auto layer = generated_layer(
-      {file("z/y/b", 1, 2), file("a/x", 3, 0), empty_dir, file("a/x", 4, 1)}, data,
-      {.implied_directory =
-           [](TarEntry& d) {
-             d.uid = 7;
-             d.mtime = 1000;
-           },
-       .clamp_mtime = 1500,
-       .description = {}});
+  auto layer =
+      generated_layer({file("z/y/b", 1, 2), file("a/x", 3, 0), empty_dir, file("a/x", 4, 1)}, data,
+                      {.implied_directory =
+                           [](TarEntry& d) {
+                             d.uid = 7;
+                             d.mtime = 1000;
+                           },
+                       .clamp_mtime = 1500,
+                       .description = {}});
   ASSERT_TRUE(layer) << layer.error().to_string();
   EXPECT_EQ((*layer)->describe(), "new layer (6 entries)");
   EXPECT_FALSE((*layer)->blob());
@@ -88,9 +88,9 @@ TEST(GeneratedLayer, SortsImpliesParentsAndKeepsTheLastEntryPerPath) {
   EXPECT_EQ(a.mode, 0755u);
   EXPECT_EQ(a.uid, 7);
   EXPECT_EQ(a.mtime, 1000);
-  EXPECT_EQ(read->entries[1].mode, 0700u);    // named: its own mode
-  EXPECT_EQ(read->entries[1].mtime, 1500);    // clamped
-  EXPECT_EQ(read->data[2], "new!");           // the later entry for a/x
+  EXPECT_EQ(read->entries[1].mode, 0700u);  // named: its own mode
+  EXPECT_EQ(read->entries[1].mtime, 1500);  // clamped
+  EXPECT_EQ(read->data[2], "new!");         // the later entry for a/x
   EXPECT_EQ(read->data[5], "b");
   EXPECT_EQ(data->opened, 2);
 }
@@ -133,7 +133,7 @@ TEST(GeneratedLayer, DataOfTheWrongSizeIsAnErrorWhenRead) {
     ASSERT_FALSE(all) << content.size();
     EXPECT_EQ(all.error().code(), Code::Corruption);
     EXPECT_NE(all.error().to_string().find(content.size() < 1000 ? "f: got 5 of 1000"
-                                                                  : "f: got 1001 of 1000"),
+                                                                 : "f: got 1001 of 1000"),
               std::string::npos)
         << all.error().to_string();
     // Sticky: the reader keeps failing.

@@ -34,14 +34,14 @@ namespace de::build {
 
 // Overrides of the image: section, as text (the command line's flags); empty/0 = not given.
 struct ImageOverrides {
-  std::string name;        // NAME[:TAG] (image.name)
-  std::string base;        // image.base
-  std::string prefix;      // image.prefix
-  std::string workdir;     // image.workdir
-  std::string user;        // "UID:GID" (image.user)
-  std::string entrypoint;  // a JSON array of strings, or one string (image.entrypoint)
-  std::string cmd;         // as entrypoint (image.cmd)
-  std::string layering;    // auto | per-package | single (image.layering.strategy)
+  std::string name;                    // NAME[:TAG] (image.name)
+  std::string base;                    // image.base
+  std::string prefix;                  // image.prefix
+  std::string workdir;                 // image.workdir
+  std::string user;                    // "UID:GID" (image.user)
+  std::string entrypoint;              // a JSON array of strings, or one string (image.entrypoint)
+  std::string cmd;                     // as entrypoint (image.cmd)
+  std::string layering;                // auto | per-package | single (image.layering.strategy)
   std::vector<std::string> platforms;  // conda platforms (image.platforms)
   std::vector<std::string> env;        // NAME=VALUE (image.env, appended)
   std::vector<std::string> labels;     // KEY=VALUE (image.labels, appended)
@@ -67,7 +67,7 @@ struct BuildInputs {
   std::string env_file;           // the file read ("" with specs only)
   bool solve = false;             // the packages come from solving specs
   std::string solve_file;         // the environment.yml to solve ("" with specs only)
-  std::optional<std::string> lock_text;       // a conda-lock file (read per platform)
+  std::optional<std::string> lock_text;        // a conda-lock file (read per platform)
   std::vector<conda::PackageRecord> packages;  // an @EXPLICIT file's packages
   std::vector<std::string> platforms;          // conda platforms, at least one
   std::string image_name, image_tag;           // of the image (NAME, TAG defaulting to latest)
@@ -129,7 +129,8 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
 
 // The base image `base` for a platform: "scratch", docker://REF, a transport reference or an
 // existing path, else a registry reference ("debian:bookworm-slim").
-Result<oci::Image> read_base_image(const std::string& base, const oci::Platform& platform,
-                                   const std::function<Result<registry::RegistryOptions>()>& registry);
+Result<oci::Image> read_base_image(
+    const std::string& base, const oci::Platform& platform,
+    const std::function<Result<registry::RegistryOptions>()>& registry);
 
 }  // namespace de::build
