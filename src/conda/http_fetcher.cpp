@@ -1,21 +1,16 @@
 #include "docker_envs/conda/http_fetcher.hpp"
 
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "ffi/http.hpp"
+#include "ffi/http_retry.hpp"
 
 namespace de::conda {
 
 namespace http = de::ffi::http;
 
 namespace {
-
-bool is_transient_status(long status) {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
-}
 
 bool is_http_url(std::string_view url) {
   return url.starts_with("http://") || url.starts_with("https://");
@@ -79,18 +74,19 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
   } give_back{impl_.get(), &session};
 
   const auto& o = impl_->options;
+  // Doubling waits without jitter, capped at 64 times the first; Retry-After is not read.
+  const http::RetryPolicy policy{.max_attempts = o.max_attempts,
+                                 .initial_backoff = o.initial_backoff,
+                                 .max_backoff = o.initial_backoff * 64,
+                                 .jitter = false,
+                                 .max_retry_after = std::nullopt};
   std::uint64_t written = 0;
   std::optional<std::string> last_problem;
   for (int attempt = 1;; ++attempt) {
-    if (attempt > 1) {
-      auto wait = o.initial_backoff * (1 << std::min(attempt - 2, 6));
-      std::this_thread::sleep_for(wait);
-    }
+    if (attempt > 1) http::wait_before_retry(policy, attempt - 1, std::nullopt);
     http::Request request{.url = url, .sink = &out};
-    if (written > 0) {
-      request.headers.push_back(fmt::format("Range: bytes={}-", written));
-      request.sink_status = 206;
-    } else {
+    http::resume_at(request, written);
+    if (written == 0) {
       if (!conditions.etag.empty()) request.headers.push_back("If-None-Match: " + conditions.etag);
       if (!conditions.last_modified.empty())
         request.headers.push_back("If-Modified-Since: " + conditions.last_modified);
@@ -99,7 +95,7 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
     if (!r) {
       written += r.error().sink_bytes;
       if (r.error().sink_failed) return std::unexpected(std::move(r.error().error));
-      if (r.error().transient && attempt < o.max_attempts) {
+      if (r.error().transient && policy.may_retry(attempt)) {
         last_problem = r.error().error.message();
         continue;
       }
@@ -136,7 +132,7 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
     if (status == 401 || status == 403)
       return fail(Code::Auth, "{}: HTTP {} (access denied; is a token needed or expired?)", shown,
                   status);
-    if (is_transient_status(status) && attempt < o.max_attempts) {
+    if (http::is_transient_status(status) && policy.may_retry(attempt)) {
       last_problem = fmt::format("HTTP {}", status);
       continue;
     }

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/oci/generated_layer.hpp"
 
 namespace de::oci {
 namespace fs = std::filesystem;
@@ -26,14 +27,6 @@ struct LayerBuilder::Node {
 };
 
 namespace {
-
-// One entry of a built layer, immutable and shared by every reader of it.
-struct Item {
-  TarEntry entry;
-  fs::path host;
-  std::shared_ptr<const std::string> contents;
-};
-using Items = std::vector<Item>;
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -64,152 +57,33 @@ class SharedStringReader final : public Reader {
   size_t pos_ = 0;
 };
 
-// Generates the layer tar on demand: for each item its header bytes, then its data (host files
-// are opened only when their turn comes and closed after), then padding; finally the trailer.
-// Errors are sticky, as Reader requires.
-class GeneratedTarReader final : public Reader {
+// The data of the builder's File entries: a host file (read when the tar is), or in-memory
+// contents.
+class NodeData final : public EntryData {
  public:
-  explicit GeneratedTarReader(std::shared_ptr<const Items> items) : items_(std::move(items)) {}
+  struct Content {
+    fs::path host;
+    std::shared_ptr<const std::string> contents;
+  };
+  std::vector<Content> files;
 
-  Result<size_t> read(std::span<std::byte> buf) override {
-    if (error_) return std::unexpected(*error_);
-    auto r = fill(buf);
-    if (!r) error_ = r.error();
-    return r;
+  Result<std::unique_ptr<Reader>> open(const TarEntry&, std::size_t source) const override {
+    const Content& c = files[source];
+    if (c.contents)
+      return std::unique_ptr<Reader>(std::make_unique<SharedStringReader>(c.contents));
+    return std::unique_ptr<Reader>(DE_TRY(FileReader::open(c.host)));
   }
-
- private:
-  enum class Phase { Start, Header, Data, Padding, Trailer, Done };
-
-  Result<size_t> fill(std::span<std::byte> buf) {
-    size_t done = 0;
-    while (done < buf.size() && phase_ != Phase::Done) {
-      std::span<std::byte> rest = buf.subspan(done);
-      switch (phase_) {
-        case Phase::Start: {
-          if (index_ == items_->size()) {
-            phase_ = Phase::Trailer;
-            zeros_left_ = TarWriter::kTrailerSize;
-            break;
-          }
-          const Item& item = (*items_)[index_];
-          header_ = DE_TRY(TarWriter::encode_header(item.entry));
-          header_pos_ = 0;
-          data_left_ = item.entry.type == EntryType::File ? item.entry.size : 0;
-          phase_ = Phase::Header;
-          break;
-        }
-        case Phase::Header: {
-          size_t n = std::min(rest.size(), header_.size() - header_pos_);
-          std::memcpy(rest.data(), header_.data() + header_pos_, n);
-          header_pos_ += n;
-          done += n;
-          if (header_pos_ == header_.size()) {
-            DE_TRY(start_data());
-          }
-          break;
-        }
-        case Phase::Data: {
-          const Item& item = (*items_)[index_];
-          // When the rest of the file fits, ask for one byte more: getting fewer bytes than asked
-          // is the end of the file, so the check below that the file did not grow needs no
-          // extra read (that read was one syscall more per file, 43k on a big tree).
-          bool probe = rest.size() > data_left_;
-          size_t want = static_cast<size_t>(std::min<std::uint64_t>(rest.size(), data_left_));
-          size_t n = DE_TRY(data_->read(rest.first(want + (probe ? 1 : 0))));
-          if (n == 0)
-            return fail(Code::Corruption,
-                        "{} changed since it was scanned: it has {} bytes, expected {}",
-                        item.host.string(), item.entry.size - data_left_, item.entry.size);
-          if (n > want) return grew(item);
-          data_left_ -= n;
-          done += n;
-          if (data_left_ == 0) {
-            std::byte extra[1];
-            if (!(probe && n == want) && DE_TRY(data_->read(extra)) != 0) return grew(item);
-            data_.reset();
-            zeros_left_ = TarWriter::padding(item.entry.size);
-            phase_ = Phase::Padding;
-          }
-          break;
-        }
-        case Phase::Padding:
-        case Phase::Trailer: {
-          size_t n = static_cast<size_t>(std::min<std::uint64_t>(rest.size(), zeros_left_));
-          std::memset(rest.data(), 0, n);
-          zeros_left_ -= n;
-          done += n;
-          if (zeros_left_ == 0) {
-            if (phase_ == Phase::Trailer) {
-              phase_ = Phase::Done;
-            } else {
-              ++index_;
-              phase_ = Phase::Start;
-            }
-          }
-          break;
-        }
-        case Phase::Done:
-          break;
-      }
-    }
-    return done;
+  Error wrong_size(const TarEntry& entry, std::size_t source, std::uint64_t got) const override {
+    const std::string host = files[source].host.string();
+    if (got > entry.size)
+      return Error(
+          Code::Corruption,
+          fmt::format("{} changed since it was scanned: it has more than the {} bytes seen", host,
+                      entry.size));
+    return Error(Code::Corruption,
+                 fmt::format("{} changed since it was scanned: it has {} bytes, expected {}", host,
+                             got, entry.size));
   }
-
-  static std::unexpected<Error> grew(const Item& item) {
-    return fail(Code::Corruption,
-                "{} changed since it was scanned: it has more than the {} bytes seen",
-                item.host.string(), item.entry.size);
-  }
-
-  Status start_data() {
-    const Item& item = (*items_)[index_];
-    header_.clear();
-    if (data_left_ == 0) {
-      ++index_;
-      phase_ = Phase::Start;
-      return {};
-    }
-    if (item.contents) {
-      data_ = std::make_unique<SharedStringReader>(item.contents);
-    } else {
-      data_ = DE_TRY(FileReader::open(item.host));
-    }
-    phase_ = Phase::Data;
-    return {};
-  }
-
-  std::shared_ptr<const Items> items_;
-  size_t index_ = 0;
-  Phase phase_ = Phase::Start;
-  std::string header_;
-  size_t header_pos_ = 0;
-  std::unique_ptr<Reader> data_;
-  std::uint64_t data_left_ = 0;
-  std::uint64_t zeros_left_ = 0;
-  std::optional<Error> error_;
-};
-
-class BuiltLayer final : public Layer {
- public:
-  BuiltLayer(std::shared_ptr<const Items> items, std::uint64_t tar_size, std::string description)
-      : items_(std::move(items)), tar_size_(tar_size), description_(std::move(description)) {}
-
-  std::optional<Descriptor> blob() const override { return std::nullopt; }
-  std::optional<Digest> diff_id() const override { return std::nullopt; }
-  Result<std::unique_ptr<Reader>> open_blob() const override {
-    return fail(Code::Unsupported, "{} has no stored blob until it is written", description_);
-  }
-  Result<std::unique_ptr<Reader>> open_tar() const override {
-    return std::unique_ptr<Reader>(std::make_unique<GeneratedTarReader>(items_));
-  }
-  std::optional<std::uint64_t> tar_size() const override { return tar_size_; }
-  std::string describe() const override { return description_; }
-
- private:
-  std::shared_ptr<const Items> items_;
-  std::uint64_t tar_size_;
-  std::string description_;
 };
 
 }  // namespace
@@ -268,8 +142,7 @@ Status LayerBuilder::add_host(const fs::path& host, const std::string& image_pat
   e.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
   e.uid = options_.uid.value_or(0);
   e.gid = options_.gid.value_or(0);
-  e.mtime = st.st_mtim.tv_sec;
-  if (options_.source_date_epoch) e.mtime = std::min(e.mtime, *options_.source_date_epoch);
+  e.mtime = st.st_mtim.tv_sec;  // clamped to source_date_epoch by generated_layer()
 
   if (S_ISDIR(st.st_mode)) {
     e.type = EntryType::Directory;
@@ -420,55 +293,48 @@ void LayerBuilder::add_directory_entry(std::string_view image_path, std::uint32_
 Result<LayerPtr> LayerBuilder::build() && {
   if (deferred_error_) return std::unexpected(*deferred_error_);
 
-  // Implicit parents. The builder is consumed, so its nodes move instead of being copied (peak
-  // memory is per-entry metadata; keep one copy of it). A parent sorts before its children, so
-  // parents inserted here land behind the iteration and are not visited again.
-  std::map<std::string, std::shared_ptr<Node>> all = std::move(nodes_);
-  for (const auto& [path, node] : all) {
-    for (std::string a = parent_of(path); !a.empty(); a = parent_of(a)) {
-      auto [it, inserted] = all.try_emplace(a);
-      if (!inserted) break;  // present already, and so are its ancestors
-      auto dir = std::make_shared<Node>();
-      dir->entry.type = EntryType::Directory;
-      dir->entry.mode = 0755;
-      dir->entry.uid = options_.uid.value_or(0);
-      dir->entry.gid = options_.gid.value_or(0);
-      dir->entry.mtime = fixed_mtime(options_);
-      it->second = std::move(dir);
-    }
-  }
-
-  auto items = std::make_shared<Items>();
-  items->reserve(all.size());
+  // The builder is consumed, so its nodes move instead of being copied (peak memory is per-entry
+  // metadata; keep one copy of it). Host files sharing (device, inode) become hardlinks to the
+  // first of their paths in sorted order.
+  auto data = std::make_shared<NodeData>();
+  std::vector<GeneratedEntry> entries;
+  entries.reserve(nodes_.size());
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> first_link;
-  std::uint64_t total = TarWriter::kTrailerSize;
-  for (const auto& [path, node] : all) {
-    Item item{std::move(node->entry), std::move(node->host), std::move(node->contents)};
-    item.entry.path = path;
+  for (auto& [path, node] : nodes_) {
+    GeneratedEntry& g = entries.emplace_back(GeneratedEntry{.tar = std::move(node->entry)});
+    g.tar.path = path;
     if (node->inode) {
       auto [it, inserted] = first_link.try_emplace(*node->inode, path);
       if (!inserted) {
-        item.entry.type = EntryType::Hardlink;
-        item.entry.link_target = it->second;
-        item.entry.size = 0;
-        item.host.clear();
+        g.tar.type = EntryType::Hardlink;
+        g.tar.link_target = it->second;
+        g.tar.size = 0;
+        continue;
       }
     }
-    // Validate now, so that reading the layer later cannot fail on an entry.
-    DE_TRY_CTX(TarWriter::encode_header(item.entry), "adding " + path);
-    total += TarWriter::encoded_size(item.entry);
-    items->push_back(std::move(item));
+    if (g.tar.type != EntryType::File) continue;
+    g.data = data->files.size();
+    data->files.push_back({std::move(node->host), std::move(node->contents)});
   }
+  nodes_.clear();
 
-  std::string description = "new layer";
+  GeneratedLayerOptions options{
+      .implied_directory =
+          [this](TarEntry& dir) {
+            dir.uid = options_.uid.value_or(0);
+            dir.gid = options_.gid.value_or(0);
+            dir.mtime = fixed_mtime(options_);
+          },
+      .clamp_mtime = options_.source_date_epoch,
+      .description = {},
+  };
   if (!sources_.empty()) {
-    description += " from " + sources_[0];
-    for (size_t i = 1; i < sources_.size() && i < 3; ++i) description += ", " + sources_[i];
-    if (sources_.size() > 3) description += fmt::format(" and {} more", sources_.size() - 3);
-  } else {
-    description += fmt::format(" ({} entries)", items->size());
+    options.description = "new layer from " + sources_[0];
+    for (size_t i = 1; i < sources_.size() && i < 3; ++i) options.description += ", " + sources_[i];
+    if (sources_.size() > 3)
+      options.description += fmt::format(" and {} more", sources_.size() - 3);
   }
-  return LayerPtr(std::make_shared<BuiltLayer>(std::move(items), total, std::move(description)));
+  return generated_layer(std::move(entries), std::move(data), options);
 }
 
 }  // namespace de::oci

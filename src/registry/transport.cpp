@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
 #include "docker_envs/base/log.hpp"
@@ -11,11 +10,6 @@ namespace de::registry {
 
 std::string repository_scope(std::string_view repository, bool push) {
   return fmt::format("repository:{}:{}", repository, push ? "pull,push" : "pull");
-}
-
-bool is_transient_status(long status) {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
 }
 
 Error response_error(const http::Response& response, std::string_view what) {
@@ -102,18 +96,19 @@ Error RegistryClient::error_for(const http::Response& response, std::string_view
   return Error(Code::Auth, e.message() + "; " + hint);
 }
 
+http::RetryPolicy RegistryClient::retry_policy() const {
+  return {.max_attempts = options_.max_attempts,
+          .initial_backoff = options_.initial_backoff,
+          .max_backoff = options_.max_backoff,
+          .jitter = true,
+          .max_retry_after = options_.max_retry_after};
+}
+
 void RegistryClient::backoff(int attempt, const http::Response* response) const {
-  using namespace std::chrono;
-  milliseconds delay = options_.initial_backoff * (1LL << std::min(attempt - 1, 16));
-  delay = std::min(delay, options_.max_backoff);
-  thread_local std::minstd_rand rng(std::random_device{}());
-  delay = milliseconds(delay.count() * (75 + static_cast<long long>(rng() % 50)) / 100);
-  if (response) {
-    if (auto ra = response->header("Retry-After")) {
-      if (auto s = parse_retry_after(*ra))
-        delay = std::min<milliseconds>(*s, options_.max_retry_after);
-    }
-  }
+  std::optional<std::chrono::seconds> retry_after;
+  if (response)
+    if (auto ra = response->header("Retry-After")) retry_after = parse_retry_after(*ra);
+  auto delay = http::retry_delay(retry_policy(), attempt, retry_after);
   log::debug("registry {}: retrying in {} ms", domain_, delay.count());
   std::this_thread::sleep_for(delay);
 }
@@ -160,14 +155,14 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
         if (!first_error) first_error = r.error().error;
         // Loopback and insecure hosts: HTTPS not answering is the cue to try plain HTTP.
         if (may_use_http && base.starts_with("https://")) break;
-        if (r.error().transient && attempt < options_.max_attempts) {
+        if (r.error().transient && retry_policy().may_retry(attempt)) {
           backoff(attempt, nullptr);
           continue;
         }
         if (base.starts_with("http://")) first_error = r.error().error;
         break;
       }
-      if (is_transient_status(r->status) && attempt < options_.max_attempts) {
+      if (is_transient_status(r->status) && retry_policy().may_retry(attempt)) {
         backoff(attempt, &*r);
         continue;
       }
@@ -235,13 +230,13 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session
   for (int attempt = 1;; ++attempt) {
     auto got = session.perform(req);
     if (!got) {
-      if (got.error().transient && attempt < options_.max_attempts) {
+      if (got.error().transient && retry_policy().may_retry(attempt)) {
         backoff(attempt, nullptr);
         continue;
       }
       return std::unexpected(std::move(got.error().error).add_context(what));
     }
-    if (is_transient_status(got->status) && attempt < options_.max_attempts) {
+    if (is_transient_status(got->status) && retry_policy().may_retry(attempt)) {
       backoff(attempt, &*got);
       continue;
     }
@@ -337,7 +332,7 @@ Result<http::Response> RegistryClient::send(http::Session& session, http::Reques
   bool retryable = request.body_reader == nullptr && request.sink == nullptr;
   for (int n = 1;; ++n) {
     auto r = attempt(session, request, scopes);
-    bool last = !retryable || n >= options_.max_attempts;
+    bool last = !retryable || !retry_policy().may_retry(n);
     if (!r) {
       if (r.error().transient && !last) {
         log::debug("{}", r.error().error.to_string());

@@ -1,6 +1,7 @@
 // Private: one registry host as the client sees it — its base URL (https, or http for loopback
-// and insecure hosts), how it authenticates (none, basic, bearer tokens per scope), and the retry
-// policy for transient failures.
+// and insecure hosts), how it authenticates (none, basic, bearer tokens per scope), and the
+// retry loops for transient failures (the policy itself is ffi/http_retry.hpp's, shared with
+// conda's HttpFetcher).
 //
 // Thread-safety: a RegistryClient is shared by the worker threads of one pull or push; its auth
 // state is guarded by a mutex. HTTP sessions are not shared: each thread makes its own with
@@ -17,6 +18,7 @@
 
 #include "docker_envs/registry/client.hpp"
 #include "ffi/http.hpp"
+#include "ffi/http_retry.hpp"
 
 namespace de::registry {
 
@@ -30,7 +32,8 @@ std::string repository_scope(std::string_view repository, bool push);
 // Network, else InvalidArgument). `what` names the operation ("fetching manifest ...").
 Error response_error(const http::Response& response, std::string_view what);
 
-bool is_transient_status(long status);
+// 408/429/5xx (the policy is ffi/http_retry.hpp's).
+using http::is_transient_status;
 
 class RegistryClient {
  public:
@@ -61,6 +64,8 @@ class RegistryClient {
   // response_error() plus, for 401, whether credentials were sent (and where they came from).
   Error error_for(const http::Response& response, std::string_view what);
 
+  // The retry policy of the options (jittered backoff, Retry-After up to max_retry_after).
+  http::RetryPolicy retry_policy() const;
   // Sleeps before retry number `attempt` (1 = first retry), honouring Retry-After of `response`.
   void backoff(int attempt, const http::Response* response) const;
 

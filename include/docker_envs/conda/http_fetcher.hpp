@@ -16,7 +16,7 @@ namespace de::conda {
 
 struct HttpFetcherOptions {
   int max_attempts = 4;
-  // Wait before the n-th retry: initial_backoff * 2^(n-1).
+  // Wait before the n-th retry: initial_backoff * 2^(n-1), at most 64 * initial_backoff.
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds stall_timeout{60};

@@ -1,0 +1,57 @@
+// Private: the one retry policy of the library's HTTP clients (conda channels and packages over
+// conda::HttpFetcher, registries over registry::RegistryClient): which answers are worth another
+// attempt, how long to wait before it, how many attempts in all, and how an interrupted download
+// asks for the rest. The loops stay with the callers (what a retry sends again differs: a
+// conditional GET, a token round, a blob into the cache); the decisions are made here.
+//
+// Transfer failures (no complete response) carry their own verdict in TransferError::transient
+// (connection reset, timeout, partial transfer: see http.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "ffi/http.hpp"
+
+namespace de::ffi::http {
+
+struct RetryPolicy {
+  int max_attempts = 4;  // attempts in all, the first one included
+  // The wait before retry n (1 = the first retry) is initial_backoff * 2^(n-1), at most
+  // max_backoff.
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{32000};
+  // Scale each wait by a random factor in [0.75, 1.25), so that parallel transfers hit by one
+  // outage do not retry in lockstep.
+  bool jitter = false;
+  // A response's Retry-After (already parsed) replaces the wait, capped at this. Unset: ignored.
+  std::optional<std::chrono::seconds> max_retry_after;
+
+  // Whether an attempt may follow `attempts` attempts.
+  bool may_retry(int attempts) const { return attempts < max_attempts; }
+};
+
+// 408, 429, 500, 502, 503, 504: the server may answer differently later.
+bool is_transient_status(long status);
+
+// The wait before retry `retry` (1 = the first retry). `retry_after`: the response's Retry-After;
+// `random` picks the jitter (any value; the factor is 0.75 + (random % 50) / 100).
+std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int retry,
+                                      std::optional<std::chrono::seconds> retry_after,
+                                      std::uint32_t random);
+
+// As above, the jitter from a per-thread generator.
+std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int retry,
+                                      std::optional<std::chrono::seconds> retry_after);
+
+// Sleeps for retry_delay() and returns how long that was.
+std::chrono::milliseconds wait_before_retry(const RetryPolicy& policy, int retry,
+                                            std::optional<std::chrono::seconds> retry_after);
+
+// Asks for a download's bytes from `offset` on (after `offset` bytes reached the sink): a Range
+// header, and only a 206 feeds the sink, so that a server ignoring Range (200, the whole body)
+// cannot append its body after the partial one. Nothing changes for offset 0.
+void resume_at(Request& request, std::uint64_t offset);
+
+}  // namespace de::ffi::http
