@@ -68,7 +68,7 @@ std::string file_content(const oci::Image& image, const std::string& path) {
       while (true) {
         auto n = reader.read_data(buf);
         if (!n || *n == 0) break;
-        (void)out.write(std::span<const std::byte>(buf, *n));
+        if (!out.write(std::span<const std::byte>(buf, *n))) return "<error>";
       }
       return out.take();
     }
