@@ -6,7 +6,7 @@
 #include "docker_envs/build/inputs.hpp"
 #include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
 
@@ -158,6 +158,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
         .packages = std::move(packages),
         .base = std::move(base_image),
         .environment_name = in.declared.name.empty() ? in.image_name : in.declared.name,
+        .created_by = o.created_by,
         .prefix = spec.prefix.value_or("/opt/conda"),
         .platform = target,
         .owner = in.owner,

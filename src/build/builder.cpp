@@ -241,7 +241,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   for (size_t i = 0; i < r.packages.size(); ++i) to_install.push_back({dirs[i], r.packages[i], ""});
   auto plan = DE_TRY(conda::plan_environment(to_install, {.prefix = prefix,
                                                           .history_time = mtime,
-                                                          .history_command = "docker-envs build",
+                                                          .history_command = r.created_by,
                                                           .plan_cache = r.layer_cache / "plans"}));
   result.warnings = plan.warnings;
 
@@ -388,7 +388,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   for (auto& job : jobs) {
     oci::HistoryEntry h;
     h.created = created;
-    h.created_by = "docker-envs build: " + job.label;
+    h.created_by = r.created_by + ": " + job.label;
     h.comment = job.packages.empty() ? "environment-wide files" : join(job.packages, " ");
     image = oci::append_layer(std::move(image), job.cached->layer, h);
     std::uint64_t bytes = static_cast<std::uint64_t>(job.cached->blob.size);
@@ -436,7 +436,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   edit.labels.emplace_back("io.docker-envs.environment.prefix", prefix);
   for (const auto& l : r.labels) edit.labels.push_back(l);
   edit.history.created = created;
-  edit.history.created_by = "docker-envs build: config (PATH, CONDA_PREFIX, variables, labels)";
+  edit.history.created_by = r.created_by + ": config (PATH, CONDA_PREFIX, variables, labels)";
   image = DE_TRY_CTX(oci::edit_config(std::move(image), edit), "image config");
   oci::set_created(image, created);
   image.names.clear();

@@ -6,7 +6,7 @@
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/explicit.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
 

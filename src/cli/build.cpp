@@ -21,7 +21,7 @@
 
 namespace de::cli {
 
-void add_build(CLI::App& parent, Registry& registry);
+void add_build(CLI::App& parent, CommandTable& commands);
 
 namespace {
 
@@ -172,6 +172,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
         auto request = DE_TRY(make_solve_request(flags, process_env()));
         return build::SolveSetup{std::move(request.request), std::move(request.spec)};
       },
+      .created_by = "docker-envs build",
       .registry = [&f] { return registry_options(f.registry); },
       .cache_root = cache_root(f),
       .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
@@ -204,7 +205,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
 
 }  // namespace
 
-void add_build(CLI::App& parent, Registry& registry) {
+void add_build(CLI::App& parent, CommandTable& commands) {
   auto f = std::make_shared<BuildFlags>();
   auto* sub = parent.add_subcommand(
       "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
@@ -247,7 +248,7 @@ void add_build(CLI::App& parent, Registry& registry) {
                   "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
   add_lock_selection_flags(sub, f->lock);
   add_registry_options(sub, f->registry, /*platform=*/false);
-  on_run(sub, registry, f, run);
+  on_run(sub, commands, f, run);
 }
 
 }  // namespace de::cli

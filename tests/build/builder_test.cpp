@@ -9,7 +9,7 @@
 #include "build_fixtures.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 #include "docker_envs/oci/filesystem.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
 namespace {
@@ -31,6 +31,7 @@ class BuilderTest : public ::testing::Test {
     return BuildRequest{.packages = std::move(packages),
                         .base = oci::scratch_image(),
                         .environment_name = "demo",
+                        .created_by = "builder_test",
                         .strategy = LayerStrategy::PerPackage,
                         .source_date_epoch = 1700000000,
                         .spec_hash = "sha256:test",
@@ -68,7 +69,7 @@ std::string file_content(const oci::Image& image, const std::string& path) {
       while (true) {
         auto n = reader.read_data(buf);
         if (!n || *n == 0) break;
-        (void)out.write(std::span<const std::byte>(buf, *n));
+        if (!out.write(std::span<const std::byte>(buf, *n))) return "<error>";
       }
       return out.take();
     }

@@ -8,7 +8,7 @@
 
 #include "build_fixtures.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
 namespace {

@@ -118,7 +118,8 @@ TEST(DockerConfig, Lookup) {
   // credsStore applies to every registry; Docker Hub is asked for under its v1 URL.
   c.creds_store = "store";
   calls.clear();
-  (void)lookup_credentials(c, "docker.io", fake);
+  auto via_store = lookup_credentials(c, "docker.io", fake);
+  ASSERT_TRUE(via_store) << via_store.error().to_string();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].first, "store");
   EXPECT_EQ(calls[0].second, "https://index.docker.io/v1/");

@@ -52,6 +52,9 @@ struct BuildRequest {
   std::vector<conda::PackageRecord> packages;
   oci::Image base;  // read by the caller (scratch, an archive, a registry image)
   std::string environment_name;
+  // Who built it, as the caller names itself ("docker-envs build"): the image history's
+  // created_by and conda-meta/history's command. The library writes no tool name of its own.
+  std::string created_by;
   std::string prefix = "/opt/conda";
   std::string platform = "linux-64";
   std::optional<Owner> owner;       // `user`: prefix files owned by it, and the config's User

@@ -106,6 +106,7 @@ using SolveRequestFn = std::function<Result<SolveSetup>(const SolveInputs&)>;
 struct EnvironmentBuildOptions {
   InputOptions inputs;
   SolveRequestFn solve_request;  // required when there is something to solve
+  std::string created_by;        // BuildRequest::created_by ("docker-envs build")
   // Registry options for docker:// base images and destinations, asked for only when needed.
   std::function<Result<registry::RegistryOptions>()> registry;
   std::filesystem::path cache_root;  // packages in cache_root/pkgs, layers in cache_root/layers
