@@ -16,6 +16,7 @@
 
 #include "conda/package_plan_cache.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/package.hpp"
@@ -675,40 +676,33 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   Planner planner{opts, rel, options.python, {}, {}, {}, {}};
   if (!options.plan_cache.empty()) planner.cache.emplace(options.plan_cache);
   // Every index.json is read once: to find python here, and for each package's record.
-  std::vector<std::optional<Result<IndexJson>>> indexes(packages.size());
-  parallel_for(packages.size(), options.threads,
-               [&](std::size_t i) { indexes[i] = read_index_json(packages[i].extracted_dir); });
+  std::vector<IndexJson> indexes(packages.size());
+  Status indexed = parallel_for(packages.size(), options.threads, [&](std::size_t i) -> Status {
+    indexes[i] = DE_TRY(read_index_json(packages[i].extracted_dir));
+    return {};
+  });
+  DE_TRY(indexed);
   if (!planner.python) {
     for (std::size_t i = 0; i < packages.size(); ++i) {
-      if (!*indexes[i] || (*indexes[i])->record.name != "python") continue;
-      PackageRecord python = (*indexes[i])->record;
+      if (indexes[i].record.name != "python") continue;
+      PackageRecord python = indexes[i].record;
       if (!packages[i].record.python_site_packages_path.empty())
         python.python_site_packages_path = packages[i].record.python_site_packages_path;
       planner.python = DE_TRY(python_info_from_record(python));
     }
   }
-  std::vector<std::optional<Result<Planner::Prepared>>> prepared(packages.size());
-  parallel_for(packages.size(), options.threads, [&](std::size_t i) {
-    try {  // an exception must not leave a worker thread
-      if (!*indexes[i]) {
-        prepared[i] = std::unexpected((*indexes[i]).error());
-        return;
-      }
-      prepared[i] = planner.prepare(packages[i], **indexes[i]);
-    } catch (const std::exception& e) {
-      prepared[i] = fail(Code::Internal, "planning {}: {}", packages[i].extracted_dir.string(),
-                         e.what());
-    }
+  std::vector<Planner::Prepared> prepared(packages.size());
+  Status planned = parallel_for(packages.size(), options.threads, [&](std::size_t i) -> Status {
+    prepared[i] = DE_TRY(planner.prepare(packages[i], indexes[i]));
+    return {};
   });
+  DE_TRY(planned);
   std::size_t total = 1;  // conda-meta/history
-  for (auto& p : prepared) {
-    if (!*p) return std::unexpected(std::move(*p).error());
-    total += (*p)->plan.entries.size();
-  }
+  for (const auto& p : prepared) total += p.plan.entries.size();
   planner.plan.entries.reserve(total);
   planner.dropped.reserve(total);
   planner.by_path.reserve(total);
-  for (auto& p : prepared) planner.merge(std::move(**p));
+  for (auto& p : prepared) planner.merge(std::move(p));
 
   // conda-meta/history: one revision listing every package.
   std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time),
@@ -787,49 +781,6 @@ class DirMaker {
   std::unordered_set<std::string> known_;
 };
 
-Status write_all(int fd, const char* p, std::size_t n, const fs::path& dest) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("writing " + dest.string(), errno);
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return {};
-}
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-// Copies `src` to the open `out` inside the kernel where it can, else through a buffer.
-Status copy_host_file(const fs::path& src, int out, const fs::path& dest) {
-  Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (in.fd < 0) return fail_errno("opening " + src.string(), errno);
-  for (;;) {
-    ssize_t n = ::copy_file_range(in.fd, nullptr, out, nullptr, std::size_t{1} << 30, 0);
-    if (n > 0) continue;
-    if (n == 0) return {};
-    if (errno == EINTR) continue;
-    if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) break;
-    return fail_errno("copying " + src.string() + " to " + dest.string(), errno);
-  }
-  // Fallback: copy_file_range refused before copying anything (offsets are still 0).
-  std::vector<char> buf(1 << 18);
-  for (;;) {
-    ssize_t n = ::read(in.fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("reading " + src.string(), errno);
-    if (n == 0) return {};
-    DE_TRY(write_all(out, buf.data(), static_cast<std::size_t>(n), dest));
-  }
-}
-
 // Writes one File or Symlink entry at `dest` (which does not exist).
 Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view prefix,
                    LinkMode link) {
@@ -843,27 +794,29 @@ Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view
     if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
       return fail_errno("linking " + dest.string() + " to " + e.host_path.string(), errno);
   }
-  Fd out{::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
-  if (out.fd < 0) return fail_errno("creating " + dest.string(), errno);
+  auto out = DE_TRY(open_file(dest, OpenMode::CreateNew, 0600));
   switch (e.source) {
     case InstallEntry::Source::Bytes:
-      DE_TRY(write_all(out.fd, e.data.data(), e.data.size(), dest));
+      DE_TRY(write_all(out.get(), e.data, dest.native()));
       break;
-    case InstallEntry::Source::HostFile:
-      DE_TRY(copy_host_file(e.host_path, out.fd, dest));
+    case InstallEntry::Source::HostFile: {
+      // Inside the kernel where it can, else through a buffer.
+      auto in = DE_TRY(open_file(e.host_path, OpenMode::Read));
+      DE_TRY(copy_range(in.get(), out.get(), e.host_path.native(), dest.native()));
       break;
+    }
     case InstallEntry::Source::Rewrite: {
       auto in = DE_TRY_CTX(open_content(e, prefix), e.path);
       std::vector<std::byte> buf(1 << 18);
       for (;;) {
         std::size_t n = DE_TRY(in->read(buf));
         if (n == 0) break;
-        DE_TRY(write_all(out.fd, reinterpret_cast<const char*>(buf.data()), n, dest));
+        DE_TRY(write_all(out.get(), std::span<const std::byte>(buf.data(), n), dest.native()));
       }
       break;
     }
   }
-  if (::fchmod(out.fd, e.mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
+  if (::fchmod(out.get(), e.mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
   return {};
 }
 
@@ -898,32 +851,12 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
     (e.type == InstallEntry::Type::Hardlink ? hardlinks : files).push_back(i);
   }
   // Files and symlinks, on several threads: creating files costs mostly system time, which
-  // spreads over the cores. The first error in plan order is reported.
-  unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
-  threads = std::clamp<unsigned>(threads, 1, 16);
-  if (files.size() < 64) threads = 1;
-  std::vector<Status> status(threads);
-  std::vector<std::size_t> failed_at(threads, files.size());
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
-  auto worker = [&](unsigned t) {
-    for (std::size_t k = next.fetch_add(1); k < files.size() && !stop; k = next.fetch_add(1)) {
-      const auto& e = plan.entries[files[k]];
-      if (auto s = write_entry(e, dests[files[k]], prefix, options.link); !s) {
-        status[t] = std::unexpected(s.error());
-        failed_at[t] = k;
-        stop = true;
-        return;
-      }
-    }
-  };
-  {
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
-    worker(0);
-  }
-  std::size_t first = std::min_element(failed_at.begin(), failed_at.end()) - failed_at.begin();
-  if (!status[first]) return status[first];
+  // spreads over the cores. After an error no further file is started; the first error in plan
+  // order is reported.
+  DE_TRY(parallel_for(
+      files.size(), files.size() < 64 ? 1 : options.threads, [&](std::size_t k) -> Status {
+        return write_entry(plan.entries[files[k]], dests[files[k]], prefix, options.link);
+      }));
   // Hardlinks last: their targets (earlier entries of the same package) exist now.
   for (std::size_t i : hardlinks) {
     auto target = DE_TRY(normalize_package_path(plan.entries[i].link_target));

@@ -1,10 +1,6 @@
 #include "docker_envs/conda/repodata.hpp"
 
-#include <fcntl.h>
 #include <simdjson.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -13,9 +9,10 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <thread>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/os.hpp"
+#include "docker_envs/base/parallel.hpp"
 
 namespace de::conda {
 
@@ -319,8 +316,9 @@ struct Parser {
   }
 
   // Parses every pending record into out.records, on `threads` threads, in document order. Then
-  // drops the bad ones, counting them in order.
-  void parse_records(const char* end, unsigned threads) {
+  // drops the bad ones, counting them in order. Fails only when a thread could not do its work (a
+  // bad record is not an error).
+  Status parse_records(const char* end, unsigned threads) {
     auto& records = out.records;
     const std::size_t n = pending.size();
     // A .tar.bz2 whose .conda twin parses is dropped unparsed (a quarter of conda-forge).
@@ -329,7 +327,8 @@ struct Parser {
     for (auto& item : pending)
       if (item.state == Pending::Parse) item.slot = static_cast<std::uint32_t>(slots++);
     constexpr std::size_t kChunk = 512;
-    threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / kChunk + 1)));
+    const std::size_t chunks = (n + kChunk - 1) / kChunk;
+    threads = thread_count(threads, chunks);
     // The records take ~470 bytes each, a hundred megabytes for conda-forge: faulting their fresh
     // pages in is most of the cost of constructing them. Touch the raw storage on every thread
     // first, so that the construction below finds the pages there.
@@ -338,28 +337,21 @@ struct Parser {
       auto* base = reinterpret_cast<unsigned char*>(records.data() + records.size());
       std::size_t bytes = (records.capacity() - records.size()) * sizeof(PackageRecord);
       std::size_t part = bytes / threads;
-      std::vector<std::jthread> pool;
-      for (unsigned t = 1; t < threads; ++t)
-        pool.emplace_back([=] {
-          std::memset(base + t * part, 0, t + 1 == threads ? bytes - t * part : part);
-        });
-      std::memset(base, 0, part);
+      DE_TRY(parallel_for(threads, threads, [=](std::size_t t) -> Status {
+        std::memset(base + t * part, 0, t + 1 == threads ? bytes - t * part : part);
+        return {};
+      }));
     }
     records.resize(slots);
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      od::parser parser;
-      for (std::size_t begin = next.fetch_add(kChunk); begin < n; begin = next.fetch_add(kChunk)) {
-        for (std::size_t i = begin; i < std::min(n, begin + kChunk); ++i)
-          if (pending[i].state == Pending::Parse)
-            parse_one(parser, pending[i], records[pending[i].slot], end);
-      }
-    };
-    {
-      std::vector<std::jthread> pool;
-      for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-      worker();
-    }
+    // Chunks of records, each worker with its own parser; a bad record is noted in its Pending.
+    DE_TRY(parallel_for_each_worker(
+        chunks, threads, [](unsigned) { return od::parser(); },
+        [&](od::parser& parser, std::size_t chunk) -> Status {
+          for (std::size_t i = chunk * kChunk; i < std::min(n, (chunk + 1) * kChunk); ++i)
+            if (pending[i].state == Pending::Parse)
+              parse_one(parser, pending[i], records[pending[i].slot], end);
+          return {};
+        }));
     // A twin is superseded when one of its .conda twins parsed; else (rare) it is parsed now.
     std::vector<std::pair<std::size_t, PackageRecord>> rescued;
     {
@@ -406,6 +398,7 @@ struct Parser {
       records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
     }
     pending.clear();
+    return {};
   }
 
   // A member's key, unescaped: a view into the document (keys seldom have escapes), else a copy.
@@ -527,8 +520,7 @@ Result<Repodata> parse_padded(simdjson::padded_string_view json, const RepodataO
     return fail(Code::Corruption, "{}: not valid repodata JSON: {}", what,
                 simdjson::error_message(e));
   // The first pass only found the records; building them is most of the work, and independent.
-  p.parse_records(json.data() + json.capacity(),
-                  std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  DE_TRY_CTX(p.parse_records(json.data() + json.capacity(), 0), std::string(what));
   finish(repodata, options, p);
   return repodata;
 }
@@ -547,38 +539,17 @@ Result<Repodata> Repodata::load(const std::filesystem::path& path, const Repodat
   // SIMDJSON_PADDING bytes past the end: the mapping is placed in an anonymous one that long (the
   // tail of the file's last page, and any page after it, read as zeros). The channel cache
   // replaces files by renaming, so a mapped file is never truncated under us.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return fail(Code::NotFound, "reading {}: no such file", path.string());
-    return fail_errno("reading " + path.string(), errno);
-  }
-  struct stat st {};
-  void* map = MAP_FAILED;
-  std::size_t size = 0, map_size = 0;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    size = static_cast<std::size_t>(st.st_size);
-    auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    map_size = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
-    map = ::mmap(nullptr, map_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map != MAP_FAILED && size > 0 &&
-        ::mmap(map, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
-      ::munmap(map, map_size);
-      map = MAP_FAILED;
-    }
-  }
-  ::close(fd);
-  if (map != MAP_FAILED) {
+  auto mapping = Mapping::open(path, {.padding = simdjson::SIMDJSON_PADDING});
+  if (!mapping && mapping.error().code() == Code::NotFound)
+    return fail(Code::NotFound, "reading {}: no such file", path.string());
+  if (mapping) {
     // Map the page-cached pages in on another core while the first pass starts reading them
-    // (an older kernel without MADV_POPULATE_READ faults them in as they are read).
-    std::jthread populate;
-    if (size > (4u << 20))  // not worth a thread for a small file
-      populate = std::jthread([=] { ::madvise(map, size, MADV_POPULATE_READ); });
-    auto result = parse_padded(
-        simdjson::padded_string_view(static_cast<const char*>(map), size, map_size), options,
-        path.string());
-    if (populate.joinable()) populate.join();  // long done: before unmapping its range
-    ::munmap(map, map_size);  // records own their strings: nothing points into the mapping
-    return result;
+    // (not worth a thread for a small file). Records own their strings: nothing points into the
+    // mapping once it is unmapped.
+    if (mapping->size() > (4u << 20)) mapping->populate_in_background();
+    return parse_padded(
+        simdjson::padded_string_view(mapping->data(), mapping->size(), mapping->capacity()),
+        options, path.string());
   }
   // Not a regular file, or no mapping: let simdjson read it.
   simdjson::padded_string padded;
