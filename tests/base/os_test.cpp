@@ -9,6 +9,7 @@
 #include <string>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/parallel.hpp"
 
 namespace de {
 namespace {
