@@ -1,5 +1,7 @@
 #include "conda/solver_cache.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
