@@ -70,28 +70,24 @@ Status StringWriter::write(std::span<const std::byte> data) {
   return {};
 }
 
-FileReader::FileReader(int fd, std::string name, std::uint64_t offset,
+FileReader::FileReader(UniqueFd fd, std::string name, std::uint64_t offset,
                        std::optional<std::uint64_t> length)
-    : fd_(fd), name_(std::move(name)), pos_(offset) {
+    : fd_(std::move(fd)), name_(std::move(name)), pos_(offset) {
   if (length) end_ = offset + *length;
 }
 
-FileReader::~FileReader() {
-  if (fd_ >= 0) ::close(fd_);
-}
+FileReader::~FileReader() = default;
 
 Result<std::unique_ptr<FileReader>> FileReader::open(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno("opening " + path.string(), errno);
-  return std::unique_ptr<FileReader>(new FileReader(fd, path.string(), 0, std::nullopt));
+  auto fd = DE_TRY(open_file(path, OpenMode::Read));
+  return std::unique_ptr<FileReader>(new FileReader(std::move(fd), path.string(), 0, std::nullopt));
 }
 
 Result<std::unique_ptr<FileReader>> FileReader::open_range(const fs::path& path,
                                                            std::uint64_t offset,
                                                            std::uint64_t length) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno("opening " + path.string(), errno);
-  return std::unique_ptr<FileReader>(new FileReader(fd, path.string(), offset, length));
+  auto fd = DE_TRY(open_file(path, OpenMode::Read));
+  return std::unique_ptr<FileReader>(new FileReader(std::move(fd), path.string(), offset, length));
 }
 
 Result<size_t> FileReader::read(std::span<std::byte> buf) {
@@ -99,7 +95,7 @@ Result<size_t> FileReader::read(std::span<std::byte> buf) {
   if (end_) want = static_cast<size_t>(std::min<std::uint64_t>(want, *end_ - pos_));
   if (want == 0) return 0;
   while (true) {
-    ssize_t n = ::pread(fd_, buf.data(), want, static_cast<off_t>(pos_));
+    ssize_t n = ::pread(fd_.get(), buf.data(), want, static_cast<off_t>(pos_));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("reading " + name_, errno);
     if (n == 0 && end_)
@@ -109,22 +105,21 @@ Result<size_t> FileReader::read(std::span<std::byte> buf) {
   }
 }
 
-AtomicFileWriter::AtomicFileWriter(int fd, fs::path tmp, fs::path dest)
-    : fd_(fd), tmp_(std::move(tmp)), dest_(std::move(dest)) {
+AtomicFileWriter::AtomicFileWriter(UniqueFd fd, fs::path tmp, fs::path dest)
+    : fd_(std::move(fd)), tmp_(std::move(tmp)), dest_(std::move(dest)) {
   buf_.reserve(kWriteBuffer);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset();
   if (!committed_) ::unlink(tmp_.c_str());
 }
 
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::create(const fs::path& path) {
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   fs::path tmp = dir / fmt::format(".{}.tmp-{}", path.filename().string(), random_suffix());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return fail_errno("creating " + tmp.string(), errno);
-  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(fd, tmp, path));
+  auto fd = DE_TRY(open_file(tmp, OpenMode::CreateNew, 0644));
+  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(std::move(fd), tmp, path));
 }
 
 Status AtomicFileWriter::flush() {
@@ -152,41 +147,15 @@ Status AtomicFileWriter::write(std::span<const std::byte> data) {
 Result<bool> Writer::append_file(const fs::path&, std::uint64_t) { return false; }
 
 Result<bool> AtomicFileWriter::append_file(const fs::path& path, std::uint64_t size) {
-  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return fail_errno("opening " + path.string(), errno);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{in};
+  auto in = DE_TRY(open_file(path, OpenMode::Read));
   DE_TRY(flush());
-  std::uint64_t done = 0;
-  while (done < size) {
-    ssize_t n =
-        ::copy_file_range(in, nullptr, fd_, nullptr,
-                          static_cast<size_t>(std::min<std::uint64_t>(size - done, 1 << 30)), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && done == 0 &&
-        (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
-      return false;  // not between these files: the caller copies
-    if (n < 0) return fail_errno("copying " + path.string() + " into " + tmp_.string(), errno);
-    if (n == 0)
-      return fail(Code::Corruption, "{} is truncated: expected {} bytes, found {}", path.string(),
-                  size, done);
-    done += static_cast<std::uint64_t>(n);
-  }
+  DE_TRY(copy_range(in.get(), fd_.get(), path.native(), tmp_.native(), size));
   size_ += size;
   return true;
 }
 
 Status AtomicFileWriter::write_direct(std::span<const std::byte> data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
-    off += static_cast<size_t>(n);
-  }
-  return {};
+  return write_all(fd_.get(), data, tmp_.native());
 }
 
 Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte> data) {
@@ -194,7 +163,7 @@ Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte>
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n =
-        ::pwrite(fd_, data.data() + off, data.size() - off, static_cast<off_t>(offset + off));
+        ::pwrite(fd_.get(), data.data() + off, data.size() - off, static_cast<off_t>(offset + off));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("writing " + tmp_.string(), errno);
     off += static_cast<size_t>(n);
@@ -203,7 +172,7 @@ Status AtomicFileWriter::pwrite(std::uint64_t offset, std::span<const std::byte>
 }
 
 Status AtomicFileWriter::set_permissions(fs::perms perms) {
-  if (::fchmod(fd_, static_cast<mode_t>(perms & fs::perms::mask)) != 0)
+  if (::fchmod(fd_.get(), static_cast<mode_t>(perms & fs::perms::mask)) != 0)
     return fail_errno("setting the permissions of " + tmp_.string(), errno);
   return {};
 }
@@ -213,11 +182,7 @@ Status AtomicFileWriter::commit() { return commit_as(dest_); }
 Status AtomicFileWriter::commit_as(const fs::path& dest) {
   dest_ = dest;
   DE_TRY(flush());
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    return fail_errno("closing " + tmp_.string(), errno);
-  }
-  fd_ = -1;
+  DE_TRY(fd_.close(tmp_.native()));
   if (::rename(tmp_.c_str(), dest_.c_str()) != 0)
     return fail_errno("renaming into " + dest_.string(), errno);
   committed_ = true;

@@ -2,21 +2,59 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
-#include <vector>
+#include <exception>
+#include <mutex>
 
 namespace de {
 
-void parallel_for(std::size_t n, unsigned threads, const std::function<void(std::size_t)>& fn) {
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, n));
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
-  };
-  std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
+unsigned thread_count(unsigned requested, std::size_t items) {
+  unsigned threads = requested;
+  if (threads == 0)
+    threads = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads);
+  return static_cast<unsigned>(std::clamp<std::size_t>(items, 1, threads));
 }
+
+Status parallel_for_workers(std::size_t n, unsigned threads,
+                            const std::function<Status(std::size_t, unsigned)>& fn) {
+  if (n == 0) return {};
+  const unsigned count = thread_count(threads, n);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex error_mutex;
+  std::size_t failed_at = n;
+  std::optional<Error> error;
+  auto worker = [&](unsigned w) {
+    while (!stop.load(std::memory_order_relaxed)) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      Status status;
+      try {
+        status = fn(i, w);
+      } catch (const std::exception& e) {
+        status = fail(Code::Internal, "item {}: unexpected exception: {}", i, e.what());
+      } catch (...) {
+        status = fail(Code::Internal, "item {}: unexpected exception", i);
+      }
+      if (!status) {
+        std::lock_guard lock(error_mutex);
+        if (i < failed_at) {
+          failed_at = i;
+          error = std::move(status).error();
+        }
+        stop = true;
+      }
+    }
+  };
+  {
+    std::vector<Thread> pool;
+    pool.reserve(count - 1);
+    for (unsigned w = 1; w < count; ++w) pool.emplace_back([&worker, w] { worker(w); });
+    worker(0);
+  }
+  if (error) return std::unexpected(std::move(*error));
+  return {};
+}
+
+Thread::Thread(std::function<void()> fn) : thread_(std::move(fn)) {}
 
 }  // namespace de

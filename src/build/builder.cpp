@@ -328,20 +328,13 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     return content_base[i] + "/" + e.host_path.lexically_relative(dirs[i]).generic_string();
   };
   // Keys hash every entry (and the bytes of generated files): computed on all cores.
-  std::vector<std::optional<Error>> errors(jobs.size());
-  parallel_for(jobs.size(), parallelism, [&](size_t i) {
+  Status keyed = parallel_for(jobs.size(), parallelism, [&](size_t i) -> Status {
     auto& job = jobs[i];
-    auto found = [&]() -> Result<std::optional<CachedLayer>> {
-      job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
-      return cache.find(job.key);
-    }();
-    if (found)
-      job.cached = std::move(*found);
-    else
-      errors[i] = std::move(found).error();
+    job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
+    job.cached = DE_TRY(cache.find(job.key));
+    return {};
   });
-  for (auto& e : errors)
-    if (e) return std::unexpected(std::move(*e));
+  DE_TRY(keyed);
   std::vector<size_t> missing;
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto& job = jobs[i];
@@ -359,7 +352,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
 
   // 5. Produce the missing layers in parallel (each also compresses on a second thread).
   std::mutex progress_mutex;
-  parallel_for(missing.size(), parallelism, [&](size_t k) {
+  Status built = parallel_for(missing.size(), parallelism, [&](size_t k) -> Status {
     auto& job = jobs[missing[k]];
     auto produced = [&]() -> Result<CachedLayer> {
       auto options = key_options.layer;
@@ -367,20 +360,16 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       auto layer = DE_TRY(entries_layer(job.entries, options));
       return cache.put(job.key, *layer, r.compression);
     }();
-    if (!produced) {
-      errors[missing[k]] = std::move(produced).error().add_context("building layer " + job.label);
-      return;
-    }
-    job.cached = std::move(*produced);
+    job.cached = DE_TRY_CTX(produced, "building layer " + job.label);
     std::lock_guard lock(progress_mutex);
     report({.kind = BuildEvent::Kind::LayerBuilt,
             .index = missing[k],
             .total = jobs.size(),
             .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
             .what = job.label});
+    return {};
   });
-  for (auto& e : errors)
-    if (e) return std::unexpected(std::move(*e));
+  DE_TRY(built);
 
   // 6. The image.
   oci::Image image = r.base;

@@ -6,16 +6,15 @@
 // directory (like `conda create -p`). Nothing from the packages is run. Packages are extracted in
 // parallel; unchanged files are hardlinked from the cache unless `--link copy`.
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <optional>
-#include <thread>
 
 #include "cli/common.hpp"
 #include "cli/solve_options.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/lock_file.hpp"
@@ -68,40 +67,31 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
   fs::path cache_root = o.cache.empty() ? default_cache() : fs::path(o.cache);
   conda::PackageCache cache(cache_root);
   std::vector<conda::PackageToInstall> packages;
-  unsigned threads = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8);
 
   std::size_t package_files = 0;
   for (const auto& in : o.inputs) package_files += is_package_file(in) ? 1 : 0;
   if (package_files == o.inputs.size()) {
     if (!o.platform.empty())
       log::warn("--platform {} is not checked for package files", o.platform);
-    // Verify and extract the packages on every core (each thread its own PackageCache object).
-    std::vector<std::optional<Result<fs::path>>> extracted(o.inputs.size());
-    {
-      // Biggest first, so that one large package does not finish alone at the end.
-      std::vector<std::pair<std::uintmax_t, std::size_t>> order;
-      for (std::size_t i = 0; i < o.inputs.size(); ++i) {
-        std::error_code ec;
-        auto size = fs::file_size(o.inputs[i], ec);
-        order.emplace_back(ec ? 0 : size, i);
-      }
-      std::ranges::sort(order, std::greater<>());
-      std::atomic<std::size_t> next{0};
-      auto worker = [&] {
-        conda::PackageCache thread_cache(cache_root);
-        for (std::size_t k = next.fetch_add(1); k < order.size(); k = next.fetch_add(1)) {
+    // Verify and extract the packages on every core (each thread its own PackageCache object),
+    // biggest first, so that one large package does not finish alone at the end.
+    std::vector<std::pair<std::uintmax_t, std::size_t>> order;
+    for (std::size_t i = 0; i < o.inputs.size(); ++i) {
+      std::error_code ec;
+      auto size = fs::file_size(o.inputs[i], ec);
+      order.emplace_back(ec ? 0 : size, i);
+    }
+    std::ranges::sort(order, std::greater<>());
+    std::vector<fs::path> extracted(o.inputs.size());
+    Status extracted_all = parallel_for_each_worker(
+        order.size(), 0, [&](unsigned) { return conda::PackageCache(cache_root); },
+        [&](conda::PackageCache& thread_cache, std::size_t k) -> Status {
           std::size_t i = order[k].second;
-          extracted[i] = thread_cache.extract(o.inputs[i]);
-        }
-      };
-      std::vector<std::jthread> pool;
-      for (unsigned t = 1; t < threads && t < o.inputs.size(); ++t) pool.emplace_back(worker);
-      worker();
-    }
-    for (auto& dir : extracted) {
-      if (!*dir) return std::unexpected(std::move(*dir).error());
-      packages.push_back({std::move(**dir), {}, ""});
-    }
+          extracted[i] = DE_TRY(thread_cache.extract(o.inputs[i]));
+          return {};
+        });
+    DE_TRY(extracted_all);
+    for (auto& dir : extracted) packages.push_back({std::move(dir), {}, ""});
   } else {
     if (o.inputs.size() != 1)
       return fail(Code::InvalidArgument,
@@ -115,8 +105,8 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     for (const auto& r : lock.packages)
       requests.push_back({.url = r.url, .expected = {.sha256 = r.sha256, .md5 = r.md5}});
     auto fetcher = conda::make_fetcher();
-    auto dirs =
-        DE_TRY(cache.fetch_all(requests, *fetcher, o.jobs ? o.jobs : std::max(threads, 4u)));
+    auto dirs = DE_TRY(cache.fetch_all(
+        requests, *fetcher, o.jobs ? o.jobs : std::max(thread_count(0, requests.size()), 4u)));
     for (std::size_t i = 0; i < dirs.size(); ++i)
       packages.push_back({dirs[i], lock.packages[i], ""});
   }

@@ -175,29 +175,15 @@ class SafeExtractor {
   }
 
   Status write_file(ffi::ArchiveReader& archive, const fs::path& dest, std::uint32_t mode) {
-    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return fail_errno("creating " + dest.string(), errno);
-    struct Closer {
-      int fd;
-      ~Closer() { ::close(fd); }
-    } closer{fd};
+    auto fd = DE_TRY(open_file(dest, OpenMode::CreateNew, 0600));
     buffer_.resize(256 << 10);
     for (;;) {
       std::size_t n = DE_TRY(archive.read(buffer_));
       if (n == 0) break;
-      const std::byte* p = buffer_.data();
-      while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          return fail_errno("writing " + dest.string(), errno);
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-      }
+      DE_TRY(write_all(fd.get(), std::span<const std::byte>(buffer_.data(), n), dest.native()));
     }
     // Keep permission bits but never set-id bits from a package.
-    if (::fchmod(fd, mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
+    if (::fchmod(fd.get(), mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
     return {};
   }
 

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
 
 namespace de::conda {
@@ -22,25 +23,17 @@ namespace {
 class FileLock {
  public:
   static Result<FileLock> acquire(const fs::path& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return fail_errno("opening lock " + path.string(), errno);
-    while (::flock(fd, LOCK_EX) != 0) {
+    auto fd = DE_TRY(open_file(path, OpenMode::ReadWriteCreate, 0644));
+    while (::flock(fd.get(), LOCK_EX) != 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return fail_errno("locking " + path.string(), err);
+      return fail_errno("locking " + path.string(), errno);
     }
-    return FileLock(fd);
-  }
-  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileLock& operator=(FileLock&&) = delete;
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+    return FileLock(std::move(fd));
   }
 
  private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // closing releases the lock
 };
 
 // Passes bytes on to `next` while computing the hashes a package is checked against.
@@ -229,32 +222,29 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
 Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchRequest> requests,
                                                       Fetcher& fetcher, unsigned parallelism,
                                                       const FetchProgressFn& progress) {
-  std::vector<std::optional<Result<fs::path>>> results(requests.size());
+  std::vector<fs::path> out(requests.size());
   std::mutex progress_mutex;
-  parallel_for(requests.size(), std::max(1u, parallelism), [&](std::size_t i) {
-    const auto& request = requests[i];
-    Report report;
-    if (progress) {
-      report = [&, i, name = url_file_name(request.url)](FetchProgress::State state,
-                                                         std::uint64_t bytes) {
-        std::lock_guard lock(progress_mutex);
-        progress({.state = state,
-                  .index = i,
-                  .file_name = name,
-                  .bytes = bytes,
-                  .size = request.expected.size});
-      };
-    }
-    // Each call uses its own PackageCache value (the object is only thread-compatible).
-    PackageCache cache(root_);
-    results[i] = cache.fetch_reporting(request.url, request.expected, fetcher, report);
-  });
-  std::vector<fs::path> out;
-  out.reserve(requests.size());
-  for (auto& r : results) {
-    if (!*r) return std::unexpected(std::move(*r).error());
-    out.push_back(std::move(**r));
-  }
+  Status fetched =
+      parallel_for(requests.size(), std::max(1u, parallelism), [&](std::size_t i) -> Status {
+        const auto& request = requests[i];
+        Report report;
+        if (progress) {
+          report = [&, i, name = url_file_name(request.url)](FetchProgress::State state,
+                                                             std::uint64_t bytes) {
+            std::lock_guard lock(progress_mutex);
+            progress({.state = state,
+                      .index = i,
+                      .file_name = name,
+                      .bytes = bytes,
+                      .size = request.expected.size});
+          };
+        }
+        // Each call uses its own PackageCache value (the object is only thread-compatible).
+        PackageCache cache(root_);
+        out[i] = DE_TRY(cache.fetch_reporting(request.url, request.expected, fetcher, report));
+        return {};
+      });
+  DE_TRY(fetched);
   return out;
 }
 

@@ -1,9 +1,6 @@
 #include "conda/solver_cache.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,6 +10,7 @@
 #include "conda/binary_io.hpp"
 #include "conda/solver_internal.hpp"
 #include "docker_envs/base/digest.hpp"
+#include "docker_envs/base/os.hpp"
 
 namespace de::conda::detail {
 
@@ -117,20 +115,11 @@ std::optional<CachedRepodata> CachedRepodata::decode(std::string bytes, std::str
 }
 
 std::optional<CachedRepodata> CachedRepodata::open(const fs::path& file, std::string_view key) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::size_t size = static_cast<std::size_t>(st.st_size);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);  // the mapping stays valid
-  if (map == MAP_FAILED) return std::nullopt;
-  std::shared_ptr<const void> owner(
-      map, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
-  return decode_view(std::move(owner), std::string_view(static_cast<const char*>(map), size), key);
+  auto mapping = Mapping::open(file);
+  if (!mapping || mapping->size() == 0) return std::nullopt;
+  auto owner = std::make_shared<const Mapping>(std::move(*mapping));
+  std::string_view bytes = owner->view();
+  return decode_view(std::move(owner), bytes, key);
 }
 
 std::optional<CachedRepodata> CachedRepodata::decode_view(std::shared_ptr<const void> owner,

@@ -12,9 +12,9 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
+#include "docker_envs/base/parallel.hpp"
 #include "ffi/compress.hpp"
 
 namespace de::ffi {
@@ -147,8 +147,7 @@ class ThreadedWriter final : public FillableWriter {
   }
 
   void join_workers() {
-    for (auto& w : workers_)
-      if (w.joinable()) w.join();
+    for (auto& w : workers_) w.join();
   }
 
   // Worker `index`: writes every queued buffer, in order, to sinks_[index]. The queue holds the
@@ -208,7 +207,9 @@ class ThreadedWriter final : public FillableWriter {
   bool finishing_ = false;
   bool abandon_ = false;
 
-  std::vector<std::thread> workers_;  // last: started after everything they use is constructed
+  // Last: started after everything they use is constructed. Long-lived stages that run beside the
+  // producer, so dedicated threads of base rather than a parallel loop (which blocks its caller).
+  std::vector<Thread> workers_;
 };
 
 }  // namespace

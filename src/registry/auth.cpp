@@ -1,10 +1,5 @@
 #include "docker_envs/registry/auth.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <cerrno>
 #include <ctime>
@@ -12,9 +7,8 @@
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/subprocess.hpp"
 #include "docker_envs/registry/reference.hpp"
-
-extern char** environ;
 
 namespace de::registry {
 namespace {
@@ -172,52 +166,24 @@ Result<DockerConfig> DockerConfig::load(const std::filesystem::path& path) {
 Result<std::optional<Credentials>> run_credential_helper(const std::string& helper,
                                                          const std::string& server) {
   std::string program = "docker-credential-" + helper;
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]);
-    ::close(in[1]);
-    return fail_errno("pipe", errno);
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  char arg0[] = "docker-credential";
-  char arg1[] = "get";
-  char* argv[] = {arg0, arg1, nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(in[1]);
-    ::close(out[0]);
+  // The server name on stdin; a helper that exits without reading it is answered by its output
+  // and exit status like any other (run_process keeps its SIGPIPE from killing us).
+  auto run = run_process(program, {"docker-credential", "get"}, {.input = server + "\n"});
+  if (!run)
     return fail(Code::Auth, "credential helper {} could not be run: {}", program,
-                std::strerror(rc));
-  }
-  std::string input = server + "\n";
-  (void)!::write(in[1], input.data(), input.size());
-  ::close(in[1]);
-  std::string output;
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (output.size() < (1 << 20)) output.append(buf, static_cast<size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    if (output.find("credentials not found") != std::string::npos) return std::nullopt;
+                run.error().message());
+  const std::string& output = run->out;
+  if (!run->succeeded()) {
+    if (output.find("credentials not found") != std::string::npos ||
+        run->err.find("credentials not found") != std::string::npos)
+      return std::nullopt;
     // The helper's own message (first line) says what went wrong; helpers do not echo secrets
     // in errors, but keep it short anyway.
-    std::string first = output.substr(0, std::min(output.find('\n'), size_t{200}));
+    const std::string& said = run->err.empty() ? output : run->err;
+    std::string first = said.substr(0, std::min(said.find('\n'), size_t{200}));
+    if (first.empty())
+      first = run->signal ? fmt::format("killed by signal {}", run->signal)
+                          : fmt::format("exit status {}", run->exit_code);
     return fail(Code::Auth, "credential helper {} failed for {}: {}", program, server, first);
   }
   nlohmann::json j = nlohmann::json::parse(output, nullptr, false);

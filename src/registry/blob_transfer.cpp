@@ -1,9 +1,9 @@
 #include "registry/blob_transfer.hpp"
 
-#include <mutex>
-#include <thread>
+#include <algorithm>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/oci/media_types.hpp"
 
 namespace de::registry {
@@ -167,34 +167,12 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
   return {};
 }
 
-Status parallel_for(Context& ctx, size_t n, int parallel,
-                    const std::function<Status(http::Session&, size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex error_mutex;
-  std::optional<Error> first_error;
-  auto worker = [&] {
-    auto session = ctx.client.new_session();
-    while (!failed) {
-      size_t i = next++;
-      if (i >= n) return;
-      auto st = fn(*session, i);
-      if (!st) {
-        std::lock_guard lock(error_mutex);
-        if (!first_error) first_error = std::move(st).error();
-        failed = true;
-      }
-    }
-  };
-  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(parallel, 1)));
-  if (threads <= 1) {
-    worker();
-  } else {
-    std::vector<std::jthread> pool;
-    for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-  }
-  if (first_error) return std::unexpected(std::move(*first_error));
-  return {};
+Status for_each_with_session(Context& ctx, size_t n, int parallel,
+                             const std::function<Status(http::Session&, size_t)>& fn) {
+  return parallel_for_each_worker(
+      n, static_cast<unsigned>(std::max(parallel, 1)),
+      [&](unsigned) { return ctx.client.new_session(); },
+      [&](auto& session, size_t i) { return fn(*session, i); });
 }
 
 }  // namespace de::registry

@@ -54,10 +54,11 @@ Result<FetchedManifest> fetch_manifest(Context& ctx, http::Session& session,
 // the cache when verification fails.
 Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& blob);
 
-// Runs fn(i) for i in [0, n) on up to `parallel` threads, each with its own HTTP session. Stops
-// handing out work after the first error, which it returns.
-Status parallel_for(Context& ctx, size_t n, int parallel,
-                    const std::function<Status(http::Session&, size_t)>& fn);
+// Runs fn(session, i) for i in [0, n) on up to `parallel` threads, each with its own HTTP session
+// (de::parallel_for_each_worker: no item is started after a failure; the error of the lowest
+// failed index is returned).
+Status for_each_with_session(Context& ctx, size_t n, int parallel,
+                             const std::function<Status(http::Session&, size_t)>& fn);
 
 std::string short_digest(const Digest& d);
 

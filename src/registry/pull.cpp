@@ -113,10 +113,10 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
     image.layers.push_back(oci::stored_blob_layer(blob, diff_ids[i], std::move(open), origin));
   }
   if (pull.fetch_layers) {
-    DE_TRY_CTX(parallel_for(*ctx, manifest.layers.size(), options.parallel,
-                            [&](http::Session& s, size_t i) {
-                              return ensure_blob(*ctx, s, manifest.layers[i]);
-                            }),
+    DE_TRY_CTX(for_each_with_session(*ctx, manifest.layers.size(), options.parallel,
+                                     [&](http::Session& s, size_t i) {
+                                       return ensure_blob(*ctx, s, manifest.layers[i]);
+                                     }),
                context);
   }
   for (auto& blob : manifest.layers)

@@ -318,7 +318,7 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
                         }),
         what);
   };
-  DE_TRY(parallel_for(ctx, image.layers.size(), ctx.options.parallel, push_layer));
+  DE_TRY(for_each_with_session(ctx, image.layers.size(), ctx.options.parallel, push_layer));
   // Docker schema 2 has no type for zstd or for layers kept as they came: fall back to OCI.
   if (docker && std::any_of(layers.begin(), layers.end(),
                             [](auto& l) { return !mt::is_docker(l.blob.media_type); })) {

@@ -1,6 +1,12 @@
 #include "docker_envs/registry/auth.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "docker_envs/base/io.hpp"
 
 namespace de::registry {
 namespace {
@@ -129,6 +135,48 @@ TEST(CredentialHelper, MissingHelperIsAnAuthError) {
   auto r = run_credential_helper("does-not-exist-xyz", "example.com");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::Auth);
+}
+
+// Helpers on PATH for one test: docker-credential-NAME scripts in a temp directory put first.
+class HelperPath {
+ public:
+  HelperPath() : dir_(*de::TempDir::create()) {
+    const char* old = std::getenv("PATH");
+    old_ = old ? old : "";
+    ::setenv("PATH", (dir_.path().string() + ":" + old_).c_str(), 1);
+  }
+  ~HelperPath() { ::setenv("PATH", old_.c_str(), 1); }
+  void add(const std::string& name, const std::string& script) {
+    auto path = dir_.path() / ("docker-credential-" + name);
+    ASSERT_TRUE(de::write_file_atomic(path, "#!/bin/sh\n" + script));
+    ::chmod(path.c_str(), 0755);
+  }
+
+ private:
+  de::TempDir dir_;
+  std::string old_;
+};
+
+// Regression (issue 13 item 7): a helper that exits without reading the server name on its stdin
+// made our write raise SIGPIPE, killing the process (rc 141). Now its output and exit status
+// decide. The long server names make the write outlast the helper on every call.
+TEST(CredentialHelper, AHelperThatExitsWithoutReadingStdinDoesNotKillUs) {
+  HelperPath path;
+  path.add("early-ok", "echo '{\"Username\":\"u\",\"Secret\":\"s\"}'\n");
+  path.add("early-fail", "echo 'no keychain here' >&2; exit 1\n");
+  const std::string long_server = "https://" + std::string(1 << 20, 'r') + ".example";
+  for (int i = 0; i < 200; ++i) {
+    const std::string server = i % 4 == 0 ? long_server : "registry.example.com";
+    auto ok = run_credential_helper("early-ok", server);
+    ASSERT_TRUE(ok) << ok.error().to_string();
+    ASSERT_TRUE(ok->has_value());
+    EXPECT_EQ((*ok)->username, "u");
+    EXPECT_EQ((*ok)->password, "s");
+    auto failed = run_credential_helper("early-fail", server);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code(), Code::Auth);
+    EXPECT_NE(failed.error().message().find("no keychain here"), std::string::npos);
+  }
 }
 
 TEST(RetryAfter, SecondsAndDates) {

@@ -15,6 +15,7 @@
 
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/os.hpp"
 
 namespace de {
 
@@ -39,7 +40,7 @@ class Writer {
   Status write(std::string_view s) { return write(as_bytes(s)); }
   virtual Status close() { return {}; }
   // Appends the first `size` bytes of the file at `path` without passing them through user space,
-  // when this writer is a file that can (AtomicFileWriter: copy_file_range). Returns false, having
+  // when this writer is a file that can (AtomicFileWriter: copy_range). Returns false, having
   // written nothing, when it cannot; fails when the file is shorter than `size`.
   virtual Result<bool> append_file(const std::filesystem::path& path, std::uint64_t size);
 };
@@ -93,8 +94,9 @@ class FileReader final : public Reader {
   Result<size_t> read(std::span<std::byte> buf) override;
 
  private:
-  FileReader(int fd, std::string name, std::uint64_t offset, std::optional<std::uint64_t> length);
-  int fd_;
+  FileReader(UniqueFd fd, std::string name, std::uint64_t offset,
+             std::optional<std::uint64_t> length);
+  UniqueFd fd_;
   std::string name_;
   std::uint64_t pos_;
   std::optional<std::uint64_t> end_;
@@ -122,10 +124,10 @@ class AtomicFileWriter final : public Writer {
   Status commit_as(const std::filesystem::path& path);
 
  private:
-  AtomicFileWriter(int fd, std::filesystem::path tmp, std::filesystem::path dest);
+  AtomicFileWriter(UniqueFd fd, std::filesystem::path tmp, std::filesystem::path dest);
   Status flush();
   Status write_direct(std::span<const std::byte> data);
-  int fd_;
+  UniqueFd fd_;
   std::filesystem::path tmp_, dest_;
   std::string buf_;
   std::uint64_t size_ = 0;

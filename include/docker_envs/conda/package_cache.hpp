@@ -62,7 +62,8 @@ class PackageCache {
   using FetchProgressFn = std::function<void(const FetchProgress&)>;
 
   // fetch()es every request on up to `parallelism` threads (`fetcher` must be thread-safe);
-  // returns the extracted directories in request order, or the first error in request order.
+  // returns the extracted directories in request order. After a failure no further request is
+  // started, and the error of the earliest failed request is returned (de::parallel_for).
   // `progress` is called from the fetching threads, never concurrently.
   Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests,
                                                        Fetcher& fetcher, unsigned parallelism = 4,

@@ -1,0 +1,143 @@
+// Laying a plan out in a directory: directories first, then files and symlinks on several
+// threads, hardlinks last.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <unordered_set>
+
+#include "docker_envs/base/os.hpp"
+#include "docker_envs/base/parallel.hpp"
+#include "docker_envs/conda/installer.hpp"
+#include "docker_envs/conda/package.hpp"
+
+namespace de::conda {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Creates directories below a root, refusing symlinks (or anything but a directory) on the way.
+// Remembers what it has checked or made, so each directory costs one lstat/mkdir per install.
+class DirMaker {
+ public:
+  explicit DirMaker(fs::path root) : root_(std::move(root)) {}
+
+  // The parent directories of `rel`.
+  Status parents(std::string_view rel) {
+    auto slash = rel.rfind('/');
+    if (slash == std::string_view::npos) return {};
+    return make(rel.substr(0, slash), rel);
+  }
+
+  // `dir` and its parents; `why` names the entry they are made for.
+  Status make(std::string_view dir, std::string_view why) {
+    if (known_.contains(std::string(dir))) return {};
+    if (auto slash = dir.rfind('/'); slash != std::string_view::npos)
+      DE_TRY(make(dir.substr(0, slash), why));
+    fs::path p = root_ / dir;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        return fail(Code::InvalidArgument,
+                    "refused: '{}' is not a directory (a symlink?) on the way to '{}'", p.string(),
+                    why);
+    } else if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) {
+      return fail_errno("creating " + p.string(), errno);
+    }
+    known_.emplace(dir);
+    return {};
+  }
+
+ private:
+  fs::path root_;
+  std::unordered_set<std::string> known_;
+};
+
+// Writes one File or Symlink entry at `dest` (which does not exist).
+Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view prefix,
+                   LinkMode link) {
+  if (e.type == InstallEntry::Type::Symlink) {
+    if (::symlink(e.link_target.c_str(), dest.c_str()) != 0)
+      return fail_errno("creating symlink " + dest.string(), errno);
+    return {};
+  }
+  if (link == LinkMode::Hardlink && e.source == InstallEntry::Source::HostFile) {
+    if (::link(e.host_path.c_str(), dest.c_str()) == 0) return {};
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
+      return fail_errno("linking " + dest.string() + " to " + e.host_path.string(), errno);
+  }
+  auto out = DE_TRY(open_file(dest, OpenMode::CreateNew, 0600));
+  switch (e.source) {
+    case InstallEntry::Source::Bytes:
+      DE_TRY(write_all(out.get(), e.data, dest.native()));
+      break;
+    case InstallEntry::Source::HostFile: {
+      // Inside the kernel where it can, else through a buffer.
+      auto in = DE_TRY(open_file(e.host_path, OpenMode::Read));
+      DE_TRY(copy_range(in.get(), out.get(), e.host_path.native(), dest.native()));
+      break;
+    }
+    case InstallEntry::Source::Rewrite: {
+      auto in = DE_TRY_CTX(open_content(e, prefix), e.path);
+      std::vector<std::byte> buf(1 << 18);
+      for (;;) {
+        std::size_t n = DE_TRY(in->read(buf));
+        if (n == 0) break;
+        DE_TRY(write_all(out.get(), std::span<const std::byte>(buf.data(), n), dest.native()));
+      }
+      break;
+    }
+  }
+  if (::fchmod(out.get(), e.mode & 0777) != 0) return fail_errno("chmod " + dest.string(), errno);
+  return {};
+}
+
+}  // namespace
+
+Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::string_view prefix,
+                          const WriteOptions& options) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return fail(Code::Io, "creating {}: {}", root.string(), ec.message());
+  // First, one thread: every directory, and room for every other entry (an existing file at its
+  // path is removed). Paths are unique in a plan, so the writes that follow are independent.
+  DirMaker dirs(root);
+  std::vector<fs::path> dests(plan.entries.size());
+  std::vector<std::size_t> files, hardlinks;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    const auto& e = plan.entries[i];
+    auto rel = DE_TRY(normalize_package_path(e.path));
+    fs::path dest = root / rel;
+    if (e.type == InstallEntry::Type::Directory) {
+      DE_TRY(dirs.make(rel, rel));
+      continue;
+    }
+    DE_TRY(dirs.parents(rel));
+    struct stat st;
+    if (::lstat(dest.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        return fail(Code::InvalidArgument, "'{}' is a directory", dest.string());
+      if (::unlink(dest.c_str()) != 0) return fail_errno("replacing " + dest.string(), errno);
+    }
+    dests[i] = std::move(dest);
+    (e.type == InstallEntry::Type::Hardlink ? hardlinks : files).push_back(i);
+  }
+  // Files and symlinks, on several threads: creating files costs mostly system time, which
+  // spreads over the cores. After an error no further file is started; the first error in plan
+  // order is reported.
+  DE_TRY(parallel_for(
+      files.size(), files.size() < 64 ? 1 : options.threads, [&](std::size_t k) -> Status {
+        return write_entry(plan.entries[files[k]], dests[files[k]], prefix, options.link);
+      }));
+  // Hardlinks last: their targets (earlier entries of the same package) exist now.
+  for (std::size_t i : hardlinks) {
+    auto target = DE_TRY(normalize_package_path(plan.entries[i].link_target));
+    if (::link((root / target).c_str(), dests[i].c_str()) != 0)
+      return fail_errno("linking " + dests[i].string(), errno);
+  }
+  return {};
+}
+
+}  // namespace de::conda
