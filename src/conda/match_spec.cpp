@@ -346,6 +346,7 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
     m.build_ = DE_TRY(StringMatcher::parse(stem.substr(b + 1)));
     m.fn_ = DE_TRY(StringMatcher::parse(fn));
     m.url_ = std::string(spec);
+    m.from_url_ = true;
     ChannelParts parts = split_channel(spec.substr(0, slash));
     if (parts.channel) m.channel_ = DE_TRY(StringMatcher::parse(*parts.channel));
     m.subdir_ = parts.subdir;
@@ -489,6 +490,16 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
 }
 
 std::string MatchSpec::to_string() const {
+  std::string fields = fields_string();
+  if (from_url_) {
+    // (A fields text that reads as a URL again is not used: it would not parse to these fields.)
+    auto again = parse(fields);
+    if (!again || again->from_url_ || again->to_string() != fields) return *url_;
+  }
+  return fields;
+}
+
+std::string MatchSpec::fields_string() const {
   std::string out;
   std::vector<std::string> brackets;
 
