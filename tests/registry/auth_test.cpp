@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "docker_envs/base/io.hpp"
+
 namespace de::registry {
 namespace {
 
@@ -151,7 +153,9 @@ TEST(CredentialHelper, WronglyTypedFieldsAreNotACrash) {
   auto r = run_credential_helper("de-typed", "example.com");
   ::setenv("PATH", saved.c_str(), 1);
   // Nothing usable in the answer: no credentials (or an error), never an exception.
-  if (r) EXPECT_FALSE(r->has_value() && !(*r)->username.empty());
+  if (r) {
+    EXPECT_FALSE(r->has_value() && !(*r)->username.empty());
+  }
 }
 
 TEST(RetryAfter, SecondsAndDates) {

@@ -46,7 +46,7 @@ TEST(Reference, NormalisesLikeDocker) {
 // Issue 13 (fuzzing): "docker.io/r.i/2" printed as "r.i/2:latest", which names the registry
 // r.i. The familiar form keeps "docker.io/" when the first component looks like a host.
 TEST(Reference, FamiliarFormParsesBackToTheSameReference) {
-  struct Case {
+  struct FamiliarCase {
     std::string input, familiar;
   } cases[] = {
       {"docker.io/r.i/2", "docker.io/r.i/2:latest"},
