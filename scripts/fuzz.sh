@@ -27,7 +27,10 @@ if ! command -v "$cxx" >/dev/null 2>&1; then
   exit 1
 fi
 
+# -O1 with line tables only: instrumented code compiles much faster than at -O2 -g, and stack
+# traces still name file and line.
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DCMAKE_CXX_COMPILER="$cxx" -DDE_FUZZ=ON -DDE_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build_dir" --target de_fuzzers --parallel "${JOBS:-2}"
 
