@@ -32,7 +32,6 @@ fi
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DCMAKE_CXX_COMPILER="$cxx" -DDE_FUZZ=ON -DDE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" --target de_fuzzers --parallel "${JOBS:-2}"
 
 targets=("$@")
 if ((${#targets[@]} == 0)); then
@@ -41,6 +40,7 @@ if ((${#targets[@]} == 0)); then
     targets+=("$name")
   done
 fi
+cmake --build "$build_dir" --parallel "${JOBS:-2}" --target "${targets[@]/#/de_fuzz_}"
 
 # seed_from TARGET PREFIX_BYTE FILE...: copies files (< 1 MiB) into the target's extra seed
 # directory, each preceded by PREFIX_BYTE (an octal escape, or "" for none).
