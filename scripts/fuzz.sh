@@ -95,9 +95,10 @@ for target in "${targets[@]}"; do
   [[ -d "$build_dir/seeds/$target" ]] && dirs+=("$build_dir/seeds/$target")
   log="$build_dir/fuzz-$target.log"
   echo "fuzz.sh: $target for ${seconds}s"
+  # One process (no -jobs: libFuzzer would then log to files in the working directory).
   # -rss_limit_mb / -timeout: an input that needs more than 2 GB or 10 s is a finding too.
   # shellcheck disable=SC2086
-  if "$bin" -max_total_time="$seconds" -jobs=1 -workers=1 -rss_limit_mb=2048 -timeout=10 \
+  if "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" ${FUZZ_ARGS:-} \
     "${dirs[@]}" >"$log" 2>&1; then
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
