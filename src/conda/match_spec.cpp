@@ -59,6 +59,7 @@ ChannelParts split_channel(std::string_view text) {
       slash != std::string_view::npos && is_subdir(text.substr(slash + 1))) {
     parts.subdir = std::string(text.substr(slash + 1));
     text = text.substr(0, slash);
+    while (text.ends_with('/')) text.remove_suffix(1);  // "ch//linux-64": the channel is "ch"
   }
   if (!text.empty() && text != "*") parts.channel = std::string(text);
   return parts;

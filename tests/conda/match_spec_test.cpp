@@ -149,6 +149,19 @@ TEST(MatchSpec, PackageUrlsRoundTrip) {
   }
 }
 
+// Found by fuzz/match_spec_fuzz.cpp: "ch//linux-64::x" kept the channel "ch/", which printed as
+// channel=ch/ and re-parsed as "ch".
+TEST(MatchSpec, ChannelWithDoubledSlashBeforeSubdirRoundTrips) {
+  for (std::string in :
+       {"co*nda-forge//linux-64::numpy>=1.20,<2[md5=01ef0145623789abcd23456789abcdef]",
+        "conda-forge//linux-64::numpy"}) {
+    SCOPED_TRACE(in);
+    MatchSpec m = M(in);
+    EXPECT_EQ(M(m.to_string()).to_string(), m.to_string());
+  }
+  EXPECT_EQ(M("conda-forge//linux-64::numpy").to_string(), "conda-forge/linux-64::numpy");
+}
+
 TEST(MatchSpec, CanonicalStrings) {
   struct Case {
     std::string_view in, out;
