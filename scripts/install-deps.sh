@@ -16,7 +16,10 @@ tool_pkgs=(
   isal zstd docker.io skopeo umoci busybox-static docker-registry apache2-utils
   hyperfine time tar ca-certificates python3 openssl bzip2 zip unzip
 )
-pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}")
+# Fuzzing (scripts/fuzz.sh): clang 16 and its libFuzzer/sanitizer runtimes. Debian's default clang
+# 14 cannot compile libstdc++ 12's <expected>.
+fuzz_pkgs=(clang-16 libclang-rt-16-dev)
+pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${fuzz_pkgs[@]}")
 
 # Node.js drives the conda test harness (tests/conda/rattler). Some machines already carry a Node
 # from another packaging (with its own npm); installing Debian's npm on top of that conflicts, so

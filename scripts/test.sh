@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run): installs dependencies, builds, runs every test (unit and
 # integration, the latter against a private Docker engine when one can be started), then builds the
-# unit tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them. Exits non-zero when
+# unit tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them, then runs each fuzz
+# target for a few seconds (scripts/fuzz.sh). Exits non-zero when
 # any step fails; later steps still run so that one report shows everything.
 #
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan), JOBS,
-# DE_SKIP_ASAN=1 to leave out the sanitizer pass, DE_NO_DOCKERD=1 to not start a Docker engine
+# DE_SKIP_ASAN=1 to leave out the sanitizer pass, DE_SKIP_FUZZ=1 to leave out the fuzz step
+# (DE_FUZZ_SECONDS per target, default 10), DE_NO_DOCKERD=1 to not start a Docker engine
 # (the tests that need one then use $DOCKER_HOST if it answers, or skip), DE_NO_INSTALL=1 to not
 # touch apt.
 set -euo pipefail
@@ -107,6 +109,13 @@ if [[ "${DE_SKIP_ASAN:-}" != 1 ]]; then
   else
     fail "build ($asan_dir)"
   fi
+fi
+
+# Fuzzing, briefly: each libFuzzer target (fuzz/) for DE_FUZZ_SECONDS (default 10) on its seeds
+# and what earlier runs learned. Longer runs are by hand: scripts/fuzz.sh 300.
+if [[ "${DE_SKIP_FUZZ:-}" != 1 ]]; then
+  step "fuzz (scripts/fuzz.sh ${DE_FUZZ_SECONDS:-10})"
+  scripts/fuzz.sh "${DE_FUZZ_SECONDS:-10}" || fail "fuzz (scripts/fuzz.sh)"
 fi
 
 step "summary"

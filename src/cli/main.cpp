@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "cli/common.hpp"
@@ -92,7 +93,14 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stderr);
     return kExitUsage;
   }
-  auto status = commands.action(globals);
+  Status status;
+  try {
+    status = commands.action(globals);
+  } catch (const std::exception& e) {
+    // Last resort: no input should get here (each cause is fixed where it is found, see
+    // fuzz/), but an escaped exception must still be one error line and exit 1, not an abort.
+    status = fail(Code::Internal, "internal error (please report it): {}", e.what());
+  }
   if (!status && status.error().code() == Code::Unsatisfiable) {
     // The explanation spans lines (problems, dependency chains): printed as it is.
     std::string text = std::string(cli::kProgram) + ": " + status.error().to_string();

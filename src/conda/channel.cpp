@@ -1,5 +1,6 @@
 #include "docker_envs/conda/channel.hpp"
 
+#include <charconv>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -119,7 +120,9 @@ Result<std::filesystem::path> file_url_to_path(std::string_view url) {
     if (rest[i] == '%' && i + 2 < rest.size() &&
         std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
-      path += static_cast<char>(std::stoi(std::string(rest.substr(i + 1, 2)), nullptr, 16));
+      unsigned byte = 0;  // two hex digits (checked above): from_chars cannot fail
+      std::from_chars(rest.data() + i + 1, rest.data() + i + 3, byte, 16);
+      path += static_cast<char>(byte);
       i += 2;
     } else {
       path += rest[i];

@@ -1,5 +1,7 @@
 #include "docker_envs/conda/explicit.hpp"
 
+#include <charconv>
+
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/channel.hpp"
 
@@ -30,9 +32,10 @@ Status split_dist(std::string_view stem, PackageRecord& r) {
   auto us = r.build.rfind('_');
   std::string_view num = us == std::string::npos ? std::string_view(r.build)
                                                  : std::string_view(r.build).substr(us + 1);
-  if (!num.empty() && num.size() < 10 &&
-      num.find_first_not_of("0123456789") == std::string_view::npos)
-    r.build_number = std::stoll(std::string(num));
+  std::int64_t number = 0;
+  if (auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), number);
+      !num.empty() && ec == std::errc() && end == num.data() + num.size() && number >= 0)
+    r.build_number = number;
   return {};
 }
 

@@ -59,6 +59,7 @@ ChannelParts split_channel(std::string_view text) {
       slash != std::string_view::npos && is_subdir(text.substr(slash + 1))) {
     parts.subdir = std::string(text.substr(slash + 1));
     text = text.substr(0, slash);
+    while (text.ends_with('/')) text.remove_suffix(1);  // "ch//linux-64": the channel is "ch"
   }
   if (!text.empty() && text != "*") parts.channel = std::string(text);
   return parts;
@@ -346,6 +347,7 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
     m.build_ = DE_TRY(StringMatcher::parse(stem.substr(b + 1)));
     m.fn_ = DE_TRY(StringMatcher::parse(fn));
     m.url_ = std::string(spec);
+    m.from_url_ = true;
     ChannelParts parts = split_channel(spec.substr(0, slash));
     if (parts.channel) m.channel_ = DE_TRY(StringMatcher::parse(*parts.channel));
     m.subdir_ = parts.subdir;
@@ -489,6 +491,16 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
 }
 
 std::string MatchSpec::to_string() const {
+  std::string fields = fields_string();
+  if (from_url_) {
+    // (A fields text that reads as a URL again is not used: it would not parse to these fields.)
+    auto again = parse(fields);
+    if (!again || again->from_url_ || again->to_string() != fields) return *url_;
+  }
+  return fields;
+}
+
+std::string MatchSpec::fields_string() const {
   std::string out;
   std::vector<std::string> brackets;
 

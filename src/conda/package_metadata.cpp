@@ -55,14 +55,19 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       PathSpec s;
       s.path = DE_TRY_CTX(normalize_package_path(p["_path"].get<std::string>()),
                           fmt::format("{}: info/paths.json", what));
-      std::string type = p.value("path_type", "hardlink");
+      // json::value() throws when the field is not a string: read it only when it is one.
+      auto string_field = [&](const char* key, const char* absent) {
+        auto it = p.find(key);
+        return it != p.end() && it->is_string() ? it->get<std::string>() : std::string(absent);
+      };
+      std::string type = string_field("path_type", "hardlink");
       if (type == "softlink")
         s.kind = PathSpec::Kind::Softlink;
       else if (type == "directory")
         s.kind = PathSpec::Kind::Directory;
       if (auto it = p.find("prefix_placeholder"); it != p.end() && it->is_string())
         s.placeholder = it->get<std::string>();
-      if (p.value("file_mode", "text") == "binary") s.mode = PlaceholderMode::Binary;
+      if (string_field("file_mode", "text") == "binary") s.mode = PlaceholderMode::Binary;
       if (auto it = p.find("sha256"); it != p.end() && it->is_string()) {
         if (auto d = Digest::from_hex(it->get<std::string>())) s.sha256 = *d;
       }

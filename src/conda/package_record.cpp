@@ -140,9 +140,13 @@ Result<PackageRecord> parse_index_json(std::string_view json, std::string_view w
     r.sha256 = DE_TRY_CTX(Digest::from_hex(it->get<std::string>()), std::string(what));
   if (auto it = doc.find("size"); it != doc.end() && it->is_number_unsigned())
     r.size = it->get<std::uint64_t>();
-  if (auto it = doc.find("timestamp"); it != doc.end() && it->is_number())
-    r.timestamp = it->is_number_float() ? static_cast<std::int64_t>(it->get<double>())
-                                        : it->get<std::int64_t>();
+  if (auto it = doc.find("timestamp"); it != doc.end() && it->is_number()) {
+    // A double outside the int64 range cannot be converted (undefined behaviour): refused.
+    double d = it->is_number_float() ? it->get<double>() : 0;
+    if (it->is_number_float() && !(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+      return fail(Code::Corruption, "{}: 'timestamp' is out of range", what);
+    r.timestamp = it->is_number_float() ? static_cast<std::int64_t>(d) : it->get<std::int64_t>();
+  }
   return r;
 }
 

@@ -63,6 +63,10 @@ Problem read_int(od::value value, std::int64_t& out, std::string_view key) {
   if (type == od::number_type::floating_point_number) {
     double d;
     if (value.get_double().get(d)) return fmt::format("'{}' must be a number", key);
+    // Converting a double outside the int64 range (or NaN) is undefined behaviour: refuse it.
+    // -2^63 is exact in a double; 2^63 is the first value that does not fit.
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+      return fmt::format("'{}' is out of range", key);
     out = static_cast<std::int64_t>(d);
     return {};
   }

@@ -1,6 +1,7 @@
 // A compiled `^...$` pattern for version specs and match-spec fields (private to the conda module).
-// Keeps <regex> out of the other translation units: libstdc++'s <regex> trips GCC 12's
-// -Wmaybe-uninitialized under sanitizer builds, so it is confined (and silenced) in one file.
+// Patterns come from users, lock files and repodata, so matching must not blow up: the engine
+// (spec_regex.cpp) simulates an NFA in time linear in the text and refuses what it cannot do that
+// way (back-references, look-arounds) and patterns beyond small size limits.
 #pragma once
 
 #include <memory>
@@ -12,7 +13,8 @@ namespace de::conda::detail {
 
 class SpecRegex {
  public:
-  // ECMAScript syntax; errors are InvalidArgument with the library's reason.
+  // The ECMAScript subset spec_regex.cpp lists; errors are InvalidArgument with the reason and
+  // its position in the pattern.
   static Result<SpecRegex> compile(std::string_view pattern);
   // True when the whole text matches.
   bool full_match(std::string_view text) const;

@@ -74,10 +74,9 @@ Status ArchiveWriter::end_streamed(std::string_view name) {
   std::uint64_t size = open_->size();
   open_.reset();
   DE_TRY(file_->write(std::string(TarWriter::padding(size), '\0')));
-  std::string header = DE_TRY(TarWriter::encode_header(member_entry(name, EntryType::File, size)));
-  if (header.size() != TarWriter::kBlockSize)
-    return fail(Code::Unsupported, "archive member {} of {} bytes needs an extended header", name,
-                size);
+  // One block, as reserved: members of 8 GiB or more get a base-256 size field.
+  std::string header =
+      DE_TRY(TarWriter::encode_single_header(member_entry(name, EntryType::File, size)));
   return file_->pwrite(header_offset_, as_bytes(header));
 }
 

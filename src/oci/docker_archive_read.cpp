@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 
 #include "docker_envs/oci/media_types.hpp"
 #include "ffi/compress.hpp"
@@ -135,12 +136,13 @@ Result<Image> read_manifest_json(const std::shared_ptr<const ArchiveFile>& archi
 
   size_t index = 0;
   if (selector.starts_with("@")) {
-    std::string digits(selector.substr(1));
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
-        std::stoul(digits) >= manifest.size())
+    // from_chars refuses signs, spaces and values beyond size_t (an error, not an exception).
+    std::string_view digits = selector.substr(1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+        index >= manifest.size())
       return fail(Code::NotFound, "{} has no image {}; it holds: {}", archive->path().string(),
                   selector, describe_choices());
-    index = std::stoul(digits);
   } else if (!selector.empty()) {
     bool found = false;
     for (size_t i = 0; i < manifest.size() && !found; ++i)

@@ -17,9 +17,16 @@ namespace de::oci {
 namespace {
 
 constexpr size_t kBlock = 512;
-// Upper bound for pax records and GNU long names: real ones are a few KiB; this stops a corrupt
-// size field from making us allocate gigabytes.
-constexpr std::uint64_t kMaxMetaSize = 16 << 20;
+// Upper bound for the pax records before one entry (all its 'x' headers together), for all
+// global records together, and for a GNU long name: real ones are a few KiB; this stops a corrupt
+// or hostile size field from making us allocate gigabytes.
+constexpr std::uint64_t kMaxMetaSize = 1 << 20;
+
+// The keys a global pax header may set for the entries after it. Docker and containerd ignore
+// global headers altogether; owner and time defaults are what real writers put there. A global
+// path, linkpath, size or xattr would apply to every entry (renaming them all to one name, ...),
+// so those are ignored, which also keeps an entry from carrying a copy of a large global map.
+constexpr std::array<std::string_view, 5> kGlobalKeys = {"uid", "gid", "uname", "gname", "mtime"};
 
 std::string_view field(const std::byte* block, size_t offset, size_t length) {
   const char* p = reinterpret_cast<const char*>(block) + offset;
@@ -248,6 +255,7 @@ Result<std::optional<TarEntry>> TarReader::next() {
   remaining_ = padding_ = 0;
 
   std::map<std::string, std::string> pax;
+  std::uint64_t pax_bytes = 0;  // of the local pax headers read for this entry
   std::optional<std::string> gnu_name, gnu_link;
   std::array<std::byte, kBlock> block;
   while (true) {
@@ -297,9 +305,22 @@ Result<std::optional<TarEntry>> TarReader::next() {
 
     // Metadata headers describing the next entry.
     if (typeflag == 'x' || typeflag == 'g' || typeflag == 'X') {
+      bool global = typeflag == 'g';
+      std::uint64_t& total = global ? global_pax_bytes_ : pax_bytes;
+      if (size > kMaxMetaSize - total)
+        return fail(Code::Corruption,
+                    "{}pax header at offset {} holds {} bytes: more than the {} bytes accepted "
+                    "{}",
+                    global ? "global " : "", header_offset, size, kMaxMetaSize,
+                    global ? "for all global headers" : "before one entry");
+      total += size;
       std::string data = DE_TRY(read_meta_data(size, "pax header"));
-      auto& into = typeflag == 'g' ? global_pax_ : pax;
-      DE_TRY_CTX(parse_pax(data, into), fmt::format("pax header at offset {}", header_offset));
+      std::map<std::string, std::string> records;
+      DE_TRY_CTX(parse_pax(data, global ? records : pax),
+                 fmt::format("pax header at offset {}", header_offset));
+      for (auto& [k, v] : records)
+        if (std::find(kGlobalKeys.begin(), kGlobalKeys.end(), k) != kGlobalKeys.end())
+          global_pax_[k] = std::move(v);
       continue;
     }
     if (typeflag == 'L' || typeflag == 'K') {
@@ -310,12 +331,15 @@ Result<std::optional<TarEntry>> TarReader::next() {
     }
 
     TarEntry entry;
-    // Merge global then local pax values; an empty value means "use the header field".
-    std::map<std::string, std::string> values = global_pax_;
-    for (auto& [k, v] : pax) values[k] = v;
+    // Local pax values win over global ones (looked up, never copied per entry); an empty value
+    // means "use the header field".
     auto pax_value = [&](const char* key) -> const std::string* {
-      auto it = values.find(key);
-      return it == values.end() || it->second.empty() ? nullptr : &it->second;
+      auto it = pax.find(key);
+      if (it == pax.end()) {
+        it = global_pax_.find(key);
+        if (it == global_pax_.end()) return nullptr;
+      }
+      return it->second.empty() ? nullptr : &it->second;
     };
 
     std::string name;
@@ -374,6 +398,7 @@ Result<std::optional<TarEntry>> TarReader::next() {
       case 'V':  // GNU volume label: not a file
         DE_TRY(skip(size + TarWriter::padding(size)));
         pax.clear();
+        pax_bytes = 0;
         gnu_name.reset();
         gnu_link.reset();
         continue;
@@ -430,7 +455,7 @@ Result<std::optional<TarEntry>> TarReader::next() {
     if (const std::string* p = pax_value("uname")) entry.uname = *p;
     if (const std::string* p = pax_value("gname")) entry.gname = *p;
     constexpr std::string_view kXattr = "SCHILY.xattr.";
-    for (auto& [k, v] : values)
+    for (auto& [k, v] : pax)
       if (k.starts_with(kXattr) && k.size() > kXattr.size())
         entry.xattrs[k.substr(kXattr.size())] = v;
 

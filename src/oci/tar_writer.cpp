@@ -68,7 +68,8 @@ void put_octal(std::array<char, kBlock>& h, size_t off, size_t len, std::uint64_
   h[off + len - 1] = '\0';
 }
 
-// GNU base-256 for values octal cannot hold (only used for device numbers, which pax lacks).
+// GNU base-256 for values octal cannot hold: device numbers (which pax lacks), and sizes in
+// headers that cannot be preceded by a pax header (encode_single_header).
 void put_base256(std::array<char, kBlock>& h, size_t off, size_t len, std::uint64_t value) {
   for (size_t i = len; i-- > 1;) {
     h[off + i] = static_cast<char>(value & 0xff);
@@ -234,6 +235,19 @@ Result<std::string> TarWriter::encode_header(const TarEntry& entry) {
   finish_checksum(h);
   out.append(h.data(), h.size());
   return out;
+}
+
+Result<std::string> TarWriter::encode_single_header(const TarEntry& entry) {
+  TarEntry sizeless = entry;
+  sizeless.size = 0;
+  std::string out = DE_TRY(encode_header(sizeless));
+  if (out.size() != kBlockSize)
+    return fail(Code::Unsupported, "tar member '{}' needs an extended (pax) header", entry.path);
+  std::array<char, kBlock> h;
+  std::memcpy(h.data(), out.data(), kBlock);
+  put_number(h, 124, 12, entry.type == EntryType::File ? entry.size : 0);
+  finish_checksum(h);
+  return std::string(h.data(), h.size());
 }
 
 std::uint64_t TarWriter::encoded_size(const TarEntry& entry) {

@@ -190,8 +190,12 @@ Result<std::optional<Credentials>> run_credential_helper(const std::string& help
   if (j.is_discarded() || !j.is_object())
     return fail(Code::Auth, "credential helper {} printed something that is not JSON", program);
   Credentials creds;
-  std::string user = j.value("Username", "");
-  std::string secret = j.value("Secret", "");
+  auto text = [&](const char* key) {  // json::value() would throw on a non-string field
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string user = text("Username");
+  std::string secret = text("Secret");
   if (user == "<token>")
     creds.identity_token = secret;
   else {

@@ -1,5 +1,6 @@
 // Push: blobs (HEAD to skip, cross-repository mount, monolithic or chunked upload), then the
 // manifest, and for several platforms an index over them.
+#include <charconv>
 #include <mutex>
 
 #include "docker_envs/base/log.hpp"
@@ -237,12 +238,14 @@ class Pusher {
     if (!range) return 0;
     auto dash = range->find('-');
     if (dash == std::string::npos) return std::nullopt;
-    try {
-      long long last = std::stoll(range->substr(dash + 1));
-      return static_cast<std::uint64_t>(last + 1);
-    } catch (...) {
+    // "0-<last>": a number the registry made up (negative, too large, trailing text) means it
+    // cannot say.
+    std::string_view text = std::string_view(*range).substr(dash + 1);
+    std::uint64_t last = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), last);
+    if (ec != std::errc() || end != text.data() + text.size() || last == UINT64_MAX)
       return std::nullopt;
-    }
+    return last + 1;
   }
 
   Context& ctx_;

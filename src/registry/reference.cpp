@@ -165,7 +165,13 @@ std::string Reference::to_string() const {
 
 std::string Reference::familiar() const {
   std::string out;
-  if (domain == kDockerHubDomain) {
+  // A Docker Hub repository whose first component looks like a host ("r.i/2", "localhost/x")
+  // keeps its "docker.io/" prefix: without it the text would name that host instead.
+  std::string_view first = std::string_view(repository).substr(0, repository.find('/'));
+  bool first_looks_like_host = repository.find('/') != std::string::npos &&
+                               (first.find_first_of(".:") != std::string_view::npos ||
+                                first == "localhost");
+  if (domain == kDockerHubDomain && !first_looks_like_host) {
     out = repository.starts_with("library/") && repository.find('/', 8) == std::string::npos
               ? repository.substr(8)
               : repository;

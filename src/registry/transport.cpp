@@ -19,8 +19,14 @@ Error response_error(const http::Response& response, std::string_view what) {
     for (auto& e : j["errors"]) {
       if (!e.is_object()) continue;
       if (!details.empty()) details += "; ";
-      details += e.value("code", std::string("UNKNOWN"));
-      if (auto m = e.value("message", std::string()); !m.empty()) details += ": " + m;
+      // A registry's answer is untrusted: json::value() throws on a non-string field.
+      auto text = [&](const char* key) {
+        auto it = e.find(key);
+        return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      std::string error_code = text("code"), message = text("message");
+      details += error_code.empty() ? "UNKNOWN" : error_code;
+      if (!message.empty()) details += ": " + message;
     }
   }
   Code code = Code::InvalidArgument;

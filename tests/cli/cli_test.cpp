@@ -141,6 +141,21 @@ class CliImage : public ::testing::Test {
   fs::path root_;
 };
 
+// Issue 13 item 4: an out-of-range image index in a docker-archive reference aborted (exit 134,
+// an uncaught std::out_of_range); it is an ordinary error now (inspect, and copy: the reader build --base uses too).
+TEST_F(CliImage, OutOfRangeArchiveIndexIsAnError) {
+  std::string archive = "docker-archive:" + path("img.tar") + ":test/app:1";
+  auto added = add_layer(archive);
+  ASSERT_EQ(added.status, 0) << describe(added);
+  std::string ref = "docker-archive:" + path("img.tar") + ":@99999999999999999999999";
+  auto r = cli("image inspect " + quote(ref));
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("has no image @99999999999999999999999"), std::string::npos) << r.err;
+  auto copied = cli("image copy " + quote(ref) + " " + quote("oci:" + path("out")));
+  EXPECT_EQ(copied.status, 1) << describe(copied);
+  EXPECT_FALSE(fs::exists(path("out")));
+}
+
 TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
   std::string oci1 = "oci:" + path("oci1");
   auto added = add_layer(oci1);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/conda/package.hpp"
@@ -324,6 +325,26 @@ TEST(Installer, RefusesWritesThroughSymlinksAndBadPrefixes) {
   auto st = write_to_directory(*ok, root, "/opt/conda");
   ASSERT_FALSE(st);
   EXPECT_FALSE(fs::exists("/tmp/lib/evil/de-installer-escape"));
+}
+
+// info/paths.json is untrusted: a path_type or file_mode that is not a string threw out of the
+// reader (nlohmann's value()) and aborted the process. Found by the issue 13 review of what input
+// can throw.
+TEST(Installer, WronglyTypedPathsJsonFieldsAreNotACrash) {
+  auto dir = temp();
+  test::PackageSpec spec;
+  spec.payload = {test::file("share/a", "a")};
+  auto extracted = make_extracted(dir.path(), spec);
+  for (std::string entry : {R"({"_path":"share/a","path_type":5})",
+                            R"({"_path":"share/a","file_mode":[1],"prefix_placeholder":"/x"})"}) {
+    SCOPED_TRACE(entry);
+    std::ofstream(extracted / "info/paths.json", std::ios::trunc)
+        << R"({"paths_version":1,"paths":[)" << entry << "]}";
+    PackageToInstall p{extracted, {}, ""};
+    auto plan = plan_environment(std::span(&p, 1), {});
+    ASSERT_TRUE(plan) << plan.error().to_string();  // read as the defaults: a text file
+    EXPECT_TRUE(find(*plan, "opt/conda/share/a"));
+  }
 }
 
 TEST(Installer, RealPackages) {

@@ -123,6 +123,45 @@ TEST(MatchSpec, PackageUrl) {
             "https://conda.anaconda.org/conda-forge/linux-64::numpy==1.26.4=py311h64a7726_0");
 }
 
+// Issue 13 (fuzzing): parse(to_string(x)) failed or changed for package URLs whose fields do not
+// form a valid "channel::name==version=build" text. Those print as the URL they came from.
+TEST(MatchSpec, PackageUrlsRoundTrip) {
+  struct Case {
+    std::string in, out;
+  };
+  for (auto& [in, out] : std::vector<Case>{
+           {">/c-1-d.conda", ">/c-1-d.conda"},
+           {"https://host/my channel/linux-64/c-1-d.conda",
+            "https://host/my channel/linux-64/c-1-d.conda"},
+           {"https://host/ch/linux-64/xz-5.2.6-h,,_0.conda",
+            "https://host/ch/linux-64/xz-5.2.6-h,,_0.conda"},
+           {"/d-f-/e-2-.tar.bz2.tar.bz2", "/d-f-/e-2-.tar.bz2.tar.bz2"},
+           {"https://host/ch/linux-64/xz-5.2.6-h1_0.conda", "https://host/ch/linux-64::xz==5.2.6=h1_0"},
+       }) {
+    SCOPED_TRACE(in);
+    auto m = MatchSpec::parse(in);
+    ASSERT_TRUE(m) << m.error().to_string();
+    EXPECT_EQ(m->to_string(), out);
+    auto again = MatchSpec::parse(m->to_string());
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(again->to_string(), m->to_string());
+    EXPECT_EQ(MatchSpec::parse(again->to_string())->to_string(), m->to_string());
+  }
+}
+
+// Found by fuzz/match_spec_fuzz.cpp: "ch//linux-64::x" kept the channel "ch/", which printed as
+// channel=ch/ and re-parsed as "ch".
+TEST(MatchSpec, ChannelWithDoubledSlashBeforeSubdirRoundTrips) {
+  for (std::string in :
+       {"co*nda-forge//linux-64::numpy>=1.20,<2[md5=01ef0145623789abcd23456789abcdef]",
+        "conda-forge//linux-64::numpy"}) {
+    SCOPED_TRACE(in);
+    MatchSpec m = M(in);
+    EXPECT_EQ(M(m.to_string()).to_string(), m.to_string());
+  }
+  EXPECT_EQ(M("conda-forge//linux-64::numpy").to_string(), "conda-forge/linux-64::numpy");
+}
+
 TEST(MatchSpec, CanonicalStrings) {
   struct Case {
     std::string_view in, out;

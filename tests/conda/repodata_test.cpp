@@ -103,6 +103,31 @@ TEST(Repodata, V1WithNullsRemovedAndMalformed) {
   EXPECT_EQ(keep->records.size(), 4u);
 }
 
+// Issue 13 (fuzzing): a floating-point timestamp or build number outside the int64 range was
+// converted to an integer anyway (undefined behaviour). Such a record is skipped with a reason.
+TEST(Repodata, OutOfRangeNumbersAreRefused) {
+  auto r = Repodata::parse(R"({"packages": {
+      "a-1-0.tar.bz2": {"name":"a","version":"1","build":"0","timestamp":7e97},
+      "b-1-0.tar.bz2": {"name":"b","version":"1","build":"0","timestamp":-7e97},
+      "c-1-0.tar.bz2": {"name":"c","version":"1","build":"0","build_number":1e300},
+      "d-1-0.tar.bz2": {"name":"d","version":"1","build":"0","timestamp":9223372036854775808.0},
+      "e-1-0.tar.bz2": {"name":"e","version":"1","build":"0","timestamp":1.7e12,"build_number":2.0}
+    }})",
+                           {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->skipped, 4u);
+  for (auto& reason : r->skip_reasons)
+    EXPECT_NE(reason.find("is out of range"), std::string::npos) << reason;
+  ASSERT_EQ(r->records.size(), 1u);
+  EXPECT_EQ(r->records[0].timestamp, 1700000000000);
+  EXPECT_EQ(r->records[0].build_number, 2);
+  // The legacy flat form the fuzzer found it with.
+  EXPECT_TRUE(Repodata::parse(R"({".tar.bz2":{"timestamp":7e97}})", {}));
+  auto index = parse_index_json(R"({"name":"x","version":"1","build":"0","timestamp":7e97})", "i");
+  ASSERT_FALSE(index);
+  EXPECT_NE(index.error().to_string().find("out of range"), std::string::npos);
+}
+
 TEST(Repodata, BrokenJsonFailsWithName) {
   auto r =
       Repodata::parse(R"({"packages": {"a-1-0.tar.bz2": {"name": "a", )", {}, "x/repodata.json");

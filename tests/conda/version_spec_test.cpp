@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
 #include <vector>
 
 namespace de::conda {
@@ -120,6 +122,41 @@ TEST(VersionSpec, ErrorsPointAtTheProblem) {
     EXPECT_NE(s.error().to_string().find(message), std::string::npos)
         << in << " -> " << s.error().to_string();
   }
+}
+
+// Issue 13 (fuzzing): regexes are matched by an engine that cannot blow up. A huge
+// back-reference was undefined behaviour in libstdc++'s regex compiler, and stacked or nested
+// quantifiers made std::regex backtrack for minutes.
+TEST(VersionSpec, RegexesThatCouldBlowUpAreRefusedOrMatchedInLinearTime) {
+  for (auto [in, message] : std::vector<std::pair<std::string, std::string>>{
+           {"^\\7777777777777777777$", "back-references are not supported"},
+           {"^\\1$", "back-references are not supported"},
+           {std::string("^.****\x0e$"), "a quantifier cannot follow another quantifier"},
+           {"^(?=1).*$", "look-arounds are not supported"},
+           {"^1{1001}$", "a repeat count over 1000"},
+           {"^((1{100}){100})$", "too complex"},
+           {"^" + std::string(2000, '1') + "$", "at most 1024"},
+       }) {
+    auto s = VersionSpec::parse(in);
+    ASSERT_FALSE(s) << in;
+    EXPECT_NE(s.error().to_string().find(message), std::string::npos) << s.error().to_string();
+  }
+  // Nested stars: exponential for a backtracking matcher, linear here.
+  auto spec = S("^(.*)*(.*)*(.*)*(.*)*x$");
+  std::string text = "1";
+  for (int i = 2; i < 200; ++i) text += "." + std::to_string(i);
+  auto version = Version::parse(text);
+  ASSERT_TRUE(version);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(spec.contains(*version));
+  EXPECT_TRUE(S("^(1.*)*(.*)*9$").contains(*version));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // What conda's patterns use still works.
+  EXPECT_TRUE(contains("^1\\.(7|8)\\.\\d{1,2}$", "1.8.10"));
+  EXPECT_FALSE(contains("^1\\.(7|8)\\.\\d{1,2}$", "1.9.1"));
+  EXPECT_TRUE(contains("^(?:[0-9]+\\.)+[0-9]+$", "3.11.4"));
+  EXPECT_TRUE(contains("^[^a-z]+$", "3.11.4"));
+  EXPECT_FALSE(contains("^[^a-z]+$", "3.11.4a1"));
 }
 
 }  // namespace

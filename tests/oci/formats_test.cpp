@@ -174,6 +174,26 @@ TEST(OciLayoutRead, TestdataLayoutsAndArchives) {
   }
 }
 
+// Issue 13 item 4: an index selector beyond any integer type aborted the process (an uncaught
+// std::out_of_range from stoul). Every malformed or out-of-range index is a NotFound error.
+TEST(DockerArchiveRead, IndexSelectorOutOfRangeIsAnError) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::string path = (dir->path() / "one.tar").string();
+  auto written = write_image(sample_image(), *ImageRef::parse("docker-archive:" + path + ":a:b"));
+  ASSERT_TRUE(written) << written.error().to_string();
+  ASSERT_TRUE(read("docker-archive:" + path + ":@0"));
+  for (std::string selector : {"@99999999999999999999999", "@18446744073709551616",
+                               "@18446744073709551615", "@1", "@-1", "@+0", "@0x0"}) {
+    SCOPED_TRACE(selector);
+    auto image = read("docker-archive:" + path + ":" + selector);
+    ASSERT_FALSE(image);
+    EXPECT_EQ(image.error().code(), Code::NotFound) << image.error().to_string();
+    EXPECT_NE(image.error().to_string().find("has no image " + selector), std::string::npos)
+        << image.error().to_string();
+  }
+}
+
 class WriteRoundTrip : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(WriteRoundTrip, ReadsBackAndIsDeterministic) {

@@ -43,6 +43,29 @@ TEST(Reference, NormalisesLikeDocker) {
   }
 }
 
+// Issue 13 (fuzzing): "docker.io/r.i/2" printed as "r.i/2:latest", which names the registry
+// r.i. The familiar form keeps "docker.io/" when the first component looks like a host.
+TEST(Reference, FamiliarFormParsesBackToTheSameReference) {
+  struct FamiliarCase {
+    std::string input, familiar;
+  } cases[] = {
+      {"docker.io/r.i/2", "docker.io/r.i/2:latest"},
+      {"docker.io/localhost/app:1", "docker.io/localhost/app:1"},
+      {"docker.io/library/r.i", "r.i:latest"},
+      {"docker.io/user/app", "user/app:latest"},
+      {"docker.io/localhostx/app", "localhostx/app:latest"},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.input);
+    auto r = Reference::parse(c.input);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->familiar(), c.familiar);
+    auto again = Reference::parse(r->familiar());
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(*again, *r);
+  }
+}
+
 TEST(Reference, Digests) {
   auto r = Reference::parse("ubuntu@sha256:" + kHex);
   ASSERT_TRUE(r);

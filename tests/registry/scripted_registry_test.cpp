@@ -63,6 +63,21 @@ TEST(ScriptedRegistry, Schema1IsRefusedClearly) {
   EXPECT_NE(r.error().to_string().find("schema 1"), std::string::npos) << r.error().to_string();
 }
 
+// A registry's error body is untrusted: {"code": 5} threw out of the error formatter (nlohmann's
+// value() on a non-string) and aborted the process. Found by the issue 13 review of what input
+// can throw.
+TEST(ScriptedRegistry, WronglyTypedErrorBodyIsReported) {
+  FakeHttpServer server([](const HttpRequest& r) -> HttpResponse {
+    if (r.target == "/v2/") return {200, {}, "{}"};
+    return {404, {}, R"({"errors":[{"code":5,"message":["x"]},{"code":"NAME_UNKNOWN"}]})"};
+  });
+  auto dir = *TempDir::create();
+  auto r = pull_image(*Reference::parse(server.host() + "/x:latest"), options_for(dir));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().to_string().find("UNKNOWN; NAME_UNKNOWN"), std::string::npos)
+      << r.error().to_string();
+}
+
 TEST(ScriptedRegistry, HonoursRetryAfter) {
   Fixture f;
   std::atomic<int> manifest_calls{0};

@@ -60,7 +60,7 @@ class StringMatcher {
 
  private:
   enum class Kind { Exact, Glob, Regex };
-  struct CompiledRegex;  // wraps std::regex, kept out of this header
+  struct CompiledRegex;  // the compiled pattern (conda/spec_regex.hpp), kept out of this header
   Kind kind_ = Kind::Exact;
   std::string text_;
   std::shared_ptr<const CompiledRegex> regex_;
@@ -123,6 +123,11 @@ class MatchSpec {
   std::optional<StringMatcher> fn_;
   std::optional<std::string> url_;
   std::optional<std::string> track_features_;
+  // Parsed from a package URL or path (".../name-version-build.conda"). to_string() prints the
+  // fields ("channel/subdir::name==version=build") when that text parses back to itself, else the
+  // URL as it was (a channel with a space, a build with a ',' ...): the one form that always does.
+  bool from_url_ = false;
+  std::string fields_string() const;
 };
 
 }  // namespace de::conda

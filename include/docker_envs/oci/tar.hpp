@@ -2,7 +2,10 @@
 //
 // TarReader understands what real layers contain: POSIX ustar (with the prefix field), pax
 // extended headers (local and global), GNU long names ('L'/'K'), base-256 numbers and old v7
-// headers. It tracks the exact byte offset of every entry's data so that archive readers can
+// headers. Metadata is bounded: at most 1 MiB of pax records before one entry, 1 MiB of global
+// records in all, 1 MiB for a GNU long name (Corruption beyond, naming the header's offset); a
+// global header sets only owner and mtime defaults (its path, size or xattrs would apply to every
+// entry; Docker ignores global headers entirely). It tracks the exact byte offset of every entry's data so that archive readers can
 // later open an entry by offset without re-reading the archive (lazy random access into a
 // `docker save` tarball) — the reason this is not libarchive.
 //
@@ -75,7 +78,10 @@ class TarReader {
   std::uint64_t padding_ = 0;    // padding after the current entry's data
   std::uint64_t data_offset_ = 0;
   bool done_ = false;
+  // What global pax headers set that applies to later entries (uid, gid, uname, gname, mtime
+  // only), and the bytes of every global header read (bounded).
   std::map<std::string, std::string> global_pax_;
+  std::uint64_t global_pax_bytes_ = 0;
 };
 
 class TarWriter {
@@ -98,6 +104,11 @@ class TarWriter {
   // The header blocks add() writes before the data (pax header and its records when needed,
   // then the ustar header). Fails for entries no tar can hold (a NUL byte in a name).
   static Result<std::string> encode_header(const TarEntry& entry);
+  // One 512-byte header for `entry`, with no pax header before it, for members whose header is
+  // patched in place once their size is known (archive outputs): a size of 8 GiB or more is
+  // written in GNU base-256, which tar readers (GNU tar, Go's archive/tar, TarReader) accept.
+  // Unsupported when the entry needs a pax header for anything else (a long name, xattrs, ...).
+  static Result<std::string> encode_single_header(const TarEntry& entry);
   // Zero bytes that follow `data_size` bytes of data to fill the last block.
   static std::uint64_t padding(std::uint64_t data_size) {
     return (kBlockSize - data_size % kBlockSize) % kBlockSize;
