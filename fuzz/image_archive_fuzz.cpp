@@ -4,7 +4,7 @@
 #include <array>
 
 #include "docker_envs/oci/tar.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "fuzz_util.hpp"
 
 namespace {
