@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "ffi/http.hpp"
 
@@ -31,6 +32,12 @@ struct RetryPolicy {
   // Whether an attempt may follow `attempts` attempts.
   bool may_retry(int attempts) const { return attempts < max_attempts; }
 };
+
+// Retry-After: delta-seconds or an HTTP-date (relative to `now`). nullopt when unparseable;
+// a date in the past is zero.
+std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // 408, 429, 500, 502, 503, 504: the server may answer differently later.
 bool is_transient_status(long status);

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/os.hpp"
 #include "docker_envs/oci/generated_layer.hpp"
 
 namespace de::oci {
@@ -150,14 +151,12 @@ Status LayerBuilder::add_host(const fs::path& host, const std::string& image_pat
     if (!walk) return {};
     // The directory is listed and its entries stat'ed through one descriptor (O_NOFOLLOW below
     // the top: a directory swapped for a symlink since the stat is not followed).
-    int fd = ::openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-    if (fd < 0) return fail_errno("listing " + host.string(), errno);
-    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(fd));
-    if (!dir) {
-      int err = errno;
-      ::close(fd);
-      return fail_errno("listing " + host.string(), err);
-    }
+    UniqueFd fd(
+        ::openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)));
+    if (!fd) return fail_errno("listing " + host.string(), errno);
+    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(fd.get()));
+    if (!dir) return fail_errno("listing " + host.string(), errno);
+    fd.release();  // the DIR owns it now
     std::vector<std::string> children;
     for (;;) {
       errno = 0;

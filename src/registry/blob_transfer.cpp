@@ -119,10 +119,7 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
     }
     std::uint64_t offset = sink->bytes();
     http::Request req{.url = ctx.blobs_url(blob.digest), .sink = sink.get(), .max_body = 1 << 16};
-    if (offset > 0) {
-      req.headers.push_back(fmt::format("Range: bytes={}-", offset));
-      req.sink_status = 206;
-    }
+    http::resume_at(req, offset);
     auto r = ctx.client.attempt(session, req, ctx.scopes);
     if (!r) {
       if (r.error().sink_failed)

@@ -113,7 +113,7 @@ http::RetryPolicy RegistryClient::retry_policy() const {
 void RegistryClient::backoff(int attempt, const http::Response* response) const {
   std::optional<std::chrono::seconds> retry_after;
   if (response)
-    if (auto ra = response->header("Retry-After")) retry_after = parse_retry_after(*ra);
+    if (auto ra = response->header("Retry-After")) retry_after = http::parse_retry_after(*ra);
   auto delay = http::retry_delay(retry_policy(), attempt, retry_after);
   log::debug("registry {}: retrying in {} ms", domain_, delay.count());
   std::this_thread::sleep_for(delay);

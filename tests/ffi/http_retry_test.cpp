@@ -87,4 +87,17 @@ TEST(HttpRetry, ResumeAsksForTheRestAndOnlyA206FeedsTheSink) {
 }
 
 }  // namespace
+TEST(RetryAfter, SecondsAndDates) {
+  using namespace std::chrono;
+  EXPECT_EQ(http::parse_retry_after("120"), seconds(120));
+  EXPECT_EQ(http::parse_retry_after(" 0 "), seconds(0));
+  auto now = system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_EQ(http::parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), seconds(10));
+  EXPECT_EQ(http::parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), seconds(0));
+  EXPECT_FALSE(http::parse_retry_after("soon"));
+  EXPECT_FALSE(http::parse_retry_after(""));
+  EXPECT_FALSE(http::parse_retry_after("-5"));
+}
+
+
 }  // namespace de::ffi::http

@@ -73,12 +73,6 @@ Result<std::optional<Credentials>> lookup_credentials(
     const DockerConfig& config, std::string_view domain,
     const CredentialHelper& helper = run_credential_helper);
 
-// Retry-After: delta-seconds or an HTTP-date (relative to `now`). nullopt when unparseable;
-// a date in the past is zero.
-std::optional<std::chrono::seconds> parse_retry_after(
-    std::string_view value,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
-
 // Base64 (standard alphabet, padded), used for config.json's `auth` and Basic headers.
 std::string base64_encode(std::string_view data);
 Result<std::string> base64_decode(std::string_view text);
