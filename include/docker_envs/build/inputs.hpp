@@ -1,0 +1,135 @@
+// The inputs of a build, turned into what to build: an environment file (an @EXPLICIT file as
+// `conda list --explicit` and conda-lock render it, a conda-lock v1 file, or an environment.yml
+// whose `image:` section declares the image, see image_spec.hpp), match specs and channels to
+// solve, and overrides of every key of the image section, become the image spec, the target
+// platforms, the destination and, for each platform, the exact packages; build_environment()
+// then builds one image per platform and writes or pushes them.
+//
+// This is the whole of `docker-envs build` below its flag parsing and printing. Nothing here reads
+// argv or the process environment: what depends on it (how specs become a solve request with
+// ${VAR} channels and CONDA_OVERRIDE_*, registry credentials, the cache root) is passed in.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker_envs/base/compression.hpp"
+#include "docker_envs/base/digest.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/build/builder.hpp"
+#include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/conda/channel.hpp"
+#include "docker_envs/conda/environment_spec.hpp"
+#include "docker_envs/conda/package_record.hpp"
+#include "docker_envs/conda/solver.hpp"
+#include "docker_envs/registry/client.hpp"
+
+namespace de::build {
+
+// Overrides of the image: section, as text (the command line's flags); empty/0 = not given.
+struct ImageOverrides {
+  std::string name;        // NAME[:TAG] (image.name)
+  std::string base;        // image.base
+  std::string prefix;      // image.prefix
+  std::string workdir;     // image.workdir
+  std::string user;        // "UID:GID" (image.user)
+  std::string entrypoint;  // a JSON array of strings, or one string (image.entrypoint)
+  std::string cmd;         // as entrypoint (image.cmd)
+  std::string layering;    // auto | per-package | single (image.layering.strategy)
+  std::vector<std::string> platforms;  // conda platforms (image.platforms)
+  std::vector<std::string> env;        // NAME=VALUE (image.env, appended)
+  std::vector<std::string> labels;     // KEY=VALUE (image.labels, appended)
+  std::vector<std::string> files;      // SRC[:DEST] (image.files, appended)
+  std::size_t max_layers = 0;          // image.layering.max_layers
+};
+
+struct InputOptions {
+  // An @EXPLICIT, conda-lock or environment.yml file. Empty: ./environment.yml unless `specs`.
+  std::string env_file;
+  std::vector<std::string> specs;     // match specs to solve (with or instead of env_file)
+  std::vector<std::string> channels;  // channels for the solve (before the file's)
+  ImageOverrides image;
+  // The destination: a transport reference or docker://REF. Empty: docker-archive:NAME.tar for one
+  // platform, oci:NAME:TAG for several.
+  std::string output;
+  std::string compression;  // gzip (default), zstd, none; docker-archive is always none
+};
+
+// What the inputs say, checked before any download or solve.
+struct BuildInputs {
+  EnvironmentImageFile declared;  // name, variables and image: section, with the overrides applied
+  std::string env_file;           // the file read ("" with specs only)
+  bool solve = false;             // the packages come from solving specs
+  std::string solve_file;         // the environment.yml to solve ("" with specs only)
+  std::optional<std::string> lock_text;       // a conda-lock file (read per platform)
+  std::vector<conda::PackageRecord> packages;  // an @EXPLICIT file's packages
+  std::vector<std::string> platforms;          // conda platforms, at least one
+  std::string image_name, image_tag;           // of the image (NAME, TAG defaulting to latest)
+  std::string destination;
+  Compression compression = Compression::Gzip;  // of the layers (None for a docker-archive)
+  std::optional<Owner> owner;                   // image.user, parsed
+  std::string base = "debian:bookworm-slim";
+  Digest spec_hash;  // of the environment file's text and the specs/channels
+
+  bool multi() const { return platforms.size() > 1; }
+};
+
+// Reads the environment file and applies the overrides: InvalidArgument for a usage problem (a
+// lock with -p/-c, -c without specs, a lock for another platform than asked, a docker-archive for
+// several platforms, a malformed override), naming the file or flag.
+Result<BuildInputs> resolve_inputs(const InputOptions& options);
+
+// What a solve for one platform starts from: the file to solve (or none) and the specs/channels.
+struct SolveInputs {
+  std::string file;
+  std::vector<std::string> specs, channels;
+  std::string platform;
+};
+struct SolveSetup {
+  conda::EnvironmentSolveRequest request;
+  std::optional<conda::EnvironmentSpec> spec;  // the environment file, when one was given
+};
+// Builds a solve request (channels with ${VAR} expanded, virtual package overrides, repodata
+// cache): the front end's job, as it depends on the process environment.
+using SolveRequestFn = std::function<Result<SolveSetup>(const SolveInputs&)>;
+
+struct EnvironmentBuildOptions {
+  InputOptions inputs;
+  SolveRequestFn solve_request;  // required when there is something to solve
+  // Registry options for docker:// base images and destinations, asked for only when needed.
+  std::function<Result<registry::RegistryOptions>()> registry;
+  std::filesystem::path cache_root;  // packages in cache_root/pkgs, layers in cache_root/layers
+  unsigned parallelism = 4;
+  std::optional<std::int64_t> source_date_epoch;
+  std::function<std::unique_ptr<conda::Fetcher>()> make_fetcher;  // default conda::make_fetcher
+  std::function<void(const std::string&)> status;  // "solving ...", "base image ..." lines
+  std::function<void(const BuildEvent&)> progress;
+};
+
+struct EnvironmentBuildResult {
+  BuildInputs inputs;                // image name, destination, platforms
+  std::vector<BuildResult> results;  // one per platform, in inputs.platforms order
+  Digest manifest_digest;            // the manifest, or the index for several platforms
+  std::vector<Digest> manifests;     // each platform's image manifest
+  std::vector<Digest> config_digests;
+  std::optional<registry::PushResult> pushed;  // for a docker:// destination
+};
+
+// resolve_inputs(), then per platform: its packages (the @EXPLICIT file's, the conda-lock's for
+// that platform, or a solve against that platform's virtual packages), its base image (scratch, a
+// transport reference or path, else a registry reference), build_image(); then writes the images
+// (an index for several platforms) or pushes them. Warnings of each build are logged.
+Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& options);
+
+// The base image `base` for a platform: "scratch", docker://REF, a transport reference or an
+// existing path, else a registry reference ("debian:bookworm-slim").
+Result<oci::Image> read_base_image(const std::string& base, const oci::Platform& platform,
+                                   const std::function<Result<registry::RegistryOptions>()>& registry);
+
+}  // namespace de::build

@@ -1,0 +1,195 @@
+// resolve_inputs(): the environment file, specs, channels and overrides become a BuildInputs.
+#include "docker_envs/build/inputs.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
+#include "docker_envs/conda/explicit.hpp"
+#include "docker_envs/oci/transport.hpp"
+
+namespace de::build {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kRegistryPrefix = "docker://";
+
+// "[\"a\",\"b\"]" (JSON) or a plain string (one element).
+Result<std::vector<std::string>> parse_command(std::string_view text, std::string_view flag) {
+  if (text.starts_with("[")) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_array())
+      return fail(Code::InvalidArgument, "{} '{}' is not a JSON array of strings", flag, text);
+    std::vector<std::string> out;
+    for (const auto& v : j) {
+      if (!v.is_string())
+        return fail(Code::InvalidArgument, "{} '{}' is not a JSON array of strings", flag, text);
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+  return std::vector<std::string>{std::string(text)};
+}
+
+Result<NameValue> parse_name_value(std::string_view text, std::string_view flag) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return fail(Code::InvalidArgument, "{} '{}' is not NAME=VALUE", flag, text);
+  return NameValue{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+
+bool is_explicit(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line == "@EXPLICIT") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// NAME[:TAG] -> (NAME, TAG) with TAG defaulting to latest; a ':' inside a registry host's port
+// ("host:5000/name") is not a tag separator.
+std::pair<std::string, std::string> split_tag(std::string_view ref) {
+  auto slash = ref.rfind('/');
+  auto colon = ref.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash))
+    return {std::string(ref.substr(0, colon)), std::string(ref.substr(colon + 1))};
+  return {std::string(ref), "latest"};
+}
+
+// The input: @EXPLICIT, a conda-lock, an environment.yml (with its image: section), or specs.
+// Returns the text the spec hash covers.
+Result<std::string> read_environment(const InputOptions& o, BuildInputs& in,
+                                     std::string& platform) {
+  std::string hashed;
+  in.solve = !o.specs.empty();
+  in.env_file = o.env_file;
+  if (in.env_file.empty() && o.specs.empty()) in.env_file = "environment.yml";
+  if (!in.env_file.empty()) {
+    const std::string& env_file = in.env_file;
+    auto text = DE_TRY_CTX(read_file(env_file, 256 << 20), "reading the environment file");
+    hashed = text;
+    auto dir = fs::path(env_file).has_parent_path() ? fs::path(env_file).parent_path() : ".";
+    if ((is_explicit(text) || conda::looks_like_conda_lock(text)) &&
+        (!o.specs.empty() || !o.channels.empty()))
+      return fail(Code::InvalidArgument,
+                  "{} is a lock: its packages are exact, -p/-c cannot add to them", env_file);
+    if (conda::looks_like_conda_lock(text)) {
+      // conda-lock: the packages of each platform are read per platform; the default platform
+      // is the lock's only one (else linux-64).
+      auto only = conda::parse_conda_lock(text, env_file);
+      platform = only ? only->platform : "linux-64";
+      in.lock_text = std::move(text);
+    } else if (is_explicit(text)) {
+      auto env = DE_TRY(conda::parse_explicit(text, env_file));
+      in.packages = std::move(env.packages);
+      if (!env.platform.empty()) platform = env.platform;
+    } else {
+      in.declared = DE_TRY(parse_environment_image(text, env_file, dir));
+      in.solve = true;
+      in.solve_file = env_file;
+    }
+  }
+  if (!o.channels.empty() && !in.solve)
+    return fail(Code::InvalidArgument, "-c CHANNEL needs specs to solve (-p or environment.yml)");
+  if (!o.specs.empty()) hashed += fmt::format("\n-p {}", fmt::join(o.specs, " "));
+  if (!o.channels.empty()) hashed += fmt::format("\n-c {}", fmt::join(o.channels, " "));
+  return hashed;
+}
+
+// Flags override the file.
+Status apply_overrides(const ImageOverrides& f, ImageSpec& spec) {
+  if (!f.base.empty()) spec.base = f.base;
+  if (!f.name.empty()) spec.name = f.name;
+  if (!f.prefix.empty()) spec.prefix = f.prefix;
+  if (!f.platforms.empty()) spec.platforms = f.platforms;
+  if (!f.entrypoint.empty()) spec.entrypoint = DE_TRY(parse_command(f.entrypoint, "--entrypoint"));
+  if (!f.cmd.empty()) spec.cmd = DE_TRY(parse_command(f.cmd, "--cmd"));
+  if (!f.workdir.empty()) spec.workdir = f.workdir;
+  if (!f.user.empty()) spec.user = f.user;
+  for (const auto& e : f.env) spec.env.push_back(DE_TRY(parse_name_value(e, "--env")));
+  for (const auto& l : f.labels) spec.labels.push_back(DE_TRY(parse_name_value(l, "--label")));
+  for (const auto& file : f.files)
+    spec.files.push_back(DE_TRY_CTX(FileSpec::parse(file), "--file"));
+  if (!f.layering.empty()) spec.strategy = DE_TRY(parse_layer_strategy(f.layering));
+  if (f.max_layers) spec.max_layers = f.max_layers;
+  return {};
+}
+
+// The destination (default from the image name) and the layer compression it takes.
+Status resolve_destination(const InputOptions& o, BuildInputs& in) {
+  in.destination = o.output;
+  if (in.destination.empty()) {
+    std::string base_name = in.image_name.substr(in.image_name.rfind('/') + 1);
+    in.destination =
+        in.multi() ? fmt::format("oci:{}:{}", base_name, in.image_tag)
+                   : fmt::format("docker-archive:{}.tar:{}:{}", base_name, in.image_name,
+                                 in.image_tag);
+  }
+  const std::string& dest = in.destination;
+  std::optional<oci::ImageRef> ref;
+  if (dest.starts_with(kRegistryPrefix)) {
+    DE_TRY_CTX(registry::Reference::parse(std::string_view(dest).substr(kRegistryPrefix.size())),
+               fmt::format("destination '{}'", dest));
+  } else {
+    ref = DE_TRY_CTX(oci::ImageRef::parse(dest), fmt::format("destination '{}'", dest));
+    if (ref->transport == oci::Transport::Scratch)
+      return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", dest);
+  }
+  if (!o.compression.empty())
+    in.compression = DE_TRY_CTX(parse_compression(o.compression), std::string("--compression"));
+  if (ref) {
+    bool docker_archive = ref->transport == oci::Transport::DockerArchive ||
+                          (ref->transport == oci::Transport::Auto && ref->path.ends_with(".tar"));
+    // A docker-archive's manifest.json has no platforms: `docker load` would load every entry
+    // as a separate image and give the tag to the last one, whatever the host's platform.
+    if (docker_archive && in.multi())
+      return fail(Code::InvalidArgument,
+                  "{}: a docker-archive holds one platform per tag and `docker load` cannot pick "
+                  "one of {} ({}); write them all to oci-archive:PATH or oci:DIR, push them with "
+                  "-o docker://REF, or build one with --platform {}",
+                  dest, in.platforms.size(), fmt::join(in.platforms, ", "), in.platforms.front());
+    if (docker_archive) in.compression = Compression::None;  // docker-archive holds plain tars
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<BuildInputs> resolve_inputs(const InputOptions& options) {
+  BuildInputs in;
+  std::string platform = "linux-64";
+  std::string hashed = DE_TRY(read_environment(options, in, platform));
+  in.spec_hash = Digest::of(hashed);
+  ImageSpec& spec = in.declared.image;
+  DE_TRY(apply_overrides(options.image, spec));
+
+  in.platforms = {platform};
+  if (spec.platforms) {
+    if (spec.platforms->empty())
+      return fail(Code::InvalidArgument, "image.platforms is empty: name at least one platform");
+    if (!in.solve && !in.lock_text &&
+        (spec.platforms->size() != 1 ||
+         (platform != spec.platforms->front() && platform != "noarch")))
+      return fail(Code::InvalidArgument, "{} is a lock for {}, not {}", in.env_file, platform,
+                  fmt::join(*spec.platforms, ", "));
+    in.platforms = *spec.platforms;
+  }
+  for (const auto& p : in.platforms) DE_TRY(image_platform(p));
+
+  std::string name =
+      spec.name.value_or(in.declared.name.empty() ? "environment" : in.declared.name);
+  std::tie(in.image_name, in.image_tag) = split_tag(name);
+  DE_TRY(resolve_destination(options, in));
+  if (spec.user) in.owner = DE_TRY(Owner::parse(*spec.user));
+  in.base = spec.base.value_or("debian:bookworm-slim");
+  return in;
+}
+
+}  // namespace de::build
