@@ -38,6 +38,8 @@ struct BuildFlags {
   std::vector<std::string> platforms, env, labels, files;
   std::size_t max_layers = 0;
   std::string cache_dir;
+  std::string lock_file, from_prefix;
+  bool locked = false, dry_run = false, offline = false;
   RegistryFlags registry;
 };
 
@@ -142,6 +144,58 @@ void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,
   std::fputs((json.dump(2) + "\n").c_str(), stdout);
 }
 
+// --dry-run: the packages and layers, as a table on stdout or (--json) one document.
+void print_plan(const build::BuildPlan& plan, bool json) {
+  const bool multi = plan.inputs.multi();
+  if (json) {
+    nlohmann::json packages = nlohmann::json::array(), layers = nlohmann::json::array();
+    for (const auto& p : plan.platforms) {
+      for (size_t i = 0; i < p.packages.size(); ++i) {
+        const auto& r = p.packages[i];
+        nlohmann::json o{{"name", r.name},         {"version", r.version},
+                         {"build", r.build},       {"url", conda::redact_url(r.url)},
+                         {"platform", p.platform}, {"subdir", r.subdir},
+                         {"cached", p.cached[i]}};
+        o["sha256"] = r.sha256 ? nlohmann::json(r.sha256->hex()) : nlohmann::json(nullptr);
+        o["md5"] = r.md5 ? nlohmann::json(r.md5->hex()) : nlohmann::json(nullptr);
+        o["size"] = r.size ? nlohmann::json(*r.size) : nlohmann::json(nullptr);
+        packages.push_back(std::move(o));
+      }
+      for (const auto& l : p.layers)
+        layers.push_back({{"platform", p.platform},
+                          {"label", l.label},
+                          {"packages", l.packages},
+                          {"bucket", l.bucket}});
+    }
+    nlohmann::json doc{{"image", plan.inputs.image_name + ":" + plan.inputs.image_tag},
+                       {"destination", plan.inputs.destination},
+                       {"platforms", plan.inputs.platforms},
+                       {"packages", packages},
+                       {"pypi", nlohmann::json::array()},
+                       {"layers", layers}};
+    std::fputs((doc.dump(2) + "\n").c_str(), stdout);
+    return;
+  }
+  std::string text = fmt::format("would build {}:{} into {}\n", plan.inputs.image_name,
+                                 plan.inputs.image_tag, plan.inputs.destination);
+  for (const auto& p : plan.platforms) {
+    size_t cached = std::count(p.cached.begin(), p.cached.end(), true);
+    text += fmt::format("{}{} package(s), {} in the package cache:\n",
+                        multi ? p.platform + ": " : "", p.packages.size(), cached);
+    for (size_t i = 0; i < p.packages.size(); ++i) {
+      const auto& r = p.packages[i];
+      std::string hash = r.sha256 ? "sha256 " + r.sha256->hex()
+                                  : "md5 " + (r.md5 ? r.md5->hex() : std::string("unknown"));
+      text += fmt::format("  {} {} {} {}{}\n    {}\n", r.name, r.version, r.build,
+                          conda::redact_url(r.url), p.cached[i] ? "" : " (to download)", hash);
+    }
+    text += fmt::format("{} layer(s) on {} base layer(s):\n", p.layers.size(), p.base_layers);
+    for (size_t i = 0; i < p.layers.size(); ++i)
+      text += fmt::format("  [{}/{}] {}\n", i + 1, p.layers.size(), p.layers[i].label);
+  }
+  std::fputs(text.c_str(), stdout);
+}
+
 Status run(const BuildFlags& f, const Globals& globals) {
   const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
   build::EnvironmentBuildOptions options{
@@ -162,11 +216,18 @@ Status run(const BuildFlags& f, const Globals& globals) {
                            .files = f.files,
                            .max_layers = f.max_layers},
                  .output = f.output,
-                 .compression = f.compression},
+                 .compression = f.compression,
+                 .lock_file = f.lock_file,
+                 .locked = f.locked,
+                 .from_prefix = f.from_prefix,
+                 .offline = f.offline},
       // The same flags-to-request rules as `docker-envs solve` (channel order, ${VAR}, overrides).
       .solve_request = [](const build::SolveInputs& s) -> Result<build::SolveSetup> {
-        SolveFlags flags{
-            .file = s.file, .channels = s.channels, .specs = s.specs, .platform = s.platform};
+        SolveFlags flags{.file = s.file,
+                         .channels = s.channels,
+                         .specs = s.specs,
+                         .platform = s.platform,
+                         .offline = s.offline};
         auto request = DE_TRY(make_solve_request(flags, process_env()));
         return build::SolveSetup{std::move(request.request), std::move(request.spec)};
       },
@@ -181,6 +242,10 @@ Status run(const BuildFlags& f, const Globals& globals) {
   if (terminal) {
     options.status = [](const std::string& line) { std::fputs((line + "\n").c_str(), stderr); };
     options.progress = print_event;
+  }
+  if (f.dry_run) {
+    print_plan(DE_TRY(build::plan_build(options)), f.registry.json);
+    return {};
   }
   auto out = DE_TRY(build::build_environment(options));
 
@@ -242,6 +307,18 @@ void add_build(CLI::App& parent, Registry& registry) {
       ->check(CLI::IsMember({"gzip", "zstd", "none"}));
   sub->add_option("--cache-dir", f->cache_dir,
                   "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
+  sub->add_option("--lock", f->lock_file,
+                  "Lock file (@EXPLICIT or conda-lock) giving the packages; ENV_FILE gives the "
+                  "name, variables and image section");
+  sub->add_flag("--locked", f->locked,
+                "With --lock: fail when the lock is stale or cannot be checked against ENV_FILE");
+  sub->add_option("--from-prefix", f->from_prefix,
+                  "An existing conda environment whose conda-meta records give the packages");
+  sub->add_flag("--dry-run", f->dry_run,
+                "Print the packages and layers that would be built; download and write nothing");
+  sub->add_flag("--offline", f->offline,
+                "No network: cached repodata, packages from the package cache; fail at once "
+                "listing what is missing");
   add_registry_options(sub, f->registry, /*platform=*/false);
   on_run(sub, registry, f, run);
 }
