@@ -77,6 +77,16 @@ XDG_CACHE_HOME=$TEST_TMP/nocache "$DE_CLI" build "$TEST_TMP/environment.yml" --o
 assert_contains "$(cat "$TEST_TMP/nocache.err")" "offline" "no-repodata error"
 assert_contains "$(cat "$TEST_TMP/nocache.err")" "127.0.0.1:$CHANNEL_PORT" "no-repodata error names the channel"
 
+log "env install --offline: from the warm package cache, and refused from a cold one"
+explicit_lock "$ch" "$CHANNEL_URL" "noarch/$offa.conda" "noarch/$offb.conda" >"$TEST_TMP/lock.txt"
+run_cli env install "$TEST_TMP/lock.txt" --offline --root "$TEST_TMP/root"
+assert_file "$TEST_TMP/root/opt/conda/conda-meta/$offb.json"
+rc=0
+"$DE_CLI" env install "$TEST_TMP/lock.txt" --offline --cache "$TEST_TMP/cold-env" --root "$TEST_TMP/root2" \
+  >/dev/null 2>"$TEST_TMP/env-cold.err" || rc=$?
+((rc != 0 && rc < 128)) || die "env install --offline from a cold cache: exit $rc"
+assert_contains "$(cat "$TEST_TMP/env-cold.err")" "$offa" "env install --offline names $offa"
+
 log "offline refuses a registry base and a registry destination"
 rc=0
 "$DE_CLI" build "$TEST_TMP/environment.yml" --offline --base debian:bookworm-slim \
