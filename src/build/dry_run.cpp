@@ -50,8 +50,18 @@ Result<BuildPlan> plan_build(const EnvironmentBuildOptions& o) {
           cache.local_source(r.url, {.sha256 = r.sha256, .md5 = r.md5, .size = r.size}, *fetcher)
               .has_value());
     auto platform = DE_TRY(image_platform(p.platform));
-    auto base = DE_TRY(read_base_image(in.base, platform, o.registry));
-    p.base_layers = base.layers.size();
+    auto base = read_base_image(in.base, platform, o.registry);
+    if (base) {
+      p.base_layers = base->layers.size();
+    } else if (base_is_local(in.base)) {
+      return std::unexpected(std::move(base).error());
+    } else {
+      // A registry out of reach does not stop a dry run: the plan just cannot count its layers.
+      p.base_known = false;
+      log::warn("--dry-run: the base image {} could not be read ({}); the layers are planned as "
+                "if it had none",
+                in.base, base.error().to_string());
+    }
     p.layers = DE_TRY(plan_platform_layers(p.packages, in.declared.image, p.base_layers));
     plan.platforms.push_back(std::move(p));
   }

@@ -149,7 +149,10 @@ void print_plan(const build::BuildPlan& plan, bool json) {
   const bool multi = plan.inputs.multi();
   if (json) {
     nlohmann::json packages = nlohmann::json::array(), layers = nlohmann::json::array();
+    nlohmann::json base_layers = nlohmann::json::object();
     for (const auto& p : plan.platforms) {
+      base_layers[p.platform] =
+          p.base_known ? nlohmann::json(p.base_layers) : nlohmann::json(nullptr);
       for (size_t i = 0; i < p.packages.size(); ++i) {
         const auto& r = p.packages[i];
         nlohmann::json o{{"name", r.name},         {"version", r.version},
@@ -170,6 +173,8 @@ void print_plan(const build::BuildPlan& plan, bool json) {
     nlohmann::json doc{{"image", plan.inputs.image_name + ":" + plan.inputs.image_tag},
                        {"destination", plan.inputs.destination},
                        {"platforms", plan.inputs.platforms},
+                       {"base", plan.inputs.base},
+                       {"base_layers", base_layers},
                        {"packages", packages},
                        {"pypi", nlohmann::json::array()},
                        {"layers", layers}};
@@ -189,7 +194,9 @@ void print_plan(const build::BuildPlan& plan, bool json) {
       text += fmt::format("  {} {} {} {}{}\n    {}\n", r.name, r.version, r.build,
                           conda::redact_url(r.url), p.cached[i] ? "" : " (to download)", hash);
     }
-    text += fmt::format("{} layer(s) on {} base layer(s):\n", p.layers.size(), p.base_layers);
+    text += fmt::format("{} layer(s) on {} base layer(s) of {}:\n", p.layers.size(),
+                        p.base_known ? std::to_string(p.base_layers) : std::string("unknown"),
+                        plan.inputs.base);
     for (size_t i = 0; i < p.layers.size(); ++i)
       text += fmt::format("  [{}/{}] {}\n", i + 1, p.layers.size(), p.layers[i].label);
   }

@@ -50,7 +50,7 @@ text=$(cat plan.txt)
 sha=$(grep '^http' lock.txt | head -1 | sed 's/.*#//')
 assert_contains "$text" "3 package(s), 0 in the package cache" "package count"
 assert_contains "$text" "sha256 $sha" "a package's sha256"
-assert_contains "$text" "4 layer(s) on 0 base layer(s)" "layer count"
+assert_contains "$text" "4 layer(s) on 0 base layer(s) of scratch" "layer count"
 
 log "an environment.yml: solved (repodata fetched), nothing downloaded"
 cat >environment.yml <<YML

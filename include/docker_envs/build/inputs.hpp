@@ -152,7 +152,8 @@ Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(
     const EnvironmentBuildOptions& options, BuildInputs& inputs);
 
 // `build --dry-run`: what would be built, with nothing downloaded but repodata for a solve (and a
-// registry base image's manifest and config) and nothing written but the repodata cache.
+// registry base image's manifest and config, to count its layers; a registry out of reach is a
+// warning) and nothing written but the repodata cache.
 struct PlannedLayer {
   std::string label;                  // as the build labels it
   std::vector<std::string> packages;  // dist names; empty for the final environment-files layer
@@ -163,6 +164,7 @@ struct PlatformPlan {
   std::vector<conda::PackageRecord> packages;  // install order
   std::vector<bool> cached;  // per package: in the package cache or a local file already
   std::size_t base_layers = 0;
+  bool base_known = true;  // false: a registry base could not be read (base_layers 0 assumed)
   // The package layers, planned with the archive sizes (the build uses the installed sizes, so
   // with auto layering a package near the big-package threshold may land elsewhere), then the
   // final environment-wide layer.
