@@ -2,8 +2,10 @@
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
 // --explicit` and conda-lock render), a conda-lock v1 file, or an environment.yml that is solved
 // and whose `image:` section declares the image (see include/docker_envs/build/image_spec.hpp);
-// -p/-c solve specs without a file. Every key of the image section has a flag here that overrides
-// it. DEST is any transport or docker://REF (default docker-archive:NAME.tar). Progress goes to a
+// -p/-c solve specs without a file; `--lock LOCK` takes the packages from a lock and the rest from
+// ENV_FILE; `--from-prefix PREFIX` takes them from an existing environment's conda-meta records.
+// `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
+// network. Every key of the image section has a flag here that overrides it. DEST is any transport or docker://REF (default docker-archive:NAME.tar). Progress goes to a
 // terminal only; --json prints the result on stdout. What the inputs mean and how they become an
 // image is build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the
 // flags, what depends on the process environment, and the printing.
@@ -277,7 +279,8 @@ Status run(const BuildFlags& f, const Globals& globals) {
 void add_build(CLI::App& parent, Registry& registry) {
   auto f = std::make_shared<BuildFlags>();
   auto* sub = parent.add_subcommand(
-      "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
+      "build",
+      "Build an image from a conda environment (environment.yml, a lock, or an existing prefix)");
   sub->add_option("env_file", f->env_file,
                   "environment.yml, @EXPLICIT or conda-lock file (default ./environment.yml)");
   sub->add_option("-t,--tag", f->tag, "NAME[:TAG] of the image (image.name)");

@@ -1,7 +1,8 @@
 // The inputs of a build, turned into what to build: an environment file (an @EXPLICIT file as
 // `conda list --explicit` and conda-lock render it, a conda-lock v1 file, or an environment.yml
 // whose `image:` section declares the image, see image_spec.hpp), match specs and channels to
-// solve, and overrides of every key of the image section, become the image spec, the target
+// solve, a lock for an environment.yml (--lock), an existing environment (--from-prefix), and
+// overrides of every key of the image section, become the image spec, the target
 // platforms, the destination and, for each platform, the exact packages; build_environment()
 // then builds one image per platform and writes or pushes them.
 //
