@@ -21,10 +21,9 @@ Result<std::vector<PlannedLayer>> plan_platform_layers(
   for (const auto& g : groups) {
     PlannedLayer layer{.bucket = g.bucket};
     for (std::size_t i : g.packages) layer.packages.push_back(packages[i].dist_name());
-    layer.label = layer.packages.size() == 1
-                      ? layer.packages.front()
-                      : fmt::format("{} packages: {}", layer.packages.size(),
-                                    fmt::join(layer.packages, ", "));
+    layer.label = layer.packages.size() == 1 ? layer.packages.front()
+                                             : fmt::format("{} packages: {}", layer.packages.size(),
+                                                           fmt::join(layer.packages, ", "));
     out.push_back(std::move(layer));
   }
   out.push_back({.label = "environment files (conda-meta/history" +
@@ -58,9 +57,10 @@ Result<BuildPlan> plan_build(const EnvironmentBuildOptions& o) {
     } else {
       // A registry out of reach does not stop a dry run: the plan just cannot count its layers.
       p.base_known = false;
-      log::warn("--dry-run: the base image {} could not be read ({}); the layers are planned as "
-                "if it had none",
-                in.base, base.error().to_string());
+      log::warn(
+          "--dry-run: the base image {} could not be read ({}); the layers are planned as "
+          "if it had none",
+          in.base, base.error().to_string());
     }
     p.layers = DE_TRY(plan_platform_layers(p.packages, in.declared.image, p.base_layers));
     plan.platforms.push_back(std::move(p));

@@ -13,8 +13,8 @@ Result<LockCheck> check_lock(
   using State = LockCheck::State;
   auto unverifiable = [&](std::string_view why) {
     return LockCheck{State::Unverifiable,
-                     fmt::format("{}: {}, so whether it still matches {} is not checked",
-                                 lock_file, why, env_file)};
+                     fmt::format("{}: {}, so whether it still matches {} is not checked", lock_file,
+                                 why, env_file)};
   };
   if (!conda::looks_like_conda_lock(lock_text))
     return unverifiable("the lock records no hash of the file it was made from");
@@ -28,8 +28,8 @@ Result<LockCheck> check_lock(
         "specification), which docker-envs cannot recompute");
   auto req = DE_TRY_CTX(request(), fmt::format("reading {} to check {}", env_file, lock_file));
   if (conda::solve_request_hash(req) == hash->second)
-    return LockCheck{State::Fresh, fmt::format("{} matches {} for {}", lock_file, env_file,
-                                               platform)};
+    return LockCheck{State::Fresh,
+                     fmt::format("{} matches {} for {}", lock_file, env_file, platform)};
   return LockCheck{
       State::Stale,
       fmt::format("{} is stale for {}: it was made from other channels, specs or virtual "

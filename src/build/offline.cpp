@@ -46,8 +46,7 @@ std::unique_ptr<conda::Fetcher> make_offline_fetcher(std::unique_ptr<conda::Fetc
 }
 
 std::vector<std::string> missing_packages(std::span<const conda::PackageRecord> packages,
-                                          const fs::path& package_cache,
-                                          conda::Fetcher& fetcher) {
+                                          const fs::path& package_cache, conda::Fetcher& fetcher) {
   conda::PackageCache cache(package_cache);
   std::vector<std::string> out;
   std::set<std::string> seen;
@@ -59,8 +58,8 @@ std::vector<std::string> missing_packages(std::span<const conda::PackageRecord> 
   return out;
 }
 
-Status check_offline(std::span<const conda::PackageRecord> packages,
-                     const fs::path& package_cache, conda::Fetcher& fetcher) {
+Status check_offline(std::span<const conda::PackageRecord> packages, const fs::path& package_cache,
+                     conda::Fetcher& fetcher) {
   auto missing = missing_packages(packages, package_cache, fetcher);
   if (missing.empty()) return {};
   return fail(Code::NotFound,

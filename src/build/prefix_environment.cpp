@@ -84,8 +84,8 @@ Result<PrefixEnvironment> read_prefix_environment(const fs::path& prefix) {
       return fail(Code::InvalidArgument, "{}: not a JSON object", what);
     auto record = DE_TRY(conda::parse_index_json(text, what));
     if (record.url.empty())
-      return fail(Code::InvalidArgument,
-                  "{}: package {} has no url to fetch it from again", what, record.dist_name());
+      return fail(Code::InvalidArgument, "{}: package {} has no url to fetch it from again", what,
+                  record.dist_name());
     if (!record.md5 && !record.sha256)
       return fail(Code::InvalidArgument, "{}: package {} has no md5 or sha256 to verify it by",
                   what, record.dist_name());

@@ -114,8 +114,8 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     std::vector<conda::PackageCache::FetchRequest> requests;
     for (const auto& r : lock.packages)
       requests.push_back({.url = r.url, .expected = {.sha256 = r.sha256, .md5 = r.md5}});
-    auto fetcher = o.offline ? build::make_offline_fetcher(conda::make_fetcher())
-                             : conda::make_fetcher();
+    auto fetcher =
+        o.offline ? build::make_offline_fetcher(conda::make_fetcher()) : conda::make_fetcher();
     if (o.offline) DE_TRY(build::check_offline(lock.packages, cache_root, *fetcher));
     auto dirs =
         DE_TRY(cache.fetch_all(requests, *fetcher, o.jobs ? o.jobs : std::max(threads, 4u)));

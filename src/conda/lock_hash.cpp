@@ -19,9 +19,12 @@ std::string solve_request_hash(const EnvironmentSolveRequest& r) {
   // The target's virtual packages change the answer too (only those set, so that locks made
   // without overrides keep their hash).
   const auto& o = r.virtual_overrides;
-  for (const auto& [name, value] :
-       {std::pair{"__glibc", &o.glibc}, {"__cuda", &o.cuda}, {"__osx", &o.osx},
-        {"__linux", &o.linux}, {"__win", &o.win}, {"__archspec", &o.archspec}})
+  for (const auto& [name, value] : {std::pair{"__glibc", &o.glibc},
+                                    {"__cuda", &o.cuda},
+                                    {"__osx", &o.osx},
+                                    {"__linux", &o.linux},
+                                    {"__win", &o.win},
+                                    {"__archspec", &o.archspec}})
     if (*value) doc["virtual_packages"][name] = **value;
   Sha256 h;
   h.update(doc.dump());

@@ -23,8 +23,9 @@ struct LockCheck {
 
 // `request` builds the solve request from the environment file for `platform`; it is asked for
 // only when the lock's hash can be compared.
-Result<LockCheck> check_lock(std::string_view lock_text, std::string_view lock_file,
-                             std::string_view env_file, const std::string& platform,
-                             const std::function<Result<conda::EnvironmentSolveRequest>()>& request);
+Result<LockCheck> check_lock(
+    std::string_view lock_text, std::string_view lock_file, std::string_view env_file,
+    const std::string& platform,
+    const std::function<Result<conda::EnvironmentSolveRequest>()>& request);
 
 }  // namespace de::build
