@@ -78,6 +78,31 @@ explicit_lock "$ch" "file://$ch" "noarch/$lka.conda" "noarch/$lkb.conda" >explic
 assert_contains "$(cat expl.err)" "records no hash" "notice for @EXPLICIT"
 assert_contains "$("$DE_CLI" image ls "oci:$TEST_TMP/expl:7")" "opt/conda/conda-meta/$lka.json" "explicit lock's lka"
 
+if [[ -d "${DE_TESTDATA_DIR:-}/locks" ]]; then
+  log "a lock conda-lock wrote (testdata): its packages for linux-64, a notice about its hash"
+  real=$DE_TESTDATA_DIR/locks/v0-python-conda-lock.yml
+  "$DE_CLI" build environment.yml --lock "$real" --platform linux-64 --dry-run --json \
+    >real.json 2>real.err || { cat real.err >&2; die "--lock $real --dry-run failed"; }
+  assert_contains "$(cat real.err)" "conda-lock's own" "notice for the real conda-lock file"
+  python3 - "$real" real.json <<'PY' || die "the dry run does not list the lock's linux-64 packages"
+import json, re, sys
+text = open(sys.argv[1]).read()
+want = set()
+for block in text.split("\npackage:\n", 1)[1].split("\n  - ")[0:]:
+    fields = dict(re.findall(r"^\s*-?\s*(manager|platform|category|url|sha256): (.*)$", block, re.M))
+    if fields.get("manager") == "conda" and fields.get("platform") == "linux-64" \
+            and fields.get("category") == "main":
+        want.add((fields["url"], fields["sha256"]))
+got = {(p["url"], p["sha256"]) for p in json.load(open(sys.argv[2]))["packages"]}
+assert want and got == want, (len(got), len(want), sorted(got ^ want)[:4])
+PY
+  rc=0
+  "$DE_CLI" build environment.yml --lock "$real" --platform linux-64 --locked --dry-run \
+    >/dev/null 2>real-locked.err || rc=$?
+  ((rc != 0 && rc < 128)) || die "--locked with conda-lock's own hash: exit $rc"
+  assert_contains "$(cat real-locked.err)" "$real" "--locked names the real lock"
+fi
+
 log "usage errors"
 rc=0
 "$DE_CLI" build conda-lock.yml --lock conda-lock.yml >/dev/null 2>self.err || rc=$?
