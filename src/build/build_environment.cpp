@@ -4,8 +4,11 @@
 
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/build/inputs.hpp"
-#include "docker_envs/conda/lock_file.hpp"
+#include "docker_envs/build/lock_check.hpp"
+#include "docker_envs/build/offline.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
+#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
@@ -43,16 +46,54 @@ void say(const EnvironmentBuildOptions& o, const std::string& line) {
   if (o.status) o.status(line);
 }
 
-// The packages for one platform: the @EXPLICIT file's, the lock's, or a solve.
+std::unique_ptr<conda::Fetcher> fetcher_for(const EnvironmentBuildOptions& o, bool offline) {
+  auto fetcher = o.make_fetcher ? o.make_fetcher() : conda::make_fetcher();
+  return offline ? make_offline_fetcher(std::move(fetcher)) : std::move(fetcher);
+}
+
+// --lock: is the lock still what the environment file asks for (for this platform)?
+Status check_lock_for(const EnvironmentBuildOptions& o, const BuildInputs& in,
+                      const std::string& target) {
+  auto request = [&]() -> Result<conda::EnvironmentSolveRequest> {
+    if (!o.solve_request)
+      return fail(Code::InvalidArgument, "no way to make a solve request for {}", in.env_file);
+    auto setup =
+        DE_TRY(o.solve_request({.file = in.env_file, .platform = target, .offline = in.offline}));
+    return std::move(setup.request);
+  };
+  auto check = DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, request));
+  switch (check.state) {
+    case LockCheck::State::Fresh:
+      say(o, check.message);
+      return {};
+    case LockCheck::State::Stale:
+      if (in.locked) return fail(Code::InvalidArgument, "--locked: {}", check.message);
+      log::warn("{}", check.message);
+      return {};
+    case LockCheck::State::Unverifiable:
+      if (in.locked)
+        return fail(Code::InvalidArgument,
+                    "--locked: {} (--locked needs a lock written by `docker-envs lock "
+                    "--format conda-lock`)",
+                    check.message);
+      log::info("notice: {}", check.message);
+      return {};
+  }
+  return {};
+}
+
+// The packages for one platform: the @EXPLICIT file's or the prefix's, the lock's, or a solve.
 Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOptions& o,
                                                        BuildInputs& in, const std::string& target) {
-  // An @EXPLICIT file is for one platform: its packages are used once.
+  // An @EXPLICIT file or a prefix is for one platform: its packages are used once.
   std::vector<conda::PackageRecord> packages = std::move(in.packages);
   if (in.lock_text) {
+    const std::string& what = in.lock_file.empty() ? in.env_file : in.lock_file;
     conda::LockSelection selection = o.inputs.lock;
     selection.platform = target;
-    auto lock = DE_TRY(conda::parse_lockfile(*in.lock_text, in.env_file, selection));
+    auto lock = DE_TRY(conda::parse_lockfile(*in.lock_text, what, selection));
     packages = std::move(lock.packages);
+    if (!in.lock_file.empty()) DE_TRY(check_lock_for(o, in, target));
   }
   if (!in.solve) return packages;
   if (!o.solve_request)
@@ -60,13 +101,15 @@ Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOpt
   auto request = DE_TRY(o.solve_request({.file = in.solve_file,
                                          .specs = o.inputs.specs,
                                          .channels = o.inputs.channels,
-                                         .platform = target}));
+                                         .platform = target,
+                                         .offline = in.offline}));
   if (request.request.specs.empty())
     return fail(Code::InvalidArgument, "{}: no dependencies to install",
                 in.solve_file.empty() ? std::string("-p") : in.solve_file);
-  say(o, fmt::format("solving {} spec(s) for {} from {} channel(s)", request.request.specs.size(),
-                     target, request.request.channels.size()));
-  auto solve_fetcher = o.make_fetcher ? o.make_fetcher() : conda::make_fetcher();
+  say(o, fmt::format("solving {} spec(s) for {} from {} channel(s){}", request.request.specs.size(),
+                     target, request.request.channels.size(),
+                     in.offline ? " (offline: cached repodata)" : ""));
+  auto solve_fetcher = fetcher_for(o, in.offline);
   auto outcome = DE_TRY_CTX(conda::solve_environment(request.request, *solve_fetcher),
                             "solving for " + target);
   if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
@@ -129,9 +172,7 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
   if (base == "scratch") return oci::scratch_image();
   if (is_registry_ref(base))
     return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + base);
-  std::error_code ec;
-  if (base.starts_with("docker-archive:") || base.starts_with("oci:") ||
-      base.starts_with("oci-archive:") || fs::exists(base, ec)) {
+  if (base_is_local(base)) {
     auto read = [&]() -> Result<oci::Image> {
       auto ref = DE_TRY_CTX(oci::ImageRef::parse(base), fmt::format("source '{}'", base));
       return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", base));
@@ -141,16 +182,33 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
   return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + base);
 }
 
+Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(
+    const EnvironmentBuildOptions& o, BuildInputs& in) {
+  std::vector<std::vector<conda::PackageRecord>> out;
+  for (const auto& target : in.platforms) out.push_back(DE_TRY(packages_for(o, in, target)));
+  return out;
+}
+
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& o) {
   EnvironmentBuildResult out;
   out.inputs = DE_TRY(resolve_inputs(o.inputs));
   BuildInputs& in = out.inputs;
+  for (const auto& w : in.warnings) log::warn("{}", w);
   const ImageSpec& spec = in.declared.image;
-  auto fetcher = o.make_fetcher ? o.make_fetcher() : conda::make_fetcher();
+  auto fetcher = fetcher_for(o, in.offline);
+  // Every platform's packages first (each solved against its own virtual packages), so that
+  // --offline names everything missing before any other work.
+  auto per_platform = DE_TRY(resolve_packages(o, in));
+  if (in.offline) {
+    std::vector<conda::PackageRecord> all;
+    for (const auto& p : per_platform) all.insert(all.end(), p.begin(), p.end());
+    DE_TRY(check_offline(all, o.cache_root / "pkgs", *fetcher));
+  }
 
-  // One image per platform: solve (each against its own virtual packages), base, build.
-  for (const auto& target : in.platforms) {
-    auto packages = DE_TRY(packages_for(o, in, target));
+  // One image per platform: base, build.
+  for (size_t i = 0; i < in.platforms.size(); ++i) {
+    const std::string& target = in.platforms[i];
+    auto packages = std::move(per_platform[i]);
     say(o, "base image " + in.base + " for " + target);
     auto platform = DE_TRY(image_platform(target));
     auto base_image = DE_TRY(read_base_image(in.base, platform, o.registry));

@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/io.hpp"
-#include "docker_envs/conda/lock_file.hpp"
+#include "docker_envs/build/prefix_environment.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/explicit.hpp"
+#include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
@@ -63,10 +65,68 @@ std::pair<std::string, std::string> split_tag(std::string_view ref) {
   return {std::string(ref), "latest"};
 }
 
+// --from-prefix: the records of an existing environment. Returns the text the spec hash covers.
+Result<std::string> read_prefix(const InputOptions& o, BuildInputs& in, std::string& platform) {
+  if (!o.env_file.empty() || !o.lock_file.empty() || !o.specs.empty() || !o.channels.empty())
+    return fail(Code::InvalidArgument,
+                "--from-prefix {}: the packages are that environment's; an environment file, "
+                "--lock, -p or -c cannot be given with it",
+                o.from_prefix);
+  auto env = DE_TRY_CTX(read_prefix_environment(o.from_prefix), "--from-prefix");
+  if (!env.platform.empty()) platform = env.platform;
+  if (auto w = unowned_files_warning(o.from_prefix, env.unowned); !w.empty())
+    in.warnings.push_back(std::move(w));
+  in.env_file = o.from_prefix;
+  auto dir = fs::path(o.from_prefix).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();
+  in.declared.name = dir.filename().string();
+  std::string hashed = "prefix";
+  for (const auto& r : env.packages)
+    hashed += fmt::format("\n{} {}", r.url,
+                          r.sha256 ? r.sha256->hex() : (r.md5 ? r.md5->hex() : std::string()));
+  in.packages = std::move(env.packages);
+  return hashed;
+}
+
+// ENV_FILE --lock LOCK: the image section, name and variables from ENV_FILE (not solved), the
+// packages from LOCK (read per platform, by content). Returns the text the spec hash covers.
+Result<std::string> read_with_lock(const InputOptions& o, BuildInputs& in, std::string& platform) {
+  if (!o.specs.empty() || !o.channels.empty())
+    return fail(Code::InvalidArgument,
+                "--lock {}: the packages are the lock's; -p/-c cannot add to them", o.lock_file);
+  in.env_file = o.env_file.empty() ? "environment.yml" : o.env_file;
+  auto text = DE_TRY_CTX(read_file(in.env_file, 256 << 20), "reading the environment file");
+  if (is_explicit(text) || conda::looks_like_yaml_lock(text))
+    return fail(Code::InvalidArgument,
+                "{} is a lock itself: with --lock {}, give the environment.yml the lock was made "
+                "from",
+                in.env_file, o.lock_file);
+  auto dir = fs::path(in.env_file).has_parent_path() ? fs::path(in.env_file).parent_path() : ".";
+  in.declared = DE_TRY(parse_environment_image(text, in.env_file, dir));
+  auto lock = DE_TRY_CTX(read_file(o.lock_file, 256 << 20), "reading the lock file");
+  // The default platform: the lock's own (its only one, or linux-64 among several).
+  if (auto first = conda::parse_lockfile(lock, o.lock_file, o.lock);
+      first && !first->subdir.empty())
+    platform = first->subdir;
+  in.lock_file = o.lock_file;
+  in.locked = o.locked;
+  std::string hashed = text + "\n--lock\n" + lock;
+  in.lock_text = std::move(lock);
+  return hashed;
+}
+
 // The input: @EXPLICIT, a conda-lock, an environment.yml (with its image: section), or specs.
 // Returns the text the spec hash covers.
 Result<std::string> read_environment(const InputOptions& o, BuildInputs& in,
                                      std::string& platform) {
+  if (o.locked && o.lock_file.empty())
+    return fail(Code::InvalidArgument, "--locked needs --lock LOCKFILE");
+  if (!o.from_prefix.empty() &&
+      (o.lock.environment != "default" || o.lock.categories != std::vector<std::string>{"main"}))
+    return fail(Code::InvalidArgument,
+                "-e/--environment and --category select from a lock, not from --from-prefix");
+  if (!o.from_prefix.empty()) return read_prefix(o, in, platform);
+  if (!o.lock_file.empty()) return read_with_lock(o, in, platform);
   std::string hashed;
   in.solve = !o.specs.empty();
   in.env_file = o.env_file;
@@ -166,7 +226,30 @@ Status resolve_destination(const InputOptions& o, BuildInputs& in) {
   return {};
 }
 
+// --offline: a registry base or destination would need the network.
+Status check_offline_inputs(const BuildInputs& in) {
+  if (!base_is_local(in.base))
+    return fail(Code::InvalidArgument,
+                "--offline: the base image {} is read from a registry; give a local one "
+                "(--base scratch, docker-archive:PATH, oci:DIR or oci-archive:PATH)",
+                in.base);
+  if (in.destination.starts_with(kRegistryPrefix))
+    return fail(Code::InvalidArgument,
+                "--offline: the destination {} is a registry; write to a file or directory (-o "
+                "docker-archive:PATH, oci:DIR, oci-archive:PATH) and push it later",
+                in.destination);
+  return {};
+}
+
 }  // namespace
+
+bool base_is_local(const std::string& base) {
+  if (base == "scratch") return true;
+  if (base.starts_with(kRegistryPrefix)) return false;
+  std::error_code ec;
+  return base.starts_with("docker-archive:") || base.starts_with("oci:") ||
+         base.starts_with("oci-archive:") || fs::exists(base, ec);
+}
 
 Result<BuildInputs> resolve_inputs(const InputOptions& options) {
   BuildInputs in;
@@ -195,6 +278,8 @@ Result<BuildInputs> resolve_inputs(const InputOptions& options) {
   DE_TRY(resolve_destination(options, in));
   if (spec.user) in.owner = DE_TRY(Owner::parse(*spec.user));
   in.base = spec.base.value_or("debian:bookworm-slim");
+  in.offline = options.offline;
+  if (in.offline) DE_TRY(check_offline_inputs(in));
   return in;
 }
 

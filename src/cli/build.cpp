@@ -2,11 +2,14 @@
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
 // --explicit` and conda-lock render), a conda-lock v1 file, or an environment.yml that is solved
 // and whose `image:` section declares the image (see include/docker_envs/build/image_spec.hpp);
-// -p/-c solve specs without a file. Every key of the image section has a flag here that overrides
-// it. DEST is any transport or docker://REF (default docker-archive:NAME.tar). Progress goes to a
-// terminal only; --json prints the result on stdout. What the inputs mean and how they become an
-// image is build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the
-// flags, what depends on the process environment, and the printing.
+// -p/-c solve specs without a file; `--lock LOCK` takes the packages from a lock and the rest from
+// ENV_FILE; `--from-prefix PREFIX` takes them from an existing environment's conda-meta records.
+// `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
+// network. Every key of the image section has a flag here that overrides it. DEST is any transport
+// or docker://REF (default docker-archive:NAME.tar). Progress goes to a terminal only; --json
+// prints the result on stdout. What the inputs mean and how they become an image is
+// build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the flags, what
+// depends on the process environment, and the printing.
 #include <unistd.h>
 
 #include <cstdio>
@@ -39,6 +42,8 @@ struct BuildFlags {
   std::size_t max_layers = 0;
   std::string cache_dir;
   LockSelectionFlags lock;  // -e/--environment, --category
+  std::string lock_file, from_prefix;
+  bool locked = false, dry_run = false, offline = false;
   RegistryFlags registry;
 };
 
@@ -143,6 +148,65 @@ void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,
   std::fputs((json.dump(2) + "\n").c_str(), stdout);
 }
 
+// --dry-run: the packages and layers, as a table on stdout or (--json) one document.
+void print_plan(const build::BuildPlan& plan, bool json) {
+  const bool multi = plan.inputs.multi();
+  if (json) {
+    nlohmann::json packages = nlohmann::json::array(), layers = nlohmann::json::array();
+    nlohmann::json base_layers = nlohmann::json::object();
+    for (const auto& p : plan.platforms) {
+      base_layers[p.platform] =
+          p.base_known ? nlohmann::json(p.base_layers) : nlohmann::json(nullptr);
+      for (size_t i = 0; i < p.packages.size(); ++i) {
+        const auto& r = p.packages[i];
+        nlohmann::json o{{"name", r.name},         {"version", r.version},
+                         {"build", r.build},       {"url", conda::redact_url(r.url)},
+                         {"platform", p.platform}, {"subdir", r.subdir},
+                         {"cached", p.cached[i]}};
+        o["sha256"] = r.sha256 ? nlohmann::json(r.sha256->hex()) : nlohmann::json(nullptr);
+        o["md5"] = r.md5 ? nlohmann::json(r.md5->hex()) : nlohmann::json(nullptr);
+        o["size"] = r.size ? nlohmann::json(*r.size) : nlohmann::json(nullptr);
+        packages.push_back(std::move(o));
+      }
+      for (const auto& l : p.layers)
+        layers.push_back({{"platform", p.platform},
+                          {"label", l.label},
+                          {"packages", l.packages},
+                          {"bucket", l.bucket}});
+    }
+    nlohmann::json doc{{"image", plan.inputs.image_name + ":" + plan.inputs.image_tag},
+                       {"destination", plan.inputs.destination},
+                       {"platforms", plan.inputs.platforms},
+                       {"base", plan.inputs.base},
+                       {"base_layers", base_layers},
+                       {"packages", packages},
+                       {"pypi", nlohmann::json::array()},
+                       {"layers", layers}};
+    std::fputs((doc.dump(2) + "\n").c_str(), stdout);
+    return;
+  }
+  std::string text = fmt::format("would build {}:{} into {}\n", plan.inputs.image_name,
+                                 plan.inputs.image_tag, plan.inputs.destination);
+  for (const auto& p : plan.platforms) {
+    size_t cached = std::count(p.cached.begin(), p.cached.end(), true);
+    text += fmt::format("{}{} package(s), {} in the package cache:\n",
+                        multi ? p.platform + ": " : "", p.packages.size(), cached);
+    for (size_t i = 0; i < p.packages.size(); ++i) {
+      const auto& r = p.packages[i];
+      std::string hash = r.sha256 ? "sha256 " + r.sha256->hex()
+                                  : "md5 " + (r.md5 ? r.md5->hex() : std::string("unknown"));
+      text += fmt::format("  {} {} {} {}{}\n    {}\n", r.name, r.version, r.build,
+                          conda::redact_url(r.url), p.cached[i] ? "" : " (to download)", hash);
+    }
+    text += fmt::format("{} layer(s) on {} base layer(s) of {}:\n", p.layers.size(),
+                        p.base_known ? std::to_string(p.base_layers) : std::string("unknown"),
+                        plan.inputs.base);
+    for (size_t i = 0; i < p.layers.size(); ++i)
+      text += fmt::format("  [{}/{}] {}\n", i + 1, p.layers.size(), p.layers[i].label);
+  }
+  std::fputs(text.c_str(), stdout);
+}
+
 Status run(const BuildFlags& f, const Globals& globals) {
   const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
   build::EnvironmentBuildOptions options{
@@ -164,11 +228,18 @@ Status run(const BuildFlags& f, const Globals& globals) {
                            .max_layers = f.max_layers},
                  .output = f.output,
                  .compression = f.compression,
-                 .lock = f.lock.selection("")},
+                 .lock = f.lock.selection(""),
+                 .lock_file = f.lock_file,
+                 .locked = f.locked,
+                 .from_prefix = f.from_prefix,
+                 .offline = f.offline},
       // The same flags-to-request rules as `docker-envs solve` (channel order, ${VAR}, overrides).
       .solve_request = [](const build::SolveInputs& s) -> Result<build::SolveSetup> {
-        SolveFlags flags{
-            .file = s.file, .channels = s.channels, .specs = s.specs, .platform = s.platform};
+        SolveFlags flags{.file = s.file,
+                         .channels = s.channels,
+                         .specs = s.specs,
+                         .platform = s.platform,
+                         .offline = s.offline};
         auto request = DE_TRY(make_solve_request(flags, process_env()));
         return build::SolveSetup{std::move(request.request), std::move(request.spec)};
       },
@@ -184,6 +255,10 @@ Status run(const BuildFlags& f, const Globals& globals) {
   if (terminal) {
     options.status = [](const std::string& line) { std::fputs((line + "\n").c_str(), stderr); };
     options.progress = print_event;
+  }
+  if (f.dry_run) {
+    print_plan(DE_TRY(build::plan_build(options)), f.registry.json);
+    return {};
   }
   auto out = DE_TRY(build::build_environment(options));
 
@@ -208,7 +283,8 @@ Status run(const BuildFlags& f, const Globals& globals) {
 void add_build(CLI::App& parent, CommandTable& commands) {
   auto f = std::make_shared<BuildFlags>();
   auto* sub = parent.add_subcommand(
-      "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
+      "build",
+      "Build an image from a conda environment (environment.yml, a lock, or an existing prefix)");
   sub->add_option("env_file", f->env_file,
                   "environment.yml, @EXPLICIT, conda-lock or pixi.lock file "
                   "(default ./environment.yml)");
@@ -247,6 +323,19 @@ void add_build(CLI::App& parent, CommandTable& commands) {
   sub->add_option("--cache-dir", f->cache_dir,
                   "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
   add_lock_selection_flags(sub, f->lock);
+  sub->add_option(
+      "--lock", f->lock_file,
+      "Lock file (@EXPLICIT, conda-lock or pixi.lock) giving the packages; ENV_FILE gives the "
+      "name, variables and image section");
+  sub->add_flag("--locked", f->locked,
+                "With --lock: fail when the lock is stale or cannot be checked against ENV_FILE");
+  sub->add_option("--from-prefix", f->from_prefix,
+                  "An existing conda environment whose conda-meta records give the packages");
+  sub->add_flag("--dry-run", f->dry_run,
+                "Print the packages and layers that would be built; download and write nothing");
+  sub->add_flag("--offline", f->offline,
+                "No network: cached repodata, packages from the package cache; fail at once "
+                "listing what is missing");
   add_registry_options(sub, f->registry, /*platform=*/false);
   on_run(sub, commands, f, run);
 }

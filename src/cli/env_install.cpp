@@ -15,6 +15,8 @@
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
+#include "docker_envs/build/offline.hpp"
+#include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/lock_file.hpp"
@@ -38,6 +40,7 @@ struct EnvInstallOptions {
   std::string platform;
   LockSelectionFlags lock;
   unsigned jobs = 0;
+  bool offline = false;
   std::vector<std::string> inputs;
 };
 
@@ -104,7 +107,9 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     std::vector<conda::PackageCache::FetchRequest> requests;
     for (const auto& r : lock.packages)
       requests.push_back({.url = r.url, .expected = {.sha256 = r.sha256, .md5 = r.md5}});
-    auto fetcher = conda::make_fetcher();
+    auto fetcher =
+        o.offline ? build::make_offline_fetcher(conda::make_fetcher()) : conda::make_fetcher();
+    if (o.offline) DE_TRY(build::check_offline(lock.packages, cache_root, *fetcher));
     auto dirs = DE_TRY(cache.fetch_all(
         requests, *fetcher, o.jobs ? o.jobs : std::max(thread_count(0, requests.size()), 4u)));
     for (std::size_t i = 0; i < dirs.size(); ++i)
@@ -177,6 +182,9 @@ void add_env_install(CLI::App& parent, CommandTable& commands) {
   sub->add_option("-j,--jobs", options->jobs,
                   "Parallel package downloads and extractions for a lock (default: cores, at "
                   "least 4)");
+  sub->add_flag("--offline", options->offline,
+                "No network: packages only from the package cache or local files; fail at once "
+                "listing what is missing");
   on_run(sub, commands, options, run);
 }
 

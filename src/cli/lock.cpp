@@ -7,12 +7,12 @@
 
 #include "cli/common.hpp"
 #include "cli/solve_options.hpp"
-#include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/explicit.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
+#include "docker_envs/conda/lock_hash.hpp"
 #include "docker_envs/conda/solver.hpp"
 
 namespace de::cli {
@@ -26,29 +26,6 @@ struct LockCommand {
   std::string output;
   std::string format = "explicit";
 };
-
-// A hash of what the lock was made from (channels, specs, pins, platform, priority, virtual
-// package overrides): equal inputs give equal hashes, so a tool can tell whether a lock is stale.
-std::string content_hash(const conda::EnvironmentSolveRequest& r) {
-  nlohmann::ordered_json doc;
-  std::vector<std::string> channels;
-  for (const auto& c : r.channels) channels.push_back(conda::redact_url(c));
-  doc["channels"] = channels;
-  doc["specs"] = r.specs;
-  doc["pins"] = r.pins;
-  doc["platform"] = r.platform;
-  doc["channel_priority"] = static_cast<int>(r.channel_priority);
-  // The target's virtual packages change the answer too (only those set, so that locks made
-  // without overrides keep their hash).
-  const auto& o = r.virtual_overrides;
-  for (const auto& [name, value] :
-       {std::pair{"__glibc", &o.glibc}, {"__cuda", &o.cuda}, {"__osx", &o.osx},
-        {"__linux", &o.linux}, {"__win", &o.win}, {"__archspec", &o.archspec}})
-    if (*value) doc["virtual_packages"][name] = **value;
-  Sha256 h;
-  h.update(doc.dump());
-  return h.finish().hex();
-}
 
 Status run(const LockCommand& cmd, const Globals&) {
   auto request = DE_TRY(make_solve_request(cmd.flags, process_env()));
@@ -70,7 +47,7 @@ Status run(const LockCommand& cmd, const Globals&) {
     }
     text = DE_TRY(conda::write_conda_lock(packages, {.platform = platform,
                                                      .channels = request.request.channels,
-                                                     .content_hash = content_hash(request.request),
+                                                     .content_hash = conda::solve_request_hash(request.request),
                                                      .sources = sources}));
   } else {
     text = DE_TRY(conda::write_explicit(packages, platform));

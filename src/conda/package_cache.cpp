@@ -219,6 +219,21 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   return entry;
 }
 
+std::optional<fs::path> PackageCache::local_source(const std::string& url,
+                                                   const ExpectedHashes& expected,
+                                                   Fetcher& fetcher) const {
+  std::error_code ec;
+  if (auto local = fetcher.local_path(url)) {
+    if (fs::is_regular_file(*local, ec)) return local;
+    return std::nullopt;
+  }
+  std::string file_name = url_file_name(url);
+  if (auto entry = verified_entry(root_, file_name, expected)) return entry;
+  fs::path download = root_ / "downloads" / file_name;
+  if (!file_name.empty() && fs::is_regular_file(download, ec)) return download;
+  return std::nullopt;
+}
+
 Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchRequest> requests,
                                                       Fetcher& fetcher, unsigned parallelism,
                                                       const FetchProgressFn& progress) {

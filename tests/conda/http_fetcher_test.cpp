@@ -336,6 +336,32 @@ TEST_F(HttpPackages, DownloadsVerifiesAndReuses) {
   EXPECT_EQ(gets.load(), 1);
 }
 
+// local_source(): what fetch() would take without the network (what build --offline checks).
+TEST_F(HttpPackages, LocalSourceIsWhatNeedsNoDownload) {
+  std::atomic<int> gets{0};
+  FakeHttpServer server([&](const HttpRequest&) {
+    ++gets;
+    return HttpResponse{.body = bytes_};
+  });
+  PackageCache cache(dir_->path() / "cache");
+  HttpFetcher fetcher(fast());
+  std::string url = "http://" + server.host() + "/ch/noarch/tiny-1.0-0.conda";
+  EXPECT_FALSE(cache.local_source(url, {.sha256 = hashes_.sha256}, fetcher));
+  EXPECT_FALSE(cache.local_source(url, {.md5 = hashes_.md5}, fetcher));
+  ASSERT_TRUE(cache.fetch(url, {.sha256 = hashes_.sha256}, fetcher));
+  auto entry = cache.local_source(url, {.sha256 = hashes_.sha256}, fetcher);
+  ASSERT_TRUE(entry);
+  EXPECT_TRUE(std::filesystem::is_directory(*entry));
+  // Without a sha256 the earlier download is what is at hand (checked when it is used).
+  auto download = cache.local_source(url, {.md5 = hashes_.md5}, fetcher);
+  ASSERT_TRUE(download);
+  EXPECT_EQ(download->filename(), "tiny-1.0-0.conda");
+  // A file:// URL is its own file, when it exists.
+  auto file = path_to_file_url(dir_->path() / "missing.conda");
+  EXPECT_FALSE(cache.local_source(file, {}, fetcher));
+  EXPECT_EQ(gets.load(), 1);
+}
+
 TEST_F(HttpPackages, TruncatedOrCorruptDownloadsAreRefused) {
   std::string corrupt = bytes_;
   corrupt[corrupt.size() / 2] ^= 0x55;

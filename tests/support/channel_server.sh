@@ -4,7 +4,8 @@
 #   start_channel_server DIR [channel_server.py options: --token T --basic U:P --fail-every N --gzip]
 #     serves DIR; sets CHANNEL_PORT, CHANNEL_URL (http://127.0.0.1:PORT, with /t/T when --token is
 #     given) and CHANNEL_LOG (one line per request: METHOD PATH STATUS BYTES); stopped when the test
-#     exits. Call it again for a second server; the variables then describe the new one.
+#     exits (CHANNEL_PID is its process, for a test that stops it earlier). Call it again for a
+#     second server; the variables then describe the new one.
 #   channel_requests PATTERN: how many logged requests match the grep PATTERN.
 # shellcheck shell=bash
 
@@ -20,6 +21,7 @@ start_channel_server() {
   python3 "$DE_SOURCE_DIR/tests/support/channel_server.py" --root "$dir" \
     --port-file "$state/port" --log "$CHANNEL_LOG" "$@" >"$state/server.out" 2>&1 &
   local pid=$!
+  CHANNEL_PID=$pid
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
   CHANNEL_PORT=$(read_port_file "$pid" "$state/port" "$state/server.out" "channel server")
   CHANNEL_URL=http://127.0.0.1:$CHANNEL_PORT

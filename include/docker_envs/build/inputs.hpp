@@ -1,7 +1,8 @@
 // The inputs of a build, turned into what to build: an environment file (an @EXPLICIT file as
 // `conda list --explicit` and conda-lock render it, a conda-lock v1 file, or an environment.yml
 // whose `image:` section declares the image, see image_spec.hpp), match specs and channels to
-// solve, and overrides of every key of the image section, become the image spec, the target
+// solve, a lock for an environment.yml (--lock), an existing environment (--from-prefix), and
+// overrides of every key of the image section, become the image spec, the target
 // platforms, the destination and, for each platform, the exact packages; build_environment()
 // then builds one image per platform and writes or pushes them.
 //
@@ -63,6 +64,15 @@ struct InputOptions {
   // Which environment and categories of a conda-lock or pixi lock (its platform is ignored: each
   // target platform is selected in turn).
   conda::LockSelection lock;
+  // --lock: the packages come from this lock file (any format parse_lockfile reads), the name,
+  // variables and image section from env_file (an environment.yml, not solved).
+  std::string lock_file;
+  bool locked = false;  // --locked: a lock that is stale, or cannot be checked, is an error
+  // --from-prefix: the packages are the records of this existing environment (env_file unused).
+  std::string from_prefix;
+  // --offline: no network at all: repodata from its cache whatever its age, packages from the
+  // package cache; what is missing is listed before any other work.
+  bool offline = false;
 };
 
 // What the inputs say, checked before any download or solve.
@@ -71,7 +81,8 @@ struct BuildInputs {
   std::string env_file;           // the file read ("" with specs only)
   bool solve = false;             // the packages come from solving specs
   std::string solve_file;         // the environment.yml to solve ("" with specs only)
-  std::optional<std::string> lock_text;        // a conda-lock or pixi lock (read per platform)
+  std::optional<std::string>
+      lock_text;  // a conda-lock or pixi lock, or --lock's (read per platform)
   std::vector<conda::PackageRecord> packages;  // an @EXPLICIT file's packages
   std::vector<std::string> platforms;          // conda platforms, at least one
   std::string image_name, image_tag;           // of the image (NAME, TAG defaulting to latest)
@@ -79,7 +90,11 @@ struct BuildInputs {
   Compression compression = Compression::Gzip;  // of the layers (None for a docker-archive)
   std::optional<Owner> owner;                   // image.user, parsed
   std::string base = "debian:bookworm-slim";
-  Digest spec_hash;  // of the environment file's text and the specs/channels
+  Digest spec_hash;       // of the environment file's text and the specs/channels
+  std::string lock_file;  // with --lock: the lock read per platform from lock_text
+  bool locked = false;
+  bool offline = false;
+  std::vector<std::string> warnings;  // found while reading the inputs (unowned prefix files)
 
   bool multi() const { return platforms.size() > 1; }
 };
@@ -89,11 +104,16 @@ struct BuildInputs {
 // several platforms, a malformed override), naming the file or flag.
 Result<BuildInputs> resolve_inputs(const InputOptions& options);
 
+// True when the base image is read without a registry: scratch, a transport reference or an
+// existing path (what read_base_image() reads locally).
+bool base_is_local(const std::string& base);
+
 // What a solve for one platform starts from: the file to solve (or none) and the specs/channels.
 struct SolveInputs {
   std::string file;
   std::vector<std::string> specs, channels;
   std::string platform;
+  bool offline = false;  // repodata only from its cache
 };
 struct SolveSetup {
   conda::EnvironmentSolveRequest request;
@@ -131,6 +151,37 @@ struct EnvironmentBuildResult {
 // transport reference or path, else a registry reference), build_image(); then writes the images
 // (an index for several platforms) or pushes them. Warnings of each build are logged.
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& options);
+
+// The packages of each platform (in inputs.platforms order): the @EXPLICIT file's or the
+// prefix's, the lock's for that platform (checked against the environment file with --lock), or
+// a solve. Nothing is downloaded but repodata (none with --offline).
+Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(
+    const EnvironmentBuildOptions& options, BuildInputs& inputs);
+
+// `build --dry-run`: what would be built, with nothing downloaded but repodata for a solve (and a
+// registry base image's manifest and config, to count its layers; a registry out of reach is a
+// warning) and nothing written but the repodata cache.
+struct PlannedLayer {
+  std::string label;                  // as the build labels it
+  std::vector<std::string> packages;  // dist names; empty for the final environment-files layer
+  bool bucket = false;                // a hash bucket of small packages (auto layering)
+};
+struct PlatformPlan {
+  std::string platform;
+  std::vector<conda::PackageRecord> packages;  // install order
+  std::vector<bool> cached;  // per package: in the package cache or a local file already
+  std::size_t base_layers = 0;
+  bool base_known = true;  // false: a registry base could not be read (base_layers 0 assumed)
+  // The package layers, planned with the archive sizes (the build uses the installed sizes, so
+  // with auto layering a package near the big-package threshold may land elsewhere), then the
+  // final environment-wide layer.
+  std::vector<PlannedLayer> layers;
+};
+struct BuildPlan {
+  BuildInputs inputs;
+  std::vector<PlatformPlan> platforms;
+};
+Result<BuildPlan> plan_build(const EnvironmentBuildOptions& options);
 
 // The base image `base` for a platform: "scratch", docker://REF, a transport reference or an
 // existing path, else a registry reference ("debian:bookworm-slim").

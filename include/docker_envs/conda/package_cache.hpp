@@ -43,6 +43,14 @@ class PackageCache {
   Result<std::filesystem::path> fetch(const std::string& url, const ExpectedHashes& expected,
                                       Fetcher& fetcher);
 
+  // Where fetch() would take `url` from without any network: the fetcher's local file (file://),
+  // the complete entry for `expected.sha256`, or an earlier download of the same file name (its
+  // hashes are checked when it is used). nullopt: fetch() would have to download it (what
+  // `build --offline` checks before it starts).
+  std::optional<std::filesystem::path> local_source(const std::string& url,
+                                                    const ExpectedHashes& expected,
+                                                    Fetcher& fetcher) const;
+
   struct FetchRequest {
     std::string url;
     ExpectedHashes expected;
