@@ -8,6 +8,7 @@
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/lock_file.hpp"
+#include "support/lock_expectations.hpp"
 #include "support/testdata.hpp"
 
 namespace de::conda {
@@ -25,48 +26,11 @@ std::vector<fs::path> lock_files() {
   return out;
 }
 
-struct Counts {
-  std::size_t conda = 0, pypi = 0;
-};
-// environment -> platform -> counts, straight from the YAML.
-using Expected = std::map<std::string, std::map<std::string, Counts>>;
-
-Expected expected_pixi(const YAML::Node& root) {
-  Expected out;
-  for (const auto& env : root["environments"]) {
-    auto& platforms = out[env.first.Scalar()];
-    YAML::Node packages = env.second["packages"];
-    if (!packages || !packages.IsMap()) continue;
-    for (const auto& platform : packages) {
-      Counts& c = platforms[platform.first.Scalar()];
-      for (const auto& sel : platform.second) (sel["pypi"] ? c.pypi : c.conda) += 1;
-    }
-  }
-  return out;
-}
-
-Expected expected_conda_lock(const YAML::Node& root) {
-  Expected out;
-  auto& platforms = out["default"];
-  for (const auto& p : root["metadata"]["platforms"]) platforms[p.Scalar()];
-  for (const auto& p : root["package"]) {
-    Counts& c = platforms[p["platform"].Scalar()];
-    (p["manager"].Scalar() == "pip" ? c.pypi : c.conda) += 1;
-  }
-  return out;
-}
-
-// The sha256 of each conda description, by URL (pixi: `conda:` or `url:`; conda-lock: `url:`).
-std::map<std::string, std::string> expected_sha256(const YAML::Node& root) {
-  std::map<std::string, std::string> out;
-  YAML::Node list = root["packages"] ? root["packages"] : root["package"];
-  for (const auto& p : list) {
-    YAML::Node url = p["conda"] ? p["conda"] : p["url"];
-    YAML::Node sha = p["sha256"] ? p["sha256"] : (p["hash"] ? p["hash"]["sha256"] : YAML::Node());
-    if (url && sha) out[url.Scalar()] = sha.Scalar();
-  }
-  return out;
-}
+using test::Counts;
+using test::Expected;
+using test::expected_conda_lock;
+using test::expected_pixi;
+using test::expected_sha256;
 
 TEST(LockTestdata, EveryFileReadsWithTheCountsItHolds) {
   DE_REQUIRE_TESTDATA();

@@ -126,4 +126,34 @@ run_cli env install "$TEST_TMP/conda-lock.yml" --root "$TEST_TMP/r5" --cache "$T
 run_cli env install "$TEST_TMP/conda-lock.yml" --category dev --root "$TEST_TMP/r6" --cache "$TEST_TMP/pkgs"
 [[ -d "$TEST_TMP/r6/opt/conda/share/devtool" && -d "$TEST_TMP/r6/opt/conda/share/app" ]] ||
   die "--category dev did not install main and dev"
+
+log "a pixi lock of the bundled example: -e picks the environment, docker load + docker run"
+make_example_channel "$TEST_TMP/example"
+{
+  printf 'version: 6\nenvironments:\n  default:\n    channels:\n    - url: file://%s/\n' "$ch"
+  printf '    packages:\n      linux-64:\n      - conda: file://%s/%s\n' "$ch" "$libfoo"
+  printf '  hello:\n    channels:\n    - url: file://%s/\n    packages:\n      linux-64:\n' \
+    "$TEST_TMP/example"
+  grep '#' "$TEST_TMP/example/explicit.txt" | grep -v '^#' | while IFS='#' read -r url _; do
+    printf '      - conda: %s\n' "$url"
+  done
+  printf 'packages:\n- conda: file://%s/%s\n  sha256: %s\n' "$ch" "$libfoo" "$(sha "$ch/$libfoo")"
+  grep '#' "$TEST_TMP/example/explicit.txt" | grep -v '^#' | while IFS='#' read -r url hash; do
+    printf -- '- conda: %s\n  sha256: %s\n' "$url" "$hash"
+  done
+} >"$TEST_TMP/hello.lock"
+run_cli build "$TEST_TMP/hello.lock" -e hello --base scratch -t pixi-hello:1 \
+  --entrypoint '["hello"]' -o "docker-archive:$TEST_TMP/hello.tar"
+listing=$("$DE_CLI" image ls "docker-archive:$TEST_TMP/hello.tar")
+assert_contains "$listing" "opt/conda/bin/hello" "image of -e hello"
+if grep -q "libfoo-bar" <<<"$listing"; then die "-e hello holds the default environment's package"; fi
+if [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then
+  loaded=$(docker load -i "$TEST_TMP/hello.tar") || die "docker load refused the image"
+  on_exit "docker rmi -f pixi-hello:1 >/dev/null 2>&1"
+  assert_contains "$loaded" "pixi-hello:1" "docker load"
+  out=$(timeout 120 docker run --rm --network none pixi-hello:1 2>&1) || die "docker run failed: $out"
+  assert_contains "$out" "/opt/conda" "docker run output"
+else
+  log "no Docker engine: docker load + run not checked"
+fi
 log "ok"

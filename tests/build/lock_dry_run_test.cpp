@@ -1,0 +1,81 @@
+// `docker-envs build LOCK --dry-run --json` on every real lock file in ../shared/testdata/locks
+// (written by conda-lock and by pixi): for each environment and Linux platform the file holds, the
+// packages listed are exactly the file's, with the hashes it gives. The expectations come from a
+// plain walk of each file's YAML (support/lock_expectations.hpp), never typed by hand. The URLs
+// point at public channels the tests cannot reach: a dry run downloads nothing, so it needs none.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/conda/lock_file.hpp"
+#include "support/lock_expectations.hpp"
+#include "support/testdata.hpp"
+
+namespace de::build {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(LockDryRun, EveryRealLockListsExactlyItsPackages) {
+  DE_REQUIRE_TESTDATA();
+  fs::path dir = test::testdata_dir() / "locks";
+  if (!fs::is_directory(dir)) GTEST_SKIP() << dir << " is absent";
+  auto tmp = TempDir::create();
+  ASSERT_TRUE(tmp);
+  std::size_t checked = 0, refused = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path& path = entry.path();
+    SCOPED_TRACE(path.filename().string());
+    YAML::Node root = YAML::LoadFile(path.string());
+    long long version = root["version"].as<long long>();
+    if (version > conda::kPixiLockMaxVersion) continue;  // refused: tests/conda covers it
+    test::Expected want =
+        version == 1 ? test::expected_conda_lock(root) : test::expected_pixi(root);
+    auto shas = test::expected_sha256(root);
+    for (const auto& [env, platforms] : want) {
+      for (const auto& [platform, counts] : platforms) {
+        if (!platform.starts_with("linux-")) continue;  // images are Linux
+        SCOPED_TRACE(env + " " + platform);
+        auto r = test::run_command(
+            fmt::format("cd '{}' && '{}' build '{}' --dry-run --json -e '{}' --platform '{}' "
+                        "--base scratch --cache-dir cache 2>err.txt",
+                        tmp->path().string(), test::cli_path().string(), path.string(), env,
+                        platform));
+        if (counts.pypi > 0) {
+          // PyPI entries are not installed yet: refused, naming one of them.
+          EXPECT_NE(r.status, 0) << r.out;
+          auto err = read_file(tmp->path() / "err.txt");
+          ASSERT_TRUE(err);
+          EXPECT_NE(err->find("pip packages are not supported"), std::string::npos) << *err;
+          ++refused;
+          continue;
+        }
+        auto err = read_file(tmp->path() / "err.txt");
+        ASSERT_EQ(r.status, 0) << (err ? *err : std::string());
+        auto doc = nlohmann::json::parse(r.out);
+        const auto& packages = doc.at("packages");
+        EXPECT_EQ(packages.size(), counts.conda);
+        std::size_t hashed = 0;
+        for (const auto& p : packages) {
+          auto it = shas.find(p.at("url").get<std::string>());
+          if (it == shas.end()) continue;
+          EXPECT_EQ(p.at("sha256"), it->second) << p.at("url");
+          ++hashed;
+        }
+        EXPECT_GT(hashed, 0u);
+        EXPECT_FALSE(doc.at("layers").empty());
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 3u);
+  EXPECT_GT(refused, 0u);
+  // Nothing was fetched or written: the package cache is not even created.
+  EXPECT_FALSE(fs::exists(tmp->path() / "cache" / "pkgs" / "urls.txt"));
+}
+
+}  // namespace
+}  // namespace de::build
