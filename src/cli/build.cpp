@@ -22,11 +22,11 @@
 #include "docker_envs/conda/explicit.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/solver.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::cli {
 
-void add_build(CLI::App& parent, Registry& registry);
+void add_build(CLI::App& parent, CommandTable& commands);
 
 namespace {
 
@@ -435,7 +435,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
 
 }  // namespace
 
-void add_build(CLI::App& parent, Registry& registry) {
+void add_build(CLI::App& parent, CommandTable& commands) {
   auto f = std::make_shared<BuildFlags>();
   auto* sub = parent.add_subcommand(
       "build", "Build an image from a conda environment (@EXPLICIT lock or environment.yml)");
@@ -478,7 +478,7 @@ void add_build(CLI::App& parent, Registry& registry) {
                   "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
   add_lock_selection_flags(sub, f->lock);
   add_registry_options(sub, f->registry, /*platform=*/false);
-  on_run(sub, registry, f, run);
+  on_run(sub, commands, f, run);
 }
 
 }  // namespace de::cli

@@ -2,7 +2,7 @@
 // environment; what it reads is handed to the libraries as option values.
 //
 // Each command lives in its own file and registers itself with add_<command>(): it adds a CLI11
-// subcommand whose callback stores the command's action in the Registry; main() runs the action
+// subcommand whose callback stores the command's action in the CommandTable; main() runs the action
 // after parsing succeeds, so that usage errors (exit 2) and run-time errors (exit 1) stay apart.
 #pragma once
 
@@ -16,7 +16,7 @@
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/oci/image.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::cli {
 
@@ -30,24 +30,24 @@ struct Globals {
   std::optional<std::int64_t> source_date_epoch;
 };
 
-struct Registry {
+struct CommandTable {
   std::function<Status(const Globals&)> action;  // set by the chosen subcommand's callback
 };
 
 // Command registration, one per file.
-void add_image_inspect(CLI::App& parent, Registry& registry);
-void add_image_ls(CLI::App& parent, Registry& registry);
-void add_image_add_layer(CLI::App& parent, Registry& registry);
-void add_image_remove_layer(CLI::App& parent, Registry& registry);
-void add_image_config(CLI::App& parent, Registry& registry);
-void add_image_copy(CLI::App& parent, Registry& registry);
+void add_image_inspect(CLI::App& parent, CommandTable& commands);
+void add_image_ls(CLI::App& parent, CommandTable& commands);
+void add_image_add_layer(CLI::App& parent, CommandTable& commands);
+void add_image_remove_layer(CLI::App& parent, CommandTable& commands);
+void add_image_config(CLI::App& parent, CommandTable& commands);
+void add_image_copy(CLI::App& parent, CommandTable& commands);
 
 // Sets the callback of `sub` to store `run` (bound to options owned by the closure) in the
 // registry.
 template <class Options, class Run>
-void on_run(CLI::App* sub, Registry& registry, std::shared_ptr<Options> options, Run run) {
-  sub->callback([&registry, options, run] {
-    registry.action = [options, run](const Globals& globals) { return run(*options, globals); };
+void on_run(CLI::App* sub, CommandTable& commands, std::shared_ptr<Options> options, Run run) {
+  sub->callback([&commands, options, run] {
+    commands.action = [options, run](const Globals& globals) { return run(*options, globals); };
   });
 }
 

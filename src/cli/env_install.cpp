@@ -24,7 +24,7 @@
 namespace de::cli {
 
 // Declared here rather than in common.hpp: main.cpp declares it beside its registration.
-void add_env_install(CLI::App& parent, Registry& registry);
+void add_env_install(CLI::App& parent, CommandTable& commands);
 
 namespace {
 
@@ -153,7 +153,7 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
 
 }  // namespace
 
-void add_env_install(CLI::App& parent, Registry& registry) {
+void add_env_install(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<EnvInstallOptions>();
   auto* sub = parent.add_subcommand("install",
                                     "Install a lock file (@EXPLICIT, conda-lock or pixi.lock) or "
@@ -187,7 +187,7 @@ void add_env_install(CLI::App& parent, Registry& registry) {
   sub->add_option("-j,--jobs", options->jobs,
                   "Parallel package downloads and extractions for a lock (default: cores, at "
                   "least 4)");
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

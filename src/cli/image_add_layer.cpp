@@ -78,7 +78,7 @@ Status run(const AddLayerOptions& o, const Globals& globals) {
 
 }  // namespace
 
-void add_image_add_layer(CLI::App& parent, Registry& registry) {
+void add_image_add_layer(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<AddLayerOptions>();
   auto* sub = parent.add_subcommand(
       "add-layer",
@@ -104,10 +104,10 @@ void add_image_add_layer(CLI::App& parent, Registry& registry) {
   add_compression_option(sub, options->compression);
   sub->add_option("--created-by", options->created_by, "Text for the layer's history entry");
   // At least one of --dir/--file: a usage error (exit 2) when neither is given.
-  sub->callback([&registry, options, dir, file] {
+  sub->callback([&commands, options, dir, file] {
     if (dir->count() == 0 && file->count() == 0)
       throw CLI::ValidationError("--dir/--file", "at least one is required");
-    registry.action = [options](const Globals& globals) { return run(*options, globals); };
+    commands.action = [options](const Globals& globals) { return run(*options, globals); };
   });
 }
 

@@ -46,6 +46,7 @@ Status run(const ConfigOptions& o, const Globals& globals) {
   if (o.entrypoint) edit.entrypoint = DE_TRY(parse_string_array(*o.entrypoint, "--entrypoint"));
   if (o.cmd) edit.cmd = DE_TRY(parse_string_array(*o.cmd, "--cmd"));
   edit.history.created = created_time(globals);
+  edit.created_by_prefix = std::string(kProgram) + " image config";
   DE_TRY(check_destination(o.destination));
 
   auto image = DE_TRY(read_source(o.source));
@@ -57,7 +58,7 @@ Status run(const ConfigOptions& o, const Globals& globals) {
 
 }  // namespace
 
-void add_image_config(CLI::App& parent, Registry& registry) {
+void add_image_config(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<ConfigOptions>();
   auto* sub = parent.add_subcommand(
       "config",
@@ -78,7 +79,7 @@ void add_image_config(CLI::App& parent, Registry& registry) {
   sub->add_option("--label", options->labels, "Set a label; repeatable")->type_name("K=V");
   sub->add_option("--expose", options->expose, "Expose a port: 80, 80/tcp, 53/udp; repeatable")
       ->type_name("PORT");
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

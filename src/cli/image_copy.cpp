@@ -21,7 +21,7 @@ Status run(const CopyOptions& o, const Globals& globals) {
 
 }  // namespace
 
-void add_image_copy(CLI::App& parent, Registry& registry) {
+void add_image_copy(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<CopyOptions>();
   auto* sub = parent.add_subcommand(
       "copy", "Copy an image between formats (docker-archive, oci, oci-archive), config unchanged");
@@ -29,7 +29,7 @@ void add_image_copy(CLI::App& parent, Registry& registry) {
   sub->add_option("SRC", options->source, "Image to copy")->required();
   sub->add_option("DEST", options->destination, "Where to write it")->required();
   add_compression_option(sub, options->compression);
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

@@ -148,7 +148,8 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
   if (complete) {
     ManifestKey key{.config = manifest.config.digest};
     for (auto& l : manifest.layers) key.layers.push_back(l.digest);
-    stored = image.raw_manifest ? image.raw_manifest : stored_manifest(ref, key);
+    if (auto source = image.source_manifest_bytes()) stored = std::string(*source);
+    else stored = stored_manifest(ref, key);
   }
   std::optional<std::string> manifest_bytes = stored;
   if (!manifest_bytes && complete) manifest_bytes = manifest.to_json();
@@ -172,7 +173,7 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
 
 }  // namespace
 
-void add_image_inspect(CLI::App& parent, Registry& registry) {
+void add_image_inspect(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<InspectOptions>();
   auto* sub = parent.add_subcommand(
       "inspect",
@@ -183,7 +184,7 @@ void add_image_inspect(CLI::App& parent, Registry& registry) {
                   "Image: docker-archive:PATH[:NAME:TAG], oci:DIR[:TAG], oci-archive:PATH[:TAG], "
                   "scratch, or a path")
       ->required();
-  on_run(sub, registry, options, [](const InspectOptions& o, const Globals&) -> Status {
+  on_run(sub, commands, options, [](const InspectOptions& o, const Globals&) -> Status {
     // A registry image carries the manifest the registry served; others are read by transport.
     auto ref = is_registry_ref(o.source) ? oci::ImageRef{.transport = oci::Transport::Scratch}
                                          : DE_TRY(parse_ref(o.source, "source"));

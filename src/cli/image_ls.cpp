@@ -55,7 +55,7 @@ Status run(const LsOptions& o, const Globals&) {
 
 }  // namespace
 
-void add_image_ls(CLI::App& parent, Registry& registry) {
+void add_image_ls(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<LsOptions>();
   auto* sub = parent.add_subcommand(
       "ls", "List the image's merged filesystem (default) or one layer, one path per line");
@@ -65,7 +65,7 @@ void add_image_ls(CLI::App& parent, Registry& registry) {
                   "List only layer N (0 = bottom) as stored, whiteouts "
                   "included");
   sub->add_flag("-l,--long", options->long_format, "Long listing like `tar -tv`");
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

@@ -102,7 +102,7 @@ Status run(const PullCommand& o, const Globals& globals) {
 
 }  // namespace
 
-void add_image_pull(CLI::App& parent, Registry& registry) {
+void add_image_pull(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<PullCommand>();
   auto* sub = parent.add_subcommand("pull", "Pull an image from a registry into a local format");
   sub->fallthrough();
@@ -114,7 +114,7 @@ void add_image_pull(CLI::App& parent, Registry& registry) {
       ->required();
   add_registry_options(sub, options->flags, /*platform=*/true);
   add_compression_option(sub, options->compression);
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

@@ -60,7 +60,7 @@ Status run(const PushCommand& o, const Globals&) {
 
 }  // namespace
 
-void add_image_push(CLI::App& parent, Registry& registry) {
+void add_image_push(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<PushCommand>();
   auto* sub = parent.add_subcommand(
       "push", "Push an image to a registry (several sources: one per platform, under an index)");
@@ -84,7 +84,7 @@ void add_image_push(CLI::App& parent, Registry& registry) {
       ->capture_default_str();
   sub->add_option("--mount-from", options->mount_from,
                   "Repository of the same registry to mount existing blobs from (repeatable)");
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

@@ -22,7 +22,7 @@ Status run(const RemoveLayerOptions& o, const Globals& globals) {
 
 }  // namespace
 
-void add_image_remove_layer(CLI::App& parent, Registry& registry) {
+void add_image_remove_layer(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<RemoveLayerOptions>();
   auto* sub = parent.add_subcommand(
       "remove-layer", "Remove one layer (default: the top one) and write the result to DEST");
@@ -30,7 +30,7 @@ void add_image_remove_layer(CLI::App& parent, Registry& registry) {
   sub->add_option("SRC", options->source, "Image to edit")->required();
   sub->add_option("DEST", options->destination, "Where to write the result")->required();
   sub->add_option("--index", options->index, "Layer to remove: 0 = bottom (default: the top one)");
-  on_run(sub, registry, options, run);
+  on_run(sub, commands, options, run);
 }
 
 }  // namespace de::cli

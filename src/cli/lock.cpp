@@ -17,7 +17,7 @@
 
 namespace de::cli {
 
-void add_lock(CLI::App& parent, Registry& registry);
+void add_lock(CLI::App& parent, CommandTable& commands);
 
 namespace {
 
@@ -89,7 +89,7 @@ Status run(const LockCommand& cmd, const Globals&) {
 
 }  // namespace
 
-void add_lock(CLI::App& parent, Registry& registry) {
+void add_lock(CLI::App& parent, CommandTable& commands) {
   auto cmd = std::make_shared<LockCommand>();
   auto* sub = parent.add_subcommand(
       "lock", "Solve an environment and write a lock file (@EXPLICIT or conda-lock v1)");
@@ -103,7 +103,7 @@ void add_lock(CLI::App& parent, Registry& registry) {
   sub->footer(
       "Exit status: 0 written, 1 error, 2 usage error, 3 the request cannot be satisfied (nothing "
       "is written).");
-  on_run(sub, registry, cmd, run);
+  on_run(sub, commands, cmd, run);
 }
 
 }  // namespace de::cli

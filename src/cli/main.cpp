@@ -11,10 +11,10 @@
 #include "docker_envs/base/log.hpp"
 
 namespace de::cli {
-void add_env_install(CLI::App& parent, Registry& registry);  // env_install.cpp
-void add_build(CLI::App& parent, Registry& registry);        // build.cpp
-void add_solve(CLI::App& parent, Registry& registry);        // solve.cpp
-void add_lock(CLI::App& parent, Registry& registry);         // lock.cpp
+void add_env_install(CLI::App& parent, CommandTable& commands);  // env_install.cpp
+void add_build(CLI::App& parent, CommandTable& commands);        // build.cpp
+void add_solve(CLI::App& parent, CommandTable& commands);        // solve.cpp
+void add_lock(CLI::App& parent, CommandTable& commands);         // lock.cpp
 }  // namespace de::cli
 
 namespace {
@@ -49,25 +49,25 @@ int main(int argc, char** argv) {
   auto* verbose_flag = app.add_flag("-v,--verbose", verbose, "Print progress and debug details");
   app.add_flag("-q,--quiet", quiet, "Print only errors")->excludes(verbose_flag);
 
-  cli::Registry registry;
+  cli::CommandTable commands;
   auto* image = app.add_subcommand("image", "Inspect, list, edit and convert images");
   image->require_subcommand(1);
   image->fallthrough();
-  cli::add_image_inspect(*image, registry);
-  cli::add_image_ls(*image, registry);
-  cli::add_image_add_layer(*image, registry);
-  cli::add_image_remove_layer(*image, registry);
-  cli::add_image_config(*image, registry);
-  cli::add_image_copy(*image, registry);
-  cli::add_image_pull(*image, registry);
-  cli::add_image_push(*image, registry);
+  cli::add_image_inspect(*image, commands);
+  cli::add_image_ls(*image, commands);
+  cli::add_image_add_layer(*image, commands);
+  cli::add_image_remove_layer(*image, commands);
+  cli::add_image_config(*image, commands);
+  cli::add_image_copy(*image, commands);
+  cli::add_image_pull(*image, commands);
+  cli::add_image_push(*image, commands);
   auto* env = app.add_subcommand("env", "Lay out conda environments as they appear in an image");
   env->require_subcommand(1);
   env->fallthrough();
-  cli::add_env_install(*env, registry);
-  cli::add_build(app, registry);
-  cli::add_solve(app, registry);
-  cli::add_lock(app, registry);
+  cli::add_env_install(*env, commands);
+  cli::add_build(app, commands);
+  cli::add_solve(app, commands);
+  cli::add_lock(app, commands);
 
   try {
     app.parse(argc, argv);
@@ -88,11 +88,11 @@ int main(int argc, char** argv) {
     globals.source_date_epoch = *parsed;
   }
 
-  if (!registry.action) {  // unreachable: a subcommand is required
+  if (!commands.action) {  // unreachable: a subcommand is required
     std::fputs(app.help().c_str(), stderr);
     return kExitUsage;
   }
-  auto status = registry.action(globals);
+  auto status = commands.action(globals);
   if (!status && status.error().code() == Code::Unsatisfiable) {
     // The explanation spans lines (problems, dependency chains): printed as it is.
     std::string text = std::string(cli::kProgram) + ": " + status.error().to_string();

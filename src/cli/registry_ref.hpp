@@ -48,7 +48,7 @@ Result<registry::PushResult> write_registry_image(const oci::Image& image, std::
                                                   const RegistryFlags& flags,
                                                   const registry::PushOptions& push);
 
-void add_image_pull(CLI::App& parent, Registry& registry);
-void add_image_push(CLI::App& parent, Registry& registry);
+void add_image_pull(CLI::App& parent, CommandTable& commands);
+void add_image_push(CLI::App& parent, CommandTable& commands);
 
 }  // namespace de::cli

@@ -13,7 +13,7 @@
 
 namespace de::cli {
 
-void add_solve(CLI::App& parent, Registry& registry);
+void add_solve(CLI::App& parent, CommandTable& commands);
 
 namespace {
 
@@ -74,7 +74,7 @@ Status run(const SolveCommand& cmd, const Globals&) {
 
 }  // namespace
 
-void add_solve(CLI::App& parent, Registry& registry) {
+void add_solve(CLI::App& parent, CommandTable& commands) {
   auto cmd = std::make_shared<SolveCommand>();
   auto* sub = parent.add_subcommand(
       "solve", "Resolve an environment (environment.yml and/or match specs) into exact packages");
@@ -86,7 +86,7 @@ void add_solve(CLI::App& parent, Registry& registry) {
       "Exit status: 0 solved, 1 error, 2 usage error, 3 the request cannot be satisfied.\n"
       "Virtual packages of the target follow CONDA_OVERRIDE_GLIBC, _CUDA, _OSX, _LINUX, _WIN, "
       "_ARCHSPEC.");
-  on_run(sub, registry, cmd, run);
+  on_run(sub, commands, cmd, run);
 }
 
 }  // namespace de::cli

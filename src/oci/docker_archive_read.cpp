@@ -78,7 +78,6 @@ Result<Image> read_manifest_entry(const std::shared_ptr<const ArchiveFile>& arch
   std::string config_bytes = DE_TRY(archive->read_member(config_name));
   Image image;
   image.config = DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + config_name);
-  image.raw_config = config_bytes;
   auto diff_ids = DE_TRY(image.config.diff_ids());
 
   std::map<Digest, Descriptor> sources;
@@ -107,6 +106,7 @@ Result<Image> read_manifest_entry(const std::shared_ptr<const ArchiveFile>& arch
     for (auto& t : *tags)
       if (t.is_string()) image.names.push_back(t.get<std::string>());
   image.source_manifest_media_type = media_type::kDockerManifest;
+  image.keep_source_bytes(std::move(config_bytes));
   return image;
 }
 

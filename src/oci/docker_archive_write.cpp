@@ -1,7 +1,7 @@
+#include "docker_envs/oci/image_parts.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "oci/archive_writer.hpp"
 #include "oci/docker_archive.hpp"
-#include "oci/image_writer.hpp"
 
 namespace de::oci {
 namespace {
@@ -36,13 +36,13 @@ Result<WriteResult> write_docker_archive(const Image& image, const std::filesyst
   ProduceOptions produce{.compression = Compression::None,
                          .keep_compressed = false,
                          .docker_media_types = true};
-  std::vector<ProducedLayer> layers;
+  std::vector<LayerBlob> layers;
   std::vector<std::string> ids;
   std::string parent;
   for (size_t i = 0; i < image.layers.size(); ++i) {
     static constexpr size_t kNameLength = 64 + std::string_view("/layer.tar").size();
     Writer* out = DE_TRY(archive->begin_streamed(kNameLength));
-    ProducedLayer produced = DE_TRY_CTX(produce_layer(*image.layers[i], produce, *out),
+    LayerBlob produced = DE_TRY_CTX(produce_layer(*image.layers[i], produce, *out),
                                         fmt::format("writing layer {}", i));
     std::string id = v1_id(parent, produced.diff_id);
     DE_TRY(archive->end_streamed(id + "/layer.tar"));

@@ -1,4 +1,4 @@
-#include "oci/layer_producer.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
 
 #include <optional>
 
@@ -36,9 +36,9 @@ class CompressTo final : public Writer {
 };
 
 // The blob as `blob_hash` saw it; the diffID is the blob's digest when not given (uncompressed).
-Result<ProducedLayer> finish_produced(const Layer& layer, const ProduceOptions& options,
+Result<LayerBlob> finish_produced(const Layer& layer, const ProduceOptions& options,
                                       HashingWriter& blob_hash, std::optional<Digest> diff_id) {
-  ProducedLayer result;
+  LayerBlob result;
   result.blob.digest = blob_hash.finish();
   result.blob.size = static_cast<std::int64_t>(blob_hash.bytes());
   result.diff_id = diff_id ? *diff_id : result.blob.digest;
@@ -52,7 +52,7 @@ Result<ProducedLayer> finish_produced(const Layer& layer, const ProduceOptions& 
 
 }  // namespace
 
-std::optional<ProducedLayer> reusable_blob(const Layer& layer, const ProduceOptions& options) {
+std::optional<LayerBlob> reusable_blob(const Layer& layer, const ProduceOptions& options) {
   auto blob = layer.blob();
   auto diff_id = layer.diff_id();
   if (!blob || !diff_id) return std::nullopt;
@@ -62,12 +62,12 @@ std::optional<ProducedLayer> reusable_blob(const Layer& layer, const ProduceOpti
   bool keep = options.keep_compressed && *stored != Compression::None &&
               options.compression != Compression::None;
   if (!same && !keep) return std::nullopt;
-  ProducedLayer out{*blob, *diff_id};
+  LayerBlob out{*blob, *diff_id};
   out.blob.media_type = std::string(media_type::layer_type(*stored, options.docker_media_types));
   return out;
 }
 
-Result<ProducedLayer> produce_layer(const Layer& layer, const ProduceOptions& options,
+Result<LayerBlob> produce_layer(const Layer& layer, const ProduceOptions& options,
                                     Writer& out) {
   if (auto reuse = reusable_blob(layer, options)) {
     // A trusted blob file (layer cache) goes to a file output by an in-kernel copy, not hashed

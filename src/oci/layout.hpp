@@ -7,7 +7,7 @@
 #include <span>
 #include <string_view>
 
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "oci/archive_file.hpp"
 
 namespace de::oci {

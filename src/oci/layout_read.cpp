@@ -35,8 +35,6 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
   std::string config_bytes = DE_TRY(read_blob(blobs, m.config, "config"));
   Image image;
   image.config = DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + m.config.digest.to_string());
-  image.raw_config = std::move(config_bytes);
-  image.raw_manifest = body;
   image.source_manifest_media_type = m.media_type;
   image.annotations = m.annotations;
   auto diff_ids = DE_TRY(image.config.diff_ids());
@@ -53,6 +51,7 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
     image.layers.push_back(
         std::make_shared<StoredLayer>(l, diff_ids[i], *compression, opener, blobs.origin));
   }
+  image.keep_source_bytes(std::move(config_bytes), std::move(body));
   return image;
 }
 

@@ -5,9 +5,9 @@
 #include <set>
 #include <span>
 
+#include "docker_envs/oci/image_parts.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "oci/archive_writer.hpp"
-#include "oci/image_writer.hpp"
 #include "oci/layout.hpp"
 
 namespace de::oci {
@@ -23,7 +23,7 @@ class BlobSink {
  public:
   virtual ~BlobSink() = default;
   virtual Status put(const Digest& digest, std::string_view bytes) = 0;
-  virtual Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) = 0;
+  virtual Result<LayerBlob> put_layer(const Layer& layer, const ProduceOptions& options) = 0;
 };
 
 class DirectorySink final : public BlobSink {
@@ -36,7 +36,7 @@ class DirectorySink final : public BlobSink {
     return write_file_atomic(path, bytes);
   }
 
-  Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) override {
+  Result<LayerBlob> put_layer(const Layer& layer, const ProduceOptions& options) override {
     if (auto reuse = reusable_blob(layer, options)) {
       // A blob already in the layout is not written again (content-addressed), and a blob whose
       // owner allows it is hard-linked rather than copied.
@@ -44,7 +44,7 @@ class DirectorySink final : public BlobSink {
       if (exists(dest) || linked(layer, dest)) return *reuse;
     }
     auto out = DE_TRY(AtomicFileWriter::create(blobs_ / ".incoming"));
-    ProducedLayer produced = DE_TRY(produce_layer(layer, options, *out));
+    LayerBlob produced = DE_TRY(produce_layer(layer, options, *out));
     DE_TRY(out->commit_as(blobs_ / produced.blob.digest.hex()));
     return produced;
   }
@@ -76,12 +76,12 @@ class ArchiveSink final : public BlobSink {
     return archive_.add_file("blobs/sha256/" + digest.hex(), bytes);
   }
 
-  Result<ProducedLayer> put_layer(const Layer& layer, const ProduceOptions& options) override {
+  Result<LayerBlob> put_layer(const Layer& layer, const ProduceOptions& options) override {
     if (auto reuse = reusable_blob(layer, options); reuse && written_.contains(reuse->blob.digest))
       return *reuse;
     static constexpr size_t kNameLength = std::string_view("blobs/sha256/").size() + 64;
     Writer* out = DE_TRY(archive_.begin_streamed(kNameLength));
-    ProducedLayer produced = DE_TRY(produce_layer(layer, options, *out));
+    LayerBlob produced = DE_TRY(produce_layer(layer, options, *out));
     DE_TRY(archive_.end_streamed("blobs/sha256/" + produced.blob.digest.hex()));
     written_.insert(produced.blob.digest);
     return produced;
@@ -101,7 +101,7 @@ ProduceOptions layout_produce_options(const WriteOptions& options) {
 // Writes layers, config and manifest; returns the manifest descriptor and the result.
 Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobSink& sink,
                                                        const WriteOptions& options) {
-  std::vector<ProducedLayer> layers;
+  std::vector<LayerBlob> layers;
   auto produce = layout_produce_options(options);
   for (size_t i = 0; i < image.layers.size(); ++i)
     layers.push_back(

@@ -58,8 +58,7 @@ Image append_layer(Image image, LayerPtr layer, HistoryEntry history) {
   entries.push_back(std::move(history));
   image.config.set_diff_ids(ids);
   image.config.set_history(entries);
-  image.raw_config.reset();
-  image.raw_manifest.reset();
+  image.forget_source_bytes();
   return image;
 }
 
@@ -84,8 +83,7 @@ Result<Image> remove_layer(Image image, std::optional<size_t> index) {
   image.layers.erase(image.layers.begin() + static_cast<std::ptrdiff_t>(i));
   image.config.set_diff_ids(ids);
   image.config.set_history(entries);
-  image.raw_config.reset();
-  image.raw_manifest.reset();
+  image.forget_source_bytes();
   return image;
 }
 
@@ -156,22 +154,20 @@ Result<Image> edit_config(Image image, const ConfigEdit& edit) {
   HistoryEntry entry = edit.history;
   entry.empty_layer = true;
   if (entry.created_by.empty()) {
-    entry.created_by = "docker-envs image config";
-    for (size_t i = 0; i < described.size(); ++i)
-      entry.created_by += (i == 0 ? ": " : "; ") + described[i];
+    std::string change = fmt::format("{}", fmt::join(described, "; "));
+    const std::string& prefix = edit.created_by_prefix;
+    entry.created_by = prefix.empty() ? change : change.empty() ? prefix : prefix + ": " + change;
   }
   entries.push_back(std::move(entry));
   config.set_history(entries);
   config.set_diff_ids(aligned_diff_ids(image));
-  image.raw_config.reset();
-  image.raw_manifest.reset();
+  image.forget_source_bytes();
   return image;
 }
 
 void set_created(Image& image, std::string rfc3339) {
   image.config.set_created(rfc3339);
-  image.raw_config.reset();
-  image.raw_manifest.reset();
+  image.forget_source_bytes();
 }
 
 std::string rfc3339_from_epoch(std::int64_t seconds) {

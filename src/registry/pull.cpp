@@ -1,7 +1,7 @@
 // Pull: manifest negotiation, platform choice, verified config and layer downloads into the cache.
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
-#include "oci/stored_layer.hpp"
 #include "registry/blob_transfer.hpp"
 
 namespace de::registry {
@@ -89,7 +89,6 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
 
   oci::Image& image = result.image;
   image.config = std::move(config);
-  image.raw_config = std::move(config_bytes);
   image.source_manifest_media_type = fetched.media_type;
   image.annotations = manifest.annotations;
   if (!ref.tag.empty()) image.names.push_back(ref.with_tag(ref.tag).familiar());
@@ -111,8 +110,7 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
       auto file = DE_TRY(FileReader::open(ctx->cache.blob_path(blob.digest)));
       return std::unique_ptr<Reader>(std::move(file));
     };
-    image.layers.push_back(std::make_shared<oci::StoredLayer>(blob, diff_ids[i], *compression,
-                                                              std::move(open), origin));
+    image.layers.push_back(oci::stored_blob_layer(blob, diff_ids[i], std::move(open), origin));
   }
   if (pull.fetch_layers) {
     DE_TRY_CTX(parallel_for(*ctx, manifest.layers.size(), options.parallel,
@@ -126,7 +124,7 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
 
   result.manifest_digest = fetched.digest;
   result.manifest_media_type = fetched.media_type;
-  result.image.raw_manifest = fetched.bytes;
+  image.keep_source_bytes(std::move(config_bytes), fetched.bytes);
   result.manifest = std::move(fetched.bytes);
   result.bytes_downloaded = ctx->bytes_downloaded;
   result.bytes_cached = ctx->bytes_cached;

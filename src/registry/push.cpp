@@ -3,9 +3,9 @@
 #include <mutex>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/oci/image_parts.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
-#include "oci/image_writer.hpp"
-#include "oci/layer_producer.hpp"
 #include "registry/blob_transfer.hpp"
 
 namespace de::registry {
@@ -278,7 +278,7 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
   bool docker = docker_format(image, push) && push.compression != Compression::Zstd;
   oci::ProduceOptions produce{
       .compression = push.compression, .keep_compressed = true, .docker_media_types = docker};
-  std::vector<oci::ProducedLayer> layers(image.layers.size());
+  std::vector<oci::LayerBlob> layers(image.layers.size());
   auto push_layer = [&](http::Session& session, size_t i) -> Status {
     const oci::Layer& layer = *image.layers[i];
     std::string what = fmt::format("layer {} ({})", i, layer.describe());
@@ -294,7 +294,7 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
     if (diff_id) known = ctx.cache.compressed_form(*diff_id, push.compression);
     if (known && ctx.cache.contains(known->digest, known->size)) {
       known->media_type = std::string(mt::layer_type(push.compression, docker));
-      layers[i] = oci::ProducedLayer{*known, *diff_id};
+      layers[i] = oci::LayerBlob{*known, *diff_id};
       auto path = ctx.cache.blob_path(known->digest);
       return with_context(
           pusher.put_blob(session, *known,

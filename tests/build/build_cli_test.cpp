@@ -5,8 +5,8 @@
 
 #include "build_fixtures.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/tar.hpp"
-#include "docker_envs/oci/transport.hpp"
 #include "support/testdata.hpp"
 
 namespace de::build {

@@ -9,7 +9,7 @@
 #include "build_fixtures.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 #include "docker_envs/oci/filesystem.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
 namespace {

@@ -3,8 +3,11 @@
 #
 #   base <- ffi <- {oci, conda};  oci <- registry;  {oci, registry, conda} <- build <- cli
 #
-# and keeps the public headers (include/docker_envs/) free of C library headers and of the private
-# ffi/ wrappers, so that the API never exposes a C type.
+# keeps the public headers (include/docker_envs/) free of C library headers and of the private
+# ffi/ wrappers, so that the API never exposes a C type, and lets a module use another one only
+# through its public headers: "oci/x.hpp" (a private header in src/oci/, reachable because every
+# module has src/ on its include path) may be included from src/oci/ alone. ffi is the exception:
+# its headers are all private, and the modules the direction allows include them.
 #
 # Usage: check_includes.sh [PROJECT_ROOT]   (default: the project this script lives in)
 # Prints one line per violation as FILE:LINE: message; exits 1 when there is any.
@@ -70,6 +73,10 @@ check_file() {
     fi
     if [[ " ${allowed[$module]} " != *" $target "* ]]; then
       report "$file:$lineno" "module '$module' must not include '$target' (\"$inc\"); allowed: ${allowed[$module]}"
+      continue
+    fi
+    if [[ "$inc" != docker_envs/* && "$target" != "$module" && "$target" != ffi ]]; then
+      report "$file:$lineno" "module '$module' includes a private header of '$target' (\"$inc\"); use its public headers (docker_envs/$target/...)"
     fi
   done <"$file"
 }

@@ -23,8 +23,10 @@ expect() {  # expect pass|fail description
 reset
 put include/docker_envs/oci/image.hpp '#include "docker_envs/base/error.hpp"'
 put src/oci/image.cpp $'#include "docker_envs/oci/image.hpp"\n#include "ffi/archive.hpp"\n#include <archive.h>'
-put src/cli/main.cpp $'#include "docker_envs/conda/lock.hpp"\n#include "docker_envs/oci/image.hpp"'
-expect pass "clean tree"
+put src/cli/main.cpp $'#include "docker_envs/conda/lock.hpp"\n#include "docker_envs/oci/image.hpp"\n#include "cli/common.hpp"'
+put src/oci/layout_read.cpp $'#include "oci/stored_layer.hpp"\n#include "ffi/compress.hpp"'
+put src/registry/push.cpp $'#include "docker_envs/oci/layer_blob.hpp"\n#include "registry/blob_transfer.hpp"\n#include "ffi/http.hpp"'
+expect pass "clean tree (own private headers, ffi where allowed, public headers of others)"
 
 reset
 put src/oci/image.cpp '#include "docker_envs/conda/lock.hpp"'
@@ -69,5 +71,29 @@ expect fail "base includes oci"
 reset
 put src/registry/push.cpp '#include "docker_envs/build/plan.hpp"'
 expect fail "registry includes build"
+
+reset
+put src/registry/pull.cpp '#include "oci/stored_layer.hpp"'
+expect fail "registry includes a private oci header"
+
+reset
+put src/registry/push.cpp '#include <oci/image_writer.hpp>'
+expect fail "registry includes a private oci header (angle brackets)"
+
+reset
+put src/build/builder.cpp '#include "conda/solver_internal.hpp"'
+expect fail "build includes a private conda header"
+
+reset
+put src/cli/image_pull.cpp '#include "registry/transport.hpp"'
+expect fail "cli includes a private registry header"
+
+reset
+put src/conda/solver.cpp '#include "base/io_internal.hpp"'
+expect fail "conda includes a private base header"
+
+reset
+put src/oci/image.cpp '#include "registry/transport.hpp"'
+expect fail "oci includes a private registry header (direction and privacy)"
 
 echo "selftest: all cases behave"

@@ -4,9 +4,9 @@
 
 #include <fstream>
 
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "docker_envs/oci/tar.hpp"
-#include "docker_envs/oci/transport.hpp"
 #include "support/testdata.hpp"
 
 namespace de::oci {

@@ -3,10 +3,10 @@
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/oci/filesystem.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
 #include "docker_envs/oci/manifest.hpp"
 #include "docker_envs/oci/mutate.hpp"
-#include "docker_envs/oci/transport.hpp"
 
 namespace de::oci {
 namespace {

@@ -7,9 +7,9 @@
 
 #include <fstream>
 
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
 #include "docker_envs/oci/mutate.hpp"
-#include "docker_envs/oci/transport.hpp"
 
 namespace de::oci {
 namespace {

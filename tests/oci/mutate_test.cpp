@@ -42,19 +42,19 @@ void expect_consistent(const Image& image) {
   auto ids = image.config.diff_ids();
   ASSERT_TRUE(ids.has_value());
   EXPECT_EQ(ids->size(), image.layers.size());
-  EXPECT_FALSE(image.raw_config.has_value());
+  EXPECT_FALSE(image.source_config_bytes().has_value());
 }
 
 TEST(Mutate, AppendLayerAddsLayerDiffIdAndHistory) {
   Image base = scratch_image();
-  base.raw_config = base.config.to_json();
+  base.keep_source_bytes(base.config.to_json());
   Image one =
       append_layer(base, fake("a"), HistoryEntry{.created_by = "first", .empty_layer = true});
   Image two = append_layer(one, fake("b", /*known=*/false), HistoryEntry{.created_by = "second"});
 
   // Inputs untouched.
   EXPECT_TRUE(base.layers.empty());
-  EXPECT_TRUE(base.raw_config.has_value());
+  EXPECT_TRUE(base.source_config_bytes().has_value());
   EXPECT_EQ(one.layers.size(), 1u);
 
   expect_consistent(two);
@@ -137,6 +137,25 @@ TEST(Mutate, RemoveLayerOutOfRangeNamesTheRange) {
   EXPECT_NE(empty.error().to_string().find("no layers"), std::string::npos);
 }
 
+// The library records no tool name of its own in the history: the caller names itself.
+TEST(Mutate, EditConfigHistoryNamesOnlyTheCallersTool) {
+  Image image = scratch_image();
+  auto last_created_by = [](const Result<Image>& out) {
+    EXPECT_TRUE(out.has_value());
+    return out ? out->config.history().back().created_by : std::string();
+  };
+  EXPECT_EQ(last_created_by(edit_config(image, ConfigEdit{.env = {{"K", "V"}}})), "ENV K=V");
+  EXPECT_EQ(
+      last_created_by(edit_config(
+          image, ConfigEdit{.env = {{"K", "V"}}, .expose = {"80"}, .created_by_prefix = "t c"})),
+      "t c: ENV K=V; EXPOSE 80/tcp");
+  EXPECT_EQ(last_created_by(edit_config(image, ConfigEdit{.created_by_prefix = "t c"})), "t c");
+  EXPECT_EQ(last_created_by(edit_config(image, ConfigEdit{.env = {{"K", "V"}},
+                                                          .history = {.created_by = "given"},
+                                                          .created_by_prefix = "t c"})),
+            "given");
+}
+
 TEST(Mutate, EditConfigAppliesAllFields) {
   Image image = append_layer(scratch_image(), fake("a"), {});
   auto out = edit_config(image, ConfigEdit{
@@ -210,10 +229,10 @@ TEST(Mutate, SetCreatedAndEpochFormatting) {
   EXPECT_EQ(rfc3339_from_epoch(1700000000), "2023-11-14T22:13:20Z");
   EXPECT_EQ(rfc3339_from_epoch(951782400), "2000-02-29T00:00:00Z");
   Image image = scratch_image();
-  image.raw_config = image.config.to_json();
+  image.keep_source_bytes(image.config.to_json());
   set_created(image, "1970-01-01T00:00:00Z");
   EXPECT_EQ(image.config.created(), "1970-01-01T00:00:00Z");
-  EXPECT_FALSE(image.raw_config.has_value());
+  EXPECT_FALSE(image.source_config_bytes().has_value());
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Error handling for the whole project: one style.
 //
-// Every fallible function returns Result<T> = std::expected<T, Error>. Expected domain outcomes (an
-// unsolvable environment, a missing optional file) are values, not errors. Errors collect context as
-// they travel up ("reading layer 3: opening blob sha256:...: No such file").
+// Every fallible function returns Result<T> (a [[nodiscard]] std::expected<T, Error>). Expected
+// domain outcomes (an unsolvable environment, a missing optional file) are values, not errors.
+// Errors collect context as they travel up ("reading layer 3: opening blob sha256:...: No such
+// file").
 #pragma once
 
 #include <expected>
@@ -58,9 +59,20 @@ class Error {
   std::vector<std::string> context_;
 };
 
+// std::expected<T, Error> that must not be ignored: every function returning a Result is
+// [[nodiscard]] through the type, so a dropped error (a write_image(...) whose failure nobody
+// reads) does not compile under -Werror. It is a std::expected in every other respect (it converts
+// from and to one, and from std::unexpected<Error>).
 template <class T>
-using Result = std::expected<T, Error>;
-using Status = std::expected<void, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using Base = std::expected<T, Error>;
+  using Base::Base;
+  Result() = default;
+  Result(const Base& other) : Base(other) {}
+  Result(Base&& other) : Base(std::move(other)) {}
+};
+using Status = Result<void>;
 
 inline std::unexpected<Error> fail(Code code, std::string message) {
   return std::unexpected<Error>(Error(code, std::move(message)));

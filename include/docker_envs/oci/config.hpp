@@ -39,6 +39,9 @@ class ImageConfig {
   const nlohmann::json& json() const { return doc_; }
   nlohmann::json& json() { return doc_; }
 
+  // Same JSON document (key order and number spelling aside).
+  bool operator==(const ImageConfig& other) const { return doc_ == other.doc_; }
+
   Platform platform() const;
   void set_platform(const Platform& p);
 

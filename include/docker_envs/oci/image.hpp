@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "docker_envs/base/compression.hpp"
@@ -55,19 +56,35 @@ using LayerPtr = std::shared_ptr<const Layer>;
 struct Image {
   ImageConfig config;
   std::vector<LayerPtr> layers;  // bottom first; one per config diff_id
-  // The config's original bytes while unmodified, so that copying keeps the image's digests.
-  // Any mutation clears it.
-  std::optional<std::string> raw_config;
-  // The manifest bytes the source stores for this image (OCI layouts, registries), while the image
-  // is unmodified; any mutation clears it. Writers derive their own manifest either way.
-  std::optional<std::string> raw_manifest;
   // Manifest media type of the source (Docker schema 2 or OCI); empty for new images.
   std::string source_manifest_media_type;
   std::map<std::string, std::string> annotations;  // from the source manifest
   std::vector<std::string> names;                  // NAME:TAG names the source gave the image
 
-  // The config bytes that would be written (raw_config when set).
-  std::string config_bytes() const { return raw_config ? *raw_config : config.to_json(); }
+  // For readers: records the bytes the source stores for this image — `config_bytes`, which
+  // `config` was parsed from, and the manifest when the source stores one — so that an unmodified
+  // image is written back byte for byte (a copy keeps its digests). Call it once `config`,
+  // `layers` and `annotations` are complete: the bytes count only while those stay as they are now.
+  void keep_source_bytes(std::string config_bytes,
+                         std::optional<std::string> manifest_bytes = std::nullopt);
+  // Forgets the source's bytes: the config is serialised canonically when written. The mutations
+  // (mutate.hpp) call it, so that a mutated image is canonical even when an edit changed nothing.
+  void forget_source_bytes() { source_.reset(); }
+
+  // The source's config bytes while `config` is still the document they hold; nullopt for a new
+  // image, after forget_source_bytes(), and once the config was changed by any means (so an edit
+  // of `config` can never be lost to stale bytes).
+  std::optional<std::string_view> source_config_bytes() const;
+  // The source's manifest while the config, the layers and the annotations are still the ones it
+  // describes; nullopt otherwise. Writers derive their own manifest either way.
+  std::optional<std::string_view> source_manifest_bytes() const;
+  // The config bytes that would be written: source_config_bytes() when set, else the canonical
+  // serialisation of `config`.
+  std::string config_bytes() const;
+
+ private:
+  struct Source;
+  std::shared_ptr<const Source> source_;  // shared: images are copied freely, the bytes are not
 };
 
 // The empty image ("scratch"): no layers, linux/amd64, no config beyond the defaults.

@@ -1,8 +1,9 @@
 // Edits of an Image that return a new Image (in the style of go-containerregistry's mutate/).
 //
 // Inputs are taken by value and never modified through shared state: layers are shared read-only
-// pointers, so the source image stays usable. Every function here clears Image::raw_config, so the
-// config is re-serialised (canonically) when the result is written.
+// pointers, so the source image stays usable. Every function here forgets the source's bytes
+// (Image::forget_source_bytes), so the config is re-serialised (canonically) when the result is
+// written.
 //
 // Invariants kept by every function (and restored when a source image breaks them):
 //  - History: the number of history entries with empty_layer == false equals the number of
@@ -51,8 +52,12 @@ struct ConfigEdit {
   std::vector<std::pair<std::string, std::string>> labels;  // KEY, VALUE
   std::vector<std::string> expose;                          // "80", "80/tcp", "53/udp"
   // created/author/comment of the empty_layer history entry recorded for the edit; created_by is
-  // filled with a description of the change when left empty.
+  // filled with a description of the change when left empty (see created_by_prefix).
   HistoryEntry history;
+  // Names the tool in a filled-in created_by: "PREFIX: ENV A=1; EXPOSE 80/tcp" (the description
+  // alone when empty). The library records no name of its own; the CLI passes
+  // "docker-envs image config".
+  std::string created_by_prefix;
 };
 
 // Validates the whole edit before changing anything (env names non-empty and without '=', ports

@@ -1,4 +1,4 @@
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 #include "oci/docker_archive.hpp"
 #include "oci/layout.hpp"

@@ -1,15 +1,15 @@
-#include "oci/image_writer.hpp"
+#include "docker_envs/oci/image_parts.hpp"
 
 #include "docker_envs/oci/media_types.hpp"
 
 namespace de::oci {
 
-std::string final_config(const Image& image, const std::vector<ProducedLayer>& layers) {
+std::string final_config(const Image& image, std::span<const LayerBlob> layers) {
   std::vector<Digest> produced;
   for (auto& l : layers) produced.push_back(l.diff_id);
-  if (image.raw_config) {
+  if (auto source = image.source_config_bytes()) {
     auto declared = image.config.diff_ids();
-    if (declared && *declared == produced) return *image.raw_config;
+    if (declared && *declared == produced) return std::string(*source);
   }
   ImageConfig config = image.config;
   config.set_diff_ids(produced);
@@ -17,7 +17,7 @@ std::string final_config(const Image& image, const std::vector<ProducedLayer>& l
 }
 
 Manifest oci_manifest(const Image& image, const Descriptor& config,
-                      const std::vector<ProducedLayer>& layers) {
+                      std::span<const LayerBlob> layers) {
   Manifest m;
   m.media_type = media_type::kOciManifest;
   m.config = config;

@@ -1,0 +1,27 @@
+// What every image writer derives from the layer blobs it produced (in the spirit of
+// go-containerregistry's partial package): the final config bytes and the image manifest. The
+// docker-archive and OCI layout writers and registry push share these, so that the same image gets
+// the same config and manifest wherever it is written.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "docker_envs/oci/image.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
+#include "docker_envs/oci/manifest.hpp"
+
+namespace de::oci {
+
+// The config bytes for the written image: the source's bytes when the config is unchanged and the
+// produced layers' diffIDs are the ones it already states (so copies keep their digests), else the
+// config with diff_ids set from `layers`, serialised canonically.
+std::string final_config(const Image& image, std::span<const LayerBlob> layers);
+
+// An OCI image manifest for the produced layers and the config descriptor, with the image's
+// annotations. (A Docker schema 2 manifest is this one with its media type changed and no
+// annotations.)
+Manifest oci_manifest(const Image& image, const Descriptor& config,
+                      std::span<const LayerBlob> layers);
+
+}  // namespace de::oci
