@@ -16,7 +16,7 @@
 #include "docker_envs/oci/filesystem.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
 #include "docker_envs/oci/mutate.hpp"
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace {
 

@@ -107,7 +107,7 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 flags=$(pkg-config --cflags --libs docker_envs) || die "pkg-config cannot resolve docker_envs"
 cat >"$TEST_TMP/count.cpp" <<'CPP'
 #include <cstdio>
-#include "docker_envs/oci/transport.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   auto ref = de::oci::ImageRef::parse(argv[1]);
