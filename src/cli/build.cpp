@@ -108,7 +108,7 @@ Result<oci::Image> read_base(const std::string& base, const RegistryFlags& flags
   if (base == "scratch") return oci::scratch_image();
   if (is_registry_ref(base))
     return DE_TRY_CTX(read_registry_image(base, flags, /*fetch_layers=*/false),
-                      "base image " + base);
+                      "base image " + shown_ref(base));
   std::error_code ec;
   if (base.starts_with("docker-archive:") || base.starts_with("oci:") ||
       base.starts_with("oci-archive:") || fs::exists(base, ec))
@@ -351,7 +351,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
     if (multi) push.format = registry::ManifestFormat::Oci;
     pushed = DE_TRY_CTX(multi ? registry::push_index(images, ref, options, push)
                               : registry::push_image(images.front(), ref, options, push),
-                        fmt::format("pushing {}", dest));
+                        fmt::format("pushing {}", shown_ref(dest)));
     manifest_digest = pushed->manifest_digest;
     manifests = pushed->manifests;
   } else {

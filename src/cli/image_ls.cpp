@@ -14,10 +14,11 @@ struct LsOptions {
   bool long_format = false;
 };
 
-// One line per entry: the path as `tar -t` prints it (directories end in '/'), or the long form.
+// One line per entry: the path as `tar -t` prints it (escaped; directories end in '/'), or the
+// long form.
 std::string format_entry(const oci::TarEntry& entry, bool long_format) {
   if (long_format) return oci::format_long(entry);
-  std::string line = entry.path;
+  std::string line = oci::escape_path(entry.path);
   if (entry.type == oci::EntryType::Directory) line += '/';
   return line;
 }

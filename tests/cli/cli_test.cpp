@@ -319,5 +319,46 @@ TEST_F(CliImage, QuietAndVerbose) {
   EXPECT_NE(normal.err.find("wrote"), std::string::npos) << normal.err;
 }
 
+// A password inside a registry reference is never echoed, whatever the command.
+TEST(CliMistakes, CredentialsInAReferenceAreRefusedAndNeverShown) {
+  auto dir = TempDir::create({}, "de-cli-test-");
+  ASSERT_TRUE(dir);
+  std::string out = quote((dir->path() / "out").string());
+  for (std::string args :
+       std::vector<std::string>{"image inspect docker://user:s3cret@127.0.0.1:1/repo:tag",
+                                "image ls docker://user:s3cret@127.0.0.1:1/repo:tag",
+                                "image copy scratch docker://user:s3cret@127.0.0.1:1/repo:tag",
+                                "image copy docker://user:s3cret@127.0.0.1:1/repo:tag oci:" + out,
+                                "image pull docker://user:s3cret@127.0.0.1:1/repo:tag " + out,
+                                "image pull user:s3cret@127.0.0.1:1/repo:tag " + out,
+                                "image push scratch docker://user:s3cret@127.0.0.1:1/repo:tag"}) {
+    auto r = cli(args);
+    EXPECT_NE(r.status, 0) << args << "\n" << describe(r);
+    EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << args << "\n" << describe(r);
+    EXPECT_EQ(r.out.find("s3cret"), std::string::npos) << args << "\n" << describe(r);
+    EXPECT_NE(r.err.find("credentials"), std::string::npos) << args << "\n" << describe(r);
+  }
+}
+
+// File names with control characters are listed escaped: a newline cannot forge a line.
+TEST_F(CliImage, LsEscapesControlCharactersInNames) {
+  write_text(root_ / "evil\nbin/fake", "x");
+  write_text(root_ / "esc\x1b[2Jname", "y");
+  std::string dest = "oci:" + path("ctl");
+  auto made = cli("image add-layer scratch " + quote(dest) + " --dir " + quote(root_.string()));
+  ASSERT_EQ(made.status, 0) << describe(made);
+  auto ls = cli("image ls " + quote(dest));
+  ASSERT_EQ(ls.status, 0) << describe(ls);
+  EXPECT_TRUE(contains_line(ls.out, "evil\\nbin/")) << ls.out;
+  EXPECT_TRUE(contains_line(ls.out, "evil\\nbin/fake")) << ls.out;
+  EXPECT_TRUE(contains_line(ls.out, "esc\\x1b[2Jname")) << ls.out;
+  EXPECT_FALSE(contains_line(ls.out, "bin/fake")) << ls.out;
+  EXPECT_EQ(ls.out.find('\x1b'), std::string::npos) << ls.out;
+  auto layer = cli("image ls --layer 0 --long " + quote(dest));
+  ASSERT_EQ(layer.status, 0) << describe(layer);
+  EXPECT_NE(layer.out.find(" evil\\nbin/fake\n"), std::string::npos) << layer.out;
+  EXPECT_EQ(layer.out.find('\x1b'), std::string::npos) << layer.out;
+}
+
 }  // namespace
 }  // namespace de

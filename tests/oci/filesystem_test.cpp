@@ -182,6 +182,25 @@ TEST(FilesystemFormat, LikeTarTv) {
   EXPECT_EQ(format_long(c), "crw-rw-rw- 0/0             1,3 1970-01-01 00:00 dev/null");
 }
 
+// A name with a newline cannot forge a listing line, nor an escape sequence drive the terminal.
+TEST(FilesystemFormat, ControlCharactersAreEscaped) {
+  EXPECT_EQ(escape_path("etc/plain name-\xc3\xa9"), "etc/plain name-\xc3\xa9");
+  EXPECT_EQ(escape_path("a\nb\tc\rd\x1b[31me\x7f\\f"), "a\\nb\\tc\\rd\\x1b[31me\\x7f\\\\f");
+  TarEntry f;
+  f.path = "x\n-rwxr-xr-x 0/0 0 1970-01-01 00:00 fake";
+  f.type = EntryType::File;
+  f.mode = 0644;
+  EXPECT_EQ(format_long(f),
+            "-rw-r--r-- 0/0               0 1970-01-01 00:00 x\\n-rwxr-xr-x 0/0 0 1970-01-01 "
+            "00:00 fake");
+  TarEntry l;
+  l.path = "link\x1b";
+  l.type = EntryType::Symlink;
+  l.mode = 0777;
+  l.link_target = "t\x07";
+  EXPECT_EQ(format_long(l), "lrwxrwxrwx 0/0               0 1970-01-01 00:00 link\\x1b -> t\\a");
+}
+
 TEST(FilesystemFormat, MatchesGnuTarForOrdinaryEntries) {
   auto tmp = TempDir::create();
   ASSERT_TRUE(tmp);
