@@ -1,5 +1,10 @@
 #include "docker_envs/oci/image_ref.hpp"
 
+#include <algorithm>
+#include <cctype>
+
+#include "docker_envs/base/text.hpp"
+
 #include "oci/docker_archive.hpp"
 #include "oci/layout.hpp"
 
@@ -17,6 +22,33 @@ constexpr Prefix kPrefixes[] = {
     {"oci-archive:", Transport::OciArchive},
     {"oci:", Transport::OciLayout},
 };
+
+// "word:" or "word://" at the start of `text`, word being letters, digits, '-' and '_' (what a
+// transport name looks like): the word, else empty.
+std::string_view transport_word(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  std::string_view word = text.substr(0, colon);
+  bool name = std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  return name ? word : std::string_view();
+}
+
+std::unexpected<Error> unknown_transport(std::string_view text, std::string_view word) {
+  constexpr std::string_view kNames[] = {"docker-archive", "oci", "oci-archive", "docker"};
+  std::string hint;
+  if (auto near = closest_word(word, kNames, 3))
+    hint = fmt::format(" (did you mean '{}{}'?)", *near, *near == "docker" ? "://" : ":");
+  std::string registry;
+  if (!text.substr(word.size() + 1).starts_with("//"))
+    registry = fmt::format("; an image in a registry is docker://{}", text);
+  return fail(Code::InvalidArgument,
+              "unknown transport '{}:'{}; known: docker-archive:PATH, oci:DIR, oci-archive:PATH, "
+              "docker://REF, scratch{}; a local path with ':' in its first component is written "
+              "./PATH",
+              word, hint, registry);
+}
 
 Result<Image> read_archive_by_content(const fs::path& path, const ImageRef& ref,
                                       const ReadOptions& options) {
@@ -56,6 +88,12 @@ Result<ImageRef> ImageRef::parse(std::string_view text) {
     return ref;
   }
   if (text.empty()) return fail(Code::InvalidArgument, "empty image reference");
+  // A mistyped transport ("dockr://host/a:b", "docker-archiv:x.tar") must not become a local
+  // path: only an existing file or directory may be named so without ./ in front.
+  if (auto word = transport_word(text); !word.empty()) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(fs::path(text), ec))) return unknown_transport(text, word);
+  }
   ref.transport = Transport::Auto;
   ref.path = std::string(text);
   return ref;

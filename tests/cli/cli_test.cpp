@@ -360,5 +360,27 @@ TEST_F(CliImage, LsEscapesControlCharactersInNames) {
   EXPECT_EQ(layer.out.find('\x1b'), std::string::npos) << layer.out;
 }
 
+// A mistyped transport fails and writes nothing, instead of becoming a local path.
+TEST_F(CliImage, MistypedTransportsAreErrors) {
+  std::string src = "oci:" + path("good");
+  ASSERT_EQ(add_layer(src).status, 0);
+  fs::path cwd = fs::current_path();
+  fs::current_path(tmp_->path());
+  auto typo = cli("image copy " + quote(src) + " dockr://host/a:b");
+  auto archiv = cli("image copy " + quote(src) + " docker-archiv:x.tar");
+  auto source = cli("image ls oci-archve:x.tar");
+  auto bare = cli("image copy " + quote(src) + " ./plain:dir");
+  fs::current_path(cwd);
+  for (auto* r : {&typo, &archiv, &source}) {
+    EXPECT_EQ(r->status, 1) << describe(*r);
+    EXPECT_NE(r->err.find("unknown transport"), std::string::npos) << describe(*r);
+  }
+  EXPECT_NE(typo.err.find("did you mean 'docker://'"), std::string::npos) << typo.err;
+  EXPECT_FALSE(fs::exists(tmp_->path() / "dockr:"));
+  EXPECT_FALSE(fs::exists(tmp_->path() / "docker-archiv:x.tar"));
+  EXPECT_EQ(bare.status, 0) << describe(bare);
+  EXPECT_TRUE(fs::exists(tmp_->path() / "plain:dir" / "index.json"));
+}
+
 }  // namespace
 }  // namespace de
