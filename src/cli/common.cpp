@@ -69,6 +69,17 @@ Status write_destination(oci::Image image, std::string_view text, const oci::Wri
   return {};
 }
 
+CLI::Validator non_negative(std::string what) {
+  return CLI::Validator(
+      [what](std::string& value) -> std::string {
+        // An unsigned number has no '-' anywhere.
+        if (value.find('-') != std::string::npos)
+          return fmt::format("{} is negative; {}", value, what);
+        return {};
+      },
+      "N>=0");
+}
+
 void add_compression_option(CLI::App* sub, std::string& target) {
   sub->add_option("--compression", target,
                   "Compression of the layers written to OCI layouts (docker-archive layers are "

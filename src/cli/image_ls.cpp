@@ -64,7 +64,8 @@ void add_image_ls(CLI::App& parent, CommandTable& commands) {
   sub->add_option("SRC", options->source, "Image to list")->required();
   sub->add_option("--layer", options->layer,
                   "List only layer N (0 = bottom) as stored, whiteouts "
-                  "included");
+                  "included")
+      ->check(non_negative("layers are counted from 0 (the bottom)"));
   sub->add_flag("-l,--long", options->long_format, "Long listing like `tar -tv`");
   on_run(sub, commands, options, run);
 }

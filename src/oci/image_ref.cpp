@@ -1,6 +1,8 @@
 #include "docker_envs/oci/image_ref.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <cctype>
 
 #include "docker_envs/base/text.hpp"
@@ -50,8 +52,43 @@ std::unexpected<Error> unknown_transport(std::string_view text, std::string_view
               word, hint, registry);
 }
 
+// Whether the file starts like an archive an image could be in: gzip or zstd magic, or a tar
+// header (a valid checksum). A text file (env.yml) or anything else does not.
+bool starts_like_archive(const fs::path& path) {
+  auto file = FileReader::open(path);
+  if (!file) return true;  // let the archive reader report why
+  std::array<unsigned char, 512> block{};
+  std::size_t have = 0;
+  while (have < block.size()) {
+    auto n = (*file)->read(std::as_writable_bytes(std::span(block)).subspan(have));
+    if (!n || *n == 0) break;
+    have += *n;
+  }
+  if (have >= 2 && block[0] == 0x1f && block[1] == 0x8b) return true;
+  if (have >= 4 && block[0] == 0x28 && block[1] == 0xb5 && block[2] == 0x2f && block[3] == 0xfd)
+    return true;
+  if (have < block.size()) return false;
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < block.size(); ++i) sum += (i >= 148 && i < 156) ? ' ' : block[i];
+  std::uint64_t stored = 0;
+  bool digits = false;
+  for (std::size_t i = 148; i < 156; ++i) {
+    if (block[i] >= '0' && block[i] <= '7') {
+      stored = stored * 8 + (block[i] - '0');
+      digits = true;
+    } else if (digits || (block[i] != ' ' && block[i] != '\0')) {
+      break;
+    }
+  }
+  return digits && stored == sum;
+}
+
 Result<Image> read_archive_by_content(const fs::path& path, const ImageRef& ref,
                                       const ReadOptions& options) {
+  if (!starts_like_archive(path))
+    return fail(Code::InvalidArgument,
+                "{} is not an image (not a docker-archive, OCI layout or OCI archive)",
+                path.string());
   auto archive = DE_TRY(ArchiveFile::open(path));
   bool docker = archive->contains("manifest.json") || archive->contains("repositories");
   if (ref.transport == Transport::DockerArchive || (ref.transport == Transport::Auto && docker))

@@ -382,5 +382,66 @@ TEST_F(CliImage, MistypedTransportsAreErrors) {
   EXPECT_TRUE(fs::exists(tmp_->path() / "plain:dir" / "index.json"));
 }
 
+// Usage mistakes are named: an unknown command with the nearest one, a negative index.
+TEST(CliMistakes, UnknownCommandsAndNegativeNumbersAreNamed) {
+  auto buidl = cli("buidl");
+  EXPECT_EQ(buidl.status, 2) << describe(buidl);
+  EXPECT_NE(buidl.err.find("unknown command 'buidl' (did you mean 'build'?)"), std::string::npos)
+      << buidl.err;
+  auto lss = cli("-v image lss x");
+  EXPECT_EQ(lss.status, 2) << describe(lss);
+  EXPECT_NE(lss.err.find("unknown command 'image lss' (did you mean 'image ls'?)"),
+            std::string::npos)
+      << lss.err;
+  auto far = cli("image frobnicate x");
+  EXPECT_EQ(far.status, 2) << describe(far);
+  EXPECT_NE(far.err.find("unknown command 'image frobnicate'; commands: "), std::string::npos)
+      << far.err;
+  for (std::string args : {"image ls --layer -1 scratch", "image ls --layer=-1 scratch",
+                           "image remove-layer --index -2 scratch oci:/tmp/never"}) {
+    auto r = cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << describe(r);
+    EXPECT_NE(r.err.find("is negative"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.find("18446744073709551"), std::string::npos) << args << "\n" << r.err;
+  }
+}
+
+// A file that is no image says so, instead of a tar reader's complaint.
+TEST_F(CliImage, ATextFileIsNotAnImage) {
+  write_text(path("env.yml"), "name: demo\ndependencies: [python]\n");
+  std::string big(4096, 'x');
+  write_text(path("big.txt"), big);
+  for (std::string file : {"env.yml", "big.txt"}) {
+    auto r = cli("image inspect " + quote(path(file)));
+    EXPECT_EQ(r.status, 1) << describe(r);
+    EXPECT_NE(r.err.find(file + " is not an image (not a docker-archive, OCI layout or OCI "
+                                "archive)"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+// --json failures print the error as JSON on stdout, and exit non-zero.
+TEST_F(CliImage, JsonFailuresPrintAnErrorObject) {
+  for (std::string args : std::vector<std::string>{
+           "solve --json " + quote(path("missing.yml")),
+           "image pull --json docker://u:pw@127.0.0.1:1/r:t " + quote(path("out")),
+           "image push --json " + quote(path("missing.tar")) + " docker://127.0.0.1:1/r:t",
+           "build --json " + quote(path("missing.yml"))}) {
+    auto r = cli(args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << describe(r);
+    Json j = Json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << args << "\n" << describe(r);
+    ASSERT_TRUE(j.contains("error")) << r.out;
+    EXPECT_TRUE(j["error"]["message"].is_string()) << r.out;
+    EXPECT_TRUE(j["error"]["code"].is_string()) << r.out;
+    EXPECT_TRUE(j["error"]["context"].is_array()) << r.out;
+    EXPECT_EQ(r.out.find("pw@"), std::string::npos) << r.out;
+  }
+  auto r = cli("image push --json " + quote(path("missing.tar")) + " docker://127.0.0.1:1/r:t");
+  Json j = Json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["error"]["code"], "not_found") << r.out;
+}
+
 }  // namespace
 }  // namespace de
