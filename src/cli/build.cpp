@@ -113,6 +113,11 @@ Result<oci::Image> read_base(const std::string& base, const RegistryFlags& flags
   if (base.starts_with("docker-archive:") || base.starts_with("oci:") ||
       base.starts_with("oci-archive:") || fs::exists(base, ec))
     return DE_TRY_CTX(read_source(base), "base image " + base);
+  // A path that is not there is a mistake, not a Docker Hub name.
+  if (build::base_is_path(base, "."))
+    return fail(Code::NotFound,
+                "base image {}: no such file or directory (a registry image is docker://REF)",
+                base);
   return DE_TRY_CTX(read_registry_image(std::string(kRegistryPrefix) + base, flags, false),
                     "base image " + base);
 }
@@ -203,6 +208,13 @@ Status run(const BuildFlags& f, const Globals& globals) {
 
   std::string name = spec.name.value_or(declared.name.empty() ? "environment" : declared.name);
   auto [image_name, image_tag] = split_tag(name);
+  if (auto valid = build::reference_name(image_name), tag = build::reference_tag(image_tag);
+      valid != image_name || tag != image_tag) {
+    // `docker load` refuses names outside the reference grammar (uppercase, spaces, ...).
+    log::warn("image name '{}' is not a valid image reference; using '{}:{}'", name, valid, tag);
+    image_name = valid;
+    image_tag = tag;
+  }
   std::string dest = f.output;
   if (dest.empty()) {
     std::string base_name = image_name.substr(image_name.rfind('/') + 1);
