@@ -90,6 +90,24 @@ std::optional<std::string> unknown_command(const CLI::App& app, int argc, char**
   return std::nullopt;
 }
 
+// For an option the chosen command does not have: " (did you mean '--long'?)", else "".
+std::string option_hint(const CLI::App& app, const CLI::ParseError& e) {
+  if (!dynamic_cast<const CLI::ExtrasError*>(&e)) return {};
+  const CLI::App* leaf = &app;
+  while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
+  std::vector<std::string> names;
+  for (const CLI::Option* option : leaf->get_options())
+    for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+  std::vector<std::string_view> views(names.begin(), names.end());
+  for (const auto& extra : app.remaining(true)) {
+    if (!extra.starts_with("--")) continue;
+    std::string_view flag = std::string_view(extra).substr(0, extra.find('='));
+    if (auto near = de::closest_word(flag, views, 2))
+      return fmt::format(" (did you mean '{}'?)", *near);
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,6 +154,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (std::string hint = option_hint(app, e); !hint.empty()) {
+      std::string text = std::string(cli::kProgram) + ": error: " + e.what() + hint +
+                         "\nRun with --help for more information.\n";
+      std::fputs(text.c_str(), stderr);
+      return kExitUsage;
+    }
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }

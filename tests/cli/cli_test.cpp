@@ -397,6 +397,9 @@ TEST(CliMistakes, UnknownCommandsAndNegativeNumbersAreNamed) {
   EXPECT_EQ(far.status, 2) << describe(far);
   EXPECT_NE(far.err.find("unknown command 'image frobnicate'; commands: "), std::string::npos)
       << far.err;
+  auto option = cli("image ls --lnog scratch");
+  EXPECT_EQ(option.status, 2) << describe(option);
+  EXPECT_NE(option.err.find("--lnog (did you mean '--long'?)"), std::string::npos) << option.err;
   for (std::string args : {"image ls --layer -1 scratch", "image ls --layer=-1 scratch",
                            "image remove-layer --index -2 scratch oci:/tmp/never"}) {
     auto r = cli(args);
