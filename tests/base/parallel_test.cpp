@@ -82,24 +82,30 @@ TEST(ParallelFor, OneThreadStopsAtTheFirstFailure) {
   EXPECT_EQ(started.back(), 10u);
 }
 
-TEST(ParallelFor, SeveralThreadsStartAtMostThreadsMinusOneMoreItems) {
+TEST(ParallelFor, SeveralThreadsStopSoonAfterAFailure) {
   constexpr unsigned kThreads = 4;
-  for (int round = 0; round < 20; ++round) {
-    std::atomic<std::size_t> started{0};
-    std::atomic<std::size_t> max_index{0};
-    auto st = parallel_for(10000, kThreads, [&](std::size_t i) -> Status {
-      started.fetch_add(1);
-      std::size_t seen = max_index.load();
-      while (i > seen && !max_index.compare_exchange_weak(seen, i)) {
+  constexpr std::size_t kItems = 10000;
+  for (int round = 0; round < 5; ++round) {
+    // How many items start once the failure is recorded depends on the scheduler (a thread
+    // descheduled between failing and the loop seeing it lets the others go on), so the bound is
+    // loose; each item after the failure takes a millisecond, so without an early stop all
+    // ~9900 would run (seconds), with it a handful do. The exact "at most threads - 1 more" is
+    // checked where it is deterministic: OneThreadStopsAtTheFirstFailure.
+    std::atomic<bool> failed{false};
+    std::atomic<std::size_t> started_after{0};
+    auto st = parallel_for(kItems, kThreads, [&](std::size_t i) -> Status {
+      if (failed.load()) {
+        started_after.fetch_add(1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      if (i == 100) return fail(Code::Io, "stop");
+      if (i == 100) {
+        failed.store(true);
+        return fail(Code::Io, "stop");
+      }
       return {};
     });
     ASSERT_FALSE(st);
-    // Items are handed out in order: everything up to 100 started, and after 100 failed only the
-    // items other threads had already taken (at most one each) ran.
-    EXPECT_LE(max_index.load(), 100u + (kThreads - 1)) << "round " << round;
-    EXPECT_LE(started.load(), 101u + (kThreads - 1)) << "round " << round;
+    EXPECT_LT(started_after.load(), kItems / 4) << "round " << round;
   }
 }
 
