@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "conda/package_paths.hpp"
 #include "conda/package_plan_cache.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -140,11 +141,12 @@ std::vector<std::string> split_quoted(std::string_view line) {
   return out;
 }
 
-Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view what) {
+Result<std::vector<PathSpec>> read_paths(const detail::PackageDir& pkg, std::string_view what) {
+  const fs::path& dir = pkg.path();
   std::vector<PathSpec> out;
   std::error_code ec;
-  if (fs::exists(dir / "info/paths.json", ec)) {
-    auto text = DE_TRY_CTX(read_file(dir / "info/paths.json"), std::string(what));
+  if (auto paths_json = DE_TRY(pkg.read_file("info/paths.json", 64 << 20))) {
+    const std::string& text = *paths_json;
     json doc = json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("paths") ||
         !doc["paths"].is_array())
@@ -174,8 +176,8 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
   }
   // Legacy: info/files lists the paths; info/has_prefix the ones with a placeholder.
   std::map<std::string, std::pair<std::string, PlaceholderMode>> prefixed;
-  if (fs::exists(dir / "info/has_prefix", ec)) {
-    auto text = DE_TRY_CTX(read_file(dir / "info/has_prefix"), std::string(what));
+  if (auto has_prefix = DE_TRY(pkg.read_file("info/has_prefix", 64 << 20))) {
+    const std::string& text = *has_prefix;
     std::size_t line_no = 0;
     for (std::size_t pos = 0; pos < text.size();) {
       auto nl = text.find('\n', pos);
@@ -207,7 +209,8 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       prefixed[norm] = {placeholder, mode};
     }
   }
-  if (!fs::exists(dir / "info/files", ec)) {
+  auto info_files = DE_TRY(pkg.read_file("info/files", 64 << 20));
+  if (!info_files) {
     // Neither paths.json nor info/files (hand-made packages): everything outside info/, sorted.
     std::vector<std::string> found;
     for (auto it = fs::recursive_directory_iterator(dir, ec);
@@ -233,7 +236,7 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
     return out;
   }
   {
-    auto text = DE_TRY_CTX(read_file(dir / "info/files"), std::string(what));
+    const std::string& text = *info_files;
     std::size_t line_no = 0;
     for (std::size_t pos = 0; pos < text.size();) {
       auto nl = text.find('\n', pos);
@@ -245,8 +248,7 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       PathSpec s;
       s.path = DE_TRY_CTX(normalize_package_path(line),
                           fmt::format("{}: info/files line {}", what, line_no));
-      struct stat st;
-      if (::lstat((dir / s.path).c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      if (auto st = DE_TRY(pkg.lstat(s.path)); st && S_ISLNK(st->st_mode))
         s.kind = PathSpec::Kind::Softlink;
       if (auto it = prefixed.find(s.path); it != prefixed.end()) {
         s.placeholder = it->second.first;
@@ -332,7 +334,10 @@ struct IndexJson {
 
 Result<IndexJson> read_index_json(const fs::path& extracted_dir) {
   std::string what = extracted_dir.filename().string();
-  auto text = DE_TRY_CTX(read_file(extracted_dir / "info/index.json"), "package " + what);
+  auto pkg = DE_TRY(detail::PackageDir::open(extracted_dir, "package " + what));
+  auto index = DE_TRY(pkg.read_file("info/index.json", 64 << 20));
+  if (!index) return fail(Code::NotFound, "package {}: no info/index.json", what);
+  std::string text = std::move(*index);
   auto record = DE_TRY(parse_index_json(text, what + "/info/index.json"));
   return IndexJson{std::move(text), std::move(record)};
 }
@@ -450,7 +455,10 @@ struct Planner {
     auto add = [&result](InstallEntry e) { result.entries.push_back(std::move(e)); };
     auto& warnings = result.warnings;
 
-    auto specs = DE_TRY(read_paths(dir, dist));
+    // Every listed path is resolved inside the package without following links (a payload
+    // symlink the list does not mention must not lead to the host's files).
+    auto pkg = DE_TRY(detail::PackageDir::open(dir, dist));
+    auto specs = DE_TRY(read_paths(pkg, dist));
     json paths_data = json::array();
     json files = json::array();
     std::map<std::pair<dev_t, ino_t>, std::string> inodes;  // hardlinks within the package
@@ -472,22 +480,20 @@ struct Planner {
       if (is_link_script(s.path))
         warnings.push_back(fmt::format(
             "{}: link script '{}' was not run (scripts never run at build time)", dist, rel));
-      struct stat st;
-      if (::lstat(host.c_str(), &st) != 0) {
+      auto found = DE_TRY(pkg.lstat(s.path));
+      if (!found) {
         warnings.push_back(
             fmt::format("{}: '{}' is listed but not in the package; skipped", dist, s.path));
         continue;
       }
+      const struct stat& st = *found;
       InstallEntry e;
       e.path = image_path;
       e.package = dist;
       e.mode = st.st_mode & 0777;
       json pd = {{"_path", rel}};
       if (S_ISLNK(st.st_mode)) {
-        std::error_code ec;
-        std::string target = fs::read_symlink(host, ec).string();
-        if (ec)
-          return fail(Code::Io, "{}: reading symlink {}: {}", dist, host.string(), ec.message());
+        std::string target = DE_TRY(pkg.read_link(s.path));
         if (!s.placeholder.empty())
           target = DE_TRY(
               replace_prefix(target, s.placeholder, options.prefix, PlaceholderMode::Text, rel));
@@ -511,7 +517,7 @@ struct Planner {
                         "shorter prefix",
                         dist, rel, s.placeholder.size(), options.prefix);
           if (e.size <= options.max_rewrite_in_memory || s.mode == PlaceholderMode::Text) {
-            auto bytes = DE_TRY(read_file(host, std::size_t{16} << 30));
+            auto bytes = DE_TRY(pkg.read_file(s.path, std::size_t{16} << 30)).value_or("");
             auto out = DE_TRY(
                 replace_prefix(bytes, s.placeholder, options.prefix, s.mode, dist + ": " + rel));
             e.size = out.size();
@@ -560,8 +566,9 @@ struct Planner {
     }
 
     // noarch: python entry points.
-    if (rec.noarch == NoarchKind::Python && fs::exists(dir / "info/link.json")) {
-      auto text = DE_TRY(read_file(dir / "info/link.json"));
+    auto link_json = DE_TRY(pkg.read_file("info/link.json", 64 << 20));
+    if (rec.noarch == NoarchKind::Python && link_json) {
+      const std::string& text = *link_json;
       json link = json::parse(text, nullptr, false);
       if (link.is_discarded())
         return fail(Code::Corruption, "{}: info/link.json is not JSON", dist);
@@ -809,7 +816,7 @@ struct Fd {
 
 // Copies `src` to the open `out` inside the kernel where it can, else through a buffer.
 Status copy_host_file(const fs::path& src, int out, const fs::path& dest) {
-  Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC)};
+  Fd in{::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
   if (in.fd < 0) return fail_errno("opening " + src.string(), errno);
   for (;;) {
     ssize_t n = ::copy_file_range(in.fd, nullptr, out, nullptr, std::size_t{1} << 30, 0);
