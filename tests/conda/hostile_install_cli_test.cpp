@@ -1,0 +1,48 @@
+// End-to-end: `docker-envs env install` on hostile packages (issue 13 items 1 and 11).
+#include <gtest/gtest.h>
+
+#include "docker_envs/base/io.hpp"
+#include "hostile_packages.hpp"
+#include "support/testdata.hpp"
+
+namespace de::conda {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every regular file below `root` whose content is the host secret's.
+std::vector<fs::path> copies_of(const fs::path& root, const std::string& content) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec))
+    if (it->is_regular_file() && !it->is_symlink() && read_file(it->path()).value_or("") == content)
+      out.push_back(it->path());
+  return out;
+}
+
+TEST(HostileInstallCli, ALinkedHostFileIsNeitherLinkedNorCopied) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  auto secret = test::host_secret(dir->path());
+  std::string content = *read_file(secret);
+  std::string listed = "share/lnk" + secret.string();
+  auto pkg = test::build_link_escape(dir->path(), test::ListedVia::PathsJson, "/", listed);
+  ASSERT_TRUE(pkg);
+  for (std::string link : {"hardlink", "copy"}) {
+    SCOPED_TRACE(link);
+    auto root = dir->path() / ("root-" + link);
+    auto r = de::test::run_command(fmt::format(
+        "{} env install --link {} --root {} --cache {} {}", de::test::cli_path().string(), link,
+        root.string(), (dir->path() / "cache").string(), pkg->string()));
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("evil-1.0-0"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(listed), std::string::npos) << r.err;
+    EXPECT_EQ(test::link_count(secret), 1u);
+    EXPECT_TRUE(copies_of(root, content).empty());
+  }
+}
+
+}  // namespace
+}  // namespace de::conda
