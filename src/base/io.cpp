@@ -80,17 +80,39 @@ FileReader::~FileReader() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<std::unique_ptr<FileReader>> FileReader::open(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+namespace {
+
+// Inputs are regular files only: a FIFO would block open() (and read()) forever, a device such as
+// /dev/zero never ends. O_NONBLOCK makes the open of a FIFO return at once; it is cleared after
+// the check.
+Result<int> open_regular(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return fail_errno("opening " + path.string(), errno);
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(Code::InvalidArgument, "{} is not a regular file (a FIFO or device?); refused",
+                path.string());
+  }
+  if (::fcntl(fd, F_SETFL, O_RDONLY) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail_errno("opening " + path.string(), err);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileReader>> FileReader::open(const fs::path& path) {
+  int fd = DE_TRY(open_regular(path));
   return std::unique_ptr<FileReader>(new FileReader(fd, path.string(), 0, std::nullopt));
 }
 
 Result<std::unique_ptr<FileReader>> FileReader::open_range(const fs::path& path,
                                                            std::uint64_t offset,
                                                            std::uint64_t length) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno("opening " + path.string(), errno);
+  int fd = DE_TRY(open_regular(path));
   return std::unique_ptr<FileReader>(new FileReader(fd, path.string(), offset, length));
 }
 

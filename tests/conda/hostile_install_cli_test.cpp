@@ -1,5 +1,6 @@
 // End-to-end: `docker-envs env install` on hostile packages (issue 13 items 1 and 11).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "docker_envs/base/io.hpp"
 #include "hostile_packages.hpp"
@@ -41,6 +42,26 @@ TEST(HostileInstallCli, ALinkedHostFileIsNeitherLinkedNorCopied) {
     EXPECT_NE(r.err.find(listed), std::string::npos) << r.err;
     EXPECT_EQ(test::link_count(secret), 1u);
     EXPECT_TRUE(copies_of(root, content).empty());
+  }
+}
+
+// A lock entry naming a FIFO, or the FIFO as the lock file itself, fails at once (issue 13 item
+// 6); `timeout` turns a regression into a failure instead of a hang.
+TEST(HostileInstallCli, AFifoInputFailsAtOnce) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  auto fifo = dir->path() / "fifo-1.0-0.conda";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  auto lock = dir->path() / "explicit.txt";
+  ASSERT_TRUE(write_file_atomic(lock, "@EXPLICIT\nfile://" + fifo.string() + "\n"));
+  auto fifo_lock = dir->path() / "lock.txt";
+  ASSERT_EQ(::mkfifo(fifo_lock.c_str(), 0644), 0);
+  for (const auto& input : {lock, fifo_lock}) {
+    auto r = de::test::run_command(fmt::format(
+        "timeout 20 {} env install --root {} --cache {} {}", de::test::cli_path().string(),
+        (dir->path() / "root").string(), (dir->path() / "cache").string(), input.string()));
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
   }
 }
 
