@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "docker_envs/base/io.hpp"
 #include "hostile_packages.hpp"
 #include "support/testdata.hpp"
@@ -63,6 +65,32 @@ TEST(HostileInstallCli, AFifoInputFailsAtOnce) {
     EXPECT_EQ(r.status, 1) << r.out << r.err;
     EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
   }
+}
+
+// A failure midway (here a path conflict with what ROOT holds) leaves nothing in ROOT that was not
+// there before (issue 13 item 11).
+TEST(HostileInstallCli, AFailedInstallLeavesRootAsItWas) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  test::PackageSpec spec;
+  spec.name = "clash";
+  spec.payload = {test::file("bin/a", "a"), test::file("lib/b", "b"), test::file("share/x", "x")};
+  auto pkg = test::build_package(dir->path(), spec, PackageFormat::Conda);
+  ASSERT_TRUE(pkg);
+  auto root = dir->path() / "root";
+  fs::create_directories(root / "opt/conda/share/x");
+  ASSERT_TRUE(write_file_atomic(root / "opt/conda/share/x/mine", "mine"));
+  auto r = de::test::run_command(fmt::format(
+      "{} env install --root {} --cache {} {}", de::test::cli_path().string(), root.string(),
+      (dir->path() / "cache").string(), pkg->string()));
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("share/x"), std::string::npos) << r.err;
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    left.push_back(e.path().lexically_relative(root).generic_string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"opt", "opt/conda", "opt/conda/share",
+                                            "opt/conda/share/x", "opt/conda/share/x/mine"}));
 }
 
 }  // namespace

@@ -139,7 +139,9 @@ struct WriteOptions {
 };
 
 // Writes the plan below `root` (entries' paths are relative to it), refusing to follow any
-// symlink on the way. Existing files are replaced.
+// symlink on the way. Existing files are replaced. On failure (a path conflict, a full disk...)
+// every file and directory this call created is removed again, `root` itself too when it did not
+// exist: what was there before stays, except files the plan was replacing.
 Status write_to_directory(const InstallPlan& plan, const std::filesystem::path& root,
                           std::string_view prefix, const WriteOptions& options = {});
 
