@@ -250,8 +250,8 @@ class SafeExtractor {
   std::uint64_t cap_;
   std::uint64_t slack_;
   std::uint64_t written_ = 0;
-  std::uint64_t payload_written_ = 0;           // outside info/
-  std::optional<std::uint64_t> declared_;       // from info/paths.json
+  std::uint64_t payload_written_ = 0;      // outside info/
+  std::optional<std::uint64_t> declared_;  // from info/paths.json
   std::unordered_set<std::string> symlinks_;
   std::unordered_set<std::string> made_;  // directories known to exist (entries never replace one)
   std::vector<std::byte> buffer_;
@@ -259,8 +259,7 @@ class SafeExtractor {
 
 }  // namespace
 
-Status extract_package(const fs::path& archive, const fs::path& dest,
-                       const ExtractLimits& limits) {
+Status extract_package(const fs::path& archive, const fs::path& dest, const ExtractLimits& limits) {
   std::string what = "extracting " + archive.filename().string();
   auto format = DE_TRY_CTX(package_format_of(archive.filename().string()), what);
   std::error_code ec;

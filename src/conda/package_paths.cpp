@@ -142,16 +142,14 @@ Result<std::optional<struct stat>> PackageDir::lstat(std::string_view rel) const
 
 Result<OwnedFd> PackageDir::open_file(std::string_view rel) const {
   auto parent = DE_TRY(open_parent(rel));
-  if (!parent)
-    return fail(Code::NotFound, "{}: '{}' is not in the package", what_, rel);
+  if (!parent) return fail(Code::NotFound, "{}: '{}' is not in the package", what_, rel);
   // O_NONBLOCK: opening a FIFO must not wait for a writer; cleared below for a regular file.
   OwnedFd fd(::openat(parent->fd.get(), parent->name.c_str(),
                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ELOOP)
       return fail(Code::InvalidArgument, "{}: '{}' is a symlink, not a file; refused", what_, rel);
-    if (errno == ENOENT)
-      return fail(Code::NotFound, "{}: '{}' is not in the package", what_, rel);
+    if (errno == ENOENT) return fail(Code::NotFound, "{}: '{}' is not in the package", what_, rel);
     return fail_errno(fmt::format("{}: opening '{}'", what_, rel), errno);
   }
   struct stat st;
@@ -176,8 +174,7 @@ Result<std::optional<std::string>> PackageDir::read_file(std::string_view rel,
     if (n < 0) return fail_errno(fmt::format("{}: reading '{}'", what_, rel), errno);
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_size)
-      return fail(Code::InvalidArgument, "{}: '{}' is larger than {} bytes", what_, rel,
-                  max_size);
+      return fail(Code::InvalidArgument, "{}: '{}' is larger than {} bytes", what_, rel, max_size);
     out.append(buf, static_cast<std::size_t>(n));
   }
   return std::optional<std::string>(std::move(out));

@@ -36,9 +36,9 @@ TEST(HostileInstallCli, ALinkedHostFileIsNeitherLinkedNorCopied) {
   for (std::string link : {"hardlink", "copy"}) {
     SCOPED_TRACE(link);
     auto root = dir->path() / ("root-" + link);
-    auto r = de::test::run_command(fmt::format(
-        "{} env install --link {} --root {} --cache {} {}", de::test::cli_path().string(), link,
-        root.string(), (dir->path() / "cache").string(), pkg->string()));
+    auto r = de::test::run_command(fmt::format("{} env install --link {} --root {} --cache {} {}",
+                                               de::test::cli_path().string(), link, root.string(),
+                                               (dir->path() / "cache").string(), pkg->string()));
     EXPECT_EQ(r.status, 1) << r.out << r.err;
     EXPECT_NE(r.err.find("evil-1.0-0"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(listed), std::string::npos) << r.err;
@@ -80,9 +80,9 @@ TEST(HostileInstallCli, AFailedInstallLeavesRootAsItWas) {
   auto root = dir->path() / "root";
   fs::create_directories(root / "opt/conda/share/x");
   ASSERT_TRUE(write_file_atomic(root / "opt/conda/share/x/mine", "mine"));
-  auto r = de::test::run_command(fmt::format(
-      "{} env install --root {} --cache {} {}", de::test::cli_path().string(), root.string(),
-      (dir->path() / "cache").string(), pkg->string()));
+  auto r = de::test::run_command(fmt::format("{} env install --root {} --cache {} {}",
+                                             de::test::cli_path().string(), root.string(),
+                                             (dir->path() / "cache").string(), pkg->string()));
   EXPECT_EQ(r.status, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("share/x"), std::string::npos) << r.err;
   std::vector<std::string> left;

@@ -16,11 +16,9 @@ enum class ListedVia { PathsJson, InfoFiles, HasPrefix };
 
 // "evil-1.0-0": `share/lnk -> <link_target>` (not listed), `share/ok.txt`, and `listed` (a path
 // below share/lnk) in paths.json, in info/files, or in info/files + info/has_prefix.
-inline Result<std::filesystem::path> build_link_escape(const std::filesystem::path& dir,
-                                                       ListedVia via,
-                                                       const std::string& link_target,
-                                                       const std::string& listed,
-                                                       PackageFormat format = PackageFormat::Conda) {
+inline Result<std::filesystem::path> build_link_escape(
+    const std::filesystem::path& dir, ListedVia via, const std::string& link_target,
+    const std::string& listed, PackageFormat format = PackageFormat::Conda) {
   PackageSpec spec;
   spec.name = "evil";
   spec.payload = {file("share/ok.txt", "ok\n")};
@@ -48,7 +46,7 @@ inline std::filesystem::path host_secret(const std::filesystem::path& dir) {
 }
 
 inline nlink_t link_count(const std::filesystem::path& path) {
-  struct stat st{};
+  struct stat st {};
   EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
   return st.st_nlink;
 }

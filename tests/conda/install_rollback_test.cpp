@@ -35,20 +35,17 @@ InstallPlan plan_failing_at_the_end() {
   InstallPlan plan;
   for (int i = 0; i < 100; ++i)  // enough to use several threads
     plan.entries.push_back(bytes("opt/conda/share/p/f" + std::to_string(i), "x"));
-  InstallEntry link;
-  link.path = "opt/conda/lib/libp.so";
-  link.type = InstallEntry::Type::Symlink;
-  link.link_target = "libp.so.1";
-  plan.entries.push_back(link);
-  InstallEntry dir;
-  dir.path = "opt/conda/var/empty";
-  dir.type = InstallEntry::Type::Directory;
-  plan.entries.push_back(dir);
-  InstallEntry hard;
-  hard.path = "opt/conda/bin/h";
-  hard.type = InstallEntry::Type::Hardlink;
-  hard.link_target = "opt/conda/not/there";
-  plan.entries.push_back(hard);
+  auto entry = [](std::string path, InstallEntry::Type type, std::string target) {
+    InstallEntry e;
+    e.path = std::move(path);
+    e.type = type;
+    e.link_target = std::move(target);
+    return e;
+  };
+  plan.entries.push_back(entry("opt/conda/lib/libp.so", InstallEntry::Type::Symlink, "libp.so.1"));
+  plan.entries.push_back(entry("opt/conda/var/empty", InstallEntry::Type::Directory, ""));
+  plan.entries.push_back(
+      entry("opt/conda/bin/h", InstallEntry::Type::Hardlink, "opt/conda/not/there"));
   return plan;
 }
 

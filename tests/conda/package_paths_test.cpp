@@ -61,7 +61,8 @@ TEST_F(PackagePathsTest, RefusesEveryPathBelowALink) {
   auto pkg = PackageDir::open(pkg_, "evil-1.0-0");
   ASSERT_TRUE(pkg);
   std::string abs = "share/abs" + secret_.string();
-  for (std::string rel : {abs, std::string("share/rel/secret"), std::string("share/inside/a.txt")}) {
+  for (std::string rel :
+       {abs, std::string("share/rel/secret"), std::string("share/inside/a.txt")}) {
     SCOPED_TRACE(rel);
     auto st = pkg->lstat(rel);
     ASSERT_FALSE(st);

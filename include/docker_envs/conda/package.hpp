@@ -52,9 +52,9 @@ Result<std::string> normalize_package_path(std::string_view path);
 //    size_in_bytes for every file: that sum plus `slack` for the files outside info/.
 struct ExtractLimits {
   std::uint64_t ratio = 200;
-  std::uint64_t floor = std::uint64_t{256} << 20;     // 256 MiB
-  std::uint64_t absolute = std::uint64_t{64} << 30;   // 64 GiB
-  std::uint64_t slack = std::uint64_t{16} << 20;      // 16 MiB
+  std::uint64_t floor = std::uint64_t{256} << 20;    // 256 MiB
+  std::uint64_t absolute = std::uint64_t{64} << 30;  // 64 GiB
+  std::uint64_t slack = std::uint64_t{16} << 20;     // 16 MiB
 };
 
 // Extracts `archive` (format from its name) into `dest`, which is created and must not exist yet.
