@@ -16,7 +16,9 @@
 //  * conda-meta/<name>-<version>-<build>.json per package and conda-meta/history;
 //  * pre/post-link scripts are not run: each produces a warning;
 //  * two packages writing one path: the later in install order wins, with a warning;
-//  * paths with `..`, absolute paths, and any path below a symlink of the plan are refused.
+//  * paths with `..`, absolute paths, and any path below a symlink of the plan are refused; so is
+//    a listed path below a symlink of the package's own payload, listed or not (package files are
+//    resolved without following links, so a package cannot reach the host's files).
 #pragma once
 
 #include <cstdint>
