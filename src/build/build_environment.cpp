@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
 #include "docker_envs/build/inputs.hpp"
 #include "docker_envs/build/lock_check.hpp"
 #include "docker_envs/build/offline.hpp"
@@ -140,7 +141,7 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
     if (in.multi()) push.format = registry::ManifestFormat::Oci;
     out.pushed = DE_TRY_CTX(in.multi() ? registry::push_index(images, ref, options, push)
                                        : registry::push_image(images.front(), ref, options, push),
-                            fmt::format("pushing {}", dest));
+                            fmt::format("pushing {}", redact_reference(dest)));
     out.manifest_digest = out.pushed->manifest_digest;
     out.manifests = out.pushed->manifests;
   } else {
@@ -171,7 +172,7 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
                                    const RegistryOptionsFn& registry) {
   if (base == "scratch") return oci::scratch_image();
   if (is_registry_ref(base))
-    return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + base);
+    return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + redact_reference(base));
   if (base_is_local(base)) {
     auto read = [&]() -> Result<oci::Image> {
       auto ref = DE_TRY_CTX(oci::ImageRef::parse(base), fmt::format("source '{}'", base));
@@ -179,7 +180,7 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
     };
     return DE_TRY_CTX(read(), "base image " + base);
   }
-  return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + base);
+  return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + redact_reference(base));
 }
 
 Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(

@@ -59,17 +59,45 @@ bool valid_name(std::string_view name) {
 
 }  // namespace
 
+namespace {
+// How much a line changes the nesting of compound commands (if/case/for/while/until, { } and
+// ( ) groups, function bodies): +1 per opening word, -1 per closing one.
+int nesting_change(std::string_view line) {
+  int change = 0;
+  size_t pos = 0;
+  while (pos < line.size()) {
+    size_t end = line.find_first_of(" \t;&|", pos);
+    if (end == std::string_view::npos) end = line.size();
+    std::string_view word = line.substr(pos, end - pos);
+    if (word == "#" || word.starts_with("#")) break;
+    if (word == "if" || word == "case" || word == "for" || word == "while" || word == "until" ||
+        word == "{" || word == "(" || word.ends_with("(){"))
+      ++change;
+    else if (word == "fi" || word == "esac" || word == "done" || word == "}" || word == ")")
+      --change;
+    pos = end + 1;
+  }
+  return change;
+}
+}  // namespace
+
 ActivationExports parse_activation_script(std::string_view script, std::string_view prefix) {
   ActivationExports out;
   size_t start = 0;
+  size_t number = 0;
+  int depth = 0;  // inside how many compound commands: their lines run only conditionally
   while (start <= script.size()) {
     size_t end = script.find('\n', start);
     if (end == std::string_view::npos) end = script.size();
     std::string_view line = trim(script.substr(start, end - start));
     start = end + 1;
+    ++number;
     if (line.empty() || line.front() == '#') continue;
     bool ok = false;
-    if (line.starts_with("export ")) {
+    int change = nesting_change(line);
+    bool top_level = depth == 0 && change == 0;
+    depth = std::max(0, depth + change);
+    if (top_level && line.starts_with("export ")) {
       std::string_view rest = trim(line.substr(7));
       auto eq = rest.find('=');
       if (eq != std::string_view::npos && valid_name(rest.substr(0, eq))) {
@@ -93,7 +121,10 @@ ActivationExports parse_activation_script(std::string_view script, std::string_v
         if (ok) out.variables.emplace_back(std::move(name), std::move(value));
       }
     }
-    if (!ok) out.skipped.emplace_back(line);
+    if (!ok) {
+      out.skipped.emplace_back(line);
+      out.skipped_lines.push_back(number);
+    }
   }
   return out;
 }
@@ -398,10 +429,15 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     auto text = DE_TRY_CTX(read_all(*reader, 1 << 20), "reading " + script.path);
     auto exports = parse_activation_script(text, prefix);
     for (auto& v : exports.variables) edit.env.push_back(std::move(v));
-    if (!exports.skipped.empty())
+    if (!exports.skipped.empty()) {
+      std::vector<std::string> lines;
+      for (size_t i = 0; i < exports.skipped.size(); ++i)
+        lines.push_back(fmt::format("line {}: {}", exports.skipped_lines[i], exports.skipped[i]));
       result.warnings.push_back(fmt::format(
-          "{} ({}): {} line(s) cannot be evaluated without running it and are not applied: {}",
-          "/" + script.path, script.package, exports.skipped.size(), join(exports.skipped, " | ")));
+          "{} ({}): {} line(s) cannot be evaluated without running it (commands, conditional or "
+          "nested lines) and are not applied: {}",
+          "/" + script.path, script.package, exports.skipped.size(), join(lines, " | ")));
+    }
   }
   for (const auto& v : r.variables) edit.env.push_back(v);
   for (const auto& v : r.env) edit.env.push_back(v);

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
 namespace fs = std::filesystem;
@@ -161,7 +162,7 @@ class Parser {
       auto k = kv.first.Scalar();
       const auto& v = kv.second;
       if (k == "base")
-        spec.base = DE_TRY(scalar(v, "image.base"));
+        spec.base = resolve_base(DE_TRY(scalar(v, "image.base")), base_dir_);
       else if (k == "name")
         spec.name = DE_TRY(scalar(v, "image.name"));
       else if (k == "prefix") {
@@ -206,6 +207,95 @@ class Parser {
 };
 
 }  // namespace
+
+bool base_is_path(std::string_view base, const fs::path& dir) {
+  for (std::string_view start : {"./", "../", "/", "~/"})
+    if (base.starts_with(start)) return true;
+  for (std::string_view end : {".tar", ".tar.gz", ".tgz", ".tar.zst"})
+    if (base.ends_with(end)) return true;
+  auto slash = base.find('/');
+  if (slash == std::string_view::npos) return false;
+  std::error_code ec;
+  return fs::is_directory(dir / std::string(base.substr(0, slash)), ec);
+}
+
+std::string resolve_base(std::string_view base, const fs::path& dir) {
+  if (base == "scratch" || base.starts_with("docker://")) return std::string(base);
+  auto relative = [&](const fs::path& p) { return p.is_relative() && !p.string().starts_with("~"); };
+  for (std::string_view prefix : {"docker-archive:", "oci:", "oci-archive:"}) {
+    if (!base.starts_with(prefix)) continue;
+    auto ref = oci::ImageRef::parse(base);
+    if (!ref || !relative(ref->path)) return std::string(base);
+    ref->path = (dir / ref->path).lexically_normal().string();
+    return ref->to_string();
+  }
+  std::error_code ec;
+  if (relative(fs::path(base)) &&
+      (base_is_path(base, dir) || fs::exists(dir / std::string(base), ec)))
+    return (dir / std::string(base)).lexically_normal().string();
+  return std::string(base);
+}
+
+namespace {
+bool name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool separator(char c) { return c == '.' || c == '_' || c == '-'; }
+
+// One path component: lowercase alphanumerics joined by valid separators.
+std::string name_component(std::string_view text) {
+  std::string out;
+  std::string run;  // separators (or invalid characters) since the last alphanumeric
+  for (char c : text) {
+    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (name_char(lower)) {
+      if (!run.empty() && !out.empty()) {
+        bool valid = run == "." || run == "_" || run == "__" ||
+                     run.find_first_not_of('-') == std::string::npos;
+        out += valid ? run : "-";
+      }
+      run.clear();
+      out += lower;
+    } else {
+      run += separator(lower) ? lower : '\x01';
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string reference_name(std::string_view name) {
+  std::string out;
+  std::string_view rest = name;
+  auto slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    std::string_view first = rest.substr(0, slash);
+    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost") {
+      out = std::string(first);
+      rest.remove_prefix(slash + 1);
+    }
+  }
+  std::string path;
+  while (true) {
+    auto next = rest.find('/');
+    std::string component = name_component(rest.substr(0, next));
+    if (!component.empty()) path += (path.empty() ? "" : "/") + component;
+    if (next == std::string_view::npos) break;
+    rest.remove_prefix(next + 1);
+  }
+  if (path.empty()) path = "environment";
+  return out.empty() ? path : out + "/" + path;
+}
+
+std::string reference_tag(std::string_view tag) {
+  std::string out;
+  for (char c : tag) {
+    bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_';
+    if (out.empty() && !word) continue;
+    out += (word || c == '.' || c == '-') ? c : '-';
+  }
+  if (out.size() > 128) out.resize(128);
+  return out.empty() ? "latest" : out;
+}
 
 Result<EnvironmentImageFile> parse_environment_image(std::string_view yaml, std::string_view what,
                                                      const fs::path& base_dir) {

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
 #include "docker_envs/build/prefix_environment.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/explicit.hpp"
@@ -275,9 +277,22 @@ Result<BuildInputs> resolve_inputs(const InputOptions& options) {
   std::string name =
       spec.name.value_or(in.declared.name.empty() ? "environment" : in.declared.name);
   std::tie(in.image_name, in.image_tag) = split_tag(name);
+  if (auto valid = reference_name(in.image_name), tag = reference_tag(in.image_tag);
+      valid != in.image_name || tag != in.image_tag) {
+    // `docker load` refuses names outside the reference grammar (uppercase, spaces, ...).
+    log::warn("image name '{}' is not a valid image reference; using '{}:{}'", name, valid, tag);
+    in.image_name = valid;
+    in.image_tag = tag;
+  }
   DE_TRY(resolve_destination(options, in));
   if (spec.user) in.owner = DE_TRY(Owner::parse(*spec.user));
   in.base = spec.base.value_or("debian:bookworm-slim");
+  // A path that is not there is a mistake, not a Docker Hub name (image.base is already resolved
+  // against the env file; --base against the working directory).
+  if (!base_is_local(in.base) && base_is_path(in.base, "."))
+    return fail(Code::NotFound,
+                "base image {}: no such file or directory (a registry image is docker://REF)",
+                in.base);
   in.offline = options.offline;
   if (in.offline) DE_TRY(check_offline_inputs(in));
   return in;

@@ -2,9 +2,9 @@
 
 #include <charconv>
 
+#include "cli/registry_ref.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/mutate.hpp"
-#include "cli/registry_ref.hpp"
 
 namespace de::cli {
 
@@ -18,17 +18,18 @@ Result<std::int64_t> parse_source_date_epoch(std::string_view text) {
 }
 
 Result<oci::ImageRef> parse_ref(std::string_view text, std::string_view role) {
-  return DE_TRY_CTX(oci::ImageRef::parse(text), fmt::format("{} '{}'", role, text));
+  return DE_TRY_CTX(oci::ImageRef::parse(text), fmt::format("{} '{}'", role, shown_ref(text)));
 }
 
 Status check_destination(std::string_view text) {
   if (is_registry_ref(text)) {
-    DE_TRY_CTX(parse_registry_ref(text), fmt::format("destination '{}'", text));
+    DE_TRY_CTX(parse_registry_ref(text), fmt::format("destination '{}'", shown_ref(text)));
     return {};
   }
   auto ref = DE_TRY(parse_ref(text, "destination"));
   if (ref.transport == oci::Transport::Scratch)
-    return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", text);
+    return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source",
+                shown_ref(text));
   return {};
 }
 
@@ -36,9 +37,9 @@ Result<oci::Image> read_source(std::string_view text) {
   // docker://REF: layers download when first read, into the shared blob cache.
   if (is_registry_ref(text))
     return DE_TRY_CTX(read_registry_image(text, RegistryFlags{}, /*fetch_layers=*/false),
-                      fmt::format("reading {}", text));
+                      fmt::format("reading {}", shown_ref(text)));
   auto ref = DE_TRY(parse_ref(text, "source"));
-  return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", text));
+  return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", shown_ref(text)));
 }
 
 std::string created_time(const Globals& globals) {
@@ -50,20 +51,33 @@ Status write_destination(oci::Image image, std::string_view text, const oci::Wri
                          const Globals& globals, bool stamp_created) {
   if (is_registry_ref(text)) {
     if (stamp_created && globals.source_date_epoch) oci::set_created(image, created_time(globals));
-    auto pushed = DE_TRY_CTX(write_registry_image(image, text, RegistryFlags{},
-                                                  {.compression = options.compression}),
-                             fmt::format("pushing {}", text));
-    log::info("pushed {} (manifest {})", text, pushed.manifest_digest.to_string());
+    auto pushed = DE_TRY_CTX(
+        write_registry_image(image, text, RegistryFlags{}, {.compression = options.compression}),
+        fmt::format("pushing {}", shown_ref(text)));
+    log::info("pushed {} (manifest {})", shown_ref(text), pushed.manifest_digest.to_string());
     return {};
   }
   auto ref = DE_TRY(parse_ref(text, "destination"));
   if (ref.transport == oci::Transport::Scratch)
-    return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source", text);
+    return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source",
+                shown_ref(text));
   if (stamp_created && globals.source_date_epoch) oci::set_created(image, created_time(globals));
-  auto written = DE_TRY_CTX(oci::write_image(image, ref, options), fmt::format("writing {}", text));
-  log::info("wrote {} ({} layer{}, manifest {})", text, written.layers.size(),
+  auto written =
+      DE_TRY_CTX(oci::write_image(image, ref, options), fmt::format("writing {}", shown_ref(text)));
+  log::info("wrote {} ({} layer{}, manifest {})", shown_ref(text), written.layers.size(),
             written.layers.size() == 1 ? "" : "s", written.manifest_digest.to_string());
   return {};
+}
+
+CLI::Validator non_negative(std::string what) {
+  return CLI::Validator(
+      [what](std::string& value) -> std::string {
+        // An unsigned number has no '-' anywhere.
+        if (value.find('-') != std::string::npos)
+          return fmt::format("{} is negative; {}", value, what);
+        return {};
+      },
+      "N>=0");
 }
 
 void add_compression_option(CLI::App* sub, std::string& target) {

@@ -72,6 +72,10 @@ std::string created_time(const Globals& globals);
 Status write_destination(oci::Image image, std::string_view text, const oci::WriteOptions& options,
                          const Globals& globals, bool stamp_created);
 
+// Refuses a negative number for an unsigned option (CLI11 would wrap "-1" around to 2^64-1):
+// "--layer: -1 is negative; layers are counted from 0 (the bottom)".
+CLI::Validator non_negative(std::string what);
+
 // Adds `--compression gzip|zstd|none` to `sub`, storing the (validated) name into `target`;
 // layer_compression() turns it into the value.
 void add_compression_option(CLI::App* sub, std::string& target);

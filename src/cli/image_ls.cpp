@@ -14,10 +14,11 @@ struct LsOptions {
   bool long_format = false;
 };
 
-// One line per entry: the path as `tar -t` prints it (directories end in '/'), or the long form.
+// One line per entry: the path as `tar -t` prints it (escaped; directories end in '/'), or the
+// long form.
 std::string format_entry(const oci::TarEntry& entry, bool long_format) {
   if (long_format) return oci::format_long(entry);
-  std::string line = entry.path;
+  std::string line = oci::escape_path(entry.path);
   if (entry.type == oci::EntryType::Directory) line += '/';
   return line;
 }
@@ -63,7 +64,8 @@ void add_image_ls(CLI::App& parent, CommandTable& commands) {
   sub->add_option("SRC", options->source, "Image to list")->required();
   sub->add_option("--layer", options->layer,
                   "List only layer N (0 = bottom) as stored, whiteouts "
-                  "included");
+                  "included")
+      ->check(non_negative("layers are counted from 0 (the bottom)"));
   sub->add_flag("-l,--long", options->long_format, "Long listing like `tar -tv`");
   on_run(sub, commands, options, run);
 }

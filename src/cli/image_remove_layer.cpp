@@ -29,7 +29,8 @@ void add_image_remove_layer(CLI::App& parent, CommandTable& commands) {
   sub->fallthrough();
   sub->add_option("SRC", options->source, "Image to edit")->required();
   sub->add_option("DEST", options->destination, "Where to write the result")->required();
-  sub->add_option("--index", options->index, "Layer to remove: 0 = bottom (default: the top one)");
+  sub->add_option("--index", options->index, "Layer to remove: 0 = bottom (default: the top one)")
+      ->check(non_negative("layers are counted from 0 (the bottom)"));
   on_run(sub, commands, options, run);
 }
 

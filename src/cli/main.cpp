@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cli/common.hpp"
 #include "cli/registry_ref.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/text.hpp"
 
 namespace de::cli {
 void add_env_install(CLI::App& parent, CommandTable& commands);  // env_install.cpp
@@ -31,6 +34,79 @@ void print_error(const de::Error& error) {
     if (c == '\n' || c == '\r') c = ' ';
   std::string line = std::string(de::cli::kProgram) + ": error: " + message + "\n";
   std::fputs(line.c_str(), stderr);
+}
+
+// The error as JSON on stdout, for commands run with --json:
+// {"error": {"message": innermost message, "code": "not_found", "context": [outermost first]}}.
+void print_json_error(const de::Error& error) {
+  std::string code(de::to_string(error.code()));
+  for (char& c : code)
+    if (c == ' ' || c == '/') c = '_';
+  std::vector<std::string> context(error.context().rbegin(), error.context().rend());
+  nlohmann::json out = {
+      {"error", {{"message", error.message()}, {"code", code}, {"context", context}}}};
+  std::string text = out.dump(2) + "\n";
+  std::fputs(text.c_str(), stdout);
+}
+
+// Whether the chosen (sub)command was given --json.
+bool json_requested(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    const CLI::Option* json = sub->get_option_no_throw("--json");
+    if ((json && json->count() > 0) || json_requested(*sub)) return true;
+  }
+  return false;
+}
+
+// A command word that names no command, found before parsing (CLI11 would only say that a
+// subcommand is required): "unknown command 'buidl' (did you mean 'build'?)". Options before the
+// command (-v, -q) are skipped; the search stops at the first command that takes no subcommand.
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* current = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with('-')) continue;
+    auto subs = current->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return std::nullopt;
+    std::vector<std::string> names;
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == arg) next = sub;
+    }
+    if (next) {
+      path += (path.empty() ? "" : " ") + next->get_name();
+      current = next;
+      continue;
+    }
+    std::vector<std::string_view> views(names.begin(), names.end());
+    std::string message = fmt::format("unknown command '{}{}'", path.empty() ? "" : path + " ", arg);
+    if (auto near = de::closest_word(arg, views, 3))
+      message += fmt::format(" (did you mean '{}{}'?)", path.empty() ? "" : path + " ", *near);
+    else
+      message += fmt::format("; commands: {}", fmt::join(names, ", "));
+    return message;
+  }
+  return std::nullopt;
+}
+
+// For an option the chosen command does not have: " (did you mean '--long'?)", else "".
+std::string option_hint(const CLI::App& app, const CLI::ParseError& e) {
+  if (!dynamic_cast<const CLI::ExtrasError*>(&e)) return {};
+  const CLI::App* leaf = &app;
+  while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
+  std::vector<std::string> names;
+  for (const CLI::Option* option : leaf->get_options())
+    for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+  std::vector<std::string_view> views(names.begin(), names.end());
+  for (const auto& extra : app.remaining(true)) {
+    if (!extra.starts_with("--")) continue;
+    std::string_view flag = std::string_view(extra).substr(0, extra.find('='));
+    if (auto near = de::closest_word(flag, views, 2))
+      return fmt::format(" (did you mean '{}'?)", *near);
+  }
+  return {};
 }
 
 }  // namespace
@@ -70,9 +146,21 @@ int main(int argc, char** argv) {
   cli::add_solve(app, commands);
   cli::add_lock(app, commands);
 
+  if (auto unknown = unknown_command(app, argc, argv)) {
+    std::string text = std::string(cli::kProgram) + ": error: " + *unknown +
+                       "\nRun with --help for more information.\n";
+    std::fputs(text.c_str(), stderr);
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (std::string hint = option_hint(app, e); !hint.empty()) {
+      std::string text = std::string(cli::kProgram) + ": error: " + e.what() + hint +
+                         "\nRun with --help for more information.\n";
+      std::fputs(text.c_str(), stderr);
+      return kExitUsage;
+    }
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
@@ -101,6 +189,7 @@ int main(int argc, char** argv) {
     // fuzz/), but an escaped exception must still be one error line and exit 1, not an abort.
     status = fail(Code::Internal, "internal error (please report it): {}", e.what());
   }
+  if (!status && json_requested(app)) print_json_error(status.error());
   if (!status && status.error().code() == Code::Unsatisfiable) {
     // The explanation spans lines (problems, dependency chains): printed as it is.
     std::string text = std::string(cli::kProgram) + ": " + status.error().to_string();

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
 
 namespace de::cli {
 namespace fs = std::filesystem;
@@ -89,7 +90,25 @@ Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags) {
   return o;
 }
 
+namespace {
+// Whether "[docker://]user[:pw]@host/repo" has a userinfo part: an '@' before the first '/'
+// ("repo@sha256:..." has none).
+bool has_userinfo(std::string_view text) {
+  if (is_registry_ref(text)) text.remove_prefix(kRegistryPrefix.size());
+  auto at = text.find('@');
+  auto slash = text.find('/');
+  return at != std::string_view::npos && slash != std::string_view::npos && at < slash;
+}
+}  // namespace
+
+std::string shown_ref(std::string_view text) { return redact_reference(text); }
+
 Result<registry::Reference> parse_registry_ref(std::string_view text) {
+  if (has_userinfo(text))
+    return fail(Code::InvalidArgument,
+                "'{}': an image reference cannot carry credentials; pass --creds USER:PASSWORD or "
+                "log in with `docker login` (docker's config.json)",
+                shown_ref(text));
   if (is_registry_ref(text)) text.remove_prefix(kRegistryPrefix.size());
   return registry::Reference::parse(text);
 }

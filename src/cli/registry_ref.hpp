@@ -35,8 +35,13 @@ void add_registry_options(CLI::App* sub, RegistryFlags& flags, bool platform);
 // $XDG_CACHE_HOME/docker-envs (else ~/.cache/docker-envs), per-layer progress on a terminal.
 Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags);
 
-// Parses "docker://REF" or a bare REF.
+// Parses "docker://REF" or a bare REF. A reference carrying credentials ("user:pw@host/repo") is
+// refused without echoing them: they come from --creds or docker's config.json.
 Result<registry::Reference> parse_registry_ref(std::string_view text);
+
+// An image reference (registry or transport) as messages may show it: a password in
+// "docker://user:PW@host/..." (or without docker://) and secret query values become "***".
+std::string shown_ref(std::string_view text);
 
 // Reads an image from a registry (`docker://REF` as any command's source). With fetch_layers off,
 // layers download when first read.

@@ -61,53 +61,6 @@ Result<std::string> parse_platform(std::string_view text) {
               text);
 }
 
-namespace {
-// Where the "user[:password]" of "scheme://user[:password]@host/..." is: [begin, end) of the part
-// before '@'; nullopt when the URL has none.
-std::optional<std::pair<std::size_t, std::size_t>> userinfo(std::string_view url) {
-  auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::nullopt;
-  auto host_end = url.find('/', scheme + 3);
-  auto at = url.rfind('@', host_end == std::string_view::npos ? url.size() : host_end);
-  if (at == std::string_view::npos || at <= scheme) return std::nullopt;
-  return std::pair{scheme + 3, at};
-}
-
-// Calls `segment(begin, end)` for each "/t/<token>" path segment (begin at its '/'), last first,
-// so that the callback may edit the string after the position it is given.
-template <typename F>
-void for_each_token_segment(const std::string& url, F segment) {
-  std::vector<std::pair<std::size_t, std::size_t>> found;
-  for (std::size_t pos = url.find("/t/"); pos != std::string::npos;) {
-    auto end = url.find('/', pos + 3);
-    if (end == std::string::npos) end = url.size();
-    found.emplace_back(pos, end);
-    pos = end == url.size() ? std::string::npos : url.find("/t/", end);
-  }
-  for (auto it = found.rbegin(); it != found.rend(); ++it) segment(it->first, it->second);
-}
-}  // namespace
-
-std::string redact_url(std::string_view url) {
-  std::string out(url);
-  for_each_token_segment(out, [&](std::size_t begin, std::size_t end) {
-    if (end > begin + 3) out.replace(begin + 3, end - begin - 3, "***");
-  });
-  if (auto u = userinfo(out)) {
-    auto colon = out.find(':', u->first);
-    if (colon < u->second) out.replace(colon + 1, u->second - colon - 1, "***");
-  }
-  return out;
-}
-
-std::string strip_credentials(std::string_view url) {
-  std::string out(url);
-  for_each_token_segment(
-      out, [&](std::size_t begin, std::size_t end) { out.erase(begin, end - begin); });
-  if (auto u = userinfo(out)) out.erase(u->first, u->second + 1 - u->first);
-  return out;
-}
-
 Result<std::filesystem::path> file_url_to_path(std::string_view url) {
   if (!url.starts_with("file://"))
     return fail(Code::InvalidArgument, "'{}' is not a file:// URL", redact_url(url));

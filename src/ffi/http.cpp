@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "docker_envs/base/redact.hpp"
+
 namespace de::ffi::http {
 namespace {
 
@@ -241,11 +243,12 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
       return std::unexpected(std::move(err));
     }
     std::string detail = impl_->errbuf[0] ? impl_->errbuf : curl_easy_strerror(rc);
-    err.error = Error(Code::Network, fmt::format("{} {}: {}", m, request.url, detail));
+    err.error = Error(Code::Network, fmt::format("{} {}: {}", m, redact_url(request.url), detail));
     err.transient = is_transient(rc);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
       err.error = Error(Code::Network,
-                        fmt::format("{} {}: TLS verification failed: {}", m, request.url, detail));
+                        fmt::format("{} {}: TLS verification failed: {}", m,
+                                    redact_url(request.url), detail));
     return std::unexpected(std::move(err));
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.response.status);

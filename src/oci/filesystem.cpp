@@ -81,6 +81,46 @@ Result<std::vector<TarEntry>> merged_filesystem(const std::vector<LayerPtr>& lay
   return out;
 }
 
+std::string escape_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (char ch : path) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f)
+          out += fmt::format("\\x{:02x}", c);
+        else
+          out += ch;
+    }
+  }
+  return out;
+}
+
 std::string format_long(const TarEntry& e) {
   std::string mode(10, '-');
   switch (e.type) {
@@ -134,11 +174,11 @@ std::string format_long(const TarEntry& e) {
   else
     date = std::to_string(e.mtime);
 
-  std::string path = e.path;
+  std::string path = escape_path(e.path);
   if (e.type == EntryType::Directory) path = path.empty() ? "./" : path + "/";
   std::string line = fmt::format("{} {}{}{} {} {}", mode, owner, gap, size, date, path);
-  if (e.type == EntryType::Symlink) line += " -> " + e.link_target;
-  if (e.type == EntryType::Hardlink) line += " link to " + e.link_target;
+  if (e.type == EntryType::Symlink) line += " -> " + escape_path(e.link_target);
+  if (e.type == EntryType::Hardlink) line += " link to " + escape_path(e.link_target);
   return line;
 }
 

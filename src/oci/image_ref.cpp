@@ -1,5 +1,12 @@
 #include "docker_envs/oci/image_ref.hpp"
 
+#include <algorithm>
+#include <array>
+#include <span>
+#include <cctype>
+
+#include "docker_envs/base/text.hpp"
+
 #include "oci/docker_archive.hpp"
 #include "oci/layout.hpp"
 
@@ -18,8 +25,70 @@ constexpr Prefix kPrefixes[] = {
     {"oci:", Transport::OciLayout},
 };
 
+// "word:" or "word://" at the start of `text`, word being letters, digits, '-' and '_' (what a
+// transport name looks like): the word, else empty.
+std::string_view transport_word(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  std::string_view word = text.substr(0, colon);
+  bool name = std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  return name ? word : std::string_view();
+}
+
+std::unexpected<Error> unknown_transport(std::string_view text, std::string_view word) {
+  constexpr std::string_view kNames[] = {"docker-archive", "oci", "oci-archive", "docker"};
+  std::string hint;
+  if (auto near = closest_word(word, kNames, 3))
+    hint = fmt::format(" (did you mean '{}{}'?)", *near, *near == "docker" ? "://" : ":");
+  std::string registry;
+  if (!text.substr(word.size() + 1).starts_with("//"))
+    registry = fmt::format("; an image in a registry is docker://{}", text);
+  return fail(Code::InvalidArgument,
+              "unknown transport '{}:'{}; known: docker-archive:PATH, oci:DIR, oci-archive:PATH, "
+              "docker://REF, scratch{}; a local path with ':' in its first component is written "
+              "./PATH",
+              word, hint, registry);
+}
+
+// Whether the file starts like an archive an image could be in: gzip or zstd magic, or a tar
+// header (a valid checksum). A text file (env.yml) or anything else does not.
+bool starts_like_archive(const fs::path& path) {
+  auto file = FileReader::open(path);
+  if (!file) return true;  // let the archive reader report why
+  std::array<unsigned char, 512> block{};
+  std::size_t have = 0;
+  while (have < block.size()) {
+    auto n = (*file)->read(std::as_writable_bytes(std::span(block)).subspan(have));
+    if (!n || *n == 0) break;
+    have += *n;
+  }
+  if (have >= 2 && block[0] == 0x1f && block[1] == 0x8b) return true;
+  if (have >= 4 && block[0] == 0x28 && block[1] == 0xb5 && block[2] == 0x2f && block[3] == 0xfd)
+    return true;
+  if (have < block.size()) return false;
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < block.size(); ++i) sum += (i >= 148 && i < 156) ? ' ' : block[i];
+  std::uint64_t stored = 0;
+  bool digits = false;
+  for (std::size_t i = 148; i < 156; ++i) {
+    if (block[i] >= '0' && block[i] <= '7') {
+      stored = stored * 8 + (block[i] - '0');
+      digits = true;
+    } else if (digits || (block[i] != ' ' && block[i] != '\0')) {
+      break;
+    }
+  }
+  return digits && stored == sum;
+}
+
 Result<Image> read_archive_by_content(const fs::path& path, const ImageRef& ref,
                                       const ReadOptions& options) {
+  if (!starts_like_archive(path))
+    return fail(Code::InvalidArgument,
+                "{} is not an image (not a docker-archive, OCI layout or OCI archive)",
+                path.string());
   auto archive = DE_TRY(ArchiveFile::open(path));
   bool docker = archive->contains("manifest.json") || archive->contains("repositories");
   if (ref.transport == Transport::DockerArchive || (ref.transport == Transport::Auto && docker))
@@ -56,6 +125,12 @@ Result<ImageRef> ImageRef::parse(std::string_view text) {
     return ref;
   }
   if (text.empty()) return fail(Code::InvalidArgument, "empty image reference");
+  // A mistyped transport ("dockr://host/a:b", "docker-archiv:x.tar") must not become a local
+  // path: only an existing file or directory may be named so without ./ in front.
+  if (auto word = transport_word(text); !word.empty()) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(fs::path(text), ec))) return unknown_transport(text, word);
+  }
   ref.transport = Transport::Auto;
   ref.path = std::string(text);
   return ref;

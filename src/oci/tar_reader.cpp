@@ -141,6 +141,14 @@ Status parse_pax(std::string_view data, std::map<std::string, std::string>& out)
   return {};
 }
 
+// Reads and discards the rest of `in`.
+Status read_to_end(Reader& in) {
+  std::array<std::byte, 64 << 10> buf;
+  while (DE_TRY(in.read(buf)) > 0) {
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view to_string(EntryType type) {
@@ -276,6 +284,9 @@ Result<std::optional<TarEntry>> TarReader::next() {
       bool eof2 = false;
       DE_TRY(read_block(second, &eof2));
       done_ = true;
+      // The stream is read to its end (record padding, anything after the marker): a verifying
+      // reader underneath (every Layer::open_tar) checks its digest only there.
+      if (!eof2) DE_TRY(read_to_end(in_));
       return std::optional<TarEntry>();
     }
     const std::byte* h = block.data();

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
 
 namespace de::registry {
 
@@ -348,7 +349,8 @@ Result<http::Response> RegistryClient::send(http::Session& session, http::Reques
       return std::unexpected(std::move(r.error().error));
     }
     if (is_transient_status(r->status) && !last) {
-      log::debug("registry {}: {} {} answered {}", domain_, request.method, request.url, r->status);
+      log::debug("registry {}: {} {} answered {}", domain_, request.method, redact_url(request.url),
+                 r->status);
       backoff(n, &*r);
       continue;
     }

@@ -299,5 +299,32 @@ TEST_F(BuildCli, BadInputsFailWithoutOutput) {
   EXPECT_FALSE(fs::exists(dir_->path() / "out.tar"));
 }
 
+// A base path that is not there is an error, not a Docker Hub pull; image.base is relative to the
+// environment file; a name outside the reference grammar becomes a valid one, with a notice.
+TEST_F(BuildCli, BaseAndNameMistakes) {
+  auto missing = build("env.lock --base missing.tar -o out.tar");
+  EXPECT_EQ(missing.status, 1) << missing.err;
+  EXPECT_NE(missing.err.find("base image missing.tar: no such file or directory"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "out.tar"));
+
+  fs::create_directories(dir_->path() / "sub");
+  auto base = build("env.lock --base scratch -t base:1 -o sub/base.tar");
+  ASSERT_EQ(base.status, 0) << base.err;
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "sub/environment.yml",
+                                "name: My_Env\nchannels: [../channel]\ndependencies: [hello]\n"
+                                "image:\n  base: base.tar\n"));
+  auto r = build("sub/environment.yml");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("using 'my_env:latest'"), std::string::npos) << r.err;
+  ASSERT_TRUE(fs::exists(dir_->path() / "my_env.tar")) << r.err;
+  auto image = oci::read_image({.transport = oci::Transport::DockerArchive,
+                                .path = (dir_->path() / "my_env.tar").string(),
+                                .selector = "my_env:latest"});
+  ASSERT_TRUE(image) << image.error().to_string();
+  EXPECT_GE(image->layers.size(), 2u);  // the base's layer under the environment's
+}
+
 }  // namespace
 }  // namespace de::build

@@ -295,6 +295,42 @@ TEST(ActivationScript, EvaluatesPlainExportsOnly) {
   EXPECT_EQ(out.variables[3], (NameValue{"D", "/env/x:/env/y"}));
   ASSERT_EQ(out.skipped.size(), 3u);
   EXPECT_EQ(out.skipped[0], "export E=$HOME/z");
+  EXPECT_EQ(out.skipped_lines[0], 7u);
+}
+
+// Lines that run only under a condition (or in a function) are never baked in.
+TEST(ActivationScript, ConditionalExportsAreNotApplied) {
+  auto out = parse_activation_script(
+      "export TOP=1\n"
+      "if [ \"$(uname -m)\" = x86_64 ]; then\n"
+      "  export ARCHV=x86\n"
+      "else\n"
+      "  export ARCHV=arm\n"
+      "fi\n"
+      "case \"$SHELL\" in\n"
+      "  *bash) export SH=bash ;;\n"
+      "esac\n"
+      "for d in a b; do\n"
+      "  export LOOP=$d\n"
+      "done\n"
+      "setup() {\n"
+      "  export IN_FUNC=1\n"
+      "}\n"
+      "[ -d /x ] && export AND=1\n"
+      "while false; do export W=1; done\n"
+      "export AFTER=2\n",
+      "/env");
+  ASSERT_EQ(out.variables.size(), 2u);
+  EXPECT_EQ(out.variables[0], (NameValue{"TOP", "1"}));
+  EXPECT_EQ(out.variables[1], (NameValue{"AFTER", "2"}));
+  for (const auto& line : out.skipped) EXPECT_EQ(line.find("export TOP"), std::string::npos);
+  bool archv = false;
+  for (size_t i = 0; i < out.skipped.size(); ++i)
+    if (out.skipped[i] == "export ARCHV=x86") {
+      archv = true;
+      EXPECT_EQ(out.skipped_lines[i], 3u);
+    }
+  EXPECT_TRUE(archv);
 }
 
 }  // namespace

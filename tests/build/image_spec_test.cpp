@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "docker_envs/base/io.hpp"
+
 namespace de::build {
 namespace {
 
@@ -95,6 +99,51 @@ TEST(ImageSpec, FileSpecParse) {
   EXPECT_EQ(FileSpec::parse("dir/")->dest, "/dir");
   EXPECT_FALSE(FileSpec::parse("x:rel"));
   EXPECT_FALSE(FileSpec::parse(""));
+}
+
+// Names become what `docker load` accepts (distribution's reference grammar).
+TEST(ReferenceName, FollowsTheGrammar) {
+  EXPECT_EQ(reference_name("My_Env"), "my_env");
+  EXPECT_EQ(reference_name("demo"), "demo");
+  EXPECT_EQ(reference_name("My Env!"), "my-env");
+  EXPECT_EQ(reference_name("a..b__c___d--e"), "a-b__c-d--e");
+  EXPECT_EQ(reference_name("-_x_-"), "x");
+  EXPECT_EQ(reference_name("Team/App"), "team/app");
+  EXPECT_EQ(reference_name("localhost:5000/Team/App"), "localhost:5000/team/app");
+  EXPECT_EQ(reference_name("!!!"), "environment");
+  EXPECT_EQ(reference_tag("V1.0"), "V1.0");
+  EXPECT_EQ(reference_tag(".hidden tag"), "hidden-tag");
+  EXPECT_EQ(reference_tag(""), "latest");
+  EXPECT_EQ(reference_tag(std::string(200, 'a')).size(), 128u);
+}
+
+// image.base paths are relative to the environment file, like its channels and files.
+TEST(ResolveBase, RelativeToTheEnvironmentFile) {
+  EXPECT_EQ(resolve_base("base.tar", "envs/x"), "envs/x/base.tar");
+  EXPECT_EQ(resolve_base("./layout", "envs/x"), "envs/x/layout");
+  EXPECT_EQ(resolve_base("docker-archive:../b.tar:n:1", "envs/x"), "docker-archive:envs/b.tar:n:1");
+  EXPECT_EQ(resolve_base("oci:lay:v1", "envs"), "oci:envs/lay:v1");
+  EXPECT_EQ(resolve_base("/abs/b.tar", "envs"), "/abs/b.tar");
+  EXPECT_EQ(resolve_base("oci:/abs/lay", "envs"), "oci:/abs/lay");
+  EXPECT_EQ(resolve_base("scratch", "envs"), "scratch");
+  EXPECT_EQ(resolve_base("debian:bookworm-slim", "envs"), "debian:bookworm-slim");
+  EXPECT_EQ(resolve_base("ghcr.io/o/r:1", "envs"), "ghcr.io/o/r:1");
+  EXPECT_EQ(resolve_base("docker://x/y:1", "envs"), "docker://x/y:1");
+
+  auto parsed = parse_environment_image("image:\n  base: base.tar\n", "env.yml", "sub/dir");
+  ASSERT_TRUE(parsed) << parsed.error().to_string();
+  EXPECT_EQ(parsed->image.base, "sub/dir/base.tar");
+}
+
+TEST(ResolveBase, PathLookingBases) {
+  for (auto base : {"./x", "../x", "/x", "~/x", "x.tar", "x.tar.gz", "x.tgz", "x.tar.zst"})
+    EXPECT_TRUE(base_is_path(base, ".")) << base;
+  for (auto base : {"debian", "debian:12", "library/debian:12", "ghcr.io/o/r:1"})
+    EXPECT_FALSE(base_is_path(base, ".")) << base;
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::filesystem::create_directories(dir->path() / "build");
+  EXPECT_TRUE(base_is_path("build/layout", dir->path()));
 }
 
 }  // namespace

@@ -37,24 +37,23 @@ TEST(LockDryRun, EveryRealLockListsExactlyItsPackages) {
     auto shas = test::expected_sha256(root);
     for (const auto& [env, platforms] : want) {
       for (const auto& [platform, counts] : platforms) {
-        if (!platform.starts_with("linux-")) continue;  // images are Linux
+        // Images are Linux; pixi 7 may also name a platform freely (its subdir decides).
+        if (platform != "linux-64" && platform != "linux-aarch64" && platform != "linux-ppc64le")
+          continue;
         SCOPED_TRACE(env + " " + platform);
         auto r = test::run_command(
             fmt::format("cd '{}' && '{}' build '{}' --dry-run --json -e '{}' --platform '{}' "
-                        "--base scratch --cache-dir cache 2>err.txt",
+                        "--base scratch --cache-dir cache",
                         tmp->path().string(), test::cli_path().string(), path.string(), env,
                         platform));
         if (counts.pypi > 0) {
           // PyPI entries are not installed yet: refused, naming one of them.
           EXPECT_NE(r.status, 0) << r.out;
-          auto err = read_file(tmp->path() / "err.txt");
-          ASSERT_TRUE(err);
-          EXPECT_NE(err->find("pip packages are not supported"), std::string::npos) << *err;
+          EXPECT_NE(r.err.find("pip packages are not supported"), std::string::npos) << r.err;
           ++refused;
           continue;
         }
-        auto err = read_file(tmp->path() / "err.txt");
-        ASSERT_EQ(r.status, 0) << (err ? *err : std::string());
+        ASSERT_EQ(r.status, 0) << r.err;
         auto doc = nlohmann::json::parse(r.out);
         const auto& packages = doc.at("packages");
         EXPECT_EQ(packages.size(), counts.conda);

@@ -334,5 +334,132 @@ TEST_F(CliImage, QuietAndVerbose) {
   EXPECT_NE(normal.err.find("wrote"), std::string::npos) << normal.err;
 }
 
+// A password inside a registry reference is never echoed, whatever the command.
+TEST(CliMistakes, CredentialsInAReferenceAreRefusedAndNeverShown) {
+  auto dir = TempDir::create({}, "de-cli-test-");
+  ASSERT_TRUE(dir);
+  std::string out = quote((dir->path() / "out").string());
+  for (std::string args :
+       std::vector<std::string>{"image inspect docker://user:s3cret@127.0.0.1:1/repo:tag",
+                                "image ls docker://user:s3cret@127.0.0.1:1/repo:tag",
+                                "image copy scratch docker://user:s3cret@127.0.0.1:1/repo:tag",
+                                "image copy docker://user:s3cret@127.0.0.1:1/repo:tag oci:" + out,
+                                "image pull docker://user:s3cret@127.0.0.1:1/repo:tag " + out,
+                                "image pull user:s3cret@127.0.0.1:1/repo:tag " + out,
+                                "image push scratch docker://user:s3cret@127.0.0.1:1/repo:tag"}) {
+    auto r = cli(args);
+    EXPECT_NE(r.status, 0) << args << "\n" << describe(r);
+    EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << args << "\n" << describe(r);
+    EXPECT_EQ(r.out.find("s3cret"), std::string::npos) << args << "\n" << describe(r);
+    EXPECT_NE(r.err.find("credentials"), std::string::npos) << args << "\n" << describe(r);
+  }
+}
+
+// File names with control characters are listed escaped: a newline cannot forge a line.
+TEST_F(CliImage, LsEscapesControlCharactersInNames) {
+  write_text(root_ / "evil\nbin/fake", "x");
+  write_text(root_ / "esc\x1b[2Jname", "y");
+  std::string dest = "oci:" + path("ctl");
+  auto made = cli("image add-layer scratch " + quote(dest) + " --dir " + quote(root_.string()));
+  ASSERT_EQ(made.status, 0) << describe(made);
+  auto ls = cli("image ls " + quote(dest));
+  ASSERT_EQ(ls.status, 0) << describe(ls);
+  EXPECT_TRUE(contains_line(ls.out, "evil\\nbin/")) << ls.out;
+  EXPECT_TRUE(contains_line(ls.out, "evil\\nbin/fake")) << ls.out;
+  EXPECT_TRUE(contains_line(ls.out, "esc\\x1b[2Jname")) << ls.out;
+  EXPECT_FALSE(contains_line(ls.out, "bin/fake")) << ls.out;
+  EXPECT_EQ(ls.out.find('\x1b'), std::string::npos) << ls.out;
+  auto layer = cli("image ls --layer 0 --long " + quote(dest));
+  ASSERT_EQ(layer.status, 0) << describe(layer);
+  EXPECT_NE(layer.out.find(" evil\\nbin/fake\n"), std::string::npos) << layer.out;
+  EXPECT_EQ(layer.out.find('\x1b'), std::string::npos) << layer.out;
+}
+
+// A mistyped transport fails and writes nothing, instead of becoming a local path.
+TEST_F(CliImage, MistypedTransportsAreErrors) {
+  std::string src = "oci:" + path("good");
+  ASSERT_EQ(add_layer(src).status, 0);
+  fs::path cwd = fs::current_path();
+  fs::current_path(tmp_->path());
+  auto typo = cli("image copy " + quote(src) + " dockr://host/a:b");
+  auto archiv = cli("image copy " + quote(src) + " docker-archiv:x.tar");
+  auto source = cli("image ls oci-archve:x.tar");
+  auto bare = cli("image copy " + quote(src) + " ./plain:dir");
+  fs::current_path(cwd);
+  for (auto* r : {&typo, &archiv, &source}) {
+    EXPECT_EQ(r->status, 1) << describe(*r);
+    EXPECT_NE(r->err.find("unknown transport"), std::string::npos) << describe(*r);
+  }
+  EXPECT_NE(typo.err.find("did you mean 'docker://'"), std::string::npos) << typo.err;
+  EXPECT_FALSE(fs::exists(tmp_->path() / "dockr:"));
+  EXPECT_FALSE(fs::exists(tmp_->path() / "docker-archiv:x.tar"));
+  EXPECT_EQ(bare.status, 0) << describe(bare);
+  EXPECT_TRUE(fs::exists(tmp_->path() / "plain:dir" / "index.json"));
+}
+
+// Usage mistakes are named: an unknown command with the nearest one, a negative index.
+TEST(CliMistakes, UnknownCommandsAndNegativeNumbersAreNamed) {
+  auto buidl = cli("buidl");
+  EXPECT_EQ(buidl.status, 2) << describe(buidl);
+  EXPECT_NE(buidl.err.find("unknown command 'buidl' (did you mean 'build'?)"), std::string::npos)
+      << buidl.err;
+  auto lss = cli("-v image lss x");
+  EXPECT_EQ(lss.status, 2) << describe(lss);
+  EXPECT_NE(lss.err.find("unknown command 'image lss' (did you mean 'image ls'?)"),
+            std::string::npos)
+      << lss.err;
+  auto far = cli("image frobnicate x");
+  EXPECT_EQ(far.status, 2) << describe(far);
+  EXPECT_NE(far.err.find("unknown command 'image frobnicate'; commands: "), std::string::npos)
+      << far.err;
+  auto option = cli("image ls --lnog scratch");
+  EXPECT_EQ(option.status, 2) << describe(option);
+  EXPECT_NE(option.err.find("--lnog (did you mean '--long'?)"), std::string::npos) << option.err;
+  for (std::string args : {"image ls --layer -1 scratch", "image ls --layer=-1 scratch",
+                           "image remove-layer --index -2 scratch oci:/tmp/never"}) {
+    auto r = cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << describe(r);
+    EXPECT_NE(r.err.find("is negative"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.find("18446744073709551"), std::string::npos) << args << "\n" << r.err;
+  }
+}
+
+// A file that is no image says so, instead of a tar reader's complaint.
+TEST_F(CliImage, ATextFileIsNotAnImage) {
+  write_text(path("env.yml"), "name: demo\ndependencies: [python]\n");
+  std::string big(4096, 'x');
+  write_text(path("big.txt"), big);
+  for (std::string file : {"env.yml", "big.txt"}) {
+    auto r = cli("image inspect " + quote(path(file)));
+    EXPECT_EQ(r.status, 1) << describe(r);
+    EXPECT_NE(r.err.find(file + " is not an image (not a docker-archive, OCI layout or OCI "
+                                "archive)"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+// --json failures print the error as JSON on stdout, and exit non-zero.
+TEST_F(CliImage, JsonFailuresPrintAnErrorObject) {
+  for (std::string args : std::vector<std::string>{
+           "solve --json " + quote(path("missing.yml")),
+           "image pull --json docker://u:pw@127.0.0.1:1/r:t " + quote(path("out")),
+           "image push --json " + quote(path("missing.tar")) + " docker://127.0.0.1:1/r:t",
+           "build --json " + quote(path("missing.yml"))}) {
+    auto r = cli(args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << describe(r);
+    Json j = Json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << args << "\n" << describe(r);
+    ASSERT_TRUE(j.contains("error")) << r.out;
+    EXPECT_TRUE(j["error"]["message"].is_string()) << r.out;
+    EXPECT_TRUE(j["error"]["code"].is_string()) << r.out;
+    EXPECT_TRUE(j["error"]["context"].is_array()) << r.out;
+    EXPECT_EQ(r.out.find("pw@"), std::string::npos) << r.out;
+  }
+  auto r = cli("image push --json " + quote(path("missing.tar")) + " docker://127.0.0.1:1/r:t");
+  Json j = Json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["error"]["code"], "not_found") << r.out;
+}
+
 }  // namespace
 }  // namespace de

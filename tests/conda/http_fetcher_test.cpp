@@ -263,6 +263,16 @@ TEST(HttpFetcher, RetriesTransientFailuresAndRedactsTokens) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().to_string().find("tk-secret-9"), std::string::npos)
       << refused.error().to_string();
+  // So are query credentials (a signed download URL).
+  StringWriter none2;
+  auto signed_url = fetcher.fetch_to("http://127.0.0.1:" + std::to_string(port) +
+                                         "/x.conda?X-Amz-Signature=sig-secret-7&token=tk-secret-8",
+                                     none2);
+  ASSERT_FALSE(signed_url);
+  EXPECT_EQ(signed_url.error().to_string().find("secret-7"), std::string::npos)
+      << signed_url.error().to_string();
+  EXPECT_EQ(signed_url.error().to_string().find("secret-8"), std::string::npos)
+      << signed_url.error().to_string();
 }
 
 TEST(HttpFetcher, ResumesAnInterruptedBody) {

@@ -72,4 +72,24 @@ tar -cPf abs-layer.tar "$TEST_TMP/evil/escape"
 make_archive abs.tar abs-layer.tar
 expect_failure 'absolute' "" image ls abs.tar
 
+# 7. A layer blob swapped for another of the same size (digest and diffID both wrong): every
+# command that reads it refuses it, `image ls` as `image copy` does.
+mkdir -p other/etc
+echo HELLO >other/etc/hello
+cp root/etc/blob other/etc/blob
+run_cli image add-layer scratch oci:plain:good --dir root --compression none
+run_cli image add-layer scratch oci:otherplain:other --dir other --compression none
+plain_layer=$(ls -S plain/blobs/sha256 | head -1)
+other_layer=$(ls -S otherplain/blobs/sha256 | head -1)
+cp -r plain swapped
+chmod -R u+w swapped
+cp "otherplain/blobs/sha256/$other_layer" "swapped/blobs/sha256/$plain_layer"
+cmp -s plain/blobs/sha256/$plain_layer swapped/blobs/sha256/$plain_layer && die "swap failed"
+[[ $(stat -c %s "plain/blobs/sha256/$plain_layer") == $(stat -c %s "swapped/blobs/sha256/$plain_layer") ]] ||
+  die "the swapped blob should have the same size"
+expect_failure 'does not match its digest' "" image ls oci:swapped:good
+expect_failure 'does not match its digest' "" image ls --layer 0 oci:swapped:good
+expect_failure 'does not match its digest' "" image ls --long oci:swapped:good
+expect_failure 'does not match its digest' out7.tar image copy oci:swapped:good docker-archive:out7.tar
+
 log "ok"

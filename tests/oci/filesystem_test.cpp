@@ -4,7 +4,9 @@
 
 #include <filesystem>
 
+#include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
+#include "docker_envs/oci/media_types.hpp"
 #include "support/testdata.hpp"
 
 namespace de::oci {
@@ -180,6 +182,25 @@ TEST(FilesystemFormat, LikeTarTv) {
   EXPECT_EQ(format_long(c), "crw-rw-rw- 0/0             1,3 1970-01-01 00:00 dev/null");
 }
 
+// A name with a newline cannot forge a listing line, nor an escape sequence drive the terminal.
+TEST(FilesystemFormat, ControlCharactersAreEscaped) {
+  EXPECT_EQ(escape_path("etc/plain name-\xc3\xa9"), "etc/plain name-\xc3\xa9");
+  EXPECT_EQ(escape_path("a\nb\tc\rd\x1b[31me\x7f\\f"), "a\\nb\\tc\\rd\\x1b[31me\\x7f\\\\f");
+  TarEntry f;
+  f.path = "x\n-rwxr-xr-x 0/0 0 1970-01-01 00:00 fake";
+  f.type = EntryType::File;
+  f.mode = 0644;
+  EXPECT_EQ(format_long(f),
+            "-rw-r--r-- 0/0               0 1970-01-01 00:00 x\\n-rwxr-xr-x 0/0 0 1970-01-01 "
+            "00:00 fake");
+  TarEntry l;
+  l.path = "link\x1b";
+  l.type = EntryType::Symlink;
+  l.mode = 0777;
+  l.link_target = "t\x07";
+  EXPECT_EQ(format_long(l), "lrwxrwxrwx 0/0               0 1970-01-01 00:00 link\\x1b -> t\\a");
+}
+
 TEST(FilesystemFormat, MatchesGnuTarForOrdinaryEntries) {
   auto tmp = TempDir::create();
   ASSERT_TRUE(tmp);
@@ -231,6 +252,71 @@ TEST(FilesystemTestdata, SharedLayersAndWhiteouts) {
   EXPECT_EQ((*crane)[0].path, "");  // "./" is the root
   EXPECT_EQ((*crane)[1].path, "bat");
   EXPECT_EQ((*crane)[1].mode, 0555u);
+}
+
+// The tar bytes of a one-file layer (ending in the two-block end-of-archive marker).
+std::string tar_bytes(std::string_view content) {
+  auto layer = make_layer({{Spec::File, "etc/motd", std::string(content)}});
+  auto in = layer->open_tar();
+  EXPECT_TRUE(in);
+  auto bytes = read_all(**in);
+  EXPECT_TRUE(bytes);
+  return *bytes;
+}
+
+// A stored, uncompressed layer holding `bytes` that claims the given digest and diffID.
+LayerPtr claimed_layer(std::string bytes, Digest digest, Digest diff_id) {
+  Descriptor blob;
+  blob.media_type = std::string(media_type::kOciLayer);
+  blob.digest = digest;
+  blob.size = static_cast<std::int64_t>(bytes.size());
+  auto open = [bytes = std::move(bytes)]() -> Result<std::unique_ptr<Reader>> {
+    return std::unique_ptr<Reader>(std::make_unique<StringReader>(bytes));
+  };
+  return stored_blob_layer(blob, diff_id, open, "test");
+}
+
+// Listing reads a layer to the end of its archive, and that is the end of the blob: a tampered
+// blob is refused by `image ls` as by `image copy` (go-containerregistry's validate does the same).
+TEST(FilesystemVerify, ListingChecksTheBlobDigestAndTheDiffId) {
+  std::string good = tar_bytes("genuine\n");
+  std::string evil = tar_bytes("tampered\n");
+  ASSERT_EQ(good.size(), evil.size());
+  Digest good_digest = Digest::of(good);
+
+  auto honest = claimed_layer(good, good_digest, good_digest);
+  ASSERT_TRUE(list_layer(*honest)) << list_layer(*honest).error().to_string();
+  ASSERT_TRUE(merged_filesystem({honest}));
+
+  // Digest and diffID both claim the genuine bytes.
+  auto tampered = claimed_layer(evil, good_digest, good_digest);
+  auto listed = list_layer(*tampered);
+  ASSERT_FALSE(listed);
+  EXPECT_EQ(listed.error().code(), Code::Corruption) << listed.error().to_string();
+  EXPECT_NE(listed.error().to_string().find("does not match its digest"), std::string::npos)
+      << listed.error().to_string();
+  auto merged = merged_filesystem({tampered});
+  ASSERT_FALSE(merged);
+  EXPECT_EQ(merged.error().code(), Code::Corruption);
+
+  // The blob digest is honest, the diffID is not.
+  auto wrong_diff_id = claimed_layer(evil, Digest::of(evil), good_digest);
+  auto listed2 = list_layer(*wrong_diff_id);
+  ASSERT_FALSE(listed2);
+  EXPECT_EQ(listed2.error().code(), Code::Corruption);
+  EXPECT_NE(listed2.error().to_string().find("diffID"), std::string::npos)
+      << listed2.error().to_string();
+}
+
+// Bytes after the end-of-archive marker are part of the blob: they are read (and verified) too.
+TEST(FilesystemVerify, BytesAfterTheEndMarkerAreVerified) {
+  std::string good = tar_bytes("genuine\n") + std::string(8192, '\0');
+  std::string evil = good;
+  evil.back() = 'x';
+  auto layer = claimed_layer(evil, Digest::of(good), Digest::of(good));
+  auto listed = list_layer(*layer);
+  ASSERT_FALSE(listed);
+  EXPECT_EQ(listed.error().code(), Code::Corruption);
 }
 
 }  // namespace

@@ -86,6 +86,45 @@ TEST(Transport, ParsesReferences) {
   EXPECT_FALSE(ImageRef::parse(""));
 }
 
+// A mistyped transport is an error listing the transports, never a local path of that name.
+TEST(Transport, UnknownTransportsAreErrors) {
+  for (std::string text : {"dockr://host/a:b", "docker-archiv:x.tar", "oci-archve:x.tar",
+                           "OCI:dir", "myimage:latest", "C:/x", "x_1-2:y"}) {
+    auto r = ImageRef::parse(text);
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code(), Code::InvalidArgument) << text;
+    EXPECT_NE(r.error().message().find("unknown transport"), std::string::npos)
+        << r.error().message();
+    EXPECT_NE(r.error().message().find("oci-archive:PATH"), std::string::npos)
+        << r.error().message();
+  }
+  EXPECT_NE(ImageRef::parse("dockr://h/a:b").error().message().find("did you mean 'docker://'"),
+            std::string::npos);
+  EXPECT_NE(ImageRef::parse("docker-archiv:x.tar").error().message().find("'docker-archive:'"),
+            std::string::npos);
+  EXPECT_NE(ImageRef::parse("myimage:latest").error().message().find("docker://myimage:latest"),
+            std::string::npos);
+  // What does not look like a transport stays a path.
+  for (std::string text : {"image.tar", "./dockr:x", "/abs/a:b", "../a:b", "dir/x:y", "a.b:c",
+                           "out/name:tag.tar"}) {
+    auto r = ImageRef::parse(text);
+    ASSERT_TRUE(r) << text << ": " << r.error().to_string();
+    EXPECT_EQ(r->transport, Transport::Auto) << text;
+    EXPECT_EQ(r->path, text);
+  }
+  // An existing file may be named so.
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::error_code ec;
+  fs::path cwd = fs::current_path();
+  fs::current_path(dir->path());
+  { std::ofstream("weird:name.tar") << "x"; }
+  auto existing = ImageRef::parse("weird:name.tar");
+  fs::current_path(cwd);
+  ASSERT_TRUE(existing) << existing.error().to_string();
+  EXPECT_EQ(existing->path, "weird:name.tar");
+}
+
 TEST(DockerArchiveRead, EveryTestdataArchive) {
   DE_REQUIRE_TESTDATA();
   fs::path dir = test::testdata_dir() / "docker" / "docker-archive";

@@ -181,23 +181,16 @@ TEST(CredentialHelper, AHelperThatExitsWithoutReadingStdinDoesNotKillUs) {
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().code(), Code::Auth);
     EXPECT_NE(failed.error().message().find("no keychain here"), std::string::npos);
+  }
+}
+
 // A helper's answer is untrusted: a field of the wrong JSON type threw out of the parser
 // (nlohmann's value()) and aborted the process. Found by the issue 13 review of what input can
 // throw.
 TEST(CredentialHelper, WronglyTypedFieldsAreNotACrash) {
-  auto dir = TempDir::create();
-  ASSERT_TRUE(dir);
-  auto script = dir->path() / "docker-credential-de-typed";
-  {
-    std::ofstream out(script);
-    out << "#!/bin/sh\ncat >/dev/null\necho '{\"Username\": 5, \"Secret\": [\"x\"]}'\n";
-  }
-  std::filesystem::permissions(script, std::filesystem::perms(0755));
-  const char* old_path = std::getenv("PATH");
-  std::string saved = old_path ? old_path : "";
-  ::setenv("PATH", (dir->path().string() + ":" + saved).c_str(), 1);
+  HelperPath path;
+  path.add("de-typed", "cat >/dev/null\necho '{\"Username\": 5, \"Secret\": [\"x\"]}'\n");
   auto r = run_credential_helper("de-typed", "example.com");
-  ::setenv("PATH", saved.c_str(), 1);
   // Nothing usable in the answer: no credentials (or an error), never an exception.
   if (r) {
     EXPECT_FALSE(r->has_value() && !(*r)->username.empty());

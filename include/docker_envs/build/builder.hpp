@@ -102,10 +102,13 @@ Result<BuildResult> build_image(const BuildRequest& request);
 
 // Variables that `export NAME=VALUE` lines of an activation script set, evaluated statically:
 // quotes are removed, $CONDA_PREFIX / ${CONDA_PREFIX} become `prefix`; any other line that does
-// something (another command, a value with $ or `) is returned in `skipped`.
+// something (another command, a value with $ or `) is returned in `skipped`. Only unconditional
+// top-level exports count: lines inside if/case/for/while/until, { } or ( ) groups and function
+// bodies run only sometimes (or never), so they are skipped too.
 struct ActivationExports {
   std::vector<NameValue> variables;
   std::vector<std::string> skipped;
+  std::vector<std::size_t> skipped_lines;  // the 1-based line number of each skipped line
 };
 ActivationExports parse_activation_script(std::string_view script, std::string_view prefix);
 

@@ -66,6 +66,27 @@ struct EnvironmentImageFile {
   ImageSpec image;
 };
 
+// Whether a base image names a local file or directory rather than a registry image: it starts
+// with "./", "../", "/" or "~/", ends in .tar, .tar.gz, .tgz or .tar.zst, or its first
+// '/'-separated component is a directory under `dir` ("build/layout" with build/ there).
+// Registry references ("debian:bookworm", "ghcr.io/o/r:1") are not.
+bool base_is_path(std::string_view base, const std::filesystem::path& dir);
+
+// image.base as the environment file means it: a path (bare or inside a docker-archive:, oci: or
+// oci-archive: reference) relative to `dir`, like channels and files; scratch, docker://REF and
+// registry references unchanged.
+std::string resolve_base(std::string_view base, const std::filesystem::path& dir);
+
+// An image name as the reference grammar allows (distribution/reference): lowercase path
+// components of [a-z0-9] joined by '.', '_', "__" or runs of '-', separated by '/'; a registry
+// host ("localhost:5000/", "reg.example/") is kept. Invalid characters and separator runs become
+// one '-', components are trimmed of separators; "environment" when nothing is left.
+// "My_Env" -> "my_env", "My Env!" -> "my-env".
+std::string reference_name(std::string_view name);
+// A tag as the grammar allows ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}): other characters become '-',
+// a leading '.' or '-' is dropped; "latest" when nothing is left.
+std::string reference_tag(std::string_view tag);
+
 // `what` names the document in errors ("environment.yml"); `base_dir` resolves relative files.
 Result<EnvironmentImageFile> parse_environment_image(std::string_view yaml, std::string_view what,
                                                      const std::filesystem::path& base_dir);

@@ -26,6 +26,7 @@
 
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/redact.hpp"
 #include "docker_envs/conda/repodata.hpp"
 
 namespace de::conda {
@@ -72,14 +73,9 @@ class Channel {
   std::optional<std::string> fixed_subdir_;
 };
 
-// Replaces tokens ("/t/<token>/") and URL passwords ("user:<pw>@") with "***" for display.
-std::string redact_url(std::string_view url);
-
-// Removes credentials from a URL, as conda does for what it records: the "/t/<token>" path segment
-// and the "user:password@" part go, leaving a URL that still names the package
-// ("https://u:pw@host/t/abc/chan/x.conda" -> "https://host/chan/x.conda"). Used for every URL and
-// channel written into an environment (conda-meta records, history), which may end up in an image.
-std::string strip_credentials(std::string_view url);
+// URL redaction lives in base (docker_envs/base/redact.hpp), one home for every module.
+using de::redact_url;
+using de::strip_credentials;
 
 // A conditional request: the validators of a copy the caller already has.
 struct FetchConditions {

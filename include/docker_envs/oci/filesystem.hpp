@@ -30,9 +30,15 @@ Result<std::vector<TarEntry>> list_layer(const Layer& layer);
 // layer) and are never listed themselves; neither is the root directory. Sorted by path.
 Result<std::vector<TarEntry>> merged_filesystem(const std::vector<LayerPtr>& layers);
 
+// A path as `tar -t` and `ls --quoting-style=escape` print it: control characters (and DEL) become
+// C escapes ("\n", "\t", "\x1b") and a backslash becomes "\\", so that no name can start a new
+// line or move the cursor. Other bytes, UTF-8 included, are kept.
+std::string escape_path(std::string_view path);
+
 // One line like `tar -tv`: "-rwxr-xr-x 0/0  1234 2024-01-01 12:00 usr/bin/x", with
 // "uname/gname" when set, "major,minor" for devices, "dir/" for directories, "a -> target" for
-// symlinks and "a link to target" for hardlinks. Times are UTC.
+// symlinks and "a link to target" for hardlinks. Times are UTC. Paths and targets are escaped
+// (escape_path).
 std::string format_long(const TarEntry& entry);
 
 }  // namespace de::oci

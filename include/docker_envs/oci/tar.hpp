@@ -60,7 +60,9 @@ class TarReader {
 
   // The next entry, skipping whatever data of the previous one was not read; nullopt at the end
   // (two zero blocks, or end of stream on a block boundary). Metadata headers (pax, GNU long
-  // names) are folded into the entry they describe and never returned themselves.
+  // names) are folded into the entry they describe and never returned themselves. At the end,
+  // the rest of `in` is read and discarded, so that a verifying stream (Layer::open_tar) checks
+  // its digest before the end is reported.
   Result<std::optional<TarEntry>> next();
   // Reads the current entry's data; returns 0 at its end.
   Result<size_t> read_data(std::span<std::byte> buf);

@@ -1,0 +1,39 @@
+#include "docker_envs/base/text.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+namespace de {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string> closest_word(std::string_view word,
+                                        std::span<const std::string_view> candidates,
+                                        std::size_t max_distance) {
+  std::optional<std::string> best;
+  std::size_t best_distance = max_distance + 1;
+  for (auto candidate : candidates) {
+    std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance && d < word.size()) {
+      best_distance = d;
+      best = std::string(candidate);
+    }
+  }
+  return best;
+}
+
+}  // namespace de
