@@ -30,8 +30,12 @@ Result<UniqueFd> open_file(const fs::path& path, OpenMode mode, unsigned permiss
   int flags = O_CLOEXEC;
   std::string_view verb = "opening ";
   switch (mode) {
+    case OpenMode::ReadNoFollow:
+      flags |= O_NOFOLLOW;
+      [[fallthrough]];
     case OpenMode::Read:
-      flags |= O_RDONLY;
+      // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer (cleared below).
+      flags |= O_RDONLY | O_NONBLOCK;
       break;
     case OpenMode::CreateNew:
       flags |= O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
@@ -43,7 +47,19 @@ Result<UniqueFd> open_file(const fs::path& path, OpenMode mode, unsigned permiss
   }
   int fd = ::open(path.c_str(), flags, static_cast<mode_t>(permissions));
   if (fd < 0) return fail_errno(std::string(verb) + path.string(), errno);
-  return UniqueFd(fd);
+  UniqueFd owned(fd);
+  if (mode == OpenMode::Read || mode == OpenMode::ReadNoFollow) {
+    // Inputs are regular files only: a FIFO would block read() forever and a device such as
+    // /dev/zero never ends.
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return fail_errno(std::string(verb) + path.string(), errno);
+    if (!S_ISREG(st.st_mode))
+      return fail(Code::Unsupported, "{} is not a regular file (a FIFO or device?); refused",
+                  path.string());
+    if (::fcntl(fd, F_SETFL, O_RDONLY) != 0)
+      return fail_errno(std::string(verb) + path.string(), errno);
+  }
+  return owned;
 }
 
 Status write_all(int fd, std::span<const std::byte> data, std::string_view what) {
@@ -111,8 +127,6 @@ Result<Mapping> Mapping::open(const fs::path& path, Options options) {
   auto fd = DE_TRY(open_file(path, OpenMode::Read));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail_errno("reading " + path.string(), errno);
-  if (!S_ISREG(st.st_mode))
-    return fail(Code::Unsupported, "{} is not a regular file", path.string());
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size == 0 && options.padding == 0) return Mapping(nullptr, 0, 0);
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <unordered_set>
+#include <vector>
 
 #include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -22,7 +23,8 @@ namespace {
 // Remembers what it has checked or made, so each directory costs one lstat/mkdir per install.
 class DirMaker {
  public:
-  explicit DirMaker(fs::path root) : root_(std::move(root)) {}
+  // Directories it creates are appended to `made` (in creation order).
+  DirMaker(fs::path root, std::vector<fs::path>* made) : root_(std::move(root)), made_(made) {}
 
   // The parent directories of `rel`.
   Status parents(std::string_view rel) {
@@ -43,7 +45,9 @@ class DirMaker {
         return fail(Code::InvalidArgument,
                     "refused: '{}' is not a directory (a symlink?) on the way to '{}'", p.string(),
                     why);
-    } else if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) {
+    } else if (::mkdir(p.c_str(), 0755) == 0) {
+      made_->push_back(p);
+    } else if (errno != EEXIST) {
       return fail_errno("creating " + p.string(), errno);
     }
     known_.emplace(dir);
@@ -52,7 +56,22 @@ class DirMaker {
 
  private:
   fs::path root_;
+  std::vector<fs::path>* made_;
   std::unordered_set<std::string> known_;
+};
+
+// What one write_to_directory() call created: removed again when it fails, so that a failed
+// install leaves ROOT as it found it. (Files it replaced in an existing environment are gone:
+// they were removed to make room.)
+struct CreatedPaths {
+  std::vector<fs::path> dirs;   // in creation order
+  std::vector<fs::path> files;  // one per entry ("" for directories and entries not reached)
+
+  void remove() const {
+    for (const auto& f : files)
+      if (!f.empty()) ::unlink(f.c_str());
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+  }
 };
 
 // Writes one File or Symlink entry at `dest` (which does not exist).
@@ -74,8 +93,9 @@ Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view
       DE_TRY(write_all(out.get(), e.data, dest.native()));
       break;
     case InstallEntry::Source::HostFile: {
-      // Inside the kernel where it can, else through a buffer.
-      auto in = DE_TRY(open_file(e.host_path, OpenMode::Read));
+      // Inside the kernel where it can, else through a buffer. The package file itself is never
+      // a link (the planner resolved it without following any).
+      auto in = DE_TRY(open_file(e.host_path, OpenMode::ReadNoFollow));
       DE_TRY(copy_range(in.get(), out.get(), e.host_path.native(), dest.native()));
       break;
     }
@@ -94,17 +114,13 @@ Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view
   return {};
 }
 
-}  // namespace
-
-Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::string_view prefix,
-                          const WriteOptions& options) {
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return fail(Code::Io, "creating {}: {}", root.string(), ec.message());
+Status write_plan(const InstallPlan& plan, const fs::path& root, std::string_view prefix,
+                  const WriteOptions& options, CreatedPaths& created) {
   // First, one thread: every directory, and room for every other entry (an existing file at its
   // path is removed). Paths are unique in a plan, so the writes that follow are independent.
-  DirMaker dirs(root);
-  std::vector<fs::path> dests(plan.entries.size());
+  DirMaker dirs(root, &created.dirs);
+  std::vector<fs::path>& dests = created.files;
+  dests.resize(plan.entries.size());
   std::vector<std::size_t> files, hardlinks;
   for (std::size_t i = 0; i < plan.entries.size(); ++i) {
     const auto& e = plan.entries[i];
@@ -138,6 +154,27 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
       return fail_errno("linking " + dests[i].string(), errno);
   }
   return {};
+}
+
+}  // namespace
+
+Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::string_view prefix,
+                          const WriteOptions& options) {
+  CreatedPaths created;
+  for (fs::path p = root; !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) == 0) break;
+    created.dirs.insert(created.dirs.begin(), p);  // root's missing ancestors, outermost first
+  }
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) {
+    created.remove();
+    return fail(Code::Io, "creating {}: {}", root.string(), ec.message());
+  }
+  auto status = write_plan(plan, root, prefix, options, created);
+  if (!status) created.remove();
+  return status;
 }
 
 }  // namespace de::conda

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "conda/installer_internal.hpp"
+#include "conda/package_paths.hpp"
 #include "conda/package_plan_cache.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -38,7 +39,10 @@ struct IndexJson {
 
 Result<IndexJson> read_index_json(const fs::path& extracted_dir) {
   std::string what = extracted_dir.filename().string();
-  auto text = DE_TRY_CTX(read_file(extracted_dir / "info/index.json"), "package " + what);
+  auto pkg = DE_TRY(detail::PackageDir::open(extracted_dir, "package " + what));
+  auto index = DE_TRY(pkg.read_file("info/index.json", 64 << 20));
+  if (!index) return fail(Code::NotFound, "package {}: no info/index.json", what);
+  std::string text = std::move(*index);
   auto record = DE_TRY(parse_index_json(text, what + "/info/index.json"));
   return IndexJson{std::move(text), std::move(record)};
 }

@@ -32,10 +32,12 @@ struct PathSpec {
   std::optional<std::uint64_t> size;
 };
 
-// The paths of the package extracted in `dir`: info/paths.json; else the legacy info/files with
+class PackageDir;  // package_paths.hpp
+
+// The paths of the extracted package `pkg`: info/paths.json; else the legacy info/files with
 // info/has_prefix; else (hand-made packages) every file outside info/, sorted. `what` names the
-// package in errors.
-Result<std::vector<PathSpec>> read_paths(const std::filesystem::path& dir, std::string_view what);
+// package in errors. The metadata files are read without following links.
+Result<std::vector<PathSpec>> read_paths(const PackageDir& pkg, std::string_view what);
 
 // A pre/post-link or pre-unlink script (bin/.NAME-post-link.sh, ...), which is never run.
 bool is_link_script(std::string_view path);
@@ -46,7 +48,7 @@ std::string relocate_noarch_python(const std::string& path, const PythonInfo& py
 // The entry points of a noarch: python package (info/link.json), as (name, script) pairs: each
 // script runs `<prefix>/bin/python`. None when the package has no info/link.json.
 Result<std::vector<std::pair<std::string, std::string>>> python_entry_points(
-    const std::filesystem::path& dir, std::string_view prefix, std::string_view what);
+    const PackageDir& pkg, std::string_view prefix, std::string_view what);
 
 // What planning one package needs from the environment's planner.
 struct PlanContext {

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conda/installer_internal.hpp"
-#include "docker_envs/base/io.hpp"
+#include "conda/package_paths.hpp"
 
 namespace de::conda {
 
@@ -80,10 +80,11 @@ Result<std::pair<std::string, std::string>> entry_point_script(std::string_view 
 }  // namespace
 
 Result<std::vector<std::pair<std::string, std::string>>> python_entry_points(
-    const fs::path& dir, std::string_view prefix, std::string_view what) {
+    const PackageDir& pkg, std::string_view prefix, std::string_view what) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (!fs::exists(dir / "info/link.json")) return out;
-  auto text = DE_TRY(read_file(dir / "info/link.json"));
+  auto link_json = DE_TRY(pkg.read_file("info/link.json", 64 << 20));
+  if (!link_json) return out;
+  const std::string& text = *link_json;
   json link = json::parse(text, nullptr, false);
   if (link.is_discarded()) return fail(Code::Corruption, "{}: info/link.json is not JSON", what);
   auto noarch = link.find("noarch");

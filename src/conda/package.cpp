@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
@@ -74,7 +77,8 @@ namespace {
 // compatible; one per extraction.
 class SafeExtractor {
  public:
-  explicit SafeExtractor(fs::path root) : root_(std::move(root)) {}
+  SafeExtractor(fs::path root, std::string what, std::uint64_t cap, std::uint64_t slack)
+      : root_(std::move(root)), what_(std::move(what)), cap_(cap), slack_(slack) {}
 
   Status extract_all(ffi::ArchiveReader& archive) {
     for (;;) {
@@ -166,7 +170,9 @@ class SafeExtractor {
         return {};
       }
       case ffi::ArchiveEntryType::File:
-        return write_file(archive, dest, entry.mode);
+        DE_TRY(write_file(archive, dest, entry.mode, !rel.starts_with("info/")));
+        if (rel == "info/paths.json") declared_ = declared_payload(dest);
+        return {};
       case ffi::ArchiveEntryType::Other:
       case ffi::ArchiveEntryType::Directory:
         break;
@@ -174,12 +180,50 @@ class SafeExtractor {
     return fail(Code::Unsupported, "'{}' is a device, fifo or socket", rel);
   }
 
-  Status write_file(ffi::ArchiveReader& archive, const fs::path& dest, std::uint32_t mode) {
+  // The sum of paths.json's size_in_bytes over its files; nullopt when a file has none.
+  static std::optional<std::uint64_t> declared_payload(const fs::path& paths_json) {
+    auto text = read_file(paths_json);
+    if (!text) return std::nullopt;
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("paths") ||
+        !doc["paths"].is_array())
+      return std::nullopt;
+    std::uint64_t sum = 0;
+    for (const auto& p : doc["paths"]) {
+      if (!p.is_object()) return std::nullopt;
+      auto type = p.find("path_type");
+      if (type != p.end() && type->is_string() && *type != "hardlink") continue;
+      auto size = p.find("size_in_bytes");
+      if (size == p.end() || !size->is_number_unsigned()) return std::nullopt;
+      sum += std::min<std::uint64_t>(size->get<std::uint64_t>(), std::uint64_t{1} << 50);
+    }
+    return sum;
+  }
+
+  // Counts `n` more bytes written; fails past the package's bounds (ExtractLimits).
+  Status count(std::size_t n, bool payload) {
+    written_ += n;
+    if (payload) payload_written_ += n;
+    if (written_ > cap_)
+      return fail(Code::Corruption,
+                  "{} expands to more than {} bytes; refused as a decompression bomb "
+                  "(ExtractLimits)",
+                  what_, cap_);
+    if (declared_ && payload_written_ > *declared_ + slack_)
+      return fail(Code::Corruption,
+                  "{} holds more than the {} bytes its info/paths.json declares; refused", what_,
+                  *declared_);
+    return {};
+  }
+
+  Status write_file(ffi::ArchiveReader& archive, const fs::path& dest, std::uint32_t mode,
+                    bool payload) {
     auto fd = DE_TRY(open_file(dest, OpenMode::CreateNew, 0600));
     buffer_.resize(256 << 10);
     for (;;) {
       std::size_t n = DE_TRY(archive.read(buffer_));
       if (n == 0) break;
+      DE_TRY(count(n, payload));
       DE_TRY(write_all(fd.get(), std::span<const std::byte>(buffer_.data(), n), dest.native()));
     }
     // Keep permission bits but never set-id bits from a package.
@@ -188,6 +232,12 @@ class SafeExtractor {
   }
 
   fs::path root_;
+  std::string what_;
+  std::uint64_t cap_;
+  std::uint64_t slack_;
+  std::uint64_t written_ = 0;
+  std::uint64_t payload_written_ = 0;      // outside info/
+  std::optional<std::uint64_t> declared_;  // from info/paths.json
   std::unordered_set<std::string> symlinks_;
   std::unordered_set<std::string> made_;  // directories known to exist (entries never replace one)
   std::vector<std::byte> buffer_;
@@ -195,13 +245,20 @@ class SafeExtractor {
 
 }  // namespace
 
-Status extract_package(const fs::path& archive, const fs::path& dest) {
+Status extract_package(const fs::path& archive, const fs::path& dest, const ExtractLimits& limits) {
   std::string what = "extracting " + archive.filename().string();
   auto format = DE_TRY_CTX(package_format_of(archive.filename().string()), what);
+  std::error_code ec;
+  std::uint64_t packed = fs::file_size(archive, ec);
+  if (ec) return fail(Code::Io, "{}: {}", what, ec.message());
+  std::uint64_t cap = packed > limits.absolute / std::max<std::uint64_t>(limits.ratio, 1)
+                          ? limits.absolute
+                          : std::max(packed * limits.ratio, limits.floor);
+  cap = std::min(cap, limits.absolute);
   if (::mkdir(dest.c_str(), 0755) != 0)
     return std::unexpected(
         fail_errno("creating " + dest.string(), errno).error().add_context(what));
-  SafeExtractor extractor(dest);
+  SafeExtractor extractor(dest, "package " + archive.filename().string(), cap, limits.slack);
   if (format == PackageFormat::TarBz2) {
     auto reader = DE_TRY_CTX(ffi::ArchiveReader::open_file(archive, ffi::ArchiveKind::Tar), what);
     DE_TRY_CTX(extractor.extract_all(*reader), what);

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conda/installer_internal.hpp"
-#include "docker_envs/base/io.hpp"
+#include "conda/package_paths.hpp"
 #include "docker_envs/conda/package.hpp"
 
 namespace de::conda::detail {
@@ -40,11 +40,12 @@ std::vector<std::string> split_quoted(std::string_view line) {
 
 }  // namespace
 
-Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view what) {
+Result<std::vector<PathSpec>> read_paths(const PackageDir& pkg, std::string_view what) {
+  const fs::path& dir = pkg.path();
   std::vector<PathSpec> out;
   std::error_code ec;
-  if (fs::exists(dir / "info/paths.json", ec)) {
-    auto text = DE_TRY_CTX(read_file(dir / "info/paths.json"), std::string(what));
+  if (auto paths_json = DE_TRY(pkg.read_file("info/paths.json", 64 << 20))) {
+    const std::string& text = *paths_json;
     json doc = json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("paths") ||
         !doc["paths"].is_array())
@@ -79,8 +80,8 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
   }
   // Legacy: info/files lists the paths; info/has_prefix the ones with a placeholder.
   std::map<std::string, std::pair<std::string, PlaceholderMode>> prefixed;
-  if (fs::exists(dir / "info/has_prefix", ec)) {
-    auto text = DE_TRY_CTX(read_file(dir / "info/has_prefix"), std::string(what));
+  if (auto has_prefix = DE_TRY(pkg.read_file("info/has_prefix", 64 << 20))) {
+    const std::string& text = *has_prefix;
     std::size_t line_no = 0;
     for (std::size_t pos = 0; pos < text.size();) {
       auto nl = text.find('\n', pos);
@@ -112,7 +113,8 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       prefixed[norm] = {placeholder, mode};
     }
   }
-  if (!fs::exists(dir / "info/files", ec)) {
+  auto info_files = DE_TRY(pkg.read_file("info/files", 64 << 20));
+  if (!info_files) {
     // Neither paths.json nor info/files (hand-made packages): everything outside info/, sorted.
     std::vector<std::string> found;
     for (auto it = fs::recursive_directory_iterator(dir, ec);
@@ -138,7 +140,7 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
     return out;
   }
   {
-    auto text = DE_TRY_CTX(read_file(dir / "info/files"), std::string(what));
+    const std::string& text = *info_files;
     std::size_t line_no = 0;
     for (std::size_t pos = 0; pos < text.size();) {
       auto nl = text.find('\n', pos);
@@ -150,8 +152,7 @@ Result<std::vector<PathSpec>> read_paths(const fs::path& dir, std::string_view w
       PathSpec s;
       s.path = DE_TRY_CTX(normalize_package_path(line),
                           fmt::format("{}: info/files line {}", what, line_no));
-      struct stat st;
-      if (::lstat((dir / s.path).c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      if (auto st = DE_TRY(pkg.lstat(s.path)); st && S_ISLNK(st->st_mode))
         s.kind = PathSpec::Kind::Softlink;
       if (auto it = prefixed.find(s.path); it != prefixed.end()) {
         s.placeholder = it->second.first;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conda/installer_internal.hpp"
+#include "conda/package_paths.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/package.hpp"
@@ -29,7 +30,10 @@ Result<PackagePlan> plan_package(const PackageToInstall& input, const PackageRec
   auto add = [&result](InstallEntry e) { result.entries.push_back(std::move(e)); };
   auto& warnings = result.warnings;
 
-  auto specs = DE_TRY(read_paths(dir, dist));
+  // Every listed path is resolved inside the package without following links (a payload symlink
+  // the list does not mention must not lead to the host's files).
+  auto pkg = DE_TRY(PackageDir::open(dir, dist));
+  auto specs = DE_TRY(read_paths(pkg, dist));
   json paths_data = json::array();
   json files = json::array();
   std::map<std::pair<dev_t, ino_t>, std::string> inodes;  // hardlinks within the package
@@ -51,22 +55,20 @@ Result<PackagePlan> plan_package(const PackageToInstall& input, const PackageRec
     if (is_link_script(s.path))
       warnings.push_back(fmt::format(
           "{}: link script '{}' was not run (scripts never run at build time)", dist, rel));
-    struct stat st;
-    if (::lstat(host.c_str(), &st) != 0) {
+    auto found = DE_TRY(pkg.lstat(s.path));
+    if (!found) {
       warnings.push_back(
           fmt::format("{}: '{}' is listed but not in the package; skipped", dist, s.path));
       continue;
     }
+    const struct stat& st = *found;
     InstallEntry e;
     e.path = image_path;
     e.package = dist;
     e.mode = st.st_mode & 0777;
     json pd = {{"_path", rel}};
     if (S_ISLNK(st.st_mode)) {
-      std::error_code ec;
-      std::string target = fs::read_symlink(host, ec).string();
-      if (ec)
-        return fail(Code::Io, "{}: reading symlink {}: {}", dist, host.string(), ec.message());
+      std::string target = DE_TRY(pkg.read_link(s.path));
       if (!s.placeholder.empty())
         target = DE_TRY(
             replace_prefix(target, s.placeholder, options.prefix, PlaceholderMode::Text, rel));
@@ -90,7 +92,7 @@ Result<PackagePlan> plan_package(const PackageToInstall& input, const PackageRec
                       "shorter prefix",
                       dist, rel, s.placeholder.size(), options.prefix);
         if (e.size <= options.max_rewrite_in_memory || s.mode == PlaceholderMode::Text) {
-          auto bytes = DE_TRY(read_file(host, std::size_t{16} << 30));
+          auto bytes = DE_TRY(pkg.read_file(s.path, std::size_t{16} << 30)).value_or("");
           auto out = DE_TRY(
               replace_prefix(bytes, s.placeholder, options.prefix, s.mode, dist + ": " + rel));
           e.size = out.size();
@@ -140,7 +142,7 @@ Result<PackagePlan> plan_package(const PackageToInstall& input, const PackageRec
 
   // noarch: python entry points.
   if (rec.noarch == NoarchKind::Python) {
-    for (auto& [name, script] : DE_TRY(python_entry_points(dir, options.prefix, dist))) {
+    for (auto& [name, script] : DE_TRY(python_entry_points(pkg, options.prefix, dist))) {
       std::string rel = "bin/" + name;
       InstallEntry e;
       e.path = prefix_rel + "/" + rel;

@@ -33,7 +33,7 @@ struct PackagePlan {
 
 // Everything a package's plan depends on. Bump kPackagePlanFormat when the planner's output for
 // the same inputs changes.
-inline constexpr std::string_view kPackagePlanFormat = "docker-envs package plan 1";
+inline constexpr std::string_view kPackagePlanFormat = "docker-envs package plan 2";
 struct PackagePlanInputs {
   std::string_view content_id;      // the package's identity: its sha256 and cache entry name
   std::string_view index_json;      // info/index.json as read

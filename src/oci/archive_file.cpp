@@ -1,5 +1,8 @@
 #include "oci/archive_file.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "docker_envs/oci/tar.hpp"
 #include "ffi/compress.hpp"
 
@@ -20,7 +23,8 @@ Result<std::string> resolve_relative(std::string_view member, std::string_view t
 
 }  // namespace
 
-Result<std::shared_ptr<const ArchiveFile>> ArchiveFile::open(const fs::path& path) {
+Result<std::shared_ptr<const ArchiveFile>> ArchiveFile::open(const fs::path& path,
+                                                             std::uint64_t max_staged) {
   auto archive = std::make_shared<ArchiveFile>();
   archive->source_ = path;
   archive->data_ = path;
@@ -37,7 +41,23 @@ Result<std::shared_ptr<const ArchiveFile>> ArchiveFile::open(const fs::path& pat
       auto raw = DE_TRY(FileReader::open(path));
       auto plain = DE_TRY(ffi::make_decompressor(c, std::move(raw)));
       auto out = DE_TRY(AtomicFileWriter::create(archive->data_));
-      DE_TRY_CTX(copy(*plain, *out), "decompressing " + path.string());
+      if (max_staged == 0) {
+        std::error_code ec;
+        std::uint64_t packed = fs::file_size(path, ec);
+        max_staged = std::max<std::uint64_t>(ec ? 0 : packed * 100, std::uint64_t{1} << 30);
+      }
+      std::vector<std::byte> buf(1 << 20);
+      for (std::uint64_t total = 0;;) {
+        std::size_t got = DE_TRY_CTX(plain->read(buf), "decompressing " + path.string());
+        if (got == 0) break;
+        total += got;
+        if (total > max_staged)
+          return fail(Code::Corruption,
+                      "{} decompresses to more than {} bytes; refused as a decompression bomb "
+                      "(at most 100 x its size, at least 1 GiB)",
+                      path.string(), max_staged);
+        DE_TRY(out->write(std::span<const std::byte>(buf.data(), got)));
+      }
       DE_TRY(out->commit());
     }
   }

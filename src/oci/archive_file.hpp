@@ -26,8 +26,11 @@ class ArchiveFile {
   };
 
   // Indexes `path`. A gzip- or zstd-compressed tar is first decompressed into a temp file that the
-  // ArchiveFile owns (and removes when the last reference goes).
-  static Result<std::shared_ptr<const ArchiveFile>> open(const std::filesystem::path& path);
+  // ArchiveFile owns (and removes when the last reference goes). A decompression bomb is refused:
+  // the temp file may grow to `max_staged` bytes, by default max(100 x the compressed size,
+  // 1 GiB).
+  static Result<std::shared_ptr<const ArchiveFile>> open(const std::filesystem::path& path,
+                                                         std::uint64_t max_staged = 0);
 
   bool contains(std::string_view name) const;
   // Data of a regular member, following symlinks and hardlinks inside the archive.

@@ -75,6 +75,20 @@ TEST_P(BothFormats, RefusesHostileEntries) {
       {"hardlink-out",
        {test::file("info/index.json", "{}"), Entry{"x", "/etc/passwd", Entry::Hardlink}},
        "absolute path"},
+      // Through a link made earlier in the same extraction: a relative one, a directory entry,
+      // a hardlink's target.
+      {"relative-symlink-then-write",
+       {test::file("info/index.json", "{}"), test::symlink("a", "../../../.."),
+        test::file("a/de-escape-rel", "x")},
+       "below the symlink 'a'"},
+      {"symlink-then-dir",
+       {test::file("info/index.json", "{}"), test::symlink("lib", "/tmp"),
+        Entry{"lib/de-escape-dir", "", Entry::Dir, 0755}},
+       "below the symlink 'lib'"},
+      {"hardlink-through-symlink",
+       {test::file("info/index.json", "{}"), test::symlink("etc", "/etc"),
+        Entry{"x", "etc/passwd", Entry::Hardlink}},
+       "below the symlink 'etc'"},
   };
   for (const auto& c : cases) {
     auto pkg = test::build_raw(dir.path(), "evil-" + c.name + "-1-0", GetParam(), c.entries);
@@ -89,6 +103,7 @@ TEST_P(BothFormats, RefusesHostileEntries) {
   EXPECT_FALSE(fs::exists(dir.path() / "escape"));
   EXPECT_FALSE(fs::exists("/tmp/de-escape-abs"));
   EXPECT_FALSE(fs::exists("/tmp/de-escape-sym"));
+  EXPECT_FALSE(fs::exists("/tmp/de-escape-dir"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Package, BothFormats,

@@ -139,8 +139,9 @@ inline Result<std::filesystem::path> build_raw(const std::filesystem::path& dir,
   auto path = dir / (stem + ".conda");
   auto w = DE_TRY(ffi::ArchiveWriter::create(path, ffi::ArchiveWriteFormat::ZipStored));
   DE_TRY(w->add_file("metadata.json", R"({"conda_pkg_format_version": 2})"));
-  DE_TRY(w->add_file("pkg-" + stem + ".tar.zst", pkg_tar));
+  // conda-package-handling's order: info first, so that a reader knows paths.json early.
   DE_TRY(w->add_file("info-" + stem + ".tar.zst", info_tar));
+  DE_TRY(w->add_file("pkg-" + stem + ".tar.zst", pkg_tar));
   DE_TRY(w->close());
   return path;
 }

@@ -54,7 +54,9 @@ class UniqueFd {
 };
 
 enum class OpenMode {
-  Read,             // read-only, following symlinks ("opening PATH")
+  Read,             // read-only, following symlinks ("opening PATH"); a regular file only: a
+                    // FIFO, device or directory fails at once with Unsupported
+  ReadNoFollow,     // as Read, but a symlink as the last component fails (ELOOP)
   CreateNew,        // write-only; fails when PATH exists, even as a symlink ("creating PATH")
   ReadWriteCreate,  // read-write, created when missing (lock files) ("opening PATH")
 };

@@ -16,7 +16,9 @@
 //  * conda-meta/<name>-<version>-<build>.json per package and conda-meta/history;
 //  * pre/post-link scripts are not run: each produces a warning;
 //  * two packages writing one path: the later in install order wins, with a warning;
-//  * paths with `..`, absolute paths, and any path below a symlink of the plan are refused.
+//  * paths with `..`, absolute paths, and any path below a symlink of the plan are refused; so is
+//    a listed path below a symlink of the package's own payload, listed or not (package files are
+//    resolved without following links, so a package cannot reach the host's files).
 #pragma once
 
 #include <cstdint>
@@ -139,7 +141,9 @@ struct WriteOptions {
 };
 
 // Writes the plan below `root` (entries' paths are relative to it), refusing to follow any
-// symlink on the way. Existing files are replaced.
+// symlink on the way. Existing files are replaced. On failure (a path conflict, a full disk...)
+// every file and directory this call created is removed again, `root` itself too when it did not
+// exist: what was there before stays, except files the plan was replacing.
 Status write_to_directory(const InstallPlan& plan, const std::filesystem::path& root,
                           std::string_view prefix, const WriteOptions& options = {});
 

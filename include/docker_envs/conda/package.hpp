@@ -45,9 +45,22 @@ Status check_hashes(const PackageHashes& actual, const ExpectedHashes& expected,
 // `..` components, NUL bytes or an empty result.
 Result<std::string> normalize_package_path(std::string_view path);
 
+// Bounds on what one package may expand to (decompression bombs: a 337 KB .conda can hold 10 GiB
+// of zeros). Extraction stops with an error naming the package when the bytes written exceed
+//  * max(ratio x the package file's size, floor), and always `absolute`;
+//  * when info/paths.json is extracted before the payload (conda's own order) and gives
+//    size_in_bytes for every file: that sum plus `slack` for the files outside info/.
+struct ExtractLimits {
+  std::uint64_t ratio = 200;
+  std::uint64_t floor = std::uint64_t{256} << 20;    // 256 MiB
+  std::uint64_t absolute = std::uint64_t{64} << 30;  // 64 GiB
+  std::uint64_t slack = std::uint64_t{16} << 20;     // 16 MiB
+};
+
 // Extracts `archive` (format from its name) into `dest`, which is created and must not exist yet.
 // Errors carry "extracting <file name>" context. On failure `dest` may hold a partial tree: the
 // caller extracts into a temporary directory (see PackageCache).
-Status extract_package(const std::filesystem::path& archive, const std::filesystem::path& dest);
+Status extract_package(const std::filesystem::path& archive, const std::filesystem::path& dest,
+                       const ExtractLimits& limits = {});
 
 }  // namespace de::conda
