@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -144,7 +145,9 @@ TEST(ParallelFor, PerWorkerStateIsMadeOncePerThreadAndNeverShared) {
   };
   std::atomic<int> made{0};
   std::mutex m;
-  std::vector<State*> states;
+  // What each state saw, copied out under the lock: the states themselves are gone when the
+  // loop returns.
+  std::vector<std::pair<const State*, std::pair<unsigned, std::size_t>>> states;
   std::vector<int> hits(500, 0);
   auto st = parallel_for_each_worker(
       hits.size(), 3,
@@ -155,9 +158,15 @@ TEST(ParallelFor, PerWorkerStateIsMadeOncePerThreadAndNeverShared) {
       [&](State& state, std::size_t i) -> Status {
         // The state belongs to the thread running the item.
         if (state.thread != std::this_thread::get_id()) return fail(Code::Internal, "shared");
-        if (state.items++ == 0) {
+        ++state.items;
+        {
           std::lock_guard lock(m);
-          states.push_back(&state);
+          auto it = std::find_if(states.begin(), states.end(),
+                                 [&](const auto& e) { return e.first == &state; });
+          if (it == states.end())
+            states.push_back({&state, {state.worker, state.items}});
+          else
+            it->second.second = state.items;
         }
         ++hits[i];
         return {};
@@ -167,9 +176,9 @@ TEST(ParallelFor, PerWorkerStateIsMadeOncePerThreadAndNeverShared) {
   EXPECT_EQ(static_cast<std::size_t>(made.load()), states.size());
   std::set<unsigned> workers;
   std::size_t total = 0;
-  for (auto* s : states) {
-    workers.insert(s->worker);
-    total += s->items;
+  for (const auto& [state, seen] : states) {
+    workers.insert(seen.first);
+    total += seen.second;
   }
   EXPECT_EQ(workers.size(), states.size());
   EXPECT_EQ(total, hits.size());
