@@ -3,18 +3,37 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace de::log {
 namespace {
 std::atomic<Level> g_level{Level::Warn};
-}
+std::mutex g_sink_mutex;
+std::shared_ptr<const Sink> g_sink;  // guarded by g_sink_mutex
+}  // namespace
 
 void set_level(Level l) { g_level.store(l); }
 Level level() { return g_level.load(); }
 
+void set_sink(Sink sink) {
+  auto next = sink ? std::make_shared<const Sink>(std::move(sink)) : nullptr;
+  std::lock_guard lock(g_sink_mutex);
+  g_sink = std::move(next);
+}
+
 void write(Level l, std::string_view message) {
-  if (l < g_level.load()) return;
+  if (l < g_level.load() || l == Level::Quiet) return;
+  std::shared_ptr<const Sink> sink;
+  {
+    std::lock_guard lock(g_sink_mutex);
+    sink = g_sink;
+  }
+  if (sink) {
+    (*sink)(l, message);
+    return;
+  }
   std::string line;
   switch (l) {
     case Level::Debug: line = "debug: "; break;

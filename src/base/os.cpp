@@ -1,6 +1,7 @@
 #include "docker_envs/base/os.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,6 +77,14 @@ Status write_all(int fd, std::span<const std::byte> data, std::string_view what)
 
 Status write_all(int fd, std::string_view data, std::string_view what) {
   return write_all(fd, std::as_bytes(std::span(data.data(), data.size())), what);
+}
+
+bool is_terminal(int fd) { return ::isatty(fd) == 1; }
+
+std::optional<TerminalSize> terminal_size(int fd) {
+  struct winsize ws {};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return std::nullopt;
+  return TerminalSize{ws.ws_col, ws.ws_row};
 }
 
 Result<std::uint64_t> copy_range(int in, int out, std::string_view in_name,

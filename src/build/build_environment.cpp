@@ -43,8 +43,8 @@ Result<oci::Image> pull_base(std::string_view text, const oci::Platform& platfor
   return std::move(pulled.image);
 }
 
-void say(const EnvironmentBuildOptions& o, const std::string& line) {
-  if (o.status) o.status(line);
+void say(const EnvironmentBuildOptions& o, std::string_view stage, const std::string& line) {
+  progress::emit(o.reporter, {.kind = progress::Kind::Note, .stage = stage, .detail = line});
 }
 
 std::unique_ptr<conda::Fetcher> fetcher_for(const EnvironmentBuildOptions& o, bool offline) {
@@ -65,7 +65,7 @@ Status check_lock_for(const EnvironmentBuildOptions& o, const BuildInputs& in,
   auto check = DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, request));
   switch (check.state) {
     case LockCheck::State::Fresh:
-      say(o, check.message);
+      say(o, "lock", check.message);
       return {};
     case LockCheck::State::Stale:
       if (in.locked) return fail(Code::InvalidArgument, "--locked: {}", check.message);
@@ -107,15 +107,23 @@ Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOpt
   if (request.request.specs.empty())
     return fail(Code::InvalidArgument, "{}: no dependencies to install",
                 in.solve_file.empty() ? std::string("-p") : in.solve_file);
-  say(o, fmt::format("solving {} spec(s) for {} from {} channel(s){}", request.request.specs.size(),
-                     target, request.request.channels.size(),
-                     in.offline ? " (offline: cached repodata)" : ""));
+  progress::emit(o.reporter,
+                 {.kind = progress::Kind::StageStart,
+                  .stage = "solve",
+                  .detail = fmt::format("{} spec(s) for {} from {} channel(s){}",
+                                        request.request.specs.size(), target,
+                                        request.request.channels.size(),
+                                        in.offline ? " (offline: cached repodata)" : "")});
   auto solve_fetcher = fetcher_for(o, in.offline);
   auto outcome = DE_TRY_CTX(conda::solve_environment(request.request, *solve_fetcher),
                             "solving for " + target);
   if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
     return fail(Code::Unsatisfiable, "the environment cannot be solved for {}: {}", target,
                 unsolvable->explanation);
+  const auto& solved = std::get<conda::Solution>(outcome).packages;
+  progress::emit(o.reporter, {.kind = progress::Kind::StageEnd,
+                              .stage = "solve",
+                              .detail = fmt::format("{} package(s) for {}", solved.size(), target)});
   if (request.spec) {
     if (in.declared.name.empty()) in.declared.name = request.spec->name;
     if (in.declared.variables.empty()) in.declared.variables = request.spec->variables;
@@ -131,9 +139,13 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
     out.config_digests.push_back(Digest::of(r.image.config_bytes()));
   std::vector<oci::Image> images;
   for (const auto& r : out.results) images.push_back(r.image);
+  const std::string_view stage = is_registry_ref(dest) ? "push" : "write";
+  progress::emit(o.reporter,
+                 {.kind = progress::Kind::StageStart, .stage = stage, .detail = redact_reference(dest)});
   if (is_registry_ref(dest)) {
     auto ref = DE_TRY(registry_ref(dest));
     auto options = DE_TRY(registry_options(o.registry));
+    if (!options.progress) options.progress = registry::report_blobs(o.reporter, "push", "uploaded");
     registry::PushOptions push{
         .compression = in.compression == Compression::None ? Compression::Gzip : in.compression};
     // Several platforms: OCI manifests under an OCI image index, the same bytes (and digests) as
@@ -163,6 +175,10 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
   if (out.manifests.size() != out.results.size())
     return fail(Code::Internal, "{}: {} manifest(s) written for {} platform(s)", dest,
                 out.manifests.size(), out.results.size());
+  progress::emit(o.reporter, {.kind = progress::Kind::StageEnd,
+                              .stage = stage,
+                              .detail = fmt::format("{} {}", in.multi() ? "index" : "manifest",
+                                                    out.manifest_digest.to_string())});
   return {};
 }
 
@@ -210,7 +226,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
   for (size_t i = 0; i < in.platforms.size(); ++i) {
     const std::string& target = in.platforms[i];
     auto packages = std::move(per_platform[i]);
-    say(o, "base image " + in.base + " for " + target);
+    say(o, "base", "base image " + redact_reference(in.base) + " for " + target);
     auto platform = DE_TRY(image_platform(target));
     auto base_image = DE_TRY(read_base_image(in.base, platform, o.registry));
     BuildRequest request{
@@ -238,7 +254,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
         .layer_cache = o.cache_root / "layers",
         .fetcher = fetcher.get(),
         .parallelism = std::max(1u, o.parallelism),
-        .progress = o.progress,
+        .reporter = o.reporter,
     };
     auto built = DE_TRY_CTX(build_image(request),
                             in.multi() ? "building for " + target : std::string("building"));

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
-#include <mutex>
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -221,9 +220,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   const oci::Platform platform = DE_TRY(image_platform(r.platform));
   const Owner owner = r.owner.value_or(Owner{});
   const unsigned parallelism = std::max(1u, r.parallelism);
-  auto report = [&](BuildEvent e) {
-    if (r.progress) r.progress(e);
-  };
+  auto report = [&](progress::Event e) { progress::emit(r.reporter, e); };
+  using progress::Kind;
 
   BuildResult result;
   result.base_layers = r.base.layers.size();
@@ -243,31 +241,35 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       return fail(Code::InvalidArgument, "package {} has no URL to fetch it from", p.dist_name());
     requests.push_back({p.url, {.sha256 = p.sha256, .md5 = p.md5, .size = p.size}});
   }
-  report({.kind = BuildEvent::Kind::Fetching, .total = requests.size()});
+  report({.kind = Kind::StageStart,
+          .stage = "fetch",
+          .detail = fmt::format("{} package(s)", requests.size()),
+          .total = requests.size()});
   conda::PackageCache package_cache(r.package_cache);
   auto on_fetch = [&](const conda::PackageCache::FetchProgress& p) {
     using State = conda::PackageCache::FetchProgress::State;
-    if (p.state == State::Cached) return;
     if (p.state == State::Downloaded) {
       ++result.packages_downloaded;
       result.bytes_downloaded += p.bytes;
     }
-    report({.kind = p.state == State::Downloaded ? BuildEvent::Kind::Downloaded
-                                                 : BuildEvent::Kind::Downloading,
-            .index = p.index,
-            .total = requests.size(),
-            .bytes = p.bytes,
-            .size = p.size,
-            .what = p.file_name});
+    if (p.state == State::Local) ++result.packages_local;
+    conda::PackageCache::report(r.reporter, "fetch", p);
   };
   auto dirs = DE_TRY_CTX(package_cache.fetch_all(requests, *r.fetcher, parallelism, on_fetch),
                          "fetching packages");
-  report({.kind = BuildEvent::Kind::Fetched,
-          .index = result.packages_downloaded,
-          .total = requests.size(),
-          .bytes = result.bytes_downloaded});
+  report({.kind = Kind::StageEnd,
+          .stage = "fetch",
+          .detail = fmt::format(
+              "{} package(s): {} downloaded ({}), {} from the package cache, {} local",
+              requests.size(), result.packages_downloaded,
+              progress::human_bytes(result.bytes_downloaded),
+              requests.size() - result.packages_downloaded - result.packages_local,
+              result.packages_local)});
 
   // 2. What each package puts under the prefix.
+  report({.kind = Kind::StageStart,
+          .stage = "plan",
+          .detail = fmt::format("{} package(s)", r.packages.size())});
   std::vector<conda::PackageToInstall> to_install;
   for (size_t i = 0; i < r.packages.size(); ++i) to_install.push_back({dirs[i], r.packages[i], ""});
   auto plan = DE_TRY(conda::plan_environment(to_install, {.prefix = prefix,
@@ -275,6 +277,9 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                                                           .history_command = r.created_by,
                                                           .plan_cache = r.layer_cache / "plans"}));
   result.warnings = plan.warnings;
+  report({.kind = Kind::StageEnd,
+          .stage = "plan",
+          .detail = fmt::format("{} entries", plan.entries.size())});
 
   std::map<std::string, size_t> index_of;  // dist name -> package index
   std::vector<std::string> content_base(plan.records.size());
@@ -345,7 +350,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     fin.entries = std::move(final_entries);
     jobs.push_back(std::move(fin));
   }
-  report({.kind = BuildEvent::Kind::Planned, .total = jobs.size()});
+  report({.kind = Kind::StageStart,
+          .stage = "layers",
+          .detail = fmt::format("{} layer(s)", jobs.size()),
+          .total = jobs.size()});
 
   // 4. Keys, and the cache.
   LayerCache cache(r.layer_cache);
@@ -371,20 +379,20 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     auto& job = jobs[i];
     if (job.cached) {
       job.reused = true;
-      report({.kind = BuildEvent::Kind::LayerReused,
-              .index = i,
-              .total = jobs.size(),
-              .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
-              .what = job.label});
+      report({.kind = Kind::TaskEnd,
+              .stage = "layers",
+              .task = job.label,
+              .detail = "reused",
+              .bytes = static_cast<std::uint64_t>(job.cached->blob.size)});
     } else {
       missing.push_back(i);
     }
   }
 
   // 5. Produce the missing layers in parallel (each also compresses on a second thread).
-  std::mutex progress_mutex;
   Status built = parallel_for(missing.size(), parallelism, [&](size_t k) -> Status {
     auto& job = jobs[missing[k]];
+    report({.kind = Kind::TaskStart, .stage = "layers", .task = job.label});
     auto produced = [&]() -> Result<CachedLayer> {
       auto options = key_options.layer;
       options.description = "layer " + job.label;
@@ -392,12 +400,11 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       return cache.put(job.key, *layer, r.compression);
     }();
     job.cached = DE_TRY_CTX(produced, "building layer " + job.label);
-    std::lock_guard lock(progress_mutex);
-    report({.kind = BuildEvent::Kind::LayerBuilt,
-            .index = missing[k],
-            .total = jobs.size(),
-            .bytes = static_cast<std::uint64_t>(job.cached->blob.size),
-            .what = job.label});
+    report({.kind = Kind::TaskEnd,
+            .stage = "layers",
+            .task = job.label,
+            .detail = "built",
+            .bytes = static_cast<std::uint64_t>(job.cached->blob.size)});
     return {};
   });
   DE_TRY(built);
@@ -416,6 +423,11 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     result.layers.push_back(
         {job.label, job.packages, job.cached->blob, job.cached->diff_id, job.key, job.reused});
   }
+  report({.kind = Kind::StageEnd,
+          .stage = "layers",
+          .detail = fmt::format("{} layer(s): {} reused, {} built ({} new)", jobs.size(),
+                                jobs.size() - missing.size(), missing.size(),
+                                progress::human_bytes(result.bytes_new))});
   oci::ConfigEdit edit;
   std::string base_path = r.base.config.env_var("PATH").value_or(
       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");

@@ -6,12 +6,10 @@
 // ENV_FILE; `--from-prefix PREFIX` takes them from an existing environment's conda-meta records.
 // `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
 // network. Every key of the image section has a flag here that overrides it. DEST is any transport
-// or docker://REF (default docker-archive:NAME.tar). Progress goes to a terminal only; --json
-// prints the result on stdout. What the inputs mean and how they become an image is
+// or docker://REF (default docker-archive:NAME.tar). Progress goes to stderr as --progress says
+// (cli/progress.hpp), ending with a summary; --json prints the result on stdout. What the inputs mean and how they become an image is
 // build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the flags, what
 // depends on the process environment, and the printing.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -54,50 +52,6 @@ fs::path cache_root(const BuildFlags& f) {
   if (const char* home = std::getenv("HOME"); home && *home)
     return fs::path(home) / ".cache/docker-envs";
   return fs::temp_directory_path() / "docker-envs";
-}
-
-std::string human_bytes(std::uint64_t n) {
-  if (n >= (1u << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1u << 30));
-  if (n >= (1u << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1u << 20));
-  if (n >= (1u << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1u << 10));
-  return fmt::format("{} B", n);
-}
-
-// One line per build event on a terminal.
-void print_event(const build::BuildEvent& e) {
-  using K = build::BuildEvent::Kind;
-  // "[3/12] built  numpy-... (4.1 MiB)": one package or layer done.
-  auto done = [&](std::string_view verb) {
-    return fmt::format("[{}/{}] {} {} ({})", e.index + 1, e.total, verb, e.what,
-                       human_bytes(e.bytes));
-  };
-  std::string line;
-  switch (e.kind) {
-    case K::Fetching:
-      line = fmt::format("fetching and extracting {} package(s)", e.total);
-      break;
-    case K::Downloading:
-      line = fmt::format("downloading {}: {}{}", e.what, human_bytes(e.bytes),
-                         e.size ? " of " + human_bytes(*e.size) : std::string());
-      break;
-    case K::Downloaded:
-      line = done("downloaded");
-      break;
-    case K::Fetched:
-      line = fmt::format("{} package(s): {} downloaded ({}), {} from the cache", e.total, e.index,
-                         human_bytes(e.bytes), e.total - e.index);
-      break;
-    case K::Planned:
-      line = fmt::format("{} environment layer(s)", e.total);
-      break;
-    case K::LayerReused:
-      line = done("reused");
-      break;
-    case K::LayerBuilt:
-      line = done("built ");
-      break;
-  }
-  std::fputs((line + "\n").c_str(), stderr);
 }
 
 nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
@@ -207,8 +161,26 @@ void print_plan(const build::BuildPlan& plan, bool json) {
   std::fputs(text.c_str(), stdout);
 }
 
+// The last lines of a build (short, to fit a terminal): what was written, its digest, and how
+// its layers came about.
+std::vector<std::string> summary(const build::EnvironmentBuildResult& out) {
+  std::uint64_t reused = 0, fresh = 0;
+  std::size_t built = 0, kept = 0;
+  for (const auto& r : out.results) {
+    reused += r.bytes_reused;
+    fresh += r.bytes_new;
+    for (const auto& l : r.layers) ++(l.reused ? kept : built);
+  }
+  const auto& in = out.inputs;
+  return {fmt::format("wrote {} ({}:{}{})", in.destination, in.image_name, in.image_tag,
+                      in.multi() ? fmt::format(", {} platforms", out.results.size()) : ""),
+          "digest " + out.manifest_digest.to_string(),
+          fmt::format("layers: {} built, {} reused; {} new, {} reused", built, kept,
+                      progress::human_bytes(fresh), progress::human_bytes(reused))};
+}
+
 Status run(const BuildFlags& f, const Globals& globals) {
-  const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
+  ProgressDisplay display(globals.progress);
   build::EnvironmentBuildOptions options{
       .inputs = {.env_file = f.env_file,
                  .specs = f.specs,
@@ -249,32 +221,22 @@ Status run(const BuildFlags& f, const Globals& globals) {
       .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
       .source_date_epoch = globals.source_date_epoch,
       .make_fetcher = {},
-      .status = {},
-      .progress = {},
+      .reporter = display.reporter(),
   };
-  if (terminal) {
-    options.status = [](const std::string& line) { std::fputs((line + "\n").c_str(), stderr); };
-    options.progress = print_event;
-  }
   if (f.dry_run) {
     print_plan(DE_TRY(build::plan_build(options)), f.registry.json);
     return {};
   }
   auto out = DE_TRY(build::build_environment(options));
-
-  std::uint64_t reused = 0, fresh = 0;
-  for (const auto& r : out.results) {
-    reused += r.bytes_reused;
-    fresh += r.bytes_new;
+  display.finish(summary(out));
+  if (f.registry.json) {
+    std::uint64_t reused = 0, fresh = 0;
+    for (const auto& r : out.results) {
+      reused += r.bytes_reused;
+      fresh += r.bytes_new;
+    }
+    print_json(out, reused, fresh);
   }
-  if (terminal)
-    std::fputs(
-        fmt::format("wrote {}: {} platform(s), {} reused, {} new, {} {}\n", out.inputs.destination,
-                    out.results.size(), human_bytes(reused), human_bytes(fresh),
-                    out.inputs.multi() ? "index" : "manifest", out.manifest_digest.to_string())
-            .c_str(),
-        stderr);
-  if (f.registry.json) print_json(out, reused, fresh);
   return {};
 }
 

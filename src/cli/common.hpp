@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/progress.hpp"
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/oci/image.hpp"
@@ -28,6 +29,8 @@ struct Globals {
   // SOURCE_DATE_EPOCH: clamps file mtimes and sets the created times that are written. When
   // absent no time is written at all (never the host's clock).
   std::optional<std::int64_t> source_date_epoch;
+  // --progress, -v and -q: how a command shows its progress (progress.hpp).
+  ProgressSettings progress;
 };
 
 struct CommandTable {

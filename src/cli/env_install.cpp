@@ -110,8 +110,15 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     auto fetcher =
         o.offline ? build::make_offline_fetcher(conda::make_fetcher()) : conda::make_fetcher();
     if (o.offline) DE_TRY(build::check_offline(lock.packages, cache_root, *fetcher));
+    ProgressDisplay display(globals.progress);
+    display.stage_start("fetch", fmt::format("{} package(s)", requests.size()));
+    auto* reporter = display.reporter();
     auto dirs = DE_TRY(cache.fetch_all(
-        requests, *fetcher, o.jobs ? o.jobs : std::max(thread_count(0, requests.size()), 4u)));
+        requests, *fetcher, o.jobs ? o.jobs : std::max(thread_count(0, requests.size()), 4u),
+        [reporter](const conda::PackageCache::FetchProgress& p) {
+          conda::PackageCache::report(reporter, "fetch", p);
+        }));
+    display.stage_end("fetch", fmt::format("{} package(s)", requests.size()));
     for (std::size_t i = 0; i < dirs.size(); ++i)
       packages.push_back({dirs[i], lock.packages[i], ""});
   }

@@ -1,6 +1,7 @@
 // `docker-envs image copy SRC DEST [--compression gzip|zstd|none]`: converts between formats,
 // keeping the config bytes (and so the image ID) as they are.
 #include "cli/common.hpp"
+#include "cli/registry_ref.hpp"
 
 namespace de::cli {
 namespace {
@@ -13,10 +14,14 @@ struct CopyOptions {
 Status run(const CopyOptions& o, const Globals& globals) {
   DE_TRY(check_destination(o.destination));
   Compression compression = DE_TRY(layer_compression(o.compression));
+  ProgressDisplay display(globals.progress);
+  display.stage_start("copy", fmt::format("{} to {}", shown_ref(o.source), shown_ref(o.destination)));
   auto image = DE_TRY(read_source(o.source));
-  return write_destination(std::move(image), o.destination,
+  DE_TRY(write_destination(std::move(image), o.destination,
                            oci::WriteOptions{.compression = compression}, globals,
-                           /*stamp_created=*/false);
+                           /*stamp_created=*/false));
+  display.stage_end("copy", "");
+  return {};
 }
 
 }  // namespace

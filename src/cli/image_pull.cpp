@@ -64,11 +64,16 @@ Status run(const PullCommand& o, const Globals& globals) {
     return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source",
                 o.destination);
   auto ref = DE_TRY(parse_registry_ref(o.reference));
-  auto options = DE_TRY(registry_options(o.flags));
+  ProgressDisplay display(globals.progress);
+  auto options = DE_TRY(registry_options(o.flags, display.reporter(), "pull", "downloaded"));
   registry::PullOptions pull;
   if (!o.flags.platform.empty())
     pull.platform = DE_TRY_CTX(oci::Platform::parse(o.flags.platform), "--platform");
+  display.stage_start("pull", ref.familiar());
   auto pulled = DE_TRY(registry::pull_image(ref, options, pull));
+  display.stage_end("pull", fmt::format("{} downloaded, {} from the cache",
+                                        progress::human_bytes(pulled.bytes_downloaded),
+                                        progress::human_bytes(pulled.bytes_cached)));
   log::info("pulled {} (manifest {}, {} bytes downloaded, {} from cache)", ref.familiar(),
             pulled.manifest_digest.to_string(), pulled.bytes_downloaded, pulled.bytes_cached);
   oci::WriteOptions write{.compression = DE_TRY(layer_compression(o.compression))};

@@ -17,7 +17,7 @@ struct PushCommand {
   std::vector<std::string> mount_from;
 };
 
-Status run(const PushCommand& o, const Globals&) {
+Status run(const PushCommand& o, const Globals& globals) {
   if (o.args.size() < 2) return fail(Code::InvalidArgument, "push needs SRC and REF");
   auto ref = DE_TRY(parse_registry_ref(o.args.back()));
   std::vector<oci::Image> images;
@@ -27,15 +27,18 @@ Status run(const PushCommand& o, const Globals&) {
     else
       images.push_back(DE_TRY(read_source(o.args[i])));
   }
-  auto options = DE_TRY(registry_options(o.flags));
+  ProgressDisplay display(globals.progress);
+  auto options = DE_TRY(registry_options(o.flags, display.reporter(), "push", "uploaded"));
   registry::PushOptions push{.compression = DE_TRY(layer_compression(o.compression)),
                              .format = o.format == "oci"      ? registry::ManifestFormat::Oci
                                        : o.format == "docker" ? registry::ManifestFormat::Docker
                                                               : registry::ManifestFormat::Auto,
                              .chunk_size = o.chunk_size,
                              .mount_from = o.mount_from};
+  display.stage_start("push", ref.familiar());
   auto result = images.size() == 1 ? DE_TRY(registry::push_image(images[0], ref, options, push))
                                    : DE_TRY(registry::push_index(images, ref, options, push));
+  display.stage_end("push", fmt::format("manifest {}", result.manifest_digest.to_string()));
   log::info("pushed {} (manifest {}): {} blob(s) uploaded ({} bytes), {} already there, {} mounted",
             ref.familiar(), result.manifest_digest.to_string(), result.blobs_uploaded,
             result.bytes_uploaded, result.blobs_skipped, result.blobs_mounted);

@@ -27,10 +27,14 @@ struct LockCommand {
   std::string format = "explicit";
 };
 
-Status run(const LockCommand& cmd, const Globals&) {
+Status run(const LockCommand& cmd, const Globals& globals) {
   auto request = DE_TRY(make_solve_request(cmd.flags, process_env()));
   auto fetcher = conda::make_fetcher();
+  ProgressDisplay display(globals.progress);  // the solve downloads repodata: a stage
+  display.stage_start("solve", fmt::format("{} spec(s) for {}", request.request.specs.size(),
+                                           request.request.platform));
   auto outcome = DE_TRY(conda::solve_environment(request.request, *fetcher));
+  display.stage_end("solve", "");
   if (auto* unsolvable = std::get_if<conda::Unsolvable>(&outcome))
     return fail(Code::Unsatisfiable, "{}", unsolvable->explanation);
   const auto& packages = std::get<conda::Solution>(outcome).packages;

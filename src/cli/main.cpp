@@ -66,6 +66,7 @@ std::optional<std::string> unknown_command(const CLI::App& app, int argc, char**
   std::string path;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
+    if (arg == "--progress") ++i;  // its value is no command word
     if (arg.starts_with('-')) continue;
     auto subs = current->get_subcommands([](const CLI::App*) { return true; });
     if (subs.empty()) return std::nullopt;
@@ -125,6 +126,12 @@ int main(int argc, char** argv) {
   bool verbose = false, quiet = false;
   auto* verbose_flag = app.add_flag("-v,--verbose", verbose, "Print progress and debug details");
   app.add_flag("-q,--quiet", quiet, "Print only errors")->excludes(verbose_flag);
+  std::string progress_mode = "auto";
+  app.add_option("--progress", progress_mode,
+                 "Progress display on stderr: auto (tty on a terminal, else plain), tty, plain "
+                 "(lines, with a heartbeat), json (one event per line)")
+      ->check(CLI::IsMember({"auto", "tty", "plain", "json"}))
+      ->capture_default_str();
 
   cli::CommandTable commands;
   auto* image = app.add_subcommand("image", "Inspect, list, edit and convert images");
@@ -168,6 +175,10 @@ int main(int argc, char** argv) {
   log::set_level(verbose ? log::Level::Debug : quiet ? log::Level::Error : log::Level::Info);
 
   cli::Globals globals;
+  globals.progress = {.mode = quiet ? cli::ProgressMode::Quiet
+                                    : cli::parse_progress_mode(progress_mode).value_or(
+                                          cli::ProgressMode::Auto),
+                      .verbose = verbose};
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
     auto parsed = cli::parse_source_date_epoch(epoch);
     if (!parsed) {

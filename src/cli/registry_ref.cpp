@@ -1,9 +1,6 @@
 #include "cli/registry_ref.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
-#include <mutex>
 
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
@@ -16,38 +13,6 @@ namespace {
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-const char* phase_name(registry::BlobProgress::Phase p) {
-  using P = registry::BlobProgress::Phase;
-  switch (p) {
-    case P::Checking:
-      return "checking";
-    case P::Transferring:
-      return "transferring";
-    case P::Done:
-      return "done";
-    case P::Skipped:
-      return "already there";
-    case P::Mounted:
-      return "mounted";
-    case P::Cached:
-      return "cached";
-  }
-  return "";
-}
-
-// One line per blob state change on a terminal (stderr); transfers report every few MiB.
-registry::ProgressFn terminal_progress() {
-  if (!isatty(2) || log::level() > log::Level::Info) return {};
-  auto mutex = std::make_shared<std::mutex>();
-  return [mutex](const registry::BlobProgress& p) {
-    std::lock_guard lock(*mutex);
-    if (p.phase == registry::BlobProgress::Phase::Transferring && p.total)
-      fmt::print(stderr, "{}: {:.1f}/{:.1f} MB\n", p.id, p.done / 1e6, p.total / 1e6);
-    else if (p.phase != registry::BlobProgress::Phase::Checking)
-      fmt::print(stderr, "{}: {}\n", p.id, phase_name(p.phase));
-  };
 }
 
 }  // namespace
@@ -86,7 +51,14 @@ Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags) {
   fs::path cache = env("XDG_CACHE_HOME");
   if (cache.empty() && !home.empty()) cache = fs::path(home) / ".cache";
   if (!cache.empty()) o.cache_dir = cache / "docker-envs";
-  o.progress = terminal_progress();
+  return o;
+}
+
+Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags,
+                                                   progress::Reporter* reporter,
+                                                   std::string stage, std::string done) {
+  auto o = DE_TRY(registry_options(flags));
+  o.progress = registry::report_blobs(reporter, std::move(stage), std::move(done));
   return o;
 }
 

@@ -32,8 +32,12 @@ void add_registry_options(CLI::App* sub, RegistryFlags& flags, bool platform);
 
 // Options from the flags and the environment: credentials from --creds or docker's config.json
 // ($DOCKER_CONFIG/config.json, else ~/.docker/config.json), the blob cache under
-// $XDG_CACHE_HOME/docker-envs (else ~/.cache/docker-envs), per-layer progress on a terminal.
+// $XDG_CACHE_HOME/docker-envs (else ~/.cache/docker-envs). The second form reports each blob to
+// `reporter` as a task of `stage`, ended as `done` ("uploaded", "downloaded").
 Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags);
+Result<registry::RegistryOptions> registry_options(const RegistryFlags& flags,
+                                                   progress::Reporter* reporter,
+                                                   std::string stage, std::string done);
 
 // Parses "docker://REF" or a bare REF. A reference carrying credentials ("user:pw@host/repo") is
 // refused without echoing them: they come from --creds or docker's config.json.

@@ -161,7 +161,7 @@ class CountingWriter final : public Writer {
   std::uint64_t bytes() const { return bytes_; }
 
  private:
-  static constexpr std::uint64_t kEvery = 4 << 20;
+  static constexpr std::uint64_t kEvery = 64 << 10;
   Writer& next_;
   std::function<void(std::uint64_t)> report_;
   std::uint64_t bytes_ = 0;
@@ -179,7 +179,7 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   };
   if (auto local = fetcher.local_path(url)) {
     auto entry = DE_TRY(extract(*local, expected));
-    say(State::Cached, 0);
+    say(State::Local, 0);
     return entry;
   }
   std::string file_name = url_file_name(url);
@@ -203,6 +203,7 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   std::optional<std::uint64_t> downloaded;
   if (!have) {
     // Verified before it is renamed into place: a truncated or corrupt download never lands.
+    say(State::Started, 0);
     auto out = DE_TRY_CTX(AtomicFileWriter::create(dest), what);
     HashingWriter tee(*out);
     CountingWriter counted(tee, [&](std::uint64_t n) { say(State::Downloading, n); });
@@ -217,6 +218,22 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   else
     say(State::Cached, 0);
   return entry;
+}
+
+void PackageCache::report(progress::Reporter* reporter, std::string_view stage,
+                          const FetchProgress& p) {
+  if (!reporter) return;
+  using progress::Kind;
+  using State = FetchProgress::State;
+  progress::Event e{.stage = stage, .task = p.file_name, .bytes = p.bytes, .total = p.size.value_or(0)};
+  switch (p.state) {
+    case State::Started: e.kind = Kind::TaskStart; break;
+    case State::Downloading: e.kind = Kind::TaskProgress; break;
+    case State::Downloaded: e.kind = Kind::TaskEnd, e.detail = "downloaded"; break;
+    case State::Cached: e.kind = Kind::TaskEnd, e.detail = "cached"; break;
+    case State::Local: e.kind = Kind::TaskEnd, e.detail = "local"; break;
+  }
+  reporter->report(e);
 }
 
 std::optional<fs::path> PackageCache::local_source(const std::string& url,

@@ -81,8 +81,11 @@ TEST_F(BuildCli, ExplicitLockToEveryTransport) {
   ASSERT_EQ(j["layers"].size(), 3u);
   EXPECT_EQ(j["layers"][1]["packages"][0], "hello-1.0-0");
   EXPECT_EQ(j["bytes_reused"], 0);
-  // Not a terminal: no progress on stderr (warnings only).
-  EXPECT_EQ(r.err.find("reused"), std::string::npos) << r.err;
+  // Not a terminal: plain progress on stderr, a line per stage and no line per package or layer.
+  EXPECT_NE(r.err.find("[fetch] done in "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[layers] done in "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("hello-1.0-0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("wrote docker-archive:demo.tar:demo:1.0"), std::string::npos) << r.err;
 
   auto image = oci::read_image(
       {oci::Transport::DockerArchive, (dir_->path() / "demo.tar").string(), "demo:1.0"});

@@ -3,17 +3,42 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "conda/test_packages.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/progress.hpp"
 #include "docker_envs/conda/package.hpp"
 #include "docker_envs/conda/package_record.hpp"
 
 namespace de::build::test {
 
 namespace ct = de::conda::test;
+
+// Keeps every progress event (copied: an Event's views do not outlive the call).
+struct RecordingReporter : progress::Reporter {
+  struct Seen {
+    progress::Kind kind;
+    std::string stage, task, detail;
+    std::uint64_t bytes = 0, total = 0;
+  };
+  void report(const progress::Event& e) override {
+    std::lock_guard lock(mutex);
+    events.push_back({e.kind, std::string(e.stage), std::string(e.task), std::string(e.detail),
+                      e.bytes, e.total});
+  }
+  // The events of `kind` (and `stage`, when given).
+  std::vector<Seen> of(progress::Kind kind, std::string_view stage = {}) const {
+    std::vector<Seen> out;
+    for (const auto& e : events)
+      if (e.kind == kind && (stage.empty() || e.stage == stage)) out.push_back(e);
+    return out;
+  }
+  std::mutex mutex;
+  std::vector<Seen> events;
+};
 
 inline ct::PackageSpec hello_spec(std::string version = "1.0") {
   ct::PackageSpec spec;

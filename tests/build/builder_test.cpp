@@ -84,20 +84,32 @@ TEST_F(BuilderTest, BuildsAnImageOurReadersAccept) {
   req.cmd = std::vector<std::string>{"hello"};
   req.variables = {{"FROM_YML", "yes"}};
   req.env = {{"DEP_MODE", "overridden"}};
-  std::vector<BuildEvent> events;
-  req.progress = [&](const BuildEvent& e) { events.push_back(e); };
+  test::RecordingReporter seen;
+  req.reporter = &seen;
   auto built = build_image(req);
   ASSERT_TRUE(built) << built.error().to_string();
-  // file:// packages are read in place: fetched, nothing downloaded.
+  // file:// packages are read in place: fetched, nothing downloaded, and none of them "from the
+  // cache" (a cold build from a local channel said "2 from the cache").
   EXPECT_EQ(built->packages_downloaded, 0u);
   EXPECT_EQ(built->bytes_downloaded, 0u);
-  std::vector<BuildEvent::Kind> kinds;
-  for (const auto& e : events) kinds.push_back(e.kind);
-  using K = BuildEvent::Kind;
-  EXPECT_EQ(kinds, (std::vector<K>{K::Fetching, K::Fetched, K::Planned, K::LayerBuilt,
-                                   K::LayerBuilt, K::LayerBuilt}));
-  EXPECT_EQ(events[1].total, 2u);
-  EXPECT_EQ(events[1].index, 0u);
+  EXPECT_EQ(built->packages_local, 2u);
+  using K = progress::Kind;
+  std::vector<std::string> stages;
+  for (const auto& e : seen.of(K::StageStart)) stages.push_back(e.stage);
+  EXPECT_EQ(stages, (std::vector<std::string>{"fetch", "plan", "layers"}));
+  EXPECT_EQ(seen.of(K::StageEnd).size(), 3u);
+  EXPECT_EQ(seen.of(K::StageStart, "fetch").at(0).total, 2u);
+  auto fetched = seen.of(K::TaskEnd, "fetch");
+  ASSERT_EQ(fetched.size(), 2u);
+  for (const auto& e : fetched) EXPECT_EQ(e.detail, "local") << e.task;
+  EXPECT_EQ(seen.of(K::StageEnd, "fetch").at(0).detail,
+            "2 package(s): 0 downloaded (0 B), 0 from the package cache, 2 local");
+  auto layers = seen.of(K::TaskEnd, "layers");
+  ASSERT_EQ(layers.size(), 3u);
+  for (const auto& e : layers) EXPECT_EQ(e.detail, "built") << e.task;
+  EXPECT_EQ(seen.of(K::TaskStart, "layers").size(), 3u);
+  EXPECT_EQ(seen.of(K::StageEnd, "layers").at(0).detail.substr(0, 31),
+            "3 layer(s): 0 reused, 3 built (");
   // One layer per package, then the environment-wide layer.
   ASSERT_EQ(built->layers.size(), 3u);
   EXPECT_EQ(built->layers[0].packages, std::vector<std::string>{"dep-1.0-0"});

@@ -175,7 +175,7 @@ TEST_F(BuildInputsTest, CondaLockIsReadPerPlatform) {
 
 TEST_F(BuildInputsTest, BuildEnvironmentSolvesPerPlatformAndWrites) {
   std::vector<SolveInputs> asked;
-  std::vector<std::string> said;
+  test::RecordingReporter seen;
   EnvironmentBuildOptions options{
       .inputs = {.specs = {"hello"},
                  .channels = {"./channel"},
@@ -195,7 +195,7 @@ TEST_F(BuildInputsTest, BuildEnvironmentSolvesPerPlatformAndWrites) {
       .cache_root = path("cache"),
       .parallelism = 2,
       .source_date_epoch = 1700000000,
-      .status = [&](const std::string& line) { said.push_back(line); },
+      .reporter = &seen,
   };
   auto out = build_environment(options);
   ASSERT_TRUE(out) << out.error().to_string();
@@ -204,9 +204,19 @@ TEST_F(BuildInputsTest, BuildEnvironmentSolvesPerPlatformAndWrites) {
   EXPECT_EQ(asked[0].specs, std::vector<std::string>{"hello"});
   EXPECT_EQ(asked[0].channels, std::vector<std::string>{"./channel"});
   EXPECT_EQ(asked[0].platform, "linux-64");
-  ASSERT_EQ(said.size(), 2u);
-  EXPECT_EQ(said[0], "solving 1 spec(s) for linux-64 from 1 channel(s)");
-  EXPECT_EQ(said[1], "base image scratch for linux-64");
+  using K = progress::Kind;
+  ASSERT_EQ(seen.of(K::StageStart, "solve").size(), 1u);
+  EXPECT_EQ(seen.of(K::StageStart, "solve")[0].detail,
+            "1 spec(s) for linux-64 from 1 channel(s)");
+  ASSERT_EQ(seen.of(K::StageEnd, "solve").size(), 1u);
+  EXPECT_EQ(seen.of(K::StageEnd, "solve")[0].detail.find(" package(s) for linux-64"), 1u);
+  ASSERT_EQ(seen.of(K::Note).size(), 1u);
+  EXPECT_EQ(seen.of(K::Note)[0].detail, "base image scratch for linux-64");
+  std::vector<std::string> stages;
+  for (const auto& e : seen.of(K::StageStart)) stages.push_back(e.stage);
+  EXPECT_EQ(stages, (std::vector<std::string>{"solve", "fetch", "plan", "layers", "write"}));
+  EXPECT_EQ(seen.of(K::StageEnd, "write").at(0).detail,
+            "manifest " + out->manifest_digest.to_string());
   ASSERT_EQ(out->results.size(), 1u);
   EXPECT_EQ(out->results[0].package_count, 2u);
   ASSERT_EQ(out->manifests.size(), 1u);
@@ -276,7 +286,7 @@ TEST_F(BuildInputsTest, LockGivesThePackagesAndIsCheckedAgainstTheEnvFile) {
   EXPECT_EQ(in->image_name, "locked");
   EXPECT_EQ(in->base, "scratch");
 
-  std::vector<std::string> said;
+  test::RecordingReporter seen;
   EnvironmentBuildOptions options{
       .inputs = {.env_file = path("environment.yml"),
                  .output = "oci:" + path("layout"),
@@ -290,13 +300,14 @@ TEST_F(BuildInputsTest, LockGivesThePackagesAndIsCheckedAgainstTheEnvFile) {
         return setup;
       },
       .cache_root = path("cache"),
-      .status = [&](const std::string& line) { said.push_back(line); },
+      .reporter = &seen,
   };
   auto out = build_environment(options);
   ASSERT_TRUE(out) << out.error().to_string();
   EXPECT_EQ(out->results.at(0).package_count, 2u);
-  ASSERT_FALSE(said.empty());
-  EXPECT_NE(said[0].find("matches"), std::string::npos) << said[0];
+  auto notes = seen.of(progress::Kind::Note, "lock");
+  ASSERT_FALSE(notes.empty());
+  EXPECT_NE(notes[0].detail.find("matches"), std::string::npos) << notes[0].detail;
   auto image = oci::read_image({oci::Transport::OciLayout, path("layout"), ""});
   ASSERT_TRUE(image) << image.error().to_string();
   auto env = image->config.env();

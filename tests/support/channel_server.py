@@ -3,7 +3,7 @@
 library only). Never used by docker-envs itself.
 
   channel_server.py --root DIR --port-file FILE --log FILE [--port P] [--token T]
-                    [--basic USER:PASSWORD] [--fail-every N] [--gzip]
+                    [--basic USER:PASSWORD] [--fail-every N] [--gzip] [--trickle BYTES_PER_S]
 
 Serves the files under DIR (a channel: SUBDIR/repodata.json, SUBDIR/*.conda, ...) at
 http://127.0.0.1:PORT/ with GET and HEAD. Port 0 (the default) picks a free port; the port is
@@ -17,6 +17,8 @@ written to --port-file once the server listens.
 - --basic USER:PASSWORD: requests without those Basic credentials get 401 with WWW-Authenticate.
 - --fail-every N: every Nth request gets a 500 (to exercise retries).
 - --gzip: repodata.json is sent gzip-encoded to clients that send Accept-Encoding: gzip.
+- --trickle BYTES_PER_S: package files (anything but .json) are sent slowly, a tenth of that
+  every 0.1 s (a slow download for the progress tests).
 - The log gets one line per request: METHOD PATH STATUS BYTES, with the token replaced by
   <token> and no credentials, so tests can count requests and check what was asked.
 """
@@ -30,6 +32,7 @@ import os
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 
@@ -48,6 +51,7 @@ def main():
     ap.add_argument("--basic")
     ap.add_argument("--fail-every", type=int, default=0)
     ap.add_argument("--gzip", action="store_true")
+    ap.add_argument("--trickle", type=int, default=0)
     args = ap.parse_args()
     root = os.path.realpath(args.root)
     lock = threading.Lock()
@@ -69,13 +73,19 @@ def main():
                 p = p.replace("/t/" + args.token + "/", "/t/<token>/")
             return p
 
-        def reply(self, status, body=b"", headers=(), send_body=True):
+        def reply(self, status, body=b"", headers=(), send_body=True, slow=False):
             self.send_response(status)
             for k, v in headers:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if send_body and body:
+            if send_body and body and slow:
+                step = max(1, args.trickle // 10)
+                for start in range(0, len(body), step):
+                    self.wfile.write(body[start:start + step])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            elif send_body and body:
                 self.wfile.write(body)
             log(f"{self.command} {self.shown_path()} {status} {len(body) if send_body else 0}")
 
@@ -129,7 +139,8 @@ def main():
                     and "gzip" in self.headers.get("Accept-Encoding", "")):
                 body = gzip.compress(body, mtime=0)
                 headers.append(("Content-Encoding", "gzip"))
-            self.reply(200, body, headers, send_body)
+            self.reply(200, body, headers, send_body,
+                       slow=bool(args.trickle) and not full.endswith(".json"))
 
         def do_GET(self):
             self.serve(True)

@@ -1,7 +1,9 @@
 // Logging to stderr. The CLI sets the level once at start-up; library code only calls the
-// functions. Thread-safe: each message is written with a single write call.
+// functions. Thread-safe: each message is written with a single write call, or handed to the sink
+// the CLI installed (its progress display, so that log lines and redrawn progress never mix).
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -13,6 +15,11 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3, Quiet = 4 };
 void set_level(Level level);
 Level level();
 void write(Level level, std::string_view message);
+
+// Where messages that pass the level go instead of stderr (the message without its "warning: "
+// prefix); an empty function restores stderr. Called from any thread.
+using Sink = std::function<void(Level, std::string_view)>;
+void set_sink(Sink sink);
 
 template <class... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {

@@ -71,6 +71,14 @@ Result<UniqueFd> open_file(const std::filesystem::path& path, OpenMode mode,
 Status write_all(int fd, std::span<const std::byte> data, std::string_view what);
 Status write_all(int fd, std::string_view data, std::string_view what);
 
+// The size of the terminal `fd` is, in character cells; nullopt when it is not a terminal (or
+// reports no size).
+struct TerminalSize {
+  unsigned columns = 0, rows = 0;
+};
+bool is_terminal(int fd);
+std::optional<TerminalSize> terminal_size(int fd);
+
 // Copies from `in` to `out`, from their current offsets: `size` bytes (failing with Corruption
 // when `in` ends first), or until the end of `in`. Uses copy_file_range (no copy through user
 // space) and falls back to read/write when the kernel refuses it for these files (EXDEV, ENOSYS,

@@ -20,6 +20,7 @@
 
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/progress.hpp"
 #include "docker_envs/build/entries_layer.hpp"
 #include "docker_envs/build/image_spec.hpp"
 #include "docker_envs/build/layer_plan.hpp"
@@ -28,23 +29,6 @@
 #include "docker_envs/oci/image.hpp"
 
 namespace de::build {
-
-// Progress events for a front end (from worker threads too, never concurrently).
-struct BuildEvent {
-  enum class Kind {
-    Fetching,     // total: packages
-    Downloading,  // index/total: package, bytes: received so far (every few MiB), what: file
-    Downloaded,   // as Downloading, bytes: the whole file (verified)
-    Fetched,      // index: packages downloaded, total: packages, bytes: bytes downloaded
-    Planned,      // total: layers
-    LayerReused,  // index/total: layer, bytes: blob bytes, what: the layer's label
-    LayerBuilt,   // as LayerReused
-  } kind;
-  std::size_t index = 0, total = 0;
-  std::uint64_t bytes = 0;
-  std::optional<std::uint64_t> size;  // Downloading/Downloaded: the expected size, when known
-  std::string what;
-};
 
 struct BuildRequest {
   // The environment, in install order (dependencies first), each with its url and, when known,
@@ -74,7 +58,9 @@ struct BuildRequest {
   std::filesystem::path layer_cache;    // required; also holds the installer's plans (plans/)
   conda::Fetcher* fetcher = nullptr;  // required
   unsigned parallelism = 2;
-  std::function<void(const BuildEvent&)> progress;
+  // Stages "fetch" (a task per package: downloaded / cached / local), "plan" and "layers" (a task
+  // per layer: built / reused); optional.
+  progress::Reporter* reporter = nullptr;
 };
 
 struct BuiltLayer {
@@ -95,6 +81,7 @@ struct BuildResult {
   // Packages downloaded for this build (the others were in the package cache or local files).
   std::size_t packages_downloaded = 0;
   std::uint64_t bytes_downloaded = 0;
+  std::size_t packages_local = 0;  // read in place from a local (file://) channel
   std::vector<std::string> warnings;
 };
 

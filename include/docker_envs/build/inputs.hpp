@@ -133,8 +133,9 @@ struct EnvironmentBuildOptions {
   unsigned parallelism = 4;
   std::optional<std::int64_t> source_date_epoch;
   std::function<std::unique_ptr<conda::Fetcher>()> make_fetcher;  // default conda::make_fetcher
-  std::function<void(const std::string&)> status;  // "solving ...", "base image ..." lines
-  std::function<void(const BuildEvent&)> progress;
+  // Stages "solve" (its summary: the packages), "fetch", "plan", "layers" (build_image), then
+  // "write" or "push"; notes ("base image ... for linux-64", the lock check). Optional.
+  progress::Reporter* reporter = nullptr;
 };
 
 struct EnvironmentBuildResult {

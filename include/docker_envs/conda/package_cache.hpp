@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/progress.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/package.hpp"
 
@@ -58,9 +59,11 @@ class PackageCache {
   // What fetch_all() says about each request.
   struct FetchProgress {
     enum class State {
-      Downloading,  // `bytes` received so far (every few MiB)
+      Started,      // a download begins
+      Downloading,  // `bytes` received so far (every 64 KiB)
       Downloaded,   // the whole file: `bytes` received, verified
-      Cached,       // nothing downloaded: already in the cache, or a local file
+      Cached,       // nothing downloaded: already in the package cache
+      Local,        // nothing downloaded: a local (file://) package, read in place
     } state;
     std::size_t index = 0;              // in the request list
     std::string file_name;              // "numpy-1.26.4-py312h8753938_0.conda"
@@ -76,6 +79,12 @@ class PackageCache {
   Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests,
                                                        Fetcher& fetcher, unsigned parallelism = 4,
                                                        const FetchProgressFn& progress = {});
+
+  // Forwards one FetchProgress to `reporter` as an event of `stage` (progress.hpp): Started is a
+  // task start, Downloading its progress, and the others its end with the outcome "downloaded",
+  // "cached" or "local".
+  static void report(progress::Reporter* reporter, std::string_view stage,
+                     const FetchProgress& p);
 
  private:
   // fetch(), reporting what happens to request `index` (states and bytes) through `report`.

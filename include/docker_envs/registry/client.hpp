@@ -20,6 +20,7 @@
 
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/progress.hpp"
 #include "docker_envs/oci/image.hpp"
 #include "docker_envs/oci/manifest.hpp"
 #include "docker_envs/registry/auth.hpp"
@@ -37,6 +38,12 @@ struct BlobProgress {
   std::uint64_t total = 0;
 };
 using ProgressFn = std::function<void(const BlobProgress&)>;
+
+// Forwards blob progress to `reporter` as task events of `stage` (progress.hpp): Checking starts a
+// task, Transferring is its progress, and the other phases end it: Done as `done` ("uploaded",
+// "downloaded"), Skipped as "already there", Mounted as "mounted", Cached as "cached". An empty
+// function for a null reporter.
+ProgressFn report_blobs(progress::Reporter* reporter, std::string stage, std::string done);
 
 struct RegistryOptions {
   // Explicit credentials (--creds) win over docker_config.
