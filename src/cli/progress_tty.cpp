@@ -15,8 +15,6 @@ namespace {
 
 using progress::Kind;
 
-constexpr std::string_view kClearBelow = "\x1b[J";
-
 std::string bar(double fraction, std::size_t width) {
   fraction = std::clamp(fraction, 0.0, 1.0);
   auto full = static_cast<std::size_t>(std::lround(fraction * static_cast<double>(width)));
@@ -169,34 +167,49 @@ class TtyRenderer final : public Renderer {
     return lines;
   }
 
-  // Moves the cursor back to where the region starts and clears from there down. A line drawn
-  // at an older, wider width may now take several rows.
-  std::string erase(std::size_t columns) const {
-    std::size_t rows = 0;
-    for (std::size_t len : drawn_) rows += std::max<std::size_t>(1, (len + columns - 1) / columns);
-    std::string text = "\r";
-    if (rows) text += fmt::format("\x1b[{}A", rows);
-    text += kClearBelow;
-    return text;
+  // Rows a line of `len` columns takes on a terminal `columns` wide.
+  static std::size_t rows_of(std::size_t len, std::size_t columns) {
+    return std::max<std::size_t>(1, (len + columns - 1) / columns);
   }
 
+  // Goes back to the region's first row and writes the lines that stay, the summary and the new
+  // region over it, each row cleared as it is written ("\x1b[2K" ... "\x1b[K"); rows of the old
+  // region left over below are cleared and the cursor returns above them. Nothing clears the
+  // screen as a whole (a terminal may push a whole-screen clear into its scrollback). A line
+  // drawn at an older, wider width may now take several rows: the rows are counted at the width
+  // of this frame.
   void draw(double now, bool final, std::span<const std::string> summary) {
     auto size = options_.size ? options_.size() : std::nullopt;
-    std::size_t columns = size ? size->columns : 80, total_rows = size && size->rows ? size->rows : 24;
+    std::size_t columns = std::max<std::size_t>(size ? size->columns : 80, 20);
+    std::size_t total_rows = size && size->rows ? size->rows : 24;
     // One column short of the edge, so that a full line never wraps or scrolls.
-    std::size_t width = std::max<std::size_t>(columns, 20) - 1;
+    std::size_t width = columns - 1;
     std::size_t rows = total_rows > 2 ? total_rows - 2 : 1;
     std::vector<std::string> lines;
     if (!final) lines = region(now, width, rows);
     if (kept_.empty() && summary.empty() && lines == shown_ && width == shown_width_) return;
-    std::string frame = erase(std::max<std::size_t>(columns, 1));
-    for (const auto& l : kept_) frame += fit(l, l.starts_with("[") ? width : l.size()) + "\n";
+    std::size_t old_rows = 0;
+    for (std::size_t len : drawn_) old_rows += rows_of(len, columns);
+    std::string frame = "\r";
+    if (old_rows) frame += fmt::format("\x1b[{}A", old_rows);
+    std::size_t written = 0;
+    auto put = [&](const std::string& line) {
+      frame += "\x1b[2K" + line + "\x1b[K\n";
+      written += rows_of(line.size(), columns);
+    };
+    for (const auto& l : kept_) put(fit(l, l.starts_with("[") ? width : l.size()));
     kept_.clear();
-    for (const auto& l : summary) frame += l + "\n";
+    for (const auto& l : summary) put(l);
     drawn_.clear();
     for (const auto& l : lines) {
-      frame += l + "\n";
+      put(l);
       drawn_.push_back(l.size());
+    }
+    if (old_rows > written) {
+      std::size_t left = old_rows - written;
+      frame += "\x1b[2K";
+      for (std::size_t i = 1; i < left; ++i) frame += "\x1b[B\x1b[2K";
+      if (left > 1) frame += fmt::format("\x1b[{}A", left - 1);
     }
     shown_ = std::move(lines);
     shown_width_ = width;

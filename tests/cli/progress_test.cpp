@@ -107,7 +107,8 @@ TEST(ProgressPlain, HeartbeatWhileAStageRunsLong) {
   r->report({.kind = Kind::TaskEnd, .stage = "fetch", .task = "small.conda", .detail = "cached"});
   r->tick();
   ASSERT_EQ(fake.lines().size(), 3u) << fake.text;
-  EXPECT_EQ(fake.lines()[2], "[fetch] 1/94 done, 5.0 MiB, 1 in progress, 10 s");
+  // The rate over the last 5 s (and the sample before): 1 MiB in 6 s.
+  EXPECT_EQ(fake.lines()[2], "[fetch] 1/94 done, 5.0 MiB, 170.7 KiB/s, 1 in progress, 10 s");
   r->report({.kind = Kind::StageEnd, .stage = "fetch"});
   fake.now = 30;
   r->tick();
@@ -225,11 +226,11 @@ TEST(ProgressTty, RegionRedrawnInPlaceWithinTheWidth) {
   std::string first = fake.take();
   auto lines = visible(first);
   ASSERT_EQ(lines.size(), 3u) << first;
-  EXPECT_EQ(lines[0], "[solve] done in 0.5 s: 3 package(s)...");
+  EXPECT_EQ(lines[0], "[solve] done in 0.5 s: 3 package(s) ...");
   EXPECT_TRUE(lines[1].starts_with("[fetch]  [................]  0/3")) << lines[1];
   EXPECT_TRUE(lines[2].starts_with("    a-package-with-a-very-long-name")) << lines[2];
   for (const auto& l : lines) EXPECT_LE(l.size(), 39u) << l;
-  EXPECT_EQ(first.find("\x1b[2A"), std::string::npos) << "nothing to move over yet";
+  EXPECT_TRUE(first.starts_with("\r\x1b[2K[solve]")) << "nothing to move over yet: " << first;
 
   // The next frame goes back over the two region lines and clears them.
   fake.now = 1.1;
@@ -238,7 +239,8 @@ TEST(ProgressTty, RegionRedrawnInPlaceWithinTheWidth) {
              .bytes = 1 << 20});
   r->tick();
   std::string second = fake.take();
-  EXPECT_TRUE(second.starts_with("\r\x1b[2A\x1b[J")) << second;
+  EXPECT_TRUE(second.starts_with("\r\x1b[2A\x1b[2K[fetch]")) << second;
+  EXPECT_TRUE(second.ends_with("\n\x1b[2K")) << "the task's row is cleared: " << second;
   EXPECT_EQ(visible(second).size(), 1u) << second;  // the task is gone: just the stage
   EXPECT_NE(second.find("1/3"), std::string::npos) << second;
 
@@ -252,7 +254,7 @@ TEST(ProgressTty, RegionRedrawnInPlaceWithinTheWidth) {
   std::vector<std::string> summary{"wrote x.tar"};
   r->finish(summary);
   std::string last = fake.take();
-  EXPECT_TRUE(last.starts_with("\r\x1b[1A\x1b[J")) << last;
+  EXPECT_TRUE(last.starts_with("\r\x1b[1A\x1b[2K")) << last;
   EXPECT_EQ(visible(last), (std::vector<std::string>{
                                "[fetch] done in 1.5 s: 3 package(s)",
                                "warning: a warning is kept whole however long it is, never cut",
@@ -289,7 +291,8 @@ TEST(ProgressTty, ANarrowerTerminalIsErasedByItsRows) {
   fake.now = 1;
   r->tick();
   std::string frame = fake.take();
-  EXPECT_TRUE(frame.starts_with("\r\x1b[3A\x1b[J")) << frame;
+  EXPECT_TRUE(frame.starts_with("\r\x1b[3A\x1b[2K")) << frame;
+  EXPECT_TRUE(frame.ends_with("\x1b[2K\x1b[B\x1b[2K\x1b[1A")) << "two rows left over: " << frame;
   EXPECT_EQ(visible(frame)[0].size(), 39u);
 }
 

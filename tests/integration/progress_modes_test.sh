@@ -54,7 +54,7 @@ digest = index(r"^digest sha256:[0-9a-f]{64}$")
 index(r"^layers: 3 built, 0 reused; ")
 timing = index(r"^time: solve .*, fetch .*, plan .*, layers .*, write ")
 assert solve < solved < start < beat < end < layers < wrote < digest < timing, lines
-assert not any("slow-1.0-0" in l or "quick-1.0-0" in l for l in lines), "a line per package"
+assert not any("slow-1.0-" in l or "quick-1.0-" in l for l in lines), "a line per package"
 PY
 
 log "plain -v, warm cache: a line per package and per layer, counted in order"
@@ -83,7 +83,7 @@ for e in events:
 kinds = [e["event"] for e in events]
 for k in ("stage_start", "stage_end", "task_start", "task_progress", "task_end", "summary"):
     assert k in kinds, (k, kinds)
-slow = [e for e in events if e["event"] == "task_progress" and e["task"].startswith("slow-1.0-0")]
+slow = [e for e in events if e["event"] == "task_progress" and e["task"].startswith("slow-1.0-")]
 assert len(slow) >= 3 and slow[-1]["bytes"] > slow[0]["bytes"] and slow[0]["total"] > 0, slow
 ends = [e for e in events if e["event"] == "task_end" and e["stage"] == "fetch"]
 assert sorted(e["detail"] for e in ends) == ["downloaded", "downloaded"], ends

@@ -64,6 +64,8 @@ else:
     status = one(r"^EXIT=0$")
     assert solve < fetch < layers < wrote < digest < built < time < status, "\n".join(lines)
     assert not find(r"\[[#.]{10,}\]"), "a bar was left behind:\n" + "\n".join(lines)
+    # A running stage's line ("[solve]  1 spec(s) ...") left behind, on screen or in the history.
+    assert not find(r"^\[[a-z]+\]  "), "a region line was left behind:\n" + "\n".join(lines)
 PY
 }
 
@@ -84,7 +86,7 @@ SH
   local i found=""
   for ((i = 0; i < 300; i++)); do
     capture=$(tmux -S "$sock" capture-pane -p -t t)
-    if grep -qE '^\[fetch\]  \[' <<<"$capture" && grep -qE '^    slow-1.0-0' <<<"$capture"; then
+    if grep -qE '^\[fetch\]  \[' <<<"$capture" && grep -qE '^    slow-1\.0-' <<<"$capture"; then
       found=1
       break
     fi
