@@ -13,6 +13,11 @@
 #   explicit_lock CHANNEL_DIR URL_BASE PKGFILE...
 #                                   prints an @EXPLICIT lock naming PKGFILEs (paths relative to
 #                                   CHANNEL_DIR) as URL_BASE/PKGFILE#sha256, in the order given
+#   slow_channel_env BYTES NAME     for the progress tests: a channel with `slow` (BYTES of random,
+#                                   incompressible data) and `quick` (depends on slow), served
+#                                   trickling 100 KB/s (start_channel_server; channel_server.sh
+#                                   must be sourced), and $TEST_TMP/environment.yml named NAME
+#                                   asking for quick on scratch
 #   inspect REF PYEXPR              evaluates PYEXPR over `image inspect REF` (as `j`)
 #   layer_digests REF               the image's layer digests, bottom first, one per line
 #   extract_image REF DIR           the merged filesystem of REF in DIR (layers applied in order,
@@ -57,6 +62,25 @@ explicit_lock() {
     [[ -f "$dir/$f" ]] || die "explicit_lock: no $dir/$f"
     echo "$base/$f#$(sha256sum <"$dir/$f" | cut -c1-64)"
   done
+}
+
+slow_channel_env() {
+  local bytes=$1 name=$2 ch=$TEST_TMP/channel stage=$TEST_TMP/slow-stage
+  mkdir -p "$stage/share/slow"
+  head -c "$bytes" /dev/urandom >"$stage/share/slow/data.bin"
+  condapkg_build "$stage" "$ch" noarch slow 1.0 0 || die "could not make the slow package"
+  make_pkg "$ch" noarch quick 1.0 "slow"
+  condapkg_index "$ch"
+  start_channel_server "$ch" --trickle 100000
+  cat >"$TEST_TMP/environment.yml" <<YML
+name: $name
+channels:
+  - $CHANNEL_URL
+dependencies:
+  - quick
+image:
+  base: scratch
+YML
 }
 
 inspect() {

@@ -11,24 +11,7 @@ source "$DE_SOURCE_DIR/tests/support/channel_server.sh"
 need_build
 export SOURCE_DATE_EPOCH=1700000000
 
-ch=$TEST_TMP/channel
-stage=$TEST_TMP/slow-stage
-mkdir -p "$stage/share/slow"
-head -c 700000 /dev/urandom >"$stage/share/slow/data.bin"  # incompressible: ~700 KB to download
-condapkg_build "$stage" "$ch" noarch slow 1.0 0 || die "could not make the slow package"
-make_pkg "$ch" noarch quick 1.0 "slow"
-condapkg_index "$ch"
-start_channel_server "$ch" --trickle 100000
-
-cat >"$TEST_TMP/environment.yml" <<YML
-name: progress-env
-channels:
-  - $CHANNEL_URL
-dependencies:
-  - quick
-image:
-  base: scratch
-YML
+slow_channel_env 700000 progress-env  # ~7 s to download
 
 log "plain, cold cache: stage lines and a heartbeat during the slow download"
 XDG_CACHE_HOME=$TEST_TMP/cache1 "$DE_CLI" --progress plain build "$TEST_TMP/environment.yml" \

@@ -13,24 +13,7 @@ need_build
 need_cmd tmux
 export SOURCE_DATE_EPOCH=1700000000
 
-ch=$TEST_TMP/channel
-stage=$TEST_TMP/slow-stage
-mkdir -p "$stage/share/slow"
-head -c 500000 /dev/urandom >"$stage/share/slow/data.bin"  # incompressible: ~500 KB to download
-condapkg_build "$stage" "$ch" noarch slow 1.0 0 || die "could not make the slow package"
-make_pkg "$ch" noarch quick 1.0 "slow"
-condapkg_index "$ch"
-start_channel_server "$ch" --trickle 100000
-
-cat >"$TEST_TMP/environment.yml" <<YML
-name: tty-env
-channels:
-  - $CHANNEL_URL
-dependencies:
-  - quick
-image:
-  base: scratch
-YML
+slow_channel_env 500000 tty-env  # ~5 s to download
 
 # check_capture FILE COLUMNS WHEN: the checks on one capture (python, below).
 check_capture() {
