@@ -70,7 +70,8 @@ class TtyRenderer final : public Renderer {
         break;
       case Kind::TaskEnd:
         if (options_.verbose && stage)
-          keep(fmt::format("[{}] {} {}", e.stage, e.detail.empty() ? "done" : e.detail, e.task));
+          keep(fmt::format("[{}] {} {}{}", e.stage, e.detail.empty() ? "done" : e.detail, e.task,
+                           e.bytes ? " (" + progress::human_bytes(e.bytes) + ")" : ""));
         break;
       default:
         break;

@@ -62,11 +62,12 @@ image:
   prefix: /opt/env
   cmd: ["hello"]
 YAML
-# On a terminal (script(1) gives the build a pty), downloads are reported in bytes.
-script -qefc "'$DE_CLI' build '$TEST_TMP/environment.yml' -o 'docker-archive:$TEST_TMP/http.tar'" \
+# On a terminal (script(1) gives the build a pty) with -v, each download stays as a line with its
+# bytes above the live region (the escape sequences that redraw it are removed here).
+script -qefc "'$DE_CLI' build -v '$TEST_TMP/environment.yml' -o 'docker-archive:$TEST_TMP/http.tar'" \
   "$TEST_TMP/progress.txt" </dev/null >/dev/null || die "the HTTP build failed: $(cat "$TEST_TMP/progress.txt")"
-progress=$(tr -d '\r' <"$TEST_TMP/progress.txt")
-grep -Eq '^\[[0-9]/3\] downloaded hello-1\.0-he7deeb07_0\.conda \([0-9.]+ (B|KiB|MiB)\)$' <<<"$progress" ||
+progress=$(tr -d '\r' <"$TEST_TMP/progress.txt" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g')
+grep -Eq '^\[fetch\] downloaded hello-1\.0-he7deeb07_0\.conda \([0-9.]+ (B|KiB|MiB)\)$' <<<"$progress" ||
   die "no download line for hello on the terminal: $progress"
 assert_contains "$progress" "3 package(s): 3 downloaded (" "download summary on the terminal"
 for p in 'GET /noarch/repodata.json 200' 'GET /linux-64/repodata.json 200' \
