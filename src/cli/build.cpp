@@ -7,8 +7,8 @@
 // `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
 // network. Every key of the image section has a flag here that overrides it. DEST is any transport
 // or docker://REF (default docker-archive:NAME.tar). Progress goes to stderr as --progress says
-// (cli/progress.hpp), ending with a summary; --json prints the result on stdout. What the inputs mean and how they become an image is
-// build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the flags, what
+// (cli/progress.hpp), ending with a summary; --json prints the result on stdout. What the inputs
+// mean and how they become an image is build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the flags, what
 // depends on the process environment, and the printing.
 #include <cstdio>
 #include <cstdlib>
