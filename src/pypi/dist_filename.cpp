@@ -92,6 +92,18 @@ bool is_sdist_filename(std::string_view filename) {
                      [&](std::string_view s) { return ends_with_nocase(filename, s); });
 }
 
+std::optional<InstalledDistribution> parse_dist_info_dirname(std::string_view dirname) {
+  constexpr std::string_view kSuffix = ".dist-info";
+  if (!dirname.ends_with(kSuffix)) return std::nullopt;
+  std::string_view stem = dirname.substr(0, dirname.size() - kSuffix.size());
+  // Names in these directories have `-` escaped as `_`, so the version follows the first `-`.
+  std::size_t dash = stem.find('-');
+  if (dash == std::string_view::npos || !is_valid_name(stem.substr(0, dash))) return std::nullopt;
+  auto version = Version::parse(stem.substr(dash + 1));
+  if (!version) return std::nullopt;
+  return InstalledDistribution{normalize_name(stem.substr(0, dash)), std::move(*version)};
+}
+
 Result<SdistFilename> SdistFilename::parse(std::string_view filename, std::string_view project) {
   auto bad = [&](std::string_view why) {
     return fail(Code::InvalidArgument, "invalid source distribution file name '{}': {}", filename,

@@ -173,6 +173,20 @@ TEST(PypiFilename, Wheels) {
   }
 }
 
+TEST(PypiFilename, DistInfoDirectories) {
+  auto d = parse_dist_info_dirname("typing_extensions-4.9.0.dist-info");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->name, "typing-extensions");
+  EXPECT_EQ(d->version.to_string(), "4.9.0");
+  EXPECT_EQ(parse_dist_info_dirname("PyYAML-6.0.1.dist-info")->name, "pyyaml");
+  EXPECT_EQ(parse_dist_info_dirname("numpy-1.26.4+mkl.dist-info")->version.to_string(),
+            "1.26.4+mkl");
+  EXPECT_FALSE(parse_dist_info_dirname("numpy-1.26.4.egg-info"));
+  EXPECT_FALSE(parse_dist_info_dirname("numpy.dist-info"));
+  EXPECT_FALSE(parse_dist_info_dirname("numpy-one.dist-info"));
+  EXPECT_FALSE(parse_dist_info_dirname("-1.0.dist-info"));
+}
+
 TEST(PypiFilename, Sdists) {
   auto s = SdistFilename::parse("zope.interface-6.1.tar.gz");
   ASSERT_TRUE(s);

@@ -55,4 +55,13 @@ struct SdistFilename {
 // Whether a file name looks like a source distribution (one of the suffixes above).
 bool is_sdist_filename(std::string_view filename);
 
+// An installed distribution's metadata directory, `<name>-<version>.dist-info` (as conda packages
+// of Python libraries ship them in site-packages): the normalised name and the version. nullopt
+// for any other name (an unparseable version included).
+struct InstalledDistribution {
+  std::string name;  // normalised
+  Version version;
+};
+std::optional<InstalledDistribution> parse_dist_info_dirname(std::string_view dirname);
+
 }  // namespace de::pypi
