@@ -126,6 +126,43 @@ TEST(PypiIndexClient, HtmlIndexRedirectsRetriesAndErrors) {
   EXPECT_EQ(d.error().to_string().find("s3cret"), std::string::npos) << d.error().to_string();
 }
 
+TEST(PypiIndexClient, PagesAreCachedAndRevalidated) {
+  std::atomic<int> full_answers{0};
+  FakeHttpServer server([&](const HttpRequest& req) {
+    if (req.target != "/simple/demo/") return HttpResponse{.status = 404};
+    if (req.header("if-none-match") == "\"v1\"") return HttpResponse{.status = 304};
+    ++full_answers;
+    return HttpResponse{.headers = {{"Content-Type", "text/html"}, {"ETag", "\"v1\""}},
+                        .body = "<a href='demo-1.0-py3-none-any.whl'>x</a>"};
+  });
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  auto files_with_new_client = [&] {
+    auto transport = make_index_transport({.max_attempts = 1, .cache_dir = dir->path()});
+    IndexClient client(IndexSources{.index_urls = {"http://" + server.host() + "/simple"}},
+                       *transport);
+    return client.files("demo");
+  };
+  auto first = files_with_new_client();
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto second = files_with_new_client();  // a 304: the kept page is used
+  ASSERT_TRUE(second) << second.error().to_string();
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ(second->front().url, "http://" + server.host() + "/simple/demo/demo-1.0-py3-none-any.whl");
+  EXPECT_EQ(full_answers.load(), 1);
+  EXPECT_EQ(server.requests().back().header("if-none-match"), "\"v1\"");
+  // A damaged entry is not trusted: the page is fetched whole again.
+  for (const auto& e : fs::directory_iterator(dir->path() / "pypi-http")) {
+    if (e.path().extension() == ".body") {
+      ASSERT_TRUE(write_file_atomic(e.path(), "garbage"));
+    }
+  }
+  auto third = files_with_new_client();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->size(), 1u);
+  EXPECT_EQ(full_answers.load(), 2);
+}
+
 TEST(PypiIndexClient, FindLinksDirectoriesAndPages) {
   auto dir = TempDir::create();
   ASSERT_TRUE(dir);

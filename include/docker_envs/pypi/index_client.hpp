@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,11 @@ struct IndexTransportOptions {
   std::chrono::seconds stall_timeout{60};
   std::string extra_ca_file;                   // a PEM bundle trusted besides the system store
   std::size_t max_body = std::size_t{64} << 20;  // project pages and metadata files
+  // When set, http(s) answers that carry an ETag or Last-Modified are kept under
+  // <cache_dir>/pypi-http/ (file names are hashes of URL and Accept, so no credential reaches the
+  // file system) and revalidated with If-None-Match / If-Modified-Since: an unchanged page costs a
+  // 304. Answers that came through a redirect are not kept. Entries are written temp + rename.
+  std::filesystem::path cache_dir;
 };
 
 // http(s):// over the library's HTTP layer, file:// from the file system (status 200 or 404).
