@@ -228,15 +228,22 @@ class WheelPlanner {
     return {};
   }
 
-  Status add_generated(const std::string& dest, std::string content, std::string from) {
-    Planned p{.from = std::move(from), .hash = detail::record_hash(Digest::of(content))};
+  // A file made here (not taken from the wheel), hashed for RECORD unless it is RECORD itself.
+  Planned generated(std::string from, std::string content, std::uint32_t mode,
+                    bool hashed = true) const {
+    Planned p{.from = std::move(from)};
+    if (hashed) p.hash = detail::record_hash(Digest::of(content));
     p.entry.type = InstallEntry::Type::File;
-    p.entry.mode = 0644;
+    p.entry.mode = mode;
     p.entry.source = InstallEntry::Source::Bytes;
     p.entry.size = content.size();
     p.entry.data = std::move(content);
     p.entry.package = package_;
-    return add(site_ + "/" + dest, std::move(p));
+    return p;
+  }
+
+  Status add_generated(const std::string& dest, std::string content, std::string from) {
+    return add(site_ + "/" + dest, generated(std::move(from), std::move(content), 0644));
   }
 
   Status add_entry_points() {
@@ -250,16 +257,10 @@ class WheelPlanner {
       if (ep.attr.empty())
         return fail(Code::Corruption, "{}:{}: script '{}' names no function (module:function)",
                     rel, ep.line, ep.name);
-      std::string script = conda::python_entry_point_script(options_.prefix, ep.module, ep.attr);
-      Planned p{.from = fmt::format("{} entry point '{}'", ep.group, ep.name),
-                .hash = detail::record_hash(Digest::of(script))};
-      p.entry.type = InstallEntry::Type::File;
-      p.entry.mode = 0755;
-      p.entry.source = InstallEntry::Source::Bytes;
-      p.entry.size = script.size();
-      p.entry.data = std::move(script);
-      p.entry.package = package_;
-      DE_TRY(add("bin/" + ep.name, std::move(p)));
+      DE_TRY(add("bin/" + ep.name,
+                 generated(fmt::format("{} entry point '{}'", ep.group, ep.name),
+                           conda::python_entry_point_script(options_.prefix, ep.module, ep.attr),
+                           0755)));
     }
     return {};
   }
@@ -273,15 +274,8 @@ class WheelPlanner {
                       .hash = p.hash,
                       .size = p.entry.size});
     rows.push_back({.path = dist_info_ + "/RECORD"});
-    std::string text = detail::format_record(std::move(rows));
-    Planned p{.from = "RECORD"};
-    p.entry.type = InstallEntry::Type::File;
-    p.entry.mode = 0644;
-    p.entry.source = InstallEntry::Source::Bytes;
-    p.entry.size = text.size();
-    p.entry.data = std::move(text);
-    p.entry.package = package_;
-    return add(site_ + "/" + dist_info_ + "/RECORD", std::move(p));
+    return add(site_ + "/" + dist_info_ + "/RECORD",
+               generated("RECORD", detail::format_record(std::move(rows)), 0644, false));
   }
 
   const fs::path& dir_;
