@@ -323,7 +323,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
         taken.emplace(e.path, "the conda package " + plan.records[i].dist_name());
     for (const auto& e : final_entries) taken.emplace(e.path, "the environment's own files");
     detail::WheelFetchStats stats;
-    wheels = DE_TRY(detail::plan_wheels(r, plan.records, taken, prefix, stats, report));
+    wheels = DE_TRY(detail::plan_wheels(r, plan.records, std::move(taken), prefix, stats, report));
     result.packages_downloaded += stats.downloaded;
     result.bytes_downloaded += stats.bytes;
     for (size_t i = 0; i < wheels.size(); ++i)

@@ -41,7 +41,7 @@ std::string wheel_layer_label(const std::vector<std::string>& dists) {
 
 Result<std::vector<PlannedWheel>> plan_wheels(const BuildRequest& r,
                                               std::span<const conda::PackageRecord> records,
-                                              const std::map<std::string, std::string>& taken,
+                                              std::map<std::string, std::string> taken,
                                               const std::string& prefix, WheelFetchStats& stats,
                                               const std::function<void(BuildEvent)>& report) {
   std::vector<conda::PackageCache::FetchRequest> requests;
@@ -101,20 +101,8 @@ Result<std::vector<PlannedWheel>> plan_wheels(const BuildRequest& r,
   });
   DE_TRY(planned);
 
-  std::map<std::string, std::string> owner_of;  // image path -> wheel, for wheel-wheel clashes
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    for (const auto& e : out[i].entries) {
-      if (auto it = taken.find(e.path); it != taken.end())
-        return fail(Code::InvalidArgument,
-                    "{} would replace /{}, which {} installs (pip never overwrites a conda "
-                    "package's file)",
-                    describe(r.wheels[i]), e.path, it->second);
-      auto [it, fresh] = owner_of.emplace(e.path, describe(r.wheels[i]));
-      if (!fresh)
-        return fail(Code::InvalidArgument, "{} and {} both install /{}", it->second,
-                    describe(r.wheels[i]), e.path);
-    }
-  }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    DE_TRY(pypi::claim_paths(out[i].entries, describe(r.wheels[i]), taken));
   return out;
 }
 

@@ -46,7 +46,7 @@ struct WheelFetchStats {
 // `report` gets Downloading/Downloaded events with index = packages + the wheel's index.
 Result<std::vector<PlannedWheel>> plan_wheels(const BuildRequest& request,
                                               std::span<const conda::PackageRecord> records,
-                                              const std::map<std::string, std::string>& taken,
+                                              std::map<std::string, std::string> taken,
                                               const std::string& prefix, WheelFetchStats& stats,
                                               const std::function<void(BuildEvent)>& report);
 

@@ -287,6 +287,19 @@ class WheelPlanner {
 
 }  // namespace
 
+Status claim_paths(const std::vector<InstallEntry>& entries, const std::string& what,
+                   std::map<std::string, std::string>& taken) {
+  for (const auto& e : entries) {
+    auto [it, fresh] = taken.try_emplace(e.path, what);
+    if (!fresh)
+      return fail(Code::InvalidArgument,
+                  "{} would replace /{}, which {} installs (pip never overwrites a file another "
+                  "package installs)",
+                  what, e.path, it->second);
+  }
+  return {};
+}
+
 Result<WheelPlan> plan_wheel(const fs::path& extracted, std::string_view wheel_file,
                              const WheelInstallOptions& options) {
   WheelPlanner planner(extracted, options);

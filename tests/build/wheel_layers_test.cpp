@@ -178,7 +178,9 @@ TEST_F(WheelLayers, AWheelNeverReplacesACondaFile) {
   b.entry_points = "[console_scripts]\nalpha-cli = beta:main\n";
   built = build_image(request({to_install(a), to_install(b)}));
   ASSERT_FALSE(built);
-  EXPECT_NE(built.error().to_string().find("both install /opt/conda/bin/alpha-cli"),
+  EXPECT_NE(built.error().to_string().find(
+                "pypi package beta 1.0 would replace /opt/conda/bin/alpha-cli, which pypi "
+                "package alpha 1.0 installs"),
             std::string::npos)
       << built.error().to_string();
 }

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,5 +70,12 @@ struct WheelPlan {
 // "installing wheel <wheel_file>" context.
 Result<WheelPlan> plan_wheel(const std::filesystem::path& extracted, std::string_view wheel_file,
                              const WheelInstallOptions& options);
+
+// Adds the paths of `entries` (a wheel's, named `what` in messages) to `taken` (image path -> what
+// installs it: "the conda package numpy-1.26.4-py311_0", another wheel). InvalidArgument naming
+// both when a path is taken already: pip never overwrites a conda package's file, and two wheels
+// never share one.
+Status claim_paths(const std::vector<conda::InstallEntry>& entries, const std::string& what,
+                   std::map<std::string, std::string>& taken);
 
 }  // namespace de::pypi
