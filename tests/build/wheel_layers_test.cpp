@@ -6,6 +6,7 @@
 
 #include "build_fixtures.hpp"
 #include "docker_envs/build/builder.hpp"
+#include "docker_envs/build/inputs.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/tar.hpp"
 #include "pypi/wheel_test_util.hpp"
@@ -183,6 +184,47 @@ TEST_F(WheelLayers, AWheelNeverReplacesACondaFile) {
                 "package alpha 1.0 installs"),
             std::string::npos)
       << built.error().to_string();
+}
+
+TEST(WheelFromLock, WheelsOnlyWithAHashAndPathsGetADirectUrl) {
+  Digest sha = Digest::of("x");
+  conda::PypiLockEntry url{.name = "idna",
+                           .version = "3.7",
+                           .location = "https://files.example/idna-3.7-py3-none-any.whl",
+                           .url = "https://files.example/idna-3.7-py3-none-any.whl",
+                           .sha256 = sha,
+                           .line = 12};
+  auto w = wheel_from_lock(url, "pixi.lock");
+  ASSERT_TRUE(w) << w.error().to_string();
+  EXPECT_EQ(w->url, url.url);
+  EXPECT_EQ(w->sha256, sha);
+  EXPECT_FALSE(w->direct_url);
+  EXPECT_FALSE(w->requested);
+
+  conda::PypiLockEntry path = url;
+  path.location = "./links/idna-3.7-py3-none-any.whl";
+  path.url = "file:///lock/links/idna-3.7-py3-none-any.whl";
+  w = wheel_from_lock(path, "pixi.lock");
+  ASSERT_TRUE(w);
+  EXPECT_TRUE(w->direct_url);
+  EXPECT_EQ(w->url, path.url);
+
+  conda::PypiLockEntry sdist = url;
+  sdist.location = "https://files.example/idna-3.7.tar.gz";
+  w = wheel_from_lock(sdist, "pixi.lock");
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), Code::Unsupported);
+  EXPECT_NE(w.error().message().find("pixi.lock:12: pypi package idna is a source distribution"),
+            std::string::npos)
+      << w.error().message();
+
+  conda::PypiLockEntry unhashed = url;
+  unhashed.sha256.reset();
+  w = wheel_from_lock(unhashed, "pixi.lock");
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().message().find("pixi.lock:12: pypi package idna has no sha256"),
+            std::string::npos)
+      << w.error().message();
 }
 
 }  // namespace
