@@ -13,7 +13,7 @@ include(CMakePackageConfigHelpers)
 
 set(DE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/docker_envs)
 # Dependency order (a static library before the ones it uses), for pkg-config's Libs line.
-set(de_installed_modules build registry conda pypi oci ffi base)
+set(de_installed_modules build registry pypi conda oci ffi base)
 
 foreach(m ${de_installed_modules})
   set_target_properties(de_${m} PROPERTIES OUTPUT_NAME docker_envs_${m} EXPORT_NAME ${m})
@@ -22,7 +22,7 @@ endforeach()
 # Everything a consumer gets with one name.
 add_library(de_all INTERFACE)
 set_target_properties(de_all PROPERTIES EXPORT_NAME docker_envs)
-target_link_libraries(de_all INTERFACE de_build de_registry de_conda de_pypi de_oci de_base)
+target_link_libraries(de_all INTERFACE de_build de_registry de_pypi de_conda de_oci de_base)
 add_library(docker_envs::docker_envs ALIAS de_all)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/docker_envs

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "build/wheel_layers.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/build/layer_cache.hpp"
@@ -228,6 +229,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   BuildResult result;
   result.base_layers = r.base.layers.size();
   result.package_count = r.packages.size();
+  result.wheel_count = r.wheels.size();
   if (!r.base.layers.empty()) {
     auto base_platform = r.base.config.platform();
     if (!base_platform.satisfies(
@@ -311,21 +313,50 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   }
   for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, final_entries), "image files");
 
-  // 3. Layers.
+  // 2b. PyPI wheels, into the environment's python, never over a conda package's file.
+  std::vector<detail::PlannedWheel> wheels;
+  std::map<std::string, size_t> wheel_index_of;  // dist ("pip-23.0.1") -> wheel index
+  if (!r.wheels.empty()) {
+    std::map<std::string, std::string> taken;
+    for (size_t i = 0; i < per_package.size(); ++i)
+      for (const auto& e : per_package[i])
+        taken.emplace(e.path, "the conda package " + plan.records[i].dist_name());
+    for (const auto& e : final_entries) taken.emplace(e.path, "the environment's own files");
+    detail::WheelFetchStats stats;
+    wheels = DE_TRY(detail::plan_wheels(r, plan.records, std::move(taken), prefix, stats, report));
+    result.packages_downloaded += stats.downloaded;
+    result.bytes_downloaded += stats.bytes;
+    for (size_t i = 0; i < wheels.size(); ++i)
+      if (index_of.contains(wheels[i].dist) || !wheel_index_of.emplace(wheels[i].dist, i).second)
+        return fail(Code::InvalidArgument, "pypi package {} is named twice in the environment",
+                    wheels[i].dist);
+  }
+
+  // 3. Layers: the conda packages', the wheels' (a share of the budget kept for them), the
+  // environment-wide one.
   std::vector<PlannedPackage> sizes;
   for (size_t i = 0; i < plan.records.size(); ++i) {
     PlannedPackage p{plan.records[i].name, 0};
     for (const auto& e : per_package[i]) p.size += e.size;
     sizes.push_back(std::move(p));
   }
-  auto groups = DE_TRY(plan_layers(
-      sizes,
-      {.strategy = r.strategy, .max_layers = r.max_layers, .base_layers = r.base.layers.size()}));
-  if (r.base.layers.size() + groups.size() + 1 > 125)
+  const size_t wheel_budget = detail::wheel_layer_budget(wheels.size(), r.max_layers);
+  auto groups = DE_TRY(plan_layers(sizes, {.strategy = r.strategy,
+                                           .max_layers = r.max_layers - wheel_budget,
+                                           .base_layers = r.base.layers.size()}));
+  std::vector<PlannedPackage> wheel_sizes;
+  for (const auto& w : wheels) wheel_sizes.push_back({w.dist, w.size});
+  const size_t below_wheels = r.base.layers.size() + groups.size();
+  auto wheel_groups =
+      DE_TRY(plan_layers(wheel_sizes, {.strategy = r.strategy,
+                                       .max_layers = below_wheels + wheel_budget + 1,
+                                       .base_layers = below_wheels}));
+  const size_t layer_count = below_wheels + wheel_groups.size() + 1;
+  if (layer_count > 125)
     result.warnings.push_back(fmt::format(
         "the image has {} layers; Docker and other engines refuse images with more than about "
         "125 (use the auto or single layering strategy)",
-        r.base.layers.size() + groups.size() + 1));
+        layer_count));
   std::vector<LayerJob> jobs;
   for (const auto& g : groups) {
     LayerJob job;
@@ -336,6 +367,15 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     job.label = g.packages.size() == 1
                     ? job.packages[0]
                     : fmt::format("{} packages: {}", g.packages.size(), join(job.packages, ", "));
+    jobs.push_back(std::move(job));
+  }
+  for (const auto& g : wheel_groups) {
+    LayerJob job;
+    for (size_t i : g.packages) {
+      job.packages.push_back(wheels[i].dist);
+      for (auto& e : wheels[i].entries) job.entries.push_back(std::move(e));
+    }
+    job.label = detail::wheel_layer_label(job.packages);
     jobs.push_back(std::move(job));
   }
   if (!final_entries.empty() || jobs.empty()) {
@@ -353,6 +393,13 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                               .compression = r.compression};
   auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
     if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
+    if (auto w = wheel_index_of.find(e.package); w != wheel_index_of.end()) {
+      // A wheel's unchanged file: the wheel's sha256 and the member's path.
+      const auto& wheel = wheels[w->second];
+      if (auto inside = conda::path_in_package(e, wheel.dir))
+        return wheel.content_base + "/" + std::string(*inside);
+      return fail(Code::Internal, "entry {} of {} lies outside its wheel", e.path, wheel.dist);
+    }
     size_t i = index_of.at(e.package);
     if (auto inside = conda::path_in_package(e, dirs[i]))
       return content_base[i] + "/" + std::string(*inside);

@@ -90,6 +90,13 @@ Result<std::string> read_prefix(const InputOptions& o, BuildInputs& in, std::str
   return hashed;
 }
 
+// The lock selection of a build: PyPI entries are installed (build_image), not refused.
+conda::LockSelection build_selection(const conda::LockSelection& selection) {
+  conda::LockSelection out = selection;
+  out.pypi = true;
+  return out;
+}
+
 // ENV_FILE --lock LOCK: the image section, name and variables from ENV_FILE (not solved), the
 // packages from LOCK (read per platform, by content). Returns the text the spec hash covers.
 Result<std::string> read_with_lock(const InputOptions& o, BuildInputs& in, std::string& platform) {
@@ -107,7 +114,7 @@ Result<std::string> read_with_lock(const InputOptions& o, BuildInputs& in, std::
   in.declared = DE_TRY(parse_environment_image(text, in.env_file, dir));
   auto lock = DE_TRY_CTX(read_file(o.lock_file, 256 << 20), "reading the lock file");
   // The default platform: the lock's own (its only one, or linux-64 among several).
-  if (auto first = conda::parse_lockfile(lock, o.lock_file, o.lock);
+  if (auto first = conda::parse_lockfile(lock, o.lock_file, build_selection(o.lock));
       first && !first->subdir.empty())
     platform = first->subdir;
   in.lock_file = o.lock_file;
@@ -145,7 +152,7 @@ Result<std::string> read_environment(const InputOptions& o, BuildInputs& in,
     if (conda::looks_like_yaml_lock(text)) {
       // conda-lock or pixi: the packages of each platform are read per platform; the default
       // platform is the selected environment's only one (else linux-64).
-      auto only = conda::parse_lockfile(text, env_file, o.lock);
+      auto only = conda::parse_lockfile(text, env_file, build_selection(o.lock));
       platform = only ? only->subdir : "linux-64";
       in.lock_text = std::move(text);
     } else if (o.lock.environment != "default" ||

@@ -153,6 +153,7 @@ void print_plan(const build::BuildPlan& plan, bool json) {
   const bool multi = plan.inputs.multi();
   if (json) {
     nlohmann::json packages = nlohmann::json::array(), layers = nlohmann::json::array();
+    nlohmann::json pypi = nlohmann::json::array();
     nlohmann::json base_layers = nlohmann::json::object();
     for (const auto& p : plan.platforms) {
       base_layers[p.platform] =
@@ -168,6 +169,15 @@ void print_plan(const build::BuildPlan& plan, bool json) {
         o["size"] = r.size ? nlohmann::json(*r.size) : nlohmann::json(nullptr);
         packages.push_back(std::move(o));
       }
+      for (size_t i = 0; i < p.wheels.size(); ++i) {
+        const auto& w = p.wheels[i];
+        pypi.push_back({{"name", w.name},
+                        {"version", w.version},
+                        {"url", conda::redact_url(w.url)},
+                        {"sha256", w.sha256.hex()},
+                        {"platform", p.platform},
+                        {"cached", p.wheels_cached[i]}});
+      }
       for (const auto& l : p.layers)
         layers.push_back({{"platform", p.platform},
                           {"label", l.label},
@@ -180,7 +190,7 @@ void print_plan(const build::BuildPlan& plan, bool json) {
                        {"base", plan.inputs.base},
                        {"base_layers", base_layers},
                        {"packages", packages},
-                       {"pypi", nlohmann::json::array()},
+                       {"pypi", pypi},
                        {"layers", layers}};
     std::fputs((doc.dump(2) + "\n").c_str(), stdout);
     return;
@@ -197,6 +207,15 @@ void print_plan(const build::BuildPlan& plan, bool json) {
                                   : "md5 " + (r.md5 ? r.md5->hex() : std::string("unknown"));
       text += fmt::format("  {} {} {} {}{}\n    {}\n", r.name, r.version, r.build,
                           conda::redact_url(r.url), p.cached[i] ? "" : " (to download)", hash);
+    }
+    if (!p.wheels.empty())
+      text += fmt::format("{} pypi package(s), {} in the package cache:\n", p.wheels.size(),
+                          std::count(p.wheels_cached.begin(), p.wheels_cached.end(), true));
+    for (size_t i = 0; i < p.wheels.size(); ++i) {
+      const auto& w = p.wheels[i];
+      text += fmt::format("  {} {} {}{}\n    sha256 {}\n", w.name, w.version,
+                          conda::redact_url(w.url), p.wheels_cached[i] ? "" : " (to download)",
+                          w.sha256.hex());
     }
     text += fmt::format("{} layer(s) on {} base layer(s) of {}:\n", p.layers.size(),
                         p.base_known ? std::to_string(p.base_layers) : std::string("unknown"),

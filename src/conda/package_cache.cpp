@@ -80,11 +80,13 @@ namespace {
 
 // The complete entry for a package whose sha256 the caller already knows, without reading the
 // package file: entries only appear (by rename) after their file was verified against that hash.
-std::optional<fs::path> verified_entry(const fs::path& root, std::string_view file_name,
+std::optional<fs::path> verified_entry(const fs::path& root, const CacheFormat& format,
+                                       std::string_view file_name,
                                        const ExpectedHashes& expected) {
   if (!expected.sha256) return std::nullopt;
-  fs::path entry = root / fmt::format("{}-{}", strip_package_extension(file_name),
-                                      expected.sha256->hex().substr(0, 16));
+  auto stem = format.stem(file_name);
+  if (!stem) return std::nullopt;
+  fs::path entry = root / fmt::format("{}-{}", *stem, expected.sha256->hex().substr(0, 16));
   std::error_code ec;
   if (fs::is_directory(entry, ec)) return entry;
   return std::nullopt;
@@ -92,18 +94,27 @@ std::optional<fs::path> verified_entry(const fs::path& root, std::string_view fi
 
 }  // namespace
 
+CacheFormat conda_cache_format() {
+  return {.stem = [](std::string_view file_name) -> Result<std::string> {
+            DE_TRY(package_format_of(file_name));
+            return std::string(strip_package_extension(file_name));
+          },
+          .extract = [](const fs::path& archive, const fs::path& dest) {
+            return extract_package(archive, dest);
+          }};
+}
+
 Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHashes& expected) {
   std::string file_name = archive.filename().string();
-  if (auto entry = verified_entry(root_, file_name, expected)) return *entry;
+  if (auto entry = verified_entry(root_, format_, file_name, expected)) return *entry;
   std::string what = "package " + file_name;
-  DE_TRY_CTX(package_format_of(file_name), what);
+  std::string stem = DE_TRY_CTX(format_.stem(file_name), what);
   // md5 only when it is to be checked: the key is the sha256, and md5 costs as much again.
   auto hashes = DE_TRY_CTX(hash_package_file(archive, expected.md5.has_value()), what);
   DE_TRY(check_hashes(hashes, expected, archive.string()));
   DE_TRY(make_dirs(root_));
 
-  std::string key =
-      fmt::format("{}-{}", strip_package_extension(file_name), hashes.sha256.hex().substr(0, 16));
+  std::string key = fmt::format("{}-{}", stem, hashes.sha256.hex().substr(0, 16));
   fs::path entry = root_ / key;
   std::error_code ec;
   if (fs::is_directory(entry, ec)) return entry;  // complete entries only ever appear by rename
@@ -116,7 +127,7 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
     if (e.path().filename().string().starts_with(tmp_prefix)) fs::remove_all(e.path(), ec);
   }
   fs::path tmp = root_ / (tmp_prefix + unique_suffix());
-  auto status = extract_package(archive, tmp);
+  auto status = format_.extract(archive, tmp);
   if (!status) {
     fs::remove_all(tmp, ec);
     return std::unexpected(status.error());
@@ -184,8 +195,8 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   }
   std::string file_name = url_file_name(url);
   std::string what = "downloading " + redact_url(url);
-  DE_TRY_CTX(package_format_of(file_name), what);
-  if (auto entry = verified_entry(root_, file_name, expected)) {  // no download
+  DE_TRY_CTX(format_.stem(file_name), what);
+  if (auto entry = verified_entry(root_, format_, file_name, expected)) {  // no download
     say(State::Cached, 0);
     return *entry;
   }
@@ -228,7 +239,7 @@ std::optional<fs::path> PackageCache::local_source(const std::string& url,
     return std::nullopt;
   }
   std::string file_name = url_file_name(url);
-  if (auto entry = verified_entry(root_, file_name, expected)) return entry;
+  if (auto entry = verified_entry(root_, format_, file_name, expected)) return entry;
   fs::path download = root_ / "downloads" / file_name;
   if (!file_name.empty() && fs::is_regular_file(download, ec)) return download;
   return std::nullopt;
@@ -255,7 +266,7 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
           };
         }
         // Each call uses its own PackageCache value (the object is only thread-compatible).
-        PackageCache cache(root_);
+        PackageCache cache(root_, format_);
         out[i] = DE_TRY(cache.fetch_reporting(request.url, request.expected, fetcher, report));
         return {};
       });

@@ -46,10 +46,23 @@ struct BuildEvent {
   std::string what;
 };
 
+// A PyPI wheel to install into the environment's Python after the conda packages (a lock's pip
+// entry: the lock says which file, nothing is resolved).
+struct WheelToInstall {
+  std::string name, version;  // as the lock names it (for messages)
+  std::string url;            // http(s) or file://; a file name that is not a wheel is refused
+  Digest sha256;              // required: verified before the wheel is extracted
+  bool requested = false;     // write REQUESTED
+  bool direct_url = false;    // write direct_url.json (PEP 610): a path or URL requirement
+};
+
 struct BuildRequest {
   // The environment, in install order (dependencies first), each with its url and, when known,
   // sha256 / md5 / size (verified before extraction).
   std::vector<conda::PackageRecord> packages;
+  // Installed after `packages` into its `python`, in their own layers (after the conda ones and
+  // before the environment-wide one), through the package cache (wheels/).
+  std::vector<WheelToInstall> wheels;
   oci::Image base;  // read by the caller (scratch, an archive, a registry image)
   std::string environment_name;
   // Who built it, as the caller names itself ("docker-envs build"): the image history's
@@ -90,7 +103,8 @@ struct BuildResult {
   oci::Image image;
   std::vector<BuiltLayer> layers;  // the environment's layers (base layers not included)
   std::size_t base_layers = 0;
-  std::size_t package_count = 0;
+  std::size_t package_count = 0;  // conda packages
+  std::size_t wheel_count = 0;
   std::uint64_t bytes_reused = 0, bytes_new = 0;  // layer blobs
   // Packages downloaded for this build (the others were in the package cache or local files).
   std::size_t packages_downloaded = 0;

@@ -152,11 +152,24 @@ struct EnvironmentBuildResult {
 // (an index for several platforms) or pushes them. Warnings of each build are logged.
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& options);
 
+// What one platform installs.
+struct PlatformPackages {
+  std::vector<conda::PackageRecord> packages;  // install order
+  std::vector<WheelToInstall> wheels;          // a lock's PyPI entries (wheels), in lock order
+};
+
 // The packages of each platform (in inputs.platforms order): the @EXPLICIT file's or the
-// prefix's, the lock's for that platform (checked against the environment file with --lock), or
-// a solve. Nothing is downloaded but repodata (none with --offline).
-Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(
-    const EnvironmentBuildOptions& options, BuildInputs& inputs);
+// prefix's, the lock's for that platform (checked against the environment file with --lock) with
+// its PyPI entries (wheel_from_lock), or a solve. Nothing is downloaded but repodata (none with
+// --offline).
+Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOptions& options,
+                                                       BuildInputs& inputs);
+
+// A lock's PyPI entry as a wheel to install: Unsupported, naming `lock_file` and the line, for a
+// source distribution or tree (not a .whl), InvalidArgument without a sha256 (every download is
+// verified). A path entry gets direct_url.json (PEP 610).
+Result<WheelToInstall> wheel_from_lock(const conda::PypiLockEntry& entry,
+                                       std::string_view lock_file);
 
 // `build --dry-run`: what would be built, with nothing downloaded but repodata for a solve (and a
 // registry base image's manifest and config, to count its layers; a registry out of reach is a
@@ -170,6 +183,8 @@ struct PlatformPlan {
   std::string platform;
   std::vector<conda::PackageRecord> packages;  // install order
   std::vector<bool> cached;  // per package: in the package cache or a local file already
+  std::vector<WheelToInstall> wheels;  // a lock's PyPI entries
+  std::vector<bool> wheels_cached;     // per wheel, as `cached`
   std::size_t base_layers = 0;
   bool base_known = true;  // false: a registry base could not be read (base_layers 0 assumed)
   // The package layers, planned with the archive sizes (the build uses the installed sizes, so

@@ -25,9 +25,23 @@
 
 namespace de::conda {
 
+// What a PackageCache holds: conda packages (conda_cache_format()), or another archive format
+// (wheels: pypi::wheel_cache_format()) fetched, verified and extracted with the same policy.
+struct CacheFormat {
+  // The entry name's stem for a file named `file_name` ("zlib-1.2.11-h7b6447c_3"); an error
+  // (InvalidArgument) when the file is not of this format.
+  std::function<Result<std::string>(std::string_view file_name)> stem;
+  // Extracts the verified file `archive` into `dest`, which the call creates.
+  std::function<Status(const std::filesystem::path& archive, const std::filesystem::path& dest)>
+      extract;
+};
+// .conda and .tar.bz2 packages, extracted by extract_package().
+CacheFormat conda_cache_format();
+
 class PackageCache {
  public:
-  explicit PackageCache(std::filesystem::path root) : root_(std::move(root)) {}
+  explicit PackageCache(std::filesystem::path root, CacheFormat format = conda_cache_format())
+      : root_(std::move(root)), format_(std::move(format)) {}
   const std::filesystem::path& root() const { return root_; }
 
   // Verifies `archive` against `expected` and returns its extracted directory, extracting it
@@ -85,6 +99,7 @@ class PackageCache {
                                                 const Report& report);
 
   std::filesystem::path root_;
+  CacheFormat format_;
 };
 
 }  // namespace de::conda
