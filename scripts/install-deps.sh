@@ -15,6 +15,7 @@ build_pkgs=(
 tool_pkgs=(
   isal zstd docker.io skopeo umoci busybox-static docker-registry apache2-utils
   hyperfine time tar ca-certificates python3 openssl bzip2 zip unzip
+  zsh fish groff-base
 )
 # Fuzzing (scripts/fuzz.sh): clang 16 and its libFuzzer/sanitizer runtimes. Debian's default clang
 # 14 cannot compile libstdc++ 12's <expected>.
