@@ -189,6 +189,17 @@ Status add_host_files(const FileSpec& spec, std::vector<InstallEntry>& out) {
   return {};
 }
 
+// The image's created time: SOURCE_DATE_EPOCH when given, else the newest package's timestamp
+// (repodata's or the package's own index.json), so that the same packages give the same time on
+// any machine and a rebuild the same digest; 1970 only when no package has a timestamp.
+std::int64_t created_time(const BuildRequest& r, const std::vector<conda::PackageRecord>& records) {
+  if (r.source_date_epoch) return *r.source_date_epoch;
+  std::int64_t newest = 0;
+  for (const auto& record : records)
+    newest = std::max(newest, record.timestamp_seconds().value_or(0));
+  return newest;
+}
+
 Result<std::string> hash_host_file(const fs::path& path) {
   auto in = DE_TRY(FileReader::open(path));
   NullWriter sink;
@@ -218,7 +229,6 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   const std::string prefix_rel = DE_TRY(oci::normalize_path(r.prefix));
   const std::string prefix = "/" + prefix_rel;
   const std::int64_t mtime = r.source_date_epoch.value_or(0);
-  const std::string created = oci::rfc3339_from_epoch(mtime);
   const oci::Platform platform = DE_TRY(image_platform(r.platform));
   const Owner owner = r.owner.value_or(Owner{});
   const unsigned parallelism = std::max(1u, r.parallelism);
@@ -277,6 +287,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                                                           .history_command = r.created_by,
                                                           .plan_cache = r.layer_cache / "plans"}));
   result.warnings = plan.warnings;
+  const std::string created = oci::rfc3339_from_epoch(created_time(r, plan.records));
 
   std::map<std::string, size_t> index_of;  // dist name -> package index
   std::vector<std::string> content_base(plan.records.size());
@@ -389,8 +400,18 @@ Result<BuildResult> build_image(const BuildRequest& r) {
 
   // 4. Keys, and the cache.
   LayerCache cache(r.layer_cache);
+  // Added files belong to `user` too (the paths above them stay root's, as the prefix's do).
+  std::vector<std::string> owned_files;
+  if (r.owner)
+    for (const auto& f : r.files) owned_files.push_back(DE_TRY(oci::normalize_path(f.dest)));
   LayerKeyOptions key_options{.layer = {.prefix = prefix, .owner = owner, .mtime = mtime},
                               .compression = r.compression};
+  // Package layers hold only prefix files; the final layer also holds the added ones.
+  auto options_for = [&](const LayerJob& job) {
+    LayerKeyOptions o = key_options;
+    if (job.packages.empty()) o.layer.owned = owned_files;
+    return o;
+  };
   auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
     if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
     if (auto w = wheel_index_of.find(e.package); w != wheel_index_of.end()) {
@@ -408,7 +429,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   // Keys hash every entry (and the bytes of generated files): computed on all cores.
   Status keyed = parallel_for(jobs.size(), parallelism, [&](size_t i) -> Status {
     auto& job = jobs[i];
-    job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
+    job.key =
+        DE_TRY_CTX(layer_key(job.entries, options_for(job), content_id), "layer " + job.label);
     job.cached = DE_TRY(cache.find(job.key));
     return {};
   });
@@ -433,7 +455,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   Status built = parallel_for(missing.size(), parallelism, [&](size_t k) -> Status {
     auto& job = jobs[missing[k]];
     auto produced = [&]() -> Result<CachedLayer> {
-      auto options = key_options.layer;
+      auto options = options_for(job).layer;
       options.description = "layer " + job.label;
       auto layer = DE_TRY(entries_layer(job.entries, options));
       return cache.put(job.key, *layer, r.compression);

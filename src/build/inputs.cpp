@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kRegistryPrefix = "docker://";
 
-// "[\"a\",\"b\"]" (JSON) or a plain string (one element).
+// "[\"a\",\"b\"]" (JSON: the exec form) or a plain string (command_from_string: one word, or
+// the shell form).
 Result<std::vector<std::string>> parse_command(std::string_view text, std::string_view flag) {
   if (text.starts_with("[")) {
     auto j = nlohmann::json::parse(text, nullptr, false);
@@ -34,7 +35,7 @@ Result<std::vector<std::string>> parse_command(std::string_view text, std::strin
     }
     return out;
   }
-  return std::vector<std::string>{std::string(text)};
+  return command_from_string(text);
 }
 
 Result<NameValue> parse_name_value(std::string_view text, std::string_view flag) {
@@ -202,10 +203,7 @@ Status apply_overrides(const ImageOverrides& f, ImageSpec& spec) {
 Status resolve_destination(const InputOptions& o, BuildInputs& in) {
   in.destination = o.output;
   if (in.destination.empty()) {
-    std::string base_name = in.image_name.substr(in.image_name.rfind('/') + 1);
-    in.destination = in.multi() ? fmt::format("oci:{}:{}", base_name, in.image_tag)
-                                : fmt::format("docker-archive:{}.tar:{}:{}", base_name,
-                                              in.image_name, in.image_tag);
+    in.destination = default_destination(in.image_name, in.image_tag, in.multi());
   }
   const std::string& dest = in.destination;
   std::optional<oci::ImageRef> ref;
@@ -252,6 +250,14 @@ Status check_offline_inputs(const BuildInputs& in) {
 
 }  // namespace
 
+std::string default_destination(const std::string& name, const std::string& tag, bool multi) {
+  std::string base_name = name.substr(name.rfind('/') + 1);
+  if (multi) return fmt::format("oci:{}:{}", base_name, tag);
+  // One file per tag: quick:1 and quick:2 must not overwrite each other; `latest` keeps NAME.tar.
+  std::string file = tag == "latest" ? base_name : base_name + "-" + tag;
+  return fmt::format("docker-archive:{}.tar:{}:{}", file, name, tag);
+}
+
 bool base_is_local(const std::string& base) {
   if (base == "scratch") return true;
   if (base.starts_with(kRegistryPrefix)) return false;
@@ -293,6 +299,12 @@ Result<BuildInputs> resolve_inputs(const InputOptions& options) {
   }
   DE_TRY(resolve_destination(options, in));
   if (spec.user) in.owner = DE_TRY(Owner::parse(*spec.user));
+  if (spec.entrypoint && !spec.entrypoint->empty() && spec.cmd && is_shell_form(*spec.cmd))
+    in.warnings.push_back(fmt::format(
+        "image.cmd '{}' is a shell form (/bin/sh -c, as a Dockerfile's CMD written as a string), "
+        "and with an entrypoint it becomes the entrypoint's arguments; write the arguments as a "
+        "list ([a, b]) instead",
+        spec.cmd->back()));
   in.base = spec.base.value_or("debian:bookworm-slim");
   // A path that is not there is a mistake, not a Docker Hub name (image.base is already resolved
   // against the env file; --base against the working directory).

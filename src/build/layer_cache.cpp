@@ -28,6 +28,12 @@ Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
   field(h, options.layer.prefix);
   field(h, options.layer.owner.to_string());
   field(h, std::to_string(options.layer.mtime));
+  // Only when there are any, so that the keys of layers without them are what they were.
+  if (!options.layer.owned.empty()) {
+    std::vector<std::string> owned = options.layer.owned;
+    std::sort(owned.begin(), owned.end());
+    field(h, fmt::format("owned {}", fmt::join(owned, "\n")));
+  }
   std::vector<const conda::InstallEntry*> sorted;
   sorted.reserve(entries.size());
   for (const auto& e : entries) sorted.push_back(&e);

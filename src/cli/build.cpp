@@ -1,12 +1,13 @@
-// `docker-envs build [ENV_FILE] [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...] [--json]`:
+// `docker-envs build [ENV_FILE] [SPEC]... [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...]
+// [--json]`:
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
 // --explicit` and conda-lock render), a conda-lock v1 file, or an environment.yml that is solved
 // and whose `image:` section declares the image (see include/docker_envs/build/image_spec.hpp);
-// -p/-c solve specs without a file; `--lock LOCK` takes the packages from a lock and the rest from
+// specs (positional after the file, or alone, as for `solve` and `lock`; or -p) solve with -c; `--lock LOCK` takes the packages from a lock and the rest from
 // ENV_FILE; `--from-prefix PREFIX` takes them from an existing environment's conda-meta records.
 // `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
 // network. Every key of the image section has a flag here that overrides it. DEST is any transport
-// or docker://REF (default docker-archive:NAME.tar). Progress goes to a terminal only; --json
+// or docker://REF (default build::default_destination()). Progress goes to a terminal only; --json
 // prints the result on stdout. What the inputs mean and how they become an image is
 // build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the flags, what
 // depends on the process environment, and the printing.
@@ -31,7 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct BuildFlags {
-  std::string env_file;
+  std::vector<std::string> args;  // [ENV_FILE] [SPEC]...
   std::string tag;
   std::string output;
   std::vector<std::string> specs;
@@ -228,9 +229,12 @@ void print_plan(const build::BuildPlan& plan, bool json) {
 
 Status run(const BuildFlags& f, const Globals& globals) {
   const bool terminal = ::isatty(2) && log::level() <= log::Level::Info && !f.registry.json;
+  // Positional specs the same way as `solve` and `lock`: [ENV_FILE] [SPEC]..., then -p's.
+  auto [env_file, specs] = split_env_file_and_specs(f.args, "");
+  specs.insert(specs.end(), f.specs.begin(), f.specs.end());
   build::EnvironmentBuildOptions options{
-      .inputs = {.env_file = f.env_file,
-                 .specs = f.specs,
+      .inputs = {.env_file = env_file,
+                 .specs = specs,
                  .channels = f.channels,
                  .image = {.name = f.tag,
                            .base = f.base,
@@ -304,15 +308,18 @@ void add_build(CLI::App& parent, CommandTable& commands) {
   auto* sub = parent.add_subcommand(
       "build",
       "Build an image from a conda environment (environment.yml, a lock, or an existing prefix)");
-  sub->add_option("env_file", f->env_file,
-                  "environment.yml, @EXPLICIT, conda-lock or pixi.lock file "
-                  "(default ./environment.yml)");
+  sub->add_option("args", f->args,
+                  "[ENV_FILE] [SPEC]...: an environment.yml, @EXPLICIT, conda-lock or pixi.lock "
+                  "file (default ./environment.yml), then match specs to add (solved with -c)");
   sub->add_option("-t,--tag", f->tag, "NAME[:TAG] of the image (image.name)");
   sub->add_option("-o,--output", f->output,
                   "Destination: docker-archive:PATH, oci:DIR, oci-archive:PATH or docker://REF "
-                  "(default docker-archive:NAME.tar)");
-  sub->add_option("-p,--package", f->specs, "Package spec to install (instead of ENV_FILE)");
-  sub->add_option("-c,--channel", f->channels, "Channel for -p specs");
+                  "(default docker-archive:NAME.tar for the tag latest, NAME-TAG.tar for another)")
+      ->type_name("DEST");
+  sub->add_option("-p,--package,--spec", f->specs, "A match spec to install (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_option("-c,--channel", f->channels, "Channel for the specs (repeatable)")
+      ->allow_extra_args(false);
   sub->add_option("--base", f->base,
                   "Base image: registry ref, archive, transport ref or scratch (image.base; "
                   "default debian:bookworm-slim)");
@@ -356,6 +363,9 @@ void add_build(CLI::App& parent, CommandTable& commands) {
                 "No network: cached repodata, packages from the package cache; fail at once "
                 "listing what is missing");
   add_registry_options(sub, f->registry, /*platform=*/false);
+  // A repeatable option takes one value per use, so that it never swallows the specs after it.
+  for (CLI::Option* option : sub->get_options())
+    if (option->nonpositional()) option->allow_extra_args(false);
   on_run(sub, commands, f, run);
 }
 

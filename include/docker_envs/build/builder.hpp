@@ -5,8 +5,9 @@
 //   (parallel) -> append to the base image -> config (PATH, CONDA_PREFIX, variables, activation
 //   exports, labels, entrypoint...) -> an oci::Image whose layers are all cached blobs.
 //
-// Nothing here reads the environment, argv or the clock: times come from `source_date_epoch`
-// (0 when unset), so the same inputs give the same image digest on any machine. Writing or pushing
+// Nothing here reads the environment, argv or the clock: file mtimes come from `source_date_epoch`
+// (0 when unset), the created times from it or else from the newest package's timestamp, so the
+// same inputs give the same image digest on any machine. Writing or pushing
 // the image is the caller's job (oci::write_image, registry push).
 #pragma once
 

@@ -57,8 +57,7 @@ struct InputOptions {
   std::vector<std::string> specs;     // match specs to solve (with or instead of env_file)
   std::vector<std::string> channels;  // channels for the solve (before the file's)
   ImageOverrides image;
-  // The destination: a transport reference or docker://REF. Empty: docker-archive:NAME.tar for one
-  // platform, oci:NAME:TAG for several.
+  // The destination: a transport reference or docker://REF. Empty: default_destination().
   std::string output;
   std::string compression;  // gzip (default), zstd, none; docker-archive is always none
   // Which environment and categories of a conda-lock or pixi lock (its platform is ignored: each
@@ -103,6 +102,12 @@ struct BuildInputs {
 // lock with -p/-c, -c without specs, a lock for another platform than asked, a docker-archive for
 // several platforms, a malformed override), naming the file or flag.
 Result<BuildInputs> resolve_inputs(const InputOptions& options);
+
+// Where a build of image NAME:TAG goes without -o: docker-archive:NAME.tar for the tag `latest`,
+// docker-archive:NAME-TAG.tar for another tag (so that two tags never overwrite each other), each
+// tagged NAME:TAG inside; oci:NAME:TAG for several platforms (one layout holds every tag). NAME is
+// the last path component of the image name ("team/app" -> app).
+std::string default_destination(const std::string& name, const std::string& tag, bool multi);
 
 // True when the base image is read without a registry: scratch, a transport reference or an
 // existing path (what read_base_image() reads locally).
