@@ -280,7 +280,9 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
                                 const PushOptions& push) {
   bool docker = docker_format(image, push) && push.compression != Compression::Zstd;
   oci::ProduceOptions produce{
-      .compression = push.compression, .keep_compressed = true, .docker_media_types = docker};
+      .compression = push.compression,
+      .keep_compressed = push.keep_compressed,
+      .docker_media_types = docker};
   std::vector<oci::LayerBlob> layers(image.layers.size());
   auto push_layer = [&](http::Session& session, size_t i) -> Status {
     const oci::Layer& layer = *image.layers[i];
