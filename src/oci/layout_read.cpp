@@ -34,6 +34,14 @@ std::string ref_name(const Descriptor& d) {
 Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
   std::string body = DE_TRY(read_blob(blobs, desc, "manifest"));
   Manifest m = DE_TRY_CTX(Manifest::parse(body), "manifest " + desc.digest.to_string());
+  // As a registry pull does: an artifact (or a manifest whose config is mislabelled, say as a
+  // layer) is not a container image.
+  if (m.config.media_type != media_type::kOciConfig &&
+      m.config.media_type != media_type::kDockerConfig)
+    return fail(Code::Unsupported,
+                "manifest {}: the config has media type '{}', not an image config (not a "
+                "container image)",
+                desc.digest.to_string(), m.config.media_type);
   std::string config_bytes = DE_TRY(read_blob(blobs, m.config, "config"));
   Image image;
   image.config = DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + m.config.digest.to_string());
