@@ -65,20 +65,26 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
   return image;
 }
 
-Result<Image> resolve(const BlobSource& blobs, const Descriptor& desc, const ReadOptions& options,
-                      int depth) {
-  if (depth > kMaxIndexDepth) return fail(Code::Corruption, "indexes nested too deeply");
+// What `desc` names: an image manifest (true) or an index (false); anything else is an error.
+Result<bool> names_manifest(const BlobSource& blobs, const Descriptor& desc) {
   std::string mt = desc.media_type;
   if (mt.empty()) {
     std::string body = DE_TRY(read_blob(blobs, desc, "manifest"));
     mt = DE_TRY(sniff_manifest_media_type(body));
   }
-  if (media_type::is_manifest(mt)) return read_manifest(blobs, desc);
+  if (media_type::is_manifest(mt)) return true;
   if (media_type::is_schema1(mt))
     return fail(Code::Unsupported, "Docker schema 1 manifests are not supported");
   if (!media_type::is_index(mt))
     return fail(Code::Unsupported, "{} has media type '{}', which is neither an image nor an index",
                 desc.digest.to_string(), mt);
+  return false;
+}
+
+Result<Image> resolve(const BlobSource& blobs, const Descriptor& desc, const ReadOptions& options,
+                      int depth) {
+  if (depth > kMaxIndexDepth) return fail(Code::Corruption, "indexes nested too deeply");
+  if (DE_TRY(names_manifest(blobs, desc))) return read_manifest(blobs, desc);
   std::string body = DE_TRY(read_blob(blobs, desc, "index"));
   Index index = DE_TRY_CTX(Index::parse(body), "index " + desc.digest.to_string());
   Platform want = wanted_platform(options);
@@ -164,12 +170,7 @@ Status collect(const BlobSource& blobs, const Descriptor& desc, std::vector<Dige
   if (std::find(path.begin(), path.end(), desc.digest) != path.end())
     return fail(Code::Corruption, "index {} refers to itself (an index cycle)",
                 desc.digest.to_string());
-  std::string mt = desc.media_type;
-  if (mt.empty()) {
-    std::string body = DE_TRY(read_blob(blobs, desc, "manifest"));
-    mt = DE_TRY(sniff_manifest_media_type(body));
-  }
-  if (media_type::is_manifest(mt)) {
+  if (DE_TRY(names_manifest(blobs, desc))) {
     if (out.images.size() >= kMaxImagesInIndex)
       return fail(Code::Corruption, "the index lists more than {} images", kMaxImagesInIndex);
     Image image = DE_TRY(read_manifest(blobs, desc));
@@ -177,11 +178,6 @@ Status collect(const BlobSource& blobs, const Descriptor& desc, std::vector<Dige
     out.images.push_back(std::move(image));
     return {};
   }
-  if (media_type::is_schema1(mt))
-    return fail(Code::Unsupported, "Docker schema 1 manifests are not supported");
-  if (!media_type::is_index(mt))
-    return fail(Code::Unsupported, "{} has media type '{}', which is neither an image nor an index",
-                desc.digest.to_string(), mt);
   std::string body = DE_TRY(read_blob(blobs, desc, "index"));
   Index index = DE_TRY_CTX(Index::parse(body), "index " + desc.digest.to_string());
   out.index = true;
