@@ -42,11 +42,10 @@ Status write_destination(oci::Image image, std::string_view text, const oci::Wri
                          const Globals& globals, bool stamp_created) {
   if (is_registry_ref(text)) {
     if (stamp_created && globals.source_date_epoch) oci::set_created(image, created_time(globals));
-    auto pushed = DE_TRY_CTX(
-        write_registry_image(image, text, RegistryFlags{},
-                             {.compression = options.compression,
-                              .keep_compressed = options.keep_compressed}),
-        fmt::format("pushing {}", shown_ref(text)));
+    auto pushed = DE_TRY_CTX(write_registry_image(image, text, RegistryFlags{},
+                                                  {.compression = options.compression,
+                                                   .keep_compressed = options.keep_compressed}),
+                             fmt::format("pushing {}", shown_ref(text)));
     log::info("pushed {} (manifest {})", shown_ref(text), pushed.manifest_digest.to_string());
     return {};
   }

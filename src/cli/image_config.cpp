@@ -52,8 +52,9 @@ Status run(const ConfigOptions& o, const Globals& globals) {
   DE_TRY(check_destination(o.destination));
 
   auto images = DE_TRY(read_sources(o.source, o.platform, PlatformUse::Edit));
-  DE_TRY_CTX(images.edit([&](oci::Image image) { return oci::edit_config(std::move(image), edit); }),
-             fmt::format("editing the config of {}", o.source));
+  DE_TRY_CTX(
+      images.edit([&](oci::Image image) { return oci::edit_config(std::move(image), edit); }),
+      fmt::format("editing the config of {}", o.source));
   return write_destinations(std::move(images), o.destination, oci::WriteOptions{}, globals,
                             /*stamp_created=*/true);
 }

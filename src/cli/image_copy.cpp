@@ -25,7 +25,8 @@ Status run(const CopyOptions& o, const Globals& globals) {
 void add_image_copy(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<CopyOptions>();
   auto* sub = parent.add_subcommand(
-      "copy", "Copy an image between formats (docker-archive, oci, oci-archive, registry), config "
+      "copy",
+      "Copy an image between formats (docker-archive, oci, oci-archive, registry), config "
       "unchanged; a multi-platform image whole unless --platform picks one");
   sub->fallthrough();
   sub->add_option("SRC", options->source, "Image to copy")->required();

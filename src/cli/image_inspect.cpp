@@ -151,8 +151,10 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
   if (complete) {
     ManifestKey key{.config = manifest.config.digest};
     for (auto& l : manifest.layers) key.layers.push_back(l.digest);
-    if (auto source = image.source_manifest_bytes()) stored = std::string(*source);
-    else stored = stored_manifest(ref, key);
+    if (auto source = image.source_manifest_bytes())
+      stored = std::string(*source);
+    else
+      stored = stored_manifest(ref, key);
   }
   std::optional<std::string> manifest_bytes = stored;
   if (!manifest_bytes && complete) manifest_bytes = manifest.to_json();
@@ -204,9 +206,9 @@ void add_image_inspect(CLI::App& parent, CommandTable& commands) {
                                    "inspects one ({})",
                                    images.platform_list())}};
       for (size_t i = 0; i < images.images.size(); ++i) {
-        Json one = DE_TRY_CTX(inspect(images.images[i], ref),
-                              fmt::format("inspecting {} ({})", o.source,
-                                          images.platforms[i].to_string()));
+        Json one = DE_TRY_CTX(
+            inspect(images.images[i], ref),
+            fmt::format("inspecting {} ({})", o.source, images.platforms[i].to_string()));
         one["platform"] = images.platforms[i].to_string();
         json["platforms"].push_back(std::move(one));
       }

@@ -65,9 +65,8 @@ bool blobs_kept(const oci::Image& image, const oci::WriteOptions& write) {
     auto stored = layer->blob() ? oci::media_type::layer_compression(layer->blob()->media_type)
                                 : std::nullopt;
     if (!stored) return false;
-    if (*stored != write.compression &&
-        !(write.keep_compressed && *stored != Compression::None &&
-          write.compression != Compression::None))
+    if (*stored != write.compression && !(write.keep_compressed && *stored != Compression::None &&
+                                          write.compression != Compression::None))
       return false;
   }
   return true;
@@ -139,14 +138,15 @@ Status run(const PullCommand& o, const Globals& globals) {
     const auto& first = pulled.front();
     nlohmann::json j = {
         {"reference", ref.to_string()},
-        {"manifest_digest",
-         index ? index->digest.to_string() : first.manifest_digest.to_string()},
+        {"manifest_digest", index ? index->digest.to_string() : first.manifest_digest.to_string()},
         {"media_type", index ? std::string(oci::media_type::kOciIndex) : first.manifest_media_type},
         {"bytes_downloaded", downloaded},
         {"bytes_cached", cached}};
     if (index) j["manifests"] = manifests;
-    if (index) j["index_digest"] = index->digest.to_string();
-    else if (first.index_digest) j["index_digest"] = first.index_digest->to_string();
+    if (index)
+      j["index_digest"] = index->digest.to_string();
+    else if (first.index_digest)
+      j["index_digest"] = first.index_digest->to_string();
     fmt::print("{}\n", j.dump());
   }
   return {};

@@ -16,8 +16,9 @@ struct RemoveLayerOptions {
 Status run(const RemoveLayerOptions& o, const Globals& globals) {
   DE_TRY(check_destination(o.destination));
   auto images = DE_TRY(read_sources(o.source, o.platform, PlatformUse::Edit));
-  DE_TRY_CTX(images.edit([&](oci::Image image) { return oci::remove_layer(std::move(image), o.index); }),
-             fmt::format("removing a layer from {}", o.source));
+  DE_TRY_CTX(
+      images.edit([&](oci::Image image) { return oci::remove_layer(std::move(image), o.index); }),
+      fmt::format("removing a layer from {}", o.source));
   return write_destinations(std::move(images), o.destination, oci::WriteOptions{}, globals,
                             /*stamp_created=*/true);
 }

@@ -15,11 +15,10 @@ Result<oci::Platform> parse_platform(std::string_view text) {
 Status write_index(const SourceImages& set, std::string_view text, const oci::ImageRef& ref,
                    const oci::WriteOptions& options) {
   if (is_registry_ref(text)) {
-    auto pushed = DE_TRY_CTX(
-        write_registry_index(set.images, text, RegistryFlags{},
-                             {.compression = options.compression,
-                              .keep_compressed = options.keep_compressed}),
-        fmt::format("pushing {}", shown_ref(text)));
+    auto pushed = DE_TRY_CTX(write_registry_index(set.images, text, RegistryFlags{},
+                                                  {.compression = options.compression,
+                                                   .keep_compressed = options.keep_compressed}),
+                             fmt::format("pushing {}", shown_ref(text)));
     log::info("pushed {} ({} platforms: {}; index {})", shown_ref(text), set.images.size(),
               set.platform_list(), pushed.manifest_digest.to_string());
     return {};
@@ -103,9 +102,8 @@ Result<SourceImages> read_sources(std::string_view text, std::string_view platfo
   return pick_platform(std::move(out), want, use);
 }
 
-Status write_destinations(SourceImages set, std::string_view text,
-                          const oci::WriteOptions& options, const Globals& globals,
-                          bool stamp_created) {
+Status write_destinations(SourceImages set, std::string_view text, const oci::WriteOptions& options,
+                          const Globals& globals, bool stamp_created) {
   if (!set.index) {
     return write_destination(std::move(set.images.at(0)), text, options, globals, stamp_created);
   }

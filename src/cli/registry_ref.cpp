@@ -143,7 +143,8 @@ Result<SourceImages> read_registry_sources(std::string_view text, const Registry
   auto options = DE_TRY(registry_options(flags));
   std::optional<registry::IndexPlatforms> index;
   if (flags.platform.empty())
-    index = DE_TRY_CTX(registry::index_platforms(ref, options), fmt::format("reading {}", out.source));
+    index =
+        DE_TRY_CTX(registry::index_platforms(ref, options), fmt::format("reading {}", out.source));
   if (!index) {
     auto image = DE_TRY_CTX(read_registry_image(text, flags, /*fetch_layers=*/false),
                             fmt::format("reading {}", out.source));
@@ -168,8 +169,7 @@ Result<registry::PushResult> write_registry_image(const oci::Image& image, std::
 }
 
 Result<registry::PushResult> write_registry_index(std::span<const oci::Image> images,
-                                                  std::string_view text,
-                                                  const RegistryFlags& flags,
+                                                  std::string_view text, const RegistryFlags& flags,
                                                   const registry::PushOptions& push) {
   auto ref = DE_TRY(parse_registry_ref(text));
   auto options = DE_TRY(registry_options(flags));

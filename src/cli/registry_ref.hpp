@@ -4,8 +4,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -67,8 +67,7 @@ Result<registry::PushResult> write_registry_image(const oci::Image& image, std::
 
 // Pushes several images (one per platform) and an index over them to `docker://REF`.
 Result<registry::PushResult> write_registry_index(std::span<const oci::Image> images,
-                                                  std::string_view text,
-                                                  const RegistryFlags& flags,
+                                                  std::string_view text, const RegistryFlags& flags,
                                                   const registry::PushOptions& push);
 
 void add_image_pull(CLI::App& parent, CommandTable& commands);

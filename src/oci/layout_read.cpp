@@ -44,7 +44,8 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
                 desc.digest.to_string(), m.config.media_type);
   std::string config_bytes = DE_TRY(read_blob(blobs, m.config, "config"));
   Image image;
-  image.config = DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + m.config.digest.to_string());
+  image.config =
+      DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + m.config.digest.to_string());
   image.source_manifest_media_type = m.media_type;
   image.annotations = m.annotations;
   auto diff_ids = DE_TRY(image.config.diff_ids());
@@ -98,25 +99,26 @@ Result<Image> resolve(const BlobSource& blobs, const Descriptor& desc, const Rea
   }
   return fail(Code::NotFound, "index {} has no image for platform {} (it has: {})",
               desc.digest.to_string(), want.to_string(),
-              seen.empty() ? std::string("none with a platform") : fmt::format("{}", fmt::join(seen, ", ")));
+              seen.empty() ? std::string("none with a platform")
+                           : fmt::format("{}", fmt::join(seen, ", ")));
 }
 
 }  // namespace
 
 BlobSource directory_blobs(const std::filesystem::path& dir) {
-  return BlobSource{
-      .open = [dir](const Digest& d) -> Result<std::unique_ptr<Reader>> {
-        return std::unique_ptr<Reader>(DE_TRY(FileReader::open(dir / "blobs" / "sha256" / d.hex())));
-      },
-      .origin = dir.string()};
+  return BlobSource{.open = [dir](const Digest& d) -> Result<std::unique_ptr<Reader>> {
+                      return std::unique_ptr<Reader>(
+                          DE_TRY(FileReader::open(dir / "blobs" / "sha256" / d.hex())));
+                    },
+                    .origin = dir.string()};
 }
 
 BlobSource archive_blobs(std::shared_ptr<const ArchiveFile> archive) {
   std::string origin = archive->path().string();
-  return BlobSource{.open = [archive](const Digest& d) {
-                      return archive->open_member("blobs/sha256/" + d.hex());
-                    },
-                    .origin = origin};
+  return BlobSource{
+      .open =
+          [archive](const Digest& d) { return archive->open_member("blobs/sha256/" + d.hex()); },
+      .origin = origin};
 }
 
 namespace {
@@ -126,7 +128,8 @@ struct Candidates {
   std::vector<const Descriptor*> entries;
   std::vector<std::string> names;
   std::string listing() const {
-    return names.empty() ? std::string("no named images") : fmt::format("{}", fmt::join(names, ", "));
+    return names.empty() ? std::string("no named images")
+                         : fmt::format("{}", fmt::join(names, ", "));
   }
 };
 
@@ -153,8 +156,9 @@ bool all_same(const std::vector<const Descriptor*>& entries) {
 
 std::unexpected<Error> ambiguous(const std::string& origin, const Candidates& c,
                                  std::string_view selector) {
-  return fail(Code::InvalidArgument, "{} holds {} images{}; choose one with oci:DIR:NAME (names: {})",
-              origin, c.entries.size(), selector.empty() ? "" : fmt::format(" named '{}'", selector),
+  return fail(Code::InvalidArgument,
+              "{} holds {} images{}; choose one with oci:DIR:NAME (names: {})", origin,
+              c.entries.size(), selector.empty() ? "" : fmt::format(" named '{}'", selector),
               c.listing());
 }
 

@@ -38,7 +38,8 @@ std::vector<std::string> snapshot(const fs::path& dir, const std::vector<fs::pat
     ::lstat(p.c_str(), &st);
     // A directory's mtime moves when ROOT or DEST is made and removed in it: leftovers show as
     // paths; files are compared by content metadata too.
-    long long mtime = S_ISDIR(st.st_mode) ? 0 : st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    long long mtime =
+        S_ISDIR(st.st_mode) ? 0 : st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     out.push_back(fmt::format("{} {} {} {}", p.string(), st.st_mode,
                               S_ISDIR(st.st_mode) ? 0 : st.st_size, mtime));
   }
@@ -47,7 +48,7 @@ std::vector<std::string> snapshot(const fs::path& dir, const std::vector<fs::pat
 }
 
 struct Crafted {
-  std::string name;  // the matrix row
+  std::string name;     // the matrix row
   std::string package;  // what the message must name (the package's file stem)
   std::function<Result<fs::path>(const fs::path& dir, PackageFormat format)> make;
 };
@@ -62,8 +63,8 @@ Result<fs::path> raw_package(const fs::path& dir, PackageFormat format,
   std::vector<Entry> entries = test::info_entries(spec);
   nlohmann::json paths = nlohmann::json::array();
   for (auto& l : listed) paths.push_back({{"_path", l}, {"path_type", "hardlink"}});
-  entries.push_back(test::file("info/paths.json",
-                               nlohmann::json{{"paths", paths}, {"paths_version", 1}}.dump()));
+  entries.push_back(
+      test::file("info/paths.json", nlohmann::json{{"paths", paths}, {"paths_version", 1}}.dump()));
   for (auto& e : payload) entries.push_back(e);
   return test::build_raw(dir, "evil-1.0-0", format, entries);
 }
@@ -79,10 +80,11 @@ std::vector<Crafted> crafted(const fs::path& secret) {
                       return test::build_link_escape(d, via, "/", through_link, f);
                     }});
   }
-  rows.push_back({"unlisted link up the tree", "evil-1.0-0", [=](const fs::path& d, PackageFormat f) {
-                    return test::build_link_escape(d, test::ListedVia::PathsJson,
-                                                   "../../../../../../../../..", through_link, f);
-                  }});
+  rows.push_back(
+      {"unlisted link up the tree", "evil-1.0-0", [=](const fs::path& d, PackageFormat f) {
+         return test::build_link_escape(d, test::ListedVia::PathsJson, "../../../../../../../../..",
+                                        through_link, f);
+       }});
   rows.push_back({"listed path with ..", "evil-1.0-0", [](const fs::path& d, PackageFormat f) {
                     return raw_package(d, f, {test::file("share/ok", "ok")}, {"../../escape"});
                   }});
@@ -100,17 +102,17 @@ std::vector<Crafted> crafted(const fs::path& secret) {
                     return test::build_package(d, spec, f);
                   }});
   rows.push_back({"index.json not JSON", "evil-1.0-0", [](const fs::path& d, PackageFormat f) {
-                    return test::build_raw(d, "evil-1.0-0", f,
-                                           {test::file("info/index.json", "{not json"),
-                                            test::file("share/ok", "ok")});
+                    return test::build_raw(
+                        d, "evil-1.0-0", f,
+                        {test::file("info/index.json", "{not json"), test::file("share/ok", "ok")});
                   }});
   rows.push_back({"deep JSON paths.json", "evil-1.0-0", [](const fs::path& d, PackageFormat f) {
                     test::PackageSpec spec;
                     spec.name = "evil";
                     spec.write_paths_json = false;
                     auto entries = test::info_entries(spec);
-                    entries.push_back(test::file("info/paths.json", std::string(100000, '[') +
-                                                                        std::string(100000, ']')));
+                    entries.push_back(test::file(
+                        "info/paths.json", std::string(100000, '[') + std::string(100000, ']')));
                     return test::build_raw(d, "evil-1.0-0", f, entries);
                   }});
   rows.push_back({"truncated archive", "evil-1.0-0",
@@ -118,20 +120,20 @@ std::vector<Crafted> crafted(const fs::path& secret) {
                     test::PackageSpec spec;
                     spec.name = "evil";
                     for (int i = 0; i < 20; ++i)
-                      spec.payload.push_back(test::file(fmt::format("share/f{}", i),
-                                                        std::string(4096, static_cast<char>('a' + i))));
+                      spec.payload.push_back(
+                          test::file(fmt::format("share/f{}", i),
+                                     std::string(4096, static_cast<char>('a' + i))));
                     auto path = DE_TRY(test::build_package(d, spec, f));
                     auto bytes = DE_TRY(read_file(path));
                     DE_TRY(write_file_atomic(path, bytes.substr(0, bytes.size() / 2)));
                     return path;
                   }});
-  rows.push_back({"not an archive", "evil-1.0-0",
-                  [](const fs::path& d, PackageFormat f) -> Result<fs::path> {
-                    auto path = d / (f == PackageFormat::Conda ? "evil-1.0-0.conda"
-                                                               : "evil-1.0-0.tar.bz2");
-                    DE_TRY(write_file_atomic(path, std::string(3000, 'z')));
-                    return path;
-                  }});
+  rows.push_back(
+      {"not an archive", "evil-1.0-0", [](const fs::path& d, PackageFormat f) -> Result<fs::path> {
+         auto path = d / (f == PackageFormat::Conda ? "evil-1.0-0.conda" : "evil-1.0-0.tar.bz2");
+         DE_TRY(write_file_atomic(path, std::string(3000, 'z')));
+         return path;
+       }});
   return rows;
 }
 
@@ -158,11 +160,13 @@ TEST(HostileMatrixCli, EveryCraftedPackageFailsCleanlyInInstallAndBuild) {
         fs::path output;
       };
       std::vector<Command> commands = {
-          {"env install", fmt::format("timeout 60 {} env install --root {} --cache {} {}", cli,
-                                      root.string(), (cache / "pkgs").string(), lock.string()),
+          {"env install",
+           fmt::format("timeout 60 {} env install --root {} --cache {} {}", cli, root.string(),
+                       (cache / "pkgs").string(), lock.string()),
            root},
-          {"build", fmt::format("timeout 60 {} build {} --base scratch --cache-dir {} -o oci:{}",
-                                cli, lock.string(), cache.string(), dest.string()),
+          {"build",
+           fmt::format("timeout 60 {} build {} --base scratch --cache-dir {} -o oci:{}", cli,
+                       lock.string(), cache.string(), dest.string()),
            dest},
       };
       for (const auto& cmd : commands) {
@@ -173,13 +177,15 @@ TEST(HostileMatrixCli, EveryCraftedPackageFailsCleanlyInInstallAndBuild) {
         auto after = snapshot(dir->path(), {cache, cmd.output});
         EXPECT_GT(r.status, 0) << r.err;
         EXPECT_LT(r.status, 124) << "crashed, hung or killed: " << r.err;
-        EXPECT_NE(r.err.find(c.package), std::string::npos) << "the message names no package: " << r.err;
+        EXPECT_NE(r.err.find(c.package), std::string::npos)
+            << "the message names no package: " << r.err;
         EXPECT_FALSE(fs::exists(cmd.output)) << cmd.output << " left behind";
         std::vector<std::string> changed;
         std::set_symmetric_difference(before.begin(), before.end(), after.begin(), after.end(),
                                       std::back_inserter(changed));
-        EXPECT_TRUE(changed.empty()) << "wrote outside " << cmd.output << " and the cache: "
-                                     << fmt::format("{}", fmt::join(changed, "; "));
+        EXPECT_TRUE(changed.empty())
+            << "wrote outside " << cmd.output
+            << " and the cache: " << fmt::format("{}", fmt::join(changed, "; "));
         EXPECT_EQ(test::link_count(secret), 1u);
         EXPECT_EQ(read_file(secret).value_or(""), secret_content);
       }
