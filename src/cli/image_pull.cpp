@@ -1,5 +1,6 @@
-// `docker-envs image pull [docker://]REF DEST`: fetches an image from a registry (verified, via the
-// local blob cache) and writes it to DEST (docker-archive, oci, oci-archive).
+// `docker-envs image pull [docker://]REF DEST [--platform P]`: fetches an image from a registry
+// (verified, via the local blob cache) and writes it to DEST (docker-archive, oci, oci-archive); a
+// multi-platform image whole (as an index) unless --platform picks one.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -55,8 +56,47 @@ fs::path seed_layout(const oci::ImageRef& dest, const oci::Image& image, const f
 struct PullCommand {
   std::string reference, destination;
   RegistryFlags flags;
-  std::string compression = "gzip";
+  std::optional<std::string> compression;
 };
+
+// Whether the pulled layers' blobs go into DEST as they are (and may be linked from the cache).
+bool blobs_kept(const oci::Image& image, const oci::WriteOptions& write) {
+  for (auto& layer : image.layers) {
+    auto stored = layer->blob() ? oci::media_type::layer_compression(layer->blob()->media_type)
+                                : std::nullopt;
+    if (!stored) return false;
+    if (*stored != write.compression && !(write.keep_compressed && *stored != Compression::None &&
+                                          write.compression != Compression::None))
+      return false;
+  }
+  return true;
+}
+
+// The platform --platform names, or every platform of a multi-platform image (a docker-archive
+// DEST, which holds one image, is refused before anything is downloaded).
+Result<std::vector<registry::PullResult>> pull_all(const PullCommand& o,
+                                                   const registry::Reference& ref,
+                                                   const registry::RegistryOptions& options,
+                                                   std::optional<registry::IndexPlatforms>& index) {
+  if (o.flags.platform.empty()) index = DE_TRY(registry::index_platforms(ref, options));
+  if (index) {
+    if (index->platforms.size() > 1 && !destination_holds_index(o.destination)) {
+      std::vector<std::string> names;
+      for (auto& p : index->platforms) names.push_back(p.to_string());
+      return fail(Code::InvalidArgument,
+                  "{} is a multi-platform image ({}), which a docker-archive cannot hold: pick one "
+                  "with --platform, or write oci:DIR or oci-archive:PATH",
+                  ref.familiar(), fmt::join(names, ", "));
+    }
+    return pull_platforms(ref, options, *index, /*fetch_layers=*/true);
+  }
+  registry::PullOptions pull;
+  if (!o.flags.platform.empty())
+    pull.platform = DE_TRY_CTX(oci::Platform::parse(o.flags.platform), "--platform");
+  std::vector<registry::PullResult> out;
+  out.push_back(DE_TRY(registry::pull_image(ref, options, pull)));
+  return out;
+}
 
 Status run(const PullCommand& o, const Globals& globals) {
   auto dest = DE_TRY(parse_ref(o.destination, "destination"));
@@ -65,36 +105,48 @@ Status run(const PullCommand& o, const Globals& globals) {
                 o.destination);
   auto ref = DE_TRY(parse_registry_ref(o.reference));
   auto options = DE_TRY(registry_options(o.flags));
-  registry::PullOptions pull;
-  if (!o.flags.platform.empty())
-    pull.platform = DE_TRY_CTX(oci::Platform::parse(o.flags.platform), "--platform");
-  auto pulled = DE_TRY(registry::pull_image(ref, options, pull));
-  log::info("pulled {} (manifest {}, {} bytes downloaded, {} from cache)", ref.familiar(),
-            pulled.manifest_digest.to_string(), pulled.bytes_downloaded, pulled.bytes_cached);
-  oci::WriteOptions write{.compression = DE_TRY(layer_compression(o.compression))};
-  bool keep_blobs = true;
-  for (auto& layer : pulled.image.layers) {
-    auto stored = layer->blob() ? oci::media_type::layer_compression(layer->blob()->media_type)
-                                : std::nullopt;
-    keep_blobs = keep_blobs && stored &&
-                 (*stored == write.compression ||
-                  (*stored != Compression::None && write.compression != Compression::None));
+  oci::WriteOptions write = DE_TRY(compression_options(o.compression));
+  std::optional<registry::IndexPlatforms> index;
+  auto pulled = DE_TRY(pull_all(o, ref, options, index));
+
+  SourceImages set{.source = shown_ref(o.reference), .index = index.has_value()};
+  nlohmann::json manifests = nlohmann::json::array();
+  std::uint64_t downloaded = 0, cached = 0;
+  fs::path created;
+  for (auto& p : pulled) {
+    log::info("pulled {} {}(manifest {}, {} bytes downloaded, {} from cache)", ref.familiar(),
+              index ? p.image.config.platform().to_string() + " " : "",
+              p.manifest_digest.to_string(), p.bytes_downloaded, p.bytes_cached);
+    fs::path seeded = seed_layout(dest, p.image, options.cache_dir, blobs_kept(p.image, write));
+    if (created.empty()) created = seeded;
+    manifests.push_back(p.manifest_digest.to_string());
+    downloaded += p.bytes_downloaded;
+    cached += p.bytes_cached;
+    set.selected.push_back(set.images.size());
+    set.platforms.push_back(p.image.config.platform());
+    set.images.push_back(std::move(p.image));
   }
-  fs::path created = seed_layout(dest, pulled.image, options.cache_dir, keep_blobs);
-  auto written = write_destination(std::move(pulled.image), o.destination, write, globals,
-                                   /*stamp_created=*/false);
+  if (index) set.platforms = index->platforms;
+  auto written = write_destinations(std::move(set), o.destination, write, globals,
+                                    /*stamp_created=*/false);
   if (!written) {
     std::error_code ec;
     if (!created.empty()) fs::remove_all(created, ec);
     return written;
   }
   if (o.flags.json) {
-    nlohmann::json j = {{"reference", ref.to_string()},
-                        {"manifest_digest", pulled.manifest_digest.to_string()},
-                        {"media_type", pulled.manifest_media_type},
-                        {"bytes_downloaded", pulled.bytes_downloaded},
-                        {"bytes_cached", pulled.bytes_cached}};
-    if (pulled.index_digest) j["index_digest"] = pulled.index_digest->to_string();
+    const auto& first = pulled.front();
+    nlohmann::json j = {
+        {"reference", ref.to_string()},
+        {"manifest_digest", index ? index->digest.to_string() : first.manifest_digest.to_string()},
+        {"media_type", index ? std::string(oci::media_type::kOciIndex) : first.manifest_media_type},
+        {"bytes_downloaded", downloaded},
+        {"bytes_cached", cached}};
+    if (index) j["manifests"] = manifests;
+    if (index)
+      j["index_digest"] = index->digest.to_string();
+    else if (first.index_digest)
+      j["index_digest"] = first.index_digest->to_string();
     fmt::print("{}\n", j.dump());
   }
   return {};

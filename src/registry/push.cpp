@@ -279,8 +279,9 @@ struct PushedManifest {
 Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& image,
                                 const PushOptions& push) {
   bool docker = docker_format(image, push) && push.compression != Compression::Zstd;
-  oci::ProduceOptions produce{
-      .compression = push.compression, .keep_compressed = true, .docker_media_types = docker};
+  oci::ProduceOptions produce{.compression = push.compression,
+                              .keep_compressed = push.keep_compressed,
+                              .docker_media_types = docker};
   std::vector<oci::LayerBlob> layers(image.layers.size());
   auto push_layer = [&](http::Session& session, size_t i) -> Status {
     const oci::Layer& layer = *image.layers[i];

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
@@ -41,6 +42,16 @@ struct ReadOptions {
 // Reads an image. The returned Image's layers read lazily from the source, which must stay in
 // place while the Image is used (temporary extractions are owned by the layers).
 Result<Image> read_image(const ImageRef& ref, const ReadOptions& options = {});
+
+// Every image a source holds under one name: a single image, or each platform's image of a
+// multi-platform image (an image index; nested indexes are flattened, and entries for the
+// platform unknown/unknown, build attestations, are skipped). Layers read lazily, as read_image's.
+struct ImageSet {
+  std::vector<Image> images;
+  std::vector<Platform> platforms;  // each image's: its index entry's, else its config's
+  bool index = false;               // the source holds an image index (even of one image)
+};
+Result<ImageSet> read_image_set(const ImageRef& ref);
 
 struct WriteOptions {
   // Compression of layers that are written compressed (OCI layouts). Layers already stored with

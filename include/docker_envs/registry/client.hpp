@@ -86,6 +86,19 @@ struct PullResult {
 Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& options,
                               const PullOptions& pull = {});
 
+// An image index in a registry: its digest and the platforms of its images.
+struct IndexPlatforms {
+  Digest digest;
+  std::vector<oci::Platform> platforms;  // in the index's order; attestations (unknown/unknown)
+                                         // and unlabelled entries left out
+};
+
+// Fetches only what `ref` names: for an image index with platform-labelled images, its digest and
+// their platforms (each then pulled with pull_image(ref.with_digest(digest), {.platform = p}));
+// nothing for a single image.
+Result<std::optional<IndexPlatforms>> index_platforms(const Reference& ref,
+                                                      const RegistryOptions& options);
+
 enum class ManifestFormat {
   Auto,  // Docker schema 2 when the source was Docker (and all layers are gzip), else OCI
   Oci,
@@ -94,6 +107,8 @@ enum class ManifestFormat {
 
 struct PushOptions {
   Compression compression = Compression::Gzip;  // for layers that are not already compressed
+  // Keep layers already compressed otherwise as they are; off: recompress them in `compression`.
+  bool keep_compressed = true;
   ManifestFormat format = ManifestFormat::Auto;
   // 0: each blob in one PUT (monolithic). Otherwise blobs larger than this go up in PATCH chunks.
   std::uint64_t chunk_size = 0;
