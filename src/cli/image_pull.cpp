@@ -1,9 +1,11 @@
 // `docker-envs image pull [docker://]REF DEST`: fetches an image from a registry (verified, via the
-// local blob cache) and writes it to DEST (docker-archive, oci, oci-archive).
+// local blob cache) and writes it to DEST (docker-archive, oci, oci-archive). An OCI layout keeps
+// the registry's manifest and index bytes (media types included), as crane and containerd do.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/registry_ref.hpp"
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/media_types.hpp"
 
@@ -56,42 +58,93 @@ struct PullCommand {
   std::string reference, destination;
   RegistryFlags flags;
   std::string compression = "gzip";
+  std::string format = "keep";
 };
 
-Status run(const PullCommand& o, const Globals& globals) {
+bool is_layout(const oci::ImageRef& dest) {
+  return dest.transport == oci::Transport::OciLayout ||
+         dest.transport == oci::Transport::OciArchive ||
+         (dest.transport == oci::Transport::Auto && !dest.path.ends_with(".tar"));
+}
+
+// Whether every layer's stored blob is kept as it is by a write with `write`'s compression.
+bool keeps_blobs(const oci::Image& image, const oci::WriteOptions& write) {
+  for (auto& layer : image.layers) {
+    auto stored = layer->blob() ? oci::media_type::layer_compression(layer->blob()->media_type)
+                                : std::nullopt;
+    if (!stored || !(*stored == write.compression ||
+                     (*stored != Compression::None && write.compression != Compression::None)))
+      return false;
+  }
+  return true;
+}
+
+// Writes the pulled image(s) to DEST: one image, or a whole index (kept byte for byte unless
+// --format oci). A layout created here is removed again when the write fails.
+Result<oci::WriteResult> write_pulled(std::vector<oci::Image> images, const oci::ImageRef& dest,
+                                      const oci::WriteOptions& write, const fs::path& cache) {
+  fs::path created;
+  for (auto& image : images) {
+    fs::path made = seed_layout(dest, image, cache, keeps_blobs(image, write));
+    if (created.empty()) created = made;
+  }
+  auto written = images.size() == 1 && !write.source_index
+                     ? oci::write_image(images[0], dest, write)
+                     : oci::write_image_index(images, dest, write);
+  if (!written && !created.empty()) {
+    std::error_code ec;
+    fs::remove_all(created, ec);
+  }
+  return DE_TRY_CTX(std::move(written), "writing " + shown_ref(dest.to_string()));
+}
+
+Status run(const PullCommand& o, const Globals&) {
   auto dest = DE_TRY(parse_ref(o.destination, "destination"));
   if (dest.transport == oci::Transport::Scratch)
     return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source",
                 o.destination);
   auto ref = DE_TRY(parse_registry_ref(o.reference));
   auto options = DE_TRY(registry_options(o.flags));
+  // Held until the image is written: `cache prune` keeps the blobs this pull uses.
+  std::optional<CacheLease> lease;
+  if (!options.cache_dir.empty())
+    if (auto taken = CacheLease::acquire(options.cache_dir)) lease = std::move(*taken);
   registry::PullOptions pull;
   if (!o.flags.platform.empty())
     pull.platform = DE_TRY_CTX(oci::Platform::parse(o.flags.platform), "--platform");
-  auto pulled = DE_TRY(registry::pull_image(ref, options, pull));
-  log::info("pulled {} (manifest {}, {} bytes downloaded, {} from cache)", ref.familiar(),
-            pulled.manifest_digest.to_string(), pulled.bytes_downloaded, pulled.bytes_cached);
-  oci::WriteOptions write{.compression = DE_TRY(layer_compression(o.compression))};
-  bool keep_blobs = true;
-  for (auto& layer : pulled.image.layers) {
-    auto stored = layer->blob() ? oci::media_type::layer_compression(layer->blob()->media_type)
-                                : std::nullopt;
-    keep_blobs = keep_blobs && stored &&
-                 (*stored == write.compression ||
-                  (*stored != Compression::None && write.compression != Compression::None));
+  oci::WriteOptions write{.compression = DE_TRY(layer_compression(o.compression)),
+                          .keep_source_manifests = o.format != "oci"};
+  // An OCI layout gets the whole image (every platform of an index, the index kept) unless
+  // --platform picks one; a docker-archive holds one image, the host's platform by default.
+  registry::PullAllResult pulled;
+  if (is_layout(dest) && !pull.platform) {
+    pulled = DE_TRY(registry::pull_all(ref, options, pull));
+  } else {
+    auto one = DE_TRY(registry::pull_image(ref, options, pull));
+    pulled.bytes_downloaded = one.bytes_downloaded;
+    pulled.bytes_cached = one.bytes_cached;
+    pulled.index_digest = one.index_digest;
+    pulled.images.push_back(std::move(one));
   }
-  fs::path created = seed_layout(dest, pulled.image, options.cache_dir, keep_blobs);
-  auto written = write_destination(std::move(pulled.image), o.destination, write, globals,
-                                   /*stamp_created=*/false);
-  if (!written) {
-    std::error_code ec;
-    if (!created.empty()) fs::remove_all(created, ec);
-    return written;
+  write.source_index = pulled.index;
+  std::vector<oci::Image> images;
+  nlohmann::json manifests = nlohmann::json::array();
+  for (auto& image : pulled.images) {
+    manifests.push_back({{"platform", image.image.config.platform().to_string()},
+                         {"manifest_digest", image.manifest_digest.to_string()},
+                         {"media_type", image.manifest_media_type}});
+    images.push_back(std::move(image.image));
   }
+  auto written = DE_TRY(write_pulled(std::move(images), dest, write, options.cache_dir));
+  log::info("pulled {} into {} ({} {}, {} bytes downloaded, {} from cache)", ref.familiar(),
+            shown_ref(o.destination), pulled.index ? "index" : "manifest",
+            written.manifest_digest.to_string(), pulled.bytes_downloaded, pulled.bytes_cached);
   if (o.flags.json) {
     nlohmann::json j = {{"reference", ref.to_string()},
-                        {"manifest_digest", pulled.manifest_digest.to_string()},
-                        {"media_type", pulled.manifest_media_type},
+                        {"manifest_digest", written.manifest_digest.to_string()},
+                        {"media_type", pulled.index ? nlohmann::json(pulled.index->media_type)
+                                                    : manifests[0]["media_type"]},
+                        {"images", manifests},
                         {"bytes_downloaded", pulled.bytes_downloaded},
                         {"bytes_cached", pulled.bytes_cached}};
     if (pulled.index_digest) j["index_digest"] = pulled.index_digest->to_string();
@@ -114,6 +167,11 @@ void add_image_pull(CLI::App& parent, CommandTable& commands) {
       ->required();
   add_registry_options(sub, options->flags, /*platform=*/true);
   add_compression_option(sub, options->compression);
+  sub->add_option("--format", options->format,
+                  "keep: the registry's manifest (and index) bytes and media types, Docker's "
+                  "included, so digests stay the same; oci: converted to OCI media types")
+      ->check(CLI::IsMember({"keep", "oci"}))
+      ->capture_default_str();
   on_run(sub, commands, options, run);
 }
 
