@@ -18,7 +18,7 @@ sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 # reg.py: the few registry calls the test makes itself (plain HTTP on loopback).
 cat >"$TEST_TMP/reg.py" <<'PY'
 import hashlib, json, sys, urllib.parse, urllib.request
-reg, cmd, repo = sys.argv[1], sys.argv[2], sys.argv[3]
+reg, repo, cmd = sys.argv[1], sys.argv[2], sys.argv[3]
 base = "http://" + reg
 TYPES = ", ".join(["application/vnd.oci.image.index.v1+json",
                    "application/vnd.oci.image.manifest.v1+json",
@@ -76,6 +76,8 @@ elif cmd == "list":  # a Docker manifest list over AMD ARM (manifest refs) under
                                  "annotations": {"vnd.docker.reference.type": "attestation-manifest",
                                                  "vnd.docker.reference.digest": entries[0]["digest"]}})
     print(put_manifest(tag, json.dumps(doc, indent=3).encode(), doc["mediaType"]))
+else:
+    sys.exit("reg.py: unknown command " + cmd)
 PY
 reg() { python3 "$TEST_TMP/reg.py" "$REG" "$@"; }
 
