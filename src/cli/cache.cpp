@@ -15,6 +15,14 @@ namespace de::cli {
 
 void add_cache(CLI::App& parent, CommandTable& commands);
 
+std::filesystem::path default_cache_root() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::filesystem::path(xdg) / "docker-envs";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".cache/docker-envs";
+  return std::filesystem::temp_directory_path() / "docker-envs";
+}
+
 namespace {
 namespace fs = std::filesystem;
 
@@ -24,14 +32,8 @@ struct CacheFlags {
   bool all = false, json = false;
 };
 
-// The same root `build` uses by default.
 fs::path root_of(const CacheFlags& f) {
-  if (!f.cache_dir.empty()) return f.cache_dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return fs::path(xdg) / "docker-envs";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return fs::path(home) / ".cache/docker-envs";
-  return fs::temp_directory_path() / "docker-envs";
+  return f.cache_dir.empty() ? default_cache_root() : fs::path(f.cache_dir);
 }
 
 std::string size_text(std::uint64_t n) {

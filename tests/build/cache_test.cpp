@@ -27,7 +27,9 @@ TEST(CacheUnits, Sizes) {
   for (std::string_view bad : {"", "G", "10X", "-1", "1.2.3", "10 G", "1e3", "99999999999T"}) {
     auto r = parse_size(bad);
     EXPECT_FALSE(r) << bad;
-    if (!r) EXPECT_NE(r.error().message().find(std::string(bad)), std::string::npos);
+    if (!r) {
+      EXPECT_NE(r.error().message().find(std::string(bad)), std::string::npos);
+    }
   }
   EXPECT_NE(parse_size("10X").error().message().find("500MiB"), std::string::npos);
 }
@@ -43,7 +45,9 @@ TEST(CacheUnits, Durations) {
   for (std::string_view bad : {"", "7", "d", "7x", "-1d", "7d3"}) {
     auto r = parse_duration(bad);
     EXPECT_FALSE(r) << bad;
-    if (!r) EXPECT_NE(r.error().message().find("7d"), std::string::npos);
+    if (!r) {
+      EXPECT_NE(r.error().message().find("7d"), std::string::npos);
+    }
   }
 }
 
@@ -164,10 +168,10 @@ TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
   EXPECT_EQ(pruned->bytes_left, 17u);
   EXPECT_TRUE(fs::exists(root / "pkgs/a-1-0-0123456789abcdef/lib/x"));
   EXPECT_TRUE(fs::exists(root / "pkgs/downloads/a-1-0.conda"));
-  for (const std::string p : {"layers/blobs/sha256/" + kHex, "layers/keys/k.json",
-                              std::string("layers/plans/p.plan"), std::string("repodata/channels/c.json"),
-                              std::string("repodata/channels/c.state.json"),
-                              std::string("repodata/parsed/c.bin"), "blobs/sha256/" + kHex2})
+  for (const std::string& p : std::vector<std::string>{
+           "layers/blobs/sha256/" + kHex, "layers/keys/k.json", "layers/plans/p.plan",
+           "repodata/channels/c.json", "repodata/channels/c.state.json", "repodata/parsed/c.bin",
+           "blobs/sha256/" + kHex2})
     EXPECT_FALSE(fs::exists(root / p)) << p;
   EXPECT_FALSE(fs::exists(root / ".leases/999999-0"));
   EXPECT_TRUE(fs::exists(lease->path()));
