@@ -28,18 +28,14 @@ struct KindLayout {
 constexpr KindLayout kLayouts[] = {
     {CacheKind::Packages, "pkgs/downloads", "pkgs", "downloads/", false},
     {CacheKind::Extracted, "pkgs", "pkgs", "", true},
+    {CacheKind::Wheels, "pkgs/wheels/downloads", "pkgs/wheels", "downloads/", false},
+    {CacheKind::Wheels, "pkgs/wheels", "pkgs/wheels", "", true},
     {CacheKind::Layers, "layers/blobs/sha256", "layers", "", false},
     {CacheKind::Plans, "layers/plans", "layers/plans", "", false},
     {CacheKind::Repodata, "repodata/channels", "repodata", "channels/", false},
     {CacheKind::Solver, "repodata/parsed", "repodata", "parsed/", false},
     {CacheKind::Blobs, "blobs/sha256", ".", "blobs/", false},
 };
-
-const KindLayout& layout_of(CacheKind kind) {
-  for (const auto& l : kLayouts)
-    if (l.kind == kind) return l;
-  return kLayouts[0];
-}
 
 bool is_hex_digest(std::string_view name) {
   return name.size() == 64 && std::all_of(name.begin(), name.end(), [](char c) {
@@ -53,8 +49,9 @@ bool is_entry(CacheKind kind, std::string_view name) {
   switch (kind) {
     case CacheKind::Packages:
       return !name.ends_with(".lock");
-    case CacheKind::Extracted:
-      return name != "downloads";
+    case CacheKind::Extracted:  // pkgs/wheels/ is the wheels' own package cache
+    case CacheKind::Wheels:
+      return name != "downloads" && name != "wheels" && !name.ends_with(".lock");
     case CacheKind::Layers:
     case CacheKind::Blobs:
       return is_hex_digest(name);
@@ -101,6 +98,7 @@ std::string stamp_name(const KindLayout& l, std::string_view file) {
 struct Found {
   CacheEntry entry;
   fs::path path;
+  const KindLayout* layout;
 };
 
 std::vector<Found> scan(const fs::path& root) {
@@ -112,7 +110,7 @@ std::vector<Found> scan(const fs::path& root) {
       std::error_code te;
       bool dir = e.is_directory(te) && !e.is_symlink(te);
       if (!is_entry(l.kind, file) || dir != l.directories) continue;
-      Found f{.entry = {.kind = l.kind, .name = (fs::path(l.dir) / file).string()}, .path = e.path()};
+      Found f{.entry = {.kind = l.kind, .name = (fs::path(l.dir) / file).string()}, .path = e.path(), .layout = &l};
       f.entry.bytes = bytes_of(e.path(), dir);
       for (auto& c : companions(l.kind, e.path())) f.entry.bytes += bytes_of(c, false);
       auto made = modified_time(e.path());
@@ -189,14 +187,14 @@ Result<PruneResult> prune_cache(const fs::path& root, const PruneOptions& option
   auto found = scan(root);
   std::vector<CacheEntry> entries;
   for (auto& f : found) entries.push_back(f.entry);
-  std::unordered_map<std::string, fs::path> paths;
-  for (auto& f : found) paths.emplace(f.entry.name, f.path);
-  auto path_of = [&](const CacheEntry& e) -> const fs::path& { return paths.at(e.name); };
+  std::unordered_map<std::string, const Found*> by_name;
+  for (auto& f : found) by_name.emplace(f.entry.name, &f);
   Status failed;
   select_for_prune(entries, options, CacheClock::now(), [&](const CacheEntry& e) {
     if (!failed) return false;
-    const KindLayout& l = layout_of(e.kind);
-    const fs::path& path = path_of(e);
+    const Found& f = *by_name.at(e.name);
+    const KindLayout& l = *f.layout;
+    const fs::path& path = f.path;
     std::string file = path.filename().string();
     auto removal = EntryRemoval::try_begin(stamp_dir(root, l), stamp_name(l, file));
     if (!removal) {

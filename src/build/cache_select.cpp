@@ -16,6 +16,8 @@ std::string_view cache_kind_name(CacheKind kind) {
       return "packages";
     case CacheKind::Extracted:
       return "extracted";
+    case CacheKind::Wheels:
+      return "wheels";
     case CacheKind::Layers:
       return "layers";
     case CacheKind::Plans:

@@ -102,6 +102,8 @@ fs::path make_root(const fs::path& root) {
   write(root / "pkgs/a-1-0-0123456789abcdef/info/index.json", "{}");
   write(root / "pkgs/a-1-0-0123456789abcdef/lib/x", "xxxxxxxxxx");
   write(root / ("layers/blobs/sha256/" + kHex), std::string(100, 'l'));
+  write(root / "pkgs/wheels/downloads/w-1-py3-none-any.whl", "wheel");
+  write(root / "pkgs/wheels/w-1-py3-none-any-0123456789abcdef/w/__init__.py", "");
   write(root / "layers/keys/k.json", R"({"digest":"sha256:)" + kHex + R"("})");
   write(root / "layers/plans/p.plan", "plan");
   write(root / "repodata/channels/c.json", "{}");
@@ -109,6 +111,8 @@ fs::path make_root(const fs::path& root) {
   write(root / "repodata/parsed/c.bin", "bin");
   write(root / ("blobs/sha256/" + kHex2), "blob");
   for (const char* p : {"pkgs/downloads/a-1-0.conda", "pkgs/a-1-0-0123456789abcdef",
+                        "pkgs/wheels/downloads/w-1-py3-none-any.whl",
+                        "pkgs/wheels/w-1-py3-none-any-0123456789abcdef",
                         "layers/plans/p.plan", "repodata/channels/c.json", "repodata/parsed/c.bin"})
     age(root / p, 48h);
   age(root / ("layers/blobs/sha256/" + kHex), 48h);
@@ -124,19 +128,20 @@ TEST(CacheInventory, EveryKindWithSizesAndLastUse) {
   { auto use = EntryUse::begin(root / "layers/plans", "p.plan"); ASSERT_TRUE(use.recorded()); }
   auto inv = list_cache(root);
   ASSERT_TRUE(inv) << inv.error().to_string();
-  ASSERT_EQ(inv->entries.size(), 7u);
+  ASSERT_EQ(inv->entries.size(), 9u);
   EXPECT_EQ(inv->entries[0].name, "layers/plans/p.plan");
   EXPECT_GT(inv->entries[0].last_use, CacheClock::now() - 1h);
   std::map<std::string, std::uint64_t> bytes;
-  for (auto& e : inv->entries) bytes[std::string(cache_kind_name(e.kind))] = e.bytes;
+  for (auto& e : inv->entries) bytes[std::string(cache_kind_name(e.kind))] += e.bytes;
   EXPECT_EQ(bytes["packages"], 5u);
-  EXPECT_EQ(bytes["extracted"], 12u);
+  EXPECT_EQ(bytes["extracted"], 12u);  // pkgs/wheels/ is not an extracted package
+  EXPECT_EQ(bytes["wheels"], 5u);        // a download and an (empty) extracted wheel
   EXPECT_EQ(bytes["layers"], 100u);
   EXPECT_EQ(bytes["plans"], 4u);
   EXPECT_EQ(bytes["repodata"], 4u);  // the document and its .state.json
   EXPECT_EQ(bytes["solver"], 3u);
   EXPECT_EQ(bytes["blobs"], 4u);
-  EXPECT_EQ(inv->entry_bytes, 132u);
+  EXPECT_EQ(inv->entry_bytes, 137u);
   auto none = list_cache(dir->path() / "absent");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->entries.empty());
@@ -164,7 +169,7 @@ TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, (std::vector<std::string>{"pkgs/a-1-0-0123456789abcdef",
                                             "pkgs/downloads/a-1-0.conda"}));
-  EXPECT_EQ(pruned->removed.size(), 5u);
+  EXPECT_EQ(pruned->removed.size(), 7u);
   EXPECT_EQ(pruned->bytes_left, 17u);
   EXPECT_TRUE(fs::exists(root / "pkgs/a-1-0-0123456789abcdef/lib/x"));
   EXPECT_TRUE(fs::exists(root / "pkgs/downloads/a-1-0.conda"));

@@ -4,6 +4,8 @@
 // Kinds of entries (paths relative to the root):
 //   packages   pkgs/downloads/<file>          downloaded package files (verified)
 //   extracted  pkgs/<name>-<sha256 prefix>/   extracted packages (conda::PackageCache)
+//   wheels     pkgs/wheels/downloads/<file>, pkgs/wheels/<name>-<sha256 prefix>/
+//                                             PyPI wheels, downloaded and extracted
 //   layers     layers/blobs/sha256/<hex>      produced layer blobs (LayerCache; layers/keys/ point
 //                                             at them and are dropped with them)
 //   plans      layers/plans/<key>.plan        per-package install plans
@@ -28,11 +30,10 @@
 
 namespace de::build {
 
-enum class CacheKind { Packages, Extracted, Layers, Plans, Repodata, Solver, Blobs };
-inline constexpr CacheKind kCacheKinds[] = {CacheKind::Packages, CacheKind::Extracted,
-                                            CacheKind::Layers,   CacheKind::Plans,
-                                            CacheKind::Repodata, CacheKind::Solver,
-                                            CacheKind::Blobs};
+enum class CacheKind { Packages, Extracted, Wheels, Layers, Plans, Repodata, Solver, Blobs };
+inline constexpr CacheKind kCacheKinds[] = {
+    CacheKind::Packages, CacheKind::Extracted, CacheKind::Wheels, CacheKind::Layers,
+    CacheKind::Plans,    CacheKind::Repodata,  CacheKind::Solver, CacheKind::Blobs};
 std::string_view cache_kind_name(CacheKind kind);
 
 using CacheClock = std::chrono::system_clock;
