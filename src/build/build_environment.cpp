@@ -2,6 +2,7 @@
 // images are written or pushed.
 #include <nlohmann/json.hpp>
 
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
 #include "docker_envs/build/inputs.hpp"
@@ -215,6 +216,12 @@ Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOpt
 }
 
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& o) {
+  // Held until the build is written: `cache prune` leaves alone what this build uses.
+  std::optional<CacheLease> lease;
+  if (auto taken = CacheLease::acquire(o.cache_root))
+    lease = std::move(*taken);
+  else
+    log::debug("no cache lease: {}", taken.error().to_string());
   EnvironmentBuildResult out;
   out.inputs = DE_TRY(resolve_inputs(o.inputs));
   BuildInputs& in = out.inputs;

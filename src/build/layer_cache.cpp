@@ -1,3 +1,4 @@
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 
 #include <algorithm>
@@ -83,6 +84,8 @@ Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
     c.blob.size = doc.at("size").get<std::int64_t>();
     c.tar_size = doc.at("tar_size").get<std::uint64_t>();
     fs::path blob_file = root_ / "blobs/sha256" / c.blob.digest.hex();
+    // Recorded before the blob is checked: from here on `cache prune` leaves it alone.
+    auto use = EntryUse::begin(root_, c.blob.digest.hex());
     auto size = fs::file_size(blob_file, ec);
     if (ec || size != static_cast<std::uintmax_t>(c.blob.size)) return std::optional<CachedLayer>();
     c.layer = oci::blob_file_layer(c.blob, c.diff_id, blob_file, "the layer cache",
@@ -109,6 +112,8 @@ Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,
                               fs::perms::others_read));
   auto written = DE_TRY(oci::write_layer_blob(layer, compression, *out));
   DE_TRY(out->commit_as(blobs / written.blob.digest.hex()));
+  // A new blob is recent by its own mtime until the use is recorded.
+  auto use = EntryUse::begin(root_, written.blob.digest.hex());
 
   CachedLayer c;
   c.blob = written.blob;

@@ -26,6 +26,8 @@
 namespace de::cli {
 
 void add_build(CLI::App& parent, CommandTable& commands);
+// $XDG_CACHE_HOME/docker-envs, else ~/.cache/docker-envs (cache.cpp).
+std::filesystem::path default_cache_root();
 
 namespace {
 
@@ -49,12 +51,7 @@ struct BuildFlags {
 };
 
 fs::path cache_root(const BuildFlags& f) {
-  if (!f.cache_dir.empty()) return f.cache_dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return fs::path(xdg) / "docker-envs";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return fs::path(home) / ".cache/docker-envs";
-  return fs::temp_directory_path() / "docker-envs";
+  return f.cache_dir.empty() ? default_cache_root() : fs::path(f.cache_dir);
 }
 
 std::string human_bytes(std::uint64_t n) {

@@ -1,10 +1,12 @@
 // `docker-envs image pull [docker://]REF DEST [--platform P]`: fetches an image from a registry
-// (verified, via the local blob cache) and writes it to DEST (docker-archive, oci, oci-archive); a
-// multi-platform image whole (as an index) unless --platform picks one.
+// (verified, via the local blob cache) and writes it to DEST (docker-archive, oci, oci-archive): a
+// multi-platform image whole unless --platform picks one. An OCI layout keeps the registry's
+// manifest and index bytes (media types included), as crane and containerd do.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/registry_ref.hpp"
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/media_types.hpp"
 
@@ -57,6 +59,7 @@ struct PullCommand {
   std::string reference, destination;
   RegistryFlags flags;
   std::optional<std::string> compression;
+  std::string format = "keep";
 };
 
 // Whether the pulled layers' blobs go into DEST as they are (and may be linked from the cache).
@@ -72,81 +75,95 @@ bool blobs_kept(const oci::Image& image, const oci::WriteOptions& write) {
   return true;
 }
 
-// The platform --platform names, or every platform of a multi-platform image (a docker-archive
-// DEST, which holds one image, is refused before anything is downloaded).
-Result<std::vector<registry::PullResult>> pull_all(const PullCommand& o,
-                                                   const registry::Reference& ref,
-                                                   const registry::RegistryOptions& options,
-                                                   std::optional<registry::IndexPlatforms>& index) {
-  if (o.flags.platform.empty()) index = DE_TRY(registry::index_platforms(ref, options));
-  if (index) {
-    if (index->platforms.size() > 1 && !destination_holds_index(o.destination)) {
-      std::vector<std::string> names;
-      for (auto& p : index->platforms) names.push_back(p.to_string());
-      return fail(Code::InvalidArgument,
-                  "{} is a multi-platform image ({}), which a docker-archive cannot hold: pick one "
-                  "with --platform, or write oci:DIR or oci-archive:PATH",
-                  ref.familiar(), fmt::join(names, ", "));
-    }
-    return pull_platforms(ref, options, *index, /*fetch_layers=*/true);
+// Writes the pulled image(s) to DEST: one image, or a whole index (kept byte for byte unless
+// --format oci). A layout created here is removed again when the write fails.
+Result<oci::WriteResult> write_pulled(std::vector<oci::Image> images, const oci::ImageRef& dest,
+                                      const oci::WriteOptions& write, const fs::path& cache) {
+  fs::path created;
+  for (auto& image : images) {
+    fs::path made = seed_layout(dest, image, cache, blobs_kept(image, write));
+    if (created.empty()) created = made;
   }
-  registry::PullOptions pull;
-  if (!o.flags.platform.empty())
-    pull.platform = DE_TRY_CTX(oci::Platform::parse(o.flags.platform), "--platform");
-  std::vector<registry::PullResult> out;
-  out.push_back(DE_TRY(registry::pull_image(ref, options, pull)));
-  return out;
+  auto written = images.size() == 1 && !write.source_index
+                     ? oci::write_image(images[0], dest, write)
+                     : oci::write_image_index(images, dest, write);
+  if (!written && !created.empty()) {
+    std::error_code ec;
+    fs::remove_all(created, ec);
+  }
+  return DE_TRY_CTX(std::move(written), "writing " + shown_ref(dest.to_string()));
 }
 
-Status run(const PullCommand& o, const Globals& globals) {
+// A docker-archive holds one image: without --platform, a multi-platform image is refused before
+// anything is downloaded (naming its platforms), and an index of one image gives that image.
+Status pick_single_platform(const registry::Reference& ref,
+                            const registry::RegistryOptions& options, registry::PullOptions& pull) {
+  auto index = DE_TRY(registry::index_platforms(ref, options));
+  if (!index || index->platforms.empty()) return {};
+  if (index->platforms.size() > 1) {
+    std::vector<std::string> names;
+    for (auto& p : index->platforms) names.push_back(p.to_string());
+    return fail(Code::InvalidArgument,
+                "{} is a multi-platform image ({}), which a docker-archive cannot hold: pick one "
+                "with --platform, or write oci:DIR or oci-archive:PATH",
+                ref.familiar(), fmt::join(names, ", "));
+  }
+  pull.platform = index->platforms.front();
+  return {};
+}
+
+Status run(const PullCommand& o, const Globals&) {
   auto dest = DE_TRY(parse_ref(o.destination, "destination"));
   if (dest.transport == oci::Transport::Scratch)
     return fail(Code::InvalidArgument, "destination '{}': scratch can only be a source",
                 o.destination);
   auto ref = DE_TRY(parse_registry_ref(o.reference));
   auto options = DE_TRY(registry_options(o.flags));
+  // Held until the image is written: `cache prune` keeps the blobs this pull uses.
+  std::optional<CacheLease> lease;
+  if (!options.cache_dir.empty())
+    if (auto taken = CacheLease::acquire(options.cache_dir)) lease = std::move(*taken);
+  registry::PullOptions pull;
+  if (!o.flags.platform.empty())
+    pull.platform = DE_TRY_CTX(oci::Platform::parse(o.flags.platform), "--platform");
   oci::WriteOptions write = DE_TRY(compression_options(o.compression));
-  std::optional<registry::IndexPlatforms> index;
-  auto pulled = DE_TRY(pull_all(o, ref, options, index));
-
-  SourceImages set{.source = shown_ref(o.reference), .index = index.has_value()};
+  write.keep_source_manifests = o.format != "oci";
+  // An OCI layout gets the whole image (every platform of an index, the index kept) unless
+  // --platform picks one; a docker-archive holds one image.
+  bool whole = destination_holds_index(o.destination) && !pull.platform;
+  if (!whole && !pull.platform) DE_TRY(pick_single_platform(ref, options, pull));
+  registry::PullAllResult pulled;
+  if (whole) {
+    pulled = DE_TRY(registry::pull_all(ref, options, pull));
+  } else {
+    auto one = DE_TRY(registry::pull_image(ref, options, pull));
+    pulled.bytes_downloaded = one.bytes_downloaded;
+    pulled.bytes_cached = one.bytes_cached;
+    pulled.index_digest = one.index_digest;
+    pulled.images.push_back(std::move(one));
+  }
+  write.source_index = pulled.index;
+  std::vector<oci::Image> images;
   nlohmann::json manifests = nlohmann::json::array();
-  std::uint64_t downloaded = 0, cached = 0;
-  fs::path created;
-  for (auto& p : pulled) {
-    log::info("pulled {} {}(manifest {}, {} bytes downloaded, {} from cache)", ref.familiar(),
-              index ? p.image.config.platform().to_string() + " " : "",
-              p.manifest_digest.to_string(), p.bytes_downloaded, p.bytes_cached);
-    fs::path seeded = seed_layout(dest, p.image, options.cache_dir, blobs_kept(p.image, write));
-    if (created.empty()) created = seeded;
-    manifests.push_back(p.manifest_digest.to_string());
-    downloaded += p.bytes_downloaded;
-    cached += p.bytes_cached;
-    set.selected.push_back(set.images.size());
-    set.platforms.push_back(p.image.config.platform());
-    set.images.push_back(std::move(p.image));
+  for (auto& image : pulled.images) {
+    manifests.push_back({{"platform", image.image.config.platform().to_string()},
+                         {"manifest_digest", image.manifest_digest.to_string()},
+                         {"media_type", image.manifest_media_type}});
+    images.push_back(std::move(image.image));
   }
-  if (index) set.platforms = index->platforms;
-  auto written = write_destinations(std::move(set), o.destination, write, globals,
-                                    /*stamp_created=*/false);
-  if (!written) {
-    std::error_code ec;
-    if (!created.empty()) fs::remove_all(created, ec);
-    return written;
-  }
+  auto written = DE_TRY(write_pulled(std::move(images), dest, write, options.cache_dir));
+  log::info("pulled {} into {} ({} {}, {} bytes downloaded, {} from cache)", ref.familiar(),
+            shown_ref(o.destination), pulled.index ? "index" : "manifest",
+            written.manifest_digest.to_string(), pulled.bytes_downloaded, pulled.bytes_cached);
   if (o.flags.json) {
-    const auto& first = pulled.front();
-    nlohmann::json j = {
-        {"reference", ref.to_string()},
-        {"manifest_digest", index ? index->digest.to_string() : first.manifest_digest.to_string()},
-        {"media_type", index ? std::string(oci::media_type::kOciIndex) : first.manifest_media_type},
-        {"bytes_downloaded", downloaded},
-        {"bytes_cached", cached}};
-    if (index) j["manifests"] = manifests;
-    if (index)
-      j["index_digest"] = index->digest.to_string();
-    else if (first.index_digest)
-      j["index_digest"] = first.index_digest->to_string();
+    nlohmann::json j = {{"reference", ref.to_string()},
+                        {"manifest_digest", written.manifest_digest.to_string()},
+                        {"media_type", pulled.index ? nlohmann::json(pulled.index->media_type)
+                                                    : manifests[0]["media_type"]},
+                        {"images", manifests},
+                        {"bytes_downloaded", pulled.bytes_downloaded},
+                        {"bytes_cached", pulled.bytes_cached}};
+    if (pulled.index_digest) j["index_digest"] = pulled.index_digest->to_string();
     fmt::print("{}\n", j.dump());
   }
   return {};
@@ -166,6 +183,11 @@ void add_image_pull(CLI::App& parent, CommandTable& commands) {
       ->required();
   add_registry_options(sub, options->flags, /*platform=*/true);
   add_compression_option(sub, options->compression);
+  sub->add_option("--format", options->format,
+                  "keep: the registry's manifest (and index) bytes and media types, Docker's "
+                  "included, so digests stay the same; oci: converted to OCI media types")
+      ->check(CLI::IsMember({"keep", "oci"}))
+      ->capture_default_str();
   on_run(sub, commands, options, run);
 }
 

@@ -20,6 +20,7 @@ void add_env_install(CLI::App& parent, CommandTable& commands);  // env_install.
 void add_build(CLI::App& parent, CommandTable& commands);        // build.cpp
 void add_solve(CLI::App& parent, CommandTable& commands);        // solve.cpp
 void add_lock(CLI::App& parent, CommandTable& commands);         // lock.cpp
+void add_cache(CLI::App& parent, CommandTable& commands);        // cache.cpp
 }  // namespace de::cli
 
 namespace {
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   cli::add_build(app, commands);
   cli::add_solve(app, commands);
   cli::add_lock(app, commands);
+  cli::add_cache(app, commands);
 
   // Last: these describe the whole table (completion scripts, the man page).
   cli::add_version(app, commands);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -78,17 +79,27 @@ Status make_dirs(const fs::path& dir) {
 
 namespace {
 
+// The cache entry (directory name) of a package file: its format's stem and the sha256.
+std::string entry_key(std::string_view stem, const Digest& sha256) {
+  return fmt::format("{}-{}", stem, sha256.hex().substr(0, 16));
+}
+
 // The complete entry for a package whose sha256 the caller already knows, without reading the
 // package file: entries only appear (by rename) after their file was verified against that hash.
+// With `record`, a use of the entry is recorded first (what `cache prune` orders by and respects).
 std::optional<fs::path> verified_entry(const fs::path& root, const CacheFormat& format,
-                                       std::string_view file_name,
-                                       const ExpectedHashes& expected) {
+                                       std::string_view file_name, const ExpectedHashes& expected,
+                                       bool record = true) {
   if (!expected.sha256) return std::nullopt;
   auto stem = format.stem(file_name);
   if (!stem) return std::nullopt;
-  fs::path entry = root / fmt::format("{}-{}", *stem, expected.sha256->hex().substr(0, 16));
+  std::string key = entry_key(*stem, *expected.sha256);
+  fs::path entry = root / key;
   std::error_code ec;
-  if (fs::is_directory(entry, ec)) return entry;
+  if (!fs::is_directory(entry, ec)) return std::nullopt;
+  if (!record) return entry;
+  auto use = EntryUse::begin(root, key);
+  if (fs::is_directory(entry, ec)) return entry;  // still there now that the use is recorded
   return std::nullopt;
 }
 
@@ -114,8 +125,9 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
   DE_TRY(check_hashes(hashes, expected, archive.string()));
   DE_TRY(make_dirs(root_));
 
-  std::string key = fmt::format("{}-{}", stem, hashes.sha256.hex().substr(0, 16));
+  std::string key = entry_key(stem, hashes.sha256);
   fs::path entry = root_ / key;
+  auto use = EntryUse::begin(root_, key);  // held while the entry is found or made
   std::error_code ec;
   if (fs::is_directory(entry, ec)) return entry;  // complete entries only ever appear by rename
 
@@ -203,6 +215,7 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   fs::path downloads = root_ / "downloads";
   DE_TRY(make_dirs(downloads));
   fs::path dest = downloads / file_name;
+  auto use = EntryUse::begin(root_, "downloads/" + file_name);
   auto lock = DE_TRY(FileLock::acquire(downloads / (file_name + ".lock")));
   std::error_code ec;
   bool have = false;
@@ -239,7 +252,8 @@ std::optional<fs::path> PackageCache::local_source(const std::string& url,
     return std::nullopt;
   }
   std::string file_name = url_file_name(url);
-  if (auto entry = verified_entry(root_, format_, file_name, expected)) return entry;
+  if (auto entry = verified_entry(root_, format_, file_name, expected, /*record=*/false))
+    return entry;
   fs::path download = root_ / "downloads" / file_name;
   if (!file_name.empty() && fs::is_regular_file(download, ec)) return download;
   return std::nullopt;

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <set>
@@ -111,10 +112,15 @@ Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobS
                          .digest = Digest::of(config),
                          .size = static_cast<std::int64_t>(config.size())};
   DE_TRY(sink.put(config_desc.digest, config));
-  std::string manifest = oci_manifest(image, config_desc, layers).to_json();
-  Descriptor manifest_desc{.media_type = std::string(media_type::kOciManifest),
-                           .digest = Digest::of(manifest),
-                           .size = static_cast<std::int64_t>(manifest.size())};
+  std::optional<KeptManifest> kept;
+  if (options.keep_source_manifests) kept = kept_source_manifest(image, config, layers);
+  std::string manifest =
+      kept ? std::move(kept->bytes) : oci_manifest(image, config_desc, layers).to_json();
+  Descriptor manifest_desc =
+      kept ? std::move(kept->descriptor)
+           : Descriptor{.media_type = std::string(media_type::kOciManifest),
+                        .digest = Digest::of(manifest),
+                        .size = static_cast<std::int64_t>(manifest.size())};
   DE_TRY(sink.put(manifest_desc.digest, manifest));
   WriteResult result{.manifest_digest = manifest_desc.digest,
                      .config_digest = config_desc.digest,
@@ -208,6 +214,29 @@ Result<WriteResult> write_archive(const fs::path& path, std::string_view tag,
   return result;
 }
 
+// The source index's descriptor when it lists exactly the manifests written (each kept as the
+// source stored it) plus entries whose blobs `other_blobs` holds: then its bytes describe what is
+// stored, and writing them keeps its digest.
+std::optional<Descriptor> kept_source_index(const WriteOptions& options,
+                                            std::span<const Digest> written) {
+  const auto& source = options.source_index;
+  if (!options.keep_source_manifests || !source || !media_type::is_index(source->media_type))
+    return std::nullopt;
+  auto index = Index::parse(source->bytes);
+  if (!index) return std::nullopt;
+  std::set<Digest> listed;
+  for (auto& child : index->manifests) {
+    bool image = std::find(written.begin(), written.end(), child.digest) != written.end();
+    if (!image && !source->other_blobs.contains(child.digest)) return std::nullopt;
+    listed.insert(child.digest);
+  }
+  for (auto& digest : written)
+    if (!listed.contains(digest)) return std::nullopt;
+  return Descriptor{.media_type = source->media_type,
+                    .digest = Digest::of(source->bytes),
+                    .size = static_cast<std::int64_t>(source->bytes.size())};
+}
+
 // Every image's blobs and manifest, then an image index listing the manifests with their
 // platforms.
 Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Image> images,
@@ -222,6 +251,12 @@ Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Ima
     result.manifests.push_back(manifest.digest);
     index.manifests.push_back(std::move(manifest));
     for (auto& l : written.layers) result.layers.push_back(std::move(l));
+  }
+  if (auto kept = kept_source_index(options, result.manifests)) {
+    for (auto& [digest, bytes] : options.source_index->other_blobs) DE_TRY(sink.put(digest, bytes));
+    DE_TRY(sink.put(kept->digest, options.source_index->bytes));
+    result.manifest_digest = kept->digest;
+    return std::make_pair(*kept, result);
   }
   std::string json = index.to_json();
   Descriptor desc{.media_type = std::string(media_type::kOciIndex),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/oci/media_types.hpp"
@@ -99,6 +100,7 @@ class CacheSink final : public Writer {
 
 Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& blob) {
   std::string id = short_digest(blob.digest);
+  auto use = EntryUse::begin(ctx.cache.root(), "blobs/" + blob.digest.hex());
   if (ctx.cache.contains(blob.digest, blob.size)) {
     ctx.bytes_cached += static_cast<std::uint64_t>(blob.size);
     ctx.report(id, BlobProgress::Phase::Cached, blob.size, blob.size);

@@ -3,7 +3,7 @@
 library only). Never used by docker-envs itself.
 
   channel_server.py --root DIR --port-file FILE --log FILE [--port P] [--token T]
-                    [--basic USER:PASSWORD] [--fail-every N] [--gzip]
+                    [--basic USER:PASSWORD] [--fail-every N] [--gzip] [--slow TEXT:SECONDS]
 
 Serves the files under DIR (a channel: SUBDIR/repodata.json, SUBDIR/*.conda, ...) at
 http://127.0.0.1:PORT/ with GET and HEAD. Port 0 (the default) picks a free port; the port is
@@ -16,6 +16,8 @@ written to --port-file once the server listens.
   gets 401 (no token) or 403 (wrong token).
 - --basic USER:PASSWORD: requests without those Basic credentials get 401 with WWW-Authenticate.
 - --fail-every N: every Nth request gets a 500 (to exercise retries).
+- --slow TEXT:SECONDS: a GET whose path contains TEXT waits SECONDS before it is answered, after
+  logging "WAIT PATH" (so a test knows a client is waiting on it).
 - --gzip: repodata.json is sent gzip-encoded to clients that send Accept-Encoding: gzip.
 - The log gets one line per request: METHOD PATH STATUS BYTES, with the token replaced by
   <token> and no credentials, so tests can count requests and check what was asked.
@@ -30,6 +32,7 @@ import os
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 
@@ -48,6 +51,7 @@ def main():
     ap.add_argument("--basic")
     ap.add_argument("--fail-every", type=int, default=0)
     ap.add_argument("--gzip", action="store_true")
+    ap.add_argument("--slow")
     args = ap.parse_args()
     root = os.path.realpath(args.root)
     lock = threading.Lock()
@@ -118,6 +122,11 @@ def main():
                         return self.reply(304, headers=validators, send_body=False)
                 except (TypeError, ValueError):
                     pass
+            if args.slow and send_body:
+                text, seconds = args.slow.rsplit(":", 1)
+                if text in path:
+                    log(f"WAIT {path}")
+                    time.sleep(float(seconds))
             with open(full, "rb") as f:
                 body = f.read()
             headers = list(validators)

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +22,7 @@
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/oci/image.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/manifest.hpp"
 #include "docker_envs/registry/auth.hpp"
 #include "docker_envs/registry/reference.hpp"
@@ -98,6 +100,21 @@ struct IndexPlatforms {
 // nothing for a single image.
 Result<std::optional<IndexPlatforms>> index_platforms(const Reference& ref,
                                                       const RegistryOptions& options);
+
+struct PullAllResult {
+  std::vector<PullResult> images;  // every image of the index in its order, or the one image
+  // When the reference named an index: its bytes and media type and the blobs of its entries that
+  // are not images (attestations), for oci::write_image_index to keep its digest.
+  std::shared_ptr<const oci::SourceIndex> index;
+  std::optional<Digest> index_digest;
+  std::uint64_t bytes_downloaded = 0;
+  std::uint64_t bytes_cached = 0;
+};
+
+// Pulls an image whole: every image of an index (each with its manifest bytes), the index's
+// bytes, and the entries that are not images as raw blobs; or the one image a manifest names.
+Result<PullAllResult> pull_all(const Reference& ref, const RegistryOptions& options,
+                               const PullOptions& pull = {});
 
 enum class ManifestFormat {
   Auto,  // Docker schema 2 when the source was Docker (and all layers are gzip), else OCI
