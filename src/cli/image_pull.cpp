@@ -1,9 +1,11 @@
 // `docker-envs image pull [docker://]REF DEST`: fetches an image from a registry (verified, via the
 // local blob cache) and writes it to DEST (docker-archive, oci, oci-archive).
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/registry_ref.hpp"
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/media_types.hpp"
 
@@ -15,28 +17,27 @@ namespace fs = std::filesystem;
 // An OCI layout destination on the cache's file system gets hard links to the cached layer blobs
 // before the image is written: the layout writer finds them present and skips copying (halving the
 // disk writes of a pull). Cached blobs are immutable (replaced only by rename), so sharing the
-// inode is safe. Returns the directory it created (to remove if the write fails), or empty.
-fs::path seed_layout(const oci::ImageRef& dest, const oci::Image& image, const fs::path& cache,
-                     bool keep_blobs) {
+// inode is safe. Returns the directory it created (removed unless kept), or nothing.
+std::optional<NewDirectory> seed_layout(const oci::ImageRef& dest, const oci::Image& image,
+                                        const fs::path& cache, bool keep_blobs) {
   bool dir = dest.transport == oci::Transport::OciLayout ||
              (dest.transport == oci::Transport::Auto && !dest.path.ends_with(".tar"));
   if (!dir || cache.empty() || !keep_blobs) return {};
   fs::path root(dest.path);
   std::error_code ec;
-  fs::path created;
+  std::optional<NewDirectory> created;
   if (!fs::exists(root, ec)) {
+    auto made = NewDirectory::create(root);
+    if (!made) return {};
     fs::create_directories(root / "blobs" / "sha256", ec);
     if (ec) return {};
-    created = root;
     auto st = write_file_atomic(root / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     if (st)
       st = write_file_atomic(
           root / "index.json",
           R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})");
-    if (!st) {
-      fs::remove_all(root, ec);
-      return {};
-    }
+    if (!st) return {};
+    created = std::move(*made);
   } else if (!fs::exists(root / "index.json", ec) ||
              !fs::is_directory(root / "blobs" / "sha256", ec)) {
     return {};
@@ -80,14 +81,10 @@ Status run(const PullCommand& o, const Globals& globals) {
                  (*stored == write.compression ||
                   (*stored != Compression::None && write.compression != Compression::None));
   }
-  fs::path created = seed_layout(dest, pulled.image, options.cache_dir, keep_blobs);
-  auto written = write_destination(std::move(pulled.image), o.destination, write, globals,
-                                   /*stamp_created=*/false);
-  if (!written) {
-    std::error_code ec;
-    if (!created.empty()) fs::remove_all(created, ec);
-    return written;
-  }
+  auto created = seed_layout(dest, pulled.image, options.cache_dir, keep_blobs);
+  DE_TRY(write_destination(std::move(pulled.image), o.destination, write, globals,
+                           /*stamp_created=*/false));
+  if (created) created->keep();
   if (o.flags.json) {
     nlohmann::json j = {{"reference", ref.to_string()},
                         {"manifest_digest", pulled.manifest_digest.to_string()},
