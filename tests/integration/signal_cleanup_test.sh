@@ -113,6 +113,7 @@ run_cli image copy src.tar oci:out/killed --compression gzip
 run_cli image copy src.tar oci:out/direct --compression gzip
 assert_eq "$(layer_digests oci:out/direct)" "$(layer_digests oci:out/killed)" \
   "layers written after a kill -9 and directly"
+rm -rf out/killed out/direct # the killed copy's temp file stays there (nobody may remove it)
 
 # build: packages with random payloads (zstd-compressed .conda only, so that making them is quick).
 need_build
