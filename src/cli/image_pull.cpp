@@ -1,8 +1,8 @@
 // `docker-envs image pull [docker://]REF DEST`: fetches an image from a registry (verified, via the
 // local blob cache) and writes it to DEST (docker-archive, oci, oci-archive).
 #include <filesystem>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/registry_ref.hpp"
 #include "docker_envs/base/io.hpp"

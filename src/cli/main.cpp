@@ -82,7 +82,8 @@ std::optional<std::string> unknown_command(const CLI::App& app, int argc, char**
       continue;
     }
     std::vector<std::string_view> views(names.begin(), names.end());
-    std::string message = fmt::format("unknown command '{}{}'", path.empty() ? "" : path + " ", arg);
+    std::string message =
+        fmt::format("unknown command '{}{}'", path.empty() ? "" : path + " ", arg);
     if (auto near = de::closest_word(arg, views, 3))
       message += fmt::format(" (did you mean '{}{}'?)", path.empty() ? "" : path + " ", *near);
     else

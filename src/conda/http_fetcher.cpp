@@ -89,9 +89,9 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
   std::uint64_t written = 0;
   std::string last_problem;
   for (int attempt = 1;; ++attempt) {
-    if (attempt > 1 && !http::wait_before_retry(policy, attempt - 1, std::nullopt,
-                                                {.url = url, .reason = last_problem},
-                                                conditions.cancel))
+    if (attempt > 1 &&
+        !http::wait_before_retry(policy, attempt - 1, std::nullopt,
+                                 {.url = url, .reason = last_problem}, conditions.cancel))
       return fail(Code::Network, "fetching {}: cancelled after {} attempt(s): {}", shown,
                   attempt - 1, last_problem);
     http::Request request{.url = url, .sink = &out, .cancel = conditions.cancel};

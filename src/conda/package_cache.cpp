@@ -245,8 +245,7 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
   // The first failure stops the downloads in flight too (their retries included).
   Cancellation cancel;
   Status fetched = parallel_for_cancelling(
-      requests.size(), std::max(1u, parallelism), cancel,
-      [&](std::size_t i, unsigned) -> Status {
+      requests.size(), std::max(1u, parallelism), cancel, [&](std::size_t i, unsigned) -> Status {
         const auto& request = requests[i];
         Report report;
         if (progress) {

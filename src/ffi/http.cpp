@@ -200,14 +200,15 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
   const SessionOptions& o = impl_->options;
   const std::string& m = request.method;
   if (request.cancel && request.cancel->cancelled()) {
-    TransferError err{Error(Code::Network, fmt::format("{} {}: cancelled", m, redact_url(request.url)))};
+    TransferError err{
+        Error(Code::Network, fmt::format("{} {}: cancelled", m, redact_url(request.url)))};
     err.cancelled = true;
     return std::unexpected(std::move(err));
   }
   if (o.breaker) {
     if (auto refusal = o.breaker->refusal(request.url)) {
-      TransferError err{Error(Code::Network,
-                              fmt::format("{} {}: {}", m, redact_url(request.url), *refusal))};
+      TransferError err{
+          Error(Code::Network, fmt::format("{} {}: {}", m, redact_url(request.url), *refusal))};
       err.unreachable = true;
       return std::unexpected(std::move(err));
     }
@@ -307,9 +308,8 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
     }
     err.transient = is_transient(rc);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-      err.error = Error(Code::Network,
-                        fmt::format("{} {}: TLS verification failed: {}", m,
-                                    redact_url(request.url), detail));
+      err.error = Error(Code::Network, fmt::format("{} {}: TLS verification failed: {}", m,
+                                                   redact_url(request.url), detail));
     return std::unexpected(std::move(err));
   }
   if (o.breaker) o.breaker->reached(request.url);

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
-#include <string>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "docker_envs/base/error.hpp"

@@ -118,11 +118,10 @@ bool RegistryClient::backoff(int attempt, const http::Response* response, std::s
   if (response)
     if (auto ra = response->header("Retry-After")) retry_after = http::parse_retry_after(*ra);
   std::string status = response ? fmt::format("HTTP {}", response->status) : "no response";
-  return http::wait_before_retry(
-      retry_policy(), attempt, retry_after,
-      {.url = url.empty() ? std::string_view(domain_) : url,
-       .reason = reason.empty() ? std::string_view(status) : reason},
-      cancel);
+  return http::wait_before_retry(retry_policy(), attempt, retry_after,
+                                 {.url = url.empty() ? std::string_view(domain_) : url,
+                                  .reason = reason.empty() ? std::string_view(status) : reason},
+                                 cancel);
 }
 
 bool RegistryClient::learn_challenge(const http::Response& response) {
@@ -351,8 +350,7 @@ Result<http::Response> RegistryClient::send(http::Session& session, http::Reques
         continue;
       return std::unexpected(std::move(r.error().error));
     }
-    if (is_transient_status(r->status) && !last &&
-        backoff(n, &*r, request.url, {}, request.cancel))
+    if (is_transient_status(r->status) && !last && backoff(n, &*r, request.url, {}, request.cancel))
       continue;
     return std::move(*r);
   }

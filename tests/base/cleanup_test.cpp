@@ -72,8 +72,7 @@ TEST(Cleanup, TempFileNames) {
 class PlainDir {
  public:
   explicit PlainDir(std::string_view name)
-      : path_(fs::temp_directory_path() /
-              (std::string(name) + "-" + std::to_string(::getpid()))) {
+      : path_(fs::temp_directory_path() / (std::string(name) + "-" + std::to_string(::getpid()))) {
     fs::remove_all(path_);
     fs::create_directories(path_);
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +10,6 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
-#include <algorithm>
 #include <thread>
 #include <vector>
 

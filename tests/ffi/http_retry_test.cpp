@@ -136,5 +136,4 @@ TEST(RetryAfter, SecondsAndDates) {
   EXPECT_FALSE(http::parse_retry_after("-5"));
 }
 
-
 }  // namespace de::ffi::http
