@@ -4,9 +4,11 @@
 // manifest and index bytes (media types included), as crane and containerd do.
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/registry_ref.hpp"
 #include "docker_envs/base/cache_use.hpp"
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/media_types.hpp"
 
@@ -18,28 +20,27 @@ namespace fs = std::filesystem;
 // An OCI layout destination on the cache's file system gets hard links to the cached layer blobs
 // before the image is written: the layout writer finds them present and skips copying (halving the
 // disk writes of a pull). Cached blobs are immutable (replaced only by rename), so sharing the
-// inode is safe. Returns the directory it created (to remove if the write fails), or empty.
-fs::path seed_layout(const oci::ImageRef& dest, const oci::Image& image, const fs::path& cache,
-                     bool keep_blobs) {
+// inode is safe. Returns the directory it created (removed unless kept), or nothing.
+std::optional<NewDirectory> seed_layout(const oci::ImageRef& dest, const oci::Image& image,
+                                        const fs::path& cache, bool keep_blobs) {
   bool dir = dest.transport == oci::Transport::OciLayout ||
              (dest.transport == oci::Transport::Auto && !dest.path.ends_with(".tar"));
   if (!dir || cache.empty() || !keep_blobs) return {};
   fs::path root(dest.path);
   std::error_code ec;
-  fs::path created;
+  std::optional<NewDirectory> created;
   if (!fs::exists(root, ec)) {
+    auto made = NewDirectory::create(root);
+    if (!made) return {};
     fs::create_directories(root / "blobs" / "sha256", ec);
     if (ec) return {};
-    created = root;
     auto st = write_file_atomic(root / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     if (st)
       st = write_file_atomic(
           root / "index.json",
           R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})");
-    if (!st) {
-      fs::remove_all(root, ec);
-      return {};
-    }
+    if (!st) return {};
+    created = std::move(*made);
   } else if (!fs::exists(root / "index.json", ec) ||
              !fs::is_directory(root / "blobs" / "sha256", ec)) {
     return {};
@@ -79,18 +80,15 @@ bool blobs_kept(const oci::Image& image, const oci::WriteOptions& write) {
 // --format oci). A layout created here is removed again when the write fails.
 Result<oci::WriteResult> write_pulled(std::vector<oci::Image> images, const oci::ImageRef& dest,
                                       const oci::WriteOptions& write, const fs::path& cache) {
-  fs::path created;
+  std::optional<NewDirectory> created;  // removed again unless the write succeeds
   for (auto& image : images) {
-    fs::path made = seed_layout(dest, image, cache, blobs_kept(image, write));
-    if (created.empty()) created = made;
+    auto made = seed_layout(dest, image, cache, blobs_kept(image, write));
+    if (!created) created = std::move(made);
   }
   auto written = images.size() == 1 && !write.source_index
                      ? oci::write_image(images[0], dest, write)
                      : oci::write_image_index(images, dest, write);
-  if (!written && !created.empty()) {
-    std::error_code ec;
-    fs::remove_all(created, ec);
-  }
+  if (written && created) created->keep();
   return DE_TRY_CTX(std::move(written), "writing " + shown_ref(dest.to_string()));
 }
 

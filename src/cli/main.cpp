@@ -13,6 +13,7 @@
 #include "cli/help_commands.hpp"
 #include "cli/registry_ref.hpp"
 #include "cli/suggest.hpp"
+#include "docker_envs/base/cleanup.hpp"
 #include "docker_envs/base/log.hpp"
 
 namespace de::cli {
@@ -127,6 +128,11 @@ int main(int argc, char** argv) {
   }
 
   log::set_level(verbose ? log::Level::Debug : quiet ? log::Level::Error : log::Level::Info);
+  // Before any thread starts: SIGINT/SIGTERM/SIGHUP remove what is half-written, then exit 128+N.
+  if (auto installed = install_signal_cleanup(); !installed) {
+    print_error(installed.error());
+    return kExitError;
+  }
 
   cli::Globals globals;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "docker_envs/base/cache_use.hpp"
+#include "docker_envs/base/cleanup.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -139,6 +140,8 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
     if (e.path().filename().string().starts_with(tmp_prefix)) fs::remove_all(e.path(), ec);
   }
   fs::path tmp = root_ / (tmp_prefix + unique_suffix());
+  // Removed by a signal that ends the process before the rename (cleanup.hpp).
+  auto guard = CleanupGuard::track({tmp}, CleanupKind::Tree);
   auto status = format_.extract(archive, tmp);
   if (!status) {
     fs::remove_all(tmp, ec);
@@ -154,7 +157,7 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
 
 Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashes& expected,
                                      Fetcher& fetcher) {
-  return fetch_reporting(url, expected, fetcher, {});
+  return fetch_reporting(url, expected, fetcher, {}, nullptr);
 }
 
 namespace {
@@ -195,7 +198,7 @@ class CountingWriter final : public Writer {
 
 Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
                                                const ExpectedHashes& expected, Fetcher& fetcher,
-                                               const Report& report) {
+                                               const Report& report, const Cancellation* cancel) {
   using State = FetchProgress::State;
   auto say = [&](State state, std::uint64_t bytes) {
     if (report) report(state, bytes);
@@ -230,7 +233,7 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
     auto out = DE_TRY_CTX(AtomicFileWriter::create(dest), what);
     HashingWriter tee(*out);
     CountingWriter counted(tee, [&](std::uint64_t n) { say(State::Downloading, n); });
-    DE_TRY_CTX(fetcher.fetch_to(url, counted), what);
+    DE_TRY_CTX(fetcher.fetch_to(url, counted, {.cancel = cancel}), what);
     DE_TRY_CTX(check_hashes(tee.finish(), expected, redact_url(url)), what);
     DE_TRY_CTX(out->commit(), what);
     downloaded = counted.bytes();
@@ -264,8 +267,10 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
                                                       const FetchProgressFn& progress) {
   std::vector<fs::path> out(requests.size());
   std::mutex progress_mutex;
-  Status fetched =
-      parallel_for(requests.size(), std::max(1u, parallelism), [&](std::size_t i) -> Status {
+  // The first failure stops the downloads in flight too (their retries included).
+  Cancellation cancel;
+  Status fetched = parallel_for_cancelling(
+      requests.size(), std::max(1u, parallelism), cancel, [&](std::size_t i, unsigned) -> Status {
         const auto& request = requests[i];
         Report report;
         if (progress) {
@@ -281,7 +286,8 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
         }
         // Each call uses its own PackageCache value (the object is only thread-compatible).
         PackageCache cache(root_, format_);
-        out[i] = DE_TRY(cache.fetch_reporting(request.url, request.expected, fetcher, report));
+        out[i] =
+            DE_TRY(cache.fetch_reporting(request.url, request.expected, fetcher, report, &cancel));
         return {};
       });
   DE_TRY(fetched);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <set>
 #include <span>
 
@@ -134,21 +135,41 @@ Descriptor index_entry(Descriptor manifest, std::string_view tag) {
   return manifest;
 }
 
-// Removes a directory this writer created if the write fails.
-class CreatedDirGuard {
- public:
-  explicit CreatedDirGuard(fs::path dir) : dir_(std::move(dir)) {}
-  ~CreatedDirGuard() {
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-  }
-  void release() { dir_.clear(); }
-
- private:
-  fs::path dir_;
-};
+// Whether `dir` holds nothing but what an interrupted write of ours leaves (killed before it
+// could clean up): the oci-layout file, blobs named by their digest, and temp files.
+bool only_unfinished_layout(const fs::path& dir) {
+  std::error_code ec;
+  auto is_file = [](const fs::directory_entry& e) {
+    std::error_code e_ec;
+    return e.is_regular_file(e_ec);
+  };
+  auto is_dir = [](const fs::directory_entry& e) {
+    std::error_code e_ec;
+    return e.is_directory(e_ec);
+  };
+  auto listed = [&](const fs::path& d, auto&& allowed) {
+    for (const auto& e : fs::directory_iterator(d, ec))
+      if (!allowed(e)) return false;
+    return !ec;
+  };
+  auto temp_file = [&](const fs::directory_entry& e) {
+    return is_file(e) && is_temp_file_name(e.path().filename().string());
+  };
+  auto blob = [&](const fs::directory_entry& e) {
+    std::string name = e.path().filename().string();
+    return temp_file(e) || (is_file(e) && name.size() == 64 &&
+                            name.find_first_not_of("0123456789abcdef") == std::string::npos);
+  };
+  auto blobs = [&](const fs::directory_entry& e) {
+    return e.path().filename() == "sha256" && is_dir(e) && listed(e.path(), blob);
+  };
+  return listed(dir, [&](const fs::directory_entry& e) {
+    std::string name = e.path().filename().string();
+    if (name == "oci-layout") return is_file(e);
+    if (name == "blobs") return is_dir(e) && listed(e.path(), blobs);
+    return temp_file(e);
+  });
+}
 
 }  // namespace
 
@@ -172,12 +193,14 @@ Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
                     dir.string());
       std::string existing = DE_TRY(read_file(dir / "index.json"));
       index = DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
-    } else if (!fs::is_empty(dir, ec)) {
+    } else if (!fs::is_empty(dir, ec) && !only_unfinished_layout(dir)) {
       return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
                   dir.string());
     }
   }
-  CreatedDirGuard guard(existed ? fs::path() : dir);
+  // A directory this write creates is removed again if the write fails or is interrupted.
+  std::optional<NewDirectory> created;
+  if (!existed) created = DE_TRY(NewDirectory::create(dir));
   fs::create_directories(dir / "blobs" / "sha256", ec);
   if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
 
@@ -195,7 +218,7 @@ Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
   index.media_type = media_type::kOciIndex;
   DE_TRY(write_file_atomic(dir / "oci-layout", kLayoutFile));
   DE_TRY(write_file_atomic(dir / "index.json", index.to_json()));
-  guard.release();
+  if (created) created->keep();
   return result;
 }
 

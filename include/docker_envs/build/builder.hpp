@@ -83,10 +83,10 @@ struct BuildRequest {
   std::size_t max_layers = 64;
   Compression compression = Compression::Gzip;  // of the cached blobs (None for docker-archive)
   std::optional<std::int64_t> source_date_epoch;
-  std::string spec_hash;  // a digest of the inputs, for the label
+  std::string spec_hash;                // a digest of the inputs, for the label
   std::filesystem::path package_cache;  // required
   std::filesystem::path layer_cache;    // required; also holds the installer's plans (plans/)
-  conda::Fetcher* fetcher = nullptr;  // required
+  conda::Fetcher* fetcher = nullptr;    // required
   unsigned parallelism = 2;
   std::function<void(const BuildEvent&)> progress;
 };

@@ -84,8 +84,10 @@ class PackageCache {
   using FetchProgressFn = std::function<void(const FetchProgress&)>;
 
   // fetch()es every request on up to `parallelism` threads (`fetcher` must be thread-safe);
-  // returns the extracted directories in request order. After a failure no further request is
-  // started, and the error of the earliest failed request is returned (de::parallel_for).
+  // returns the extracted directories in request order. The first failure stops the rest: no
+  // further request is started, the downloads in flight (and their retries) are cancelled, and
+  // that first error is returned (de::parallel_for_cancelling). A host that no attempt could reach
+  // fails all of its URLs at once (HttpFetcher).
   // `progress` is called from the fetching threads, never concurrently.
   Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests,
                                                        Fetcher& fetcher, unsigned parallelism = 4,
@@ -96,7 +98,7 @@ class PackageCache {
   using Report = std::function<void(FetchProgress::State, std::uint64_t bytes)>;
   Result<std::filesystem::path> fetch_reporting(const std::string& url,
                                                 const ExpectedHashes& expected, Fetcher& fetcher,
-                                                const Report& report);
+                                                const Report& report, const Cancellation* cancel);
 
   std::filesystem::path root_;
   CacheFormat format_;
