@@ -106,7 +106,8 @@ class LibraryTransport final : public IndexTransport {
       auto r = session_.perform(request);
       if (!r) {
         if (r.error().transient && policy.may_retry(attempt)) {
-          http::wait_before_retry(policy, attempt, std::nullopt);
+          http::wait_before_retry(policy, attempt, std::nullopt,
+                                  {.url = url, .reason = r.error().error.message()});
           continue;
         }
         // The wrapper's message carries the raw URL: show it redacted.
@@ -120,8 +121,10 @@ class LibraryTransport final : public IndexTransport {
       }
       if (http::is_transient_status(r->status) && policy.may_retry(attempt)) {
         auto retry_after = r->header("Retry-After");
+        std::string reason = fmt::format("HTTP {}", r->status);
         http::wait_before_retry(policy, attempt,
-                                retry_after ? http::parse_retry_after(*retry_after) : std::nullopt);
+                                retry_after ? http::parse_retry_after(*retry_after) : std::nullopt,
+                                {.url = url, .reason = reason});
         continue;
       }
       if (r->status == 304 && cached) return std::move(cached->response);
