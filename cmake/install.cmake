@@ -1,4 +1,5 @@
-# `cmake --install`: the public headers, the module libraries, the docker-envs binary, a CMake
+# `cmake --install`: the public headers, the module libraries, the docker-envs binary (with its man
+# page and bash/zsh/fish completion scripts), a CMake
 # package (find_package(docker_envs) -> docker_envs::docker_envs) and a pkg-config file. See
 # README.md ("Use as a library"); examples/library is built against the result by
 # tests/integration/library_example_test.sh.
@@ -13,7 +14,7 @@ include(CMakePackageConfigHelpers)
 
 set(DE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/docker_envs)
 # Dependency order (a static library before the ones it uses), for pkg-config's Libs line.
-set(de_installed_modules build registry conda oci ffi base)
+set(de_installed_modules build registry pypi conda oci ffi base)
 
 foreach(m ${de_installed_modules})
   set_target_properties(de_${m} PROPERTIES OUTPUT_NAME docker_envs_${m} EXPORT_NAME ${m})
@@ -22,7 +23,7 @@ endforeach()
 # Everything a consumer gets with one name.
 add_library(de_all INTERFACE)
 set_target_properties(de_all PROPERTIES EXPORT_NAME docker_envs)
-target_link_libraries(de_all INTERFACE de_build de_registry de_conda de_oci de_base)
+target_link_libraries(de_all INTERFACE de_build de_registry de_pypi de_conda de_oci de_base)
 add_library(docker_envs::docker_envs ALIAS de_all)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/docker_envs
@@ -37,6 +38,14 @@ install(TARGETS ${de_installed_targets}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS docker-envs RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Generated from the command table after each link of docker-envs (see CMakeLists.txt): the man
+# page, and completion scripts where bash-completion, zsh and fish look for them.
+install(FILES ${DE_DOCS_DIR}/docker-envs.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${DE_DOCS_DIR}/docker-envs.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME docker-envs)
+install(FILES ${DE_DOCS_DIR}/_docker-envs DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
+install(FILES ${DE_DOCS_DIR}/docker-envs.fish
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
 install(EXPORT docker_envsTargets
         NAMESPACE docker_envs::
         DESTINATION ${DE_INSTALL_CMAKEDIR})

@@ -14,7 +14,9 @@ build_pkgs=(
 # Tests and benchmarks: real consumers and baselines the integration tests and bench/ run.
 tool_pkgs=(
   isal zstd docker.io skopeo umoci busybox-static docker-registry apache2-utils
-  hyperfine time tar ca-certificates python3 openssl bzip2 zip unzip tmux
+  hyperfine time tar ca-certificates python3 openssl bzip2 zip unzip
+  python3-pip python3-pip-whl python3-setuptools-whl python3-wheel-whl
+  zsh fish groff-base tmux
 )
 # Fuzzing (scripts/fuzz.sh): clang 16 and its libFuzzer/sanitizer runtimes. Debian's default clang
 # 14 cannot compile libstdc++ 12's <expected>.

@@ -23,7 +23,20 @@ std::string random_suffix() {
   return fmt::format("{:016x}", rng());
 }
 
+constexpr std::string_view kTempMarker = ".tmp-";
+
 }  // namespace
+
+std::string temp_file_name(std::string_view name) {
+  return fmt::format(".{}{}{}", name, kTempMarker, random_suffix());
+}
+
+bool is_temp_file_name(std::string_view name) {
+  auto marker = name.rfind(kTempMarker);
+  if (!name.starts_with('.') || marker == std::string_view::npos || marker == 0) return false;
+  auto suffix = name.substr(marker + kTempMarker.size());
+  return suffix.size() == 16 && suffix.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
 
 Result<std::string> read_all(Reader& in, size_t limit) {
   std::string out;
@@ -105,21 +118,29 @@ Result<size_t> FileReader::read(std::span<std::byte> buf) {
   }
 }
 
-AtomicFileWriter::AtomicFileWriter(UniqueFd fd, fs::path tmp, fs::path dest)
-    : fd_(std::move(fd)), tmp_(std::move(tmp)), dest_(std::move(dest)) {
+AtomicFileWriter::AtomicFileWriter(UniqueFd fd, fs::path tmp, fs::path dest, CleanupGuard guard)
+    : fd_(std::move(fd)), tmp_(std::move(tmp)), dest_(std::move(dest)), guard_(std::move(guard)) {
   buf_.reserve(kWriteBuffer);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
   fd_.reset();
   if (!committed_) ::unlink(tmp_.c_str());
+  // guard_ ends its registration after the unlink: a signal in between finds nothing to remove.
 }
 
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::create(const fs::path& path) {
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  fs::path tmp = dir / fmt::format(".{}.tmp-{}", path.filename().string(), random_suffix());
-  auto fd = DE_TRY(open_file(tmp, OpenMode::CreateNew, 0644));
-  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(std::move(fd), tmp, path));
+  fs::path tmp = dir / temp_file_name(path.filename().string());
+  UniqueFd fd;
+  auto guard = DE_TRY(CleanupGuard::create(CleanupKind::File, [&]() -> Result<fs::path> {
+    auto opened = open_file(tmp, OpenMode::CreateNew, 0644);
+    if (!opened) return std::unexpected(std::move(opened).error());
+    fd = std::move(*opened);
+    return tmp;
+  }));
+  return std::unique_ptr<AtomicFileWriter>(
+      new AtomicFileWriter(std::move(fd), tmp, path, std::move(guard)));
 }
 
 Status AtomicFileWriter::flush() {
@@ -186,6 +207,7 @@ Status AtomicFileWriter::commit_as(const fs::path& dest) {
   if (::rename(tmp_.c_str(), dest_.c_str()) != 0)
     return fail_errno("renaming into " + dest_.string(), errno);
   committed_ = true;
+  guard_.release();  // after the rename: until then a signal removes the temp file
   return {};
 }
 
@@ -224,6 +246,48 @@ Result<size_t> VerifyingReader::read(std::span<std::byte> buf) {
   return 0;
 }
 
+Result<NewDirectory> NewDirectory::create(const fs::path& path) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  if (ec) return fail(Code::Io, "creating {}: {}", path.parent_path().string(), ec.message());
+  auto guard = DE_TRY(CleanupGuard::create(CleanupKind::Tree, [&]() -> Result<fs::path> {
+    if (::mkdir(path.c_str(), 0755) != 0) return fail_errno("creating " + path.string(), errno);
+    return path;
+  }));
+  return NewDirectory(path, std::move(guard));
+}
+
+NewDirectory::NewDirectory(NewDirectory&& other) noexcept
+    : path_(std::move(other.path_)), guard_(std::move(other.guard_)) {
+  other.path_.clear();
+}
+
+NewDirectory& NewDirectory::operator=(NewDirectory&& other) noexcept {
+  if (this != &other) {
+    remove();
+    path_ = std::move(other.path_);
+    guard_ = std::move(other.guard_);
+    other.path_.clear();
+  }
+  return *this;
+}
+
+NewDirectory::~NewDirectory() { remove(); }
+
+void NewDirectory::remove() noexcept {
+  if (!path_.empty()) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    path_.clear();
+  }
+  guard_.release();  // after the removal: a signal in between removes what is left
+}
+
+void NewDirectory::keep() {
+  path_.clear();
+  guard_.release();
+}
+
 Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {
   fs::path base = parent;
   if (base.empty()) {
@@ -231,30 +295,12 @@ Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix)
     base = env && *env ? fs::path(env) : fs::path("/tmp");
   }
   std::string templ = (base / (std::string(prefix) + "XXXXXX")).string();
-  if (::mkdtemp(templ.data()) == nullptr)
-    return fail_errno("creating a temporary directory in " + base.string(), errno);
-  return TempDir(fs::path(templ));
-}
-
-TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
-
-TempDir& TempDir::operator=(TempDir&& other) noexcept {
-  if (this != &other) {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-    path_ = std::move(other.path_);
-    other.path_.clear();
-  }
-  return *this;
-}
-
-TempDir::~TempDir() {
-  if (!path_.empty()) {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
+  auto guard = DE_TRY(CleanupGuard::create(CleanupKind::Tree, [&]() -> Result<fs::path> {
+    if (::mkdtemp(templ.data()) == nullptr)
+      return fail_errno("creating a temporary directory in " + base.string(), errno);
+    return fs::path(templ);
+  }));
+  return TempDir(NewDirectory(fs::path(templ), std::move(guard)));
 }
 
 }  // namespace de

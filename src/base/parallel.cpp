@@ -55,6 +55,33 @@ Status parallel_for_workers(std::size_t n, unsigned threads,
   return {};
 }
 
+bool Cancellation::cancel() {
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    first = !flag_.exchange(true, std::memory_order_acq_rel);
+  }
+  woken_.notify_all();
+  return first;
+}
+
+bool Cancellation::sleep_for(std::chrono::milliseconds duration) const {
+  std::unique_lock lock(mutex_);
+  return !woken_.wait_for(lock, duration, [&] { return cancelled(); });
+}
+
+Status parallel_for_cancelling(std::size_t n, unsigned threads, Cancellation& cancel,
+                               const std::function<Status(std::size_t, unsigned)>& fn) {
+  std::optional<Error> first;  // written once, by the call that cancelled
+  Status status = parallel_for_workers(n, threads, [&](std::size_t i, unsigned w) -> Status {
+    Status item = fn(i, w);
+    if (!item && cancel.cancel()) first = item.error();
+    return item;
+  });
+  if (first) return std::unexpected(std::move(*first));
+  return status;
+}
+
 Thread::Thread(std::function<void()> fn) : thread_(std::move(fn)) {}
 
 }  // namespace de

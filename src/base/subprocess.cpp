@@ -88,7 +88,16 @@ Result<ProcessResult> run_process(const std::string& program, const std::vector<
   posix_spawn_file_actions_adddup2(&actions, in_read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
-  int rc = ::posix_spawnp(&child.pid, program.c_str(), &actions, nullptr, raw.data(), environ);
+  // The child starts with no signal blocked: the signals this process leaves to its cleanup
+  // thread (cleanup.hpp), and SIGPIPE, are the child's to act on.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int rc = ::posix_spawnp(&child.pid, program.c_str(), &actions, &attr, raw.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   in_read.reset();
   out_write.reset();

@@ -2,6 +2,7 @@
 // images are written or pushed.
 #include <nlohmann/json.hpp>
 
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
 #include "docker_envs/build/inputs.hpp"
@@ -83,20 +84,23 @@ Status check_lock_for(const EnvironmentBuildOptions& o, const BuildInputs& in,
   return {};
 }
 
-// The packages for one platform: the @EXPLICIT file's or the prefix's, the lock's, or a solve.
-Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOptions& o,
-                                                       BuildInputs& in, const std::string& target) {
+// The packages for one platform: the @EXPLICIT file's or the prefix's, the lock's (with its PyPI
+// wheels), or a solve.
+Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInputs& in,
+                                      const std::string& target) {
   // An @EXPLICIT file or a prefix is for one platform: its packages are used once.
-  std::vector<conda::PackageRecord> packages = std::move(in.packages);
+  PlatformPackages out{.packages = std::move(in.packages)};
   if (in.lock_text) {
     const std::string& what = in.lock_file.empty() ? in.env_file : in.lock_file;
     conda::LockSelection selection = o.inputs.lock;
     selection.platform = target;
+    selection.pypi = true;
     auto lock = DE_TRY(conda::parse_lockfile(*in.lock_text, what, selection));
-    packages = std::move(lock.packages);
+    out.packages = std::move(lock.packages);
+    for (const auto& entry : lock.pypi) out.wheels.push_back(DE_TRY(wheel_from_lock(entry, what)));
     if (!in.lock_file.empty()) DE_TRY(check_lock_for(o, in, target));
   }
-  if (!in.solve) return packages;
+  if (!in.solve) return out;
   if (!o.solve_request)
     return fail(Code::InvalidArgument, "building for {}: no way to make a solve request", target);
   auto request = DE_TRY(o.solve_request({.file = in.solve_file,
@@ -128,7 +132,8 @@ Result<std::vector<conda::PackageRecord>> packages_for(const EnvironmentBuildOpt
     if (in.declared.name.empty()) in.declared.name = request.spec->name;
     if (in.declared.variables.empty()) in.declared.variables = request.spec->variables;
   }
-  return std::move(std::get<conda::Solution>(outcome).packages);
+  out.packages = std::move(std::get<conda::Solution>(outcome).packages);
+  return out;
 }
 
 // Writes (or pushes) the images of `out.results` to the destination.
@@ -199,14 +204,40 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
   return DE_TRY_CTX(pull_base(base, platform, registry), "base image " + redact_reference(base));
 }
 
-Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(
-    const EnvironmentBuildOptions& o, BuildInputs& in) {
-  std::vector<std::vector<conda::PackageRecord>> out;
+Result<WheelToInstall> wheel_from_lock(const conda::PypiLockEntry& entry,
+                                       std::string_view lock_file) {
+  std::string_view location = entry.location;
+  location = location.substr(0, location.find_first_of("?#"));
+  if (!location.ends_with(".whl"))
+    return fail(Code::Unsupported,
+                "{}:{}: pypi package {} is a source distribution or tree ('{}'), not a wheel: "
+                "building it would run its build backend; lock a wheel of it instead",
+                lock_file, entry.line, entry.name, conda::redact_url(entry.location));
+  if (!entry.sha256)
+    return fail(Code::InvalidArgument,
+                "{}:{}: pypi package {} has no sha256 (every download is verified)", lock_file,
+                entry.line, entry.name);
+  return WheelToInstall{.name = entry.name,
+                        .version = entry.version,
+                        .url = entry.url,
+                        .sha256 = *entry.sha256,
+                        .direct_url = entry.location.find("://") == std::string::npos};
+}
+
+Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOptions& o,
+                                                       BuildInputs& in) {
+  std::vector<PlatformPackages> out;
   for (const auto& target : in.platforms) out.push_back(DE_TRY(packages_for(o, in, target)));
   return out;
 }
 
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& o) {
+  // Held until the build is written: `cache prune` leaves alone what this build uses.
+  std::optional<CacheLease> lease;
+  if (auto taken = CacheLease::acquire(o.cache_root))
+    lease = std::move(*taken);
+  else
+    log::debug("no cache lease: {}", taken.error().to_string());
   EnvironmentBuildResult out;
   out.inputs = DE_TRY(resolve_inputs(o.inputs));
   BuildInputs& in = out.inputs;
@@ -218,19 +249,21 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
   auto per_platform = DE_TRY(resolve_packages(o, in));
   if (in.offline) {
     std::vector<conda::PackageRecord> all;
-    for (const auto& p : per_platform) all.insert(all.end(), p.begin(), p.end());
+    for (const auto& p : per_platform) all.insert(all.end(), p.packages.begin(), p.packages.end());
     DE_TRY(check_offline(all, o.cache_root / "pkgs", *fetcher));
   }
 
   // One image per platform: base, build.
   for (size_t i = 0; i < in.platforms.size(); ++i) {
     const std::string& target = in.platforms[i];
-    auto packages = std::move(per_platform[i]);
+    auto packages = std::move(per_platform[i].packages);
+    auto wheels = std::move(per_platform[i].wheels);
     say(o, "base", "base image " + redact_reference(in.base) + " for " + target);
     auto platform = DE_TRY(image_platform(target));
     auto base_image = DE_TRY(read_base_image(in.base, platform, o.registry));
     BuildRequest request{
         .packages = std::move(packages),
+        .wheels = std::move(wheels),
         .base = std::move(base_image),
         .environment_name = in.declared.name.empty() ? in.image_name : in.declared.name,
         .created_by = o.created_by,

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <map>
 
+#include "build/wheel_layers.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/build/layer_cache.hpp"
@@ -187,6 +188,17 @@ Status add_host_files(const FileSpec& spec, std::vector<InstallEntry>& out) {
   return {};
 }
 
+// The image's created time: SOURCE_DATE_EPOCH when given, else the newest package's timestamp
+// (repodata's or the package's own index.json), so that the same packages give the same time on
+// any machine and a rebuild the same digest; 1970 only when no package has a timestamp.
+std::int64_t created_time(const BuildRequest& r, const std::vector<conda::PackageRecord>& records) {
+  if (r.source_date_epoch) return *r.source_date_epoch;
+  std::int64_t newest = 0;
+  for (const auto& record : records)
+    newest = std::max(newest, record.timestamp_seconds().value_or(0));
+  return newest;
+}
+
 Result<std::string> hash_host_file(const fs::path& path) {
   auto in = DE_TRY(FileReader::open(path));
   NullWriter sink;
@@ -216,7 +228,6 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   const std::string prefix_rel = DE_TRY(oci::normalize_path(r.prefix));
   const std::string prefix = "/" + prefix_rel;
   const std::int64_t mtime = r.source_date_epoch.value_or(0);
-  const std::string created = oci::rfc3339_from_epoch(mtime);
   const oci::Platform platform = DE_TRY(image_platform(r.platform));
   const Owner owner = r.owner.value_or(Owner{});
   const unsigned parallelism = std::max(1u, r.parallelism);
@@ -226,6 +237,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   BuildResult result;
   result.base_layers = r.base.layers.size();
   result.package_count = r.packages.size();
+  result.wheel_count = r.wheels.size();
   if (!r.base.layers.empty()) {
     auto base_platform = r.base.config.platform();
     if (!base_platform.satisfies(
@@ -280,6 +292,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   report({.kind = Kind::StageEnd,
           .stage = "plan",
           .detail = fmt::format("{} entries", plan.entries.size())});
+  const std::string created = oci::rfc3339_from_epoch(created_time(r, plan.records));
 
   std::map<std::string, size_t> index_of;  // dist name -> package index
   std::vector<std::string> content_base(plan.records.size());
@@ -316,21 +329,50 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   }
   for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, final_entries), "image files");
 
-  // 3. Layers.
+  // 2b. PyPI wheels, into the environment's python, never over a conda package's file.
+  std::vector<detail::PlannedWheel> wheels;
+  std::map<std::string, size_t> wheel_index_of;  // dist ("pip-23.0.1") -> wheel index
+  if (!r.wheels.empty()) {
+    std::map<std::string, std::string> taken;
+    for (size_t i = 0; i < per_package.size(); ++i)
+      for (const auto& e : per_package[i])
+        taken.emplace(e.path, "the conda package " + plan.records[i].dist_name());
+    for (const auto& e : final_entries) taken.emplace(e.path, "the environment's own files");
+    detail::WheelFetchStats stats;
+    wheels = DE_TRY(detail::plan_wheels(r, plan.records, std::move(taken), prefix, stats));
+    result.packages_downloaded += stats.downloaded;
+    result.bytes_downloaded += stats.bytes;
+    for (size_t i = 0; i < wheels.size(); ++i)
+      if (index_of.contains(wheels[i].dist) || !wheel_index_of.emplace(wheels[i].dist, i).second)
+        return fail(Code::InvalidArgument, "pypi package {} is named twice in the environment",
+                    wheels[i].dist);
+  }
+
+  // 3. Layers: the conda packages', the wheels' (a share of the budget kept for them), the
+  // environment-wide one.
   std::vector<PlannedPackage> sizes;
   for (size_t i = 0; i < plan.records.size(); ++i) {
     PlannedPackage p{plan.records[i].name, 0};
     for (const auto& e : per_package[i]) p.size += e.size;
     sizes.push_back(std::move(p));
   }
-  auto groups = DE_TRY(plan_layers(
-      sizes,
-      {.strategy = r.strategy, .max_layers = r.max_layers, .base_layers = r.base.layers.size()}));
-  if (r.base.layers.size() + groups.size() + 1 > 125)
+  const size_t wheel_budget = detail::wheel_layer_budget(wheels.size(), r.max_layers);
+  auto groups = DE_TRY(plan_layers(sizes, {.strategy = r.strategy,
+                                           .max_layers = r.max_layers - wheel_budget,
+                                           .base_layers = r.base.layers.size()}));
+  std::vector<PlannedPackage> wheel_sizes;
+  for (const auto& w : wheels) wheel_sizes.push_back({w.dist, w.size});
+  const size_t below_wheels = r.base.layers.size() + groups.size();
+  auto wheel_groups =
+      DE_TRY(plan_layers(wheel_sizes, {.strategy = r.strategy,
+                                       .max_layers = below_wheels + wheel_budget + 1,
+                                       .base_layers = below_wheels}));
+  const size_t layer_count = below_wheels + wheel_groups.size() + 1;
+  if (layer_count > 125)
     result.warnings.push_back(fmt::format(
         "the image has {} layers; Docker and other engines refuse images with more than about "
         "125 (use the auto or single layering strategy)",
-        r.base.layers.size() + groups.size() + 1));
+        layer_count));
   std::vector<LayerJob> jobs;
   for (const auto& g : groups) {
     LayerJob job;
@@ -341,6 +383,15 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     job.label = g.packages.size() == 1
                     ? job.packages[0]
                     : fmt::format("{} packages: {}", g.packages.size(), join(job.packages, ", "));
+    jobs.push_back(std::move(job));
+  }
+  for (const auto& g : wheel_groups) {
+    LayerJob job;
+    for (size_t i : g.packages) {
+      job.packages.push_back(wheels[i].dist);
+      for (auto& e : wheels[i].entries) job.entries.push_back(std::move(e));
+    }
+    job.label = detail::wheel_layer_label(job.packages);
     jobs.push_back(std::move(job));
   }
   if (!final_entries.empty() || jobs.empty()) {
@@ -357,10 +408,27 @@ Result<BuildResult> build_image(const BuildRequest& r) {
 
   // 4. Keys, and the cache.
   LayerCache cache(r.layer_cache);
+  // Added files belong to `user` too (the paths above them stay root's, as the prefix's do).
+  std::vector<std::string> owned_files;
+  if (r.owner)
+    for (const auto& f : r.files) owned_files.push_back(DE_TRY(oci::normalize_path(f.dest)));
   LayerKeyOptions key_options{.layer = {.prefix = prefix, .owner = owner, .mtime = mtime},
                               .compression = r.compression};
+  // Package layers hold only prefix files; the final layer also holds the added ones.
+  auto options_for = [&](const LayerJob& job) {
+    LayerKeyOptions o = key_options;
+    if (job.packages.empty()) o.layer.owned = owned_files;
+    return o;
+  };
   auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
     if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
+    if (auto w = wheel_index_of.find(e.package); w != wheel_index_of.end()) {
+      // A wheel's unchanged file: the wheel's sha256 and the member's path.
+      const auto& wheel = wheels[w->second];
+      if (auto inside = conda::path_in_package(e, wheel.dir))
+        return wheel.content_base + "/" + std::string(*inside);
+      return fail(Code::Internal, "entry {} of {} lies outside its wheel", e.path, wheel.dist);
+    }
     size_t i = index_of.at(e.package);
     if (auto inside = conda::path_in_package(e, dirs[i]))
       return content_base[i] + "/" + std::string(*inside);
@@ -369,7 +437,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   // Keys hash every entry (and the bytes of generated files): computed on all cores.
   Status keyed = parallel_for(jobs.size(), parallelism, [&](size_t i) -> Status {
     auto& job = jobs[i];
-    job.key = DE_TRY_CTX(layer_key(job.entries, key_options, content_id), "layer " + job.label);
+    job.key =
+        DE_TRY_CTX(layer_key(job.entries, options_for(job), content_id), "layer " + job.label);
     job.cached = DE_TRY(cache.find(job.key));
     return {};
   });
@@ -394,7 +463,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     auto& job = jobs[missing[k]];
     report({.kind = Kind::TaskStart, .stage = "layers", .task = job.label});
     auto produced = [&]() -> Result<CachedLayer> {
-      auto options = key_options.layer;
+      auto options = options_for(job).layer;
       options.description = "layer " + job.label;
       auto layer = DE_TRY(entries_layer(job.entries, options));
       return cache.put(job.key, *layer, r.compression);

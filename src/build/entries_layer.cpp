@@ -60,10 +60,16 @@ Result<oci::LayerPtr> entries_layer(std::vector<InstallEntry> entries,
   data->entries = std::move(entries);
   const std::string prefix_rel = DE_TRY(oci::normalize_path(options.prefix));
 
-  // Paths at or below the prefix are owned by `owner`; the parents above it by root.
+  // Paths at or below the prefix (or an `owned` path) are owned by `owner`; the parents above
+  // them by root.
+  auto at_or_below = [](const std::string& path, const std::string& root) {
+    return !root.empty() && (path == root || path.starts_with(root + "/"));
+  };
   auto stamp = [&](oci::TarEntry& t) {
     t.mtime = options.mtime;
-    if (!prefix_rel.empty() && (t.path == prefix_rel || t.path.starts_with(prefix_rel + "/"))) {
+    bool owned = at_or_below(t.path, prefix_rel);
+    for (const auto& o : options.owned) owned = owned || at_or_below(t.path, o);
+    if (owned) {
       t.uid = options.owner.uid;
       t.gid = options.owner.gid;
     }

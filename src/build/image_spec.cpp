@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "docker_envs/base/io.hpp"
@@ -59,6 +60,17 @@ class Parser {
       out.push_back(n.Scalar());
       return out;
     }
+    return sequence(n, key);
+  }
+
+  // entrypoint/cmd: a list, or a string (command_from_string).
+  Result<std::vector<std::string>> command(const YAML::Node& n, std::string_view key) const {
+    if (n.IsScalar()) return command_from_string(n.Scalar());
+    return sequence(n, key);
+  }
+
+  Result<std::vector<std::string>> sequence(const YAML::Node& n, std::string_view key) const {
+    std::vector<std::string> out;
     if (n.IsNull()) return out;
     if (!n.IsSequence()) return error(n, "'{}' must be a list of strings", key);
     for (const auto& item : n) {
@@ -173,9 +185,9 @@ class Parser {
       } else if (k == "platforms")
         spec.platforms = DE_TRY(string_list(v, "image.platforms"));
       else if (k == "entrypoint")
-        spec.entrypoint = DE_TRY(string_list(v, "image.entrypoint"));
+        spec.entrypoint = DE_TRY(command(v, "image.entrypoint"));
       else if (k == "cmd")
-        spec.cmd = DE_TRY(string_list(v, "image.cmd"));
+        spec.cmd = DE_TRY(command(v, "image.cmd"));
       else if (k == "workdir") {
         spec.workdir = DE_TRY(scalar(v, "image.workdir"));
         if (!spec.workdir->starts_with("/"))
@@ -207,6 +219,17 @@ class Parser {
 };
 
 }  // namespace
+
+std::vector<std::string> command_from_string(std::string_view text) {
+  bool blank = std::any_of(text.begin(), text.end(),
+                           [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  if (!blank) return {std::string(text)};
+  return {"/bin/sh", "-c", std::string(text)};
+}
+
+bool is_shell_form(const std::vector<std::string>& command) {
+  return command.size() == 3 && command[0] == "/bin/sh" && command[1] == "-c";
+}
 
 bool base_is_path(std::string_view base, const fs::path& dir) {
   for (std::string_view start : {"./", "../", "/", "~/"})

@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kRegistryPrefix = "docker://";
 
-// "[\"a\",\"b\"]" (JSON) or a plain string (one element).
+// "[\"a\",\"b\"]" (JSON: the exec form) or a plain string (command_from_string: one word, or
+// the shell form).
 Result<std::vector<std::string>> parse_command(std::string_view text, std::string_view flag) {
   if (text.starts_with("[")) {
     auto j = nlohmann::json::parse(text, nullptr, false);
@@ -34,7 +35,7 @@ Result<std::vector<std::string>> parse_command(std::string_view text, std::strin
     }
     return out;
   }
-  return std::vector<std::string>{std::string(text)};
+  return command_from_string(text);
 }
 
 Result<NameValue> parse_name_value(std::string_view text, std::string_view flag) {
@@ -90,6 +91,13 @@ Result<std::string> read_prefix(const InputOptions& o, BuildInputs& in, std::str
   return hashed;
 }
 
+// The lock selection of a build: PyPI entries are installed (build_image), not refused.
+conda::LockSelection build_selection(const conda::LockSelection& selection) {
+  conda::LockSelection out = selection;
+  out.pypi = true;
+  return out;
+}
+
 // ENV_FILE --lock LOCK: the image section, name and variables from ENV_FILE (not solved), the
 // packages from LOCK (read per platform, by content). Returns the text the spec hash covers.
 Result<std::string> read_with_lock(const InputOptions& o, BuildInputs& in, std::string& platform) {
@@ -107,7 +115,7 @@ Result<std::string> read_with_lock(const InputOptions& o, BuildInputs& in, std::
   in.declared = DE_TRY(parse_environment_image(text, in.env_file, dir));
   auto lock = DE_TRY_CTX(read_file(o.lock_file, 256 << 20), "reading the lock file");
   // The default platform: the lock's own (its only one, or linux-64 among several).
-  if (auto first = conda::parse_lockfile(lock, o.lock_file, o.lock);
+  if (auto first = conda::parse_lockfile(lock, o.lock_file, build_selection(o.lock));
       first && !first->subdir.empty())
     platform = first->subdir;
   in.lock_file = o.lock_file;
@@ -145,7 +153,7 @@ Result<std::string> read_environment(const InputOptions& o, BuildInputs& in,
     if (conda::looks_like_yaml_lock(text)) {
       // conda-lock or pixi: the packages of each platform are read per platform; the default
       // platform is the selected environment's only one (else linux-64).
-      auto only = conda::parse_lockfile(text, env_file, o.lock);
+      auto only = conda::parse_lockfile(text, env_file, build_selection(o.lock));
       platform = only ? only->subdir : "linux-64";
       in.lock_text = std::move(text);
     } else if (o.lock.environment != "default" ||
@@ -195,10 +203,7 @@ Status apply_overrides(const ImageOverrides& f, ImageSpec& spec) {
 Status resolve_destination(const InputOptions& o, BuildInputs& in) {
   in.destination = o.output;
   if (in.destination.empty()) {
-    std::string base_name = in.image_name.substr(in.image_name.rfind('/') + 1);
-    in.destination = in.multi() ? fmt::format("oci:{}:{}", base_name, in.image_tag)
-                                : fmt::format("docker-archive:{}.tar:{}:{}", base_name,
-                                              in.image_name, in.image_tag);
+    in.destination = default_destination(in.image_name, in.image_tag, in.multi());
   }
   const std::string& dest = in.destination;
   std::optional<oci::ImageRef> ref;
@@ -245,6 +250,14 @@ Status check_offline_inputs(const BuildInputs& in) {
 
 }  // namespace
 
+std::string default_destination(const std::string& name, const std::string& tag, bool multi) {
+  std::string base_name = name.substr(name.rfind('/') + 1);
+  if (multi) return fmt::format("oci:{}:{}", base_name, tag);
+  // One file per tag: quick:1 and quick:2 must not overwrite each other; `latest` keeps NAME.tar.
+  std::string file = tag == "latest" ? base_name : base_name + "-" + tag;
+  return fmt::format("docker-archive:{}.tar:{}:{}", file, name, tag);
+}
+
 bool base_is_local(const std::string& base) {
   if (base == "scratch") return true;
   if (base.starts_with(kRegistryPrefix)) return false;
@@ -286,6 +299,12 @@ Result<BuildInputs> resolve_inputs(const InputOptions& options) {
   }
   DE_TRY(resolve_destination(options, in));
   if (spec.user) in.owner = DE_TRY(Owner::parse(*spec.user));
+  if (spec.entrypoint && !spec.entrypoint->empty() && spec.cmd && is_shell_form(*spec.cmd))
+    in.warnings.push_back(fmt::format(
+        "image.cmd '{}' is a shell form (/bin/sh -c, as a Dockerfile's CMD written as a string), "
+        "and with an entrypoint it becomes the entrypoint's arguments; write the arguments as a "
+        "list ([a, b]) instead",
+        spec.cmd->back()));
   in.base = spec.base.value_or("debian:bookworm-slim");
   // A path that is not there is a mistake, not a Docker Hub name (image.base is already resolved
   // against the env file; --base against the working directory).

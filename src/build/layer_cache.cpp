@@ -1,3 +1,4 @@
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 
 #include <algorithm>
@@ -28,6 +29,12 @@ Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
   field(h, options.layer.prefix);
   field(h, options.layer.owner.to_string());
   field(h, std::to_string(options.layer.mtime));
+  // Only when there are any, so that the keys of layers without them are what they were.
+  if (!options.layer.owned.empty()) {
+    std::vector<std::string> owned = options.layer.owned;
+    std::sort(owned.begin(), owned.end());
+    field(h, fmt::format("owned {}", fmt::join(owned, "\n")));
+  }
   std::vector<const conda::InstallEntry*> sorted;
   sorted.reserve(entries.size());
   for (const auto& e : entries) sorted.push_back(&e);
@@ -77,6 +84,8 @@ Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
     c.blob.size = doc.at("size").get<std::int64_t>();
     c.tar_size = doc.at("tar_size").get<std::uint64_t>();
     fs::path blob_file = root_ / "blobs/sha256" / c.blob.digest.hex();
+    // Recorded before the blob is checked: from here on `cache prune` leaves it alone.
+    auto use = EntryUse::begin(root_, c.blob.digest.hex());
     auto size = fs::file_size(blob_file, ec);
     if (ec || size != static_cast<std::uintmax_t>(c.blob.size)) return std::optional<CachedLayer>();
     c.layer = oci::blob_file_layer(c.blob, c.diff_id, blob_file, "the layer cache",
@@ -103,6 +112,8 @@ Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,
                               fs::perms::others_read));
   auto written = DE_TRY(oci::write_layer_blob(layer, compression, *out));
   DE_TRY(out->commit_as(blobs / written.blob.digest.hex()));
+  // A new blob is recent by its own mtime until the use is recorded.
+  auto use = EntryUse::begin(root_, written.blob.digest.hex());
 
   CachedLayer c;
   c.blob = written.blob;

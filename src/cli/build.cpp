@@ -1,14 +1,16 @@
-// `docker-envs build [ENV_FILE] [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...] [--json]`:
+// `docker-envs build [ENV_FILE] [SPEC]... [-t NAME:TAG] [-o DEST] [-p SPEC...] [-c CHANNEL...]
+// [--json]`:
 // a conda environment becomes an image. ENV_FILE is an @EXPLICIT file (what `conda list
 // --explicit` and conda-lock render), a conda-lock v1 file, or an environment.yml that is solved
 // and whose `image:` section declares the image (see include/docker_envs/build/image_spec.hpp);
-// -p/-c solve specs without a file; `--lock LOCK` takes the packages from a lock and the rest from
+// specs (positional after the file, or alone, as for `solve` and `lock`; or -p) solve with -c; `--lock LOCK` takes the packages from a lock and the rest from
 // ENV_FILE; `--from-prefix PREFIX` takes them from an existing environment's conda-meta records.
 // `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
 // network. Every key of the image section has a flag here that overrides it. DEST is any transport
-// or docker://REF (default docker-archive:NAME.tar). Progress goes to stderr as --progress says
-// (cli/progress.hpp), ending with a summary; --json prints the result on stdout. What the inputs
-// mean and how they become an image is build::build_environment() (include/docker_envs/build/inputs.hpp); this file is the flags, what
+// or docker://REF (default build::default_destination()). Progress goes to stderr as --progress
+// says (cli/progress.hpp), ending with a summary; --json prints the result on stdout. What the
+// inputs mean and how they become an image is build::build_environment()
+// (include/docker_envs/build/inputs.hpp); this file is the flags, what
 // depends on the process environment, and the printing.
 #include <cstdio>
 #include <cstdlib>
@@ -23,13 +25,15 @@
 namespace de::cli {
 
 void add_build(CLI::App& parent, CommandTable& commands);
+// $XDG_CACHE_HOME/docker-envs, else ~/.cache/docker-envs (cache.cpp).
+std::filesystem::path default_cache_root();
 
 namespace {
 
 namespace fs = std::filesystem;
 
 struct BuildFlags {
-  std::string env_file;
+  std::vector<std::string> args;  // [ENV_FILE] [SPEC]...
   std::string tag;
   std::string output;
   std::vector<std::string> specs;
@@ -46,12 +50,7 @@ struct BuildFlags {
 };
 
 fs::path cache_root(const BuildFlags& f) {
-  if (!f.cache_dir.empty()) return f.cache_dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return fs::path(xdg) / "docker-envs";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return fs::path(home) / ".cache/docker-envs";
-  return fs::temp_directory_path() / "docker-envs";
+  return f.cache_dir.empty() ? default_cache_root() : fs::path(f.cache_dir);
 }
 
 nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
@@ -107,6 +106,7 @@ void print_plan(const build::BuildPlan& plan, bool json) {
   const bool multi = plan.inputs.multi();
   if (json) {
     nlohmann::json packages = nlohmann::json::array(), layers = nlohmann::json::array();
+    nlohmann::json pypi = nlohmann::json::array();
     nlohmann::json base_layers = nlohmann::json::object();
     for (const auto& p : plan.platforms) {
       base_layers[p.platform] =
@@ -122,6 +122,15 @@ void print_plan(const build::BuildPlan& plan, bool json) {
         o["size"] = r.size ? nlohmann::json(*r.size) : nlohmann::json(nullptr);
         packages.push_back(std::move(o));
       }
+      for (size_t i = 0; i < p.wheels.size(); ++i) {
+        const auto& w = p.wheels[i];
+        pypi.push_back({{"name", w.name},
+                        {"version", w.version},
+                        {"url", conda::redact_url(w.url)},
+                        {"sha256", w.sha256.hex()},
+                        {"platform", p.platform},
+                        {"cached", p.wheels_cached[i]}});
+      }
       for (const auto& l : p.layers)
         layers.push_back({{"platform", p.platform},
                           {"label", l.label},
@@ -134,7 +143,7 @@ void print_plan(const build::BuildPlan& plan, bool json) {
                        {"base", plan.inputs.base},
                        {"base_layers", base_layers},
                        {"packages", packages},
-                       {"pypi", nlohmann::json::array()},
+                       {"pypi", pypi},
                        {"layers", layers}};
     std::fputs((doc.dump(2) + "\n").c_str(), stdout);
     return;
@@ -151,6 +160,15 @@ void print_plan(const build::BuildPlan& plan, bool json) {
                                   : "md5 " + (r.md5 ? r.md5->hex() : std::string("unknown"));
       text += fmt::format("  {} {} {} {}{}\n    {}\n", r.name, r.version, r.build,
                           conda::redact_url(r.url), p.cached[i] ? "" : " (to download)", hash);
+    }
+    if (!p.wheels.empty())
+      text += fmt::format("{} pypi package(s), {} in the package cache:\n", p.wheels.size(),
+                          std::count(p.wheels_cached.begin(), p.wheels_cached.end(), true));
+    for (size_t i = 0; i < p.wheels.size(); ++i) {
+      const auto& w = p.wheels[i];
+      text += fmt::format("  {} {} {}{}\n    sha256 {}\n", w.name, w.version,
+                          conda::redact_url(w.url), p.wheels_cached[i] ? "" : " (to download)",
+                          w.sha256.hex());
     }
     text += fmt::format("{} layer(s) on {} base layer(s) of {}:\n", p.layers.size(),
                         p.base_known ? std::to_string(p.base_layers) : std::string("unknown"),
@@ -181,9 +199,12 @@ std::vector<std::string> summary(const build::EnvironmentBuildResult& out) {
 
 Status run(const BuildFlags& f, const Globals& globals) {
   ProgressDisplay display(globals.progress);
+  // Positional specs the same way as `solve` and `lock`: [ENV_FILE] [SPEC]..., then -p's.
+  auto [env_file, specs] = split_env_file_and_specs(f.args, "");
+  specs.insert(specs.end(), f.specs.begin(), f.specs.end());
   build::EnvironmentBuildOptions options{
-      .inputs = {.env_file = f.env_file,
-                 .specs = f.specs,
+      .inputs = {.env_file = env_file,
+                 .specs = specs,
                  .channels = f.channels,
                  .image = {.name = f.tag,
                            .base = f.base,
@@ -247,15 +268,18 @@ void add_build(CLI::App& parent, CommandTable& commands) {
   auto* sub = parent.add_subcommand(
       "build",
       "Build an image from a conda environment (environment.yml, a lock, or an existing prefix)");
-  sub->add_option("env_file", f->env_file,
-                  "environment.yml, @EXPLICIT, conda-lock or pixi.lock file "
-                  "(default ./environment.yml)");
+  sub->add_option("args", f->args,
+                  "[ENV_FILE] [SPEC]...: an environment.yml, @EXPLICIT, conda-lock or pixi.lock "
+                  "file (default ./environment.yml), then match specs to add (solved with -c)");
   sub->add_option("-t,--tag", f->tag, "NAME[:TAG] of the image (image.name)");
   sub->add_option("-o,--output", f->output,
                   "Destination: docker-archive:PATH, oci:DIR, oci-archive:PATH or docker://REF "
-                  "(default docker-archive:NAME.tar)");
-  sub->add_option("-p,--package", f->specs, "Package spec to install (instead of ENV_FILE)");
-  sub->add_option("-c,--channel", f->channels, "Channel for -p specs");
+                  "(default docker-archive:NAME.tar for the tag latest, NAME-TAG.tar for another)")
+      ->type_name("DEST");
+  sub->add_option("-p,--package,--spec", f->specs, "A match spec to install (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_option("-c,--channel", f->channels, "Channel for the specs (repeatable)")
+      ->allow_extra_args(false);
   sub->add_option("--base", f->base,
                   "Base image: registry ref, archive, transport ref or scratch (image.base; "
                   "default debian:bookworm-slim)");
@@ -299,6 +323,9 @@ void add_build(CLI::App& parent, CommandTable& commands) {
                 "No network: cached repodata, packages from the package cache; fail at once "
                 "listing what is missing");
   add_registry_options(sub, f->registry, /*platform=*/false);
+  // A repeatable option takes one value per use, so that it never swallows the specs after it.
+  for (CLI::Option* option : sub->get_options())
+    if (option->nonpositional()) option->allow_extra_args(false);
   on_run(sub, commands, f, run);
 }
 

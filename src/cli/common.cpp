@@ -33,15 +33,6 @@ Status check_destination(std::string_view text) {
   return {};
 }
 
-Result<oci::Image> read_source(std::string_view text) {
-  // docker://REF: layers download when first read, into the shared blob cache.
-  if (is_registry_ref(text))
-    return DE_TRY_CTX(read_registry_image(text, RegistryFlags{}, /*fetch_layers=*/false),
-                      fmt::format("reading {}", shown_ref(text)));
-  auto ref = DE_TRY(parse_ref(text, "source"));
-  return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", shown_ref(text)));
-}
-
 std::string created_time(const Globals& globals) {
   return globals.source_date_epoch ? oci::rfc3339_from_epoch(*globals.source_date_epoch)
                                    : std::string();
@@ -51,9 +42,10 @@ Status write_destination(oci::Image image, std::string_view text, const oci::Wri
                          const Globals& globals, bool stamp_created) {
   if (is_registry_ref(text)) {
     if (stamp_created && globals.source_date_epoch) oci::set_created(image, created_time(globals));
-    auto pushed = DE_TRY_CTX(
-        write_registry_image(image, text, RegistryFlags{}, {.compression = options.compression}),
-        fmt::format("pushing {}", shown_ref(text)));
+    auto pushed = DE_TRY_CTX(write_registry_image(image, text, RegistryFlags{},
+                                                  {.compression = options.compression,
+                                                   .keep_compressed = options.keep_compressed}),
+                             fmt::format("pushing {}", shown_ref(text)));
     log::info("pushed {} (manifest {})", shown_ref(text), pushed.manifest_digest.to_string());
     return {};
   }
@@ -80,16 +72,23 @@ CLI::Validator non_negative(std::string what) {
       "N>=0");
 }
 
-void add_compression_option(CLI::App* sub, std::string& target) {
+void add_compression_option(CLI::App* sub, std::optional<std::string>& target) {
   sub->add_option("--compression", target,
-                  "Compression of the layers written to OCI layouts (docker-archive layers are "
-                  "always uncompressed)")
-      ->check(CLI::IsMember({"gzip", "zstd", "none"}))
-      ->capture_default_str();
+                  "Compression of every layer written to an OCI layout or registry: layers stored "
+                  "in another compression are recompressed (same diffID, new digest). Default: "
+                  "new layers gzip, stored layers kept as they are. docker-archive layers are "
+                  "always uncompressed")
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}));
 }
 
 Result<Compression> layer_compression(std::string_view name) {
   return DE_TRY_CTX(parse_compression(name), std::string("--compression"));
+}
+
+Result<oci::WriteOptions> compression_options(const std::optional<std::string>& name) {
+  if (!name) return oci::WriteOptions{.compression = Compression::Gzip, .keep_compressed = true};
+  return oci::WriteOptions{.compression = DE_TRY(layer_compression(*name)),
+                           .keep_compressed = false};
 }
 
 }  // namespace de::cli

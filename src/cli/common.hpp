@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/progress.hpp"
 #include "docker_envs/base/compression.hpp"
@@ -63,8 +64,62 @@ Result<oci::ImageRef> parse_ref(std::string_view text, std::string_view role);
 // Checks a destination before any work is done: a transport reference or docker://REF.
 Status check_destination(std::string_view text);
 
-// Reads the image named by `text`, with the reference in the error context.
-Result<oci::Image> read_source(std::string_view text);
+// The images an image command works on: one image, or every platform of a multi-platform source.
+struct SourceImages {
+  std::string source;  // SRC as messages show it
+  std::vector<oci::Image> images;
+  std::vector<oci::Platform> platforms;  // each image's
+  // The source is a multi-platform image and is written as one where the destination can hold
+  // one (OCI layouts, registries).
+  bool index = false;
+  // The images an edit applies to: every one, or the one --platform picked (`picked`).
+  std::vector<std::size_t> selected;
+  bool picked = false;
+
+  std::string platform_list() const;  // "linux/amd64, linux/arm64/v8"
+  // Applies `edit` (Image -> Result<Image>) to every selected image; an error names the platform
+  // of a multi-platform image.
+  template <class Edit>
+  Status edit(Edit edit) {
+    for (std::size_t i : selected) {
+      Result<oci::Image> edited = edit(std::move(images[i]));
+      if (!edited) {
+        if (!index) return std::unexpected(std::move(edited).error());
+        return std::unexpected(
+            std::move(edited).error().add_context("platform " + platforms[i].to_string()));
+      }
+      images[i] = std::move(*edited);
+    }
+    return {};
+  }
+};
+
+// What --platform means to a command.
+enum class PlatformUse {
+  Pick,  // keeps only the image it picks (copy, inspect, ls, push)
+  Edit,  // names the one image an edit applies to; the others are written unchanged
+};
+
+// Reads SRC for an image command: without `platform` every image of a multi-platform source,
+// with it the one it picks (an error naming the platforms there are when none matches; a
+// single-platform source must be of that platform). A docker:// source is read for `platform`
+// (default: the host's).
+Result<SourceImages> read_sources(std::string_view text, std::string_view platform,
+                                  PlatformUse use);
+
+// Writes what read_sources() read (and a command edited) to the destination `text`: a
+// multi-platform image as an image index (OCI layouts, registries); to a docker-archive only one
+// image, the one --platform picked (an error naming the platforms otherwise). `stamp_created`
+// stamps the selected images only.
+Status write_destinations(SourceImages images, std::string_view text,
+                          const oci::WriteOptions& options, const Globals& globals,
+                          bool stamp_created);
+
+// Whether the destination `text` can hold a multi-platform image (an OCI layout, a registry).
+bool destination_holds_index(std::string_view text);
+
+// Adds `--platform os/arch[/variant]` to an image command; `edit` words its help for edits.
+void add_platform_option(CLI::App* sub, std::string& target, PlatformUse use);
 
 // The created time to record, from SOURCE_DATE_EPOCH; empty (leave absent) without it.
 std::string created_time(const Globals& globals);
@@ -80,8 +135,12 @@ Status write_destination(oci::Image image, std::string_view text, const oci::Wri
 CLI::Validator non_negative(std::string what);
 
 // Adds `--compression gzip|zstd|none` to `sub`, storing the (validated) name into `target`;
-// layer_compression() turns it into the value.
-void add_compression_option(CLI::App* sub, std::string& target);
+// compression_options() turns it into write options.
+void add_compression_option(CLI::App* sub, std::optional<std::string>& target);
 Result<Compression> layer_compression(std::string_view name);
+// Write options for --compression: given, every layer an OCI layout or registry gets compressed
+// is in that compression (stored blobs in another one are decompressed and compressed again: a
+// new digest, the same diffID); absent, new layers are gzip and stored compressed blobs are kept.
+Result<oci::WriteOptions> compression_options(const std::optional<std::string>& name);
 
 }  // namespace de::cli

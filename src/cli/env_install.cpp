@@ -2,12 +2,14 @@
 // [--category C]` lays out the environment of a lock file (@EXPLICIT, conda-lock v1 or pixi.lock,
 // recognised by content) as it will appear in an image: DIR/<prefix>. Packages are fetched
 // (file://, http(s)) and verified through the package cache. `env install PKGFILE...` installs
-// local package files (.conda / .tar.bz2) in the order given. Without --root the prefix is a host
-// directory (like `conda create -p`). Nothing from the packages is run. Packages are extracted in
+// local package files (.conda / .tar.bz2) in the order given; wheel files (.whl) given with either
+// are installed after the conda packages into their python (or --python X.Y), as pip would.
+// Without --root the prefix is a host directory (like `conda create -p`). Nothing from the packages is run. Packages are extracted in
 // parallel; unchanged files are hardlinked from the cache unless `--link copy`.
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <optional>
 
 #include "cli/common.hpp"
@@ -21,6 +23,8 @@
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/package_cache.hpp"
+#include "docker_envs/pypi/wheel_archive.hpp"
+#include "docker_envs/pypi/wheel_install.hpp"
 
 namespace de::cli {
 
@@ -56,6 +60,39 @@ bool is_package_file(std::string_view name) {
   return name.ends_with(".conda") || name.ends_with(".tar.bz2");
 }
 
+// Plans local wheel files (PEP 427) after the conda packages of `plan`, into the python of the
+// plan (or --python), as pip would install them: REQUESTED, direct_url.json with the file's URL.
+Status add_wheels(const std::vector<std::string>& files, const fs::path& cache_root,
+                  const std::string& prefix, std::optional<conda::PythonInfo> python,
+                  conda::InstallPlan& plan) {
+  for (const auto& r : plan.records)
+    if (!python && r.name == "python") python = DE_TRY(conda::python_info_from_record(r));
+  if (!python)
+    return fail(Code::InvalidArgument,
+                "installing {} needs a python: a python package among the inputs, or --python X.Y",
+                files.front());
+  std::map<std::string, std::string> taken;
+  for (const auto& e : plan.entries)
+    taken.emplace(e.path, e.package.empty() ? "the environment's own files"
+                                            : "the conda package " + e.package);
+  conda::PackageCache cache(cache_root / "wheels", pypi::wheel_cache_format());
+  for (const auto& file : files) {
+    fs::path path = fs::absolute(file).lexically_normal();
+    auto hashes = DE_TRY_CTX(conda::hash_package_file(path, false), file);
+    fs::path dir = DE_TRY(cache.extract(path, {.sha256 = hashes.sha256}));
+    auto wheel = DE_TRY(pypi::plan_wheel(
+        dir, path.filename().string(),
+        {.prefix = prefix,
+         .python = *python,
+         .requested = true,
+         .direct_url = pypi::DirectUrl{conda::path_to_file_url(path), hashes.sha256}}));
+    for (auto& w : wheel.warnings) plan.warnings.push_back(std::move(w));
+    DE_TRY(pypi::claim_paths(wheel.entries, "wheel " + path.filename().string(), taken));
+    for (auto& e : wheel.entries) plan.entries.push_back(std::move(e));
+  }
+  return {};
+}
+
 Status run(const EnvInstallOptions& o, const Globals& globals) {
   std::string prefix = o.prefix;
   fs::path root = o.root;
@@ -70,36 +107,39 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
   fs::path cache_root = o.cache.empty() ? default_cache() : fs::path(o.cache);
   conda::PackageCache cache(cache_root);
   std::vector<conda::PackageToInstall> packages;
+  // Wheels are installed after the conda packages, into their python.
+  std::vector<std::string> inputs, wheel_files;
+  for (const auto& in : o.inputs) (in.ends_with(".whl") ? wheel_files : inputs).push_back(in);
 
   std::size_t package_files = 0;
-  for (const auto& in : o.inputs) package_files += is_package_file(in) ? 1 : 0;
-  if (package_files == o.inputs.size()) {
+  for (const auto& in : inputs) package_files += is_package_file(in) ? 1 : 0;
+  if (package_files == inputs.size()) {
     if (!o.platform.empty())
       log::warn("--platform {} is not checked for package files", o.platform);
     // Verify and extract the packages on every core (each thread its own PackageCache object),
     // biggest first, so that one large package does not finish alone at the end.
     std::vector<std::pair<std::uintmax_t, std::size_t>> order;
-    for (std::size_t i = 0; i < o.inputs.size(); ++i) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
       std::error_code ec;
-      auto size = fs::file_size(o.inputs[i], ec);
+      auto size = fs::file_size(inputs[i], ec);
       order.emplace_back(ec ? 0 : size, i);
     }
     std::ranges::sort(order, std::greater<>());
-    std::vector<fs::path> extracted(o.inputs.size());
+    std::vector<fs::path> extracted(inputs.size());
     Status extracted_all = parallel_for_each_worker(
         order.size(), 0, [&](unsigned) { return conda::PackageCache(cache_root); },
         [&](conda::PackageCache& thread_cache, std::size_t k) -> Status {
           std::size_t i = order[k].second;
-          extracted[i] = DE_TRY(thread_cache.extract(o.inputs[i]));
+          extracted[i] = DE_TRY(thread_cache.extract(inputs[i]));
           return {};
         });
     DE_TRY(extracted_all);
     for (auto& dir : extracted) packages.push_back({std::move(dir), {}, ""});
   } else {
-    if (o.inputs.size() != 1)
+    if (inputs.size() != 1)
       return fail(Code::InvalidArgument,
                   "give either one lock file or package files (.conda, .tar.bz2), not both");
-    const std::string& file = o.inputs.front();
+    const std::string& file = inputs.front();
     auto text = DE_TRY_CTX(read_file(file, std::size_t{256} << 20), "reading the lock file");
     auto lock = DE_TRY(conda::parse_lockfile(text, file, o.lock.selection(o.platform)));
     log::info("{}: {} package(s){}", file, lock.packages.size(),
@@ -133,6 +173,7 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     options.python = DE_TRY_CTX(conda::python_info_from_record(python), "--python " + o.python);
   }
   auto plan = DE_TRY(conda::plan_environment(packages, options));
+  if (!wheel_files.empty()) DE_TRY(add_wheels(wheel_files, cache_root, prefix, options.python, plan));
   for (const auto& warning : plan.warnings) log::warn("{}", warning);
   if (o.root.empty()) {
     // Write below the prefix itself, so that symlinks among the prefix's own parents (a symlinked
@@ -164,7 +205,7 @@ void add_env_install(CLI::App& parent, CommandTable& commands) {
   sub->add_option(
          "inputs", options->inputs,
          "LOCKFILE (@EXPLICIT, conda-lock v1 or pixi.lock), or package files (.conda, .tar.bz2), "
-         "dependencies first")
+         "dependencies first; wheels (.whl) are installed after them, into their python")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--root", options->root,

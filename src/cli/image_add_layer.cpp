@@ -1,5 +1,6 @@
 // `docker-envs image add-layer SRC DEST (--dir HOST[:IMAGEPATH] | --file HOST:IMAGEPATH)...`:
-// builds one deterministic layer from host files and writes SRC with it on top to DEST.
+// builds one deterministic layer from host files and writes SRC with it on top to DEST (on every
+// platform of a multi-platform SRC, or on the one --platform names).
 #include "cli/common.hpp"
 #include "docker_envs/oci/layer_builder.hpp"
 #include "docker_envs/oci/mutate.hpp"
@@ -10,8 +11,9 @@ namespace {
 struct AddLayerOptions {
   std::string source, destination;
   std::vector<std::string> dirs, files, excludes;
-  std::string compression = "gzip";
+  std::optional<std::string> compression;
   std::string created_by;
+  std::string platform;
 };
 
 struct Mapping {
@@ -42,9 +44,9 @@ Status run(const AddLayerOptions& o, const Globals& globals) {
   for (auto& f : o.files) files.push_back(DE_TRY(split_mapping(f, "--file", "")));
   // Fail on a bad destination or option before doing any work.
   DE_TRY(check_destination(o.destination));
-  Compression compression = DE_TRY(layer_compression(o.compression));
+  auto write_options = DE_TRY(compression_options(o.compression));
 
-  auto image = DE_TRY(read_source(o.source));
+  auto images = DE_TRY(read_sources(o.source, o.platform, PlatformUse::Edit));
 
   oci::LayerBuilder builder(oci::LayerBuildOptions{
       .excludes = o.excludes,
@@ -70,10 +72,12 @@ Status run(const AddLayerOptions& o, const Globals& globals) {
       .created_by =
           o.created_by.empty() ? "docker-envs image add-layer:" + described : o.created_by,
   };
-  auto edited = oci::append_layer(std::move(image), std::move(layer), std::move(history));
-  return write_destination(std::move(edited), o.destination,
-                           oci::WriteOptions{.compression = compression}, globals,
-                           /*stamp_created=*/true);
+  // One layer, shared by every platform it is added to (host files are the same for each).
+  DE_TRY(images.edit([&](oci::Image image) -> Result<oci::Image> {
+    return oci::append_layer(std::move(image), layer, history);
+  }));
+  return write_destinations(std::move(images), o.destination, write_options, globals,
+                            /*stamp_created=*/true);
 }
 
 }  // namespace
@@ -102,6 +106,7 @@ void add_image_add_layer(CLI::App& parent, CommandTable& commands) {
                   "Skip paths matching GLOB (e.g. '*.a', '__pycache__'); repeatable")
       ->type_name("GLOB");
   add_compression_option(sub, options->compression);
+  add_platform_option(sub, options->platform, PlatformUse::Edit);
   sub->add_option("--created-by", options->created_by, "Text for the layer's history entry");
   // At least one of --dir/--file: a usage error (exit 2) when neither is given.
   sub->callback([&commands, options, dir, file] {

@@ -1,5 +1,6 @@
 // `docker-envs image config SRC DEST [--env K=V]... [--entrypoint JSON] [--cmd JSON] [--workdir P]
-// [--user U] [--label K=V]... [--expose PORT]...`: edits the container config.
+// [--user U] [--label K=V]... [--expose PORT]... [--platform P]`: edits the container config of
+// every platform of a multi-platform image, or of the one --platform names.
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
@@ -12,6 +13,7 @@ struct ConfigOptions {
   std::string source, destination;
   std::vector<std::string> env, labels, expose;
   std::optional<std::string> entrypoint, cmd, workdir, user;
+  std::string platform;
 };
 
 Result<std::pair<std::string, std::string>> split_key_value(std::string_view spec,
@@ -49,11 +51,12 @@ Status run(const ConfigOptions& o, const Globals& globals) {
   edit.created_by_prefix = std::string(kProgram) + " image config";
   DE_TRY(check_destination(o.destination));
 
-  auto image = DE_TRY(read_source(o.source));
-  auto edited = DE_TRY_CTX(oci::edit_config(std::move(image), edit),
-                           fmt::format("editing the config of {}", o.source));
-  return write_destination(std::move(edited), o.destination, oci::WriteOptions{}, globals,
-                           /*stamp_created=*/true);
+  auto images = DE_TRY(read_sources(o.source, o.platform, PlatformUse::Edit));
+  DE_TRY_CTX(
+      images.edit([&](oci::Image image) { return oci::edit_config(std::move(image), edit); }),
+      fmt::format("editing the config of {}", o.source));
+  return write_destinations(std::move(images), o.destination, oci::WriteOptions{}, globals,
+                            /*stamp_created=*/true);
 }
 
 }  // namespace
@@ -79,6 +82,7 @@ void add_image_config(CLI::App& parent, CommandTable& commands) {
   sub->add_option("--label", options->labels, "Set a label; repeatable")->type_name("K=V");
   sub->add_option("--expose", options->expose, "Expose a port: 80, 80/tcp, 53/udp; repeatable")
       ->type_name("PORT");
+  add_platform_option(sub, options->platform, PlatformUse::Edit);
   on_run(sub, commands, options, run);
 }
 

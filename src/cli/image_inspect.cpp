@@ -1,4 +1,6 @@
-// `docker-envs image inspect SRC`: the image's manifest, config and layers as JSON on stdout.
+// `docker-envs image inspect SRC [--platform P]`: the image's manifest, config and layers as JSON
+// on stdout; for a multi-platform image without --platform, {"platforms": [each image's, with
+// "platform"], "note"}.
 //
 // The manifest is the one the source stores when it has one (OCI layouts, oci-archives, Docker
 // 25+ archives): found among the source's blobs as the manifest naming this config and these
@@ -25,6 +27,7 @@ namespace fs = std::filesystem;
 
 struct InspectOptions {
   std::string source;
+  std::string platform;
 };
 
 // Manifests are small; anything bigger is a layer and is not looked at.
@@ -148,8 +151,10 @@ Result<Json> inspect(const oci::Image& image, const oci::ImageRef& ref) {
   if (complete) {
     ManifestKey key{.config = manifest.config.digest};
     for (auto& l : manifest.layers) key.layers.push_back(l.digest);
-    if (auto source = image.source_manifest_bytes()) stored = std::string(*source);
-    else stored = stored_manifest(ref, key);
+    if (auto source = image.source_manifest_bytes())
+      stored = std::string(*source);
+    else
+      stored = stored_manifest(ref, key);
   }
   std::optional<std::string> manifest_bytes = stored;
   if (!manifest_bytes && complete) manifest_bytes = manifest.to_json();
@@ -178,18 +183,36 @@ void add_image_inspect(CLI::App& parent, CommandTable& commands) {
   auto* sub = parent.add_subcommand(
       "inspect",
       "Print the image's manifest digest, manifest, config and layers (digest, diff_id, size, "
-      "media type) as JSON");
+      "media type) as JSON; a multi-platform image's under \"platforms\" unless --platform "
+      "picks one");
   sub->fallthrough();
   sub->add_option("SRC", options->source,
                   "Image: docker-archive:PATH[:NAME:TAG], oci:DIR[:TAG], oci-archive:PATH[:TAG], "
                   "scratch, or a path")
       ->required();
+  add_platform_option(sub, options->platform, PlatformUse::Pick);
   on_run(sub, commands, options, [](const InspectOptions& o, const Globals&) -> Status {
     // A registry image carries the manifest the registry served; others are read by transport.
     auto ref = is_registry_ref(o.source) ? oci::ImageRef{.transport = oci::Transport::Scratch}
                                          : DE_TRY(parse_ref(o.source, "source"));
-    auto image = DE_TRY(read_source(o.source));
-    auto json = DE_TRY_CTX(inspect(image, ref), fmt::format("inspecting {}", o.source));
+    auto images = DE_TRY(read_sources(o.source, o.platform, PlatformUse::Pick));
+    Json json;
+    if (images.images.size() == 1) {
+      json = DE_TRY_CTX(inspect(images.images[0], ref), fmt::format("inspecting {}", o.source));
+    } else {
+      // A multi-platform image: each platform's image, and how to pick one.
+      json = {{"platforms", Json::array()},
+              {"note", fmt::format("a multi-platform image; --platform OS/ARCH[/VARIANT] "
+                                   "inspects one ({})",
+                                   images.platform_list())}};
+      for (size_t i = 0; i < images.images.size(); ++i) {
+        Json one = DE_TRY_CTX(
+            inspect(images.images[i], ref),
+            fmt::format("inspecting {} ({})", o.source, images.platforms[i].to_string()));
+        one["platform"] = images.platforms[i].to_string();
+        json["platforms"].push_back(std::move(one));
+      }
+    }
     std::string text = json.dump(2) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
     return {};

@@ -1,5 +1,6 @@
 // `docker-envs image ls SRC [--layer N] [--long]`: the merged filesystem (whiteouts and opaque
-// directories applied) or one layer's entries, one path per line; --long is like `tar -tv`.
+// directories applied) or one layer's entries, one path per line; --long is like `tar -tv`. A
+// multi-platform image needs --platform.
 #include <cstdio>
 
 #include "cli/common.hpp"
@@ -12,6 +13,7 @@ struct LsOptions {
   std::string source;
   std::optional<std::size_t> layer;
   bool long_format = false;
+  std::string platform;
 };
 
 // One line per entry: the path as `tar -t` prints it (escaped; directories end in '/'), or the
@@ -24,7 +26,12 @@ std::string format_entry(const oci::TarEntry& entry, bool long_format) {
 }
 
 Status run(const LsOptions& o, const Globals&) {
-  auto image = DE_TRY(read_source(o.source));
+  auto images = DE_TRY(read_sources(o.source, o.platform, PlatformUse::Pick));
+  if (images.images.size() > 1)
+    return fail(Code::InvalidArgument,
+                "{} is a multi-platform image ({}): pick the one to list with --platform",
+                images.source, images.platform_list());
+  const oci::Image& image = images.images[0];
   std::vector<oci::TarEntry> entries;
   if (o.layer) {
     if (*o.layer >= image.layers.size()) {
@@ -67,6 +74,7 @@ void add_image_ls(CLI::App& parent, CommandTable& commands) {
                   "included")
       ->check(non_negative("layers are counted from 0 (the bottom)"));
   sub->add_flag("-l,--long", options->long_format, "Long listing like `tar -tv`");
+  add_platform_option(sub, options->platform, PlatformUse::Pick);
   on_run(sub, commands, options, run);
 }
 

@@ -1,5 +1,6 @@
 // `docker-envs image push SRC [SRC...] [docker://]REF`: pushes an image (or, given several sources,
-// one image per platform plus an index over them) to a registry.
+// one image per platform plus an index over them; a multi-platform source: all its platforms unless
+// --platform picks one) to a registry.
 #include <nlohmann/json.hpp>
 
 #include "cli/registry_ref.hpp"
@@ -20,12 +21,18 @@ struct PushCommand {
 Status run(const PushCommand& o, const Globals& globals) {
   if (o.args.size() < 2) return fail(Code::InvalidArgument, "push needs SRC and REF");
   auto ref = DE_TRY(parse_registry_ref(o.args.back()));
+  // Every source's images: a multi-platform source gives each of its platforms (or the one
+  // --platform picks); several sources are one platform each, under one index.
   std::vector<oci::Image> images;
+  bool index = o.args.size() > 2;
   for (size_t i = 0; i + 1 < o.args.size(); ++i) {
-    if (is_registry_ref(o.args[i]))
+    if (is_registry_ref(o.args[i])) {  // with this command's registry flags
       images.push_back(DE_TRY(read_registry_image(o.args[i], o.flags, false)));
-    else
-      images.push_back(DE_TRY(read_source(o.args[i])));
+      continue;
+    }
+    auto read = DE_TRY(read_sources(o.args[i], o.flags.platform, PlatformUse::Pick));
+    index = index || read.index;
+    for (auto& image : read.images) images.push_back(std::move(image));
   }
   ProgressDisplay display(globals.progress);
   auto options = DE_TRY(registry_options(o.flags, display.reporter(), "push", "uploaded"));
@@ -36,9 +43,10 @@ Status run(const PushCommand& o, const Globals& globals) {
                              .chunk_size = o.chunk_size,
                              .mount_from = o.mount_from};
   display.stage_start("push", ref.familiar());
-  auto result = images.size() == 1 ? DE_TRY(registry::push_image(images[0], ref, options, push))
-                                   : DE_TRY(registry::push_index(images, ref, options, push));
-  display.stage_end("push", fmt::format("manifest {}", result.manifest_digest.to_string()));
+  auto result = index ? DE_TRY(registry::push_index(images, ref, options, push))
+                      : DE_TRY(registry::push_image(images[0], ref, options, push));
+  display.stage_end("push", fmt::format("{} {}", index ? "index" : "manifest",
+                                        result.manifest_digest.to_string()));
   log::info("pushed {} (manifest {}): {} blob(s) uploaded ({} bytes), {} already there, {} mounted",
             ref.familiar(), result.manifest_digest.to_string(), result.blobs_uploaded,
             result.bytes_uploaded, result.blobs_skipped, result.blobs_mounted);
@@ -66,13 +74,16 @@ Status run(const PushCommand& o, const Globals& globals) {
 void add_image_push(CLI::App& parent, CommandTable& commands) {
   auto options = std::make_shared<PushCommand>();
   auto* sub = parent.add_subcommand(
-      "push", "Push an image to a registry (several sources: one per platform, under an index)");
+      "push",
+      "Push an image to a registry (a multi-platform source, or several sources, one per "
+      "platform: under an index)");
   sub->fallthrough();
   sub->add_option("SRC REF", options->args,
                   "Source image(s), then the reference docker://host/repo:tag")
       ->required()
       ->expected(2, -1);
   add_registry_options(sub, options->flags, /*platform=*/false);
+  add_platform_option(sub, options->flags.platform, PlatformUse::Pick);
   sub->add_option("--compression", options->compression,
                   "Compression of layers not already compressed")
       ->check(CLI::IsMember({"gzip", "zstd", "none"}))

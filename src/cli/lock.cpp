@@ -1,8 +1,10 @@
-// `docker-envs lock [ENV_FILE] [-c CHANNEL]... [SPEC]... [--platform P] -o FILE
+// `docker-envs lock [ENV_FILE] [-c CHANNEL]... [SPEC]... [--platform P] [-o FILE]
 // [--format explicit|conda-lock]`: solves an environment as `docker-envs solve` does and writes
 // the result as a lock file conda, micromamba and `docker-envs env install` / `build` consume
-// without solving again. The file is written atomically (temp + rename); an unsatisfiable request
-// writes nothing and exits with status 3.
+// without solving again. Without -o the file is conda-lock.yml beside the environment file (in the
+// working directory with specs only); without --format the format follows the file name (.yml and
+// .yaml: conda-lock, anything else: @EXPLICIT). The file is written atomically (temp + rename); an
+// unsatisfiable request writes nothing and exits with status 3.
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
@@ -24,10 +26,28 @@ namespace {
 struct LockCommand {
   SolveFlags flags;
   std::string output;
-  std::string format = "explicit";
+  std::string format;  // "" = from the output's name
 };
 
-Status run(const LockCommand& cmd, const Globals& globals) {
+namespace fs = std::filesystem;
+
+// -o's default: conda-lock.yml beside the environment file (./environment.yml when there is
+// neither a file nor a spec, as the solve takes), else in the working directory.
+std::string default_output(const SolveFlags& flags) {
+  auto [file, specs] = split_env_file_and_specs(flags.args, flags.file);
+  if (file.empty() && specs.empty() && flags.specs.empty()) file = "environment.yml";
+  if (file.empty()) return "conda-lock.yml";
+  return (fs::path(file).parent_path() / "conda-lock.yml").string();
+}
+
+std::string format_for(const std::string& output) {
+  return output.ends_with(".yml") || output.ends_with(".yaml") ? "conda-lock" : "explicit";
+}
+
+Status run(const LockCommand& options, const Globals& globals) {
+  LockCommand cmd = options;
+  if (cmd.output.empty()) cmd.output = default_output(cmd.flags);
+  if (cmd.format.empty()) cmd.format = format_for(cmd.output);
   auto request = DE_TRY(make_solve_request(cmd.flags, process_env()));
   auto fetcher = conda::make_fetcher();
   ProgressDisplay display(globals.progress);  // the solve downloads repodata: a stage
@@ -43,12 +63,8 @@ Status run(const LockCommand& cmd, const Globals& globals) {
   std::string text;
   if (cmd.format == "conda-lock") {
     std::vector<std::string> sources;
-    if (!cmd.flags.file.empty()) {
-      sources.push_back(cmd.flags.file);
-    } else if (!cmd.flags.args.empty() && (cmd.flags.args.front().ends_with(".yml") ||
-                                           cmd.flags.args.front().ends_with(".yaml"))) {
-      sources.push_back(cmd.flags.args.front());
-    }
+    if (auto file = split_env_file_and_specs(cmd.flags.args, cmd.flags.file).file; !file.empty())
+      sources.push_back(file);
     text = DE_TRY(conda::write_conda_lock(packages, {.platform = platform,
                                                      .channels = request.request.channels,
                                                      .content_hash = conda::solve_request_hash(request.request),
@@ -75,11 +91,14 @@ void add_lock(CLI::App& parent, CommandTable& commands) {
   auto* sub = parent.add_subcommand(
       "lock", "Solve an environment and write a lock file (@EXPLICIT or conda-lock v1)");
   add_solve_flags(sub, cmd->flags);
-  sub->add_option("-o,--output", cmd->output, "Lock file to write (replaced atomically)")
-      ->required();
+  sub->add_option("-o,--output", cmd->output,
+                  "Lock file to write, replaced atomically (default: conda-lock.yml beside the "
+                  "environment file)")
+      ->type_name("FILE");
   sub->add_option("--format", cmd->format,
-                  "explicit (default: @EXPLICIT URLs with sha256, for conda/micromamba --file) or "
-                  "conda-lock (conda-lock v1 YAML)")
+                  "explicit (@EXPLICIT URLs with sha256, for conda/micromamba --file) or "
+                  "conda-lock (conda-lock v1 YAML); default: conda-lock for a .yml/.yaml output, "
+                  "else explicit")
       ->check(CLI::IsMember({"explicit", "conda-lock"}));
   sub->footer(
       "Exit status: 0 written, 1 error, 2 usage error, 3 the request cannot be satisfied (nothing "

@@ -10,15 +10,18 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/help_commands.hpp"
 #include "cli/registry_ref.hpp"
+#include "cli/suggest.hpp"
+#include "docker_envs/base/cleanup.hpp"
 #include "docker_envs/base/log.hpp"
-#include "docker_envs/base/text.hpp"
 
 namespace de::cli {
 void add_env_install(CLI::App& parent, CommandTable& commands);  // env_install.cpp
 void add_build(CLI::App& parent, CommandTable& commands);        // build.cpp
 void add_solve(CLI::App& parent, CommandTable& commands);        // solve.cpp
 void add_lock(CLI::App& parent, CommandTable& commands);         // lock.cpp
+void add_cache(CLI::App& parent, CommandTable& commands);        // cache.cpp
 }  // namespace de::cli
 
 namespace {
@@ -58,65 +61,17 @@ bool json_requested(const CLI::App& app) {
   return false;
 }
 
-// A command word that names no command, found before parsing (CLI11 would only say that a
-// subcommand is required): "unknown command 'buidl' (did you mean 'build'?)". Options before the
-// command (-v, -q) are skipped; the search stops at the first command that takes no subcommand.
-std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
-  const CLI::App* current = &app;
-  std::string path;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--progress") ++i;  // its value is no command word
-    if (arg.starts_with('-')) continue;
-    auto subs = current->get_subcommands([](const CLI::App*) { return true; });
-    if (subs.empty()) return std::nullopt;
-    std::vector<std::string> names;
-    const CLI::App* next = nullptr;
-    for (const CLI::App* sub : subs) {
-      names.push_back(sub->get_name());
-      if (sub->get_name() == arg) next = sub;
-    }
-    if (next) {
-      path += (path.empty() ? "" : " ") + next->get_name();
-      current = next;
-      continue;
-    }
-    std::vector<std::string_view> views(names.begin(), names.end());
-    std::string message = fmt::format("unknown command '{}{}'", path.empty() ? "" : path + " ", arg);
-    if (auto near = de::closest_word(arg, views, 3))
-      message += fmt::format(" (did you mean '{}{}'?)", path.empty() ? "" : path + " ", *near);
-    else
-      message += fmt::format("; commands: {}", fmt::join(names, ", "));
-    return message;
-  }
-  return std::nullopt;
-}
-
-// For an option the chosen command does not have: " (did you mean '--long'?)", else "".
-std::string option_hint(const CLI::App& app, const CLI::ParseError& e) {
-  if (!dynamic_cast<const CLI::ExtrasError*>(&e)) return {};
-  const CLI::App* leaf = &app;
-  while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
-  std::vector<std::string> names;
-  for (const CLI::Option* option : leaf->get_options())
-    for (const auto& name : option->get_lnames()) names.push_back("--" + name);
-  std::vector<std::string_view> views(names.begin(), names.end());
-  for (const auto& extra : app.remaining(true)) {
-    if (!extra.starts_with("--")) continue;
-    std::string_view flag = std::string_view(extra).substr(0, extra.find('='));
-    if (auto near = de::closest_word(flag, views, 2))
-      return fmt::format(" (did you mean '{}'?)", *near);
-  }
-  return {};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace de;
   CLI::App app{"Build and edit container images (docker-archive, OCI layouts) without Docker."};
   app.name(std::string(cli::kProgram));
-  app.set_version_flag("--version", std::string(cli::kProgram) + " " + std::string(cli::kVersion));
+  app.set_version_flag("--version", [] {
+    std::string text = cli::version_text();
+    text.pop_back();  // CLI11 ends the line itself
+    return text;
+  });
   app.require_subcommand(1);
   app.fallthrough();
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
@@ -130,7 +85,7 @@ int main(int argc, char** argv) {
   app.add_option("--progress", progress_mode,
                  "Progress display on stderr: auto (tty on a terminal, else plain), tty, plain "
                  "(lines, with a heartbeat), json (one event per line)")
-      ->check(CLI::IsMember({"auto", "tty", "plain", "json"}))
+      ->check(cli::one_of({"auto", "tty", "plain", "json"}))
       ->capture_default_str();
 
   cli::CommandTable commands;
@@ -152,8 +107,14 @@ int main(int argc, char** argv) {
   cli::add_build(app, commands);
   cli::add_solve(app, commands);
   cli::add_lock(app, commands);
+  cli::add_cache(app, commands);
 
-  if (auto unknown = unknown_command(app, argc, argv)) {
+  // Last: these describe the whole table (completion scripts, the man page).
+  cli::add_version(app, commands);
+  cli::add_completion(app, commands);
+  cli::add_generate(app, commands);
+
+  if (auto unknown = cli::command_word_error(app, argc, argv)) {
     std::string text = std::string(cli::kProgram) + ": error: " + *unknown +
                        "\nRun with --help for more information.\n";
     std::fputs(text.c_str(), stderr);
@@ -162,7 +123,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (std::string hint = option_hint(app, e); !hint.empty()) {
+    if (std::string hint = cli::option_hint(app, e); !hint.empty()) {
       std::string text = std::string(cli::kProgram) + ": error: " + e.what() + hint +
                          "\nRun with --help for more information.\n";
       std::fputs(text.c_str(), stderr);
@@ -173,6 +134,11 @@ int main(int argc, char** argv) {
   }
 
   log::set_level(verbose ? log::Level::Debug : quiet ? log::Level::Error : log::Level::Info);
+  // Before any thread starts: SIGINT/SIGTERM/SIGHUP remove what is half-written, then exit 128+N.
+  if (auto installed = install_signal_cleanup(); !installed) {
+    print_error(installed.error());
+    return kExitError;
+  }
 
   cli::Globals globals;
   globals.progress = {.mode = quiet ? cli::ProgressMode::Quiet

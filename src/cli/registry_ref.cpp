@@ -32,7 +32,8 @@ void add_registry_options(CLI::App* sub, RegistryFlags& flags, bool platform) {
   if (platform)
     sub->add_option(
         "--platform", flags.platform,
-        "Platform to pick from a multi-platform image (os/arch[/variant]); default: this host's");
+        "Platform to pick from a multi-platform image (os/arch[/variant]); default: every "
+        "platform's, as an image index (a docker-archive DEST needs one picked)");
   sub->add_flag("--json", flags.json, "Print a JSON summary on stdout");
 }
 
@@ -96,12 +97,55 @@ Result<oci::Image> read_registry_image(std::string_view text, const RegistryFlag
   return std::move(pulled.image);
 }
 
+Result<std::vector<registry::PullResult>> pull_platforms(const registry::Reference& ref,
+                                                         const registry::RegistryOptions& options,
+                                                         const registry::IndexPlatforms& index,
+                                                         bool fetch_layers) {
+  std::vector<registry::PullResult> out;
+  auto pinned = ref.with_digest(index.digest);
+  for (auto& platform : index.platforms)
+    out.push_back(DE_TRY(registry::pull_image(
+        pinned, options, {.platform = platform, .fetch_layers = fetch_layers})));
+  return out;
+}
+
+Result<SourceImages> read_registry_sources(std::string_view text, const RegistryFlags& flags) {
+  SourceImages out{.source = shown_ref(text)};
+  auto ref = DE_TRY_CTX(parse_registry_ref(text), fmt::format("reading {}", out.source));
+  auto options = DE_TRY(registry_options(flags));
+  std::optional<registry::IndexPlatforms> index;
+  if (flags.platform.empty())
+    index =
+        DE_TRY_CTX(registry::index_platforms(ref, options), fmt::format("reading {}", out.source));
+  if (!index) {
+    auto image = DE_TRY_CTX(read_registry_image(text, flags, /*fetch_layers=*/false),
+                            fmt::format("reading {}", out.source));
+    out.platforms.push_back(image.config.platform());
+    out.images.push_back(std::move(image));
+    return out;
+  }
+  auto pulled = DE_TRY_CTX(pull_platforms(ref, options, *index, /*fetch_layers=*/false),
+                           fmt::format("reading {}", out.source));
+  out.index = true;
+  out.platforms = index->platforms;
+  for (auto& p : pulled) out.images.push_back(std::move(p.image));
+  return out;
+}
+
 Result<registry::PushResult> write_registry_image(const oci::Image& image, std::string_view text,
                                                   const RegistryFlags& flags,
                                                   const registry::PushOptions& push) {
   auto ref = DE_TRY(parse_registry_ref(text));
   auto options = DE_TRY(registry_options(flags));
   return registry::push_image(image, ref, options, push);
+}
+
+Result<registry::PushResult> write_registry_index(std::span<const oci::Image> images,
+                                                  std::string_view text, const RegistryFlags& flags,
+                                                  const registry::PushOptions& push) {
+  auto ref = DE_TRY(parse_registry_ref(text));
+  auto options = DE_TRY(registry_options(flags));
+  return registry::push_index(images, ref, options, push);
 }
 
 }  // namespace de::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,9 +53,25 @@ std::string shown_ref(std::string_view text);
 Result<oci::Image> read_registry_image(std::string_view text, const RegistryFlags& flags,
                                        bool fetch_layers);
 
+// Every platform of a multi-platform image in a registry (the index `index` describes), each
+// pulled by the index's digest so that a tag moving meanwhile cannot mix two indexes.
+Result<std::vector<registry::PullResult>> pull_platforms(const registry::Reference& ref,
+                                                         const registry::RegistryOptions& options,
+                                                         const registry::IndexPlatforms& index,
+                                                         bool fetch_layers);
+
+// Reads `docker://REF` as an image command's source: a multi-platform image whole (layers download
+// when first read), else its one image (the platform `flags` names, default the host's).
+Result<SourceImages> read_registry_sources(std::string_view text, const RegistryFlags& flags);
+
 // Pushes an image to `docker://REF` (any command's destination).
 Result<registry::PushResult> write_registry_image(const oci::Image& image, std::string_view text,
                                                   const RegistryFlags& flags,
+                                                  const registry::PushOptions& push);
+
+// Pushes several images (one per platform) and an index over them to `docker://REF`.
+Result<registry::PushResult> write_registry_index(std::span<const oci::Image> images,
+                                                  std::string_view text, const RegistryFlags& flags,
                                                   const registry::PushOptions& push);
 
 void add_image_pull(CLI::App& parent, CommandTable& commands);

@@ -15,9 +15,22 @@ namespace {
 namespace fs = std::filesystem;
 
 bool looks_like_env_file(const std::string& arg) {
-  if (arg.ends_with(".yml") || arg.ends_with(".yaml")) return true;
+  for (std::string_view ext : {".yml", ".yaml", ".lock", ".txt"})
+    if (arg.ends_with(ext)) return true;
   std::error_code ec;
   return fs::is_regular_file(arg, ec);
+}
+
+// A channel that is a local path, as an absolute path without "." or ".." components: the same
+// text for the same directory wherever it was written from (a lock records it).
+std::string normal_channel_path(const std::string& channel, const fs::path& base) {
+  bool relative = channel == "." || channel == ".." || channel.starts_with("./") ||
+                  channel.starts_with("../");
+  if (!relative && !channel.starts_with("/")) return channel;  // a name or URL
+  fs::path path = relative ? base / channel : fs::path(channel);
+  std::string out = path.lexically_normal().string();
+  if (out.size() > 1 && out.ends_with('/')) out.pop_back();
+  return out;
 }
 
 // "${NAME}" and "$NAME" in channel text, from the environment; unknown names are an error (a
@@ -116,14 +129,7 @@ Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& g
   req.platform = DE_TRY(conda::parse_platform(flags.platform));
   req.channel_priority = DE_TRY(conda::parse_channel_priority(flags.channel_priority));
 
-  std::string file = flags.file;
-  std::vector<std::string> cli_specs;
-  for (std::size_t i = 0; i < flags.args.size(); ++i) {
-    if (i == 0 && file.empty() && looks_like_env_file(flags.args[0]))
-      file = flags.args[0];
-    else
-      cli_specs.push_back(flags.args[i]);
-  }
+  auto [file, cli_specs] = split_env_file_and_specs(flags.args, flags.file);
   cli_specs.insert(cli_specs.end(), flags.specs.begin(), flags.specs.end());
   if (file.empty() && cli_specs.empty()) {
     std::error_code ec;
@@ -136,20 +142,21 @@ Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& g
   }
 
   std::vector<std::string> channels;
-  auto add_channel = [&](const std::string& text) -> Status {
-    std::string expanded = DE_TRY(expand_vars(text, getenv));
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  auto add_channel = [&](const std::string& text, const fs::path& base) -> Status {
+    std::string expanded = normal_channel_path(DE_TRY(expand_vars(text, getenv)), base);
     if (std::find(channels.begin(), channels.end(), expanded) == channels.end())
       channels.push_back(std::move(expanded));
     return {};
   };
-  for (const auto& c : flags.channels) DE_TRY(add_channel(c));
+  for (const auto& c : flags.channels) DE_TRY(add_channel(c, cwd));
   if (!file.empty()) {
     auto spec = DE_TRY(conda::load_environment_spec(file));
     for (const auto& w : spec.warnings) log::warn("{}", w);
     // A relative channel path in the file is relative to the file's directory.
     fs::path dir = fs::absolute(fs::path(file)).parent_path();
-    for (const auto& c : spec.channels)
-      DE_TRY(add_channel(c.starts_with("./") || c.starts_with("../") ? (dir / c).string() : c));
+    for (const auto& c : spec.channels) DE_TRY(add_channel(c, dir));
     req.specs = spec.dependencies_for(req.platform);
     out.spec = std::move(spec);
   }
@@ -178,6 +185,18 @@ Result<SolveRequest> make_solve_request(const SolveFlags& flags, const GetEnv& g
   req.solver_options.cache_dir =
       flags.cache_dir.empty() ? default_repodata_cache(getenv) : flags.cache_dir;
   req.repodata = {.cache_dir = req.solver_options.cache_dir, .offline = flags.offline};
+  return out;
+}
+
+EnvFileAndSpecs split_env_file_and_specs(const std::vector<std::string>& args,
+                                         const std::string& file) {
+  EnvFileAndSpecs out{.file = file, .specs = {}};
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (i == 0 && out.file.empty() && looks_like_env_file(args[0]))
+      out.file = args[0];
+    else
+      out.specs.push_back(args[i]);
+  }
   return out;
 }
 

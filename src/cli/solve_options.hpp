@@ -22,8 +22,7 @@
 namespace de::cli {
 
 struct SolveFlags {
-  // Positional arguments: [ENV_FILE] [SPEC]... An argument ending in .yml/.yaml (or naming an
-  // existing file) in first place is the environment file; the rest are specs.
+  // Positional arguments: [ENV_FILE] [SPEC]... (split_env_file_and_specs).
   std::vector<std::string> args;
   std::string file;                   // -f/--file ENV_FILE
   std::vector<std::string> channels;  // -c/--channel, priority order, before the file's
@@ -50,9 +49,20 @@ struct SolveRequest {
   std::optional<conda::EnvironmentSpec> spec;  // the environment file, when one was given
 };
 
+// The positional arguments of `solve`, `lock` and `build`: [ENV_FILE] [SPEC]... The first is the
+// environment file when it ends in .yml, .yaml, .lock or .txt or names an existing file (and -f
+// gave none); the others, or all of them, are match specs.
+struct EnvFileAndSpecs {
+  std::string file;  // `file` (-f) when given, else the first argument if it is a file, else ""
+  std::vector<std::string> specs;
+};
+EnvFileAndSpecs split_env_file_and_specs(const std::vector<std::string>& args,
+                                         const std::string& file);
+
 // Builds the request: the environment file (if any) is loaded and its warnings logged; channels
 // are the -c ones followed by the file's (duplicates dropped, ${VAR} expanded from the
-// environment); specs are the file's (for the target platform) followed by the command line's.
+// environment; local paths made absolute and normal, a file's relative ones from its directory);
+// specs are the file's (for the target platform) followed by the command line's.
 // Virtual packages are overridden by CONDA_OVERRIDE_{GLIBC,CUDA,OSX,LINUX,WIN,ARCHSPEC}.
 // With neither a file nor specs, ./environment.yml is used when present. InvalidArgument (a usage
 // problem) when there is still nothing to solve.

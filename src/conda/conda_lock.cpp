@@ -53,6 +53,7 @@ Result<PypiLockEntry> pip_entry(const YAML::Node& entry, std::string name, std::
   std::string at = where(what, entry);
   PypiLockEntry p{.name = std::move(name), .version = std::move(version)};
   p.location = optional_scalar(entry, "url");
+  p.url = p.location;
   p.requires_dist = DE_TRY(spec_map(entry["dependencies"], "dependencies", what));
   p.categories = categories_of(entry);
   p.line = line_of(entry);

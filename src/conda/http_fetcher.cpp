@@ -1,5 +1,6 @@
 #include "docker_envs/conda/http_fetcher.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -20,6 +21,9 @@ bool is_http_url(std::string_view url) {
 
 struct HttpFetcher::Impl {
   HttpFetcherOptions options;
+  // One per fetcher (one run): a host no attempt could reach is given up on after as many
+  // attempts as one URL gets, for all of its URLs.
+  std::shared_ptr<http::HostBreaker> breaker;
   std::mutex mutex;
   std::vector<std::unique_ptr<http::Session>> idle;
 
@@ -36,7 +40,8 @@ struct HttpFetcher::Impl {
         http::SessionOptions{.verify_tls = true,
                              .extra_ca_file = options.extra_ca_file,
                              .connect_timeout = options.connect_timeout,
-                             .stall_timeout = options.stall_timeout});
+                             .stall_timeout = options.stall_timeout,
+                             .breaker = breaker});
   }
   void give_back(std::unique_ptr<http::Session> s) {
     std::lock_guard lock(mutex);
@@ -46,6 +51,7 @@ struct HttpFetcher::Impl {
 
 HttpFetcher::HttpFetcher(const HttpFetcherOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  impl_->breaker = std::make_shared<http::HostBreaker>(std::max(options.max_attempts, 1));
 }
 
 HttpFetcher::~HttpFetcher() = default;
@@ -81,10 +87,14 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
                                  .jitter = false,
                                  .max_retry_after = std::nullopt};
   std::uint64_t written = 0;
-  std::optional<std::string> last_problem;
+  std::string last_problem;
   for (int attempt = 1;; ++attempt) {
-    if (attempt > 1) http::wait_before_retry(policy, attempt - 1, std::nullopt);
-    http::Request request{.url = url, .sink = &out};
+    if (attempt > 1 &&
+        !http::wait_before_retry(policy, attempt - 1, std::nullopt,
+                                 {.url = url, .reason = last_problem}, conditions.cancel))
+      return fail(Code::Network, "fetching {}: cancelled after {} attempt(s): {}", shown,
+                  attempt - 1, last_problem);
+    http::Request request{.url = url, .sink = &out, .cancel = conditions.cancel};
     http::resume_at(request, written);
     if (written == 0) {
       if (!conditions.etag.empty()) request.headers.push_back("If-None-Match: " + conditions.etag);
@@ -95,7 +105,7 @@ Result<FetchOutcome> HttpFetcher::fetch_to(const std::string& url, Writer& out,
     if (!r) {
       written += r.error().sink_bytes;
       if (r.error().sink_failed) return std::unexpected(std::move(r.error().error));
-      if (r.error().transient && policy.may_retry(attempt)) {
+      if (r.error().transient && !r.error().cancelled && policy.may_retry(attempt)) {
         last_problem = r.error().error.message();
         continue;
       }

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "docker_envs/base/cleanup.hpp"
 #include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/conda/installer.hpp"
@@ -23,8 +24,9 @@ namespace {
 // Remembers what it has checked or made, so each directory costs one lstat/mkdir per install.
 class DirMaker {
  public:
-  // Directories it creates are appended to `made` (in creation order).
-  DirMaker(fs::path root, std::vector<fs::path>* made) : root_(std::move(root)), made_(made) {}
+  // Directories it creates are appended to `made` (in creation order) and added to `guard`.
+  DirMaker(fs::path root, std::vector<fs::path>* made, CleanupGuard* guard)
+      : root_(std::move(root)), made_(made), guard_(guard) {}
 
   // The parent directories of `rel`.
   Status parents(std::string_view rel) {
@@ -47,6 +49,7 @@ class DirMaker {
                     why);
     } else if (::mkdir(p.c_str(), 0755) == 0) {
       made_->push_back(p);
+      guard_->add(p);
     } else if (errno != EEXIST) {
       return fail_errno("creating " + p.string(), errno);
     }
@@ -57,15 +60,19 @@ class DirMaker {
  private:
   fs::path root_;
   std::vector<fs::path>* made_;
+  CleanupGuard* guard_;
   std::unordered_set<std::string> known_;
 };
 
 // What one write_to_directory() call created: removed again when it fails, so that a failed
-// install leaves ROOT as it found it. (Files it replaced in an existing environment are gone:
-// they were removed to make room.)
+// install leaves ROOT as it found it, and registered for removal by a signal that ends the process
+// (cleanup.hpp). (Files it replaced in an existing environment are gone: they were removed to make
+// room.)
 struct CreatedPaths {
   std::vector<fs::path> dirs;   // in creation order
   std::vector<fs::path> files;  // one per entry ("" for directories and entries not reached)
+  CleanupGuard dir_guard = CleanupGuard::track({}, CleanupKind::Tree);
+  CleanupGuard file_guard;
 
   void remove() const {
     for (const auto& f : files)
@@ -118,7 +125,7 @@ Status write_plan(const InstallPlan& plan, const fs::path& root, std::string_vie
                   const WriteOptions& options, CreatedPaths& created) {
   // First, one thread: every directory, and room for every other entry (an existing file at its
   // path is removed). Paths are unique in a plan, so the writes that follow are independent.
-  DirMaker dirs(root, &created.dirs);
+  DirMaker dirs(root, &created.dirs, &created.dir_guard);
   std::vector<fs::path>& dests = created.files;
   dests.resize(plan.entries.size());
   std::vector<std::size_t> files, hardlinks;
@@ -140,6 +147,10 @@ Status write_plan(const InstallPlan& plan, const fs::path& root, std::string_vie
     dests[i] = std::move(dest);
     (e.type == InstallEntry::Type::Hardlink ? hardlinks : files).push_back(i);
   }
+  std::vector<fs::path> registered;
+  for (const auto& d : dests)
+    if (!d.empty()) registered.push_back(d);
+  created.file_guard = CleanupGuard::track(std::move(registered), CleanupKind::File);
   // Files and symlinks, on several threads: creating files costs mostly system time, which
   // spreads over the cores. After an error no further file is started; the first error in plan
   // order is reported.
@@ -166,6 +177,7 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
     if (::lstat(p.c_str(), &st) == 0) break;
     created.dirs.insert(created.dirs.begin(), p);  // root's missing ancestors, outermost first
   }
+  if (!created.dirs.empty()) created.dir_guard.add(created.dirs.front());
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) {

@@ -258,10 +258,27 @@ Result<LockedEnvironment> select_environment(const LockFile& lock, const LockSel
     }
     records.push_back(p.record);
   }
-  for (const auto& p : platform->pypi)
-    if (any_of_listed(p.categories, selection.categories))
+  std::map<std::string, const PypiLockEntry*> pypi_by_name;
+  for (const auto& p : platform->pypi) {
+    if (!any_of_listed(p.categories, selection.categories)) continue;
+    if (!selection.pypi) {
       pip.push_back(p.version.empty() ? fmt::format("{} (line {})", p.name, p.line)
                                       : fmt::format("{} {} (line {})", p.name, p.version, p.line));
+      continue;
+    }
+    if (p.url.empty())
+      return fail(Code::InvalidArgument,
+                  "{}:{}: pypi package {}: path '{}' leaves the lock file's directory", lock.what,
+                  p.line, p.name, p.location);
+    auto [it, fresh] = pypi_by_name.emplace(p.name, &p);
+    if (!fresh) {
+      if (it->second->url == p.url) continue;
+      return fail(Code::InvalidArgument,
+                  "{}:{}: pypi package {} is listed twice for {} (also at line {}, another url)",
+                  lock.what, p.line, p.name, platform->name, it->second->line);
+    }
+    out.pypi.push_back(p);
+  }
   if (!pip.empty())
     return fail(Code::Unsupported,
                 "{}: pip packages are not supported yet: {} (environment '{}', {}); remove them "

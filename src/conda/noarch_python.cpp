@@ -24,6 +24,30 @@ Result<PythonInfo> python_info_from_record(const PackageRecord& python) {
   return info;
 }
 
+std::string python_shebang(std::string_view prefix) {
+  std::string python = std::string(prefix) + "/bin/python";
+  std::string shebang = "#!" + python + "\n";
+  if (shebang.size() <= 127) return shebang;
+  // Too long for the kernel: let sh find python.
+  return "#!/bin/sh\n'''exec' \"" + python + "\" \"$0\" \"$@\"\n' '''\n";
+}
+
+std::string python_entry_point_script(std::string_view prefix, std::string_view module,
+                                      std::string_view function) {
+  std::string_view import_name = function.substr(0, function.find('.'));
+  return python_shebang(prefix) +
+         fmt::format("# -*- coding: utf-8 -*-\n"
+                     "import re\n"
+                     "import sys\n"
+                     "\n"
+                     "from {} import {}\n"
+                     "\n"
+                     "if __name__ == '__main__':\n"
+                     "    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])\n"
+                     "    sys.exit({}())\n",
+                     module, import_name, function);
+}
+
 namespace detail {
 
 std::string relocate_noarch_python(const std::string& path, const PythonInfo& python) {
@@ -55,26 +79,7 @@ Result<std::pair<std::string, std::string>> entry_point_script(std::string_view 
                 spec);
   std::string_view module = trim(target.substr(0, colon));
   std::string_view func = trim(target.substr(colon + 1));
-  std::string_view import_name = func.substr(0, func.find('.'));
-  std::string python = std::string(prefix) + "/bin/python";
-  std::string shebang = "#!" + python + "\n";
-  if (shebang.size() > 127) {
-    // Too long for the kernel: let sh find python.
-    shebang = "#!/bin/sh\n'''exec' \"" + python + "\" \"$0\" \"$@\"\n' '''\n";
-  }
-  return std::pair(
-      std::string(name),
-      shebang +
-          fmt::format("# -*- coding: utf-8 -*-\n"
-                      "import re\n"
-                      "import sys\n"
-                      "\n"
-                      "from {} import {}\n"
-                      "\n"
-                      "if __name__ == '__main__':\n"
-                      "    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])\n"
-                      "    sys.exit({}())\n",
-                      module, import_name, func));
+  return std::pair(std::string(name), python_entry_point_script(prefix, module, func));
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <optional>
 
+#include "docker_envs/base/cache_use.hpp"
+#include "docker_envs/base/cleanup.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/os.hpp"
 #include "docker_envs/base/parallel.hpp"
@@ -78,33 +80,55 @@ Status make_dirs(const fs::path& dir) {
 
 namespace {
 
+// The cache entry (directory name) of a package file: its format's stem and the sha256.
+std::string entry_key(std::string_view stem, const Digest& sha256) {
+  return fmt::format("{}-{}", stem, sha256.hex().substr(0, 16));
+}
+
 // The complete entry for a package whose sha256 the caller already knows, without reading the
 // package file: entries only appear (by rename) after their file was verified against that hash.
-std::optional<fs::path> verified_entry(const fs::path& root, std::string_view file_name,
-                                       const ExpectedHashes& expected) {
+// With `record`, a use of the entry is recorded first (what `cache prune` orders by and respects).
+std::optional<fs::path> verified_entry(const fs::path& root, const CacheFormat& format,
+                                       std::string_view file_name, const ExpectedHashes& expected,
+                                       bool record = true) {
   if (!expected.sha256) return std::nullopt;
-  fs::path entry = root / fmt::format("{}-{}", strip_package_extension(file_name),
-                                      expected.sha256->hex().substr(0, 16));
+  auto stem = format.stem(file_name);
+  if (!stem) return std::nullopt;
+  std::string key = entry_key(*stem, *expected.sha256);
+  fs::path entry = root / key;
   std::error_code ec;
-  if (fs::is_directory(entry, ec)) return entry;
+  if (!fs::is_directory(entry, ec)) return std::nullopt;
+  if (!record) return entry;
+  auto use = EntryUse::begin(root, key);
+  if (fs::is_directory(entry, ec)) return entry;  // still there now that the use is recorded
   return std::nullopt;
 }
 
 }  // namespace
 
+CacheFormat conda_cache_format() {
+  return {.stem = [](std::string_view file_name) -> Result<std::string> {
+            DE_TRY(package_format_of(file_name));
+            return std::string(strip_package_extension(file_name));
+          },
+          .extract = [](const fs::path& archive, const fs::path& dest) {
+            return extract_package(archive, dest);
+          }};
+}
+
 Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHashes& expected) {
   std::string file_name = archive.filename().string();
-  if (auto entry = verified_entry(root_, file_name, expected)) return *entry;
+  if (auto entry = verified_entry(root_, format_, file_name, expected)) return *entry;
   std::string what = "package " + file_name;
-  DE_TRY_CTX(package_format_of(file_name), what);
+  std::string stem = DE_TRY_CTX(format_.stem(file_name), what);
   // md5 only when it is to be checked: the key is the sha256, and md5 costs as much again.
   auto hashes = DE_TRY_CTX(hash_package_file(archive, expected.md5.has_value()), what);
   DE_TRY(check_hashes(hashes, expected, archive.string()));
   DE_TRY(make_dirs(root_));
 
-  std::string key =
-      fmt::format("{}-{}", strip_package_extension(file_name), hashes.sha256.hex().substr(0, 16));
+  std::string key = entry_key(stem, hashes.sha256);
   fs::path entry = root_ / key;
+  auto use = EntryUse::begin(root_, key);  // held while the entry is found or made
   std::error_code ec;
   if (fs::is_directory(entry, ec)) return entry;  // complete entries only ever appear by rename
 
@@ -116,7 +140,9 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
     if (e.path().filename().string().starts_with(tmp_prefix)) fs::remove_all(e.path(), ec);
   }
   fs::path tmp = root_ / (tmp_prefix + unique_suffix());
-  auto status = extract_package(archive, tmp);
+  // Removed by a signal that ends the process before the rename (cleanup.hpp).
+  auto guard = CleanupGuard::track({tmp}, CleanupKind::Tree);
+  auto status = format_.extract(archive, tmp);
   if (!status) {
     fs::remove_all(tmp, ec);
     return std::unexpected(status.error());
@@ -131,7 +157,7 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
 
 Result<fs::path> PackageCache::fetch(const std::string& url, const ExpectedHashes& expected,
                                      Fetcher& fetcher) {
-  return fetch_reporting(url, expected, fetcher, {});
+  return fetch_reporting(url, expected, fetcher, {}, nullptr);
 }
 
 namespace {
@@ -172,7 +198,7 @@ class CountingWriter final : public Writer {
 
 Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
                                                const ExpectedHashes& expected, Fetcher& fetcher,
-                                               const Report& report) {
+                                               const Report& report, const Cancellation* cancel) {
   using State = FetchProgress::State;
   auto say = [&](State state, std::uint64_t bytes) {
     if (report) report(state, bytes);
@@ -184,14 +210,15 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
   }
   std::string file_name = url_file_name(url);
   std::string what = "downloading " + redact_url(url);
-  DE_TRY_CTX(package_format_of(file_name), what);
-  if (auto entry = verified_entry(root_, file_name, expected)) {  // no download
+  DE_TRY_CTX(format_.stem(file_name), what);
+  if (auto entry = verified_entry(root_, format_, file_name, expected)) {  // no download
     say(State::Cached, 0);
     return *entry;
   }
   fs::path downloads = root_ / "downloads";
   DE_TRY(make_dirs(downloads));
   fs::path dest = downloads / file_name;
+  auto use = EntryUse::begin(root_, "downloads/" + file_name);
   auto lock = DE_TRY(FileLock::acquire(downloads / (file_name + ".lock")));
   std::error_code ec;
   bool have = false;
@@ -207,7 +234,7 @@ Result<fs::path> PackageCache::fetch_reporting(const std::string& url,
     auto out = DE_TRY_CTX(AtomicFileWriter::create(dest), what);
     HashingWriter tee(*out);
     CountingWriter counted(tee, [&](std::uint64_t n) { say(State::Downloading, n); });
-    DE_TRY_CTX(fetcher.fetch_to(url, counted), what);
+    DE_TRY_CTX(fetcher.fetch_to(url, counted, {.cancel = cancel}), what);
     DE_TRY_CTX(check_hashes(tee.finish(), expected, redact_url(url)), what);
     DE_TRY_CTX(out->commit(), what);
     downloaded = counted.bytes();
@@ -245,7 +272,8 @@ std::optional<fs::path> PackageCache::local_source(const std::string& url,
     return std::nullopt;
   }
   std::string file_name = url_file_name(url);
-  if (auto entry = verified_entry(root_, file_name, expected)) return entry;
+  if (auto entry = verified_entry(root_, format_, file_name, expected, /*record=*/false))
+    return entry;
   fs::path download = root_ / "downloads" / file_name;
   if (!file_name.empty() && fs::is_regular_file(download, ec)) return download;
   return std::nullopt;
@@ -256,8 +284,10 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
                                                       const FetchProgressFn& progress) {
   std::vector<fs::path> out(requests.size());
   std::mutex progress_mutex;
-  Status fetched =
-      parallel_for(requests.size(), std::max(1u, parallelism), [&](std::size_t i) -> Status {
+  // The first failure stops the downloads in flight too (their retries included).
+  Cancellation cancel;
+  Status fetched = parallel_for_cancelling(
+      requests.size(), std::max(1u, parallelism), cancel, [&](std::size_t i, unsigned) -> Status {
         const auto& request = requests[i];
         Report report;
         if (progress) {
@@ -272,8 +302,9 @@ Result<std::vector<fs::path>> PackageCache::fetch_all(std::span<const FetchReque
           };
         }
         // Each call uses its own PackageCache value (the object is only thread-compatible).
-        PackageCache cache(root_);
-        out[i] = DE_TRY(cache.fetch_reporting(request.url, request.expected, fetcher, report));
+        PackageCache cache(root_, format_);
+        out[i] =
+            DE_TRY(cache.fetch_reporting(request.url, request.expected, fetcher, report, &cancel));
         return {};
       });
   DE_TRY(fetched);

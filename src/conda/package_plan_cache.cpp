@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "conda/binary_io.hpp"
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/io.hpp"
 
 namespace de::conda::detail {
@@ -146,6 +147,7 @@ std::optional<PackagePlan> PackagePlanCache::find(const Digest& key, const fs::p
   fs::path file = root_ / (key.hex() + ".plan");
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
+  auto use = EntryUse::begin(root_, file.filename().string());
   auto bytes = read_file(file, kMaxPlanFile);
   if (!bytes) return std::nullopt;
   return decode_package_plan(*bytes, dir, package, prefix_rel);
@@ -158,7 +160,9 @@ Status PackagePlanCache::put(const Digest& key, const PackagePlan& plan,
   std::error_code ec;
   fs::create_directories(root_, ec);
   if (ec) return fail(Code::Io, "creating {}: {}", root_.string(), ec.message());
-  return write_file_atomic(root_ / (key.hex() + ".plan"), bytes);
+  DE_TRY(write_file_atomic(root_ / (key.hex() + ".plan"), bytes));
+  auto use = EntryUse::begin(root_, key.hex() + ".plan");
+  return {};
 }
 
 }  // namespace de::conda::detail

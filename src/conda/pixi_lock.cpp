@@ -140,9 +140,14 @@ Result<LockedPackage> conda_description(const YAML::Node& e, std::string_view lo
 }
 
 Result<PypiLockEntry> pypi_description(const YAML::Node& e, std::string location,
-                                       std::string_view what) {
+                                       std::string_view what, const fs::path& base_dir) {
   std::string at = where(what, e);
   PypiLockEntry p{.location = std::move(location), .line = line_of(e)};
+  if (is_url(p.location)) {
+    p.url = p.location;
+  } else if (auto url = path_url(p.location, base_dir, at)) {
+    p.url = std::move(*url);  // else left empty: refused only if it is to be installed
+  }
   p.name = DE_TRY_CTX(required_scalar(e, "name", what), "pypi package " + p.location);
   p.version = optional_scalar(e, "version");
   DE_TRY(read_hashes(e, at, "pypi package " + p.name, p.md5, p.sha256));
@@ -183,7 +188,7 @@ Result<Descriptions> read_descriptions(const YAML::Node& root, int version, std:
     }
     if (kind == "pypi") {
       out.pypi_at.emplace(location, out.pypi.size());
-      out.pypi.push_back(DE_TRY(pypi_description(e, location, what)));
+      out.pypi.push_back(DE_TRY(pypi_description(e, location, what, base_dir)));
       continue;
     }
     LockedPackage p;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/channel.hpp"
@@ -157,6 +158,7 @@ Result<fs::path> fetch_repodata_file(const Channel& channel, std::string_view su
     return fail(Code::InvalidArgument, "no cache directory to keep the repodata of {} in", shown);
 
   fs::path doc = repodata_cache_path(options.cache_dir, subdir_url);
+  auto use = EntryUse::begin(options.cache_dir, "channels/" + doc.filename().string());
   if (options.offline) {
     std::error_code ec;
     if (!fs::exists(doc, ec))

@@ -1,5 +1,6 @@
 // The engine-independent parts of conda::Solver: channel priority names, the install order, and
 // solve_environment (fetch repodata for the request's channels, then solve).
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/conda/solver.hpp"
 
 #include <algorithm>
@@ -144,6 +145,7 @@ Result<std::optional<Source>> load_through_cache(const Channel& channel, std::st
   fs::path doc = DE_TRY(fetch_repodata_file(channel, subdir, fetcher, fetch_options));
   auto key = DE_TRY_CTX(detail::repodata_cache_key(doc), "reading " + redact_url(url));
   fs::path file = detail::parsed_cache_path(cache_dir, doc);
+  auto use = EntryUse::begin(cache_dir, "parsed/" + file.filename().string());
   if (auto cached = detail::CachedRepodata::open(file, key))
     return Source{.full = std::nullopt, .cached = std::move(*cached)};
 

@@ -252,7 +252,9 @@ class Parser {
       if (prefix.empty()) return error(body_pos, "expected a version before '.*'");
       node->version = DE_TRY(parse_version(prefix, body_pos));
       node->kind = negate ? Kind::NotStartsWith : Kind::StartsWith;
-      node->text = op.empty() ? std::string(prefix) + ".*" : std::string(op) + std::string(body);
+      // One spelling for every way of writing it ("1.2*", "1.2.*", "1.2.***"), so that printing
+      // and parsing again gives the same text.
+      node->text = std::string(op) + std::string(prefix) + ".*";
       return NodePtr(node);
     }
     node->version = DE_TRY(parse_version(body, body_pos));

@@ -36,6 +36,8 @@ Status configure(struct archive* a, ArchiveKind kind) {
   if (kind == ArchiveKind::Tar) {
     if (archive_read_support_filter_all(a) != ARCHIVE_OK) rc = ARCHIVE_FATAL;
     if (archive_read_support_format_tar(a) != ARCHIVE_OK) rc = ARCHIVE_FATAL;
+  } else if (kind == ArchiveKind::ZipCentralDirectory) {
+    if (archive_read_support_format_zip_seekable(a) != ARCHIVE_OK) rc = ARCHIVE_FATAL;
   } else {
     // The streaming zip reader: members are read in order without seeking. conda packages store
     // their members (no compression) with sizes in the local headers.
@@ -90,6 +92,8 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open_file(const std::files
 
 Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open_stream(Reader& source, ArchiveKind kind,
                                                                   std::string name) {
+  if (kind == ArchiveKind::ZipCentralDirectory)
+    return fail(Code::Internal, "{}: a zip's central directory needs a file, not a stream", name);
   auto impl = std::make_unique<Impl>();
   impl->handle.reset(archive_read_new());
   if (!impl->handle) return fail(Code::Internal, "archive_read_new failed");

@@ -31,7 +31,10 @@ struct ArchiveEntry {
 
 enum class ArchiveKind {
   Tar,  // tar with any supported compression filter (or none)
-  Zip,  // zip (stored or deflated members; ZIP64)
+  Zip,  // zip (stored or deflated members; ZIP64), streamed through its local headers
+  // zip read through its central directory, as Python's zipfile (and so pip) reads it: member
+  // modes (executable bits, symlinks) live only there. Needs a file: open_file() only.
+  ZipCentralDirectory,
 };
 
 // Reads entries in order. The entry data of the current entry is read with read(); moving to the

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "docker_envs/base/redact.hpp"
+#include "ffi/http_retry.hpp"
 
 namespace de::ffi::http {
 namespace {
@@ -113,6 +114,36 @@ int on_seek(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// Called by curl at least once a second during a transfer: a non-zero answer aborts it.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  return t->request->cancel && t->request->cancel->cancelled() ? 1 : 0;
+}
+
+// No server of the host answered (see TransferError::unreachable).
+bool is_unreachable(CURLcode code, CURL* curl) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_GOT_NOTHING:
+      return true;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR: {
+      long header_bytes = 0;  // a reset before any reply
+      curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &header_bytes);
+      return header_bytes == 0;
+    }
+    case CURLE_OPERATION_TIMEDOUT: {
+      curl_off_t connected = 0;  // microseconds until connected; 0: never
+      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connected);
+      return connected == 0;
+    }
+    default:
+      return false;
+  }
+}
+
 bool is_transient(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -166,8 +197,23 @@ Session::~Session() {
 std::expected<Response, TransferError> Session::perform(const Request& request) {
   CURL* curl = impl_->curl;
   if (!curl) return std::unexpected(TransferError{Error(Code::Internal, "curl_easy_init failed")});
-  curl_easy_reset(curl);  // keeps the connection cache
   const SessionOptions& o = impl_->options;
+  const std::string& m = request.method;
+  if (request.cancel && request.cancel->cancelled()) {
+    TransferError err{
+        Error(Code::Network, fmt::format("{} {}: cancelled", m, redact_url(request.url)))};
+    err.cancelled = true;
+    return std::unexpected(std::move(err));
+  }
+  if (o.breaker) {
+    if (auto refusal = o.breaker->refusal(request.url)) {
+      TransferError err{
+          Error(Code::Network, fmt::format("{} {}: {}", m, redact_url(request.url), *refusal))};
+      err.unreachable = true;
+      return std::unexpected(std::move(err));
+    }
+  }
+  curl_easy_reset(curl);  // keeps the connection cache
   Transfer t;
   t.curl = curl;
   t.request = &request;
@@ -202,6 +248,11 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
   curl_easy_setopt(curl, CURLOPT_READDATA, &t);
   curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
   curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+  if (request.cancel) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
+  }
 
   Slist headers;
   auto add_header = [&](const std::string& h) {
@@ -216,7 +267,6 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
 
   std::uint64_t body_size = request.body_reader ? request.body_size : request.body.size();
   bool has_body = request.body_reader || !request.body.empty();
-  const std::string& m = request.method;
   if (m == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (m == "HEAD") {
@@ -244,13 +294,25 @@ std::expected<Response, TransferError> Session::perform(const Request& request) 
     }
     std::string detail = impl_->errbuf[0] ? impl_->errbuf : curl_easy_strerror(rc);
     err.error = Error(Code::Network, fmt::format("{} {}: {}", m, redact_url(request.url), detail));
+    if (rc == CURLE_ABORTED_BY_CALLBACK && request.cancel && request.cancel->cancelled()) {
+      err.error = Error(Code::Network, fmt::format("{} {}: cancelled", m, redact_url(request.url)));
+      err.cancelled = true;
+      return std::unexpected(std::move(err));
+    }
+    err.unreachable = is_unreachable(rc, curl);
+    if (o.breaker) {
+      if (err.unreachable)
+        o.breaker->unreachable(request.url, detail);
+      else
+        o.breaker->reached(request.url);
+    }
     err.transient = is_transient(rc);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-      err.error = Error(Code::Network,
-                        fmt::format("{} {}: TLS verification failed: {}", m,
-                                    redact_url(request.url), detail));
+      err.error = Error(Code::Network, fmt::format("{} {}: TLS verification failed: {}", m,
+                                                   redact_url(request.url), detail));
     return std::unexpected(std::move(err));
   }
+  if (o.breaker) o.breaker->reached(request.url);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.response.status);
   char* effective = nullptr;
   curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);

@@ -19,8 +19,11 @@
 
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/parallel.hpp"
 
 namespace de::ffi::http {
+
+class HostBreaker;  // http_retry.hpp
 
 struct SessionOptions {
   // TLS peer and host verification; on unless a caller decides otherwise for a named host.
@@ -30,6 +33,9 @@ struct SessionOptions {
   // A transfer slower than 1 byte/s for this long fails (as a transient Network error).
   std::chrono::seconds stall_timeout{60};
   std::string user_agent = "docker-envs/0.1";
+  // Shared by the sessions of one run (a fetcher, a registry client): a host given up on fails
+  // every request at once (see http_retry.hpp). None: every request is tried.
+  std::shared_ptr<HostBreaker> breaker;
 };
 
 struct Header {
@@ -53,6 +59,9 @@ struct Request {
   long sink_status = 0;
   size_t max_body = 8 << 20;
   bool follow_redirects = true;
+  // When set and cancelled (another part of the operation failed), the transfer is aborted (a
+  // TransferError with `cancelled`) and none is started.
+  const Cancellation* cancel = nullptr;  // not owned
 };
 
 struct Response {
@@ -75,6 +84,10 @@ struct TransferError {
   bool transient = false;
   std::uint64_t sink_bytes = 0;  // how much reached the sink before the failure
   bool sink_failed = false;      // the sink's write failed (its error is in `error`)
+  // No server of the host answered: the connection was refused, the name did not resolve, the
+  // connection timed out, or the server closed it without a reply (what HostBreaker counts).
+  bool unreachable = false;
+  bool cancelled = false;  // Request::cancel was cancelled
 };
 
 class Session {

@@ -1,13 +1,16 @@
 #include "ffi/http_retry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <ctime>
-#include <string>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
 
 namespace de::ffi::http {
 
@@ -34,11 +37,50 @@ std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int retry,
   return retry_delay(policy, retry, retry_after, static_cast<std::uint32_t>(rng()));
 }
 
-std::chrono::milliseconds wait_before_retry(const RetryPolicy& policy, int retry,
-                                            std::optional<std::chrono::seconds> retry_after) {
+bool wait_before_retry(const RetryPolicy& policy, int retry,
+                       std::optional<std::chrono::seconds> retry_after, const RetryNote& note,
+                       const Cancellation* cancel) {
+  if (cancel && cancel->cancelled()) return false;
   auto delay = retry_delay(policy, retry, retry_after);
+  log::debug("retrying {} (attempt {} of {}) in {} ms: {}", redact_url(note.url), retry + 1,
+             policy.max_attempts, delay.count(), note.reason);
+  if (cancel) return cancel->sleep_for(delay);
   std::this_thread::sleep_for(delay);
-  return delay;
+  return true;
+}
+
+std::string url_host(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  std::string host(rest);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host;
+}
+
+std::optional<std::string> HostBreaker::refusal(std::string_view url) const {
+  std::string host = url_host(url);
+  std::lock_guard lock(mutex_);
+  auto it = hosts_.find(host);
+  if (it == hosts_.end() || it->second.failures < limit_) return std::nullopt;
+  return fmt::format("{} (not tried: {} attempts in a row could not reach {})", it->second.detail,
+                     it->second.failures, host);
+}
+
+void HostBreaker::unreachable(std::string_view url, std::string_view detail) {
+  std::string host = url_host(url);
+  std::lock_guard lock(mutex_);
+  auto& state = hosts_[host];
+  ++state.failures;
+  state.detail = std::string(detail);
+}
+
+void HostBreaker::reached(std::string_view url) {
+  std::string host = url_host(url);
+  std::lock_guard lock(mutex_);
+  if (auto it = hosts_.find(host); it != hosts_.end()) it->second.failures = 0;
 }
 
 void resume_at(Request& request, std::uint64_t offset) {

@@ -26,4 +26,28 @@ Manifest oci_manifest(const Image& image, const Descriptor& config,
   return m;
 }
 
+std::optional<KeptManifest> kept_source_manifest(const Image& image, std::string_view config,
+                                                 std::span<const LayerBlob> layers) {
+  auto bytes = image.source_manifest_bytes();
+  if (!bytes) return std::nullopt;
+  auto manifest = Manifest::parse(*bytes);
+  if (!manifest || manifest->config.digest != Digest::of(config) ||
+      manifest->config.size != static_cast<std::int64_t>(config.size()) ||
+      manifest->layers.size() != layers.size())
+    return std::nullopt;
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (manifest->layers[i].digest != layers[i].blob.digest ||
+        manifest->layers[i].size != layers[i].blob.size)
+      return std::nullopt;
+  std::string media_type = image.source_manifest_media_type.empty()
+                               ? manifest->media_type
+                               : image.source_manifest_media_type;
+  if (!media_type::is_manifest(media_type)) return std::nullopt;
+  KeptManifest kept{.bytes = std::string(*bytes)};
+  kept.descriptor = Descriptor{.media_type = std::move(media_type),
+                               .digest = Digest::of(kept.bytes),
+                               .size = static_cast<std::int64_t>(kept.bytes.size())};
+  return kept;
+}
+
 }  // namespace de::oci

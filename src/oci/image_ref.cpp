@@ -83,8 +83,15 @@ bool starts_like_archive(const fs::path& path) {
   return digits && stored == sum;
 }
 
-Result<Image> read_archive_by_content(const fs::path& path, const ImageRef& ref,
-                                      const ReadOptions& options) {
+// What a reference names once opened: an OCI layout's blobs and index.json (a directory or an
+// archive), or a docker-archive.
+struct OpenedSource {
+  std::optional<BlobSource> blobs;
+  std::string index_json;
+  std::shared_ptr<const ArchiveFile> docker;
+};
+
+Result<OpenedSource> open_archive_by_content(const fs::path& path, const ImageRef& ref) {
   if (!starts_like_archive(path))
     return fail(Code::InvalidArgument,
                 "{} is not an image (not a docker-archive, OCI layout or OCI archive)",
@@ -92,7 +99,7 @@ Result<Image> read_archive_by_content(const fs::path& path, const ImageRef& ref,
   auto archive = DE_TRY(ArchiveFile::open(path));
   bool docker = archive->contains("manifest.json") || archive->contains("repositories");
   if (ref.transport == Transport::DockerArchive || (ref.transport == Transport::Auto && docker))
-    return read_docker_archive(archive, ref.selector);
+    return OpenedSource{.docker = archive};
   if (!archive->contains("index.json"))
     return fail(Code::InvalidArgument,
                 "{} is neither a docker-archive (no manifest.json or repositories) nor an "
@@ -101,7 +108,25 @@ Result<Image> read_archive_by_content(const fs::path& path, const ImageRef& ref,
   if (!archive->contains("oci-layout"))
     return fail(Code::Corruption, "{} has an index.json but no oci-layout file", path.string());
   std::string index = DE_TRY(archive->read_member("index.json"));
-  return read_oci_layout(archive_blobs(archive), index, ref.selector, options);
+  return OpenedSource{.blobs = archive_blobs(archive), .index_json = std::move(index)};
+}
+
+// Opens what `ref` (not scratch) names, by transport or, for a bare path, by content.
+Result<OpenedSource> open_source(const ImageRef& ref) {
+  fs::path path(ref.path);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return fail(Code::NotFound, "{} does not exist", ref.path);
+  bool dir = fs::is_directory(path, ec);
+  if (ref.transport == Transport::OciLayout || (ref.transport == Transport::Auto && dir)) {
+    if (!dir) return fail(Code::InvalidArgument, "{} is not a directory (an OCI layout)", ref.path);
+    if (!fs::exists(path / "oci-layout", ec) || !fs::exists(path / "index.json", ec))
+      return fail(Code::InvalidArgument, "{} is not an OCI image layout (no oci-layout/index.json)",
+                  ref.path);
+    std::string index = DE_TRY(read_file(path / "index.json"));
+    return OpenedSource{.blobs = directory_blobs(path), .index_json = std::move(index)};
+  }
+  if (dir) return fail(Code::InvalidArgument, "{} is a directory, not an archive", ref.path);
+  return open_archive_by_content(path, ref);
 }
 
 }  // namespace
@@ -158,20 +183,24 @@ std::string ImageRef::to_string() const {
 
 Result<Image> read_image(const ImageRef& ref, const ReadOptions& options) {
   if (ref.transport == Transport::Scratch) return scratch_image();
-  fs::path path(ref.path);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return fail(Code::NotFound, "{} does not exist", ref.path);
-  bool dir = fs::is_directory(path, ec);
-  if (ref.transport == Transport::OciLayout || (ref.transport == Transport::Auto && dir)) {
-    if (!dir) return fail(Code::InvalidArgument, "{} is not a directory (an OCI layout)", ref.path);
-    if (!fs::exists(path / "oci-layout", ec) || !fs::exists(path / "index.json", ec))
-      return fail(Code::InvalidArgument, "{} is not an OCI image layout (no oci-layout/index.json)",
-                  ref.path);
-    std::string index = DE_TRY(read_file(path / "index.json"));
-    return read_oci_layout(directory_blobs(path), index, ref.selector, options);
+  auto source = DE_TRY(open_source(ref));
+  if (source.docker) return read_docker_archive(source.docker, ref.selector);
+  return read_oci_layout(*source.blobs, source.index_json, ref.selector, options);
+}
+
+Result<ImageSet> read_image_set(const ImageRef& ref) {
+  if (ref.transport == Transport::Scratch) {
+    Image image = scratch_image();
+    Platform platform = image.config.platform();
+    return ImageSet{.images = {std::move(image)}, .platforms = {std::move(platform)}};
   }
-  if (dir) return fail(Code::InvalidArgument, "{} is a directory, not an archive", ref.path);
-  return read_archive_by_content(path, ref, options);
+  auto source = DE_TRY(open_source(ref));
+  if (source.docker) {
+    Image image = DE_TRY(read_docker_archive(source.docker, ref.selector));
+    Platform platform = image.config.platform();
+    return ImageSet{.images = {std::move(image)}, .platforms = {std::move(platform)}};
+  }
+  return read_oci_layout_set(*source.blobs, source.index_json, ref.selector);
 }
 
 Result<WriteResult> write_image(const Image& image, const ImageRef& dest,

@@ -62,6 +62,9 @@ std::optional<LayerBlob> reusable_blob(const Layer& layer, const ProduceOptions&
   bool keep = options.keep_compressed && *stored != Compression::None &&
               options.compression != Compression::None;
   if (!same && !keep) return std::nullopt;
+  // An uncompressed blob is the tar itself: a declared diffID other than its digest is a lie that
+  // a verbatim copy would carry on (producing the layer reports it).
+  if (*stored == Compression::None && *diff_id != blob->digest) return std::nullopt;
   LayerBlob out{*blob, *diff_id};
   out.blob.media_type = std::string(media_type::layer_type(*stored, options.docker_media_types));
   return out;

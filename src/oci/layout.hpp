@@ -27,6 +27,10 @@ BlobSource archive_blobs(std::shared_ptr<const ArchiveFile> archive);
 Result<Image> read_oci_layout(const BlobSource& blobs, std::string_view index_json,
                               std::string_view selector, const ReadOptions& options);
 
+// Every image under the entry `selector` names (see read_image_set()).
+Result<ImageSet> read_oci_layout_set(const BlobSource& blobs, std::string_view index_json,
+                                     std::string_view selector);
+
 Result<WriteResult> write_oci_directory(const Image& image, const std::filesystem::path& dir,
                                         std::string_view tag, const WriteOptions& options);
 Result<WriteResult> write_oci_archive(const Image& image, const std::filesystem::path& path,

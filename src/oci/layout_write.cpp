@@ -1,7 +1,9 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <set>
 #include <span>
 
@@ -111,10 +113,15 @@ Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobS
                          .digest = Digest::of(config),
                          .size = static_cast<std::int64_t>(config.size())};
   DE_TRY(sink.put(config_desc.digest, config));
-  std::string manifest = oci_manifest(image, config_desc, layers).to_json();
-  Descriptor manifest_desc{.media_type = std::string(media_type::kOciManifest),
-                           .digest = Digest::of(manifest),
-                           .size = static_cast<std::int64_t>(manifest.size())};
+  std::optional<KeptManifest> kept;
+  if (options.keep_source_manifests) kept = kept_source_manifest(image, config, layers);
+  std::string manifest =
+      kept ? std::move(kept->bytes) : oci_manifest(image, config_desc, layers).to_json();
+  Descriptor manifest_desc =
+      kept ? std::move(kept->descriptor)
+           : Descriptor{.media_type = std::string(media_type::kOciManifest),
+                        .digest = Digest::of(manifest),
+                        .size = static_cast<std::int64_t>(manifest.size())};
   DE_TRY(sink.put(manifest_desc.digest, manifest));
   WriteResult result{.manifest_digest = manifest_desc.digest,
                      .config_digest = config_desc.digest,
@@ -128,21 +135,41 @@ Descriptor index_entry(Descriptor manifest, std::string_view tag) {
   return manifest;
 }
 
-// Removes a directory this writer created if the write fails.
-class CreatedDirGuard {
- public:
-  explicit CreatedDirGuard(fs::path dir) : dir_(std::move(dir)) {}
-  ~CreatedDirGuard() {
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-  }
-  void release() { dir_.clear(); }
-
- private:
-  fs::path dir_;
-};
+// Whether `dir` holds nothing but what an interrupted write of ours leaves (killed before it
+// could clean up): the oci-layout file, blobs named by their digest, and temp files.
+bool only_unfinished_layout(const fs::path& dir) {
+  std::error_code ec;
+  auto is_file = [](const fs::directory_entry& e) {
+    std::error_code e_ec;
+    return e.is_regular_file(e_ec);
+  };
+  auto is_dir = [](const fs::directory_entry& e) {
+    std::error_code e_ec;
+    return e.is_directory(e_ec);
+  };
+  auto listed = [&](const fs::path& d, auto&& allowed) {
+    for (const auto& e : fs::directory_iterator(d, ec))
+      if (!allowed(e)) return false;
+    return !ec;
+  };
+  auto temp_file = [&](const fs::directory_entry& e) {
+    return is_file(e) && is_temp_file_name(e.path().filename().string());
+  };
+  auto blob = [&](const fs::directory_entry& e) {
+    std::string name = e.path().filename().string();
+    return temp_file(e) || (is_file(e) && name.size() == 64 &&
+                            name.find_first_not_of("0123456789abcdef") == std::string::npos);
+  };
+  auto blobs = [&](const fs::directory_entry& e) {
+    return e.path().filename() == "sha256" && is_dir(e) && listed(e.path(), blob);
+  };
+  return listed(dir, [&](const fs::directory_entry& e) {
+    std::string name = e.path().filename().string();
+    if (name == "oci-layout") return is_file(e);
+    if (name == "blobs") return is_dir(e) && listed(e.path(), blobs);
+    return temp_file(e);
+  });
+}
 
 }  // namespace
 
@@ -166,12 +193,14 @@ Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
                     dir.string());
       std::string existing = DE_TRY(read_file(dir / "index.json"));
       index = DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
-    } else if (!fs::is_empty(dir, ec)) {
+    } else if (!fs::is_empty(dir, ec) && !only_unfinished_layout(dir)) {
       return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
                   dir.string());
     }
   }
-  CreatedDirGuard guard(existed ? fs::path() : dir);
+  // A directory this write creates is removed again if the write fails or is interrupted.
+  std::optional<NewDirectory> created;
+  if (!existed) created = DE_TRY(NewDirectory::create(dir));
   fs::create_directories(dir / "blobs" / "sha256", ec);
   if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
 
@@ -189,7 +218,7 @@ Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
   index.media_type = media_type::kOciIndex;
   DE_TRY(write_file_atomic(dir / "oci-layout", kLayoutFile));
   DE_TRY(write_file_atomic(dir / "index.json", index.to_json()));
-  guard.release();
+  if (created) created->keep();
   return result;
 }
 
@@ -208,6 +237,29 @@ Result<WriteResult> write_archive(const fs::path& path, std::string_view tag,
   return result;
 }
 
+// The source index's descriptor when it lists exactly the manifests written (each kept as the
+// source stored it) plus entries whose blobs `other_blobs` holds: then its bytes describe what is
+// stored, and writing them keeps its digest.
+std::optional<Descriptor> kept_source_index(const WriteOptions& options,
+                                            std::span<const Digest> written) {
+  const auto& source = options.source_index;
+  if (!options.keep_source_manifests || !source || !media_type::is_index(source->media_type))
+    return std::nullopt;
+  auto index = Index::parse(source->bytes);
+  if (!index) return std::nullopt;
+  std::set<Digest> listed;
+  for (auto& child : index->manifests) {
+    bool image = std::find(written.begin(), written.end(), child.digest) != written.end();
+    if (!image && !source->other_blobs.contains(child.digest)) return std::nullopt;
+    listed.insert(child.digest);
+  }
+  for (auto& digest : written)
+    if (!listed.contains(digest)) return std::nullopt;
+  return Descriptor{.media_type = source->media_type,
+                    .digest = Digest::of(source->bytes),
+                    .size = static_cast<std::int64_t>(source->bytes.size())};
+}
+
 // Every image's blobs and manifest, then an image index listing the manifests with their
 // platforms.
 Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Image> images,
@@ -222,6 +274,12 @@ Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Ima
     result.manifests.push_back(manifest.digest);
     index.manifests.push_back(std::move(manifest));
     for (auto& l : written.layers) result.layers.push_back(std::move(l));
+  }
+  if (auto kept = kept_source_index(options, result.manifests)) {
+    for (auto& [digest, bytes] : options.source_index->other_blobs) DE_TRY(sink.put(digest, bytes));
+    DE_TRY(sink.put(kept->digest, options.source_index->bytes));
+    result.manifest_digest = kept->digest;
+    return std::make_pair(*kept, result);
   }
   std::string json = index.to_json();
   Descriptor desc{.media_type = std::string(media_type::kOciIndex),

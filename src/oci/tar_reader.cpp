@@ -470,8 +470,10 @@ Result<std::optional<TarEntry>> TarReader::next() {
       if (k.starts_with(kXattr) && k.size() > kXattr.size())
         entry.xattrs[k.substr(kXattr.size())] = v;
 
-    if (typeflag == 'D') {
-      // The dumpdir listing is not file data: skip it so that read_data() yields nothing.
+    if (entry.type == EntryType::Directory && data_follows) {
+      // A directory has no file data: a GNU dumpdir listing, or the blocks a v7 directory (a
+      // regular-file type with a trailing slash) claims, are skipped so that read_data() yields
+      // nothing and the entry's size (0) bounds what is read.
       DE_TRY(skip(size + TarWriter::padding(size)));
       data_follows = false;
     }

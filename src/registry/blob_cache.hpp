@@ -24,6 +24,7 @@ class BlobCache {
  public:
   explicit BlobCache(std::filesystem::path root) : root_(std::move(root)) {}
   Status init() const;  // creates the directories
+  const std::filesystem::path& root() const { return root_; }
 
   std::filesystem::path blob_path(const Digest& d) const;
   // True when the blob is present with the expected size.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/oci/media_types.hpp"
@@ -99,6 +100,7 @@ class CacheSink final : public Writer {
 
 Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& blob) {
   std::string id = short_digest(blob.digest);
+  auto use = EntryUse::begin(ctx.cache.root(), "blobs/" + blob.digest.hex());
   if (ctx.cache.contains(blob.digest, blob.size)) {
     ctx.bytes_cached += static_cast<std::uint64_t>(blob.size);
     ctx.report(id, BlobProgress::Phase::Cached, blob.size, blob.size);
@@ -118,7 +120,10 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
       sink = std::make_unique<CacheSink>(std::move(file), size, ctx, id);
     }
     std::uint64_t offset = sink->bytes();
-    http::Request req{.url = ctx.blobs_url(blob.digest), .sink = sink.get(), .max_body = 1 << 16};
+    http::Request req{.url = ctx.blobs_url(blob.digest),
+                      .sink = sink.get(),
+                      .max_body = 1 << 16,
+                      .cancel = &ctx.cancel};
     http::resume_at(req, offset);
     auto r = ctx.client.attempt(session, req, ctx.scopes);
     if (!r) {
@@ -126,8 +131,10 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
         return std::unexpected(std::move(r.error().error).add_context(what));
       if (!r.error().transient || ++failures >= ctx.options.max_attempts)
         return std::unexpected(std::move(r.error().error).add_context(what));
-      log::debug("{}: {} (resuming at byte {})", what, r.error().error.to_string(), sink->bytes());
-      ctx.client.backoff(failures, nullptr);
+      std::string reason =
+          fmt::format("{} (resuming at byte {})", r.error().error.message(), sink->bytes());
+      if (!ctx.client.backoff(failures, nullptr, req.url, reason, &ctx.cancel))
+        return std::unexpected(std::move(r.error().error).add_context(what));
       continue;
     }
     if (offset > 0 && r->status == 200) {
@@ -137,18 +144,17 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
       continue;
     }
     if (r->status != 200 && r->status != 206) {
-      if (is_transient_status(r->status) && ++failures < ctx.options.max_attempts) {
-        ctx.client.backoff(failures, &*r);
+      if (is_transient_status(r->status) && ++failures < ctx.options.max_attempts &&
+          ctx.client.backoff(failures, &*r, req.url, {}, &ctx.cancel))
         continue;
-      }
       return std::unexpected(ctx.client.error_for(*r, what));
     }
     if (sink->bytes() < size) {
       // The connection closed cleanly but early (some proxies do that): resume.
-      if (++failures >= ctx.options.max_attempts)
-        return fail(Code::Network, "{}: the transfer ended after {} of {} bytes", what,
-                    sink->bytes(), size);
-      ctx.client.backoff(failures, nullptr);
+      auto short_read = fmt::format("the transfer ended after {} of {} bytes", sink->bytes(), size);
+      if (++failures >= ctx.options.max_attempts ||
+          !ctx.client.backoff(failures, nullptr, req.url, short_read, &ctx.cancel))
+        return fail(Code::Network, "{}: {}", what, short_read);
       continue;
     }
     break;
@@ -166,10 +172,13 @@ Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& 
 
 Status for_each_with_session(Context& ctx, size_t n, int parallel,
                              const std::function<Status(http::Session&, size_t)>& fn) {
-  return parallel_for_each_worker(
-      n, static_cast<unsigned>(std::max(parallel, 1)),
-      [&](unsigned) { return ctx.client.new_session(); },
-      [&](auto& session, size_t i) { return fn(*session, i); });
+  const auto threads = static_cast<unsigned>(std::max(parallel, 1));
+  std::vector<std::unique_ptr<http::Session>> sessions(thread_count(threads, n));
+  return parallel_for_cancelling(n, threads, ctx.cancel, [&](size_t i, unsigned worker) {
+    auto& session = sessions[worker];
+    if (!session) session = ctx.client.new_session();
+    return fn(*session, i);
+  });
 }
 
 }  // namespace de::registry

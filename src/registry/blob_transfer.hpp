@@ -8,6 +8,7 @@
 #include <string>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/registry/client.hpp"
 #include "registry/blob_cache.hpp"
 #include "registry/transport.hpp"
@@ -27,6 +28,9 @@ struct Context {
   std::shared_ptr<TempDir> temp;  // the cache's root when options.cache_dir is empty
   std::vector<std::string> scopes;
   std::atomic<std::uint64_t> bytes_downloaded{0}, bytes_cached{0};
+  // Cancelled by the first item of for_each_with_session() to fail: the blob downloads in flight
+  // (ensure_blob) stop.
+  Cancellation cancel;
 
   Status init_cache();
   std::string blobs_url(const Digest& d) const {
@@ -55,8 +59,8 @@ Result<FetchedManifest> fetch_manifest(Context& ctx, http::Session& session,
 Status ensure_blob(Context& ctx, http::Session& session, const oci::Descriptor& blob);
 
 // Runs fn(session, i) for i in [0, n) on up to `parallel` threads, each with its own HTTP session
-// (de::parallel_for_each_worker: no item is started after a failure; the error of the lowest
-// failed index is returned).
+// (de::parallel_for_cancelling: no item is started after a failure, ctx.cancel stops the blob
+// downloads in flight, and the first failure is returned).
 Status for_each_with_session(Context& ctx, size_t n, int parallel,
                              const std::function<Status(http::Session&, size_t)>& fn);
 

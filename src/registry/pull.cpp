@@ -1,4 +1,6 @@
 // Pull: manifest negotiation, platform choice, verified config and layer downloads into the cache.
+#include <algorithm>
+
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
@@ -51,36 +53,21 @@ Result<std::string> fetch_config(Context& ctx, http::Session& session, const oci
   return read_file(ctx.cache.blob_path(d.digest), 64 << 20);
 }
 
-}  // namespace
-
-Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& options,
-                              const PullOptions& pull) {
-  auto ctx = std::make_shared<Context>(ref, options, /*push=*/false);
-  std::string context = "pulling " + ref.familiar();
-  DE_TRY_CTX(ctx->init_cache(), context);
-  auto session = ctx->client.new_session();
-
+// The image a fetched image manifest describes: config fetched and verified, layers read from the
+// cache (downloaded now with fetch_layers, else when first opened), the manifest's bytes kept so
+// that an unedited copy keeps its digest.
+Result<PullResult> image_from_manifest(const std::shared_ptr<Context>& ctx, http::Session& session,
+                                       FetchedManifest fetched, const PullOptions& pull,
+                                       const std::string& context) {
+  const Reference& ref = ctx->ref;
   PullResult result;
-  auto fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, ref.identifier()), context);
-  if (mt::is_index(fetched.media_type)) {
-    auto index = DE_TRY_CTX(oci::Index::parse(fetched.bytes), context);
-    oci::Platform wanted = pull.platform.value_or(host_platform());
-    auto chosen = DE_TRY_CTX(choose_platform(index, wanted, ref), context);
-    result.index_digest = fetched.digest;
-    log::debug("{}: index {} -> {} for {}", ref.familiar(), fetched.digest.to_string(),
-               chosen.digest.to_string(), wanted.to_string());
-    fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, chosen.digest.to_string()), context);
-    if (!mt::is_manifest(fetched.media_type))
-      return fail(Code::Unsupported, "{}: the index entry {} is a {}, not an image manifest",
-                  context, chosen.digest.to_string(), fetched.media_type);
-  }
   auto manifest = DE_TRY_CTX(oci::Manifest::parse(fetched.bytes), context);
   if (manifest.config.media_type != mt::kOciConfig &&
       manifest.config.media_type != mt::kDockerConfig)
     return fail(Code::Unsupported, "{}: not a container image (config media type {})", context,
                 manifest.config.media_type);
 
-  std::string config_bytes = DE_TRY_CTX(fetch_config(*ctx, *session, manifest.config), context);
+  std::string config_bytes = DE_TRY_CTX(fetch_config(*ctx, session, manifest.config), context);
   auto config = DE_TRY_CTX(oci::ImageConfig::parse(config_bytes), context + ": config");
   auto diff_ids = DE_TRY_CTX(config.diff_ids(), context + ": config");
   if (diff_ids.size() != manifest.layers.size())
@@ -91,7 +78,6 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
   image.config = std::move(config);
   image.source_manifest_media_type = fetched.media_type;
   image.annotations = manifest.annotations;
-  if (!ref.tag.empty()) image.names.push_back(ref.with_tag(ref.tag).familiar());
   std::string origin = ref.familiar();
   for (size_t i = 0; i < manifest.layers.size(); ++i) {
     const auto& blob = manifest.layers[i];
@@ -113,7 +99,7 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
     image.layers.push_back(oci::stored_blob_layer(blob, diff_ids[i], std::move(open), origin));
   }
   if (pull.fetch_layers) {
-    DE_TRY_CTX(for_each_with_session(*ctx, manifest.layers.size(), options.parallel,
+    DE_TRY_CTX(for_each_with_session(*ctx, manifest.layers.size(), ctx->options.parallel,
                                      [&](http::Session& s, size_t i) {
                                        return ensure_blob(*ctx, s, manifest.layers[i]);
                                      }),
@@ -126,6 +112,107 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
   result.manifest_media_type = fetched.media_type;
   image.keep_source_bytes(std::move(config_bytes), fetched.bytes);
   result.manifest = std::move(fetched.bytes);
+  return result;
+}
+
+// Whether an index entry is an image the image model holds (else it is copied as raw blobs).
+bool is_image_entry(const oci::Descriptor& d, const oci::Manifest& m) {
+  if (d.platform && d.platform->os == "unknown") return false;  // attestations (buildkit)
+  if (m.config.media_type != mt::kOciConfig && m.config.media_type != mt::kDockerConfig)
+    return false;
+  return std::all_of(m.layers.begin(), m.layers.end(),
+                     [](auto& l) { return mt::layer_compression(l.media_type).has_value(); });
+}
+
+constexpr std::uint64_t kMaxOtherBlobs = 64 << 20;  // attestations are small; refuse giants
+
+// Adds an entry that is not an image (its manifest and the blobs it lists, verified) to the
+// index's other blobs.
+Status copy_other_entry(Context& ctx, http::Session& session, const FetchedManifest& fetched,
+                        const oci::Manifest& m, oci::SourceIndex& index, std::uint64_t& total) {
+  index.other_blobs[fetched.digest] = fetched.bytes;
+  std::vector<oci::Descriptor> blobs = m.layers;
+  blobs.push_back(m.config);
+  for (auto& d : blobs) {
+    total += static_cast<std::uint64_t>(std::max<std::int64_t>(d.size, 0));
+    if (total > kMaxOtherBlobs)
+      return fail(Code::Unsupported,
+                  "the entries of the index that are not images hold more than {} MiB",
+                  kMaxOtherBlobs >> 20);
+    DE_TRY(ensure_blob(ctx, session, d));
+    index.other_blobs[d.digest] = DE_TRY(read_file(ctx.cache.blob_path(d.digest), kMaxOtherBlobs));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& options,
+                              const PullOptions& pull) {
+  auto ctx = std::make_shared<Context>(ref, options, /*push=*/false);
+  std::string context = "pulling " + ref.familiar();
+  DE_TRY_CTX(ctx->init_cache(), context);
+  auto session = ctx->client.new_session();
+
+  auto fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, ref.identifier()), context);
+  std::optional<Digest> index_digest;
+  if (mt::is_index(fetched.media_type)) {
+    auto index = DE_TRY_CTX(oci::Index::parse(fetched.bytes), context);
+    oci::Platform wanted = pull.platform.value_or(host_platform());
+    auto chosen = DE_TRY_CTX(choose_platform(index, wanted, ref), context);
+    index_digest = fetched.digest;
+    log::debug("{}: index {} -> {} for {}", ref.familiar(), fetched.digest.to_string(),
+               chosen.digest.to_string(), wanted.to_string());
+    fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, chosen.digest.to_string()), context);
+    if (!mt::is_manifest(fetched.media_type))
+      return fail(Code::Unsupported, "{}: the index entry {} is a {}, not an image manifest",
+                  context, chosen.digest.to_string(), fetched.media_type);
+  }
+  auto result = DE_TRY(image_from_manifest(ctx, *session, std::move(fetched), pull, context));
+  if (!ref.tag.empty()) result.image.names.push_back(ref.with_tag(ref.tag).familiar());
+  result.index_digest = index_digest;
+  result.bytes_downloaded = ctx->bytes_downloaded;
+  result.bytes_cached = ctx->bytes_cached;
+  return result;
+}
+
+Result<PullAllResult> pull_all(const Reference& ref, const RegistryOptions& options,
+                               const PullOptions& pull) {
+  auto ctx = std::make_shared<Context>(ref, options, /*push=*/false);
+  std::string context = "pulling " + ref.familiar();
+  DE_TRY_CTX(ctx->init_cache(), context);
+  auto session = ctx->client.new_session();
+
+  PullAllResult result;
+  auto fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, ref.identifier()), context);
+  if (!mt::is_index(fetched.media_type)) {
+    auto one = DE_TRY(image_from_manifest(ctx, *session, std::move(fetched), pull, context));
+    if (!ref.tag.empty()) one.image.names.push_back(ref.with_tag(ref.tag).familiar());
+    result.images.push_back(std::move(one));
+  } else {
+    auto index = DE_TRY_CTX(oci::Index::parse(fetched.bytes), context);
+    auto source = std::make_shared<oci::SourceIndex>(
+        oci::SourceIndex{.media_type = fetched.media_type, .bytes = fetched.bytes});
+    result.index_digest = fetched.digest;
+    std::uint64_t other_bytes = 0;
+    for (auto& child : index.manifests) {
+      std::string what = fmt::format("{}: index entry {}", context, child.digest.to_string());
+      auto entry = DE_TRY_CTX(fetch_manifest(*ctx, *session, child.digest.to_string()), what);
+      if (!mt::is_manifest(entry.media_type))
+        return fail(Code::Unsupported, "{} is a {}, not an image manifest", what,
+                    entry.media_type);
+      auto m = DE_TRY_CTX(oci::Manifest::parse(entry.bytes), what);
+      if (!is_image_entry(child, m)) {
+        DE_TRY_CTX(copy_other_entry(*ctx, *session, entry, m, *source, other_bytes), what);
+        continue;
+      }
+      result.images.push_back(
+          DE_TRY(image_from_manifest(ctx, *session, std::move(entry), pull, what)));
+    }
+    if (result.images.empty())
+      return fail(Code::NotFound, "{}: the index lists no image", context);
+    result.index = std::move(source);
+  }
   result.bytes_downloaded = ctx->bytes_downloaded;
   result.bytes_cached = ctx->bytes_cached;
   return result;

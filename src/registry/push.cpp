@@ -269,6 +269,20 @@ bool docker_format(const oci::Image& image, const PushOptions& push) {
   return false;
 }
 
+// Whether an unedited image may keep its source's manifest: always unless a format is asked for
+// that the source's manifest is not in.
+bool keeps_source_manifest(const oci::Image& image, const PushOptions& push) {
+  switch (push.format) {
+    case ManifestFormat::Auto:
+      return true;
+    case ManifestFormat::Oci:
+      return !mt::is_docker(image.source_manifest_media_type);
+    case ManifestFormat::Docker:
+      return mt::is_docker(image.source_manifest_media_type);
+  }
+  return false;
+}
+
 // What one pushed image became.
 struct PushedManifest {
   oci::Descriptor descriptor;  // of the manifest
@@ -279,8 +293,9 @@ struct PushedManifest {
 Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& image,
                                 const PushOptions& push) {
   bool docker = docker_format(image, push) && push.compression != Compression::Zstd;
-  oci::ProduceOptions produce{
-      .compression = push.compression, .keep_compressed = true, .docker_media_types = docker};
+  oci::ProduceOptions produce{.compression = push.compression,
+                              .keep_compressed = push.keep_compressed,
+                              .docker_media_types = docker};
   std::vector<oci::LayerBlob> layers(image.layers.size());
   auto push_layer = [&](http::Session& session, size_t i) -> Status {
     const oci::Layer& layer = *image.layers[i];
@@ -342,12 +357,21 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
   };
   DE_TRY_CTX(pusher.put_blob(*session, config_desc, open_config), "config");
 
+  PushedManifest out;
+  if (auto kept = keeps_source_manifest(image, push)
+                      ? oci::kept_source_manifest(image, config, layers)
+                      : std::nullopt) {
+    // An unedited image goes up with the manifest it came with: a copy keeps its digest.
+    out.bytes = std::move(kept->bytes);
+    out.descriptor = std::move(kept->descriptor);
+    out.descriptor.platform = image.config.platform();
+    return out;
+  }
   oci::Manifest manifest = oci::oci_manifest(image, config_desc, layers);
   if (docker) {
     manifest.media_type = mt::kDockerManifest;
     manifest.annotations.clear();
   }
-  PushedManifest out;
   out.bytes = manifest.to_json();
   out.descriptor = oci::Descriptor{.media_type = manifest.media_type,
                                    .digest = Digest::of(out.bytes),

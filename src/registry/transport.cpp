@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
@@ -62,6 +61,7 @@ RegistryClient::RegistryClient(std::string domain, const RegistryOptions& option
                         domain_) != options_.insecure_registries.end() ||
               std::find(options_.insecure_registries.begin(), options_.insecure_registries.end(),
                         host_) != options_.insecure_registries.end();
+  breaker_ = std::make_shared<http::HostBreaker>(std::max(options_.max_attempts, 1));
 }
 
 std::unique_ptr<http::Session> RegistryClient::new_session() const {
@@ -70,6 +70,7 @@ std::unique_ptr<http::Session> RegistryClient::new_session() const {
   o.extra_ca_file = options_.ca_file;
   o.connect_timeout = options_.connect_timeout;
   o.stall_timeout = options_.stall_timeout;
+  o.breaker = breaker_;
   return std::make_unique<http::Session>(o);
 }
 
@@ -111,13 +112,16 @@ http::RetryPolicy RegistryClient::retry_policy() const {
           .max_retry_after = options_.max_retry_after};
 }
 
-void RegistryClient::backoff(int attempt, const http::Response* response) const {
+bool RegistryClient::backoff(int attempt, const http::Response* response, std::string_view url,
+                             std::string_view reason, const Cancellation* cancel) const {
   std::optional<std::chrono::seconds> retry_after;
   if (response)
     if (auto ra = response->header("Retry-After")) retry_after = http::parse_retry_after(*ra);
-  auto delay = http::retry_delay(retry_policy(), attempt, retry_after);
-  log::debug("registry {}: retrying in {} ms", domain_, delay.count());
-  std::this_thread::sleep_for(delay);
+  std::string status = response ? fmt::format("HTTP {}", response->status) : "no response";
+  return http::wait_before_retry(retry_policy(), attempt, retry_after,
+                                 {.url = url.empty() ? std::string_view(domain_) : url,
+                                  .reason = reason.empty() ? std::string_view(status) : reason},
+                                 cancel);
 }
 
 bool RegistryClient::learn_challenge(const http::Response& response) {
@@ -163,14 +167,14 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
         // Loopback and insecure hosts: HTTPS not answering is the cue to try plain HTTP.
         if (may_use_http && base.starts_with("https://")) break;
         if (r.error().transient && retry_policy().may_retry(attempt)) {
-          backoff(attempt, nullptr);
+          backoff(attempt, nullptr, base + "/v2/", r.error().error.message());
           continue;
         }
         if (base.starts_with("http://")) first_error = r.error().error;
         break;
       }
       if (is_transient_status(r->status) && retry_policy().may_retry(attempt)) {
-        backoff(attempt, &*r);
+        backoff(attempt, &*r, base + "/v2/");
         continue;
       }
       if (r->status >= 500)
@@ -238,13 +242,13 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session
     auto got = session.perform(req);
     if (!got) {
       if (got.error().transient && retry_policy().may_retry(attempt)) {
-        backoff(attempt, nullptr);
+        backoff(attempt, nullptr, realm_, got.error().error.message());
         continue;
       }
       return std::unexpected(std::move(got.error().error).add_context(what));
     }
     if (is_transient_status(got->status) && retry_policy().may_retry(attempt)) {
-      backoff(attempt, &*got);
+      backoff(attempt, &*got, realm_);
       continue;
     }
     r = std::move(*got);
@@ -341,19 +345,13 @@ Result<http::Response> RegistryClient::send(http::Session& session, http::Reques
     auto r = attempt(session, request, scopes);
     bool last = !retryable || !retry_policy().may_retry(n);
     if (!r) {
-      if (r.error().transient && !last) {
-        log::debug("{}", r.error().error.to_string());
-        backoff(n, nullptr);
+      if (r.error().transient && !last &&
+          backoff(n, nullptr, request.url, r.error().error.message(), request.cancel))
         continue;
-      }
       return std::unexpected(std::move(r.error().error));
     }
-    if (is_transient_status(r->status) && !last) {
-      log::debug("registry {}: {} {} answered {}", domain_, request.method, redact_url(request.url),
-                 r->status);
-      backoff(n, &*r);
+    if (is_transient_status(r->status) && !last && backoff(n, &*r, request.url, {}, request.cancel))
       continue;
-    }
     return std::move(*r);
   }
 }

@@ -66,8 +66,11 @@ class RegistryClient {
 
   // The retry policy of the options (jittered backoff, Retry-After up to max_retry_after).
   http::RetryPolicy retry_policy() const;
-  // Sleeps before retry number `attempt` (1 = first retry), honouring Retry-After of `response`.
-  void backoff(int attempt, const http::Response* response) const;
+  // Sleeps before retry number `attempt` (1 = first retry), honouring Retry-After of `response`;
+  // `-v` shows the retry (of `url`, this registry when empty) and its `reason` (the response's
+  // status when empty). False, early, when `cancel` is cancelled: the caller gives up.
+  bool backoff(int attempt, const http::Response* response, std::string_view url = {},
+               std::string_view reason = {}, const Cancellation* cancel = nullptr) const;
 
  private:
   struct Token {
@@ -88,6 +91,9 @@ class RegistryClient {
   std::string domain_, host_;
   RegistryOptions options_;
   bool insecure_ = false;
+  // Shared by this client's sessions: a registry no attempt could reach is given up on after as
+  // many attempts as one request gets (http_retry.hpp).
+  std::shared_ptr<http::HostBreaker> breaker_;
   std::mutex mutex_;  // guards everything below
   std::optional<std::string> base_;
   AuthKind kind_ = AuthKind::Unknown;

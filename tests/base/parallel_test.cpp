@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +10,6 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
-#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -193,6 +193,26 @@ TEST(ParallelFor, PerWorkerStateIsMadeOncePerThreadAndNeverShared) {
   }));
 }
 
+TEST(ParallelForCancelling, TheFirstFailureCancelsTheOthersAndIsTheOneReturned) {
+  Cancellation cancel;
+  std::atomic<int> waiting{0};
+  auto st = parallel_for_cancelling(4, 4, cancel, [&](std::size_t i, unsigned) -> Status {
+    if (i == 3) {
+      while (waiting.load() < 3) std::this_thread::yield();
+      return fail(Code::NotFound, "three");
+    }
+    ++waiting;
+    // Items in flight wait for the cancellation (30 s at most) and fail as its consequence, with
+    // lower indexes than the failure that caused it.
+    if (cancel.sleep_for(std::chrono::seconds(30))) return {};
+    return fail(Code::Network, "cancelled");
+  });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(), "three");
+  EXPECT_TRUE(cancel.cancelled());
+  EXPECT_FALSE(cancel.cancel());  // only the first call cancels
+}
+
 TEST(Thread, RunsAndJoins) {
   std::atomic<bool> ran{false};
   {
@@ -204,12 +224,13 @@ TEST(Thread, RunsAndJoins) {
   t.join();  // a second join is harmless
 }
 
-// Every thread of the library comes from base (parallel.hpp), and every mapping, kernel copy and
-// raw write loop from base/os.hpp: no other module spells them.
+// Every thread of the library comes from base (parallel.hpp), every mapping, kernel copy and
+// raw write loop from base/os.hpp, every signal mask and temp directory from base (cleanup.hpp,
+// io.hpp): no other module spells them.
 TEST(Boundaries, ThreadsMappingsAndCopiesLiveInBase) {
   const std::filesystem::path src = std::filesystem::path(DE_SOURCE_DIR) / "src";
   const std::regex forbidden(
-      R"(std::j?thread\b(?!::hardware_concurrency|::id)|::mmap\(|copy_file_range\(|::write\(|posix_spawn|\bfork\(\))");
+      R"(std::j?thread\b(?!::hardware_concurrency|::id)|::mmap\(|copy_file_range\(|::write\(|posix_spawn|\bfork\(\)|sigwait|sigprocmask|pthread_sigmask|sigaction|mkdtemp\()");
   std::vector<std::string> found;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(src)) {
     if (!entry.is_regular_file()) continue;

@@ -7,10 +7,14 @@
 namespace de {
 namespace {
 
-TEST(EditDistance, Levenshtein) {
+TEST(EditDistance, CountsSwappedNeighboursAsOneEdit) {
   EXPECT_EQ(edit_distance("", ""), 0u);
   EXPECT_EQ(edit_distance("build", "build"), 0u);
-  EXPECT_EQ(edit_distance("buidl", "build"), 2u);
+  EXPECT_EQ(edit_distance("buidl", "build"), 1u);  // a swap of two neighbours
+  EXPECT_EQ(edit_distance("ab", "ba"), 1u);
+  EXPECT_EQ(edit_distance("abc", "ca"), 3u);  // no substring is edited twice
+  EXPECT_EQ(edit_distance("--lnog", "--long"), 1u);
+  EXPECT_EQ(edit_distance("lsos", "ls"), 2u);
   EXPECT_EQ(edit_distance("dockr", "docker"), 1u);
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(edit_distance("", "abc"), 3u);

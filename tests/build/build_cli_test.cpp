@@ -76,7 +76,7 @@ TEST_F(BuildCli, ExplicitLockToEveryTransport) {
   ASSERT_EQ(r.status, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["image"], "demo:1.0");
-  EXPECT_EQ(j["destination"], "docker-archive:demo.tar:demo:1.0");
+  EXPECT_EQ(j["destination"], "docker-archive:demo-1.0.tar:demo:1.0");  // the tag in the name
   EXPECT_EQ(j["packages"], 2);
   ASSERT_EQ(j["layers"].size(), 3u);
   EXPECT_EQ(j["layers"][1]["packages"][0], "hello-1.0-0");
@@ -85,17 +85,17 @@ TEST_F(BuildCli, ExplicitLockToEveryTransport) {
   EXPECT_NE(r.err.find("[fetch] done in "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[layers] done in "), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("hello-1.0-0"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("wrote docker-archive:demo.tar:demo:1.0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("wrote docker-archive:demo-1.0.tar:demo:1.0"), std::string::npos) << r.err;
 
   auto image = oci::read_image(
-      {oci::Transport::DockerArchive, (dir_->path() / "demo.tar").string(), "demo:1.0"});
+      {oci::Transport::DockerArchive, (dir_->path() / "demo-1.0.tar").string(), "demo:1.0"});
   ASSERT_TRUE(image) << image.error().to_string();
   EXPECT_EQ(image->layers.size(), 3u);
   EXPECT_EQ(image->config.user(), "1000:1000");
   EXPECT_EQ(image->config.labels()["team"], "x");
   EXPECT_EQ(image->config.env_var("LANG"), "C.UTF-8");
   auto inspect = de::test::run_command(fmt::format(
-      "{} image inspect {}", de::test::cli_path().string(), (dir_->path() / "demo.tar").string()));
+      "{} image inspect {}", de::test::cli_path().string(), (dir_->path() / "demo-1.0.tar").string()));
   ASSERT_EQ(inspect.status, 0) << inspect.err;
   EXPECT_EQ(nlohmann::json::parse(inspect.out)["manifest_digest"], j["manifest_digest"]);
 
@@ -139,7 +139,7 @@ image:
   ASSERT_EQ(j["layers"].size(), 2u);  // single: one environment layer, then the final layer
   EXPECT_EQ(j["layers"][0]["packages"].size(), 2u);
   auto image = oci::read_image(
-      {oci::Transport::DockerArchive, (dir_->path() / "demo-image.tar").string(), "demo-image:2"});
+      {oci::Transport::DockerArchive, (dir_->path() / "demo-image-2.tar").string(), "demo-image:2"});
   ASSERT_TRUE(image) << image.error().to_string();
   EXPECT_EQ(image->config.entrypoint(), std::vector<std::string>{"hello"});
   EXPECT_EQ(image->config.working_dir(), "/app");
@@ -157,6 +157,15 @@ image:
   auto pj = nlohmann::json::parse(p.out);
   EXPECT_EQ(pj["layers"].size(), 3u);
   EXPECT_EQ(pj["image"], "viaflags:latest");
+
+  // Specs as arguments, as `solve` and `lock` take them: the same image as -p gives.
+  auto positional = build(
+      "hello -c ./channel --base scratch --layering per-package -t viaflags --json -o oci:pos");
+  ASSERT_EQ(positional.status, 0) << positional.err;
+  EXPECT_EQ(nlohmann::json::parse(positional.out)["manifest_digest"], pj["manifest_digest"]);
+  // A file, then more specs for it.
+  auto both = build("environment.yml hello -c ./channel --json --dry-run");
+  ASSERT_EQ(both.status, 0) << both.err;
 
   auto unsolvable = build("-p 'hello >=9' -c ./channel --base scratch -o oci:never");
   EXPECT_EQ(unsolvable.status, 3);  // unsatisfiable, as `docker-envs solve`

@@ -267,6 +267,69 @@ TEST_F(BuilderTest, AddedFilesGoToTheFinalLayer) {
   EXPECT_EQ(file_content(again->image, "srv/app/sub/main.py"), "print(2)\n");
 }
 
+// Without SOURCE_DATE_EPOCH the image is as old as its newest package (its index.json timestamp),
+// not 1970: the same packages still give the same digest.
+TEST_F(BuilderTest, CreatedIsTheNewestPackageTimestampUnlessSourceDateEpochIsSet) {
+  auto newer = test::hello_spec();
+  newer.timestamp = 1720000000000;  // 2024-07-03T09:46:40Z, in milliseconds as conda writes it
+  fs::create_directories(dir_->path() / "newer");
+  auto hello = test::record_for(dir_->path() / "newer", newer);
+  auto req = request({dep_, hello}, "c1");
+  req.source_date_epoch.reset();
+  auto built = build_image(req);
+  ASSERT_TRUE(built) << built.error().to_string();
+  EXPECT_EQ(built->image.config.created(), "2024-07-03T09:46:40Z");
+  EXPECT_EQ(built->image.config.labels()["org.opencontainers.image.created"],
+            "2024-07-03T09:46:40Z");
+  for (const auto& h : built->image.config.history())
+    EXPECT_EQ(h.created, "2024-07-03T09:46:40Z") << h.created_by;
+  auto again = build_image(request({dep_, hello}, "c2"));  // SOURCE_DATE_EPOCH set: it wins
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->image.config.created(), "2023-11-14T22:13:20Z");
+  // Built again (its layers now cached): the same bytes.
+  auto first = write(*built, "one");
+  auto second_build = build_image(req);
+  ASSERT_TRUE(first && second_build);
+  auto second = write(*second_build, "two");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(first->manifest_digest, second->manifest_digest);
+}
+
+// Files added with `user:` set belong to that user, as the prefix does; the directories above
+// them stay root's.
+TEST_F(BuilderTest, AddedFilesBelongToTheUser) {
+  fs::create_directories(dir_->path() / "app/sub");
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "app/sub/main.py", "print(1)\n"));
+  ASSERT_TRUE(write_file_atomic(dir_->path() / "app.ini", "x=1\n"));
+  auto req = request({dep_}, "c1");
+  req.files = {{dir_->path() / "app", "/srv/app"}, {dir_->path() / "app.ini", "/etc/app.ini"}};
+  req.owner = Owner{1000, 100};
+  req.user = "1000:100";
+  auto built = build_image(req);
+  ASSERT_TRUE(built) << built.error().to_string();
+  auto merged = oci::merged_filesystem(built->image.layers);
+  ASSERT_TRUE(merged) << merged.error().to_string();
+  auto files = by_path(*merged);
+  for (std::string owned : {"srv/app", "srv/app/sub", "srv/app/sub/main.py", "etc/app.ini"}) {
+    ASSERT_TRUE(files.contains(owned)) << owned;
+    EXPECT_EQ(files[owned].uid, 1000) << owned;
+    EXPECT_EQ(files[owned].gid, 100) << owned;
+  }
+  EXPECT_EQ(files["srv"].uid, 0);
+  EXPECT_EQ(files["etc"].uid, 0);
+  EXPECT_EQ(files["opt/conda/share/dep.txt"].uid, 1000);
+  // Another owner is another final layer (the cache key has the owned paths), not a stale one.
+  req.owner = Owner{2000, 2000};
+  auto other = build_image(req);
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->layers.back().reused);
+  auto none = request({dep_}, "c1");  // no files: the package layer keys are what they were
+  none.owner = Owner{1000, 100};
+  auto plain = build_image(none);
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->layers.front().reused);
+}
+
 TEST_F(BuilderTest, BadInputsFailClearly) {
   auto missing = hello_;
   missing.url = "file://" + (dir_->path() / "channel/nothere-1.0-0.conda").string();

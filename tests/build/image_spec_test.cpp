@@ -61,6 +61,19 @@ image:
   EXPECT_EQ(s.max_layers, 20u);
 }
 
+TEST(ImageSpec, CommandStringsFollowTheDockerfileRule) {
+  auto spec = parse_environment_image(
+      "image:\n  entrypoint: hello\n  cmd: mytool --help\n", "env.yml", ".");
+  ASSERT_TRUE(spec) << spec.error().to_string();
+  EXPECT_EQ(spec->image.entrypoint, std::vector<std::string>{"hello"});
+  EXPECT_EQ(spec->image.cmd, (std::vector<std::string>{"/bin/sh", "-c", "mytool --help"}));
+  EXPECT_TRUE(is_shell_form(*spec->image.cmd));
+  EXPECT_FALSE(is_shell_form({"mytool", "--help"}));
+  auto list = parse_environment_image("image:\n  cmd: [mytool, --help]\n", "env.yml", ".");
+  ASSERT_TRUE(list) << list.error().to_string();
+  EXPECT_EQ(list->image.cmd, (std::vector<std::string>{"mytool", "--help"}));
+}
+
 TEST(ImageSpec, AbsentSectionLeavesEverythingUnset) {
   auto parsed = parse_environment_image("name: x\ndependencies: [a]\n", "env.yml", ".");
   ASSERT_TRUE(parsed);

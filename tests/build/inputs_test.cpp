@@ -111,6 +111,43 @@ TEST_F(BuildInputsTest, OverridesApplyToTheImageSpec) {
   EXPECT_EQ(pushed->compression, Compression::Gzip);
 }
 
+// Without -o, each tag has its own archive: -t quick:1 then -t quick:2 keep both.
+TEST_F(BuildInputsTest, DefaultDestinationHasTheTag) {
+  auto destination = [&](const std::string& name) {
+    auto in = resolve_inputs({.env_file = path("env.lock"), .image = {.name = name}});
+    EXPECT_TRUE(in) << in.error().to_string();
+    return in ? in->destination : std::string();
+  };
+  EXPECT_EQ(destination("quick:1"), "docker-archive:quick-1.tar:quick:1");
+  EXPECT_EQ(destination("quick:2"), "docker-archive:quick-2.tar:quick:2");
+  EXPECT_EQ(destination("quick"), "docker-archive:quick.tar:quick:latest");
+  EXPECT_EQ(destination("team/app:v1.0"), "docker-archive:app-v1.0.tar:team/app:v1.0");
+  EXPECT_EQ(default_destination("app", "2", /*multi=*/true), "oci:app:2");
+}
+
+// A string command follows a Dockerfile's rule: text with blanks is the shell form; one word is
+// that word; a JSON array is the exec form as given.
+TEST_F(BuildInputsTest, CommandStringsWithBlanksAreTheShellForm) {
+  auto in = resolve_inputs({.env_file = path("env.lock"),
+                            .image = {.entrypoint = "tini", .cmd = "mytool --help"}});
+  ASSERT_TRUE(in) << in.error().to_string();
+  EXPECT_EQ(in->declared.image.entrypoint, std::vector<std::string>{"tini"});
+  EXPECT_EQ(in->declared.image.cmd,
+            (std::vector<std::string>{"/bin/sh", "-c", "mytool --help"}));
+  // With an entrypoint, the shell words become its arguments: said in a warning.
+  ASSERT_EQ(in->warnings.size(), 1u);
+  EXPECT_NE(in->warnings[0].find("image.cmd 'mytool --help' is a shell form"), std::string::npos)
+      << in->warnings[0];
+  auto exec = resolve_inputs(
+      {.env_file = path("env.lock"), .image = {.cmd = R"(["mytool","--help"])"}});
+  ASSERT_TRUE(exec) << exec.error().to_string();
+  EXPECT_EQ(exec->declared.image.cmd, (std::vector<std::string>{"mytool", "--help"}));
+  EXPECT_TRUE(exec->warnings.empty());
+  auto alone = resolve_inputs({.env_file = path("env.lock"), .image = {.cmd = "mytool --help"}});
+  ASSERT_TRUE(alone);
+  EXPECT_TRUE(alone->warnings.empty());  // no entrypoint: what a Dockerfile's CMD would do
+}
+
 TEST_F(BuildInputsTest, UsageProblemsAreRefusedNamingTheFlagOrFile) {
   auto refused = [&](const InputOptions& o, const std::string& expected) {
     auto in = resolve_inputs(o);

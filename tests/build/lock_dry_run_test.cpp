@@ -24,7 +24,7 @@ TEST(LockDryRun, EveryRealLockListsExactlyItsPackages) {
   if (!fs::is_directory(dir)) GTEST_SKIP() << dir << " is absent";
   auto tmp = TempDir::create();
   ASSERT_TRUE(tmp);
-  std::size_t checked = 0, refused = 0;
+  std::size_t checked = 0, refused = 0, with_pypi = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
     const fs::path& path = entry.path();
@@ -46,15 +46,27 @@ TEST(LockDryRun, EveryRealLockListsExactlyItsPackages) {
                         "--base scratch --cache-dir cache",
                         tmp->path().string(), test::cli_path().string(), path.string(), env,
                         platform));
-        if (counts.pypi > 0) {
-          // PyPI entries are not installed yet: refused, naming one of them.
-          EXPECT_NE(r.status, 0) << r.out;
-          EXPECT_NE(r.err.find("pip packages are not supported"), std::string::npos) << r.err;
+        if (counts.pypi > 0 && r.status != 0) {
+          // A PyPI entry that is no wheel (a source tree) or has no sha256 is refused, named.
+          EXPECT_TRUE(r.err.find("is a source distribution or tree") != std::string::npos ||
+                      r.err.find("has no sha256") != std::string::npos)
+              << r.err;
           ++refused;
           continue;
         }
         ASSERT_EQ(r.status, 0) << r.err;
         auto doc = nlohmann::json::parse(r.out);
+        // The lock's wheels are listed with their hashes (conda-lock names an entry once per
+        // category, the listing once).
+        const auto& pypi = doc.at("pypi");
+        EXPECT_LE(pypi.size(), counts.pypi);
+        EXPECT_EQ(pypi.empty(), counts.pypi == 0);
+        for (const auto& p : pypi) {
+          auto it = shas.find(p.at("url").get<std::string>());
+          ASSERT_NE(it, shas.end()) << p.at("url");
+          EXPECT_EQ(p.at("sha256"), it->second) << p.at("url");
+        }
+        if (!pypi.empty()) ++with_pypi;
         const auto& packages = doc.at("packages");
         EXPECT_EQ(packages.size(), counts.conda);
         std::size_t hashed = 0;
@@ -71,7 +83,8 @@ TEST(LockDryRun, EveryRealLockListsExactlyItsPackages) {
     }
   }
   EXPECT_GT(checked, 3u);
-  EXPECT_GT(refused, 0u);
+  EXPECT_GT(refused, 0u);    // v7-pypi_custom_index: a local source tree
+  EXPECT_GT(with_pypi, 0u);  // v0-pypi-matplotlib-conda-lock: pip wheels
   // Nothing was fetched or written: the package cache is not even created.
   EXPECT_FALSE(fs::exists(tmp->path() / "cache" / "pkgs" / "urls.txt"));
 }

@@ -102,9 +102,47 @@ TEST(LockCli, WritesLocksThatInstall) {
       fmt::format("{} lock {} 'app >=2' -o {}", cli(), common, explicit_file.string()));
   EXPECT_EQ(u.status, 3) << u.err;
   EXPECT_EQ(*read_file(explicit_file), *before);
-  // -o is required (usage error).
-  auto usage = de::test::run_command(fmt::format("{} lock {} app", cli(), common));
-  EXPECT_EQ(usage.status, 2) << usage.err;
+}
+
+// Without -o the lock is conda-lock.yml beside the environment file, in conda-lock format; the
+// channels it records are normal absolute paths (a file's relative channel is resolved from the
+// file's directory, with no "dir/../" left in it).
+TEST(LockCli, DefaultsToCondaLockYmlBesideTheFileWithNormalChannels) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  fs::path chan = make_channel(dir->path());
+  fs::create_directories(dir->path() / "proj");
+  ASSERT_TRUE(write_file_atomic(dir->path() / "proj/environment.yml",
+                                "name: app\nchannels:\n  - ../chan\ndependencies:\n  - app\n"));
+  fs::path cache = dir->path() / "cache";
+  auto r = de::test::run_command(fmt::format("cd {} && {} lock proj/environment.yml --repodata-cache {}",
+                                             dir->path().string(), cli(), cache.string()));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  fs::path written = dir->path() / "proj/conda-lock.yml";
+  auto lock = load_conda_lock(written);
+  ASSERT_TRUE(lock) << lock.error().to_string();
+  EXPECT_EQ(lock->packages.size(), 2u);
+  auto text = read_file(written);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->find("/../"), std::string::npos) << *text;
+  EXPECT_NE(text->find("url: \"" + chan.string() + "\""), std::string::npos) << *text;
+
+  // Specs only: conda-lock.yml in the working directory; -c with ".." is made normal too.
+  fs::create_directories(dir->path() / "work");
+  auto specs = de::test::run_command(
+      fmt::format("cd {} && {} lock -c ../proj/../chan app --repodata-cache {}",
+                  (dir->path() / "work").string(), cli(), cache.string()));
+  ASSERT_EQ(specs.status, 0) << specs.out << specs.err;
+  auto spec_lock = read_file(dir->path() / "work/conda-lock.yml");
+  ASSERT_TRUE(spec_lock);
+  EXPECT_EQ(spec_lock->find("/../"), std::string::npos) << *spec_lock;
+  EXPECT_TRUE(load_conda_lock(dir->path() / "work/conda-lock.yml"));
+  // An explicit -o still chooses: a .txt name is @EXPLICIT unless --format says otherwise.
+  auto txt = de::test::run_command(
+      fmt::format("cd {} && {} lock -c ../chan app -o env.txt --repodata-cache {}",
+                  (dir->path() / "work").string(), cli(), cache.string()));
+  ASSERT_EQ(txt.status, 0) << txt.err;
+  EXPECT_TRUE(load_explicit(dir->path() / "work/env.txt"));
 }
 
 }  // namespace

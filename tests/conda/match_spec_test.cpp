@@ -162,6 +162,19 @@ TEST(MatchSpec, ChannelWithDoubledSlashBeforeSubdirRoundTrips) {
   EXPECT_EQ(M("conda-forge//linux-64::numpy").to_string(), "conda-forge/linux-64::numpy");
 }
 
+// Found by fuzz/match_spec_fuzz.cpp: a starts-with written with several trailing stars after
+// "==" ("*\n====ve*****\n*" printed "*==ve****", which printed "*=ve" the next time).
+TEST(MatchSpec, StartsWithWithManyStarsPrintsOneSpelling) {
+  for (std::string in : {std::string("*\n====veGGGGG*****************\n*"), std::string("x ==1.2***"),
+                         std::string("x !=1.2.**"), std::string("x 1.2**")}) {
+    SCOPED_TRACE(in);
+    MatchSpec m = M(in);
+    std::string once = m.to_string();
+    EXPECT_EQ(M(once).to_string(), once);
+  }
+  EXPECT_EQ(M("x ==1.2***").to_string(), "x=1.2");
+}
+
 TEST(MatchSpec, CanonicalStrings) {
   struct Case {
     std::string_view in, out;

@@ -209,8 +209,8 @@ TEST(PackageCache, ConcurrentProcessesShareOneEntry) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
   int entries = 0;
-  for (const auto& e : fs::directory_iterator(dir.path() / "cache"))
-    entries += fs::is_directory(e.path());
+  for (const auto& e : fs::directory_iterator(dir.path() / "cache"))  // .used/: use stamps
+    entries += fs::is_directory(e.path()) && !e.path().filename().string().starts_with(".");
   EXPECT_EQ(entries, 1);
 }
 

@@ -45,6 +45,7 @@ struct PackageSpec {
   std::vector<Entry> payload;     // paths relative to the prefix
   std::vector<Entry> extra_info;  // more info/ files (link.json, post-link scripts in bin/...)
   bool write_paths_json = true;
+  std::int64_t timestamp = 1700000000000;  // index.json's, in milliseconds
 };
 
 inline nlohmann::json paths_json(const PackageSpec& spec) {
@@ -102,7 +103,7 @@ inline std::vector<Entry> info_entries(const PackageSpec& spec) {
   nlohmann::json index = {{"name", spec.name},     {"version", spec.version},
                           {"build", spec.build},   {"build_number", 0},
                           {"subdir", spec.subdir}, {"depends", spec.depends},
-                          {"license", "MIT"},      {"timestamp", 1700000000000}};
+                          {"license", "MIT"},      {"timestamp", spec.timestamp}};
   if (!spec.noarch.empty()) index["noarch"] = spec.noarch;
   std::vector<Entry> info = {file("info/index.json", index.dump())};
   if (spec.write_paths_json) info.push_back(file("info/paths.json", paths_json(spec).dump()));

@@ -71,7 +71,7 @@ TEST(HttpRetry, RetryAfterReplacesTheWaitUpToItsCap) {
 TEST(HttpRetry, WaitSleepsTheDelay) {
   RetryPolicy p{.initial_backoff = milliseconds(20), .max_backoff = milliseconds(20)};
   auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(wait_before_retry(p, 3, std::nullopt), milliseconds(20));
+  EXPECT_TRUE(wait_before_retry(p, 3, std::nullopt, {.url = "https://x/y", .reason = "HTTP 503"}));
   EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(20));
 }
 
@@ -86,6 +86,43 @@ TEST(HttpRetry, ResumeAsksForTheRestAndOnlyA206FeedsTheSink) {
   EXPECT_EQ(resumed.sink_status, 206);
 }
 
+TEST(HttpRetry, UrlHost) {
+  EXPECT_EQ(url_host("https://Conda.Example.org/ch/x.conda"), "conda.example.org");
+  EXPECT_EQ(url_host("http://user:pw@127.0.0.1:8080/t/tk/x?y=1"), "127.0.0.1:8080");
+  EXPECT_EQ(url_host("http://[::1]:5000"), "[::1]:5000");
+  EXPECT_EQ(url_host("no-scheme/x"), "");
+}
+
+TEST(HostBreaker, GivesUpOnAHostAfterTheLimitOfUnreachableAttemptsInARow) {
+  HostBreaker breaker(3);
+  const std::string a = "http://a.example:1/x", a2 = "http://A.example:1/y?z", b = "http://b/x";
+  breaker.unreachable(a, "Connection refused");
+  breaker.unreachable(a2, "Connection refused");
+  EXPECT_FALSE(breaker.refusal(a));
+  breaker.reached(a);  // an answer resets the count
+  breaker.unreachable(a, "Connection refused");
+  breaker.unreachable(a, "Connection refused");
+  EXPECT_FALSE(breaker.refusal(a2));
+  breaker.unreachable(a2, "Could not resolve host: a.example");
+  auto refusal = breaker.refusal("http://a.example:1/other");
+  ASSERT_TRUE(refusal);
+  EXPECT_NE(refusal->find("Could not resolve host: a.example"), std::string::npos) << *refusal;
+  EXPECT_NE(refusal->find("3 attempts"), std::string::npos) << *refusal;
+  EXPECT_FALSE(breaker.refusal(b));  // other hosts are not affected
+  EXPECT_FALSE(breaker.refusal("http://a.example:2/x"));
+}
+
+TEST(HttpRetry, WaitBeforeRetryEndsEarlyWhenCancelled) {
+  Cancellation cancel;
+  RetryPolicy p{.initial_backoff = milliseconds(1)};
+  EXPECT_TRUE(wait_before_retry(p, 1, std::nullopt, {.url = "http://h/x", .reason = "r"}, &cancel));
+  cancel.cancel();
+  // A 10-minute wait: returns at once, refusing the retry.
+  RetryPolicy slow{.initial_backoff = milliseconds(600000), .max_backoff = milliseconds(600000)};
+  EXPECT_FALSE(
+      wait_before_retry(slow, 1, std::nullopt, {.url = "http://h/x", .reason = "r"}, &cancel));
+}
+
 }  // namespace
 TEST(RetryAfter, SecondsAndDates) {
   using namespace std::chrono;
@@ -98,6 +135,5 @@ TEST(RetryAfter, SecondsAndDates) {
   EXPECT_FALSE(http::parse_retry_after(""));
   EXPECT_FALSE(http::parse_retry_after("-5"));
 }
-
 
 }  // namespace de::ffi::http

@@ -55,4 +55,24 @@ if command -v skopeo >/dev/null; then
   skopeo inspect --raw --tls-verify=false "docker://$REG/multi/app:1" | json "['manifests'][1]['platform']['architecture']" >"$TEST_TMP/arch"
   assert_eq arm64 "$(cat "$TEST_TMP/arch")" "skopeo sees the arm64 entry"
 fi
+
+# Without --platform the whole index is kept (issue 13 item 13): pull, copy from the registry, and a
+# push of a multi-platform layout; a docker-archive needs --platform.
+index_platforms() { # DIR: the architectures of the index DIR's index.json names
+  python3 -c "import json,sys,os; d=sys.argv[1]; t=json.load(open(d+'/index.json'))['manifests'][-1]['digest'][7:]; print(' '.join(m['platform']['architecture'] for m in json.load(open(d+'/blobs/sha256/'+t))['manifests']))" "$1"
+}
+"$DE_CLI" image pull "docker://$REG/multi/app:1" "oci:$TEST_TMP/whole" --json >"$TEST_TMP/pull.json"
+assert_eq "amd64 arm64" "$(index_platforms "$TEST_TMP/whole")" "pull keeps both platforms"
+assert_eq "$(json "['manifest_digest']" <"$TEST_TMP/push.json")" "$(json "['manifest_digest']" <"$TEST_TMP/pull.json")" "pulled index digest"
+run_cli image copy "docker://$REG/multi/app:1" "oci:$TEST_TMP/copied"
+assert_eq "amd64 arm64" "$(index_platforms "$TEST_TMP/copied")" "copy from the registry keeps both platforms"
+run_cli image push "oci:$TEST_TMP/whole" "docker://$REG/multi/again:1"
+run_cli image pull "docker://$REG/multi/again:1" "oci:$TEST_TMP/again"
+assert_eq "amd64 arm64" "$(index_platforms "$TEST_TMP/again")" "push of a multi-platform layout keeps both platforms"
+rc=0
+"$DE_CLI" image pull "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/one.tar" 2>"$TEST_TMP/err" || rc=$?
+assert_eq 1 "$rc" "pull of an index to a docker-archive"
+assert_contains "$(cat "$TEST_TMP/err")" "multi-platform image (linux/amd64, linux/arm64/v8)" "docker-archive pull error"
+[[ ! -e "$TEST_TMP/one.tar" ]] || die "a docker-archive was written from an index"
+run_cli image pull --platform linux/arm64 "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/one.tar"
 log "ok"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Enforces the module dependency direction of docs/architecture.md by scanning #include lines:
 #
-#   base <- ffi <- {oci, conda};  oci <- registry;  {oci, registry, conda} <- build <- cli
+#   base <- ffi <- {oci, conda};  conda <- pypi;  oci <- registry;  {oci, registry, pypi} <- build <- cli
 #
 # keeps the public headers (include/docker_envs/) free of C library headers and of the private
 # ffi/ wrappers, so that the API never exposes a C type, and lets a module use another one only
@@ -23,9 +23,10 @@ declare -A allowed=(
   [ffi]="base ffi"
   [oci]="base ffi oci"
   [conda]="base ffi conda"
+  [pypi]="base ffi conda pypi"
   [registry]="base ffi oci registry"
-  [build]="base ffi oci registry conda build"
-  [cli]="base ffi oci registry conda build cli"
+  [build]="base ffi oci registry conda pypi build"
+  [cli]="base ffi oci registry conda pypi build cli"
 )
 modules=" ${!allowed[*]} "
 

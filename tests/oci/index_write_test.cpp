@@ -69,5 +69,37 @@ TEST(ImageIndexWrite, EveryPlatformReadsBack) {
   EXPECT_FALSE(std::filesystem::exists(dir->path() / "d.tar"));
 }
 
+// read_image_set: an index is read whole, each image with its platform, and a copy of the set
+// writes the same index again (issue 13 item 13).
+TEST(ImageIndexRead, TheWholeIndexReadsBackAndCopiesUnchanged) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::vector<Image> images = {image_for("amd64"), image_for("arm64")};
+  ImageRef ref{Transport::OciLayout, (dir->path() / "multi").string(), ""};
+  auto written = write_image_index(images, ref);
+  ASSERT_TRUE(written) << written.error().to_string();
+  auto set = read_image_set(ref);
+  ASSERT_TRUE(set) << set.error().to_string();
+  EXPECT_TRUE(set->index);
+  ASSERT_EQ(set->images.size(), 2u);
+  EXPECT_EQ(set->platforms.at(0).to_string(), "linux/amd64");
+  EXPECT_EQ(set->platforms.at(1).to_string(), "linux/arm64");
+  EXPECT_EQ(set->images[1].config.platform().architecture, "arm64");
+  ImageRef copy{Transport::OciArchive, (dir->path() / "copy.tar").string(), ""};
+  auto copied = write_image_index(set->images, copy);
+  ASSERT_TRUE(copied) << copied.error().to_string();
+  EXPECT_EQ(copied->manifest_digest, written->manifest_digest);
+  EXPECT_EQ(copied->manifests, written->manifests);
+
+  // A single image is a set of one, not an index.
+  ImageRef single{Transport::OciLayout, (dir->path() / "single").string(), ""};
+  ASSERT_TRUE(write_image(images[1], single));
+  auto one = read_image_set(single);
+  ASSERT_TRUE(one) << one.error().to_string();
+  EXPECT_FALSE(one->index);
+  ASSERT_EQ(one->images.size(), 1u);
+  EXPECT_EQ(one->platforms.at(0).architecture, "arm64");
+}
+
 }  // namespace
 }  // namespace de::oci

@@ -249,6 +249,28 @@ TEST(TarReader, Base256AndGlobalPax) {
   EXPECT_EQ(out[1].entry.uname, "global");
 }
 
+TEST(TarReader, V7DirectoryWithDataYieldsNone) {
+  // A v7 directory is a regular-file type with a trailing slash. When its size field claims data
+  // (found by fuzzing: read_data() handed out bytes beyond the entry's size of 0), the blocks are
+  // skipped, and the next entry still reads.
+  std::string bytes = write_tar({{file_entry("d/", 600), std::string(600, 'z')},
+                                 {file_entry("f", 1), "x"}});
+  auto out = must_read(bytes);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].entry.type, EntryType::Directory);
+  EXPECT_EQ(out[0].entry.size, 0u);
+  EXPECT_EQ(out[0].data, "");
+  EXPECT_EQ(out[1].entry.path, "f");
+  EXPECT_EQ(out[1].data, "x");
+
+  // The fuzzer's input: such a directory whose data is cut short is a truncated stream.
+  std::string header = bytes.substr(0, 512);
+  StringReader in(header + std::string(35, '\0'));
+  TarReader tar(in);
+  auto first = tar.next();
+  ASSERT_FALSE(first && *first) << "a truncated v7 directory must not be handed out";
+}
+
 // Real GNU tar output, in every format it writes.
 class TarGnuFormats : public ::testing::TestWithParam<std::string> {};
 

@@ -3,7 +3,8 @@
 library only). Never used by docker-envs itself.
 
   channel_server.py --root DIR --port-file FILE --log FILE [--port P] [--token T]
-                    [--basic USER:PASSWORD] [--fail-every N] [--gzip] [--trickle BYTES_PER_S]
+                    [--basic USER:PASSWORD] [--fail-every N] [--gzip] [--slow TEXT:SECONDS]
+                    [--trickle BYTES_PER_S]
 
 Serves the files under DIR (a channel: SUBDIR/repodata.json, SUBDIR/*.conda, ...) at
 http://127.0.0.1:PORT/ with GET and HEAD. Port 0 (the default) picks a free port; the port is
@@ -16,6 +17,8 @@ written to --port-file once the server listens.
   gets 401 (no token) or 403 (wrong token).
 - --basic USER:PASSWORD: requests without those Basic credentials get 401 with WWW-Authenticate.
 - --fail-every N: every Nth request gets a 500 (to exercise retries).
+- --slow TEXT:SECONDS: a GET whose path contains TEXT waits SECONDS before it is answered, after
+  logging "WAIT PATH" (so a test knows a client is waiting on it).
 - --gzip: repodata.json is sent gzip-encoded to clients that send Accept-Encoding: gzip.
 - --trickle BYTES_PER_S: package files (anything but .json) are sent slowly, a tenth of that
   every 0.1 s (a slow download for the progress tests).
@@ -51,6 +54,7 @@ def main():
     ap.add_argument("--basic")
     ap.add_argument("--fail-every", type=int, default=0)
     ap.add_argument("--gzip", action="store_true")
+    ap.add_argument("--slow")
     ap.add_argument("--trickle", type=int, default=0)
     args = ap.parse_args()
     root = os.path.realpath(args.root)
@@ -128,6 +132,11 @@ def main():
                         return self.reply(304, headers=validators, send_body=False)
                 except (TypeError, ValueError):
                     pass
+            if args.slow and send_body:
+                text, seconds = args.slow.rsplit(":", 1)
+                if text in path:
+                    log(f"WAIT {path}")
+                    time.sleep(float(seconds))
             with open(full, "rb") as f:
                 body = f.read()
             headers = list(validators)

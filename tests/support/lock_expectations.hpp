@@ -42,12 +42,13 @@ inline Expected expected_conda_lock(const YAML::Node& root) {
   return out;
 }
 
-// The sha256 of each conda description, by URL (pixi: `conda:` or `url:`; conda-lock: `url:`).
+// The sha256 of each package description, by URL (pixi: `conda:`, `pypi:` or `url:`;
+// conda-lock: `url:`).
 inline std::map<std::string, std::string> expected_sha256(const YAML::Node& root) {
   std::map<std::string, std::string> out;
   YAML::Node list = root["packages"] ? root["packages"] : root["package"];
   for (const auto& p : list) {
-    YAML::Node url = p["conda"] ? p["conda"] : p["url"];
+    YAML::Node url = p["conda"] ? p["conda"] : (p["pypi"] ? p["pypi"] : p["url"]);
     YAML::Node sha = p["sha256"] ? p["sha256"] : (p["hash"] ? p["hash"]["sha256"] : YAML::Node());
     if (url && sha) out[url.Scalar()] = sha.Scalar();
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "docker_envs/base/cleanup.hpp"
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/base/os.hpp"
@@ -50,6 +51,13 @@ class Writer {
 Result<std::string> read_all(Reader& in, size_t limit = 64 << 20);
 // Copies until end of stream; returns the number of bytes copied. Does not close `out`.
 Result<std::uint64_t> copy(Reader& in, Writer& out);
+
+// The name of a temp file for `name` in the same directory: ".NAME.tmp-<16 hex digits>". Every
+// temp file this library makes beside its destination is named so (AtomicFileWriter).
+std::string temp_file_name(std::string_view name);
+// Whether `name` is such a temp file name (a leftover of a process killed before it could remove
+// it: readers of a directory skip these).
+bool is_temp_file_name(std::string_view name);
 
 // Reads a whole (small) file.
 Result<std::string> read_file(const std::filesystem::path& path, size_t limit = 64 << 20);
@@ -102,8 +110,9 @@ class FileReader final : public Reader {
   std::optional<std::uint64_t> end_;
 };
 
-// Writes to a temp file in the destination's directory; commit() renames it into place. Destroyed
-// without commit(), the temp file is removed: a failed write leaves nothing half-written.
+// Writes to a temp file in the destination's directory (temp_file_name); commit() renames it into
+// place. Destroyed without commit(), the temp file is removed: a failed write leaves nothing
+// half-written. Until the rename a signal that ends the process removes it too (cleanup.hpp).
 class AtomicFileWriter final : public Writer {
  public:
   static Result<std::unique_ptr<AtomicFileWriter>> create(const std::filesystem::path& path);
@@ -124,11 +133,13 @@ class AtomicFileWriter final : public Writer {
   Status commit_as(const std::filesystem::path& path);
 
  private:
-  AtomicFileWriter(UniqueFd fd, std::filesystem::path tmp, std::filesystem::path dest);
+  AtomicFileWriter(UniqueFd fd, std::filesystem::path tmp, std::filesystem::path dest,
+                   CleanupGuard guard);
   Status flush();
   Status write_direct(std::span<const std::byte> data);
   UniqueFd fd_;
   std::filesystem::path tmp_, dest_;
+  CleanupGuard guard_;
   std::string buf_;
   std::uint64_t size_ = 0;
   bool committed_ = false;
@@ -169,20 +180,41 @@ class VerifyingReader final : public Reader {
   bool verified_ = false;
 };
 
-// A directory removed with its contents on destruction.
+// A directory that exists only if the operation making it succeeds (a new OCI layout, a staging
+// directory): removed with its contents when destroyed before keep(), and when a signal ends the
+// process first (cleanup.hpp).
+class NewDirectory {
+ public:
+  // Creates `path`, which must not exist (its missing parents are created and stay).
+  static Result<NewDirectory> create(const std::filesystem::path& path);
+  NewDirectory(NewDirectory&&) noexcept;
+  NewDirectory& operator=(NewDirectory&&) noexcept;
+  ~NewDirectory();
+  const std::filesystem::path& path() const { return path_; }
+  // The operation succeeded: the directory stays.
+  void keep();
+
+ private:
+  friend class TempDir;
+  NewDirectory(std::filesystem::path path, CleanupGuard guard)
+      : path_(std::move(path)), guard_(std::move(guard)) {}
+  void remove() noexcept;
+  std::filesystem::path path_;
+  CleanupGuard guard_;
+};
+
+// A fresh directory, always removed with its contents on destruction (and by a signal that ends
+// the process first).
 class TempDir {
  public:
   // Creates a fresh directory under `parent` (default: $TMPDIR or /tmp).
   static Result<TempDir> create(const std::filesystem::path& parent = {},
                                 std::string_view prefix = "docker-envs-");
-  TempDir(TempDir&&) noexcept;
-  TempDir& operator=(TempDir&&) noexcept;
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path& path() const { return dir_.path(); }
 
  private:
-  explicit TempDir(std::filesystem::path p) : path_(std::move(p)) {}
-  std::filesystem::path path_;
+  explicit TempDir(NewDirectory dir) : dir_(std::move(dir)) {}
+  NewDirectory dir_;
 };
 
 }  // namespace de

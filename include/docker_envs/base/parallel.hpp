@@ -7,8 +7,12 @@
 // items, never fewer than one. The calling thread is one of them.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -30,6 +34,29 @@ unsigned thread_count(unsigned requested, std::size_t items);
 // of its item.
 Status parallel_for_workers(std::size_t n, unsigned threads,
                             const std::function<Status(std::size_t i, unsigned worker)>& fn);
+
+// Stops the work in flight of one operation once a part of it has failed: long waits (retry
+// back-off) and transfers check it and give up early. Thread-safe.
+class Cancellation {
+ public:
+  // Cancels; true for the call that did it (the first), false when it was cancelled already.
+  bool cancel();
+  bool cancelled() const { return flag_.load(std::memory_order_acquire); }
+  // Sleeps for `duration`, waking early when cancelled; false when cancelled.
+  bool sleep_for(std::chrono::milliseconds duration) const;
+
+ private:
+  std::atomic<bool> flag_{false};
+  mutable std::mutex mutex_;
+  mutable std::condition_variable woken_;
+};
+
+// As parallel_for_workers, but the first item to fail also cancels `cancel`, which the items
+// hand to what they wait for (downloads), so that the items in flight stop early instead of
+// finishing. Their failures are consequences: the error returned is that of the item that failed
+// first.
+Status parallel_for_cancelling(std::size_t n, unsigned threads, Cancellation& cancel,
+                               const std::function<Status(std::size_t i, unsigned worker)>& fn);
 
 // As parallel_for_workers, for items that need no per-worker state.
 inline Status parallel_for(std::size_t n, unsigned threads,

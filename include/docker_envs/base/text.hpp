@@ -10,8 +10,8 @@
 
 namespace de {
 
-// Levenshtein distance: the fewest single-character insertions, deletions and substitutions
-// that turn `a` into `b`.
+// The fewest single-character insertions, deletions, substitutions and swaps of two neighbours
+// that turn `a` into `b` (optimal string alignment): "buidl" is one edit from "build".
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate nearest to `word` when it is within `max_distance` edits (and closer than the

@@ -5,8 +5,9 @@
 //   (parallel) -> append to the base image -> config (PATH, CONDA_PREFIX, variables, activation
 //   exports, labels, entrypoint...) -> an oci::Image whose layers are all cached blobs.
 //
-// Nothing here reads the environment, argv or the clock: times come from `source_date_epoch`
-// (0 when unset), so the same inputs give the same image digest on any machine. Writing or pushing
+// Nothing here reads the environment, argv or the clock: file mtimes come from `source_date_epoch`
+// (0 when unset), the created times from it or else from the newest package's timestamp, so the
+// same inputs give the same image digest on any machine. Writing or pushing
 // the image is the caller's job (oci::write_image, registry push).
 #pragma once
 
@@ -30,10 +31,23 @@
 
 namespace de::build {
 
+// A PyPI wheel to install into the environment's Python after the conda packages (a lock's pip
+// entry: the lock says which file, nothing is resolved).
+struct WheelToInstall {
+  std::string name, version;  // as the lock names it (for messages)
+  std::string url;            // http(s) or file://; a file name that is not a wheel is refused
+  Digest sha256;              // required: verified before the wheel is extracted
+  bool requested = false;     // write REQUESTED
+  bool direct_url = false;    // write direct_url.json (PEP 610): a path or URL requirement
+};
+
 struct BuildRequest {
   // The environment, in install order (dependencies first), each with its url and, when known,
   // sha256 / md5 / size (verified before extraction).
   std::vector<conda::PackageRecord> packages;
+  // Installed after `packages` into its `python`, in their own layers (after the conda ones and
+  // before the environment-wide one), through the package cache (wheels/).
+  std::vector<WheelToInstall> wheels;
   oci::Image base;  // read by the caller (scratch, an archive, a registry image)
   std::string environment_name;
   // Who built it, as the caller names itself ("docker-envs build"): the image history's
@@ -53,10 +67,10 @@ struct BuildRequest {
   std::size_t max_layers = 64;
   Compression compression = Compression::Gzip;  // of the cached blobs (None for docker-archive)
   std::optional<std::int64_t> source_date_epoch;
-  std::string spec_hash;  // a digest of the inputs, for the label
+  std::string spec_hash;                // a digest of the inputs, for the label
   std::filesystem::path package_cache;  // required
   std::filesystem::path layer_cache;    // required; also holds the installer's plans (plans/)
-  conda::Fetcher* fetcher = nullptr;  // required
+  conda::Fetcher* fetcher = nullptr;    // required
   unsigned parallelism = 2;
   // Stages "fetch" (a task per package: downloaded / cached / local), "plan" and "layers" (a task
   // per layer: built / reused); optional.
@@ -76,7 +90,8 @@ struct BuildResult {
   oci::Image image;
   std::vector<BuiltLayer> layers;  // the environment's layers (base layers not included)
   std::size_t base_layers = 0;
-  std::size_t package_count = 0;
+  std::size_t package_count = 0;  // conda packages
+  std::size_t wheel_count = 0;
   std::uint64_t bytes_reused = 0, bytes_new = 0;  // layer blobs
   // Packages downloaded for this build (the others were in the package cache or local files).
   std::size_t packages_downloaded = 0;

@@ -33,7 +33,10 @@ struct Owner {
 
 struct EntriesLayerOptions {
   std::string prefix = "/opt/conda";  // the absolute prefix the entries were planned for
-  Owner owner;
+  Owner owner;  // of the paths at or below the prefix, and of those at or below `owned`
+  // Relative image paths besides the prefix that `owner` owns, with all below them (the
+  // destinations of image.files when image.user is set); the paths above them stay root's.
+  std::vector<std::string> owned;
   std::int64_t mtime = 0;  // every entry's mtime (SOURCE_DATE_EPOCH, or 0)
   std::string description = "environment layer";
 };

@@ -8,7 +8,7 @@
 //     name: demo:1.0                # NAME[:TAG] of the output
 //     prefix: /opt/conda
 //     platforms: [linux-64]
-//     entrypoint: [/opt/conda/bin/python]   # a list; a string is a one-element list
+//     entrypoint: [/opt/conda/bin/python]   # a list (exec form); for a string see below
 //     cmd: [-c, "print(1)"]
 //     workdir: /work
 //     user: "1000:1000"             # the prefix's files are owned by it
@@ -65,6 +65,13 @@ struct EnvironmentImageFile {
   std::vector<NameValue> variables;  // top-level `variables:`
   ImageSpec image;
 };
+
+// entrypoint/cmd given as a string rather than a list: one word is that word alone (["serve"]);
+// text with blanks is the shell form, as a Dockerfile's `CMD mytool --help` is:
+// ["/bin/sh", "-c", "mytool --help"] (the image needs a /bin/sh then).
+std::vector<std::string> command_from_string(std::string_view text);
+// Whether a command is that shell form.
+bool is_shell_form(const std::vector<std::string>& command);
 
 // Whether a base image names a local file or directory rather than a registry image: it starts
 // with "./", "../", "/" or "~/", ends in .tar, .tar.gz, .tgz or .tar.zst, or its first

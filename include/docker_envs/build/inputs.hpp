@@ -57,8 +57,7 @@ struct InputOptions {
   std::vector<std::string> specs;     // match specs to solve (with or instead of env_file)
   std::vector<std::string> channels;  // channels for the solve (before the file's)
   ImageOverrides image;
-  // The destination: a transport reference or docker://REF. Empty: docker-archive:NAME.tar for one
-  // platform, oci:NAME:TAG for several.
+  // The destination: a transport reference or docker://REF. Empty: default_destination().
   std::string output;
   std::string compression;  // gzip (default), zstd, none; docker-archive is always none
   // Which environment and categories of a conda-lock or pixi lock (its platform is ignored: each
@@ -103,6 +102,12 @@ struct BuildInputs {
 // lock with -p/-c, -c without specs, a lock for another platform than asked, a docker-archive for
 // several platforms, a malformed override), naming the file or flag.
 Result<BuildInputs> resolve_inputs(const InputOptions& options);
+
+// Where a build of image NAME:TAG goes without -o: docker-archive:NAME.tar for the tag `latest`,
+// docker-archive:NAME-TAG.tar for another tag (so that two tags never overwrite each other), each
+// tagged NAME:TAG inside; oci:NAME:TAG for several platforms (one layout holds every tag). NAME is
+// the last path component of the image name ("team/app" -> app).
+std::string default_destination(const std::string& name, const std::string& tag, bool multi);
 
 // True when the base image is read without a registry: scratch, a transport reference or an
 // existing path (what read_base_image() reads locally).
@@ -153,11 +158,24 @@ struct EnvironmentBuildResult {
 // (an index for several platforms) or pushes them. Warnings of each build are logged.
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& options);
 
+// What one platform installs.
+struct PlatformPackages {
+  std::vector<conda::PackageRecord> packages;  // install order
+  std::vector<WheelToInstall> wheels;          // a lock's PyPI entries (wheels), in lock order
+};
+
 // The packages of each platform (in inputs.platforms order): the @EXPLICIT file's or the
-// prefix's, the lock's for that platform (checked against the environment file with --lock), or
-// a solve. Nothing is downloaded but repodata (none with --offline).
-Result<std::vector<std::vector<conda::PackageRecord>>> resolve_packages(
-    const EnvironmentBuildOptions& options, BuildInputs& inputs);
+// prefix's, the lock's for that platform (checked against the environment file with --lock) with
+// its PyPI entries (wheel_from_lock), or a solve. Nothing is downloaded but repodata (none with
+// --offline).
+Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOptions& options,
+                                                       BuildInputs& inputs);
+
+// A lock's PyPI entry as a wheel to install: Unsupported, naming `lock_file` and the line, for a
+// source distribution or tree (not a .whl), InvalidArgument without a sha256 (every download is
+// verified). A path entry gets direct_url.json (PEP 610).
+Result<WheelToInstall> wheel_from_lock(const conda::PypiLockEntry& entry,
+                                       std::string_view lock_file);
 
 // `build --dry-run`: what would be built, with nothing downloaded but repodata for a solve (and a
 // registry base image's manifest and config, to count its layers; a registry out of reach is a
@@ -171,6 +189,8 @@ struct PlatformPlan {
   std::string platform;
   std::vector<conda::PackageRecord> packages;  // install order
   std::vector<bool> cached;  // per package: in the package cache or a local file already
+  std::vector<WheelToInstall> wheels;  // a lock's PyPI entries
+  std::vector<bool> wheels_cached;     // per wheel, as `cached`
   std::size_t base_layers = 0;
   bool base_known = true;  // false: a registry base could not be read (base_layers 0 assumed)
   // The package layers, planned with the archive sizes (the build uses the installed sizes, so

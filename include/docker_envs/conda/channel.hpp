@@ -26,6 +26,7 @@
 
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/base/redact.hpp"
 #include "docker_envs/conda/repodata.hpp"
 
@@ -81,6 +82,8 @@ using de::strip_credentials;
 struct FetchConditions {
   std::string etag;           // sent as If-None-Match
   std::string last_modified;  // sent as If-Modified-Since
+  // When cancelled (another part of the operation failed), the transfer and its retries stop.
+  const Cancellation* cancel = nullptr;  // not owned
 };
 
 struct FetchOutcome {

@@ -2,8 +2,13 @@
 //
 // HttpFetcher runs on the private libcurl wrapper: TLS verification on, redirects followed,
 // transient failures (connection errors, timeouts, 408/429/5xx) retried with backoff, an
-// interrupted body resumed with a Range request. Errors name the URL with tokens and passwords
-// redacted (redact_url). It is thread-safe: each transfer borrows a session from a small pool.
+// interrupted body resumed with a Range request; each retry is logged at debug level (`-v`).
+// Failing fast: a host that `max_attempts` attempts in a row could not reach (connection refused,
+// name not resolved, connect timeout, nothing received) is given up on for the fetcher's lifetime
+// (one run): every later URL of that host fails at once with that error. A transfer whose
+// FetchConditions::cancel is cancelled stops, retries included. Errors name the URL with tokens
+// and passwords redacted (redact_url). It is thread-safe: each transfer borrows a session from a
+// small pool.
 #pragma once
 
 #include <chrono>

@@ -126,6 +126,18 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
 // "3.11.4" -> {"3.11", "lib/python3.11/site-packages"}; honours record.python_site_packages_path.
 Result<PythonInfo> python_info_from_record(const PackageRecord& python);
 
+// The first line(s) of a script run by `<prefix>/bin/python`: "#!<prefix>/bin/python\n", or, when
+// that line would pass the kernel's 127-byte limit, a /bin/sh line that execs the interpreter
+// (valid Python as well as shell).
+std::string python_shebang(std::string_view prefix);
+
+// The script a Python entry point (`name = module:function`, as conda's info/link.json and a
+// wheel's entry_points.txt name it) becomes, as pip and conda write it: python_shebang(prefix),
+// then import the first part of `function` from `module`, call `function` and exit with its result.
+// `module` and `function` are written as given: the caller validates them.
+std::string python_entry_point_script(std::string_view prefix, std::string_view module,
+                                      std::string_view function);
+
 // How write_to_directory() lays out files taken unchanged from an extracted package
 // (Source::HostFile).
 enum class LinkMode : std::uint8_t {

@@ -48,12 +48,15 @@ struct LockedPackage {
   int line = 0;  // where the package is described in the file (0: unknown)
 };
 
-// One PyPI distribution named by a lock. Not installed yet: consumers refuse them, naming each
-// with its line.
+// One PyPI distribution named by a lock. Consumers that do not install them refuse them, naming
+// each with its line (select_environment without LockSelection::pypi).
 struct PypiLockEntry {
   std::string name;
   std::string version;   // may be empty (a pixi path entry without one)
   std::string location;  // URL or path, as written
+  // `location` as a URL: a path becomes a file:// URL below the lock file's directory; "" when the
+  // path leaves that directory (select_environment then refuses the entry).
+  std::string url;
   std::optional<Digest> sha256;
   std::optional<Md5Hash> md5;
   std::vector<std::string> requires_dist;
@@ -108,6 +111,9 @@ struct LockSelection {
   std::string platform;
   // conda-lock categories to install; a package is taken when one of its categories is listed.
   std::vector<std::string> categories = {"main"};
+  // PyPI entries of the selection are returned in LockedEnvironment::pypi (the caller installs
+  // them) instead of being refused.
+  bool pypi = false;
 };
 
 // The packages of one environment and platform, ready to install.
@@ -118,12 +124,16 @@ struct LockedEnvironment {
   std::string platform;  // the selected one; "" for an explicit file without "# platform:"
   std::string subdir;
   std::vector<PackageRecord> packages;  // install order (dependencies first; @EXPLICIT as written)
+  // With LockSelection::pypi: the selected PyPI entries, in file order, each once (conda-lock
+  // lists an entry once per category); each has a `url`.
+  std::vector<PypiLockEntry> pypi;
   std::string content_hash;             // conda-lock's for this platform, else ""
 };
 
 // InvalidArgument for an unknown environment or platform (listing the ones there are);
-// Unsupported, naming each with its file:line, for PyPI entries or source packages in the
-// selection; InvalidArgument for a package listed twice with different URLs. An @EXPLICIT
+// Unsupported, naming each with its file:line, for source packages in the selection, and for PyPI
+// entries unless selection.pypi (then InvalidArgument for one whose path leaves the lock's
+// directory, or one listed twice with different URLs); InvalidArgument for a package listed twice with different URLs. An @EXPLICIT
 // file's platform is checked against `platform` when both are known.
 Result<LockedEnvironment> select_environment(const LockFile& lock, const LockSelection& selection);
 

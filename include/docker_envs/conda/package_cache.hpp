@@ -26,9 +26,23 @@
 
 namespace de::conda {
 
+// What a PackageCache holds: conda packages (conda_cache_format()), or another archive format
+// (wheels: pypi::wheel_cache_format()) fetched, verified and extracted with the same policy.
+struct CacheFormat {
+  // The entry name's stem for a file named `file_name` ("zlib-1.2.11-h7b6447c_3"); an error
+  // (InvalidArgument) when the file is not of this format.
+  std::function<Result<std::string>(std::string_view file_name)> stem;
+  // Extracts the verified file `archive` into `dest`, which the call creates.
+  std::function<Status(const std::filesystem::path& archive, const std::filesystem::path& dest)>
+      extract;
+};
+// .conda and .tar.bz2 packages, extracted by extract_package().
+CacheFormat conda_cache_format();
+
 class PackageCache {
  public:
-  explicit PackageCache(std::filesystem::path root) : root_(std::move(root)) {}
+  explicit PackageCache(std::filesystem::path root, CacheFormat format = conda_cache_format())
+      : root_(std::move(root)), format_(std::move(format)) {}
   const std::filesystem::path& root() const { return root_; }
 
   // Verifies `archive` against `expected` and returns its extracted directory, extracting it
@@ -73,8 +87,10 @@ class PackageCache {
   using FetchProgressFn = std::function<void(const FetchProgress&)>;
 
   // fetch()es every request on up to `parallelism` threads (`fetcher` must be thread-safe);
-  // returns the extracted directories in request order. After a failure no further request is
-  // started, and the error of the earliest failed request is returned (de::parallel_for).
+  // returns the extracted directories in request order. The first failure stops the rest: no
+  // further request is started, the downloads in flight (and their retries) are cancelled, and
+  // that first error is returned (de::parallel_for_cancelling). A host that no attempt could reach
+  // fails all of its URLs at once (HttpFetcher).
   // `progress` is called from the fetching threads, never concurrently.
   Result<std::vector<std::filesystem::path>> fetch_all(std::span<const FetchRequest> requests,
                                                        Fetcher& fetcher, unsigned parallelism = 4,
@@ -91,9 +107,10 @@ class PackageCache {
   using Report = std::function<void(FetchProgress::State, std::uint64_t bytes)>;
   Result<std::filesystem::path> fetch_reporting(const std::string& url,
                                                 const ExpectedHashes& expected, Fetcher& fetcher,
-                                                const Report& report);
+                                                const Report& report, const Cancellation* cancel);
 
   std::filesystem::path root_;
+  CacheFormat format_;
 };
 
 }  // namespace de::conda

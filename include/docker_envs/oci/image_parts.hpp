@@ -24,4 +24,16 @@ std::string final_config(const Image& image, std::span<const LayerBlob> layers);
 Manifest oci_manifest(const Image& image, const Descriptor& config,
                       std::span<const LayerBlob> layers);
 
+// The source's manifest as it is (its bytes and its media type, Docker schema 2 included), when it
+// describes exactly what a writer produced: the image is unedited (Image::source_manifest_bytes)
+// and `config` and the layer blobs are the ones the manifest lists (same digests, same order).
+// Writers that store it instead of deriving a manifest keep the image's digest, as crane and
+// containerd do; nullopt means the manifest must be derived (oci_manifest).
+struct KeptManifest {
+  std::string bytes;
+  Descriptor descriptor;  // media type, digest and size of `bytes`
+};
+std::optional<KeptManifest> kept_source_manifest(const Image& image, std::string_view config,
+                                                 std::span<const LayerBlob> layers);
+
 }  // namespace de::oci

@@ -2,10 +2,13 @@
 // "oci-archive:PATH[:TAG]", "scratch", or a bare path recognised by its content.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/error.hpp"
@@ -42,6 +45,26 @@ struct ReadOptions {
 // place while the Image is used (temporary extractions are owned by the layers).
 Result<Image> read_image(const ImageRef& ref, const ReadOptions& options = {});
 
+// Every image a source holds under one name: a single image, or each platform's image of a
+// multi-platform image (an image index; nested indexes are flattened, and entries for the
+// platform unknown/unknown, build attestations, are skipped). Layers read lazily, as read_image's.
+struct ImageSet {
+  std::vector<Image> images;
+  std::vector<Platform> platforms;  // each image's: its index entry's, else its config's
+  bool index = false;               // the source holds an image index (even of one image)
+};
+Result<ImageSet> read_image_set(const ImageRef& ref);
+
+// The index a set of images was read from (a registry's multi-platform image), so that writing the
+// unedited set keeps the index's bytes and digest (write_image_index).
+struct SourceIndex {
+  std::string media_type;  // OCI index or Docker manifest list
+  std::string bytes;
+  // The blobs of the entries that are not images (attestation manifests and the blobs they list),
+  // by digest, stored as they are.
+  std::map<Digest, std::string> other_blobs;
+};
+
 struct WriteOptions {
   // Compression of layers that are written compressed (OCI layouts). Layers already stored with
   // this compression are copied as they are; others are (re)compressed. docker-archive output
@@ -49,6 +72,13 @@ struct WriteOptions {
   Compression compression = Compression::Gzip;
   // Keep existing compressed blobs even when their compression differs from `compression`.
   bool keep_compressed = true;
+  // An unedited image whose layer blobs are copied as they are keeps its source's manifest bytes
+  // and media type (Docker schema 2 included), so its digest stays the same; false derives an OCI
+  // manifest (and index) for every image (`--format oci`).
+  bool keep_source_manifests = true;
+  // write_image_index: the index the images came from, written as it is when it lists exactly the
+  // manifests written (kept, see above) and `other_blobs`; else an OCI index is derived.
+  std::shared_ptr<const SourceIndex> source_index;
 };
 
 struct WriteResult {

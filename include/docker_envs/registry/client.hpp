@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +23,7 @@
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/base/progress.hpp"
 #include "docker_envs/oci/image.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/manifest.hpp"
 #include "docker_envs/registry/auth.hpp"
 #include "docker_envs/registry/reference.hpp"
@@ -93,6 +95,34 @@ struct PullResult {
 Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& options,
                               const PullOptions& pull = {});
 
+// An image index in a registry: its digest and the platforms of its images.
+struct IndexPlatforms {
+  Digest digest;
+  std::vector<oci::Platform> platforms;  // in the index's order; attestations (unknown/unknown)
+                                         // and unlabelled entries left out
+};
+
+// Fetches only what `ref` names: for an image index with platform-labelled images, its digest and
+// their platforms (each then pulled with pull_image(ref.with_digest(digest), {.platform = p}));
+// nothing for a single image.
+Result<std::optional<IndexPlatforms>> index_platforms(const Reference& ref,
+                                                      const RegistryOptions& options);
+
+struct PullAllResult {
+  std::vector<PullResult> images;  // every image of the index in its order, or the one image
+  // When the reference named an index: its bytes and media type and the blobs of its entries that
+  // are not images (attestations), for oci::write_image_index to keep its digest.
+  std::shared_ptr<const oci::SourceIndex> index;
+  std::optional<Digest> index_digest;
+  std::uint64_t bytes_downloaded = 0;
+  std::uint64_t bytes_cached = 0;
+};
+
+// Pulls an image whole: every image of an index (each with its manifest bytes), the index's
+// bytes, and the entries that are not images as raw blobs; or the one image a manifest names.
+Result<PullAllResult> pull_all(const Reference& ref, const RegistryOptions& options,
+                               const PullOptions& pull = {});
+
 enum class ManifestFormat {
   Auto,  // Docker schema 2 when the source was Docker (and all layers are gzip), else OCI
   Oci,
@@ -101,6 +131,8 @@ enum class ManifestFormat {
 
 struct PushOptions {
   Compression compression = Compression::Gzip;  // for layers that are not already compressed
+  // Keep layers already compressed otherwise as they are; off: recompress them in `compression`.
+  bool keep_compressed = true;
   ManifestFormat format = ManifestFormat::Auto;
   // 0: each blob in one PUT (monolithic). Otherwise blobs larger than this go up in PATCH chunks.
   std::uint64_t chunk_size = 0;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Crash consistency (issue 13 item 19): a build killed with SIGKILL at any point (real kills after
+# a spread of delays, no test hooks) leaves caches that the next build uses as they are: it
+# succeeds and writes the image a clean build writes (same manifest digest), and every cached
+# layer blob and downloaded package still matches its digest. Two builds sharing one empty cache
+# at once both succeed with identical images.
+#
+# Packages come over HTTP (the download path: temp file, verify, rename), extraction and layers go
+# through the package and layer caches, the output is an OCI layout (killed mid-write, it is
+# written again in place).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$DE_SOURCE_DIR/tests/integration/build_lib.sh"
+source "$DE_SOURCE_DIR/tests/support/channel_server.sh"
+need_build
+need_cmd sha256sum
+
+cd "$TEST_TMP"
+
+log "a channel of 6 packages (4 MiB of random bytes each), served over HTTP"
+channel=$TEST_TMP/channel
+for n in a b c d e f; do
+  stage=$(mktemp -d "$TEST_TMP/stage.XXXXXX")
+  mkdir -p "$stage/share/$n/sub"
+  head -c $((4 << 20)) /dev/urandom >"$stage/share/$n/data.bin"
+  echo "$n" >"$stage/share/$n/sub/name.txt"
+  CONDAPKG_FORMATS=conda condapkg_build "$stage" "$channel" linux-64 "pkg-$n" 1.0 0 >/dev/null ||
+    die "could not make package pkg-$n"
+  rm -rf "$stage"
+done
+condapkg_index "$channel" >/dev/null
+start_channel_server "$channel"
+(cd "$channel" && explicit_lock "$channel" "$CHANNEL_URL" linux-64/*.conda) >lock.txt
+
+build() { # build CACHE DEST: one build of the lock
+  "$DE_CLI" build lock.txt --base scratch --cache-dir "$1" -o "$2"
+}
+digest() { inspect "$1" "j['manifest_digest']"; }
+
+# check_cache CACHE: every layer blob and downloaded package matches its digest, and no temp file
+# claims to be an entry.
+check_cache() {
+  local cache=$1 f name
+  while IFS= read -r -d '' f; do
+    name=$(basename "$f")
+    [[ "$name" == .* ]] && continue # a temp file of a killed build: never read
+    assert_eq "$name" "$(sha256sum <"$f" | cut -c1-64)" "content of the cached blob $f"
+  done < <(find "$cache" -path '*/blobs/sha256/*' -type f -print0)
+  while IFS= read -r -d '' f; do
+    name=$(basename "$f")
+    [[ "$name" == *.conda ]] || continue
+    grep -q "$(sha256sum <"$f" | cut -c1-64)" lock.txt || die "the downloaded package $f is not the one the lock names"
+  done < <(find "$cache" -path '*/downloads/*' -type f -print0)
+}
+
+log "clean build"
+build "$TEST_TMP/clean-cache" "oci:$TEST_TMP/clean" >/dev/null 2>clean.err || die "clean build failed: $(cat clean.err)"
+want=$(digest "oci:$TEST_TMP/clean")
+
+log "kill -9 after a spread of delays, then build again with the same cache and destination"
+cache=$TEST_TMP/cache
+kills=0
+for delay in 0.05 0.1 0.2 0.3 0.5 0.8; do
+  rm -rf "$cache" "$TEST_TMP/out"
+  build "$cache" "oci:$TEST_TMP/out" >/dev/null 2>build.err &
+  pid=$!
+  sleep "$delay"
+  if kill -KILL "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+  wait "$pid" 2>/dev/null || true
+  # A second kill in the build that follows, at half the delay: caches killed twice.
+  build "$cache" "oci:$TEST_TMP/out" >/dev/null 2>build.err &
+  pid=$!
+  sleep "$(python3 -c "print($delay / 2)")"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  build "$cache" "oci:$TEST_TMP/out" >/dev/null 2>build.err ||
+    die "the build after a kill at ${delay}s failed: $(cat build.err)"
+  assert_eq "$want" "$(digest "oci:$TEST_TMP/out")" "image built after a kill at ${delay}s"
+  check_cache "$cache"
+done
+((kills >= 3)) || die "only $kills builds were still running when killed: make the packages bigger"
+log "$kills builds killed mid-way; every rebuild gave $want"
+
+log "two builds at once sharing one empty cache"
+rm -rf "$cache"
+build "$cache" "oci:$TEST_TMP/one" >/dev/null 2>one.err &
+one=$!
+build "$cache" "oci:$TEST_TMP/two" >/dev/null 2>two.err &
+two=$!
+wait "$one" || die "the first of two concurrent builds failed: $(cat one.err)"
+wait "$two" || die "the second of two concurrent builds failed: $(cat two.err)"
+assert_eq "$want" "$(digest "oci:$TEST_TMP/one")" "first concurrent build"
+assert_eq "$want" "$(digest "oci:$TEST_TMP/two")" "second concurrent build"
+check_cache "$cache"
