@@ -28,7 +28,7 @@ bool takes_next_word(const CLI::App& app, std::string_view arg) {
   if (arg.find('=') != std::string_view::npos) return false;
   for (const CLI::App* at = &app; at; at = at->get_parent())
     if (const CLI::Option* option = at->get_option_no_throw(std::string(arg)))
-      return option->get_type_size() > 0;
+      return option->get_items_expected_max() > 0;  // flags expect no item
   return false;
 }
 
