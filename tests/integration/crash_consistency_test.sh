@@ -37,19 +37,19 @@ build() { # build CACHE DEST: one build of the lock
 digest() { inspect "$1" "j['manifest_digest']"; }
 
 # check_cache CACHE: every layer blob and downloaded package matches its digest, and no temp file
-# claims to be an entry.
+# claims to be an entry. (.used/ holds the use stamps `cache prune` reads, named like entries.)
 check_cache() {
   local cache=$1 f name
   while IFS= read -r -d '' f; do
     name=$(basename "$f")
     [[ "$name" == .* ]] && continue # a temp file of a killed build: never read
     assert_eq "$name" "$(sha256sum <"$f" | cut -c1-64)" "content of the cached blob $f"
-  done < <(find "$cache" -path '*/blobs/sha256/*' -type f -print0)
+  done < <(find "$cache" -path '*/.used' -prune -o -path '*/blobs/sha256/*' -type f -print0)
   while IFS= read -r -d '' f; do
     name=$(basename "$f")
     [[ "$name" == *.conda ]] || continue
     grep -q "$(sha256sum <"$f" | cut -c1-64)" lock.txt || die "the downloaded package $f is not the one the lock names"
-  done < <(find "$cache" -path '*/downloads/*' -type f -print0)
+  done < <(find "$cache" -path '*/.used' -prune -o -path '*/downloads/*' -type f -print0)
 }
 
 log "clean build"

@@ -185,7 +185,10 @@ assert_eq "application/vnd.docker.distribution.manifest.list.v2+json" \
   "$(json "['manifests'][0]['mediaType']" <"$TEST_TMP/multi/index.json")" "index.json media type"
 assert_eq 2 "$(json "['images'].__len__()" <"$TEST_TMP/multi.json")" "images pulled"
 check_layout "$TEST_TMP/multi"
-assert_eq amd64 "$("$DE_CLI" image inspect "oci:$TEST_TMP/multi" | json "['config']['architecture']")" "the host platform read back"
+assert_eq amd64 "$("$DE_CLI" image inspect "oci:$TEST_TMP/multi" --platform linux/amd64 | json "['config']['architecture']")" "the amd64 image read back"
+# Without --platform, inspect names the platforms of the index it reads (issue 13: whole indexes).
+platforms=$("$DE_CLI" image inspect "oci:$TEST_TMP/multi" | python3 -c "import json,sys; print(' '.join(p['platform'] for p in json.load(sys.stdin)['platforms']))")
+assert_eq "linux/amd64 linux/arm64" "$platforms" "the platforms read back"
 if command -v skopeo >/dev/null; then
   skopeo inspect --raw "oci:$TEST_TMP/multi" >"$TEST_TMP/multi.raw"
   assert_eq "$L" "$(sha "$TEST_TMP/multi.raw")" "raw index (skopeo inspect --raw oci:)"
