@@ -19,7 +19,8 @@ asan_dir=${ASAN_BUILD_DIR:-build-asan}
 ctest_jobs=${CTEST_JOBS:-2}
 
 failures=()
-step() { printf '\n==== %s ====\n' "$*"; }
+# Each step header carries the seconds since the start, so a CI log shows where the time goes.
+step() { printf '\n==== %s (at %ds) ====\n' "$*" "$SECONDS"; }
 fail() {
   echo "test.sh: FAILED: $*" >&2
   failures+=("$*")
@@ -119,6 +120,7 @@ if [[ "${DE_SKIP_FUZZ:-}" != 1 ]]; then
 fi
 
 step "summary"
+echo "test.sh: ${SECONDS}s in all"
 rm -rf "$logs_dir"
 if ((${#failures[@]})); then
   printf 'test.sh: %d step(s) failed:\n' "${#failures[@]}"
