@@ -210,10 +210,12 @@ std::string quoted(std::string_view value) {
   return fmt::format("{}{}{}", q, value, q);
 }
 
-// Appends key=value to a bracket list, quoting values that contain ',', ' ', '=' or brackets
-// (with " when the value holds a ', which parse() allows only inside "...").
+// Appends key=value to a bracket list, quoting values that an unquoted value could not hold: ',',
+// '=', brackets, quotes and any whitespace (all of which end or refuse an unquoted value in
+// parse_brackets), with " when the value holds a ', which parse() allows only inside "...".
 void add_bracket(std::vector<std::string>& brackets, std::string_view key, std::string_view value) {
-  bool quote = value.find_first_of(", =[]'\"") != std::string_view::npos;
+  bool quote = value.find_first_of(",=[]'\"") != std::string_view::npos ||
+               std::ranges::any_of(value, detail::is_space);
   brackets.push_back(fmt::format("{}={}", key, quote ? quoted(value) : std::string(value)));
 }
 

@@ -175,6 +175,20 @@ TEST(MatchSpec, StartsWithWithManyStarsPrintsOneSpelling) {
   EXPECT_EQ(M("x ==1.2***").to_string(), "x=1.2");
 }
 
+// Found by fuzz/match_spec_fuzz.cpp (60 s run): a quoted bracket value holding a carriage return,
+// tab or other whitespace but no space (`n[fn='a\r2']`) was printed unquoted, and an unquoted
+// value ends at any whitespace, so the printed spec did not parse.
+TEST(MatchSpec, BracketValueWithAnyWhitespaceIsPrintedQuoted) {
+  for (std::string ws : {"\r", "\t", "\n", "\f", "\v"}) {
+    std::string in = "n[fn='a" + ws + "2', license='x" + ws + "y']";
+    SCOPED_TRACE(in);
+    std::string once = M(in).to_string();
+    auto again = MatchSpec::parse(once);
+    ASSERT_TRUE(again.has_value()) << once;
+    EXPECT_EQ(again->to_string(), once);
+  }
+}
+
 TEST(MatchSpec, CanonicalStrings) {
   struct Case {
     std::string_view in, out;
