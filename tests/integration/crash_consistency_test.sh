@@ -53,13 +53,18 @@ check_cache() {
 }
 
 log "clean build"
+started=$(date +%s.%N)
 build "$TEST_TMP/clean-cache" "oci:$TEST_TMP/clean" >/dev/null 2>clean.err || die "clean build failed: $(cat clean.err)"
+took=$(python3 -c "print($(date +%s.%N) - $started)")
 want=$(digest "oci:$TEST_TMP/clean")
 
-log "kill -9 after a spread of delays, then build again with the same cache and destination"
+# The delays are fractions of the clean build's time, so that the kills land inside a build on a
+# fast machine as on a loaded one (fixed delays let a fast CI machine finish before most kills).
+log "kill -9 after a spread of delays (fractions of the clean build's ${took}s), then build again with the same cache and destination"
 cache=$TEST_TMP/cache
 kills=0
-for delay in 0.05 0.1 0.2 0.3 0.5 0.8; do
+for fraction in 0.03 0.1 0.2 0.35 0.5 0.7; do
+  delay=$(python3 -c "print(round($took * $fraction, 3))")
   rm -rf "$cache" "$TEST_TMP/out"
   build "$cache" "oci:$TEST_TMP/out" >/dev/null 2>build.err &
   pid=$!
@@ -77,7 +82,7 @@ for delay in 0.05 0.1 0.2 0.3 0.5 0.8; do
   assert_eq "$want" "$(digest "oci:$TEST_TMP/out")" "image built after a kill at ${delay}s"
   check_cache "$cache"
 done
-((kills >= 3)) || die "only $kills builds were still running when killed: make the packages bigger"
+((kills >= 3)) || die "only $kills builds were still running when killed (clean build took ${took}s)"
 log "$kills builds killed mid-way; every rebuild gave $want"
 
 log "two builds at once sharing one empty cache"
