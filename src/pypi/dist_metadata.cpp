@@ -30,10 +30,11 @@ Result<CoreMetadata> read_wheel_metadata(std::string_view wheel, std::string_vie
   return fail(Code::Corruption, "{}: no .dist-info/METADATA in the wheel", source);
 }
 
-Result<CoreMetadata> IndexClient::file_metadata(const DistributionFile& file) {
-  auto m = core_metadata(file);
+Result<CoreMetadata> IndexClient::file_metadata(const DistributionFile& file,
+                                                const Cancellation* cancel) {
+  auto m = core_metadata(file, cancel);
   if (m || m.error().code() != Code::NotFound) return m;
-  auto r = DE_TRY_CTX(transport_.get(file.url, "*/*"),
+  auto r = DE_TRY_CTX(transport_.get(file.url, "*/*", cancel),
                       fmt::format("downloading {} for its metadata", file.filename));
   if (r.status < 200 || r.status >= 300)
     return fail(r.status == 404 ? Code::NotFound : Code::Network, "{}: HTTP {}",

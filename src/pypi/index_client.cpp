@@ -52,36 +52,43 @@ bool file_is_of_project(const DistributionFile& file, std::string_view normalize
 IndexClient::IndexClient(IndexSources sources, IndexTransport& transport)
     : sources_(std::move(sources)), transport_(transport) {}
 
-Result<std::vector<DistributionFile>> IndexClient::files(std::string_view project) {
+Result<std::vector<DistributionFile>> IndexClient::files(std::string_view project,
+                                                         const Cancellation* cancel) {
   std::string key = normalize_name(project);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  }
   std::vector<DistributionFile> out;
   for (const auto& root : sources_.index_urls) {
-    auto files = DE_TRY(index_files(root, key));
+    auto files = DE_TRY(index_files(root, key, cancel));
     out.insert(out.end(), std::make_move_iterator(files.begin()),
                std::make_move_iterator(files.end()));
   }
   for (const auto& location : sources_.find_links) {
+    std::lock_guard lock(links_mutex_);
     auto it = links_.find(location);
     if (it == links_.end())
-      it = links_.emplace(location, DE_TRY_CTX(find_links_files(location),
+      it = links_.emplace(location, DE_TRY_CTX(find_links_files(location, cancel),
                                                fmt::format("reading --find-links {}",
                                                            redact_url(location))))
                .first;
     for (const auto& f : it->second)
       if (file_is_of_project(f, key)) out.push_back(f);
   }
+  std::lock_guard lock(cache_mutex_);
   cache_.emplace(key, out);
   return out;
 }
 
 Result<std::vector<DistributionFile>> IndexClient::index_files(const std::string& root,
-                                                               const std::string& project) {
+                                                               const std::string& project,
+                                                               const Cancellation* cancel) {
   std::string base = root;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string url = base + "/" + project + "/";
   auto ctx = [&] { return fmt::format("reading the index page of '{}'", project); };
-  IndexResponse r = DE_TRY_CTX(transport_.get(url, kSimpleAccept), ctx());
+  IndexResponse r = DE_TRY_CTX(transport_.get(url, kSimpleAccept, cancel), ctx());
   if (r.status == 404 || r.status == 410) return std::vector<DistributionFile>{};
   if (r.status < 200 || r.status >= 300) return std::unexpected(http_error(url, r.status).error().add_context(ctx()));
   ProjectPage page = DE_TRY_CTX(parse_project_page(r.body, r.content_type, r.url), ctx());
@@ -91,9 +98,10 @@ Result<std::vector<DistributionFile>> IndexClient::index_files(const std::string
   return out;
 }
 
-Result<std::vector<DistributionFile>> IndexClient::find_links_files(const std::string& location) {
+Result<std::vector<DistributionFile>> IndexClient::find_links_files(const std::string& location,
+                                                                    const Cancellation* cancel) {
   if (location.starts_with("http://") || location.starts_with("https://")) {
-    IndexResponse r = DE_TRY(transport_.get(location, "text/html"));
+    IndexResponse r = DE_TRY(transport_.get(location, "text/html", cancel));
     if (r.status < 200 || r.status >= 300) return http_error(location, r.status);
     return DE_TRY(parse_simple_html(r.body, r.url)).files;
   }
@@ -127,12 +135,13 @@ Result<std::vector<DistributionFile>> IndexClient::find_links_files(const std::s
   return fail(Code::NotFound, "'{}' does not exist", path);
 }
 
-Result<CoreMetadata> IndexClient::core_metadata(const DistributionFile& file) {
+Result<CoreMetadata> IndexClient::core_metadata(const DistributionFile& file,
+                                                const Cancellation* cancel) {
   if (!file.has_core_metadata)
     return fail(Code::NotFound, "{}: the index serves no metadata file for it", file.filename);
   std::string url = file.core_metadata_url();
   auto ctx = [&] { return fmt::format("reading the metadata of {}", file.filename); };
-  IndexResponse r = DE_TRY_CTX(transport_.get(url, "*/*"), ctx());
+  IndexResponse r = DE_TRY_CTX(transport_.get(url, "*/*", cancel), ctx());
   if (r.status == 404 || r.status == 410)
     return fail(Code::NotFound, "{}: no metadata file at {}", file.filename, redact_url(url));
   if (r.status < 200 || r.status >= 300)

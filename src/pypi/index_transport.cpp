@@ -1,8 +1,10 @@
 // IndexTransport over the library's HTTP layer (ffi::http sessions and the shared retry policy of
 // ffi/http_retry.hpp), and file:// from the file system.
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "docker_envs/base/digest.hpp"
 
@@ -72,18 +74,64 @@ class AnswerCache {
   std::filesystem::path dir_;
 };
 
+// The idle sessions of a transport: a request borrows one (a new one when all are busy) and
+// gives it back, so that concurrent requests each have their own and consecutive ones reuse
+// their connections.
+class SessionPool {
+ public:
+  explicit SessionPool(http::SessionOptions options) : options_(std::move(options)) {}
+
+  class Lease {
+   public:
+    Lease(SessionPool& pool, std::unique_ptr<http::Session> session)
+        : pool_(pool), session_(std::move(session)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_.give_back(std::move(session_)); }
+    http::Session& operator*() const { return *session_; }
+    http::Session* operator->() const { return session_.get(); }
+
+   private:
+    SessionPool& pool_;
+    std::unique_ptr<http::Session> session_;
+  };
+
+  Lease borrow() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto session = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(session));
+      }
+    }
+    return Lease(*this, std::make_unique<http::Session>(options_));
+  }
+
+ private:
+  void give_back(std::unique_ptr<http::Session> session) {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(session));
+  }
+
+  http::SessionOptions options_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<http::Session>> idle_;
+};
+
 class LibraryTransport final : public IndexTransport {
  public:
   explicit LibraryTransport(const IndexTransportOptions& options)
       : options_(options),
-        session_(http::SessionOptions{.verify_tls = true,
-                                      .extra_ca_file = options.extra_ca_file,
-                                      .connect_timeout = options.connect_timeout,
-                                      .stall_timeout = options.stall_timeout}) {
+        sessions_(http::SessionOptions{.verify_tls = true,
+                                       .extra_ca_file = options.extra_ca_file,
+                                       .connect_timeout = options.connect_timeout,
+                                       .stall_timeout = options.stall_timeout}) {
     if (!options.cache_dir.empty()) cache_.emplace(options.cache_dir / "pypi-http");
   }
 
-  Result<IndexResponse> get(const std::string& url, std::string_view accept) override {
+  Result<IndexResponse> get(const std::string& url, std::string_view accept,
+                            const Cancellation* cancel) override {
     if (url.starts_with("file://")) return get_file(url);
     if (!url.starts_with("http://") && !url.starts_with("https://"))
       return fail(Code::Unsupported, "cannot fetch '{}': not an http(s) or file URL",
@@ -97,19 +145,18 @@ class LibraryTransport final : public IndexTransport {
     if (cache_) cached = cache_->load(url, accept);
     for (int attempt = 1;; ++attempt) {
       // One byte more than allowed, so that a truncated (too large) body is seen.
-      http::Request request{.url = url, .max_body = options_.max_body + 1};
+      http::Request request{.url = url, .max_body = options_.max_body + 1, .cancel = cancel};
       request.headers.push_back("Accept: " + std::string(accept));
       if (cached && !cached->etag.empty())
         request.headers.push_back("If-None-Match: " + cached->etag);
       if (cached && !cached->last_modified.empty())
         request.headers.push_back("If-Modified-Since: " + cached->last_modified);
-      auto r = session_.perform(request);
+      auto r = sessions_.borrow()->perform(request);
       if (!r) {
-        if (r.error().transient && policy.may_retry(attempt)) {
-          http::wait_before_retry(policy, attempt, std::nullopt,
-                                  {.url = url, .reason = r.error().error.message()});
+        if (r.error().transient && !r.error().cancelled && policy.may_retry(attempt) &&
+            http::wait_before_retry(policy, attempt, std::nullopt,
+                                    {.url = url, .reason = r.error().error.message()}, cancel))
           continue;
-        }
         // The wrapper's message carries the raw URL: show it redacted.
         std::string shown = redact_url(url);
         std::string message = r.error().error.message();
@@ -122,10 +169,11 @@ class LibraryTransport final : public IndexTransport {
       if (http::is_transient_status(r->status) && policy.may_retry(attempt)) {
         auto retry_after = r->header("Retry-After");
         std::string reason = fmt::format("HTTP {}", r->status);
-        http::wait_before_retry(policy, attempt,
-                                retry_after ? http::parse_retry_after(*retry_after) : std::nullopt,
-                                {.url = url, .reason = reason});
-        continue;
+        if (http::wait_before_retry(
+                policy, attempt, retry_after ? http::parse_retry_after(*retry_after) : std::nullopt,
+                {.url = url, .reason = reason}, cancel))
+          continue;
+        // Cancelled while waiting: the last answer stands.
       }
       if (r->status == 304 && cached) return std::move(cached->response);
       if (r->body.size() > options_.max_body)
@@ -165,7 +213,7 @@ class LibraryTransport final : public IndexTransport {
   }
 
   IndexTransportOptions options_;
-  http::Session session_;
+  SessionPool sessions_;
   std::optional<AnswerCache> cache_;
 };
 

@@ -6,7 +6,8 @@ namespace de::pypi {
 
 Result<ResolveOutcome> resolve_for_image(const ImageResolveRequest& request) {
   Target target = DE_TRY_CTX(Target::for_image(request.target), "describing the image's Python");
-  ResolveRequest resolve_request{.allow_prereleases = request.allow_prereleases};
+  ResolveRequest resolve_request{.allow_prereleases = request.allow_prereleases,
+                                 .fetch_threads = request.fetch_threads};
   for (std::size_t i = 0; i < request.requirements.size(); ++i)
     resolve_request.requirements.push_back(DE_TRY_CTX(
         Requirement::parse(request.requirements[i]), fmt::format("pip requirement {}", i + 1)));

@@ -6,6 +6,7 @@
 
 #include "docker_envs/base/redact.hpp"
 #include "pypi/resolver_candidates.hpp"
+#include "pypi/resolver_prefetch.hpp"
 
 namespace de::pypi {
 
@@ -41,7 +42,11 @@ std::string node_extra(const std::string& node) {
 class Resolver {
  public:
   Resolver(const ResolveRequest& request, const Target& target, DistributionSource& source)
-      : request_(request), target_(target), source_(source) {}
+      : request_(request), target_(target), source_(source) {
+    if (request.fetch_threads > 1)
+      prefetcher_.emplace(source, target, request.installed, request.allow_prereleases,
+                          request.fetch_threads);
+  }
 
   Result<ResolveOutcome> run() {
     for (const auto& r : request_.requirements) {
@@ -164,14 +169,45 @@ class Resolver {
     return out;
   }
 
+  // Fetches, together, the pages of every name required so far that the search has not read
+  // (and what they lead to: see resolver_prefetch.hpp).
+  void prefetch() {
+    std::vector<detail::WantedProject> wanted;
+    for (const auto& c : constraints_) {
+      if (!c.url.empty() || projects_.contains(c.name)) continue;
+      detail::WantedProject w{.name = c.name, .spec = c.spec, .extras = {}};
+      if (std::string extra = node_extra(c.node); !extra.empty()) w.extras.insert(extra);
+      wanted.push_back(std::move(w));
+    }
+    prefetcher_->run(wanted);
+  }
+
+  Result<std::vector<DistributionFile>> fetch_project_files(const std::string& name) {
+    if (prefetcher_) {
+      auto page = prefetcher_->take_page(name);
+      if (!page) {
+        prefetch();
+        page = prefetcher_->take_page(name);
+      }
+      if (page) return std::move(*page);
+    }
+    return source_.project_files(name);
+  }
+
   Result<const ProjectCandidates*> project_candidates(const std::string& name) {
     auto it = projects_.find(name);
     if (it == projects_.end()) {
-      auto files = DE_TRY_CTX(source_.project_files(name),
+      auto files = DE_TRY_CTX(fetch_project_files(name),
                               fmt::format("looking up the PyPI project '{}'", name));
       it = projects_.emplace(name, detail::group_candidates(name, files, target_)).first;
     }
     return &it->second;
+  }
+
+  Result<CoreMetadata> fetch_metadata(const DistributionFile& file) {
+    if (prefetcher_)
+      if (auto m = prefetcher_->take_metadata(file.url)) return std::move(*m);
+    return source_.file_metadata(file);
   }
 
   Result<const ProjectCandidates*> url_candidate(const std::string& name, const std::string& url) {
@@ -185,7 +221,7 @@ class Resolver {
   Result<const CoreMetadata*> metadata(const Candidate& c) {
     auto it = metadata_.find(c.file.url);
     if (it == metadata_.end()) {
-      auto m = DE_TRY_CTX(source_.file_metadata(c.file),
+      auto m = DE_TRY_CTX(fetch_metadata(c.file),
                           fmt::format("reading the metadata of {}", c.file.filename));
       if (normalize_name(m.name) != c.name || m.version != c.version)
         return fail(Code::Corruption, "{}: the metadata describes {} {}", c.file.filename, m.name,
@@ -284,6 +320,7 @@ class Resolver {
   std::set<std::string> requested_;
   std::map<std::string, ProjectCandidates> projects_;
   std::map<std::string, CoreMetadata> metadata_;
+  std::optional<detail::Prefetcher> prefetcher_;  // with fetch_threads > 1
   std::size_t attempts_ = 0;
   std::string failure_;
   std::size_t failure_depth_ = 0;

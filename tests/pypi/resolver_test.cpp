@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,24 +50,33 @@ class FakeSource final : public DistributionSource {
     files_[normalize_name(name)].push_back(std::move(f));
   }
 
-  Result<std::vector<DistributionFile>> project_files(std::string_view project) override {
+  // The project's page fails as an index answering 500 would.
+  void broken(const std::string& name) { broken_.insert(normalize_name(name)); }
+
+  // Called from the resolver's fetch threads: the maps are only read, the counters are atomic.
+  Result<std::vector<DistributionFile>> project_files(std::string_view project,
+                                                      const Cancellation*) override {
     ++lookups;
+    if (broken_.contains(normalize_name(project)))
+      return fail(Code::Network, "https://index.example/simple/{}/: HTTP 500",
+                  normalize_name(project));
     auto it = files_.find(normalize_name(project));
     return it == files_.end() ? std::vector<DistributionFile>{} : it->second;
   }
-  Result<CoreMetadata> file_metadata(const DistributionFile& file) override {
+  Result<CoreMetadata> file_metadata(const DistributionFile& file, const Cancellation*) override {
     ++metadata_reads;
     auto it = metadata_.find(file.url);
     if (it == metadata_.end()) return fail(Code::NotFound, "no metadata for {}", file.url);
     return CoreMetadata::parse(it->second, file.filename);
   }
 
-  int lookups = 0;
-  int metadata_reads = 0;
+  std::atomic<int> lookups = 0;
+  std::atomic<int> metadata_reads = 0;
 
  private:
   std::map<std::string, std::vector<DistributionFile>> files_;
   std::map<std::string, std::string> metadata_;
+  std::set<std::string> broken_;
 };
 
 Target target() {
@@ -81,11 +92,12 @@ std::vector<Requirement> reqs(std::initializer_list<const char*> texts) {
   return out;
 }
 
-// "name==version[extras]" per distribution, or the explanation prefixed with "UNRESOLVABLE: ".
-std::string run(FakeSource& source, std::initializer_list<const char*> texts,
-                std::map<std::string, Version> installed = {}, bool pre = false) {
+// "name==version[extras]" per distribution, or the explanation prefixed with "UNRESOLVABLE: ",
+// or the error prefixed with "ERROR: ", fetching with `threads` threads.
+std::string run_with(unsigned threads, FakeSource& source, std::initializer_list<const char*> texts,
+                     std::map<std::string, Version> installed = {}, bool pre = false) {
   ResolveRequest request{.requirements = reqs(texts), .installed = std::move(installed),
-                         .allow_prereleases = pre};
+                         .allow_prereleases = pre, .fetch_threads = threads};
   auto t = target();
   auto outcome = resolve(request, t, source);
   if (!outcome) return "ERROR: " + outcome.error().to_string();
@@ -101,6 +113,16 @@ std::string run(FakeSource& source, std::initializer_list<const char*> texts,
     }
   }
   return out;
+}
+
+// As run_with, one request at a time and then in parallel: the outcome, explanations and errors
+// included, must not depend on it.
+std::string run(FakeSource& source, std::initializer_list<const char*> texts,
+                std::map<std::string, Version> installed = {}, bool pre = false) {
+  std::string one = run_with(1, source, texts, installed, pre);
+  std::string many = run_with(8, source, texts, installed, pre);
+  EXPECT_EQ(one, many) << "one request at a time vs 8 at once";
+  return many;
 }
 
 TEST(PypiResolver, NewestCompatibleVersionsAndDependencies) {
@@ -220,7 +242,10 @@ TEST(PypiResolver, SourceOnlyVersionsAreNamed) {
 TEST(PypiResolver, MetadataIsReadOnlyForTriedCandidates) {
   FakeSource s;
   for (int i = 0; i < 50; ++i) s.wheel("many", "1." + std::to_string(i));
-  EXPECT_EQ(run(s, {"many"}), "many==1.49");
+  EXPECT_EQ(run_with(1, s, {"many"}), "many==1.49");
+  EXPECT_EQ(s.metadata_reads, 1);
+  s.metadata_reads = 0;
+  EXPECT_EQ(run_with(8, s, {"many"}), "many==1.49");  // the prefetch guesses the same one
   EXPECT_EQ(s.metadata_reads, 1);
 }
 
@@ -233,6 +258,73 @@ TEST(PypiResolver, DirectUrlWheels) {
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code(), Code::Unsupported);
   EXPECT_NE(outcome.error().to_string().find("source distribution"), std::string::npos);
+}
+
+// A graph wide and deep enough for several fetch batches, with guesses the search overrules.
+void add_wide_graph(FakeSource& s) {
+  for (int i = 0; i < 12; ++i) {
+    std::string n = "top" + std::to_string(i);
+    s.wheel(n, "1.0", {.requires_dist = {"mid" + std::to_string(i % 4) + ">=1", "base<3"}});
+    s.wheel(n, "2.0", {.requires_dist = {"mid" + std::to_string(i % 4) + ">=2", "base"}});
+  }
+  for (int i = 0; i < 4; ++i) {
+    std::string n = "mid" + std::to_string(i);
+    s.wheel(n, "1.0", {.requires_dist = {"leaf" + std::to_string(i), "base<3"}});
+    s.wheel(n, "2.0", {.requires_dist = {"leaf" + std::to_string(i), "base>=3"}});
+    s.wheel("leaf" + std::to_string(i), "0.1", {.extras = {"x"}});
+  }
+  s.wheel("base", "2.5");
+  s.wheel("base", "3.0");
+  s.wheel("opt", "1.0", {.requires_dist = {"extra-dep; extra == 'x'"}, .extras = {"x"}});
+  s.wheel("extra-dep", "4.0");
+}
+
+TEST(PypiResolver, ParallelFetchGivesTheSameOutcome) {
+  FakeSource s;
+  add_wide_graph(s);
+  std::string all = "base==3.0 leaf0==0.1 leaf1==0.1 leaf2==0.1 leaf3==0.1 mid0==2.0 mid1==2.0 "
+                    "mid2==2.0 mid3==2.0 top0==2.0 top1==2.0 top10==2.0 top11==2.0 top2==2.0 "
+                    "top3==2.0 top4==2.0 top5==2.0 top6==2.0 top7==2.0 top8==2.0 top9==2.0";
+  for (int round = 0; round < 20; ++round) {  // timing must not matter
+    EXPECT_EQ(run(s, {"top0", "top1", "top2", "top3", "top4", "top5", "top6", "top7", "top8",
+                      "top9", "top10", "top11"}),
+              all);
+    // The guesses (newest first) are wrong here: base<3 makes the search backtrack every top.
+    EXPECT_EQ(run(s, {"top0", "top5", "base<3", "opt[x]"}),
+              "base==2.5 extra-dep==4.0 leaf0==0.1 leaf1==0.1 mid0==1.0 mid1==1.0 opt==1.0[x] "
+              "top0==1.0 top5==1.0");
+    EXPECT_EQ(run(s, {"top0", "base>=3", "mid0<2"}).rfind("UNRESOLVABLE", 0), 0u);
+  }
+}
+
+TEST(PypiResolver, ParallelFetchErrorsAreTheSearchsErrors) {
+  FakeSource s;
+  add_wide_graph(s);
+  s.wheel("top0", "3.0", {.requires_dist = {"broken"}});  // tried first, so the search reads it
+  s.broken("broken");
+  s.broken("mid3");  // only top3/top7/top11 2.0 need it
+  std::string error = run(s, {"top0"});
+  EXPECT_EQ(error.rfind("ERROR: ", 0), 0u) << error;
+  EXPECT_NE(error.find("looking up the PyPI project 'broken'"), std::string::npos) << error;
+  EXPECT_NE(error.find("https://index.example/simple/broken/: HTTP 500"), std::string::npos)
+      << error;
+  std::string mid3 = run(s, {"top3"});
+  EXPECT_NE(mid3.find("looking up the PyPI project 'mid3'"), std::string::npos) << mid3;
+  EXPECT_NE(mid3.find("https://index.example/simple/mid3/: HTTP 500"), std::string::npos) << mid3;
+
+  // A failed page that only a wrong guess leads to does not fail the resolution, though the
+  // prefetch reads it.
+  FakeSource t;
+  t.wheel("base", "2.5");
+  t.wheel("base", "3.0");
+  t.wheel("guess", "2.0", {.requires_dist = {"base>=3", "unused"}});  // guessed, then refused
+  t.wheel("guess", "1.0");
+  t.broken("unused");
+  EXPECT_EQ(run_with(1, t, {"base<3", "guess"}), "base==2.5 guess==1.0");
+  EXPECT_EQ(t.lookups, 2);
+  t.lookups = 0;
+  EXPECT_EQ(run_with(8, t, {"base<3", "guess"}), "base==2.5 guess==1.0");
+  EXPECT_EQ(t.lookups, 3);  // base, guess and (guessed) unused
 }
 
 }  // namespace

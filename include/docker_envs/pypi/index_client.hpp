@@ -8,19 +8,22 @@
 // clients use: transient failures retried with backoff, redirects followed); tests substitute their
 // own. URLs in errors are redacted (credentials never shown).
 //
-// IndexClient is not thread-safe (it caches project pages per name); use one per thread or
-// serialise calls.
+// Both are thread-safe: the resolver fetches the pages and metadata files it will need on several
+// threads at once (ResolveRequest::fetch_threads), each request cancellable (de::Cancellation)
+// when another one of the batch failed.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/pypi/metadata.hpp"
 #include "docker_envs/pypi/resolver.hpp"
 #include "docker_envs/pypi/simple_api.hpp"
@@ -38,7 +41,10 @@ class IndexTransport {
  public:
   virtual ~IndexTransport() = default;
   // GET `url` sending `accept`. Any HTTP status is a response; transfer failures are errors.
-  virtual Result<IndexResponse> get(const std::string& url, std::string_view accept) = 0;
+  // Called from several threads at once. When `cancel` is cancelled the request (and its waits
+  // before retries) may give up early with an error.
+  virtual Result<IndexResponse> get(const std::string& url, std::string_view accept,
+                                    const Cancellation* cancel = nullptr) = 0;
 };
 
 struct IndexTransportOptions {
@@ -72,28 +78,36 @@ class IndexClient final : public DistributionSource {
 
   // DistributionSource: files(), and core_metadata() falling back to the METADATA inside the
   // wheel (downloaded, its sha256 checked against the index's) when the index serves none.
-  Result<std::vector<DistributionFile>> project_files(std::string_view project) override {
-    return files(project);
+  Result<std::vector<DistributionFile>> project_files(std::string_view project,
+                                                      const Cancellation* cancel) override {
+    return files(project, cancel);
   }
-  Result<CoreMetadata> file_metadata(const DistributionFile& file) override;
+  Result<CoreMetadata> file_metadata(const DistributionFile& file,
+                                     const Cancellation* cancel) override;
 
   // Every file of `project` (any spelling) from every source, in source order (indexes, then
   // find-links). A 404 from an index means the project is not there. Errors name the URL.
-  Result<std::vector<DistributionFile>> files(std::string_view project);
+  Result<std::vector<DistributionFile>> files(std::string_view project,
+                                              const Cancellation* cancel = nullptr);
 
   // The core metadata of a file from its PEP 658 `.metadata` URL, checked against the hash the
   // index gave for it (Corruption on a mismatch). NotFound when the index serves none
   // (file.has_core_metadata false, or 404): the caller then reads METADATA from the wheel.
-  Result<CoreMetadata> core_metadata(const DistributionFile& file);
+  Result<CoreMetadata> core_metadata(const DistributionFile& file,
+                                     const Cancellation* cancel = nullptr);
 
  private:
   Result<std::vector<DistributionFile>> index_files(const std::string& root,
-                                                    const std::string& project);
-  Result<std::vector<DistributionFile>> find_links_files(const std::string& location);
+                                                    const std::string& project,
+                                                    const Cancellation* cancel);
+  Result<std::vector<DistributionFile>> find_links_files(const std::string& location,
+                                                         const Cancellation* cancel);
 
   IndexSources sources_;
   IndexTransport& transport_;
+  std::mutex cache_mutex_;  // guards cache_
   std::map<std::string, std::vector<DistributionFile>> cache_;  // by normalised name
+  std::mutex links_mutex_;  // held while a find-links location is listed: each is read once
   std::map<std::string, std::vector<DistributionFile>> links_;  // find-links location -> files
 };
 

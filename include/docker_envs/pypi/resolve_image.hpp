@@ -27,6 +27,7 @@ struct ImageResolveRequest {
   std::vector<std::string> installed_dist_info;
   bool allow_prereleases = false;
   IndexTransportOptions transport;
+  unsigned fetch_threads = 8;  // ResolveRequest::fetch_threads
 };
 
 // InvalidArgument naming the requirement for one that does not parse; the target's errors

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/pypi/metadata.hpp"
 #include "docker_envs/pypi/requirement.hpp"
 #include "docker_envs/pypi/simple_api.hpp"
@@ -34,14 +35,19 @@
 
 namespace de::pypi {
 
-// Where the resolver reads what exists: IndexClient, or a fake in tests.
+// Where the resolver reads what exists: IndexClient, or a fake in tests. With
+// ResolveRequest::fetch_threads > 1 both calls are made from several threads at once, so an
+// implementation must be thread-safe; `cancel`, when given, is cancelled once another fetch of
+// the same batch failed, and the call may then give up early with an error.
 class DistributionSource {
  public:
   virtual ~DistributionSource() = default;
   // Every file of the project (any spelling); empty when it has none.
-  virtual Result<std::vector<DistributionFile>> project_files(std::string_view project) = 0;
+  virtual Result<std::vector<DistributionFile>> project_files(
+      std::string_view project, const Cancellation* cancel = nullptr) = 0;
   // The core metadata of one of those files.
-  virtual Result<CoreMetadata> file_metadata(const DistributionFile& file) = 0;
+  virtual Result<CoreMetadata> file_metadata(const DistributionFile& file,
+                                             const Cancellation* cancel = nullptr) = 0;
 };
 
 struct ResolveRequest {
@@ -51,6 +57,12 @@ struct ResolveRequest {
   bool allow_prereleases = false;
   // How many candidate versions may be tried in all before giving up (a pathological index).
   std::size_t max_attempts = 20000;
+  // Project pages and metadata files fetched at once. Before the search needs a page it has not
+  // read, the pages of every name required so far are fetched together, with the metadata of the
+  // candidate each would try first and, transitively, what those require (a guess: the search
+  // still decides, and asks again for anything the guess missed). 1: one request at a time, as
+  // the search asks. The outcome, errors included, is the same either way.
+  unsigned fetch_threads = 8;
 };
 
 struct ResolvedDistribution {
