@@ -10,6 +10,8 @@ Serves the files under DIR (a channel: SUBDIR/repodata.json, SUBDIR/*.conda, ...
 http://127.0.0.1:PORT/ with GET and HEAD. Port 0 (the default) picks a free port; the port is
 written to --port-file once the server listens.
 
+- A path ending in / that names a directory serves its index.html (text/html): a PEP 503 simple
+  index's project pages (bench/pypi.sh).
 - Validators: every file has an ETag (a hash of its size, mtime and inode) and a Last-Modified
   date; a GET with a matching If-None-Match, or an If-Modified-Since not older than the file, gets
   304 Not Modified with no body. Rewriting a file changes its ETag.
@@ -112,6 +114,8 @@ def main():
                     return self.reply(status, b"token required\n", send_body=send_body)
                 path = "/" + path[len(prefix):]
             full = os.path.realpath(os.path.join(root, path.lstrip("/")))
+            if path.endswith("/") and os.path.isdir(full):
+                full = os.path.join(full, "index.html")  # a PEP 503 project page
             if not (full == root or full.startswith(root + os.sep)) or not os.path.isfile(full):
                 return self.reply(404, b"not found\n", send_body=send_body)
             st = os.stat(full)
@@ -142,6 +146,8 @@ def main():
             headers = list(validators)
             if full.endswith(".json"):
                 headers.append(("Content-Type", "application/json"))
+            elif full.endswith(".html"):
+                headers.append(("Content-Type", "text/html"))
             else:
                 headers.append(("Content-Type", "application/octet-stream"))
             if (args.gzip and full.endswith("repodata.json")

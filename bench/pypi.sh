@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# PyPI benchmark: resolve and install a 40-wheel requirement set from a local index, ours
+# (bench/pypi_install: the resolver, the package cache and the wheel installer) against
+# `pip install --prefix DIR --no-compile -r req.txt` (Debian's python3-pip) with the same index in
+# the same run, cold (empty caches) and warm. See bench/README.md.
+#
+#   bench/pypi.sh [--runs N] [--workdir DIR] [--ours PATH]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+runs=3
+workdir=${TMPDIR:-/tmp}/docker-envs-bench
+ours_bin=$root/build/bench/pypi_install
+python=/usr/bin/python3
+
+while (($#)); do
+  case $1 in
+    --runs) runs=$2; shift 2 ;;
+    --workdir) workdir=$2; shift 2 ;;
+    --ours) ours_bin=$2; shift 2 ;;
+    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "pypi.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "pypi.sh: $*" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (scripts/install-deps.sh installs it)"
+"$python" -m pip --version >/dev/null 2>&1 || die "$python -m pip not found (Debian's python3-pip)"
+[[ -x "$ours_bin" ]] || die "pypi_install not found at $ours_bin (run scripts/build.sh)"
+
+mkdir -p "$workdir"
+workdir=$(cd "$workdir" && pwd)
+out=$workdir/pypi-out
+source "$root/bench/lib.sh"
+trash_init "$workdir"
+server_pid=
+cleanup() {
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null
+  rm -rf "$out" "$trash"
+}
+trap cleanup EXIT
+
+index=$workdir/pypi-index
+if [[ ! -f "$index.done" ]]; then
+  rm -rf "$index"
+  "$python" "$root/bench/gen_pypi_index.py" "$index"
+  touch "$index.done"
+fi
+rm -f "$workdir/pypi-port"
+"$python" "$root/tests/support/channel_server.py" --root "$index" --port-file "$workdir/pypi-port" \
+  --log /dev/null &
+server_pid=$!
+for _ in $(seq 100); do [[ -s "$workdir/pypi-port" ]] && break; sleep 0.1; done
+[[ -s "$workdir/pypi-port" ]] || die "the index server did not start"
+url=http://127.0.0.1:$(cat "$workdir/pypi-port")/simple/
+pyver=$("$python" -c 'import platform; print(platform.python_version())')
+
+# measure OUTVAR PREP CMD: median wall time of $runs runs of CMD (PREP untimed before each);
+# the median CPU time (user + sys, with children) is left in LAST_CPU.
+measure() {
+  local -n _secs=$1
+  local prep=$2 cmd=$3 i t u s times=() cpus=()
+  for ((i = 0; i < runs; i++)); do
+    eval "$prep"
+    /usr/bin/time -f '%e %U %S' -o "$workdir/time.txt" bash -c "$cmd" >/dev/null 2>"$workdir/stderr.txt" ||
+      { cat "$workdir/stderr.txt" >&2; die "command failed: $cmd"; }
+    read -r t u s <"$workdir/time.txt"
+    times+=("$t")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
+  done
+  _secs=$(median "${times[@]}")
+  LAST_CPU=$(median "${cpus[@]}")
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "inf"; else printf "%.2f", a / b }'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "inf" && r <= t) ? "ok" : "MISSED" }'; }
+report() {  # name ours_wall base_wall target ours_cpu base_cpu
+  local r c
+  r=$(ratio "$2" "$3")
+  c=$(ratio "$5" "$6")
+  printf '%-44s %7.2fs %7.2fs %6sx  (target <= %sx) %-6s | cpu %6.2fs %6.2fs %5sx\n' \
+    "$1" "$2" "$3" "$r" "$4" "$(verdict "$r" "$4")" "$5" "$6" "$c"
+}
+
+pip_cmd() {  # CACHE PREFIX
+  echo "PIP_CONFIG_FILE=/dev/null PYTHONDONTWRITEBYTECODE=1 '$python' -m pip install --quiet" \
+    "--disable-pip-version-check --no-warn-script-location --ignore-installed --no-compile" \
+    "--cache-dir '$1' --prefix '$2' --index-url '$url' -r '$index/req.txt'"
+}
+ours_cmd() {  # THREADS CACHE ROOT
+  echo "'$ours_bin' --index '$url' -r '$index/req.txt' --python '$pyver' --fetch-threads $1" \
+    "--cache '$2' --root '$3'"
+}
+
+# Both must install the same distributions (names and versions of the .dist-info directories).
+mkdir -p "$out"
+eval "$(pip_cmd "$out/check-pip-cache" "$out/check-pip")" >/dev/null 2>&1 || die "pip failed"
+eval "$(ours_cmd 8 "$out/check-cache" "$out/check-root")" 2>/dev/null || die "pypi_install failed"
+pip_dists=$(cd "$out"/check-pip/lib/python3*/site-packages && ls -d ./*.dist-info | sort)
+our_dists=$(cd "$out"/check-root/opt/conda/lib/python3*/site-packages && ls -d ./*.dist-info | sort)
+[[ "$pip_dists" == "$our_dists" ]] || {
+  diff <(echo "$pip_dists") <(echo "$our_dists") >&2
+  die "pip and ours installed different distributions"
+}
+count=$(echo "$our_dists" | wc -l)
+retire "$out"
+
+echo "index: $url ($(du -sh "$index" | cut -f1), $(ls "$index/files" | grep -c '\.whl$') wheels); $count distributions installed by both; runs: $runs (median); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-44s %8s %8s %7s  %-25s | %-10s %7s %6s\n" "benchmark (wall time)" "ours" "pip" "ratio" "" "cpu: ours" "pip" "ratio"
+
+# Cold: every run with empty caches and an empty destination.
+cold_prep="retire '$out'; mkdir -p '$out'; settle --drop"
+measure pip_cold "$cold_prep" "$(pip_cmd "$out/pip-cache" "$out/pip-prefix")"
+cpu_pip_cold=$LAST_CPU
+measure ours_cold "$cold_prep" "$(ours_cmd 8 "$out/cache" "$out/root")"
+report "cold: resolve + install, parallel fetch" "$ours_cold" "$pip_cold" 0.5 "$LAST_CPU" "$cpu_pip_cold"
+measure seq_cold "$cold_prep" "$(ours_cmd 1 "$out/cache" "$out/root")"
+report "cold: resolve + install, one fetch at a time" "$seq_cold" "$pip_cold" 0.5 "$LAST_CPU" "$cpu_pip_cold"
+
+# Warm: the caches of one untimed run kept, a new destination each run.
+retire "$out"
+mkdir -p "$out"
+eval "$(pip_cmd "$out/pip-cache" "$out/pip-warmup")" >/dev/null 2>&1
+eval "$(ours_cmd 8 "$out/cache" "$out/warmup")" 2>/dev/null
+warm_prep() { echo "retire '$out/pip-prefix' '$out/root'"; }
+measure pip_warm "$(warm_prep)" "$(pip_cmd "$out/pip-cache" "$out/pip-prefix")"
+cpu_pip_warm=$LAST_CPU
+measure ours_warm "$(warm_prep)" "$(ours_cmd 8 "$out/cache" "$out/root")"
+report "warm: resolve + install, parallel fetch" "$ours_warm" "$pip_warm" 0.5 "$LAST_CPU" "$cpu_pip_warm"
+measure seq_warm "$(warm_prep)" "$(ours_cmd 1 "$out/cache" "$out/root")"
+report "warm: resolve + install, one fetch at a time" "$seq_warm" "$pip_warm" 0.5 "$LAST_CPU" "$cpu_pip_warm"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
