@@ -96,8 +96,9 @@ ours_cmd() {  # THREADS CACHE ROOT
 mkdir -p "$out"
 eval "$(pip_cmd "$out/check-pip-cache" "$out/check-pip")" >/dev/null 2>&1 || die "pip failed"
 eval "$(ours_cmd 8 "$out/check-cache" "$out/check-root")" 2>/dev/null || die "pypi_install failed"
-pip_dists=$(cd "$out"/check-pip/lib/python3*/site-packages && ls -d ./*.dist-info | sort)
-our_dists=$(cd "$out"/check-root/opt/conda/lib/python3*/site-packages && ls -d ./*.dist-info | sort)
+# (Debian's pip puts a --prefix install under local/lib/python3.X/dist-packages.)
+pip_dists=$(find "$out/check-pip" -maxdepth 6 -name '*.dist-info' -printf '%f\n' | sort)
+our_dists=$(find "$out/check-root" -maxdepth 7 -name '*.dist-info' -printf '%f\n' | sort)
 [[ "$pip_dists" == "$our_dists" ]] || {
   diff <(echo "$pip_dists") <(echo "$our_dists") >&2
   die "pip and ours installed different distributions"
