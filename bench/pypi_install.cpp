@@ -12,6 +12,7 @@
 // parallel, as `build` plans them), and conda::write_to_directory into ROOT/PREFIX (hardlinks from
 // the cache, `env install`'s default). --fetch-threads 1 resolves one request at a time (the
 // resolver before its parallel fetch). Exit 3 when the requirements cannot be resolved.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -39,7 +40,12 @@ struct Options {
   unsigned jobs = 8;
 };
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 Status run(const Options& o) {
+  auto began = std::chrono::steady_clock::now();
   std::string text = DE_TRY(read_file(o.requirements, 1 << 20));
   pypi::ImageResolveRequest request{
       .target = {.platform = "linux-64", .python_version = o.python,
@@ -66,6 +72,7 @@ Status run(const Options& o) {
     std::exit(3);
   }
   const auto& dists = std::get<pypi::Resolution>(outcome).distributions;
+  double resolved = seconds_since(began);
 
   std::vector<conda::PackageCache::FetchRequest> fetches;
   for (const auto& d : dists) {
@@ -77,6 +84,7 @@ Status run(const Options& o) {
   conda::PackageCache cache(fs::path(o.cache) / "pkgs/wheels", pypi::wheel_cache_format());
   auto fetcher = conda::make_fetcher();
   auto dirs = DE_TRY(cache.fetch_all(fetches, *fetcher, o.jobs));
+  double fetched = seconds_since(began);
 
   conda::PackageRecord python_record;
   python_record.name = "python";
@@ -97,8 +105,11 @@ Status run(const Options& o) {
     for (auto& e : plans[i].entries) plan.entries.push_back(std::move(e));
   }
   DE_TRY(conda::write_to_directory(plan, o.root, o.prefix, {.link = conda::LinkMode::Hardlink}));
-  std::fprintf(stderr, "pypi_install: %zu distributions, %zu entries into %s%s\n", dists.size(),
-               plan.entries.size(), o.root.c_str(), o.prefix.c_str());
+  std::fprintf(stderr,
+               "pypi_install: %zu distributions, %zu entries into %s%s; resolved at %.3fs, "
+               "wheels fetched at %.3fs, installed at %.3fs\n",
+               dists.size(), plan.entries.size(), o.root.c_str(), o.prefix.c_str(), resolved,
+               fetched, seconds_since(began));
   return {};
 }
 

@@ -44,6 +44,9 @@ import urllib.parse
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: more clients connecting at once (parallel fetches)
+    # overflow it on a busy machine, and the dropped SYNs are retried after a whole second.
+    request_queue_size = 128
 
 
 def main():
