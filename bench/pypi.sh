@@ -4,7 +4,10 @@
 # `pip install --prefix DIR --no-compile -r req.txt` (Debian's python3-pip) with the same index in
 # the same run, cold (empty caches) and warm. See bench/README.md.
 #
-#   bench/pypi.sh [--runs N] [--workdir DIR] [--ours PATH]
+#   bench/pypi.sh [--runs N] [--workdir DIR] [--ours PATH] [--latency SECONDS]
+#
+# --latency: the index answers every request that much later (a remote index's round trip;
+# channel_server.py --slow), for both.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,13 +15,15 @@ runs=3
 workdir=${TMPDIR:-/tmp}/docker-envs-bench
 ours_bin=$root/build/bench/pypi_install
 python=/usr/bin/python3
+latency=0
 
 while (($#)); do
   case $1 in
     --runs) runs=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --ours) ours_bin=$2; shift 2 ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    --latency) latency=$2; shift 2 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "pypi.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -47,8 +52,10 @@ if [[ ! -f "$index.done" ]]; then
   touch "$index.done"
 fi
 rm -f "$workdir/pypi-port"
+slow=()
+[[ "$latency" != 0 ]] && slow=(--slow "/:$latency")  # every path has a /
 "$python" "$root/tests/support/channel_server.py" --root "$index" --port-file "$workdir/pypi-port" \
-  --log /dev/null &
+  --log /dev/null "${slow[@]}" &
 server_pid=$!
 for _ in $(seq 100); do [[ -s "$workdir/pypi-port" ]] && break; sleep 0.1; done
 [[ -s "$workdir/pypi-port" ]] || die "the index server did not start"
@@ -106,7 +113,7 @@ our_dists=$(find "$out/check-root" -maxdepth 7 -name '*.dist-info' -printf '%f\n
 count=$(echo "$our_dists" | wc -l)
 retire "$out"
 
-echo "index: $url ($(du -sh "$index" | cut -f1), $(ls "$index/files" | grep -c '\.whl$') wheels); $count distributions installed by both; runs: $runs (median); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "index: $url ($(du -sh "$index" | cut -f1), $(ls "$index/files" | grep -c '\.whl$') wheels); $count distributions installed by both; latency: ${latency}s; runs: $runs (median); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-44s %8s %8s %7s  %-25s | %-10s %7s %6s\n" "benchmark (wall time)" "ours" "pip" "ratio" "" "cpu: ours" "pip" "ratio"
 
 # Cold: every run with empty caches and an empty destination.
