@@ -86,14 +86,17 @@ Result<BuildRecord> decode_build_record(std::string_view text) {
                             .build = p.at("build").get<std::string>(),
                             .channel = p.at("channel").get<std::string>(),
                             .pypi = p.at("pypi").get<bool>()});
-    for (const auto& l : doc.at("layers")) {
-      auto key = DE_TRY_CTX(Digest::parse(l.at("key").get<std::string>()), "layer key");
-      auto digest = DE_TRY_CTX(Digest::parse(l.at("digest").get<std::string>()), "layer digest");
+    // Any damage is InvalidArgument (a digest of another algorithm too).
+    auto digest = [](const nlohmann::json& l, const char* field) -> Result<Digest> {
+      auto d = Digest::parse(l.at(field).get<std::string>());
+      if (!d) return fail(Code::InvalidArgument, "layer {}: {}", field, d.error().message());
+      return *d;
+    };
+    for (const auto& l : doc.at("layers"))
       r.layers.push_back({.label = l.at("label").get<std::string>(),
-                          .key = key,
-                          .digest = digest,
+                          .key = DE_TRY(digest(l, "key")),
+                          .digest = DE_TRY(digest(l, "digest")),
                           .reused = l.at("reused").get<bool>()});
-    }
     return r;
   } catch (const nlohmann::json::exception& e) {
     return fail(Code::InvalidArgument, "{}", e.what());

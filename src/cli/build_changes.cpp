@@ -1,12 +1,16 @@
 // The text and JSON of a build's changes since the last build of the same environment.
 #include "cli/build_changes.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <fmt/format.h>
 
 namespace de::cli {
 
 namespace {
+
+// Columns the layer list is wrapped at: an 80-column terminal, one short of the edge.
+constexpr std::size_t kWidth = 79;
 
 std::string describe(const build::RecordedPackage& p) {
   return fmt::format("{} {}{}", p.name, p.version, p.pypi ? " (pypi)" : "");
@@ -57,13 +61,22 @@ std::vector<std::string> changes_lines(const build::BuildChanges& c, std::string
   for (const auto& p : c.changed) lines.push_back("  ~ " + describe(p));
   const auto& rebuilt = c.layers_rebuilt;
   if (!rebuilt.empty()) {
-    std::string names;
+    // Wrapped at kWidth (the summary is not cut to the terminal): "a, b," then "    c".
+    std::vector<std::string> names;
     for (std::size_t i = 0; i < rebuilt.size() && i < max_layer_labels; ++i)
-      names += (i ? ", " : "") + rebuilt[i];
+      names.push_back(rebuilt[i] + (i + 1 < std::min(rebuilt.size(), max_layer_labels) ? "," : ""));
     if (rebuilt.size() > max_layer_labels)
-      names += fmt::format(" and {} more", rebuilt.size() - max_layer_labels);
-    lines.push_back(fmt::format("  rebuilt {} of {} layers: {}", rebuilt.size(),
-                                rebuilt.size() + c.layers_reused.size(), names));
+      names.back() += fmt::format(" and {} more", rebuilt.size() - max_layer_labels);
+    std::string line = fmt::format("  rebuilt {} of {} layers:", rebuilt.size(),
+                                   rebuilt.size() + c.layers_reused.size());
+    for (const auto& n : names) {
+      if (line.size() + 1 + n.size() > kWidth && !line.ends_with(":")) {
+        lines.push_back(std::move(line));
+        line = "   ";
+      }
+      line += " " + n;
+    }
+    lines.push_back(std::move(line));
   }
   return lines;
 }

@@ -6,7 +6,8 @@
 //     + numpy 1.26.4
 //     - six 1.16.0
 //     ~ python 3.11.7 → 3.11.8
-//     rebuilt 2 of 31 layers: python-3.11.8-h_0, numpy-1.26.4-py311_0
+//     rebuilt 3 of 31 layers: python-3.11.8-h_0, numpy-1.26.4-py311_0,
+//       environment files (conda-meta/history)
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,8 @@
 namespace de::cli {
 
 // The summary lines of one platform's changes; `platform` (several platforms) prefixes the
-// header. At most `max_layer_labels` rebuilt layers are named, then a count.
+// header. At most `max_layer_labels` rebuilt layers are named, then a count, wrapped to fit 80
+// columns (a label longer than that gets a line of its own).
 std::vector<std::string> changes_lines(const build::BuildChanges& changes,
                                        std::string_view platform = {},
                                        std::size_t max_layer_labels = 5);

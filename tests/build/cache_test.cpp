@@ -173,14 +173,14 @@ TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, (std::vector<std::string>{"pkgs/a-1-0-0123456789abcdef",
                                             "pkgs/downloads/a-1-0.conda"}));
-  EXPECT_EQ(pruned->removed.size(), 7u);
+  EXPECT_EQ(pruned->removed.size(), 8u);
   EXPECT_EQ(pruned->bytes_left, 17u);
   EXPECT_TRUE(fs::exists(root / "pkgs/a-1-0-0123456789abcdef/lib/x"));
   EXPECT_TRUE(fs::exists(root / "pkgs/downloads/a-1-0.conda"));
   for (const std::string& p : std::vector<std::string>{
            "layers/blobs/sha256/" + kHex, "layers/keys/k.json", "layers/plans/p.plan",
            "repodata/channels/c.json", "repodata/channels/c.state.json", "repodata/parsed/c.bin",
-           "blobs/sha256/" + kHex2})
+           "blobs/sha256/" + kHex2, "builds/r.json"})
     EXPECT_FALSE(fs::exists(root / p)) << p;
   EXPECT_FALSE(fs::exists(root / ".leases/999999-0"));
   EXPECT_TRUE(fs::exists(lease->path()));

@@ -59,6 +59,21 @@ TEST(BuildChangesText, ManyRebuiltLayersAreCounted) {
   EXPECT_EQ(lines[2], "  rebuilt 4 of 4 layers: a, b and 2 more");
 }
 
+TEST(BuildChangesText, LongLayerListsAreWrappedAt80Columns) {
+  build::BuildChanges c{.layers_rebuilt = {"python-3.11.8-h2755cc3_0_cpython",
+                                           "numpy-1.26.4-py311h64a7726_0",
+                                           "environment files (conda-meta/history)",
+                                           std::string(90, 'x')},
+                        .layers_reused = {"a"}};
+  auto lines = changes_lines(c);
+  EXPECT_EQ(std::vector<std::string>(lines.begin() + 1, lines.end()),
+            (std::vector<std::string>{
+                "  rebuilt 4 of 5 layers: python-3.11.8-h2755cc3_0_cpython,",
+                "    numpy-1.26.4-py311h64a7726_0, environment files (conda-meta/history),",
+                "    " + std::string(90, 'x')}));
+  for (std::size_t i = 1; i + 1 < lines.size(); ++i) EXPECT_LT(lines[i].size(), 80u) << lines[i];
+}
+
 TEST(BuildChangesJson, SameContentAsTheText) {
   EXPECT_TRUE(changes_json(std::nullopt).is_null());
   auto j = changes_json(sample());
