@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/build/inputs.hpp"
 
 namespace de::build {
 namespace {
@@ -124,6 +125,27 @@ TEST(BuildIdentityKey, EachFieldCounts) {
   BuildIdentity a{.source = "ab", .image = "c", .platform = "p"};
   BuildIdentity b{.source = "a", .image = "bc", .platform = "p"};
   EXPECT_NE(a.key(), b.key());
+}
+
+TEST(BuildIdentityOfInputs, FileOrPrefixByCanonicalPathImageWithoutTag) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  fs::path env = dir->path() / "environment.yml";
+  ASSERT_TRUE(write_file_atomic(env, "name: x\n"));
+  BuildInputs in{.env_file = env.string(), .image_name = "app", .image_tag = "1"};
+  auto id = build_identity(in, {}, "linux-64");
+  EXPECT_EQ(id.source, "file:" + fs::canonical(env).string());
+  EXPECT_EQ(id.image, "app");
+  EXPECT_EQ(id.platform, "linux-64");
+  // The same file by another path, and another tag: the same environment.
+  in.env_file = (dir->path() / "." / "environment.yml").string();
+  in.image_tag = "2";
+  EXPECT_EQ(build_identity(in, {}, "linux-64"), id);
+  // --from-prefix: the prefix (inputs.env_file holds it too).
+  auto prefix = build_identity(in, {.from_prefix = dir->path().string()}, "linux-64");
+  EXPECT_EQ(prefix.source, "prefix:" + fs::canonical(dir->path()).string());
+  // Specs only.
+  EXPECT_EQ(build_identity(BuildInputs{.image_name = "app"}, {}, "linux-64").source, "specs");
 }
 
 TEST(BuildRecordCodec, RoundTrip) {
