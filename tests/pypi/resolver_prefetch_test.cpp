@@ -111,5 +111,33 @@ TEST(PypiPrefetch, IndexErrorsNameTheUrl) {
   EXPECT_EQ(bad_requests.load(), 3 + 3);  // each run: its attempts, once (the prefetch's error is kept)
 }
 
+// The transport hands the cancellation to its retry waits: a page that keeps answering 503 with a
+// long back-off gives up as soon as the batch is cancelled, with an error naming the URL.
+TEST(PypiPrefetch, CancellationCutsRetryWaitsShort) {
+  FakeHttpServer server([](const HttpRequest&) { return HttpResponse{.status = 503}; });
+  auto transport = make_index_transport(
+      {.max_attempts = 5, .initial_backoff = std::chrono::seconds(20)});
+  Cancellation cancel;
+  Thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel.cancel();
+  });
+  auto begin = std::chrono::steady_clock::now();
+  std::string url = "http://" + server.host() + "/simple/slow/";
+  auto r = transport->get(url, "text/html", &cancel);
+  canceller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(10));
+  // The last answer stands (503), as when the attempts run out.
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 503);
+  IndexClient client(IndexSources{.index_urls = {"http://" + server.host() + "/simple"}},
+                     *transport);
+  Cancellation cancelled;
+  cancelled.cancel();
+  auto files = client.files("slow", &cancelled);
+  ASSERT_FALSE(files);
+  EXPECT_NE(files.error().to_string().find(url), std::string::npos) << files.error().to_string();
+}
+
 }  // namespace
 }  // namespace de::pypi
