@@ -74,7 +74,13 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                         {"bytes_new", built.bytes_new},
                         {"packages_downloaded", built.packages_downloaded},
                         {"bytes_downloaded", built.bytes_downloaded},
-                        {"warnings", built.warnings}};
+                        {"warnings", built.warnings},
+                        {"image_memo",
+                         {{"hit", built.image_memo.hit},
+                          {"key", built.image_memo.key
+                                      ? nlohmann::json(built.image_memo.key->to_string())
+                                      : nlohmann::json(nullptr)},
+                          {"why_not", built.image_memo.why_not}}}};
 }
 
 void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,
