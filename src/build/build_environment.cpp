@@ -8,6 +8,7 @@
 #include "docker_envs/build/inputs.hpp"
 #include "docker_envs/build/lock_check.hpp"
 #include "docker_envs/build/offline.hpp"
+#include "docker_envs/build/pip_section.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/lock_file.hpp"
@@ -97,7 +98,11 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
     selection.pypi = true;
     auto lock = DE_TRY(conda::parse_lockfile(*in.lock_text, what, selection));
     out.packages = std::move(lock.packages);
-    for (const auto& entry : lock.pypi) out.wheels.push_back(DE_TRY(wheel_from_lock(entry, what)));
+    auto roots = requested_roots(lock.pypi);
+    for (std::size_t i = 0; i < lock.pypi.size(); ++i) {
+      out.wheels.push_back(DE_TRY(wheel_from_lock(lock.pypi[i], what)));
+      out.wheels.back().requested = roots[i];
+    }
     if (!in.lock_file.empty()) DE_TRY(check_lock_for(o, in, target));
   }
   if (!in.solve) return out;
@@ -133,6 +138,16 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
     if (in.declared.variables.empty()) in.declared.variables = request.spec->variables;
   }
   out.packages = std::move(std::get<conda::Solution>(outcome).packages);
+  if (request.spec && !request.spec->pip.empty()) {
+    auto pip = DE_TRY(resolve_pip_section(*request.spec, out.packages, target,
+                                          request.request.virtual_overrides,
+                                          {.cache_root = o.cache_root,
+                                           .getenv = o.getenv,
+                                           .offline = in.offline,
+                                           .extra_ca_file = {},
+                                           .reporter = o.reporter}));
+    out.wheels = std::move(pip.wheels);
+  }
   return out;
 }
 
