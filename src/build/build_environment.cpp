@@ -1,5 +1,6 @@
 // build_environment(): per platform, the packages, the base image and build_image(); then the
 // images are written or pushed.
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/cache_use.hpp"
@@ -202,7 +203,59 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
   return {};
 }
 
+std::vector<RecordedPackage> recorded_packages(const PlatformPackages& p) {
+  std::vector<RecordedPackage> out;
+  for (const auto& r : p.packages)
+    out.push_back({.name = r.name, .version = r.version, .build = r.build, .channel = r.channel});
+  for (const auto& w : p.wheels) out.push_back({.name = w.name, .version = w.version, .pypi = true});
+  return out;
+}
+
+// Compares each platform's build with the last recorded one and records it in its place. A record
+// that cannot be read or written is a -v note: it never fails a build that has been written.
+void record_builds(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
+                   std::vector<std::vector<RecordedPackage>> packages) {
+  const BuildInputs& in = out.inputs;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (size_t i = 0; i < out.results.size(); ++i) {
+    BuildRecord record{.identity = build_identity(in, o.inputs, in.platforms[i]),
+                       .tag = in.image_tag,
+                       .manifest_digest = out.manifests[i].to_string(),
+                       .written = now,
+                       .packages = std::move(packages[i])};
+    for (const auto& l : out.results[i].layers)
+      record.layers.push_back(
+          {.label = l.label, .key = l.key, .digest = l.blob.digest, .reused = l.reused});
+    std::optional<BuildChanges> changes;
+    if (auto previous = read_build_record(o.cache_root, record.identity); !previous)
+      log::debug("ignoring the last build record: {}", previous.error().to_string());
+    else if (*previous)
+      changes = diff_builds(**previous, record);
+    else
+      log::debug("no earlier build of {} for {} recorded", record.identity.source,
+                 in.platforms[i]);
+    if (auto written = write_build_record(o.cache_root, record); !written)
+      log::debug("not recorded: {}", written.error().to_string());
+    out.changes.push_back(std::move(changes));
+  }
+}
+
 }  // namespace
+
+BuildIdentity build_identity(const BuildInputs& in, const InputOptions& options,
+                             const std::string& platform) {
+  auto canonical = [](const std::string& path) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    return ec ? path : p.string();
+  };
+  std::string source = !options.from_prefix.empty() ? "prefix:" + canonical(options.from_prefix)
+                       : !in.env_file.empty()       ? "file:" + canonical(in.env_file)
+                                                    : std::string("specs");
+  return {.source = std::move(source), .image = in.image_name, .platform = platform};
+}
 
 Result<oci::Image> read_base_image(const std::string& base, const oci::Platform& platform,
                                    const RegistryOptionsFn& registry) {
@@ -268,6 +321,9 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     DE_TRY(check_offline(all, o.cache_root / "pkgs", *fetcher));
   }
 
+  std::vector<std::vector<RecordedPackage>> recorded;
+  for (const auto& p : per_platform) recorded.push_back(recorded_packages(p));
+
   // One image per platform: base, build.
   for (size_t i = 0; i < in.platforms.size(); ++i) {
     const std::string& target = in.platforms[i];
@@ -310,6 +366,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     out.results.push_back(std::move(built));
   }
   DE_TRY(write_images(o, out));
+  record_builds(o, out, std::move(recorded));
   return out;
 }
 

@@ -23,6 +23,7 @@
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/build/build_record.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
 #include "docker_envs/conda/channel.hpp"
@@ -152,13 +153,23 @@ struct EnvironmentBuildResult {
   std::vector<Digest> manifests;     // each platform's image manifest
   std::vector<Digest> config_digests;
   std::optional<registry::PushResult> pushed;  // for a docker:// destination
+  // Per platform: what changed since the last recorded build of the same environment
+  // (build_record.hpp); nullopt for the first one (or when its record could not be read).
+  std::vector<std::optional<BuildChanges>> changes;
 };
 
 // resolve_inputs(), then per platform: its packages (the @EXPLICIT file's, the conda-lock's for
 // that platform, or a solve against that platform's virtual packages), its base image (scratch, a
 // transport reference or path, else a registry reference), build_image(); then writes the images
 // (an index for several platforms) or pushes them. Warnings of each build are logged.
+// Once written, each platform's build is compared with the last one recorded in
+// cache_root/builds/ and recorded in its place (`changes`).
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& options);
+
+// Which earlier builds count as the same environment as this one, for `platform`
+// (build_record.hpp): the environment file or prefix, the image name, the platform.
+BuildIdentity build_identity(const BuildInputs& inputs, const InputOptions& options,
+                             const std::string& platform);
 
 // What one platform installs.
 struct PlatformPackages {
