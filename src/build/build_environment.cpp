@@ -13,6 +13,7 @@
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/lock_file.hpp"
+#include "docker_envs/conda/lock_hash.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
@@ -55,17 +56,26 @@ std::unique_ptr<conda::Fetcher> fetcher_for(const EnvironmentBuildOptions& o, bo
   return offline ? make_offline_fetcher(std::move(fetcher)) : std::move(fetcher);
 }
 
+// The pip lines of an environment file, as written (what a lock's content hash covers).
+std::vector<std::string> pip_lines(const std::optional<conda::EnvironmentSpec>& spec) {
+  std::vector<std::string> out;
+  if (spec)
+    for (const auto& item : spec->pip) out.push_back(item.text);
+  return out;
+}
+
 // --lock: is the lock still what the environment file asks for (for this platform)?
 Status check_lock_for(const EnvironmentBuildOptions& o, const BuildInputs& in,
                       const std::string& target) {
-  auto request = [&]() -> Result<conda::EnvironmentSolveRequest> {
+  auto expected_hash = [&]() -> Result<std::string> {
     if (!o.solve_request)
       return fail(Code::InvalidArgument, "no way to make a solve request for {}", in.env_file);
     auto setup =
         DE_TRY(o.solve_request({.file = in.env_file, .platform = target, .offline = in.offline}));
-    return std::move(setup.request);
+    return conda::solve_request_hash(setup.request, pip_lines(setup.spec));
   };
-  auto check = DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, request));
+  auto check =
+      DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, expected_hash));
   switch (check.state) {
     case LockCheck::State::Fresh:
       say(o, "lock", check.message);

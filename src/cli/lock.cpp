@@ -79,6 +79,9 @@ Status run(const LockCommand& options, const Globals& globals) {
                                              .reporter = display.reporter()}));
   }
 
+  std::vector<std::string> pip_lines;
+  if (request.spec)
+    for (const auto& item : request.spec->pip) pip_lines.push_back(item.text);
   std::string text;
   if (cmd.format == "conda-lock") {
     std::vector<std::string> sources;
@@ -86,7 +89,7 @@ Status run(const LockCommand& options, const Globals& globals) {
       sources.push_back(file);
     text = DE_TRY(conda::write_conda_lock(packages, {.platform = platform,
                                                      .channels = request.request.channels,
-                                                     .content_hash = conda::solve_request_hash(request.request),
+                                                     .content_hash = conda::solve_request_hash(request.request, pip_lines),
                                                      .sources = sources,
                                                      .pypi = pip.lock_entries}));
   } else {

@@ -11,7 +11,8 @@
 #   and importlib.metadata reports the versions;
 # - --dry-run --json lists the pip packages;
 # - `lock` writes them as conda-lock `manager: pip` entries, without the index's credentials, and
-#   a build from that lock asks no index and gives the same pip layers;
+#   a build from that lock asks no index and gives the same pip layers; `--lock --locked` sees
+#   the lock fresh, and stale once a pip line changes;
 # - `env install environment.yml` says to lock first; `env install` of the lock installs the wheels;
 # - a conflict exits 3 naming the packages; an sdist-only project, and a pip section without a
 #   python, give clear errors.
@@ -156,6 +157,20 @@ index_asked=$(channel_requests "/pypi/simple/")
 pip_layers "oci:$TEST_TMP/from-lock:1" >from-lock.txt
 diff from-env.txt from-lock.txt >/dev/null ||
   die "the pip layers differ between environment.yml and its lock: $(diff from-env.txt from-lock.txt)"
+
+log "--lock --locked: the lock is fresh; a changed pip line makes it stale"
+"$DE_CLI" build environment.yml --lock env-lock.yml --locked -o "oci:$TEST_TMP/locked:1" \
+  >/dev/null 2>locked.err || { cat locked.err >&2; die "build --lock --locked failed"; }
+assert_contains "$(cat locked.err)" "env-lock.yml matches environment.yml" "the lock is fresh"
+pip_layers "oci:$TEST_TMP/locked:1" >from-locked.txt
+diff from-env.txt from-locked.txt >/dev/null || die "the pip layers differ with --lock"
+cp environment.yml changed.yml
+sed -i 's/    - demo-pkg/    - demo-pkg >=1/' changed.yml
+rc=0
+"$DE_CLI" build changed.yml --lock env-lock.yml --locked -o "oci:$TEST_TMP/stale:1" \
+  >/dev/null 2>stale.err || rc=$?
+((rc != 0 && rc < 128)) || die "a stale lock with --locked: exit $rc"
+assert_contains "$(cat stale.err)" "env-lock.yml is stale" "a changed pip line makes the lock stale"
 
 log "env install: an environment.yml needs a lock; the lock installs the wheels"
 rc=0
