@@ -150,6 +150,10 @@ log "lock: the wheels as manager: pip entries; a build from the lock asks no ind
 [[ $(grep -c "manager: pip" env-lock.yml) == $(wc -w <<<"$expected") ]] ||
   die "the lock has $(grep -c 'manager: pip' env-lock.yml) pip entries: $(cat env-lock.yml)"
 grep -q '"delta": ">=1"' env-lock.yml || die "gamma's dependency on delta is not in the lock"
+rc=0
+"$DE_CLI" lock environment.yml -o env.txt >/dev/null 2>explicit.err || rc=$?
+((rc != 0 && rc < 128)) && [[ ! -e env.txt ]] || die "an @EXPLICIT lock of a pip section: exit $rc"
+assert_contains "$(cat explicit.err)" "cannot be written in the @EXPLICIT format" "@EXPLICIT refusal"
 index_asked=$(channel_requests "/pypi/simple/")
 "$DE_CLI" build env-lock.yml --base scratch -o "oci:$TEST_TMP/from-lock:1" >/dev/null 2>fromlock.err ||
   { cat fromlock.err >&2; die "build from the lock failed"; }
