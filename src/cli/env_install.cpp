@@ -66,8 +66,7 @@ bool is_package_file(std::string_view name) {
   return name.ends_with(".conda") || name.ends_with(".tar.bz2");
 }
 
-// The python that wheels go into (--python, else the plan's) and the files the plan already
-// installs (pip never overwrites them).
+// The python that wheels go into: --python, else the plan's `python` record.
 Result<conda::PythonInfo> wheel_python(std::optional<conda::PythonInfo> python,
                                        const conda::InstallPlan& plan, const std::string& what) {
   for (const auto& r : plan.records)
@@ -79,6 +78,7 @@ Result<conda::PythonInfo> wheel_python(std::optional<conda::PythonInfo> python,
   return *python;
 }
 
+// The files the plan already installs, each with its owner (a wheel never overwrites them).
 std::map<std::string, std::string> taken_paths(const conda::InstallPlan& plan) {
   std::map<std::string, std::string> taken;
   for (const auto& e : plan.entries)
