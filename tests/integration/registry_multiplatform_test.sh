@@ -93,6 +93,12 @@ assert_eq "amd64 arm64" "$(index_platforms "$TEST_TMP/mirror")" "push from docke
 run_cli image copy "docker://$REG/multi/app:1" "docker://$REG/multi/copy:1"
 fresh_pull "docker://$REG/multi/copy:1" "oci:$TEST_TMP/copy-pulled"
 assert_eq "$src_index" "$(top_digest "$TEST_TMP/copy-pulled")" "copy docker:// to docker:// keeps the index digest"
+# A docker-archive holds one image: a copy of the index needs --platform, named in the error.
+rc=0
+"$DE_CLI" image copy "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/copy.tar" 2>"$TEST_TMP/err" || rc=$?
+assert_eq 1 "$rc" "copy of an index to a docker-archive"
+assert_contains "$(cat "$TEST_TMP/err")" "multi-platform image (linux/amd64, linux/arm64/v8)" "docker-archive copy error"
+[[ ! -e "$TEST_TMP/copy.tar" ]] || die "a docker-archive was written from an index"
 if command -v skopeo >/dev/null; then
   for repo in mirror copy; do
     skopeo copy --all --src-tls-verify=false "docker://$REG/multi/$repo:1" "oci:$TEST_TMP/sk-$repo:1" >/dev/null ||
