@@ -101,6 +101,12 @@ fi
 
 # --platform picks one.
 run_cli image copy --platform linux/arm64 oci:multi oci:one
+if command -v umoci >/dev/null; then
+  # umoci (0.4) unpacks one image, not an index (it calls a tag naming an index "ambiguous").
+  run_cli image copy --platform linux/arm64 oci:multi:v1 oci:um:v1
+  umoci unpack --rootless --image um:v1 bundle >/dev/null 2>&1 || die "umoci could not unpack the picked platform"
+  assert_eq arm "$(cat bundle/rootfs/which)" "umoci unpacks the arm64 image"
+fi
 assert_eq "$arm_manifest" "$(json one/index.json 'd["manifests"][0]["digest"]')" "copy --platform keeps the arm64 manifest"
 expect_fail 'no image for platform linux/s390x \(it has: linux/amd64, linux/arm64/v8\)' none \
   image copy --platform linux/s390x oci:multi oci:none
