@@ -212,6 +212,8 @@ Result<PullAllResult> pull_all(const Reference& ref, const RegistryOptions& opti
       result.images.push_back(
           DE_TRY(image_from_manifest(ctx, *session, std::move(entry), pull, what)));
       result.images.back().image.index_platform = child.platform;
+      if (!ref.tag.empty())
+        result.images.back().image.names.push_back(ref.with_tag(ref.tag).familiar());
     }
     if (result.images.empty())
       return fail(Code::NotFound, "{}: the index lists no image", context);

@@ -99,6 +99,9 @@ rc=0
 assert_eq 1 "$rc" "copy of an index to a docker-archive"
 assert_contains "$(cat "$TEST_TMP/err")" "multi-platform image (linux/amd64, linux/arm64/v8)" "docker-archive copy error"
 [[ ! -e "$TEST_TMP/copy.tar" ]] || die "a docker-archive was written from an index"
+run_cli image copy --platform linux/arm64 "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/copy.tar"
+tar -xOf "$TEST_TMP/copy.tar" manifest.json >"$TEST_TMP/m.json"
+assert_contains "$(json "[0]['RepoTags']" <"$TEST_TMP/m.json")" "multi/app:1" "the picked image keeps its name"
 if command -v skopeo >/dev/null; then
   for repo in mirror copy; do
     skopeo copy --all --src-tls-verify=false "docker://$REG/multi/$repo:1" "oci:$TEST_TMP/sk-$repo:1" >/dev/null ||
