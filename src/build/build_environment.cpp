@@ -1,5 +1,6 @@
 // build_environment(): per platform, the packages, the base image and build_image(); then the
 // images are written or pushed.
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/cache_use.hpp"
@@ -8,9 +9,11 @@
 #include "docker_envs/build/inputs.hpp"
 #include "docker_envs/build/lock_check.hpp"
 #include "docker_envs/build/offline.hpp"
+#include "docker_envs/build/pip_section.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/lock_file.hpp"
+#include "docker_envs/conda/lock_hash.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
@@ -53,17 +56,26 @@ std::unique_ptr<conda::Fetcher> fetcher_for(const EnvironmentBuildOptions& o, bo
   return offline ? make_offline_fetcher(std::move(fetcher)) : std::move(fetcher);
 }
 
+// The pip lines of an environment file, as written (what a lock's content hash covers).
+std::vector<std::string> pip_lines(const std::optional<conda::EnvironmentSpec>& spec) {
+  std::vector<std::string> out;
+  if (spec)
+    for (const auto& item : spec->pip) out.push_back(item.text);
+  return out;
+}
+
 // --lock: is the lock still what the environment file asks for (for this platform)?
 Status check_lock_for(const EnvironmentBuildOptions& o, const BuildInputs& in,
                       const std::string& target) {
-  auto request = [&]() -> Result<conda::EnvironmentSolveRequest> {
+  auto expected_hash = [&]() -> Result<std::string> {
     if (!o.solve_request)
       return fail(Code::InvalidArgument, "no way to make a solve request for {}", in.env_file);
     auto setup =
         DE_TRY(o.solve_request({.file = in.env_file, .platform = target, .offline = in.offline}));
-    return std::move(setup.request);
+    return conda::solve_request_hash(setup.request, pip_lines(setup.spec));
   };
-  auto check = DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, request));
+  auto check =
+      DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, expected_hash));
   switch (check.state) {
     case LockCheck::State::Fresh:
       say(o, "lock", check.message);
@@ -97,7 +109,11 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
     selection.pypi = true;
     auto lock = DE_TRY(conda::parse_lockfile(*in.lock_text, what, selection));
     out.packages = std::move(lock.packages);
-    for (const auto& entry : lock.pypi) out.wheels.push_back(DE_TRY(wheel_from_lock(entry, what)));
+    auto roots = requested_roots(lock.pypi);
+    for (std::size_t i = 0; i < lock.pypi.size(); ++i) {
+      out.wheels.push_back(DE_TRY(wheel_from_lock(lock.pypi[i], what)));
+      out.wheels.back().requested = roots[i];
+    }
     if (!in.lock_file.empty()) DE_TRY(check_lock_for(o, in, target));
   }
   if (!in.solve) return out;
@@ -133,6 +149,16 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
     if (in.declared.variables.empty()) in.declared.variables = request.spec->variables;
   }
   out.packages = std::move(std::get<conda::Solution>(outcome).packages);
+  if (request.spec && !request.spec->pip.empty()) {
+    auto pip = DE_TRY(resolve_pip_section(*request.spec, out.packages, target,
+                                          request.request.virtual_overrides,
+                                          {.cache_root = o.cache_root,
+                                           .getenv = o.getenv,
+                                           .offline = in.offline,
+                                           .extra_ca_file = {},
+                                           .reporter = o.reporter}));
+    out.wheels = std::move(pip.wheels);
+  }
   return out;
 }
 
@@ -187,7 +213,59 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
   return {};
 }
 
+std::vector<RecordedPackage> recorded_packages(const PlatformPackages& p) {
+  std::vector<RecordedPackage> out;
+  for (const auto& r : p.packages)
+    out.push_back({.name = r.name, .version = r.version, .build = r.build, .channel = r.channel});
+  for (const auto& w : p.wheels) out.push_back({.name = w.name, .version = w.version, .pypi = true});
+  return out;
+}
+
+// Compares each platform's build with the last recorded one and records it in its place. A record
+// that cannot be read or written is a -v note: it never fails a build that has been written.
+void record_builds(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
+                   std::vector<std::vector<RecordedPackage>> packages) {
+  const BuildInputs& in = out.inputs;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (size_t i = 0; i < out.results.size(); ++i) {
+    BuildRecord record{.identity = build_identity(in, o.inputs, in.platforms[i]),
+                       .tag = in.image_tag,
+                       .manifest_digest = out.manifests[i].to_string(),
+                       .written = now,
+                       .packages = std::move(packages[i])};
+    for (const auto& l : out.results[i].layers)
+      record.layers.push_back(
+          {.label = l.label, .key = l.key, .digest = l.blob.digest, .reused = l.reused});
+    std::optional<BuildChanges> changes;
+    if (auto previous = read_build_record(o.cache_root, record.identity); !previous)
+      log::debug("ignoring the last build record: {}", previous.error().to_string());
+    else if (*previous)
+      changes = diff_builds(**previous, record);
+    else
+      log::debug("no earlier build of {} for {} recorded", record.identity.source,
+                 in.platforms[i]);
+    if (auto written = write_build_record(o.cache_root, record); !written)
+      log::debug("not recorded: {}", written.error().to_string());
+    out.changes.push_back(std::move(changes));
+  }
+}
+
 }  // namespace
+
+BuildIdentity build_identity(const BuildInputs& in, const InputOptions& options,
+                             const std::string& platform) {
+  auto canonical = [](const std::string& path) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    return ec ? path : p.string();
+  };
+  std::string source = !options.from_prefix.empty() ? "prefix:" + canonical(options.from_prefix)
+                       : !in.env_file.empty()       ? "file:" + canonical(in.env_file)
+                                                    : std::string("specs");
+  return {.source = std::move(source), .image = in.image_name, .platform = platform};
+}
 
 Result<oci::Image> read_base_image(const std::string& base, const oci::Platform& platform,
                                    const RegistryOptionsFn& registry) {
@@ -255,6 +333,9 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     DE_TRY(check_offline(all, o.cache_root / "pkgs", *fetcher));
   }
 
+  std::vector<std::vector<RecordedPackage>> recorded;
+  for (const auto& p : per_platform) recorded.push_back(recorded_packages(p));
+
   // One image per platform: base, build.
   for (size_t i = 0; i < in.platforms.size(); ++i) {
     const std::string& target = in.platforms[i];
@@ -297,6 +378,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     out.results.push_back(std::move(built));
   }
   DE_TRY(write_images(o, out));
+  record_builds(o, out, std::move(recorded));
   return out;
 }
 

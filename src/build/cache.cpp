@@ -35,6 +35,7 @@ constexpr KindLayout kLayouts[] = {
     {CacheKind::Repodata, "repodata/channels", "repodata", "channels/", false},
     {CacheKind::Solver, "repodata/parsed", "repodata", "parsed/", false},
     {CacheKind::Blobs, "blobs/sha256", ".", "blobs/", false},
+    {CacheKind::Builds, "builds", "builds", "", false},
 };
 
 bool is_hex_digest(std::string_view name) {
@@ -61,6 +62,8 @@ bool is_entry(CacheKind kind, std::string_view name) {
       return name.ends_with(".json") && !name.ends_with(".state.json");
     case CacheKind::Solver:
       return name.ends_with(".bin");
+    case CacheKind::Builds:
+      return name.ends_with(".json");
   }
   return false;
 }

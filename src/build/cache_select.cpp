@@ -28,6 +28,8 @@ std::string_view cache_kind_name(CacheKind kind) {
       return "solver";
     case CacheKind::Blobs:
       return "blobs";
+    case CacheKind::Builds:
+      return "builds";
   }
   return "?";
 }

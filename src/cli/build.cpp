@@ -8,7 +8,8 @@
 // `--dry-run` prints the packages and layers instead of building, `--offline` keeps off the
 // network. Every key of the image section has a flag here that overrides it. DEST is any transport
 // or docker://REF (default build::default_destination()). Progress goes to stderr as --progress
-// says (cli/progress.hpp), ending with a summary; --json prints the result on stdout. What the
+// says (cli/progress.hpp), ending with a summary (with what changed since the last build of the
+// same environment, cli/build_changes.hpp); --json prints the result on stdout. What the
 // inputs mean and how they become an image is build::build_environment()
 // (include/docker_envs/build/inputs.hpp); this file is the flags, what
 // depends on the process environment, and the printing.
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "cli/build_changes.hpp"
 #include "cli/common.hpp"
 #include "cli/registry_ref.hpp"
 #include "cli/solve_options.hpp"
@@ -74,7 +76,9 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                         {"bytes_new", built.bytes_new},
                         {"packages_downloaded", built.packages_downloaded},
                         {"bytes_downloaded", built.bytes_downloaded},
-                        {"warnings", built.warnings}};
+                        {"warnings", built.warnings},
+                        {"changes", changes_json(i < out.changes.size() ? out.changes[i]
+                                                                       : std::nullopt)}};
 }
 
 void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,
@@ -190,11 +194,18 @@ std::vector<std::string> summary(const build::EnvironmentBuildResult& out) {
     for (const auto& l : r.layers) ++(l.reused ? kept : built);
   }
   const auto& in = out.inputs;
-  return {fmt::format("wrote {} ({}:{}{})", in.destination, in.image_name, in.image_tag,
-                      in.multi() ? fmt::format(", {} platforms", out.results.size()) : ""),
-          "digest " + out.manifest_digest.to_string(),
-          fmt::format("layers: {} built, {} reused; {} new, {} reused", built, kept,
-                      progress::human_bytes(fresh), progress::human_bytes(reused))};
+  std::vector<std::string> lines{
+      fmt::format("wrote {} ({}:{}{})", in.destination, in.image_name, in.image_tag,
+                  in.multi() ? fmt::format(", {} platforms", out.results.size()) : ""),
+      "digest " + out.manifest_digest.to_string(),
+      fmt::format("layers: {} built, {} reused; {} new, {} reused", built, kept,
+                  progress::human_bytes(fresh), progress::human_bytes(reused))};
+  // What changed since the last build of this environment (nothing on a first build).
+  for (size_t i = 0; i < out.changes.size(); ++i)
+    if (const auto& c = out.changes[i])
+      for (auto& l : changes_lines(*c, in.multi() ? in.platforms[i] : std::string_view{}))
+        lines.push_back(std::move(l));
+  return lines;
 }
 
 Status run(const BuildFlags& f, const Globals& globals) {
@@ -242,6 +253,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
       .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
       .source_date_epoch = globals.source_date_epoch,
       .make_fetcher = {},
+      .getenv = process_env(),
       .reporter = display.reporter(),
   };
   if (f.dry_run) {

@@ -110,10 +110,13 @@ fs::path make_root(const fs::path& root) {
   write(root / "repodata/channels/c.state.json", "{}");
   write(root / "repodata/parsed/c.bin", "bin");
   write(root / ("blobs/sha256/" + kHex2), "blob");
+  write(root / "builds/r.json", "record");
+  write(root / ("builds/" + temp_file_name("s.json")), "a killed build's temp file");
   for (const char* p : {"pkgs/downloads/a-1-0.conda", "pkgs/a-1-0-0123456789abcdef",
                         "pkgs/wheels/downloads/w-1-py3-none-any.whl",
                         "pkgs/wheels/w-1-py3-none-any-0123456789abcdef",
-                        "layers/plans/p.plan", "repodata/channels/c.json", "repodata/parsed/c.bin"})
+                        "layers/plans/p.plan", "repodata/channels/c.json", "repodata/parsed/c.bin",
+                        "builds/r.json"})
     age(root / p, 48h);
   age(root / ("layers/blobs/sha256/" + kHex), 48h);
   age(root / ("blobs/sha256/" + kHex2), 48h);
@@ -128,7 +131,7 @@ TEST(CacheInventory, EveryKindWithSizesAndLastUse) {
   { auto use = EntryUse::begin(root / "layers/plans", "p.plan"); ASSERT_TRUE(use.recorded()); }
   auto inv = list_cache(root);
   ASSERT_TRUE(inv) << inv.error().to_string();
-  ASSERT_EQ(inv->entries.size(), 9u);
+  ASSERT_EQ(inv->entries.size(), 10u);
   EXPECT_EQ(inv->entries[0].name, "layers/plans/p.plan");
   EXPECT_GT(inv->entries[0].last_use, CacheClock::now() - 1h);
   std::map<std::string, std::uint64_t> bytes;
@@ -141,7 +144,8 @@ TEST(CacheInventory, EveryKindWithSizesAndLastUse) {
   EXPECT_EQ(bytes["repodata"], 4u);  // the document and its .state.json
   EXPECT_EQ(bytes["solver"], 3u);
   EXPECT_EQ(bytes["blobs"], 4u);
-  EXPECT_EQ(inv->entry_bytes, 137u);
+  EXPECT_EQ(bytes["builds"], 6u);  // not the temp file
+  EXPECT_EQ(inv->entry_bytes, 143u);
   auto none = list_cache(dir->path() / "absent");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->entries.empty());
@@ -169,14 +173,14 @@ TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, (std::vector<std::string>{"pkgs/a-1-0-0123456789abcdef",
                                             "pkgs/downloads/a-1-0.conda"}));
-  EXPECT_EQ(pruned->removed.size(), 7u);
+  EXPECT_EQ(pruned->removed.size(), 8u);
   EXPECT_EQ(pruned->bytes_left, 17u);
   EXPECT_TRUE(fs::exists(root / "pkgs/a-1-0-0123456789abcdef/lib/x"));
   EXPECT_TRUE(fs::exists(root / "pkgs/downloads/a-1-0.conda"));
   for (const std::string& p : std::vector<std::string>{
            "layers/blobs/sha256/" + kHex, "layers/keys/k.json", "layers/plans/p.plan",
            "repodata/channels/c.json", "repodata/channels/c.state.json", "repodata/parsed/c.bin",
-           "blobs/sha256/" + kHex2})
+           "blobs/sha256/" + kHex2, "builds/r.json"})
     EXPECT_FALSE(fs::exists(root / p)) << p;
   EXPECT_FALSE(fs::exists(root / ".leases/999999-0"));
   EXPECT_TRUE(fs::exists(lease->path()));

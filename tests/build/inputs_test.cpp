@@ -369,9 +369,9 @@ TEST_F(BuildInputsTest, LockGivesThePackagesAndIsCheckedAgainstTheEnvFile) {
 
 TEST_F(BuildInputsTest, LockHashesThatCannotBeRecomputedAreNotGuessed) {
   int asked = 0;
-  auto request = [&]() -> Result<conda::EnvironmentSolveRequest> {
+  auto request = [&]() -> Result<std::string> {
     ++asked;
-    return conda::EnvironmentSolveRequest{};
+    return conda::solve_request_hash(conda::EnvironmentSolveRequest{});
   };
   auto lock = conda::write_conda_lock(records_, {.platform = "linux-64", .content_hash = "abc"});
   ASSERT_TRUE(lock);

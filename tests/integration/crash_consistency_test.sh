@@ -37,7 +37,8 @@ build() { # build CACHE DEST: one build of the lock
 digest() { inspect "$1" "j['manifest_digest']"; }
 
 # check_cache CACHE: every layer blob and downloaded package matches its digest, and no temp file
-# claims to be an entry. (.used/ holds the use stamps `cache prune` reads, named like entries.)
+# claims to be an entry; every build record is complete. (.used/ holds the use stamps `cache
+# prune` reads, named like entries.)
 check_cache() {
   local cache=$1 f name
   while IFS= read -r -d '' f; do
@@ -50,6 +51,12 @@ check_cache() {
     [[ "$name" == *.conda ]] || continue
     grep -q "$(sha256sum <"$f" | cut -c1-64)" lock.txt || die "the downloaded package $f is not the one the lock names"
   done < <(find "$cache" -path '*/.used' -prune -o -path '*/downloads/*' -type f -print0)
+  # Build records (builds/*.json; temp files start with a dot) are whole: written then renamed.
+  for f in "$cache"/builds/*.json; do
+    [[ -e "$f" ]] || continue
+    python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["packages"]' "$f" ||
+      die "the build record $f is damaged"
+  done
 }
 
 log "clean build"

@@ -2,7 +2,8 @@
 # `--progress plain|json` and `-q` on `docker-envs build`, stderr not a terminal, against a channel
 # server that trickles package bytes (~100 KB/s):
 # - plain: a line when each stage starts and ends, and a heartbeat while the slow download runs
-#   (so a CI log shows life), in order; no line per package unless -v;
+#   (so a CI log shows life), in order; no line per package unless -v; nothing about changes on a
+#   first build, "no package changed since the last build" on the warm rebuild;
 # - json: every line of stderr is one JSON object, with stage, task and byte events;
 # - -q: nothing on stderr.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,6 +39,7 @@ index(r"^layers: 3 built, 0 reused; ")
 timing = index(r"^time: solve .*, fetch .*, plan .*, layers .*, write ")
 assert solve < solved < start < beat < end < layers < wrote < digest < timing, lines
 assert not any("slow-1.0-" in l or "quick-1.0-" in l for l in lines), "a line per package"
+assert not any("since the last build" in l for l in lines), "changes printed on a first build"
 PY
 
 log "plain -v, warm cache: a line per package and per layer, counted in order"
@@ -48,6 +50,9 @@ grep -E '^\[fetch\] \(1/2\) cached ' "$TEST_TMP/verbose.err" >/dev/null || die "
 grep -E '^\[fetch\] \(2/2\) cached ' "$TEST_TMP/verbose.err" >/dev/null || die "no (2/2) line"
 counts=$(grep -oE '^\[layers\] \([0-9]+/3\) reused' "$TEST_TMP/verbose.err" | grep -oE '[0-9]+/3' | tr '\n' ' ')
 assert_eq "$counts" "1/3 2/3 3/3 " "layer lines in order"
+# The same environment again: the summary says so (build_changes_test.sh checks a real diff).
+grep -qE '^no package changed since the last build \(latest, [0-9-]+ [0-9:]+ UTC\)$' "$TEST_TMP/verbose.err" ||
+  die "no 'no package changed' line in the warm rebuild: $(cat "$TEST_TMP/verbose.err")"
 
 log "json, cold cache: every stderr line is a JSON event"
 XDG_CACHE_HOME=$TEST_TMP/cache2 "$DE_CLI" build "$TEST_TMP/environment.yml" --progress json --json \

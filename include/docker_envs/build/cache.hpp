@@ -12,6 +12,7 @@
 //   repodata   repodata/channels/<h>.json     downloaded repodata (+ its .state.json)
 //   solver     repodata/parsed/<h>.bin        parsed repodata for the solver
 //   blobs      blobs/sha256/<hex>             registry blobs pulled or pushed
+//   builds     builds/<key>.json              the last build of each environment (build_record.hpp)
 // Last use comes from the use stamps the caches write (base/cache_use.hpp), or the entry's own
 // mtime when that is newer (an entry just made).
 #pragma once
@@ -30,10 +31,11 @@
 
 namespace de::build {
 
-enum class CacheKind { Packages, Extracted, Wheels, Layers, Plans, Repodata, Solver, Blobs };
+enum class CacheKind { Packages, Extracted, Wheels, Layers, Plans, Repodata, Solver, Blobs, Builds };
 inline constexpr CacheKind kCacheKinds[] = {
-    CacheKind::Packages, CacheKind::Extracted, CacheKind::Wheels, CacheKind::Layers,
-    CacheKind::Plans,    CacheKind::Repodata,  CacheKind::Solver, CacheKind::Blobs};
+    CacheKind::Packages, CacheKind::Extracted, CacheKind::Wheels,
+    CacheKind::Layers,   CacheKind::Plans,     CacheKind::Repodata,
+    CacheKind::Solver,   CacheKind::Blobs,     CacheKind::Builds};
 std::string_view cache_kind_name(CacheKind kind);
 
 using CacheClock = std::chrono::system_clock;

@@ -23,6 +23,7 @@
 #include "docker_envs/base/compression.hpp"
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/build/build_record.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
 #include "docker_envs/conda/channel.hpp"
@@ -138,6 +139,8 @@ struct EnvironmentBuildOptions {
   unsigned parallelism = 4;
   std::optional<std::int64_t> source_date_epoch;
   std::function<std::unique_ptr<conda::Fetcher>()> make_fetcher;  // default conda::make_fetcher
+  // ${VAR} values for an environment.yml's pip lines (index tokens); unset: none.
+  std::function<std::optional<std::string>(const std::string&)> getenv;
   // Stages "solve" (its summary: the packages), "fetch", "plan", "layers" (build_image), then
   // "write" or "push"; notes ("base image ... for linux-64", the lock check). Optional.
   progress::Reporter* reporter = nullptr;
@@ -150,24 +153,37 @@ struct EnvironmentBuildResult {
   std::vector<Digest> manifests;     // each platform's image manifest
   std::vector<Digest> config_digests;
   std::optional<registry::PushResult> pushed;  // for a docker:// destination
+  // Per platform: what changed since the last recorded build of the same environment
+  // (build_record.hpp); nullopt for the first one (or when its record could not be read).
+  std::vector<std::optional<BuildChanges>> changes;
 };
 
 // resolve_inputs(), then per platform: its packages (the @EXPLICIT file's, the conda-lock's for
 // that platform, or a solve against that platform's virtual packages), its base image (scratch, a
 // transport reference or path, else a registry reference), build_image(); then writes the images
 // (an index for several platforms) or pushes them. Warnings of each build are logged.
+// Once written, each platform's build is compared with the last one recorded in
+// cache_root/builds/ and recorded in its place (`changes`).
 Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& options);
+
+// Which earlier builds count as the same environment as this one, for `platform`
+// (build_record.hpp): the environment file or prefix, the image name, the platform.
+BuildIdentity build_identity(const BuildInputs& inputs, const InputOptions& options,
+                             const std::string& platform);
 
 // What one platform installs.
 struct PlatformPackages {
   std::vector<conda::PackageRecord> packages;  // install order
-  std::vector<WheelToInstall> wheels;          // a lock's PyPI entries (wheels), in lock order
+  // A lock's PyPI entries (wheels), in lock order, or the environment.yml pip section's wheels
+  // (resolve_pip_section), by name. REQUESTED as requested_roots() says.
+  std::vector<WheelToInstall> wheels;
 };
 
 // The packages of each platform (in inputs.platforms order): the @EXPLICIT file's or the
 // prefix's, the lock's for that platform (checked against the environment file with --lock) with
-// its PyPI entries (wheel_from_lock), or a solve. Nothing is downloaded but repodata (none with
-// --offline).
+// its PyPI entries (wheel_from_lock), or a solve, followed by the resolution of the environment
+// file's pip section. Nothing is downloaded but repodata and PyPI project pages and metadata
+// (none with --offline).
 Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOptions& options,
                                                        BuildInputs& inputs);
 
