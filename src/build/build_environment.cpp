@@ -275,7 +275,9 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
   if (base_is_local(base)) {
     auto read = [&]() -> Result<oci::Image> {
       auto ref = DE_TRY_CTX(oci::ImageRef::parse(base), fmt::format("source '{}'", base));
-      return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", base));
+      // From a multi-platform base (an index), the image of the platform being built.
+      return DE_TRY_CTX(oci::read_image(ref, {.platform = platform}),
+                        fmt::format("reading {}", base));
     };
     return DE_TRY_CTX(read(), "base image " + base);
   }

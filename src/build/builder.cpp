@@ -480,6 +480,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
 
   // 6. The image.
   oci::Image image = r.base;
+  image.index_platform.reset();  // a new image: an index lists it with its config's platform
   if (image.layers.empty()) image.config.set_platform(platform);
   for (auto& job : jobs) {
     oci::HistoryEntry h;
