@@ -243,6 +243,7 @@ Status assemble_image(const BuildRequest& r, const std::string& prefix,
                       const std::vector<bool>& reused, BuildResult& result) {
   const std::string& created = memo.created;
   oci::Image image = r.base;
+  image.index_platform.reset();  // a new image: an index lists it with its config's platform
   if (image.layers.empty()) image.config.set_platform(platform);
   for (size_t i = 0; i < memo.layers.size(); ++i) {
     const auto& layer = memo.layers[i];

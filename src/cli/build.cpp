@@ -259,6 +259,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
       .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
       .source_date_epoch = globals.source_date_epoch,
       .make_fetcher = {},
+      .getenv = process_env(),
       .reporter = display.reporter(),
   };
   if (f.dry_run) {

@@ -22,6 +22,8 @@ written to --port-file once the server listens.
 - --gzip: repodata.json is sent gzip-encoded to clients that send Accept-Encoding: gzip.
 - --trickle BYTES_PER_S: package files (anything but .json) are sent slowly, a tenth of that
   every 0.1 s (a slow download for the progress tests).
+- A path ending in `/` serves the directory's index.html, and `.html` files are text/html: a
+  PEP 503 simple index (tests/pypi/make_test_index.py) can be served from DIR as well.
 - The log gets one line per request: METHOD PATH STATUS BYTES, with the token replaced by
   <token> and no credentials, so tests can count requests and check what was asked.
 """
@@ -112,6 +114,8 @@ def main():
                     return self.reply(status, b"token required\n", send_body=send_body)
                 path = "/" + path[len(prefix):]
             full = os.path.realpath(os.path.join(root, path.lstrip("/")))
+            if path.endswith("/") and os.path.isfile(os.path.join(full, "index.html")):
+                full = os.path.join(full, "index.html")  # a PEP 503 project page
             if not (full == root or full.startswith(root + os.sep)) or not os.path.isfile(full):
                 return self.reply(404, b"not found\n", send_body=send_body)
             st = os.stat(full)
@@ -142,6 +146,8 @@ def main():
             headers = list(validators)
             if full.endswith(".json"):
                 headers.append(("Content-Type", "application/json"))
+            elif full.endswith(".html"):
+                headers.append(("Content-Type", "text/html"))
             else:
                 headers.append(("Content-Type", "application/octet-stream"))
             if (args.gzip and full.endswith("repodata.json")
