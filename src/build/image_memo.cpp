@@ -70,7 +70,13 @@ Result<ImageMemoKey> compute_image_memo_key(const BuildRequest& r,
   field(h, r.created_by);
   field(h, kStrategyNames[static_cast<int>(r.strategy)]);
   field(h, std::to_string(r.max_layers));
-  field(h, std::to_string(r.base.layers.size()));
+  // The base's layers by content: a new base (another digest with other layers) is another image.
+  // Its config is not part of the key; the image config is made from the request on every build.
+  field(h, fmt::format("{} base layers", r.base.layers.size()));
+  for (const auto& layer : r.base.layers) {
+    auto diff_id = layer->diff_id();
+    field(h, diff_id ? diff_id->to_string() : std::string("-"));
+  }
   field(h, fmt::format("{} packages", r.packages.size()));
   for (const auto& p : r.packages) hash_record(h, p);
   field(h, fmt::format("{} wheels", r.wheels.size()));

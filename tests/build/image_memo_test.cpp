@@ -29,6 +29,26 @@ conda::PackageRecord record(std::string name, char hash) {
   return r;
 }
 
+// A base image layer known by its diffID only (the key reads nothing else of a base layer).
+class BaseLayer final : public oci::Layer {
+ public:
+  explicit BaseLayer(std::string_view content) : diff_id_(Digest::of(content)) {}
+  std::optional<oci::Descriptor> blob() const override { return std::nullopt; }
+  std::optional<Digest> diff_id() const override { return diff_id_; }
+  Result<std::unique_ptr<Reader>> open_blob() const override {
+    return fail(Code::Unsupported, "no blob");
+  }
+  Result<std::unique_ptr<Reader>> open_tar() const override {
+    return fail(Code::Unsupported, "no tar");
+  }
+  std::string describe() const override { return "base layer"; }
+
+ private:
+  Digest diff_id_;
+};
+
+oci::LayerPtr base_layer(std::string_view content) { return std::make_shared<BaseLayer>(content); }
+
 BuildRequest base_request() {
   return BuildRequest{.packages = {record("a", 'a'), record("b", 'b')},
                       .base = oci::scratch_image(),
@@ -66,8 +86,7 @@ TEST(ImageMemoKey, ChangesWithEverythingTheLayersDependOn) {
       {"created_by (conda-meta/history)", [](auto& r) { r.created_by = "other"; }},
       {"the layering strategy", [](auto& r) { r.strategy = LayerStrategy::Single; }},
       {"the layer budget", [](auto& r) { r.max_layers = 10; }},
-      {"the base's layer count",
-       [](auto& r) { r.base.layers.push_back(r.base.layers.empty() ? nullptr : r.base.layers[0]); }},
+      {"the base's layers", [](auto& r) { r.base.layers.push_back(base_layer("a")); }},
       {"the compression", [](auto& r) { r.compression = Compression::Zstd; }},
   };
   for (const auto& [what, change] : changes) {
@@ -75,6 +94,14 @@ TEST(ImageMemoKey, ChangesWithEverythingTheLayersDependOn) {
     change(r);
     EXPECT_NE(key_of(r), base) << what;
   }
+  // Another base with as many layers, of other content, is another image.
+  BuildRequest one = base_request(), another = base_request();
+  one.base.layers.push_back(base_layer("a"));
+  another.base.layers.push_back(base_layer("b"));
+  EXPECT_NE(key_of(one), key_of(another));
+  BuildRequest same = base_request();
+  same.base.layers.push_back(base_layer("a"));
+  EXPECT_EQ(key_of(one), key_of(same));
   // Added files by path, mode and content.
   conda::InstallEntry file;
   file.path = "srv/app.py";
