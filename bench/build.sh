@@ -4,6 +4,7 @@
 # See bench/README.md ("docker-envs build").
 #
 #   bench/build.sh [--scale F] [--runs N] [--workdir DIR] [--cli PATH] [--no-docker]
+#                  [--big-package FILES] [--only-big]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,6 +13,8 @@ runs=3
 workdir=${TMPDIR:-/tmp}/docker-envs-bench-build
 cli=$root/build/docker-envs
 use_docker=1
+big_files=35000
+only_big=0
 
 while (($#)); do
   case $1 in
@@ -20,7 +23,9 @@ while (($#)); do
     --workdir) workdir=$2; shift 2 ;;
     --cli) cli=$2; shift 2 ;;
     --no-docker) use_docker=0; shift ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    --big-package) big_files=$2; shift 2 ;;
+    --only-big) only_big=1; shift ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -51,11 +56,18 @@ if [[ ! -f "$channel.done" ]]; then
   touch "$channel.done"
 fi
 lock=$channel/explicit.txt
-victim=$(grep -m1 '/linux-64/libffi-' "$lock" | sed 's|^file://||; s|#.*||') ||
-  die "no libffi package in $lock"
-bumped=$(python3 "$root/bench/bump_package.py" "$victim" "$workdir/bumped")
-sed "s|^file://$victim#.*|file://$bumped#sha256:$(sha256sum <"$bumped" | cut -c1-64)|" "$lock" >"$workdir/explicit-bumped.txt"
-cmp -s "$lock" "$workdir/explicit-bumped.txt" && die "could not substitute the bumped package"
+# bump_lock LOCK OUT DIR: OUT is LOCK with libffi replaced by a new build of it (one file changed),
+# written to DIR.
+bump_lock() {
+  local victim bumped
+  victim=$(grep -m1 '/linux-64/libffi-' "$1" | sed 's|^file://||; s|#.*||') ||
+    die "no libffi package in $1"
+  bumped=$(python3 "$root/bench/bump_package.py" "$victim" "$3")
+  sed "s|^file://$victim#.*|file://$bumped#sha256:$(sha256sum <"$bumped" | cut -c1-64)|" "$1" >"$2"
+  cmp -s "$1" "$2" && die "could not substitute the bumped package in $1"
+  return 0
+}
+bump_lock "$lock" "$workdir/explicit-bumped.txt" "$workdir/bumped"
 mapfile -t packages <"$channel/packages.txt"
 pkg_bytes=$(cat "${packages[@]}" | wc -c)
 
@@ -120,30 +132,63 @@ bare_tar="mkdir -p '$out/tree' && $extract_cmd && tar -cf - -C '$out/tree' . | o
 
 echo
 printf '%-44s %9s %9s %8s\n' "benchmark (wall time)" "ours" "baseline" "ratio"
-measure cold "$cold_prep" "$(build "$lock" "oci:$out/img:1")"
-cold_cpu=$LAST_CPU cold_rss=$LAST_RSS
-measure base "$cold_prep" "$bare_gz"
-report "cold build -> oci (gzip) vs bare pipeline" "$cold" "$base" 1.2 "$cold_cpu" "$LAST_CPU"
+if ((!only_big)); then
+  measure cold "$cold_prep" "$(build "$lock" "oci:$out/img:1")"
+  cold_cpu=$LAST_CPU cold_rss=$LAST_RSS
+  measure base "$cold_prep" "$bare_gz"
+  report "cold build -> oci (gzip) vs bare pipeline" "$cold" "$base" 1.2 "$cold_cpu" "$LAST_CPU"
 
-# Warm: the caches of one cold build kept, a new destination each time.
-retire "$out"
-mkdir -p "$out"
-bash -c "$(build "$lock" "oci:$out/seed:1")" >/dev/null 2>&1 || die "the seeding build failed"
-measure warm "retire '$out/img'" "$(build "$lock" "oci:$out/img:1")"
-report_pct "warm rebuild, nothing changed (% of cold)" "$warm" "$cold" 5 "$LAST_CPU" "$cold_cpu"
-same=$(bash -c "'$cli' image inspect oci:$out/img:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
-seed=$(bash -c "'$cli' image inspect oci:$out/seed:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
-[[ "$same" == "$seed" ]] || die "the warm rebuild gave another digest ($same vs $seed)"
-measure warm1 "retire '$out/img' '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'; settle" \
-  "XDG_CACHE_HOME='$out/cache.one' $(build "$workdir/explicit-bumped.txt" "oci:$out/img:1")"
-report_pct "warm rebuild, one package changed (% of cold)" "$warm1" "$cold" 10 "$LAST_CPU" "$cold_cpu"
+  # Warm: the caches of one cold build kept, a new destination each time.
+  retire "$out"
+  mkdir -p "$out"
+  bash -c "$(build "$lock" "oci:$out/seed:1")" >/dev/null 2>&1 || die "the seeding build failed"
+  measure warm "retire '$out/img'" "$(build "$lock" "oci:$out/img:1")"
+  report_pct "warm rebuild, nothing changed (% of cold)" "$warm" "$cold" 5 "$LAST_CPU" "$cold_cpu"
+  same=$(bash -c "'$cli' image inspect oci:$out/img:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
+  seed=$(bash -c "'$cli' image inspect oci:$out/seed:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
+  [[ "$same" == "$seed" ]] || die "the warm rebuild gave another digest ($same vs $seed)"
+  measure warm1 "retire '$out/img' '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'; settle" \
+    "XDG_CACHE_HOME='$out/cache.one' $(build "$workdir/explicit-bumped.txt" "oci:$out/img:1")"
+  report_pct "warm rebuild, one package changed (% of cold)" "$warm1" "$cold" 10 "$LAST_CPU" "$cold_cpu"
 
-measure cold_da "$cold_prep" "$(build "$lock" "docker-archive:$out/img.tar:bench:1")"
-cold_da_cpu=$LAST_CPU
-measure base_tar "$cold_prep" "$bare_tar"
-report "cold build -> docker-archive vs bare tar|sha256" "$cold_da" "$base_tar" 1.2 "$cold_da_cpu" "$LAST_CPU"
+  measure cold_da "$cold_prep" "$(build "$lock" "docker-archive:$out/img.tar:bench:1")"
+  cold_da_cpu=$LAST_CPU
+  measure base_tar "$cold_prep" "$bare_tar"
+  report "cold build -> docker-archive vs bare tar|sha256" "$cold_da" "$base_tar" 1.2 "$cold_da_cpu" "$LAST_CPU"
+fi
 
-if ((use_docker)) && [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null &&
+# The same rows on an environment where one package holds most of the files (--big-package): a
+# warm build must not cost in proportion to the files (the image memo reads one entry).
+if ((big_files > 0)); then
+  big_channel=$workdir/channel-$scale-big$big_files
+  if [[ ! -f "$big_channel.done" ]]; then
+    rm -rf "$big_channel"
+    "$gen" --scale "$scale" --big-package "$big_files" "$big_channel" >&2
+    touch "$big_channel.done"
+  fi
+  big_lock=$big_channel/explicit.txt
+  bump_lock "$big_lock" "$workdir/explicit-big-bumped.txt" "$workdir/bumped-big"
+  mapfile -t big_packages <"$big_channel/packages.txt"
+  cat "${big_packages[@]}" >/dev/null
+  big_prep="retire '$out'; mkdir -p '$out'; settle --drop \"\${big_packages[@]}\""
+  measure cold_big "$big_prep" "$(build "$big_lock" "oci:$out/img:1")"
+  cold_big_cpu=$LAST_CPU
+  row "$(printf '%-44s %8.2fs %8s  (the baseline of the two rows below) | cpu %7.2fs' \
+    "big package ($big_files files): cold -> oci" "$cold_big" "" "$cold_big_cpu")"
+  retire "$out"
+  mkdir -p "$out"
+  bash -c "$(build "$big_lock" "oci:$out/seed:1")" >/dev/null 2>&1 || die "the seeding build failed"
+  measure warm_big "retire '$out/img'" "$(build "$big_lock" "oci:$out/img:1")"
+  report_pct "big: warm rebuild, nothing changed (% cold)" "$warm_big" "$cold_big" 5 "$LAST_CPU" "$cold_big_cpu"
+  same=$("$cli" image inspect "oci:$out/img:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
+  seed=$("$cli" image inspect "oci:$out/seed:1" | python3 -c "import json,sys; print(json.load(sys.stdin)['manifest_digest'])")
+  [[ "$same" == "$seed" ]] || die "the warm rebuild of the big environment gave another digest ($same vs $seed)"
+  measure warm1_big "retire '$out/img' '$out/cache.one'; cp -a '$out/cache' '$out/cache.one'; settle" \
+    "XDG_CACHE_HOME='$out/cache.one' $(build "$workdir/explicit-big-bumped.txt" "oci:$out/img:1")"
+  report_pct "big: warm rebuild, one package changed (% cold)" "$warm1_big" "$cold_big" 10 "$LAST_CPU" "$cold_big_cpu"
+fi
+
+if ((use_docker && !only_big)) && [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null &&
   timeout 20 docker info >/dev/null 2>&1; then
   # The alternative a user has today: the same environment directory (installed with env install,
   # untimed) copied in by a Dockerfile, then docker build + docker save.
@@ -170,7 +215,7 @@ else
 fi
 
 echo
-echo "peak RSS of the cold build: $((cold_rss / 1024)) MB"
+((only_big)) || echo "peak RSS of the cold build: $((cold_rss / 1024)) MB"
 echo
 echo "== summary =="
 printf '%s\n' "${results[@]}"

@@ -1,7 +1,7 @@
 // gen_channel: writes a deterministic local conda channel of valid `.conda` packages shaped like a
 // Python stack, for the install and build benchmarks (bench/install.sh).
 //
-//   gen_channel [--scale F] [--seed N] [--level L] OUTDIR
+//   gen_channel [--scale F] [--seed N] [--level L] [--big-package FILES] OUTDIR
 //
 // OUTDIR receives
 //   linux-64/*.conda, noarch/*.conda      the packages
@@ -16,7 +16,11 @@
 // small noarch: python packages (site-packages/, dist-info, some with entry points in
 // info/link.json). Some files carry a prefix placeholder (text: scripts, .pc and sysconfig files;
 // binary: a C string in shared objects), listed in info/paths.json as conda-build does.
-// --scale multiplies the number of small packages and of files per package.
+// --scale multiplies the number of small packages and of files per package. --big-package FILES
+// adds one more package, `bigtree` (linux-64, last in the lock), holding FILES small Python modules
+// (~2 KB each) under site-packages/bigtree/: the shape of an environment where one package holds
+// most of the files (a Python installation with its standard library and tests), for the warm
+// rebuild rows of bench/build.sh. The other packages are the same bytes with or without it.
 //
 // Each .conda is a stored (uncompressed) zip holding metadata.json, info-<dist>.tar.zst (info/
 // index.json, paths.json, link.json, ...) and pkg-<dist>.tar.zst (the payload), compressed with
@@ -277,8 +281,8 @@ struct Record {
 
 class Generator {
  public:
-  Generator(fs::path out, double scale, std::uint64_t seed, int level)
-      : out_(std::move(out)), scale_(scale), level_(level), rng_(seed) {
+  Generator(fs::path out, double scale, std::uint64_t seed, int level, std::size_t big_files)
+      : out_(std::move(out)), scale_(scale), level_(level), big_files_(big_files), rng_(seed) {
     static constexpr std::string_view kWords[] = {
         "def",    "return", "self",   "import", "from",    "class",  "if",      "else",   "elif",
         "for",    "in",     "while",  "try",    "except",  "raise",  "with",    "as",     "None",
@@ -349,6 +353,10 @@ class Generator {
     const std::size_t n_small = scaled(78);
     for (std::size_t i = 0; i < n_small; ++i) {
       Package p = noarch_package(i, ext_names);
+      emit(p);
+    }
+    if (big_files_ > 0) {
+      Package p = big_package(big_files_);
       emit(p);
     }
 
@@ -468,6 +476,17 @@ class Generator {
     for (std::size_t i = 0; i < n_pkgs; ++i)
       python_tree(p, "lib/python3.12/" + word() + std::to_string(i), 10 + rng_.below(90), 0);
     add_file(p, "lib/python3.12/site-packages/README.txt", "This directory exists so that 3rd party packages can be installed\nhere.  Read the source for site.py for more details.\n");
+    add_license(p);
+    return p;
+  }
+
+  Package big_package(std::size_t files) {
+    Package p = simple("bigtree", "1.0.0", "py312_0", "linux-64");
+    p.depends = {"python >=3.12,<3.13.0a0"};
+    const std::string root = "lib/python3.12/site-packages/bigtree/";
+    for (std::size_t i = 0; i < files; ++i)
+      add_file(p, root + "d" + std::to_string(i / 200) + "/" + word() + std::to_string(i) + ".py",
+               text(rng_.size_around(2000, 40, 40000), 'p'));
     add_license(p);
     return p;
   }
@@ -735,6 +754,7 @@ class Generator {
   fs::path out_;
   double scale_;
   int level_;
+  std::size_t big_files_;
   Rng rng_;
   std::vector<std::string> words_;
   std::string placeholder_;
@@ -744,8 +764,9 @@ class Generator {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: gen_channel [--scale F] [--seed N] [--level L] OUTDIR\n"
-               "  writes ~100 .conda packages / ~45k files / ~700 MB extracted at scale 1\n");
+               "usage: gen_channel [--scale F] [--seed N] [--level L] [--big-package FILES] OUTDIR\n"
+               "  writes ~100 .conda packages / ~45k files / ~700 MB extracted at scale 1;\n"
+               "  --big-package adds one package of FILES files\n");
 }
 
 }  // namespace
@@ -754,10 +775,18 @@ int main(int argc, char** argv) {
   double scale = 1.0;
   std::uint64_t seed = 42;
   int level = 3;
+  long long big_files = 0;
   std::string out;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if ((a == "--scale" || a == "--seed" || a == "--level") && i + 1 < argc) {
+    if (a == "--big-package" && i + 1 < argc) {
+      char* end = nullptr;
+      big_files = std::strtoll(argv[++i], &end, 10);
+      if (*end != '\0' || big_files < 1 || big_files > 10'000'000) {
+        usage();
+        return 2;
+      }
+    } else if ((a == "--scale" || a == "--seed" || a == "--level") && i + 1 < argc) {
       const char* v = argv[++i];
       char* end = nullptr;
       if (a == "--scale")
@@ -789,6 +818,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gen_channel: %s exists and is not empty\n", out.c_str());
     return 1;
   }
-  Generator(out, scale, seed, level).run();
+  Generator(out, scale, seed, level, static_cast<std::size_t>(big_files)).run();
   return 0;
 }

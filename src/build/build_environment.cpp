@@ -9,9 +9,11 @@
 #include "docker_envs/build/inputs.hpp"
 #include "docker_envs/build/lock_check.hpp"
 #include "docker_envs/build/offline.hpp"
+#include "docker_envs/build/pip_section.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/lock_file.hpp"
+#include "docker_envs/conda/lock_hash.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
@@ -54,17 +56,26 @@ std::unique_ptr<conda::Fetcher> fetcher_for(const EnvironmentBuildOptions& o, bo
   return offline ? make_offline_fetcher(std::move(fetcher)) : std::move(fetcher);
 }
 
+// The pip lines of an environment file, as written (what a lock's content hash covers).
+std::vector<std::string> pip_lines(const std::optional<conda::EnvironmentSpec>& spec) {
+  std::vector<std::string> out;
+  if (spec)
+    for (const auto& item : spec->pip) out.push_back(item.text);
+  return out;
+}
+
 // --lock: is the lock still what the environment file asks for (for this platform)?
 Status check_lock_for(const EnvironmentBuildOptions& o, const BuildInputs& in,
                       const std::string& target) {
-  auto request = [&]() -> Result<conda::EnvironmentSolveRequest> {
+  auto expected_hash = [&]() -> Result<std::string> {
     if (!o.solve_request)
       return fail(Code::InvalidArgument, "no way to make a solve request for {}", in.env_file);
     auto setup =
         DE_TRY(o.solve_request({.file = in.env_file, .platform = target, .offline = in.offline}));
-    return std::move(setup.request);
+    return conda::solve_request_hash(setup.request, pip_lines(setup.spec));
   };
-  auto check = DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, request));
+  auto check =
+      DE_TRY(check_lock(*in.lock_text, in.lock_file, in.env_file, target, expected_hash));
   switch (check.state) {
     case LockCheck::State::Fresh:
       say(o, "lock", check.message);
@@ -98,7 +109,11 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
     selection.pypi = true;
     auto lock = DE_TRY(conda::parse_lockfile(*in.lock_text, what, selection));
     out.packages = std::move(lock.packages);
-    for (const auto& entry : lock.pypi) out.wheels.push_back(DE_TRY(wheel_from_lock(entry, what)));
+    auto roots = requested_roots(lock.pypi);
+    for (std::size_t i = 0; i < lock.pypi.size(); ++i) {
+      out.wheels.push_back(DE_TRY(wheel_from_lock(lock.pypi[i], what)));
+      out.wheels.back().requested = roots[i];
+    }
     if (!in.lock_file.empty()) DE_TRY(check_lock_for(o, in, target));
   }
   if (!in.solve) return out;
@@ -134,6 +149,16 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
     if (in.declared.variables.empty()) in.declared.variables = request.spec->variables;
   }
   out.packages = std::move(std::get<conda::Solution>(outcome).packages);
+  if (request.spec && !request.spec->pip.empty()) {
+    auto pip = DE_TRY(resolve_pip_section(*request.spec, out.packages, target,
+                                          request.request.virtual_overrides,
+                                          {.cache_root = o.cache_root,
+                                           .getenv = o.getenv,
+                                           .offline = in.offline,
+                                           .extra_ca_file = {},
+                                           .reporter = o.reporter}));
+    out.wheels = std::move(pip.wheels);
+  }
   return out;
 }
 
@@ -250,7 +275,9 @@ Result<oci::Image> read_base_image(const std::string& base, const oci::Platform&
   if (base_is_local(base)) {
     auto read = [&]() -> Result<oci::Image> {
       auto ref = DE_TRY_CTX(oci::ImageRef::parse(base), fmt::format("source '{}'", base));
-      return DE_TRY_CTX(oci::read_image(ref), fmt::format("reading {}", base));
+      // From a multi-platform base (an index), the image of the platform being built.
+      return DE_TRY_CTX(oci::read_image(ref, {.platform = platform}),
+                        fmt::format("reading {}", base));
     };
     return DE_TRY_CTX(read(), "base image " + base);
   }

@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <map>
 
+#include "build/image_memo.hpp"
 #include "build/wheel_layers.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 #include "docker_envs/conda/installer.hpp"
@@ -207,6 +209,92 @@ Result<std::string> hash_host_file(const fs::path& path) {
   return hashing.finish().hex();
 }
 
+// The variables the packages' activation scripts export (sorted by path), with a warning per
+// script about the lines that cannot be evaluated without running it.
+Result<std::vector<NameValue>> activation_exports(std::vector<InstallEntry> scripts,
+                                                  const std::string& prefix,
+                                                  std::vector<std::string>& warnings) {
+  std::vector<NameValue> out;
+  std::sort(scripts.begin(), scripts.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  for (const auto& script : scripts) {
+    auto reader = DE_TRY(conda::open_content(script, prefix));
+    auto text = DE_TRY_CTX(read_all(*reader, 1 << 20), "reading " + script.path);
+    auto exports = parse_activation_script(text, prefix);
+    for (auto& v : exports.variables) out.push_back(std::move(v));
+    if (!exports.skipped.empty()) {
+      std::vector<std::string> lines;
+      for (size_t i = 0; i < exports.skipped.size(); ++i)
+        lines.push_back(fmt::format("line {}: {}", exports.skipped_lines[i], exports.skipped[i]));
+      warnings.push_back(fmt::format(
+          "{} ({}): {} line(s) cannot be evaluated without running it (commands, conditional or "
+          "nested lines) and are not applied: {}",
+          "/" + script.path, script.package, exports.skipped.size(), join(lines, " | ")));
+    }
+  }
+  return out;
+}
+
+// The image from the base, the environment's layers and the request's config: the one tail of
+// a build, whether its layers were just found or produced, or came from the image memo, so that
+// both give the same bytes.
+Status assemble_image(const BuildRequest& r, const std::string& prefix,
+                      const oci::Platform& platform, const detail::ImageMemo& memo,
+                      const std::vector<bool>& reused, BuildResult& result) {
+  const std::string& created = memo.created;
+  oci::Image image = r.base;
+  image.index_platform.reset();  // a new image: an index lists it with its config's platform
+  if (image.layers.empty()) image.config.set_platform(platform);
+  for (size_t i = 0; i < memo.layers.size(); ++i) {
+    const auto& layer = memo.layers[i];
+    oci::HistoryEntry h;
+    h.created = created;
+    h.created_by = r.created_by + ": " + layer.label;
+    h.comment = layer.packages.empty() ? "environment-wide files" : join(layer.packages, " ");
+    image = oci::append_layer(std::move(image), layer.cached.layer, h);
+    std::uint64_t bytes = static_cast<std::uint64_t>(layer.cached.blob.size);
+    (reused[i] ? result.bytes_reused : result.bytes_new) += bytes;
+    result.layers.push_back({layer.label, layer.packages, layer.cached.blob, layer.cached.diff_id,
+                             layer.key, reused[i]});
+  }
+  oci::ConfigEdit edit;
+  std::string base_path = r.base.config.env_var("PATH").value_or(
+      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  edit.env.emplace_back("PATH", prefix + "/bin" + (base_path.empty() ? "" : ":" + base_path));
+  edit.env.emplace_back("CONDA_PREFIX", prefix);
+  if (!r.environment_name.empty()) edit.env.emplace_back("CONDA_DEFAULT_ENV", r.environment_name);
+  for (const auto& v : memo.activation) edit.env.push_back(v);
+  for (const auto& v : r.variables) edit.env.push_back(v);
+  for (const auto& v : r.env) edit.env.push_back(v);
+  edit.entrypoint = r.entrypoint;
+  edit.cmd = r.cmd;
+  edit.workdir = r.workdir;
+  if (r.user) edit.user = *r.user;
+  if (!r.environment_name.empty()) {
+    edit.labels.emplace_back("org.opencontainers.image.title", r.environment_name);
+    edit.labels.emplace_back("io.docker-envs.environment.name", r.environment_name);
+  }
+  edit.labels.emplace_back("org.opencontainers.image.created", created);
+  edit.labels.emplace_back("org.opencontainers.image.description",
+                           fmt::format("conda environment{}{} ({} packages, prefix {})",
+                                       r.environment_name.empty() ? "" : " ", r.environment_name,
+                                       r.packages.size(), prefix));
+  if (!r.spec_hash.empty())
+    edit.labels.emplace_back("io.docker-envs.environment.spec-hash", r.spec_hash);
+  edit.labels.emplace_back("io.docker-envs.environment.packages",
+                           std::to_string(r.packages.size()));
+  edit.labels.emplace_back("io.docker-envs.environment.prefix", prefix);
+  for (const auto& l : r.labels) edit.labels.push_back(l);
+  edit.history.created = created;
+  edit.history.created_by = r.created_by + ": config (PATH, CONDA_PREFIX, variables, labels)";
+  image = DE_TRY_CTX(oci::edit_config(std::move(image), edit), "image config");
+  oci::set_created(image, created);
+  image.names.clear();
+  image.annotations.clear();
+  result.image = std::move(image);
+  return {};
+}
+
 struct LayerJob {
   std::string label;
   std::vector<std::string> packages;
@@ -244,6 +332,54 @@ Result<BuildResult> build_image(const BuildRequest& r) {
             oci::Platform{.os = platform.os, .architecture = platform.architecture}))
       return fail(Code::InvalidArgument, "the base image is {} but the environment is for {} ({})",
                   base_platform.to_string(), platform.to_string(), r.platform);
+  }
+
+  // 0. The image memo: the same inputs as a build before give its layers without planning.
+  std::vector<InstallEntry> added_files;
+  for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, added_files), "image files");
+  std::map<fs::path, std::string> added_ids;  // host file -> SHA-256, hashed once per build
+  auto added_id = [&](const InstallEntry& e) -> Result<std::string> {
+    if (auto it = added_ids.find(e.host_path); it != added_ids.end()) return it->second;
+    return hash_host_file(e.host_path);
+  };
+  LayerCache cache(r.layer_cache);
+  const detail::ImageMemoCache memos(cache);
+  auto hash_added = [&](const InstallEntry& e) -> Result<std::string> {
+    auto id = DE_TRY(hash_host_file(e.host_path));
+    added_ids.emplace(e.host_path, id);
+    return id;
+  };
+  const auto memo_key =
+      DE_TRY_CTX(detail::compute_image_memo_key(r, added_files, hash_added), "image files");
+  result.image_memo = {.key = memo_key.key, .why_not = memo_key.why_not};
+  if (memo_key.key) {
+    if (auto memo = DE_TRY(memos.find(*memo_key.key))) {
+      log::debug("image memo {}: hit, {} layer(s) from the layer cache, nothing planned",
+                 memo_key.key->hex(), memo->layers.size());
+      result.image_memo.hit = true;
+      result.warnings = memo->warnings;
+      report({.kind = Kind::StageStart,
+              .stage = "layers",
+              .detail = fmt::format("{} layer(s) (image memo)", memo->layers.size()),
+              .total = memo->layers.size()});
+      for (const auto& l : memo->layers)
+        report({.kind = Kind::TaskEnd,
+                .stage = "layers",
+                .task = l.label,
+                .detail = "reused",
+                .bytes = static_cast<std::uint64_t>(l.cached.blob.size)});
+      report({.kind = Kind::StageEnd,
+              .stage = "layers",
+              .detail = fmt::format("{} layer(s): all reused (image memo, nothing planned)",
+                                    memo->layers.size())});
+      DE_TRY(assemble_image(r, prefix, platform, *memo,
+                            std::vector<bool>(memo->layers.size(), true), result));
+      return result;
+    }
+    log::debug("image memo {}: miss, planning {} package(s)", memo_key.key->hex(),
+               r.packages.size());
+  } else {
+    log::debug("image memo: none ({})", memo_key.why_not);
   }
 
   // 1. Fetch, verify and extract (parallel, shared cache).
@@ -327,7 +463,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     }
     per_package[last_index].push_back(std::move(e));
   }
-  for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, final_entries), "image files");
+  for (auto& e : added_files) final_entries.push_back(std::move(e));
 
   // 2b. PyPI wheels, into the environment's python, never over a conda package's file.
   std::vector<detail::PlannedWheel> wheels;
@@ -407,7 +543,6 @@ Result<BuildResult> build_image(const BuildRequest& r) {
           .total = jobs.size()});
 
   // 4. Keys, and the cache.
-  LayerCache cache(r.layer_cache);
   // Added files belong to `user` too (the paths above them stay root's, as the prefix's do).
   std::vector<std::string> owned_files;
   if (r.owner)
@@ -421,7 +556,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     return o;
   };
   auto content_id = [&](const InstallEntry& e) -> Result<std::string> {
-    if (e.package.empty()) return hash_host_file(e.host_path);  // added files: by content
+    if (e.package.empty()) return added_id(e);  // added files: by content
     if (auto w = wheel_index_of.find(e.package); w != wheel_index_of.end()) {
       // A wheel's unchanged file: the wheel's sha256 and the member's path.
       const auto& wheel = wheels[w->second];
@@ -477,77 +612,29 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     return {};
   });
   DE_TRY(built);
+  std::uint64_t new_bytes = 0;
+  for (size_t i : missing) new_bytes += static_cast<std::uint64_t>(jobs[i].cached->blob.size);
 
-  // 6. The image.
-  oci::Image image = r.base;
-  if (image.layers.empty()) image.config.set_platform(platform);
-  for (auto& job : jobs) {
-    oci::HistoryEntry h;
-    h.created = created;
-    h.created_by = r.created_by + ": " + job.label;
-    h.comment = job.packages.empty() ? "environment-wide files" : join(job.packages, " ");
-    image = oci::append_layer(std::move(image), job.cached->layer, h);
-    std::uint64_t bytes = static_cast<std::uint64_t>(job.cached->blob.size);
-    (job.reused ? result.bytes_reused : result.bytes_new) += bytes;
-    result.layers.push_back(
-        {job.label, job.packages, job.cached->blob, job.cached->diff_id, job.key, job.reused});
-  }
+  // 6. The image, and the memo of what it took.
   report({.kind = Kind::StageEnd,
           .stage = "layers",
           .detail = fmt::format("{} layer(s): {} reused, {} built ({} new)", jobs.size(),
                                 jobs.size() - missing.size(), missing.size(),
-                                progress::human_bytes(result.bytes_new))});
-  oci::ConfigEdit edit;
-  std::string base_path = r.base.config.env_var("PATH").value_or(
-      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  edit.env.emplace_back("PATH", prefix + "/bin" + (base_path.empty() ? "" : ":" + base_path));
-  edit.env.emplace_back("CONDA_PREFIX", prefix);
-  if (!r.environment_name.empty()) edit.env.emplace_back("CONDA_DEFAULT_ENV", r.environment_name);
-  std::sort(activation.begin(), activation.end(),
-            [](const auto& a, const auto& b) { return a.path < b.path; });
-  for (const auto& script : activation) {
-    auto reader = DE_TRY(conda::open_content(script, prefix));
-    auto text = DE_TRY_CTX(read_all(*reader, 1 << 20), "reading " + script.path);
-    auto exports = parse_activation_script(text, prefix);
-    for (auto& v : exports.variables) edit.env.push_back(std::move(v));
-    if (!exports.skipped.empty()) {
-      std::vector<std::string> lines;
-      for (size_t i = 0; i < exports.skipped.size(); ++i)
-        lines.push_back(fmt::format("line {}: {}", exports.skipped_lines[i], exports.skipped[i]));
-      result.warnings.push_back(fmt::format(
-          "{} ({}): {} line(s) cannot be evaluated without running it (commands, conditional or "
-          "nested lines) and are not applied: {}",
-          "/" + script.path, script.package, exports.skipped.size(), join(lines, " | ")));
-    }
+                                progress::human_bytes(new_bytes))});
+  detail::ImageMemo memo{.created = created};
+  std::vector<bool> reused;
+  for (auto& job : jobs) {
+    memo.layers.push_back({job.label, job.packages, job.key, *job.cached});
+    reused.push_back(job.reused);
   }
-  for (const auto& v : r.variables) edit.env.push_back(v);
-  for (const auto& v : r.env) edit.env.push_back(v);
-  edit.entrypoint = r.entrypoint;
-  edit.cmd = r.cmd;
-  edit.workdir = r.workdir;
-  if (r.user) edit.user = *r.user;
-  if (!r.environment_name.empty()) {
-    edit.labels.emplace_back("org.opencontainers.image.title", r.environment_name);
-    edit.labels.emplace_back("io.docker-envs.environment.name", r.environment_name);
-  }
-  edit.labels.emplace_back("org.opencontainers.image.created", created);
-  edit.labels.emplace_back("org.opencontainers.image.description",
-                           fmt::format("conda environment{}{} ({} packages, prefix {})",
-                                       r.environment_name.empty() ? "" : " ", r.environment_name,
-                                       r.packages.size(), prefix));
-  if (!r.spec_hash.empty())
-    edit.labels.emplace_back("io.docker-envs.environment.spec-hash", r.spec_hash);
-  edit.labels.emplace_back("io.docker-envs.environment.packages",
-                           std::to_string(r.packages.size()));
-  edit.labels.emplace_back("io.docker-envs.environment.prefix", prefix);
-  for (const auto& l : r.labels) edit.labels.push_back(l);
-  edit.history.created = created;
-  edit.history.created_by = r.created_by + ": config (PATH, CONDA_PREFIX, variables, labels)";
-  image = DE_TRY_CTX(oci::edit_config(std::move(image), edit), "image config");
-  oci::set_created(image, created);
-  image.names.clear();
-  image.annotations.clear();
-  result.image = std::move(image);
+  memo.activation = DE_TRY(activation_exports(std::move(activation), prefix, result.warnings));
+  memo.warnings = result.warnings;
+  DE_TRY(assemble_image(r, prefix, platform, memo, reused, result));
+  // Written last, after every blob it names is in the layer cache. A memo that cannot be written
+  // costs the next build its shortcut, not this one its image.
+  if (memo_key.key)
+    if (auto put = memos.put(*memo_key.key, memo); !put)
+      log::debug("image memo {}: not written: {}", memo_key.key->hex(), put.error().to_string());
   return result;
 }
 

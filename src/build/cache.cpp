@@ -32,6 +32,7 @@ constexpr KindLayout kLayouts[] = {
     {CacheKind::Wheels, "pkgs/wheels", "pkgs/wheels", "", true},
     {CacheKind::Layers, "layers/blobs/sha256", "layers", "", false},
     {CacheKind::Plans, "layers/plans", "layers/plans", "", false},
+    {CacheKind::Images, "layers/images", "layers/images", "", false},
     {CacheKind::Repodata, "repodata/channels", "repodata", "channels/", false},
     {CacheKind::Solver, "repodata/parsed", "repodata", "parsed/", false},
     {CacheKind::Blobs, "blobs/sha256", ".", "blobs/", false},
@@ -58,6 +59,8 @@ bool is_entry(CacheKind kind, std::string_view name) {
       return is_hex_digest(name);
     case CacheKind::Plans:
       return name.ends_with(".plan");
+    case CacheKind::Images:
+      return name.size() == 64 + 5 && name.ends_with(".json") && is_hex_digest(name.substr(0, 64));
     case CacheKind::Repodata:
       return name.ends_with(".json") && !name.ends_with(".state.json");
     case CacheKind::Solver:
@@ -144,7 +147,8 @@ Status remove_path(const fs::path& path, bool directory) {
   return {};
 }
 
-// Layer keys whose blob is gone are misses anyway: they go with their blob.
+// Layer keys and image memos whose blob is gone are misses anyway: they go with their blob (a
+// memo names several: it goes with the first of them).
 void drop_dangling_layer_keys(const fs::path& root) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root / "layers" / "keys", ec)) {
@@ -157,6 +161,25 @@ void drop_dangling_layer_keys(const fs::path& root) {
     std::error_code fe;
     if (is_hex_digest(hex) && !fs::exists(root / "layers/blobs/sha256" / hex, fe) && !fe)
       fs::remove(e.path(), fe);
+  }
+  for (const auto& e : fs::directory_iterator(root / "layers" / "images", ec)) {
+    if (!is_entry(CacheKind::Images, e.path().filename().string())) continue;
+    auto text = read_file(e.path(), 64 << 20);
+    if (!text) continue;
+    for (size_t pos = text->find("\"digest\": \"sha256:"); pos != std::string::npos;
+         pos = text->find("\"digest\": \"sha256:", pos + 1)) {
+      std::string hex = text->substr(pos + 18, 64);
+      std::error_code fe;
+      if (!is_hex_digest(hex) || fs::exists(root / "layers/blobs/sha256" / hex, fe) || fe) continue;
+      // Under the stamp's lock, as any removal: a build reading the memo right now keeps it.
+      fs::path stamps = root / "layers" / "images";
+      auto removal = EntryRemoval::try_begin(stamps, e.path().filename().string());
+      if (removal && *removal) {
+        fs::remove(e.path(), fe);
+        (*removal)->finish();
+      }
+      break;
+    }
   }
 }
 

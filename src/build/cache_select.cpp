@@ -22,6 +22,8 @@ std::string_view cache_kind_name(CacheKind kind) {
       return "layers";
     case CacheKind::Plans:
       return "plans";
+    case CacheKind::Images:
+      return "images";
     case CacheKind::Repodata:
       return "repodata";
     case CacheKind::Solver:

@@ -83,17 +83,27 @@ Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
     c.diff_id = *diff_id;
     c.blob.size = doc.at("size").get<std::int64_t>();
     c.tar_size = doc.at("tar_size").get<std::uint64_t>();
-    fs::path blob_file = root_ / "blobs/sha256" / c.blob.digest.hex();
-    // Recorded before the blob is checked: from here on `cache prune` leaves it alone.
-    auto use = EntryUse::begin(root_, c.blob.digest.hex());
-    auto size = fs::file_size(blob_file, ec);
-    if (ec || size != static_cast<std::uintmax_t>(c.blob.size)) return std::optional<CachedLayer>();
-    c.layer = oci::blob_file_layer(c.blob, c.diff_id, blob_file, "the layer cache",
-                                   oci::BlobFileUse::MayLink);
-    return std::optional<CachedLayer>(std::move(c));
+    return blob(c.blob, c.diff_id, c.tar_size);
   } catch (const nlohmann::json::exception&) {
     return std::optional<CachedLayer>();
   }
+}
+
+std::optional<CachedLayer> LayerCache::blob(const oci::Descriptor& blob, const Digest& diff_id,
+                                            std::uint64_t tar_size) const {
+  if (blob.size < 0) return std::nullopt;
+  fs::path blob_file = root_ / "blobs/sha256" / blob.digest.hex();
+  // Recorded before the blob is checked: from here on `cache prune` leaves it alone.
+  auto use = EntryUse::begin(root_, blob.digest.hex());
+  std::error_code ec;
+  auto size = fs::file_size(blob_file, ec);
+  if (ec || size != static_cast<std::uintmax_t>(blob.size)) return std::nullopt;
+  CachedLayer c{.layer = oci::blob_file_layer(blob, diff_id, blob_file, "the layer cache",
+                                              oci::BlobFileUse::MayLink),
+                .blob = blob,
+                .diff_id = diff_id,
+                .tar_size = tar_size};
+  return c;
 }
 
 Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,

@@ -77,6 +77,12 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                         {"packages_downloaded", built.packages_downloaded},
                         {"bytes_downloaded", built.bytes_downloaded},
                         {"warnings", built.warnings},
+                        {"image_memo",
+                         {{"hit", built.image_memo.hit},
+                          {"key", built.image_memo.key
+                                      ? nlohmann::json(built.image_memo.key->to_string())
+                                      : nlohmann::json(nullptr)},
+                          {"why_not", built.image_memo.why_not}}},
                         {"changes", changes_json(i < out.changes.size() ? out.changes[i]
                                                                        : std::nullopt)}};
 }
@@ -253,6 +259,7 @@ Status run(const BuildFlags& f, const Globals& globals) {
       .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
       .source_date_epoch = globals.source_date_epoch,
       .make_fetcher = {},
+      .getenv = process_env(),
       .reporter = display.reporter(),
   };
   if (f.dry_run) {

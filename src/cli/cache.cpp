@@ -143,7 +143,7 @@ CLI::Validator parsed_by(Parse parse, std::string what) {
 
 void add_cache(CLI::App& parent, CommandTable& commands) {
   auto* cache = parent.add_subcommand("cache", "List and prune the local caches (packages, "
-                                               "layers, plans, repodata, registry blobs)");
+                                               "layers, plans, image memos, repodata, registry blobs)");
   cache->require_subcommand(1);
   cache->fallthrough();
 

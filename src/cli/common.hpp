@@ -75,6 +75,9 @@ struct SourceImages {
   // The images an edit applies to: every one, or the one --platform picked (`picked`).
   std::vector<std::size_t> selected;
   bool picked = false;
+  // The index the images were read from, so that writing them unedited keeps its bytes and digest
+  // (an edit derives a new index); null when --platform picked one image, or none was read.
+  std::shared_ptr<const oci::SourceIndex> source_index;
 
   std::string platform_list() const;  // "linux/amd64, linux/arm64/v8"
   // Applies `edit` (Image -> Result<Image>) to every selected image; an error names the platform

@@ -3,7 +3,10 @@
 // recognised by content) as it will appear in an image: DIR/<prefix>. Packages are fetched
 // (file://, http(s)) and verified through the package cache. `env install PKGFILE...` installs
 // local package files (.conda / .tar.bz2) in the order given; wheel files (.whl) given with either
-// are installed after the conda packages into their python (or --python X.Y), as pip would.
+// are installed after the conda packages into their python (or --python X.Y), as pip would; so
+// are a lock's PyPI wheels (conda-lock `manager: pip`, pixi `pypi:`). An environment.yml is not a
+// lock: it is refused with the advice to run `docker-envs lock` first (which resolves its pip
+// section), so that what is installed is what a build from that lock installs.
 // Without --root the prefix is a host directory (like `conda create -p`). Nothing from the packages is run. Packages are extracted in
 // parallel; unchanged files are hardlinked from the cache unless `--link copy`.
 #include <algorithm>
@@ -17,8 +20,11 @@
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
+#include "docker_envs/build/inputs.hpp"
 #include "docker_envs/build/offline.hpp"
+#include "docker_envs/build/pip_section.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
+#include "docker_envs/conda/environment_spec.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/lock_file.hpp"
@@ -60,21 +66,42 @@ bool is_package_file(std::string_view name) {
   return name.ends_with(".conda") || name.ends_with(".tar.bz2");
 }
 
-// Plans local wheel files (PEP 427) after the conda packages of `plan`, into the python of the
-// plan (or --python), as pip would install them: REQUESTED, direct_url.json with the file's URL.
-Status add_wheels(const std::vector<std::string>& files, const fs::path& cache_root,
-                  const std::string& prefix, std::optional<conda::PythonInfo> python,
-                  conda::InstallPlan& plan) {
+// The python that wheels go into: --python, else the plan's `python` record.
+Result<conda::PythonInfo> wheel_python(std::optional<conda::PythonInfo> python,
+                                       const conda::InstallPlan& plan, const std::string& what) {
   for (const auto& r : plan.records)
     if (!python && r.name == "python") python = DE_TRY(conda::python_info_from_record(r));
   if (!python)
     return fail(Code::InvalidArgument,
                 "installing {} needs a python: a python package among the inputs, or --python X.Y",
-                files.front());
+                what);
+  return *python;
+}
+
+// The files the plan already installs, each with its owner (a wheel never overwrites them).
+std::map<std::string, std::string> taken_paths(const conda::InstallPlan& plan) {
   std::map<std::string, std::string> taken;
   for (const auto& e : plan.entries)
     taken.emplace(e.path, e.package.empty() ? "the environment's own files"
                                             : "the conda package " + e.package);
+  return taken;
+}
+
+Status add_planned_wheel(pypi::WheelPlan wheel, const std::string& what,
+                         std::map<std::string, std::string>& taken, conda::InstallPlan& plan) {
+  for (auto& w : wheel.warnings) plan.warnings.push_back(std::move(w));
+  DE_TRY(pypi::claim_paths(wheel.entries, what, taken));
+  for (auto& e : wheel.entries) plan.entries.push_back(std::move(e));
+  return {};
+}
+
+// Plans local wheel files (PEP 427) after the conda packages of `plan`, into the python of the
+// plan (or --python), as pip would install them: REQUESTED, direct_url.json with the file's URL.
+Status add_wheels(const std::vector<std::string>& files, const fs::path& cache_root,
+                  const std::string& prefix, std::optional<conda::PythonInfo> python,
+                  conda::InstallPlan& plan) {
+  auto target = DE_TRY(wheel_python(std::move(python), plan, files.front()));
+  auto taken = taken_paths(plan);
   conda::PackageCache cache(cache_root / "wheels", pypi::wheel_cache_format());
   for (const auto& file : files) {
     fs::path path = fs::absolute(file).lexically_normal();
@@ -83,12 +110,34 @@ Status add_wheels(const std::vector<std::string>& files, const fs::path& cache_r
     auto wheel = DE_TRY(pypi::plan_wheel(
         dir, path.filename().string(),
         {.prefix = prefix,
-         .python = *python,
+         .python = target,
          .requested = true,
          .direct_url = pypi::DirectUrl{conda::path_to_file_url(path), hashes.sha256}}));
-    for (auto& w : wheel.warnings) plan.warnings.push_back(std::move(w));
-    DE_TRY(pypi::claim_paths(wheel.entries, "wheel " + path.filename().string(), taken));
-    for (auto& e : wheel.entries) plan.entries.push_back(std::move(e));
+    DE_TRY(add_planned_wheel(std::move(wheel), "wheel " + path.filename().string(), taken, plan));
+  }
+  return {};
+}
+
+// Plans a lock's PyPI wheels (fetched through the package cache's wheels/, verified against the
+// lock's sha256) after the conda packages, as `build` installs them.
+Status add_lock_wheels(const std::vector<build::WheelToInstall>& wheels, const fs::path& cache_root,
+                       const std::string& prefix, std::optional<conda::PythonInfo> python,
+                       conda::Fetcher& fetcher, unsigned jobs, conda::InstallPlan& plan) {
+  auto target = DE_TRY(wheel_python(std::move(python), plan,
+                                    fmt::format("{} pypi package(s)", wheels.size())));
+  auto taken = taken_paths(plan);
+  conda::PackageCache cache(cache_root / "wheels", pypi::wheel_cache_format());
+  std::vector<conda::PackageCache::FetchRequest> requests;
+  for (const auto& w : wheels) requests.push_back({w.url, {.sha256 = w.sha256}});
+  auto dirs = DE_TRY_CTX(cache.fetch_all(requests, fetcher, jobs), "fetching pypi packages");
+  for (std::size_t i = 0; i < wheels.size(); ++i) {
+    const auto& w = wheels[i];
+    std::string file = w.url.substr(0, w.url.find_first_of("?#"));
+    file = file.substr(file.rfind('/') + 1);
+    pypi::WheelInstallOptions options{.prefix = prefix, .python = target, .requested = w.requested};
+    if (w.direct_url) options.direct_url = pypi::DirectUrl{w.url, w.sha256};
+    auto wheel = DE_TRY_CTX(pypi::plan_wheel(dirs[i], file, options), "pypi package " + w.name);
+    DE_TRY(add_planned_wheel(std::move(wheel), "pypi package " + w.name, taken, plan));
   }
   return {};
 }
@@ -110,6 +159,8 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
   // Wheels are installed after the conda packages, into their python.
   std::vector<std::string> inputs, wheel_files;
   for (const auto& in : o.inputs) (in.ends_with(".whl") ? wheel_files : inputs).push_back(in);
+  std::vector<build::WheelToInstall> lock_wheels;  // a lock's PyPI entries
+  std::unique_ptr<conda::Fetcher> fetcher;
 
   std::size_t package_files = 0;
   for (const auto& in : inputs) package_files += is_package_file(in) ? 1 : 0;
@@ -141,15 +192,33 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
                   "give either one lock file or package files (.conda, .tar.bz2), not both");
     const std::string& file = inputs.front();
     auto text = DE_TRY_CTX(read_file(file, std::size_t{256} << 20), "reading the lock file");
-    auto lock = DE_TRY(conda::parse_lockfile(text, file, o.lock.selection(o.platform)));
+    auto selection = o.lock.selection(o.platform);
+    selection.pypi = true;
+    auto parsed = conda::parse_lockfile(text, file, selection);
+    if (!parsed) {
+      // An environment.yml is a request, not a lock: say how to get one.
+      if (auto spec = conda::parse_environment_spec(text, file);
+          spec && (!spec->dependency_lines.empty() || !spec->pip.empty()))
+        return fail(Code::InvalidArgument,
+                    "{} is an environment file, not a lock: `env install` installs locked "
+                    "packages only; run `docker-envs lock {}` (it resolves the pip section too) "
+                    "and install the lock it writes",
+                    file, file);
+    }
+    auto lock = DE_TRY(std::move(parsed));
     log::info("{}: {} package(s){}", file, lock.packages.size(),
               lock.platform.empty() ? "" : " for " + lock.platform);
     std::vector<conda::PackageCache::FetchRequest> requests;
     for (const auto& r : lock.packages)
       requests.push_back({.url = r.url, .expected = {.sha256 = r.sha256, .md5 = r.md5}});
-    auto fetcher =
+    fetcher =
         o.offline ? build::make_offline_fetcher(conda::make_fetcher()) : conda::make_fetcher();
     if (o.offline) DE_TRY(build::check_offline(lock.packages, cache_root, *fetcher));
+    auto roots = build::requested_roots(lock.pypi);
+    for (std::size_t i = 0; i < lock.pypi.size(); ++i) {
+      lock_wheels.push_back(DE_TRY(build::wheel_from_lock(lock.pypi[i], file)));
+      lock_wheels.back().requested = roots[i];
+    }
     ProgressDisplay display(globals.progress);
     display.stage_start("fetch", fmt::format("{} package(s)", requests.size()));
     auto* reporter = display.reporter();
@@ -173,6 +242,9 @@ Status run(const EnvInstallOptions& o, const Globals& globals) {
     options.python = DE_TRY_CTX(conda::python_info_from_record(python), "--python " + o.python);
   }
   auto plan = DE_TRY(conda::plan_environment(packages, options));
+  if (!lock_wheels.empty())
+    DE_TRY(add_lock_wheels(lock_wheels, cache_root, prefix, options.python, *fetcher,
+                           o.jobs ? o.jobs : 4u, plan));
   if (!wheel_files.empty()) DE_TRY(add_wheels(wheel_files, cache_root, prefix, options.python, plan));
   for (const auto& warning : plan.warnings) log::warn("{}", warning);
   if (o.root.empty()) {

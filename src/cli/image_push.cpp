@@ -12,7 +12,7 @@ namespace {
 struct PushCommand {
   std::vector<std::string> args;  // SRC... REF
   RegistryFlags flags;
-  std::string compression = "gzip";
+  std::optional<std::string> compression;
   std::string format = "auto";
   std::uint64_t chunk_size = 0;
   std::vector<std::string> mount_from;
@@ -23,25 +23,32 @@ Status run(const PushCommand& o, const Globals& globals) {
   auto ref = DE_TRY(parse_registry_ref(o.args.back()));
   // Every source's images: a multi-platform source gives each of its platforms (or the one
   // --platform picks); several sources are one platform each, under one index.
+  // --compression given: every layer ends in it (stored layers in another one are recompressed);
+  // absent: new layers gzip, stored compressed layers pushed as they are.
+  auto write = DE_TRY(compression_options(o.compression));
   std::vector<oci::Image> images;
+  std::shared_ptr<const oci::SourceIndex> source_index;
   bool index = o.args.size() > 2;
   for (size_t i = 0; i + 1 < o.args.size(); ++i) {
-    if (is_registry_ref(o.args[i])) {  // with this command's registry flags
-      images.push_back(DE_TRY(read_registry_image(o.args[i], o.flags, false)));
-      continue;
-    }
-    auto read = DE_TRY(read_sources(o.args[i], o.flags.platform, PlatformUse::Pick));
+    // A docker:// source is read with this command's registry flags: every platform of an index
+    // (its blobs and the index itself) unless --platform picks one.
+    auto read = is_registry_ref(o.args[i])
+                    ? DE_TRY(read_registry_sources(o.args[i], o.flags))
+                    : DE_TRY(read_sources(o.args[i], o.flags.platform, PlatformUse::Pick));
     index = index || read.index;
+    if (o.args.size() == 2) source_index = read.source_index;
     for (auto& image : read.images) images.push_back(std::move(image));
   }
   ProgressDisplay display(globals.progress);
   auto options = DE_TRY(registry_options(o.flags, display.reporter(), "push", "uploaded"));
-  registry::PushOptions push{.compression = DE_TRY(layer_compression(o.compression)),
+  registry::PushOptions push{.compression = write.compression,
+                             .keep_compressed = write.keep_compressed,
                              .format = o.format == "oci"      ? registry::ManifestFormat::Oci
                                        : o.format == "docker" ? registry::ManifestFormat::Docker
                                                               : registry::ManifestFormat::Auto,
                              .chunk_size = o.chunk_size,
-                             .mount_from = o.mount_from};
+                             .mount_from = o.mount_from,
+                             .source_index = source_index};
   display.stage_start("push", ref.familiar());
   auto result = index ? DE_TRY(registry::push_index(images, ref, options, push))
                       : DE_TRY(registry::push_image(images[0], ref, options, push));
@@ -84,13 +91,10 @@ void add_image_push(CLI::App& parent, CommandTable& commands) {
       ->expected(2, -1);
   add_registry_options(sub, options->flags, /*platform=*/false);
   add_platform_option(sub, options->flags.platform, PlatformUse::Pick);
-  sub->add_option("--compression", options->compression,
-                  "Compression of layers not already compressed")
-      ->check(CLI::IsMember({"gzip", "zstd", "none"}))
-      ->capture_default_str();
-  sub->add_option(
-         "--format", options->format,
-         "Manifest format: auto (Docker schema 2 for Docker sources, else OCI), oci, docker")
+  add_compression_option(sub, options->compression);
+  sub->add_option("--format", options->format,
+                  "Manifest format: auto (Docker schema 2 for Docker sources, else OCI), oci, "
+                  "docker (refused with zstd layers: Docker has no zstd layer type)")
       ->check(CLI::IsMember({"auto", "oci", "docker"}))
       ->capture_default_str();
   sub->add_option("--chunk-size", options->chunk_size,

@@ -17,7 +17,8 @@ Status write_index(const SourceImages& set, std::string_view text, const oci::Im
   if (is_registry_ref(text)) {
     auto pushed = DE_TRY_CTX(write_registry_index(set.images, text, RegistryFlags{},
                                                   {.compression = options.compression,
-                                                   .keep_compressed = options.keep_compressed}),
+                                                   .keep_compressed = options.keep_compressed,
+                                                   .source_index = options.source_index}),
                              fmt::format("pushing {}", shown_ref(text)));
     log::info("pushed {} ({} platforms: {}; index {})", shown_ref(text), set.images.size(),
               set.platform_list(), pushed.manifest_digest.to_string());
@@ -99,6 +100,7 @@ Result<SourceImages> read_sources(std::string_view text, std::string_view platfo
   out.images = std::move(set.images);
   out.platforms = std::move(set.platforms);
   out.index = set.index;
+  out.source_index = std::move(set.source_index);
   return pick_platform(std::move(out), want, use);
 }
 
@@ -122,7 +124,9 @@ Status write_destinations(SourceImages set, std::string_view text, const oci::Wr
   }
   if (stamp_created && globals.source_date_epoch)
     for (std::size_t i : set.selected) oci::set_created(set.images[i], created_time(globals));
-  return write_index(set, text, ref, options);
+  oci::WriteOptions with_index = options;
+  with_index.source_index = set.source_index;
+  return write_index(set, text, ref, with_index);
 }
 
 void add_platform_option(CLI::App* sub, std::string& target, PlatformUse use) {

@@ -11,6 +11,7 @@
 #include "cli/solve_options.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/build/pip_section.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/conda/explicit.hpp"
 #include "docker_envs/conda/http_fetcher.hpp"
@@ -20,6 +21,8 @@
 namespace de::cli {
 
 void add_lock(CLI::App& parent, CommandTable& commands);
+// $XDG_CACHE_HOME/docker-envs, else ~/.cache/docker-envs (cache.cpp).
+std::filesystem::path default_cache_root();
 
 namespace {
 
@@ -59,7 +62,26 @@ Status run(const LockCommand& options, const Globals& globals) {
     return fail(Code::Unsatisfiable, "{}", unsolvable->explanation);
   const auto& packages = std::get<conda::Solution>(outcome).packages;
   const std::string& platform = request.request.platform;
+  // The environment file's pip section, resolved for the solved python (build does the same).
+  build::ResolvedPip pip;
+  if (request.spec && !request.spec->pip.empty()) {
+    if (cmd.format != "conda-lock")
+      return fail(Code::InvalidArgument,
+                  "{}: the pip section cannot be written in the @EXPLICIT format (conda packages "
+                  "only); use --format conda-lock or a .yml output",
+                  request.spec->file.string());
+    pip = DE_TRY(build::resolve_pip_section(*request.spec, packages, platform,
+                                            request.request.virtual_overrides,
+                                            {.cache_root = default_cache_root(),
+                                             .getenv = process_env(),
+                                             .offline = cmd.flags.offline,
+                                             .extra_ca_file = {},
+                                             .reporter = display.reporter()}));
+  }
 
+  std::vector<std::string> pip_lines;
+  if (request.spec)
+    for (const auto& item : request.spec->pip) pip_lines.push_back(item.text);
   std::string text;
   if (cmd.format == "conda-lock") {
     std::vector<std::string> sources;
@@ -67,8 +89,9 @@ Status run(const LockCommand& options, const Globals& globals) {
       sources.push_back(file);
     text = DE_TRY(conda::write_conda_lock(packages, {.platform = platform,
                                                      .channels = request.request.channels,
-                                                     .content_hash = conda::solve_request_hash(request.request),
-                                                     .sources = sources}));
+                                                     .content_hash = conda::solve_request_hash(request.request, pip_lines),
+                                                     .sources = sources,
+                                                     .pypi = pip.lock_entries}));
   } else {
     text = DE_TRY(conda::write_explicit(packages, platform));
   }
@@ -79,8 +102,11 @@ Status run(const LockCommand& options, const Globals& globals) {
       break;
     }
   DE_TRY_CTX(write_file_atomic(cmd.output, text), "writing " + cmd.output);
-  log::info("locked {} package(s) for {} into {} ({})", packages.size(), platform, cmd.output,
-            cmd.format);
+  log::info("locked {} package(s){} for {} into {} ({})", packages.size(),
+            pip.lock_entries.empty()
+                ? std::string()
+                : fmt::format(" and {} pypi package(s)", pip.lock_entries.size()),
+            platform, cmd.output, cmd.format);
   return {};
 }
 

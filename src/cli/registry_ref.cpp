@@ -97,38 +97,28 @@ Result<oci::Image> read_registry_image(std::string_view text, const RegistryFlag
   return std::move(pulled.image);
 }
 
-Result<std::vector<registry::PullResult>> pull_platforms(const registry::Reference& ref,
-                                                         const registry::RegistryOptions& options,
-                                                         const registry::IndexPlatforms& index,
-                                                         bool fetch_layers) {
-  std::vector<registry::PullResult> out;
-  auto pinned = ref.with_digest(index.digest);
-  for (auto& platform : index.platforms)
-    out.push_back(DE_TRY(registry::pull_image(
-        pinned, options, {.platform = platform, .fetch_layers = fetch_layers})));
-  return out;
-}
-
 Result<SourceImages> read_registry_sources(std::string_view text, const RegistryFlags& flags) {
   SourceImages out{.source = shown_ref(text)};
-  auto ref = DE_TRY_CTX(parse_registry_ref(text), fmt::format("reading {}", out.source));
-  auto options = DE_TRY(registry_options(flags));
-  std::optional<registry::IndexPlatforms> index;
-  if (flags.platform.empty())
-    index =
-        DE_TRY_CTX(registry::index_platforms(ref, options), fmt::format("reading {}", out.source));
-  if (!index) {
-    auto image = DE_TRY_CTX(read_registry_image(text, flags, /*fetch_layers=*/false),
-                            fmt::format("reading {}", out.source));
+  std::string context = fmt::format("reading {}", out.source);
+  if (!flags.platform.empty()) {
+    auto image = DE_TRY_CTX(read_registry_image(text, flags, /*fetch_layers=*/false), context);
     out.platforms.push_back(image.config.platform());
     out.images.push_back(std::move(image));
     return out;
   }
-  auto pulled = DE_TRY_CTX(pull_platforms(ref, options, *index, /*fetch_layers=*/false),
-                           fmt::format("reading {}", out.source));
-  out.index = true;
-  out.platforms = index->platforms;
-  for (auto& p : pulled) out.images.push_back(std::move(p.image));
+  // The whole image: every image of an index (by the index's digest, so that a tag moving
+  // meanwhile cannot mix two indexes) with the index's bytes, so that an unedited copy or push
+  // keeps its digest.
+  auto ref = DE_TRY_CTX(parse_registry_ref(text), context);
+  auto options = DE_TRY(registry_options(flags));
+  auto pulled = DE_TRY_CTX(registry::pull_all(ref, options, {.fetch_layers = false}), context);
+  out.index = pulled.index != nullptr;
+  out.source_index = std::move(pulled.index);
+  for (auto& p : pulled.images) {
+    out.platforms.push_back(p.image.index_platform ? *p.image.index_platform
+                                                   : p.image.config.platform());
+    out.images.push_back(std::move(p.image));
+  }
   return out;
 }
 

@@ -53,15 +53,9 @@ std::string shown_ref(std::string_view text);
 Result<oci::Image> read_registry_image(std::string_view text, const RegistryFlags& flags,
                                        bool fetch_layers);
 
-// Every platform of a multi-platform image in a registry (the index `index` describes), each
-// pulled by the index's digest so that a tag moving meanwhile cannot mix two indexes.
-Result<std::vector<registry::PullResult>> pull_platforms(const registry::Reference& ref,
-                                                         const registry::RegistryOptions& options,
-                                                         const registry::IndexPlatforms& index,
-                                                         bool fetch_layers);
-
-// Reads `docker://REF` as an image command's source: a multi-platform image whole (layers download
-// when first read), else its one image (the platform `flags` names, default the host's).
+// Reads `docker://REF` as an image command's source: without a platform in `flags`, the whole
+// image (every image of an index, with the index's bytes as `source_index`; layers download when
+// first read), else the image of the platform `flags` names.
 Result<SourceImages> read_registry_sources(std::string_view text, const RegistryFlags& flags);
 
 // Pushes an image to `docker://REF` (any command's destination).

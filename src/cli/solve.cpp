@@ -59,6 +59,10 @@ std::string to_table(const conda::Solution& solution) {
 
 Status run(const SolveCommand& cmd, const Globals&) {
   auto request = DE_TRY(make_solve_request(cmd.flags, process_env()));
+  if (request.spec && !request.spec->pip.empty())
+    log::warn("{}: the pip section ({} item(s)) is not resolved by `solve`; `lock` and `build` "
+              "resolve it",
+              request.spec->file.string(), request.spec->pip.size());
   auto fetcher_ptr = conda::make_fetcher();
   auto& fetcher = *fetcher_ptr;
   auto outcome = DE_TRY(conda::solve_environment(request.request, fetcher));

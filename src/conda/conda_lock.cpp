@@ -7,6 +7,7 @@
 #include <set>
 
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/redact.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/explicit.hpp"
 #include "lock_yaml.hpp"
@@ -268,7 +269,7 @@ Result<std::string> write_conda_lock(std::span<const PackageRecord> packages,
   out += "\n";
   for (const auto& s : options.sources) out += fmt::format("    - {}\n", quote(s));
   out += "package:";
-  if (packages.empty()) out += " []";
+  if (packages.empty() && options.pypi.empty()) out += " []";
   out += "\n";
   for (const auto& r : packages) {
     if (r.url.empty())
@@ -305,6 +306,24 @@ Result<std::string> write_conda_lock(std::span<const PackageRecord> packages,
     out += fmt::format("    url: {}\n    hash:\n", quote(r.url));
     if (r.md5) out += fmt::format("      md5: {}\n", r.md5->hex());
     if (r.sha256) out += fmt::format("      sha256: {}\n", r.sha256->hex());
+    out += "    category: main\n    optional: false\n";
+  }
+  for (const auto& p : options.pypi) {
+    std::string url = strip_credentials(p.url);
+    if (url.empty() || !p.sha256)
+      return fail(Code::InvalidArgument, "pypi package {} {}: no url or sha256 to write into the lock",
+                  p.name, p.version);
+    out += fmt::format("  - name: {}\n    version: {}\n    manager: pip\n    platform: {}\n",
+                       quote(p.name), quote(p.version), options.platform);
+    if (p.requires_dist.empty()) out += "    dependencies: {}\n";
+    else out += "    dependencies:\n";
+    for (const auto& d : p.requires_dist) {
+      auto space = d.find(' ');
+      std::string name = d.substr(0, space);
+      std::string spec = space == std::string::npos ? "*" : d.substr(space + 1);
+      out += fmt::format("      {}: {}\n", quote(name), quote(spec));
+    }
+    out += fmt::format("    url: {}\n    hash:\n      sha256: {}\n", quote(url), p.sha256->hex());
     out += "    category: main\n    optional: false\n";
   }
   return out;

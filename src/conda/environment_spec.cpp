@@ -49,6 +49,24 @@ Status add_dependency(EnvironmentSpec& spec, const YAML::Node& item, std::string
   return {};
 }
 
+// `- pip: [LINE, ...]`: pip requirement lines, kept as written (read by the pypi module).
+Status add_pip_items(EnvironmentSpec& spec, const YAML::Node& items, std::string_view what,
+                     int line) {
+  if (items.IsNull()) return {};
+  if (!items.IsSequence())
+    return fail(Code::InvalidArgument,
+                "{}: 'pip' must be a list of pip requirements (such as `- requests>=2`)",
+                where(what, line));
+  for (const auto& item : items) {
+    if (!item.IsScalar() || item.Scalar().empty())
+      return fail(Code::InvalidArgument,
+                  "{}: a pip item must be a requirement or pip option string",
+                  where(what, line_of(item)));
+    spec.pip.push_back({.text = item.Scalar(), .line = line_of(item)});
+  }
+  return {};
+}
+
 Status parse_dependencies(EnvironmentSpec& spec, const YAML::Node& deps, std::string_view what) {
   if (deps.IsNull()) return {};
   if (!deps.IsSequence())
@@ -62,11 +80,10 @@ Status parse_dependencies(EnvironmentSpec& spec, const YAML::Node& deps, std::st
     for (const auto& kv : item) {
       std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
       int line = line_of(kv.first);
-      if (key == "pip")
-        return fail(Code::Unsupported,
-                    "{}: pip dependencies are not supported yet; install them in a later image "
-                    "step, or list conda packages only",
-                    where(what, line));
+      if (key == "pip") {
+        DE_TRY(add_pip_items(spec, kv.second, what, line));
+        continue;
+      }
       std::string_view selector = selector_of(key);
       if (selector.empty())
         return fail(Code::InvalidArgument,

@@ -7,7 +7,8 @@
 
 namespace de::conda {
 
-std::string solve_request_hash(const EnvironmentSolveRequest& r) {
+std::string solve_request_hash(const EnvironmentSolveRequest& r,
+                               std::span<const std::string> pip_lines) {
   nlohmann::ordered_json doc;
   std::vector<std::string> channels;
   for (const auto& c : r.channels) channels.push_back(redact_url(c));
@@ -26,6 +27,7 @@ std::string solve_request_hash(const EnvironmentSolveRequest& r) {
                                     {"__win", &o.win},
                                     {"__archspec", &o.archspec}})
     if (*value) doc["virtual_packages"][name] = **value;
+  if (!pip_lines.empty()) doc["pip"] = std::vector<std::string>(pip_lines.begin(), pip_lines.end());
   Sha256 h;
   h.update(doc.dump());
   return h.finish().hex();

@@ -1,5 +1,8 @@
 #include "docker_envs/oci/image_parts.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include "docker_envs/oci/media_types.hpp"
 
 namespace de::oci {
@@ -48,6 +51,31 @@ std::optional<KeptManifest> kept_source_manifest(const Image& image, std::string
                                .digest = Digest::of(kept.bytes),
                                .size = static_cast<std::int64_t>(kept.bytes.size())};
   return kept;
+}
+
+std::optional<KeptManifest> kept_source_index(const SourceIndex& source,
+                                              std::span<const Digest> written) {
+  if (!media_type::is_index(source.media_type)) return std::nullopt;
+  auto index = Index::parse(source.bytes);
+  if (!index) return std::nullopt;
+  std::set<Digest> listed;
+  for (auto& child : index->manifests) {
+    bool image = std::find(written.begin(), written.end(), child.digest) != written.end();
+    if (!image && !source.other_blobs.contains(child.digest)) return std::nullopt;
+    listed.insert(child.digest);
+  }
+  for (auto& digest : written)
+    if (!listed.contains(digest)) return std::nullopt;
+  KeptManifest kept{.bytes = source.bytes};
+  kept.descriptor = Descriptor{.media_type = source.media_type,
+                               .digest = Digest::of(kept.bytes),
+                               .size = static_cast<std::int64_t>(kept.bytes.size())};
+  return kept;
+}
+
+Descriptor index_entry(const Image& image, Descriptor manifest) {
+  manifest.platform = image.index_platform ? *image.index_platform : image.config.platform();
+  return manifest;
 }
 
 }  // namespace de::oci

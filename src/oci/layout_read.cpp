@@ -178,6 +178,7 @@ Status collect(const BlobSource& blobs, const Descriptor& desc, std::vector<Dige
     if (out.images.size() >= kMaxImagesInIndex)
       return fail(Code::Corruption, "the index lists more than {} images", kMaxImagesInIndex);
     Image image = DE_TRY(read_manifest(blobs, desc));
+    image.index_platform = desc.platform;
     out.platforms.push_back(desc.platform ? *desc.platform : image.config.platform());
     out.images.push_back(std::move(image));
     return {};
@@ -192,6 +193,58 @@ Status collect(const BlobSource& blobs, const Descriptor& desc, std::vector<Dige
   }
   path.pop_back();
   return {};
+}
+
+// The entries that are not images (attestations) hold at most this much: they are kept in memory.
+constexpr std::uint64_t kMaxOtherBlobs = 64 << 20;
+
+// Adds the blobs of the index entry `entry` that is not an image (a build attestation: its
+// manifest, config and layers, verified) to `source`; false when they cannot all be read or hold
+// more than kMaxOtherBlobs (the index is then derived when written, without the entry).
+bool add_other_entry(const BlobSource& blobs, const Descriptor& entry, SourceIndex& source,
+                     std::uint64_t& total) {
+  auto body = read_blob(blobs, entry, "manifest");
+  if (!body) return false;
+  auto m = Manifest::parse(*body);
+  if (!m) return false;
+  std::vector<Descriptor> parts = m->layers;
+  parts.push_back(m->config);
+  total += body->size();
+  source.other_blobs[entry.digest] = std::move(*body);
+  for (auto& d : parts) {
+    total += static_cast<std::uint64_t>(std::max<std::int64_t>(d.size, 0));
+    if (total > kMaxOtherBlobs || d.size > static_cast<std::int64_t>(kMaxDocument)) return false;
+    auto bytes = read_blob(blobs, d, "blob");
+    if (!bytes) return false;
+    source.other_blobs[d.digest] = std::move(*bytes);
+  }
+  return true;
+}
+
+// The index `desc` names as a SourceIndex, when it lists the images `set` holds directly (not
+// through a nested index): writing them unedited then keeps its bytes and digest.
+std::shared_ptr<const SourceIndex> source_index(const BlobSource& blobs, const Descriptor& desc) {
+  auto body = read_blob(blobs, desc, "index");
+  if (!body) return nullptr;
+  std::string media_type = desc.media_type;
+  if (media_type.empty()) {
+    auto sniffed = sniff_manifest_media_type(*body);
+    if (!sniffed) return nullptr;
+    media_type = *sniffed;
+  }
+  if (!media_type::is_index(media_type)) return nullptr;
+  auto index = Index::parse(*body);
+  if (!index) return nullptr;
+  auto source = std::make_shared<SourceIndex>(SourceIndex{.media_type = media_type});
+  std::uint64_t total = 0;
+  for (auto& child : index->manifests) {
+    if (media_type::is_index(child.media_type)) return nullptr;  // nested: flattened, derived
+    if (child.platform && child.platform->os == "unknown" &&
+        !add_other_entry(blobs, child, *source, total))
+      return nullptr;
+  }
+  source->bytes = std::move(*body);
+  return source;
 }
 
 }  // namespace
@@ -230,6 +283,7 @@ Result<ImageSet> read_oci_layout_set(const BlobSource& blobs, std::string_view i
     set.index = true;
   } else {
     DE_TRY(collect(blobs, *c.entries[0], path, set));
+    if (set.index) set.source_index = source_index(blobs, *c.entries[0]);
   }
   if (set.images.empty())
     return fail(Code::NotFound, "{}: the index lists no images", blobs.origin);

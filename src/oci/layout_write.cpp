@@ -130,7 +130,7 @@ Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobS
   return std::make_pair(manifest_desc, result);
 }
 
-Descriptor index_entry(Descriptor manifest, std::string_view tag) {
+Descriptor named_entry(Descriptor manifest, std::string_view tag) {
   if (!tag.empty()) manifest.annotations[std::string(kRefName)] = std::string(tag);
   return manifest;
 }
@@ -214,7 +214,7 @@ Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
     std::string name = it == d.annotations.end() ? "" : it->second;
     return name == tag;
   });
-  index.manifests.push_back(index_entry(manifest, tag));
+  index.manifests.push_back(named_entry(manifest, tag));
   index.media_type = media_type::kOciIndex;
   DE_TRY(write_file_atomic(dir / "oci-layout", kLayoutFile));
   DE_TRY(write_file_atomic(dir / "index.json", index.to_json()));
@@ -231,33 +231,10 @@ Result<WriteResult> write_archive(const fs::path& path, std::string_view tag,
   ArchiveSink sink(*archive);
   auto [manifest, result] = DE_TRY_CTX(write_top(sink), "writing " + path.string());
   Index index{.media_type = std::string(media_type::kOciIndex),
-              .manifests = {index_entry(manifest, tag)}};
+              .manifests = {named_entry(manifest, tag)}};
   DE_TRY(archive->add_file("index.json", index.to_json()));
   DE_TRY(archive->commit());
   return result;
-}
-
-// The source index's descriptor when it lists exactly the manifests written (each kept as the
-// source stored it) plus entries whose blobs `other_blobs` holds: then its bytes describe what is
-// stored, and writing them keeps its digest.
-std::optional<Descriptor> kept_source_index(const WriteOptions& options,
-                                            std::span<const Digest> written) {
-  const auto& source = options.source_index;
-  if (!options.keep_source_manifests || !source || !media_type::is_index(source->media_type))
-    return std::nullopt;
-  auto index = Index::parse(source->bytes);
-  if (!index) return std::nullopt;
-  std::set<Digest> listed;
-  for (auto& child : index->manifests) {
-    bool image = std::find(written.begin(), written.end(), child.digest) != written.end();
-    if (!image && !source->other_blobs.contains(child.digest)) return std::nullopt;
-    listed.insert(child.digest);
-  }
-  for (auto& digest : written)
-    if (!listed.contains(digest)) return std::nullopt;
-  return Descriptor{.media_type = source->media_type,
-                    .digest = Digest::of(source->bytes),
-                    .size = static_cast<std::int64_t>(source->bytes.size())};
 }
 
 // Every image's blobs and manifest, then an image index listing the manifests with their
@@ -270,16 +247,19 @@ Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Ima
   for (size_t i = 0; i < images.size(); ++i) {
     auto [manifest, written] =
         DE_TRY_CTX(write_blobs(images[i], sink, options), fmt::format("image {} of the index", i));
-    manifest.platform = images[i].config.platform();
     result.manifests.push_back(manifest.digest);
-    index.manifests.push_back(std::move(manifest));
+    index.manifests.push_back(index_entry(images[i], std::move(manifest)));
     for (auto& l : written.layers) result.layers.push_back(std::move(l));
   }
-  if (auto kept = kept_source_index(options, result.manifests)) {
+  // The source's index when it still lists exactly these manifests (every image unedited).
+  std::optional<KeptManifest> kept;
+  if (options.keep_source_manifests && options.source_index)
+    kept = kept_source_index(*options.source_index, result.manifests);
+  if (kept) {
     for (auto& [digest, bytes] : options.source_index->other_blobs) DE_TRY(sink.put(digest, bytes));
-    DE_TRY(sink.put(kept->digest, options.source_index->bytes));
-    result.manifest_digest = kept->digest;
-    return std::make_pair(*kept, result);
+    DE_TRY(sink.put(kept->descriptor.digest, kept->bytes));
+    result.manifest_digest = kept->descriptor.digest;
+    return std::make_pair(kept->descriptor, result);
   }
   std::string json = index.to_json();
   Descriptor desc{.media_type = std::string(media_type::kOciIndex),

@@ -156,11 +156,13 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
 
   auto fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, ref.identifier()), context);
   std::optional<Digest> index_digest;
+  std::optional<oci::Platform> index_platform;
   if (mt::is_index(fetched.media_type)) {
     auto index = DE_TRY_CTX(oci::Index::parse(fetched.bytes), context);
     oci::Platform wanted = pull.platform.value_or(host_platform());
     auto chosen = DE_TRY_CTX(choose_platform(index, wanted, ref), context);
     index_digest = fetched.digest;
+    index_platform = chosen.platform;
     log::debug("{}: index {} -> {} for {}", ref.familiar(), fetched.digest.to_string(),
                chosen.digest.to_string(), wanted.to_string());
     fetched = DE_TRY_CTX(fetch_manifest(*ctx, *session, chosen.digest.to_string()), context);
@@ -170,6 +172,7 @@ Result<PullResult> pull_image(const Reference& ref, const RegistryOptions& optio
   }
   auto result = DE_TRY(image_from_manifest(ctx, *session, std::move(fetched), pull, context));
   if (!ref.tag.empty()) result.image.names.push_back(ref.with_tag(ref.tag).familiar());
+  result.image.index_platform = index_platform;
   result.index_digest = index_digest;
   result.bytes_downloaded = ctx->bytes_downloaded;
   result.bytes_cached = ctx->bytes_cached;
@@ -208,6 +211,9 @@ Result<PullAllResult> pull_all(const Reference& ref, const RegistryOptions& opti
       }
       result.images.push_back(
           DE_TRY(image_from_manifest(ctx, *session, std::move(entry), pull, what)));
+      result.images.back().image.index_platform = child.platform;
+      if (!ref.tag.empty())
+        result.images.back().image.names.push_back(ref.with_tag(ref.tag).familiar());
     }
     if (result.images.empty())
       return fail(Code::NotFound, "{}: the index lists no image", context);

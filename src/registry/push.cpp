@@ -289,9 +289,30 @@ struct PushedManifest {
   std::string bytes;
 };
 
+// Docker schema 2 has no zstd layer type: --format docker with zstd layers (asked for, or stored
+// zstd blobs that would be kept as they are) is refused before anything is sent.
+Status check_docker_format(const oci::Image& image, const PushOptions& push) {
+  if (push.format != ManifestFormat::Docker) return {};
+  if (push.compression == Compression::Zstd)
+    return fail(Code::InvalidArgument,
+                "Docker schema 2 manifests have no zstd layer type: push zstd layers with the OCI "
+                "format (--format oci or auto), or Docker with --compression gzip");
+  if (!push.keep_compressed) return {};
+  for (size_t i = 0; i < image.layers.size(); ++i) {
+    auto blob = image.layers[i]->blob();
+    if (blob && oci::media_type::layer_compression(blob->media_type) == Compression::Zstd)
+      return fail(Code::InvalidArgument,
+                  "layer {} ({}) is zstd-compressed, which Docker schema 2 manifests cannot "
+                  "describe: recompress it with --compression gzip, or push with --format oci",
+                  i, image.layers[i]->describe());
+  }
+  return {};
+}
+
 // Pushes the blobs of one image and returns its manifest (not yet PUT).
 Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& image,
                                 const PushOptions& push) {
+  DE_TRY(check_docker_format(image, push));
   bool docker = docker_format(image, push) && push.compression != Compression::Zstd;
   oci::ProduceOptions produce{.compression = push.compression,
                               .keep_compressed = push.keep_compressed,
@@ -363,8 +384,7 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
                       : std::nullopt) {
     // An unedited image goes up with the manifest it came with: a copy keeps its digest.
     out.bytes = std::move(kept->bytes);
-    out.descriptor = std::move(kept->descriptor);
-    out.descriptor.platform = image.config.platform();
+    out.descriptor = oci::index_entry(image, std::move(kept->descriptor));
     return out;
   }
   oci::Manifest manifest = oci::oci_manifest(image, config_desc, layers);
@@ -373,10 +393,10 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
     manifest.annotations.clear();
   }
   out.bytes = manifest.to_json();
-  out.descriptor = oci::Descriptor{.media_type = manifest.media_type,
-                                   .digest = Digest::of(out.bytes),
-                                   .size = static_cast<std::int64_t>(out.bytes.size()),
-                                   .platform = image.config.platform()};
+  out.descriptor = oci::index_entry(
+      image, oci::Descriptor{.media_type = manifest.media_type,
+                             .digest = Digest::of(out.bytes),
+                             .size = static_cast<std::int64_t>(out.bytes.size())});
   return out;
 }
 
@@ -395,6 +415,50 @@ Status put_manifest(Context& ctx, const std::string& identifier, const std::stri
   if (auto header = r.header("Docker-Content-Digest"); header && *header != digest)
     return fail(Code::Corruption, "{}: the registry stored it as {}, not {}", what, *header,
                 digest);
+  return {};
+}
+
+// The source index kept as it is (see PushOptions::source_index), when the format asked for is
+// the index's own and it lists exactly the manifests pushed (`pushed`) plus entries it holds.
+std::optional<oci::KeptManifest> kept_index(const PushOptions& push,
+                                            std::span<const Digest> pushed) {
+  if (!push.source_index) return std::nullopt;
+  bool docker = mt::is_docker(push.source_index->media_type);
+  if ((push.format == ManifestFormat::Oci && docker) ||
+      (push.format == ManifestFormat::Docker && !docker))
+    return std::nullopt;
+  return oci::kept_source_index(*push.source_index, pushed);
+}
+
+// Pushes the entries of a kept index that are not images (attestations: their blobs, then their
+// manifest by digest), as they are.
+Status push_other_entries(Context& ctx, Pusher& pusher, const oci::SourceIndex& source,
+                          std::span<const Digest> pushed) {
+  auto index = DE_TRY(oci::Index::parse(source.bytes));
+  auto session = ctx.client.new_session();
+  for (auto& entry : index.manifests) {
+    if (std::find(pushed.begin(), pushed.end(), entry.digest) != pushed.end()) continue;
+    std::string what = fmt::format("index entry {}", entry.digest.to_string());
+    const std::string& bytes = source.other_blobs.at(entry.digest);
+    auto m = DE_TRY_CTX(oci::Manifest::parse(bytes), what);
+    std::vector<oci::Descriptor> blobs = m.layers;
+    blobs.push_back(m.config);
+    for (auto& d : blobs) {
+      auto held = source.other_blobs.find(d.digest);
+      if (held == source.other_blobs.end())
+        return fail(Code::Internal, "{}: blob {} was not read with the index", what,
+                    d.digest.to_string());
+      std::string data = held->second;
+      DE_TRY_CTX(pusher.put_blob(*session, d,
+                                 [data]() -> Result<std::unique_ptr<Reader>> {
+                                   return std::unique_ptr<Reader>(
+                                       std::make_unique<StringReader>(data));
+                                 }),
+                 what);
+    }
+    std::string media_type = entry.media_type.empty() ? m.media_type : entry.media_type;
+    DE_TRY_CTX(put_manifest(ctx, entry.digest.to_string(), media_type, bytes), what);
+  }
   return {};
 }
 
@@ -439,6 +503,7 @@ Result<PushResult> push_index(std::span<const oci::Image> images, const Referenc
   Context ctx(ref, options, /*push=*/true);
   DE_TRY_CTX(ctx.init_cache(), context);
   Pusher pusher(ctx, push);
+  for (auto& image : images) DE_TRY_CTX(check_docker_format(image, push), context);
   oci::Index index;
   bool all_docker = true;
   PushResult result;
@@ -451,13 +516,27 @@ Result<PushResult> push_index(std::span<const oci::Image> images, const Referenc
     index.manifests.push_back(pushed.descriptor);
     result.manifests.push_back(pushed.descriptor.digest);
   }
-  index.media_type = all_docker ? mt::kDockerManifestList : mt::kOciIndex;
-  std::string bytes = index.to_json();
-  DE_TRY_CTX(put_manifest(ctx, ref.identifier(), index.media_type, bytes), context);
+  std::string bytes, media_type;
+  if (auto kept = kept_index(push, result.manifests)) {
+    // Every image unedited: the source's index goes up as it is (its digest kept), with the
+    // entries that are not images.
+    DE_TRY_CTX(push_other_entries(ctx, pusher, *push.source_index, result.manifests), context);
+    bytes = std::move(kept->bytes);
+    media_type = std::move(kept->descriptor.media_type);
+  } else {
+    index.media_type = all_docker ? mt::kDockerManifestList : mt::kOciIndex;
+    bytes = index.to_json();
+    media_type = index.media_type;
+  }
+  if (ref.digest && *ref.digest != Digest::of(bytes))
+    return fail(Code::InvalidArgument,
+                "{}: the index's digest is {}, not the one in the reference", context,
+                Digest::of(bytes).to_string());
+  DE_TRY_CTX(put_manifest(ctx, ref.identifier(), media_type, bytes), context);
   PushResult totals = finish(pusher);
   totals.manifests = std::move(result.manifests);
   totals.manifest_digest = Digest::of(bytes);
-  totals.media_type = index.media_type;
+  totals.media_type = media_type;
   totals.size = static_cast<std::int64_t>(bytes.size());
   return totals;
 }

@@ -93,7 +93,9 @@ void age(const fs::path& p, std::chrono::seconds by) {
   fs::last_write_time(p, fs::file_time_type::clock::now() - by);
 }
 
-const std::string kHex(64, 'a'), kHex2(64, 'b');
+const std::string kHex(64, 'a'), kHex2(64, 'b'), kMemo = std::string(64, 'c') + ".json";
+// An image memo naming the layer blob kHex (as build/image_memo.cpp writes them).
+const std::string kMemoText = R"({"layers": [{"digest": "sha256:)" + kHex + R"("}]})";
 
 // A root with one entry of every kind, all last used two days ago.
 fs::path make_root(const fs::path& root) {
@@ -106,6 +108,7 @@ fs::path make_root(const fs::path& root) {
   write(root / "pkgs/wheels/w-1-py3-none-any-0123456789abcdef/w/__init__.py", "");
   write(root / "layers/keys/k.json", R"({"digest":"sha256:)" + kHex + R"("})");
   write(root / "layers/plans/p.plan", "plan");
+  write(root / "layers/images" / kMemo, kMemoText);
   write(root / "repodata/channels/c.json", "{}");
   write(root / "repodata/channels/c.state.json", "{}");
   write(root / "repodata/parsed/c.bin", "bin");
@@ -120,6 +123,7 @@ fs::path make_root(const fs::path& root) {
     age(root / p, 48h);
   age(root / ("layers/blobs/sha256/" + kHex), 48h);
   age(root / ("blobs/sha256/" + kHex2), 48h);
+  age(root / "layers/images" / kMemo, 48h);
   return root;
 }
 
@@ -131,7 +135,7 @@ TEST(CacheInventory, EveryKindWithSizesAndLastUse) {
   { auto use = EntryUse::begin(root / "layers/plans", "p.plan"); ASSERT_TRUE(use.recorded()); }
   auto inv = list_cache(root);
   ASSERT_TRUE(inv) << inv.error().to_string();
-  ASSERT_EQ(inv->entries.size(), 10u);
+  ASSERT_EQ(inv->entries.size(), 11u);
   EXPECT_EQ(inv->entries[0].name, "layers/plans/p.plan");
   EXPECT_GT(inv->entries[0].last_use, CacheClock::now() - 1h);
   std::map<std::string, std::uint64_t> bytes;
@@ -141,14 +145,28 @@ TEST(CacheInventory, EveryKindWithSizesAndLastUse) {
   EXPECT_EQ(bytes["wheels"], 5u);        // a download and an (empty) extracted wheel
   EXPECT_EQ(bytes["layers"], 100u);
   EXPECT_EQ(bytes["plans"], 4u);
+  EXPECT_EQ(bytes["images"], kMemoText.size());
   EXPECT_EQ(bytes["repodata"], 4u);  // the document and its .state.json
   EXPECT_EQ(bytes["solver"], 3u);
   EXPECT_EQ(bytes["blobs"], 4u);
   EXPECT_EQ(bytes["builds"], 6u);  // not the temp file
-  EXPECT_EQ(inv->entry_bytes, 143u);
+  EXPECT_EQ(inv->entry_bytes, 143u + kMemoText.size());
   auto none = list_cache(dir->path() / "absent");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->entries.empty());
+}
+
+TEST(CachePruneDisk, AMemoGoesWithABlobItNames) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  fs::path root = make_root(dir->path() / "cache");
+  // The memo was used recently (not selected by --older-than); its blob was not.
+  { auto use = EntryUse::begin(root / "layers/images", kMemo); ASSERT_TRUE(use.recorded()); }
+  age(root / "layers/images" / kMemo, 0h);
+  auto pruned = prune_cache(root, {.older_than = 24h});
+  ASSERT_TRUE(pruned) << pruned.error().to_string();
+  EXPECT_FALSE(fs::exists(root / ("layers/blobs/sha256/" + kHex)));
+  EXPECT_FALSE(fs::exists(root / "layers/images" / kMemo));
 }
 
 TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
@@ -173,14 +191,14 @@ TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, (std::vector<std::string>{"pkgs/a-1-0-0123456789abcdef",
                                             "pkgs/downloads/a-1-0.conda"}));
-  EXPECT_EQ(pruned->removed.size(), 8u);
+  EXPECT_EQ(pruned->removed.size(), 9u);
   EXPECT_EQ(pruned->bytes_left, 17u);
   EXPECT_TRUE(fs::exists(root / "pkgs/a-1-0-0123456789abcdef/lib/x"));
   EXPECT_TRUE(fs::exists(root / "pkgs/downloads/a-1-0.conda"));
   for (const std::string& p : std::vector<std::string>{
            "layers/blobs/sha256/" + kHex, "layers/keys/k.json", "layers/plans/p.plan",
-           "repodata/channels/c.json", "repodata/channels/c.state.json", "repodata/parsed/c.bin",
-           "blobs/sha256/" + kHex2, "builds/r.json"})
+           "layers/images/" + kMemo, "repodata/channels/c.json", "repodata/channels/c.state.json",
+           "repodata/parsed/c.bin", "blobs/sha256/" + kHex2, "builds/r.json"})
     EXPECT_FALSE(fs::exists(root / p)) << p;
   EXPECT_FALSE(fs::exists(root / ".leases/999999-0"));
   EXPECT_TRUE(fs::exists(lease->path()));

@@ -11,6 +11,8 @@
 #include "docker_envs/build/offline.hpp"
 #include "docker_envs/conda/conda_lock.hpp"
 #include "docker_envs/oci/image_ref.hpp"
+#include "docker_envs/oci/layer_builder.hpp"
+#include "docker_envs/oci/mutate.hpp"
 #include "docker_envs/conda/lock_hash.hpp"
 #include "docker_envs/conda/package_cache.hpp"
 
@@ -367,9 +369,9 @@ TEST_F(BuildInputsTest, LockGivesThePackagesAndIsCheckedAgainstTheEnvFile) {
 
 TEST_F(BuildInputsTest, LockHashesThatCannotBeRecomputedAreNotGuessed) {
   int asked = 0;
-  auto request = [&]() -> Result<conda::EnvironmentSolveRequest> {
+  auto request = [&]() -> Result<std::string> {
     ++asked;
-    return conda::EnvironmentSolveRequest{};
+    return conda::solve_request_hash(conda::EnvironmentSolveRequest{});
   };
   auto lock = conda::write_conda_lock(records_, {.platform = "linux-64", .content_hash = "abc"});
   ASSERT_TRUE(lock);
@@ -458,6 +460,35 @@ TEST_F(BuildInputsTest, DryRunPlansWithoutWriting) {
   EXPECT_TRUE(p.layers[2].packages.empty());
   EXPECT_FALSE(fs::exists(path("layout")));
   EXPECT_FALSE(fs::exists(path("cache")));
+}
+
+// A local multi-platform base (an OCI layout holding an index): each platform built gets that
+// platform's image, not the index's default one (issue 13 item 13).
+TEST(ReadBaseImage, LocalIndexGivesThePlatformBeingBuilt) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::vector<oci::Image> images;
+  for (const std::string arch : {"amd64", "arm64"}) {
+    oci::Image image = oci::scratch_image();
+    image.config.set_platform(oci::Platform{.os = "linux", .architecture = arch});
+    oci::LayerBuilder b({});
+    b.add_contents("arch.txt", arch);
+    auto layer = std::move(b).build();
+    ASSERT_TRUE(layer);
+    images.push_back(oci::append_layer(std::move(image), *layer, {}));
+  }
+  fs::path base = dir->path() / "base";
+  ASSERT_TRUE(oci::write_image_index(images, {oci::Transport::OciLayout, base.string(), ""}));
+  for (const std::string arch : {"amd64", "arm64"}) {
+    auto image = read_base_image("oci:" + base.string(),
+                                 oci::Platform{.os = "linux", .architecture = arch}, {});
+    ASSERT_TRUE(image) << image.error().to_string();
+    EXPECT_EQ(image->config.platform().architecture, arch);
+  }
+  auto missing = read_base_image("oci:" + base.string(),
+                                 oci::Platform{.os = "linux", .architecture = "ppc64le"}, {});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().to_string().find("ppc64le"), std::string::npos);
 }
 
 }  // namespace

@@ -171,11 +171,20 @@ TEST_F(WheelLayers, TheWheelsAreAStageOfTheReporterAsTheCondaPackagesAre) {
   for (const auto& e : seen.of(K::TaskEnd, "layers")) layers.push_back(e.task);
   EXPECT_NE(std::find(layers.begin(), layers.end(), "pypi alpha-1.0"), layers.end());
 
-  // Built again: the wheels' tasks are there again (nothing to download, still local).
+  // Built again, the whole-image memo gone: the wheels' tasks are there again (nothing to
+  // download, still local).
+  std::filesystem::remove_all(req.layer_cache / "images");
   test::RecordingReporter again;
   req.reporter = &again;
   ASSERT_TRUE(build_image(req));
   EXPECT_EQ(again.of(K::TaskEnd, "wheels").size(), 2u);
+  // With the memo: no wheel is fetched or planned at all.
+  test::RecordingReporter memo;
+  req.reporter = &memo;
+  auto hit = build_image(req);
+  ASSERT_TRUE(hit) << hit.error().to_string();
+  EXPECT_TRUE(hit->image_memo.hit);
+  EXPECT_TRUE(memo.of(K::StageStart, "wheels").empty());
 }
 
 TEST_F(WheelLayers, SourceDistributionsAreRefusedByName) {

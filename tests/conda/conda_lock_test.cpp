@@ -197,6 +197,40 @@ TEST(CondaLock, WriterOutputReadsBack) {
   EXPECT_NE(refused.error().message().find("libzlib-1.10-h166bdaf_1013"), std::string::npos);
 }
 
+TEST(CondaLock, WriterPipEntriesReadBackWithoutCredentials) {
+  auto lock = parse_conda_lock(kLock, "lock.yml", {.platform = "linux-64"});
+  ASSERT_TRUE(lock);
+  PypiLockEntry gamma{.name = "gamma",
+                      .version = "1.0",
+                      .location = "https://user:pw-77@idx.example/files/gamma-1.0-py3-none-any.whl",
+                      .url = "https://user:pw-77@idx.example/files/gamma-1.0-py3-none-any.whl",
+                      .sha256 = Digest::of("gamma")};
+  gamma.requires_dist = {"delta >=1", "zeta *"};
+  PypiLockEntry delta{.name = "delta",
+                      .version = "1.10",
+                      .location = "https://idx.example/files/delta-1.10-py3-none-any.whl",
+                      .url = "https://idx.example/files/delta-1.10-py3-none-any.whl",
+                      .sha256 = Digest::of("delta")};
+  auto text = write_conda_lock(lock->packages, {.platform = "linux-64", .pypi = {gamma, delta}});
+  ASSERT_TRUE(text) << text.error().to_string();
+  EXPECT_EQ(text->find("pw-77"), std::string::npos) << *text;
+  auto back = parse_lockfile(*text, "written.yml", {.platform = "linux-64", .pypi = true});
+  ASSERT_TRUE(back) << back.error().to_string() << "\n" << *text;
+  EXPECT_EQ(back->packages.size(), lock->packages.size());
+  ASSERT_EQ(back->pypi.size(), 2u);
+  EXPECT_EQ(back->pypi[0].name, "gamma");
+  EXPECT_EQ(back->pypi[0].url, "https://idx.example/files/gamma-1.0-py3-none-any.whl");
+  EXPECT_EQ(back->pypi[0].sha256, Digest::of("gamma"));
+  EXPECT_EQ(back->pypi[0].requires_dist, (std::vector<std::string>{"delta >=1", "zeta"}));
+  EXPECT_EQ(back->pypi[1].version, "1.10");
+  EXPECT_TRUE(back->pypi[1].requires_dist.empty());
+  // Without a sha256: refused, naming the package.
+  delta.sha256.reset();
+  auto refused = write_conda_lock(lock->packages, {.platform = "linux-64", .pypi = {delta}});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("pypi package delta 1.10"), std::string::npos);
+}
+
 TEST(ExplicitWriter, RoundTripsThroughTheParser) {
   auto lock = parse_conda_lock(kLock, "lock.yml", {.platform = "linux-64"});
   ASSERT_TRUE(lock);

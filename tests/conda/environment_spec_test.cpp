@@ -57,13 +57,38 @@ foo: bar
   EXPECT_EQ(spec->warnings[0], "env.yml:18: unknown top-level key 'foo' (ignored)");
 }
 
-TEST(EnvironmentSpec, PipIsNotSupportedYetAndNamesTheLine) {
-  auto spec =
-      parse_environment_spec("name: x\ndependencies:\n  - pip\n  - pip:\n    - httpx\n", "env.yml");
-  ASSERT_FALSE(spec);
-  EXPECT_EQ(spec.error().code(), Code::Unsupported);
-  EXPECT_TRUE(contains(spec.error().to_string(), "env.yml:4: pip dependencies are not supported"))
-      << spec.error().to_string();
+TEST(EnvironmentSpec, PipItemsAreKeptAsWrittenWithTheirLines) {
+  auto spec = parse_environment_spec(
+      "name: x\ndependencies:\n  - python\n  - pip:\n    - --index-url https://u:p@h/simple\n"
+      "    - requests[socks] >=2 ; python_version >= '3.8'\n    - -r reqs.txt\n"
+      "  - numpy\n  - pip:\n    - demo @ https://h/demo-1.0-py3-none-any.whl\n",
+      "env.yml");
+  ASSERT_TRUE(spec) << spec.error().to_string();
+  EXPECT_EQ(spec->dependencies, (std::vector<std::string>{"python", "numpy"}));
+  ASSERT_EQ(spec->pip.size(), 4u);
+  EXPECT_EQ(spec->pip[0].text, "--index-url https://u:p@h/simple");
+  EXPECT_EQ(spec->pip[0].line, 5);
+  EXPECT_EQ(spec->pip[1].text, "requests[socks] >=2 ; python_version >= '3.8'");
+  EXPECT_EQ(spec->pip[1].line, 6);
+  EXPECT_EQ(spec->pip[2].text, "-r reqs.txt");
+  EXPECT_EQ(spec->pip[3].text, "demo @ https://h/demo-1.0-py3-none-any.whl");
+  EXPECT_EQ(spec->pip[3].line, 10);
+  // An empty pip list is no error.
+  auto empty = parse_environment_spec("dependencies:\n  - pip:\n", "env.yml");
+  ASSERT_TRUE(empty) << empty.error().to_string();
+  EXPECT_TRUE(empty->pip.empty());
+}
+
+TEST(EnvironmentSpec, MalformedPipSectionsNameTheLine) {
+  auto not_list = parse_environment_spec("dependencies:\n  - pip: requests\n", "env.yml");
+  ASSERT_FALSE(not_list);
+  EXPECT_EQ(not_list.error().code(), Code::InvalidArgument);
+  EXPECT_TRUE(contains(not_list.error().to_string(), "env.yml:2: 'pip' must be a list"))
+      << not_list.error().to_string();
+  auto nested = parse_environment_spec("dependencies:\n  - pip:\n    - a\n    - {b: c}\n", "env.yml");
+  ASSERT_FALSE(nested);
+  EXPECT_TRUE(contains(nested.error().to_string(), "env.yml:4: a pip item must be"))
+      << nested.error().to_string();
 }
 
 TEST(EnvironmentSpec, ErrorsNameFileAndLine) {
@@ -143,10 +168,10 @@ TEST(EnvironmentSpec, Selectors) {
 }
 
 // Every real environment file from conda, mamba and rattler: parses, or fails only for the
-// reasons we expect (pip sections), and every dependency is a valid match spec.
+// reasons we expect, and every dependency is a valid match spec; pip sections are kept.
 TEST(EnvironmentSpec, RealFiles) {
   DE_REQUIRE_TESTDATA();
-  int parsed = 0;
+  int parsed = 0, with_pip = 0;
   for (const char* sub : {"conda", "mamba", "rattler"}) {
     for (const auto& entry : fs::directory_iterator(test::testdata_dir() / "env-files" / sub)) {
       std::string fname = entry.path().filename().string();
@@ -155,18 +180,17 @@ TEST(EnvironmentSpec, RealFiles) {
       auto spec = load_environment_spec(entry.path());
       std::string text = *read_file(entry.path());
       bool has_pip = text.find("- pip:") != std::string::npos;
-      if (has_pip) {
-        ASSERT_FALSE(spec) << fname;
-        EXPECT_EQ(spec.error().code(), Code::Unsupported) << spec.error().to_string();
-        EXPECT_TRUE(contains(spec.error().to_string(), entry.path().string() + ":"));
-        continue;
-      }
       ASSERT_TRUE(spec) << fname << ": " << spec.error().to_string();
+      if (has_pip) {
+        EXPECT_FALSE(spec->pip.empty()) << fname;
+        ++with_pip;
+      }
       for (const auto& d : spec->dependency_lines) EXPECT_TRUE(MatchSpec::parse(d.spec)) << d.spec;
       ++parsed;
     }
   }
   EXPECT_GE(parsed, 10);
+  RecordProperty("files_with_pip", with_pip);
   auto invalid = load_environment_spec(test::testdata_dir() / "env-files/conda/invalid_keys.yml");
   ASSERT_TRUE(invalid);
   EXPECT_EQ(invalid->warnings.size(), 4u);

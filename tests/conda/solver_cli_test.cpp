@@ -121,12 +121,13 @@ TEST_F(SolveCli, EnvironmentFileAndExitStatuses) {
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.err.find("old 1 0 requires lib <2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("app 1.0 0 requires lib >=2"), std::string::npos) << r.err;
-  // pip: not supported, naming file:line; exit 1.
+  // pip: solved without it, with a warning saying that `lock` and `build` resolve it.
   ASSERT_TRUE(write_file_atomic(dir_->path() / "pip.yml",
                                 "channels: [./chan]\ndependencies:\n  - app\n  - pip:\n    - x\n"));
   r = solve("pip.yml");
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("pip.yml:4: pip dependencies are not supported yet"), std::string::npos)
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("pip.yml: the pip section (1 item(s)) is not resolved by `solve`"),
+            std::string::npos)
       << r.err;
   // Unknown channel: a clear error naming the channel URL.
   r = solve("-c file:///nonexistent/chan app");

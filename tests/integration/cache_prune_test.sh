@@ -83,7 +83,7 @@ python3 - "$TEST_TMP/ls3.json" <<'PY' || die "cache ls --json does not have the 
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert set(j) == {"root", "bytes", "kinds", "entries"}, j.keys()
-assert set(j["kinds"]) == {"packages", "extracted", "wheels", "layers", "plans", "repodata", "solver", "blobs", "builds"}
+assert set(j["kinds"]) == {"packages", "extracted", "wheels", "layers", "plans", "images", "repodata", "solver", "blobs", "builds"}
 for k in j["kinds"].values():
     assert set(k) == {"entries", "bytes"}
 assert sum(k["bytes"] for k in j["kinds"].values()) == j["bytes"]

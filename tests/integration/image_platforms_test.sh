@@ -66,6 +66,7 @@ expect_fail() {
   [[ -z "$dest" || ! -e "$dest" ]] || die "docker-envs $*: $dest was written"
 }
 fixture_arm=$(manifest_of multi arm64)
+fixture_index=$(json multi/index.json 'd["manifests"][0]["digest"]')
 
 # --- copy keeps the whole index (the bug: it kept one) -------------------------------------------
 for dest in oci:copy oci-archive:copy.tar; do
@@ -80,8 +81,19 @@ run_cli image copy oci:copy oci:copy2
 assert_eq "$amd_manifest $arm_manifest" "$(manifest_of copy2 amd64) $(manifest_of copy2 arm64)" "a copy keeps every manifest"
 mkdir -p fromtar && tar -xf copy.tar -C fromtar
 assert_eq "amd64 arm64" "$(platforms fromtar)" "platforms in the oci-archive"
+# An unedited copy keeps the index itself: its bytes (another tool's formatting), so its digest.
+for d in copy copy2 fromtar; do
+  assert_eq "$fixture_index" "$(json $d/index.json 'd["manifests"][-1]["digest"]')" "$d keeps the index digest"
+  cmp -s "$(index_of multi)" "$(index_of $d)" || die "$d: the index bytes changed"
+done
+assert_eq "$fixture_arm" "$(manifest_of copy arm64)" "a copy keeps the arm64 manifest"
 if command -v skopeo >/dev/null; then
   skopeo inspect --raw oci:copy >raw.json || die "skopeo could not read the copied index"
+  assert_eq "$fixture_index" "sha256:$(sha256sum <raw.json | cut -d' ' -f1)" "skopeo reads the kept index"
+  # And what skopeo copies from ours is readable by us, every platform.
+  skopeo copy --all oci:copy oci:skcopy:v1 >/dev/null || die "skopeo could not copy the index"
+  "$DE_CLI" image inspect oci:skcopy:v1 >sk.json
+  assert_eq "linux/amd64 linux/arm64/v8" "$(json sk.json '" ".join(p["platform"] for p in d["platforms"])')" "skopeo's copy of the index"
   assert_eq "amd64 arm64" "$(json raw.json '" ".join(m["platform"]["architecture"] for m in d["manifests"])')" "skopeo sees both platforms"
   skopeo inspect --override-arch arm64 oci:copy >arm.json || die "skopeo could not pick arm64"
   assert_eq arm64 "$(json arm.json 'd["Architecture"]')" "skopeo picks arm64 from the copy"
@@ -89,6 +101,12 @@ fi
 
 # --platform picks one.
 run_cli image copy --platform linux/arm64 oci:multi oci:one
+if command -v umoci >/dev/null; then
+  # umoci (0.4) unpacks one image, not an index (it calls a tag naming an index "ambiguous").
+  run_cli image copy --platform linux/arm64 oci:multi:v1 oci:um:v1
+  umoci unpack --rootless --image um:v1 bundle >/dev/null 2>&1 || die "umoci could not unpack the picked platform"
+  assert_eq arm "$(cat bundle/rootfs/which)" "umoci unpacks the arm64 image"
+fi
 assert_eq "$arm_manifest" "$(json one/index.json 'd["manifests"][0]["digest"]')" "copy --platform keeps the arm64 manifest"
 expect_fail 'no image for platform linux/s390x \(it has: linux/amd64, linux/arm64/v8\)' none \
   image copy --platform linux/s390x oci:multi oci:none
@@ -120,6 +138,16 @@ for p in linux/amd64 linux/arm64; do
 done
 run_cli image add-layer --platform linux/arm64 oci:multi oci:added1 --file added.txt:/added
 assert_eq "$amd_manifest" "$(manifest_of added1 amd64)" "add-layer --platform leaves amd64 as it was"
+# The index is derived again: a new digest, the edited manifest's digest and size, the entries'
+# platforms (arm64/v8) kept.
+[[ "$(json added1/index.json 'd["manifests"][-1]["digest"]')" != "$fixture_index" ]] || die "an edited index kept its digest"
+[[ "$(manifest_of added1 arm64)" != "$fixture_arm" ]] || die "the edited arm64 manifest kept its digest"
+json "$(index_of added1)" '"\n".join("%s %s %s" % (m["digest"][7:], m["size"], m["platform"].get("variant", "-")) for m in d["manifests"])' >entries.txt
+while read -r digest size variant; do
+  assert_eq "$size" "$(stat -c %s added1/blobs/sha256/$digest)" "size of manifest $digest"
+  assert_eq "$digest" "$(sha256sum <added1/blobs/sha256/$digest | cut -d' ' -f1)" "digest of manifest $digest"
+done <entries.txt
+assert_eq "- v8" "$(cut -d' ' -f3 entries.txt | tr '\n' ' ' | sed 's/ $//')" "platforms kept in the derived index"
 assert_eq "which" "$("$DE_CLI" image ls --platform linux/amd64 oci:added1)" "amd64 untouched"
 assert_eq "added which" "$("$DE_CLI" image ls --platform linux/arm64 oci:added1 | tr '\n' ' ' | sed 's/ $//')" "arm64 edited"
 expect_fail 'multi-platform image.*--platform' added.tar image add-layer oci:multi docker-archive:added.tar --file added.txt:/added

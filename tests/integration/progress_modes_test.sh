@@ -43,6 +43,8 @@ assert not any("since the last build" in l for l in lines), "changes printed on 
 PY
 
 log "plain -v, warm cache: a line per package and per layer, counted in order"
+# Without the whole-image memo, which would skip fetching and planning altogether.
+rm -rf "$TEST_TMP/cache1/docker-envs/layers/images"
 XDG_CACHE_HOME=$TEST_TMP/cache1 "$DE_CLI" build -v --progress plain "$TEST_TMP/environment.yml" \
   -o "oci:$TEST_TMP/verbose:1" >/dev/null 2>"$TEST_TMP/verbose.err" ||
   { cat "$TEST_TMP/verbose.err" >&2; die "verbose build failed"; }

@@ -75,4 +75,69 @@ assert_eq 1 "$rc" "pull of an index to a docker-archive"
 assert_contains "$(cat "$TEST_TMP/err")" "multi-platform image (linux/amd64, linux/arm64/v8)" "docker-archive pull error"
 [[ ! -e "$TEST_TMP/one.tar" ]] || die "a docker-archive was written from an index"
 run_cli image pull --platform linux/arm64 "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/one.tar"
+
+# --- registry to registry: the whole index, its digest and every platform's blobs ---------------
+src_index=$(json "['manifest_digest']" <"$TEST_TMP/push.json")
+top_digest() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]+'/index.json'))['manifests'][-1]['digest'])" "$1"; }
+assert_eq "$src_index" "$(top_digest "$TEST_TMP/copied")" "copy docker:// to oci: keeps the index digest"
+# fresh_pull REF DIR: pulls with an empty blob cache, so every blob comes from the registry.
+fresh_pull() {
+  rm -rf "$TEST_TMP/fresh-cache"
+  XDG_CACHE_HOME=$TEST_TMP/fresh-cache "$DE_CLI" image pull "$@" >/dev/null 2>"$TEST_TMP/err" ||
+    die "pull $*: $(cat "$TEST_TMP/err")"
+}
+"$DE_CLI" image push "docker://$REG/multi/app:1" "docker://$REG/multi/mirror:1" --json >"$TEST_TMP/mirror.json"
+assert_eq "$src_index" "$(json "['manifest_digest']" <"$TEST_TMP/mirror.json")" "push from docker:// keeps the index digest"
+fresh_pull "docker://$REG/multi/mirror:1" "oci:$TEST_TMP/mirror"
+assert_eq "amd64 arm64" "$(index_platforms "$TEST_TMP/mirror")" "push from docker:// keeps both platforms"
+run_cli image copy "docker://$REG/multi/app:1" "docker://$REG/multi/copy:1"
+fresh_pull "docker://$REG/multi/copy:1" "oci:$TEST_TMP/copy-pulled"
+assert_eq "$src_index" "$(top_digest "$TEST_TMP/copy-pulled")" "copy docker:// to docker:// keeps the index digest"
+# A docker-archive holds one image: a copy of the index needs --platform, named in the error.
+rc=0
+"$DE_CLI" image copy "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/copy.tar" 2>"$TEST_TMP/err" || rc=$?
+assert_eq 1 "$rc" "copy of an index to a docker-archive"
+assert_contains "$(cat "$TEST_TMP/err")" "multi-platform image (linux/amd64, linux/arm64/v8)" "docker-archive copy error"
+[[ ! -e "$TEST_TMP/copy.tar" ]] || die "a docker-archive was written from an index"
+run_cli image copy --platform linux/arm64 "docker://$REG/multi/app:1" "docker-archive:$TEST_TMP/copy.tar"
+tar -xOf "$TEST_TMP/copy.tar" manifest.json >"$TEST_TMP/m.json"
+assert_contains "$(json "[0]['RepoTags']" <"$TEST_TMP/m.json")" "multi/app:1" "the picked image keeps its name"
+if command -v skopeo >/dev/null; then
+  for repo in mirror copy; do
+    skopeo copy --all --src-tls-verify=false "docker://$REG/multi/$repo:1" "oci:$TEST_TMP/sk-$repo:1" >/dev/null ||
+      die "skopeo could not copy every platform of multi/$repo"
+  done
+fi
+
+# --- --compression on push recompresses; Docker manifests cannot hold zstd -----------------------
+layer_type() { # DIR ARCH: media type of the first layer of ARCH's image in the layout DIR
+  "$DE_CLI" image inspect --platform "linux/$2" "oci:$1" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['layers'][0]['media_type'])"
+}
+gzip_layer=$("$DE_CLI" image inspect "oci:$TEST_TMP/amd64" | json "['layers'][0]['digest']")
+run_cli image push --compression zstd "oci:$TEST_TMP/amd64" "docker://$REG/multi/zst:1"
+fresh_pull --platform linux/amd64 "docker://$REG/multi/zst:1" "oci:$TEST_TMP/zst"
+assert_eq "application/vnd.oci.image.layer.v1.tar+zstd" "$(layer_type "$TEST_TMP/zst" amd64)" "push --compression zstd"
+[[ "$("$DE_CLI" image inspect "oci:$TEST_TMP/zst" | json "['layers'][0]['digest']")" != "$gzip_layer" ]] ||
+  die "push --compression zstd kept the gzip blob"
+run_cli image push --compression zstd "docker://$REG/multi/app:1" "docker://$REG/multi/zst-all:1"
+fresh_pull "docker://$REG/multi/zst-all:1" "oci:$TEST_TMP/zst-all"
+for arch in amd64 arm64; do
+  assert_eq "application/vnd.oci.image.layer.v1.tar+zstd" "$(layer_type "$TEST_TMP/zst-all" $arch)" "push --compression zstd from docker:// ($arch)"
+done
+run_cli image copy --compression zstd "oci:$TEST_TMP/amd64" "docker://$REG/multi/zcopy:1"
+fresh_pull "docker://$REG/multi/zcopy:1" "oci:$TEST_TMP/zcopy"
+assert_eq "application/vnd.oci.image.layer.v1.tar+zstd" "$(layer_type "$TEST_TMP/zcopy" amd64)" "copy --compression zstd to docker://"
+for source in "oci:$TEST_TMP/amd64" "oci:$TEST_TMP/zst"; do
+  args=(--format docker)
+  [[ "$source" == *amd64 ]] && args+=(--compression zstd)
+  rc=0
+  "$DE_CLI" image push "${args[@]}" "$source" "docker://$REG/multi/docker-zstd:1" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq 1 "$rc" "push ${args[*]} of $source"
+  assert_contains "$(cat "$TEST_TMP/err")" "Docker schema 2 manifests" "push ${args[*]} refusal"
+  assert_contains "$(cat "$TEST_TMP/err")" "zstd" "push ${args[*]} refusal names zstd"
+done
+rc=0
+XDG_CACHE_HOME=$TEST_TMP/fresh-cache "$DE_CLI" image pull "docker://$REG/multi/docker-zstd:1" "oci:$TEST_TMP/nothing" 2>/dev/null || rc=$?
+[[ $rc -ne 0 ]] || die "a refused push left a manifest behind"
 log "ok"

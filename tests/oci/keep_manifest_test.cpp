@@ -214,5 +214,91 @@ TEST(KeepManifest, UneditedIndexKeepsItsBytes) {
   EXPECT_EQ(top_entry(dir->path() / "c").media_type, media_type::kOciIndex);
 }
 
+// An OCI layout whose index was written by another tool (indented, annotated, an arm64 entry
+// saying more than its config: the variant, and an attestation entry): read whole and written
+// back unedited it keeps the index's bytes and digest; an edit of one platform derives an index
+// that keeps the other manifest, the entries' platforms, and the right digests and sizes (issue 13
+// item 13).
+TEST(KeepManifest, UneditedLayoutIndexIsCopiedWithItsDigest) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  fs::path src = dir->path() / "src";
+  std::vector<Image> images = {image_for("amd64"), image_for("arm64")};
+  auto written = write_image_index(images, {Transport::OciLayout, src.string(), ""});
+  ASSERT_TRUE(written) << written.error().to_string();
+  json index = json::parse(blob(src, written->manifest_digest));
+  index["manifests"][1]["platform"]["variant"] = "v8";  // the config has none
+  index["annotations"] = {{"org.example.built-by", "another tool"}};
+  std::string statement = R"({"_type":"https://in-toto.io/Statement/v0.1"})";
+  Descriptor layer = put_blob(src, statement, "application/vnd.in-toto+json");
+  Descriptor config = put_blob(src, "{}", std::string(media_type::kOciConfig));
+  json attestation = {{"schemaVersion", 2},
+                      {"mediaType", media_type::kOciManifest},
+                      {"config", config.to_json()},
+                      {"layers", json::array({layer.to_json()})}};
+  Descriptor att = put_blob(src, attestation.dump(2), std::string(media_type::kOciManifest));
+  att.platform = Platform{.os = "unknown", .architecture = "unknown"};
+  index["manifests"].push_back(att.to_json());
+  Descriptor top = put_blob(src, index.dump(4), std::string(media_type::kOciIndex));
+  set_index_json(src, top);
+
+  for (auto transport : {Transport::OciLayout, Transport::OciArchive}) {
+    fs::path from = src;
+    if (transport == Transport::OciArchive) {
+      from = dir->path() / "src.tar";
+      // The same index in an oci-archive (written by an unedited copy, checked below).
+      auto set = read_image_set({Transport::OciLayout, src.string(), ""});
+      ASSERT_TRUE(set) << set.error().to_string();
+      ASSERT_TRUE(write_image_index(set->images, {transport, from.string(), ""},
+                                    {.source_index = set->source_index}));
+    }
+    auto set = read_image_set({transport, from.string(), ""});
+    ASSERT_TRUE(set) << set.error().to_string();
+    ASSERT_TRUE(set->index);
+    ASSERT_TRUE(set->source_index) << "the layout's index is kept with the set";
+    EXPECT_EQ(Digest::of(set->source_index->bytes), top.digest);
+    ASSERT_EQ(set->images.size(), 2u);
+    ASSERT_TRUE(set->images[1].index_platform);
+    EXPECT_EQ(set->images[1].index_platform->variant, "v8");
+    EXPECT_EQ(set->images[1].config.platform().variant, "");
+
+    fs::path out = dir->path() / (transport == Transport::OciLayout ? "copy" : "copy-from-tar");
+    auto copied = write_image_index(set->images, {Transport::OciLayout, out.string(), ""},
+                                    {.source_index = set->source_index});
+    ASSERT_TRUE(copied) << copied.error().to_string();
+    EXPECT_EQ(copied->manifest_digest, top.digest);
+    EXPECT_EQ(top_entry(out).digest, top.digest);
+    EXPECT_EQ(blob(out, top.digest), index.dump(4));
+    for (auto& d : {att.digest, layer.digest, config.digest, written->manifests[0],
+                    written->manifests[1]})
+      EXPECT_EQ(Digest::of(blob(out, d)), d);
+  }
+
+  // An edit of arm64 only: a derived index over the unchanged amd64 manifest and a new arm64 one,
+  // listed with the source's platform (variant v8); the attestation no longer describes it.
+  auto set = read_image_set({Transport::OciLayout, src.string(), ""});
+  ASSERT_TRUE(set) << set.error().to_string();
+  set->images[1].config.set_env_var("EDITED", "1");
+  fs::path edited = dir->path() / "edited";
+  auto e = write_image_index(set->images, {Transport::OciLayout, edited.string(), ""},
+                             {.source_index = set->source_index});
+  ASSERT_TRUE(e) << e.error().to_string();
+  EXPECT_NE(e->manifest_digest, top.digest);
+  auto derived = Index::parse(blob(edited, e->manifest_digest));
+  ASSERT_TRUE(derived) << derived.error().to_string();
+  ASSERT_EQ(derived->manifests.size(), 2u);
+  EXPECT_EQ(derived->manifests[0].digest, written->manifests[0]);
+  EXPECT_NE(derived->manifests[1].digest, written->manifests[1]);
+  EXPECT_EQ(derived->manifests[1].digest, e->manifests[1]);
+  for (auto& d : derived->manifests) {
+    std::string bytes = blob(edited, d.digest);
+    EXPECT_EQ(Digest::of(bytes), d.digest);
+    EXPECT_EQ(static_cast<std::int64_t>(bytes.size()), d.size);
+  }
+  ASSERT_TRUE(derived->manifests[1].platform);
+  EXPECT_EQ(derived->manifests[1].platform->to_string(), "linux/arm64/v8");
+  EXPECT_EQ(derived->manifests[0].platform->to_string(), "linux/amd64");
+}
+
 }  // namespace
 }  // namespace de::oci

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "docker_envs/oci/layer_builder.hpp"
@@ -454,6 +455,142 @@ TEST(Push, ReferenceDigestMustMatchTheManifest) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::InvalidArgument);
   EXPECT_TRUE(s.requests("PUT", "/manifests/").empty());
+}
+
+// `image` written to an OCI layout under `dir` (gzip unless `compression` says otherwise) and read
+// back: its layers are stored blobs, as a source image's are.
+oci::Image stored(const oci::Image& image, const TempDir& dir, const std::string& name,
+                  Compression compression = Compression::Gzip) {
+  oci::ImageRef ref{oci::Transport::OciLayout, (dir.path() / name).string(), ""};
+  auto written = oci::write_image(image, ref, {.compression = compression});
+  EXPECT_TRUE(written) << written.error().to_string();
+  auto read = oci::read_image(ref);
+  EXPECT_TRUE(read) << read.error().to_string();
+  return read ? *read : oci::Image{};
+}
+
+// An index another tool wrote over the manifests `pushed` (indented, the arm64 entry with its
+// variant) plus an attestation entry whose blobs it holds: unedited images push it as it is, so
+// its digest is kept and the attestation goes up too; an edit derives an index that keeps the
+// platforms (issue 13 item 13).
+TEST(Push, IndexKeepsTheSourceIndexOfUneditedImages) {
+  Served s;
+  auto dir = *TempDir::create();
+  std::vector<oci::Image> images{stored(image_with({"amd64 bits\n"}, "amd64"), dir, "amd"),
+                                 stored(image_with({"arm64 bits\n"}, "arm64"), dir, "arm")};
+  images[1].index_platform = oci::Platform{.os = "linux", .architecture = "arm64", .variant = "v8"};
+  auto first = push_index(images, s.ref("multi/img:1"), options_in(dir));
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto first_index = oci::Index::parse(s.registry.manifest("multi/img", "1")->bytes);
+  ASSERT_TRUE(first_index);
+  EXPECT_EQ(first_index->manifests.at(1).platform->variant, "v8");  // index_platform listed
+
+  std::string statement = R"({"_type":"https://in-toto.io/Statement/v0.1"})";
+  std::string att_config = "{}";
+  oci::Descriptor att_layer{.media_type = "application/vnd.in-toto+json",
+                            .digest = Digest::of(statement),
+                            .size = static_cast<std::int64_t>(statement.size())};
+  oci::Manifest att_manifest{.media_type = std::string(mt::kOciManifest),
+                             .config = {.media_type = std::string(mt::kOciConfig),
+                                        .digest = Digest::of(att_config),
+                                        .size = 2},
+                             .layers = {att_layer}};
+  std::string att_bytes = att_manifest.to_json();
+  nlohmann::json entries = nlohmann::json::array();
+  for (auto& d : first_index->manifests) entries.push_back(d.to_json());
+  oci::Descriptor att{.media_type = std::string(mt::kOciManifest),
+                      .digest = Digest::of(att_bytes),
+                      .size = static_cast<std::int64_t>(att_bytes.size()),
+                      .platform = oci::Platform{.os = "unknown", .architecture = "unknown"}};
+  entries.push_back(att.to_json());
+  nlohmann::json index = {{"schemaVersion", 2}, {"mediaType", mt::kOciIndex}, {"manifests", entries}};
+  auto source = std::make_shared<oci::SourceIndex>(
+      oci::SourceIndex{.media_type = std::string(mt::kOciIndex), .bytes = index.dump(3)});
+  source->other_blobs = {{att.digest, att_bytes},
+                         {att_layer.digest, statement},
+                         {Digest::of(att_config), att_config}};
+
+  auto r = push_index(images, s.ref("mirror/img:1"), options_in(dir),
+                      PushOptions{.source_index = source});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->manifest_digest, Digest::of(source->bytes));
+  auto pushed = s.registry.manifest("mirror/img", "1");
+  ASSERT_TRUE(pushed);
+  EXPECT_EQ(pushed->bytes, source->bytes);
+  EXPECT_EQ(pushed->content_type, mt::kOciIndex);
+  // Every entry is there by digest: the images and the attestation, with its blobs.
+  for (auto& d : first_index->manifests) EXPECT_TRUE(s.registry.manifest("mirror/img", d.digest.to_string()));
+  auto att_pushed = s.registry.manifest("mirror/img", att.digest.to_string());
+  ASSERT_TRUE(att_pushed);
+  EXPECT_EQ(att_pushed->bytes, att_bytes);
+  EXPECT_TRUE(s.registry.blob("mirror/img", att_layer.digest));
+  EXPECT_TRUE(s.registry.blob("mirror/img", Digest::of(att_config)));
+
+  // One image edited: a derived index, the other manifest unchanged, the platforms kept.
+  images[1].config.set_env_var("EDITED", "1");
+  auto edited = push_index(images, s.ref("mirror/img:2"), options_in(dir),
+                           PushOptions{.source_index = source});
+  ASSERT_TRUE(edited) << edited.error().to_string();
+  EXPECT_NE(edited->manifest_digest, Digest::of(source->bytes));
+  auto derived = oci::Index::parse(s.registry.manifest("mirror/img", "2")->bytes);
+  ASSERT_TRUE(derived);
+  ASSERT_EQ(derived->manifests.size(), 2u);
+  EXPECT_EQ(derived->manifests[0].digest, first_index->manifests[0].digest);
+  EXPECT_NE(derived->manifests[1].digest, first_index->manifests[1].digest);
+  EXPECT_EQ(derived->manifests[1].platform->to_string(), "linux/arm64/v8");
+  auto m = s.registry.manifest("mirror/img", derived->manifests[1].digest.to_string());
+  ASSERT_TRUE(m);
+  EXPECT_EQ(static_cast<std::int64_t>(m->bytes.size()), derived->manifests[1].size);
+}
+
+// keep_compressed off: stored gzip layers are recompressed (same diffID, a zstd blob); on, they
+// go up as they are.
+TEST(Push, RecompressesStoredLayersWhenAsked) {
+  Served s;
+  auto dir = *TempDir::create();
+  auto img = stored(image_with({noise(4000, 3)}), dir, "src");
+  Digest gzip_digest = img.layers.at(0)->blob()->digest;
+  auto r = push_image(img, s.ref("z/img:1"), options_in(dir),
+                      PushOptions{.compression = Compression::Zstd, .keep_compressed = false});
+  ASSERT_TRUE(r) << r.error().to_string();
+  oci::Manifest m = pushed_manifest(s, "z/img", "1", *r);
+  ASSERT_EQ(m.layers.size(), 1u);
+  EXPECT_EQ(m.layers[0].media_type, mt::kOciLayerZstd);
+  EXPECT_NE(m.layers[0].digest, gzip_digest);
+  auto blob = s.registry.blob("z/img", m.layers[0].digest);
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(blob->substr(0, 4), std::string("\x28\xb5\x2f\xfd"));  // zstd's magic
+  auto kept = push_image(img, s.ref("z/img:2"), options_in(dir),
+                         PushOptions{.compression = Compression::Zstd});
+  ASSERT_TRUE(kept) << kept.error().to_string();
+  EXPECT_EQ(pushed_manifest(s, "z/img", "2", *kept).layers.at(0).digest, gzip_digest);
+}
+
+// Docker schema 2 has no zstd layer type: --format docker with zstd, asked for or kept from the
+// source, is refused before anything is sent; recompressing to gzip is fine.
+TEST(Push, DockerFormatRefusesZstd) {
+  Served s;
+  auto dir = *TempDir::create();
+  auto r = push_image(image_with({"x\n"}), s.ref("d/img:1"), options_in(dir),
+                      PushOptions{.compression = Compression::Zstd,
+                                  .format = ManifestFormat::Docker});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::InvalidArgument);
+  EXPECT_NE(r.error().to_string().find("zstd"), std::string::npos) << r.error().to_string();
+  auto zstd = stored(image_with({"y\n"}), dir, "zst", Compression::Zstd);
+  auto kept = push_index(std::vector<oci::Image>{zstd}, s.ref("d/img:2"), options_in(dir),
+                         PushOptions{.format = ManifestFormat::Docker});
+  ASSERT_FALSE(kept);
+  EXPECT_NE(kept.error().to_string().find("layer 0"), std::string::npos)
+      << kept.error().to_string();
+  EXPECT_TRUE(s.requests("POST").empty());  // nothing sent
+  EXPECT_TRUE(s.requests("PUT").empty());
+  auto gzip = push_image(zstd, s.ref("d/img:3"), options_in(dir),
+                         PushOptions{.compression = Compression::Gzip,
+                                     .keep_compressed = false,
+                                     .format = ManifestFormat::Docker});
+  ASSERT_TRUE(gzip) << gzip.error().to_string();
+  EXPECT_EQ(pushed_manifest(s, "d/img", "3", *gzip).layers.at(0).media_type, mt::kDockerLayerGzip);
 }
 
 }  // namespace

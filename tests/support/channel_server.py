@@ -10,8 +10,6 @@ Serves the files under DIR (a channel: SUBDIR/repodata.json, SUBDIR/*.conda, ...
 http://127.0.0.1:PORT/ with GET and HEAD. Port 0 (the default) picks a free port; the port is
 written to --port-file once the server listens.
 
-- A path ending in / that names a directory serves its index.html (text/html): a PEP 503 simple
-  index's project pages (bench/pypi.sh).
 - Validators: every file has an ETag (a hash of its size, mtime and inode) and a Last-Modified
   date; a GET with a matching If-None-Match, or an If-Modified-Since not older than the file, gets
   304 Not Modified with no body. Rewriting a file changes its ETag.
@@ -24,6 +22,8 @@ written to --port-file once the server listens.
 - --gzip: repodata.json is sent gzip-encoded to clients that send Accept-Encoding: gzip.
 - --trickle BYTES_PER_S: package files (anything but .json) are sent slowly, a tenth of that
   every 0.1 s (a slow download for the progress tests).
+- A path ending in `/` serves the directory's index.html, and `.html` files are text/html: a
+  PEP 503 simple index (tests/pypi/make_test_index.py) can be served from DIR as well.
 - The log gets one line per request: METHOD PATH STATUS BYTES, with the token replaced by
   <token> and no credentials, so tests can count requests and check what was asked.
 """
@@ -121,7 +121,7 @@ def main():
                     return self.reply(status, b"token required\n", send_body=send_body)
                 path = "/" + path[len(prefix):]
             full = os.path.realpath(os.path.join(root, path.lstrip("/")))
-            if path.endswith("/") and os.path.isdir(full):
+            if path.endswith("/") and os.path.isfile(os.path.join(full, "index.html")):
                 full = os.path.join(full, "index.html")  # a PEP 503 project page
             if not (full == root or full.startswith(root + os.sep)) or not os.path.isfile(full):
                 return self.reply(404, b"not found\n", send_body=send_body)

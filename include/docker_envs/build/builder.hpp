@@ -5,6 +5,10 @@
 //   (parallel) -> append to the base image -> config (PATH, CONDA_PREFIX, variables, activation
 //   exports, labels, entrypoint...) -> an oci::Image whose layers are all cached blobs.
 //
+// Unless the whole-image memo (layer_cache/images/, docs/cache.md) knows the inputs: then the
+// layers, created time and activation exports come from it, nothing is fetched or planned, and
+// only the last two steps run (the same code, so the same bytes).
+//
 // Nothing here reads the environment, argv or the clock: file mtimes come from `source_date_epoch`
 // (0 when unset), the created times from it or else from the newest package's timestamp, so the
 // same inputs give the same image digest on any machine. Writing or pushing
@@ -86,8 +90,17 @@ struct BuiltLayer {
   bool reused = false;
 };
 
+// Whether the build used the whole-image memo (docs/cache.md): its key, when the inputs have one,
+// and whether it was found (nothing fetched, extracted or planned).
+struct ImageMemoUse {
+  std::optional<Digest> key;
+  bool hit = false;
+  std::string why_not;  // without a key: why ("package x-1-0 has no sha256")
+};
+
 struct BuildResult {
   oci::Image image;
+  ImageMemoUse image_memo;
   std::vector<BuiltLayer> layers;  // the environment's layers (base layers not included)
   std::size_t base_layers = 0;
   std::size_t package_count = 0;  // conda packages

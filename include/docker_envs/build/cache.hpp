@@ -9,6 +9,8 @@
 //   layers     layers/blobs/sha256/<hex>      produced layer blobs (LayerCache; layers/keys/ point
 //                                             at them and are dropped with them)
 //   plans      layers/plans/<key>.plan        per-package install plans
+//   images     layers/images/<key>.json       whole-image memos (the layers of a build's inputs;
+//                                             dropped when a blob they name is gone)
 //   repodata   repodata/channels/<h>.json     downloaded repodata (+ its .state.json)
 //   solver     repodata/parsed/<h>.bin        parsed repodata for the solver
 //   blobs      blobs/sha256/<hex>             registry blobs pulled or pushed
@@ -31,11 +33,13 @@
 
 namespace de::build {
 
-enum class CacheKind { Packages, Extracted, Wheels, Layers, Plans, Repodata, Solver, Blobs, Builds };
+enum class CacheKind {
+  Packages, Extracted, Wheels, Layers, Plans, Images, Repodata, Solver, Blobs, Builds
+};
 inline constexpr CacheKind kCacheKinds[] = {
-    CacheKind::Packages, CacheKind::Extracted, CacheKind::Wheels,
-    CacheKind::Layers,   CacheKind::Plans,     CacheKind::Repodata,
-    CacheKind::Solver,   CacheKind::Blobs,     CacheKind::Builds};
+    CacheKind::Packages, CacheKind::Extracted, CacheKind::Wheels, CacheKind::Layers,
+    CacheKind::Plans,    CacheKind::Images,    CacheKind::Repodata, CacheKind::Solver,
+    CacheKind::Blobs,    CacheKind::Builds};
 std::string_view cache_kind_name(CacheKind kind);
 
 using CacheClock = std::chrono::system_clock;

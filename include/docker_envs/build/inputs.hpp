@@ -139,6 +139,8 @@ struct EnvironmentBuildOptions {
   unsigned parallelism = 4;
   std::optional<std::int64_t> source_date_epoch;
   std::function<std::unique_ptr<conda::Fetcher>()> make_fetcher;  // default conda::make_fetcher
+  // ${VAR} values for an environment.yml's pip lines (index tokens); unset: none.
+  std::function<std::optional<std::string>(const std::string&)> getenv;
   // Stages "solve" (its summary: the packages), "fetch", "plan", "layers" (build_image), then
   // "write" or "push"; notes ("base image ... for linux-64", the lock check). Optional.
   progress::Reporter* reporter = nullptr;
@@ -172,13 +174,16 @@ BuildIdentity build_identity(const BuildInputs& inputs, const InputOptions& opti
 // What one platform installs.
 struct PlatformPackages {
   std::vector<conda::PackageRecord> packages;  // install order
-  std::vector<WheelToInstall> wheels;          // a lock's PyPI entries (wheels), in lock order
+  // A lock's PyPI entries (wheels), in lock order, or the environment.yml pip section's wheels
+  // (resolve_pip_section), by name. REQUESTED as requested_roots() says.
+  std::vector<WheelToInstall> wheels;
 };
 
 // The packages of each platform (in inputs.platforms order): the @EXPLICIT file's or the
 // prefix's, the lock's for that platform (checked against the environment file with --lock) with
-// its PyPI entries (wheel_from_lock), or a solve. Nothing is downloaded but repodata (none with
-// --offline).
+// its PyPI entries (wheel_from_lock), or a solve, followed by the resolution of the environment
+// file's pip section. Nothing is downloaded but repodata and PyPI project pages and metadata
+// (none with --offline).
 Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOptions& options,
                                                        BuildInputs& inputs);
 

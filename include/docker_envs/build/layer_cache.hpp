@@ -9,6 +9,8 @@
 // Layout under root:
 //   blobs/sha256/<hex>   a layer blob (compressed as the key says), named by its digest
 //   keys/<key hex>.json  {"digest", "size", "media_type", "diff_id", "tar_size"}
+// (beside them: plans/, the installer's per-package plans, and images/, the whole-image memos of
+// build_image, which name blobs of this cache; see docs/cache.md)
 // Both are written to a temp file beside them and renamed into place (blob first, then key), so a
 // reader sees a complete entry or none; concurrent builds producing one key write the same bytes
 // and the last rename wins harmlessly. A key whose blob is missing or has the wrong size is a miss.
@@ -62,6 +64,10 @@ class LayerCache {
 
   // The cached layer for `key`, or nullopt when absent (or incomplete).
   Result<std::optional<CachedLayer>> find(const Digest& key) const;
+  // The layer of a blob known from elsewhere (the image memo): nullopt when the blob is not in
+  // the cache with `blob.size` bytes. Its use is recorded (`cache prune` leaves it alone).
+  std::optional<CachedLayer> blob(const oci::Descriptor& blob, const Digest& diff_id,
+                                  std::uint64_t tar_size) const;
   // Produces `layer` with `compression` into the cache under `key` and returns the cached layer.
   Result<CachedLayer> put(const Digest& key, const oci::Layer& layer,
                           Compression compression) const;

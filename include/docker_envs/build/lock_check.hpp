@@ -21,11 +21,11 @@ struct LockCheck {
   std::string message;  // why (names the lock, the environment file and the platform)
 };
 
-// `request` builds the solve request from the environment file for `platform`; it is asked for
-// only when the lock's hash can be compared.
-Result<LockCheck> check_lock(
-    std::string_view lock_text, std::string_view lock_file, std::string_view env_file,
-    const std::string& platform,
-    const std::function<Result<conda::EnvironmentSolveRequest>()>& request);
+// `expected_hash` gives the hash of what the environment file asks for now on `platform`
+// (conda::solve_request_hash of its solve request and pip lines); it is asked for only when the
+// lock's hash can be compared. The lock may hold PyPI entries.
+Result<LockCheck> check_lock(std::string_view lock_text, std::string_view lock_file,
+                             std::string_view env_file, const std::string& platform,
+                             const std::function<Result<std::string>()>& expected_hash);
 
 }  // namespace de::build

@@ -59,10 +59,15 @@ struct CondaLockWriteOptions {
   std::vector<std::string> channels;  // as the user named them (redacted by the writer)
   std::string content_hash;           // a hash of the inputs the lock was made from
   std::vector<std::string> sources;   // e.g. {"environment.yml"}; may be empty
+  // PyPI wheels, written after the conda packages as `manager: pip` entries (name, version,
+  // requires_dist as "name specifiers" dependencies, url, sha256; category main). Credentials are
+  // stripped from their URLs (an index URL's user:password never reaches the file).
+  std::vector<PypiLockEntry> pypi;
 };
 
-// A conda-lock v1 document for `packages` (all category main, manager conda, in the given order).
-// Every record needs a url and an md5 or sha256 (InvalidArgument naming the package otherwise).
+// A conda-lock v1 document for `packages` (all category main, manager conda, in the given order)
+// and options.pypi. Every record needs a url and an md5 or sha256, every PyPI entry a url and a
+// sha256 (InvalidArgument naming the package otherwise).
 // Package URLs are written as they are (a token in one is needed to download it, so treat such a
 // lock as a secret); metadata.channels are redacted. Strings are double-quoted, so versions such
 // as 1.10 stay text.

@@ -6,6 +6,7 @@
 // that docker-envs wrote (recognised by their header line) carry a hash that is comparable.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,8 +16,11 @@ namespace de::conda {
 
 // The sha256 (hex) of what a solve request is made of: the redacted channels, specs, pins,
 // platform, channel priority and the virtual package overrides that are set. Equal requests give
-// equal hashes; it is what `docker-envs lock --format conda-lock` records per platform.
-std::string solve_request_hash(const EnvironmentSolveRequest& request);
+// equal hashes; it is what `docker-envs lock --format conda-lock` records per platform. An
+// environment file's pip lines (EnvironmentSpec::pip, as written) count too when there are any
+// (a file without them keeps the hash it always had).
+std::string solve_request_hash(const EnvironmentSolveRequest& request,
+                               std::span<const std::string> pip_lines = {});
 
 // True when `lock_text` is a conda-lock file written by `docker-envs lock` (its first line says
 // so), whose content_hash is solve_request_hash() of the request it was solved from.

@@ -60,6 +60,10 @@ struct Image {
   std::string source_manifest_media_type;
   std::map<std::string, std::string> annotations;  // from the source manifest
   std::vector<std::string> names;                  // NAME:TAG names the source gave the image
+  // The platform the source's image index lists this image under (it may say more than the
+  // config: a variant, an os.version); empty when the image did not come from an index. Index
+  // writers list the image with it, else with its config's platform.
+  std::optional<Platform> index_platform;
 
   // For readers: records the bytes the source stores for this image — `config_bytes`, which
   // `config` was parsed from, and the manifest when the source stores one — so that an unmodified

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "docker_envs/oci/image.hpp"
+#include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/manifest.hpp"
 
@@ -35,5 +36,17 @@ struct KeptManifest {
 };
 std::optional<KeptManifest> kept_source_manifest(const Image& image, std::string_view config,
                                                  std::span<const LayerBlob> layers);
+
+// The source index as it is (its bytes and media type, a Docker manifest list included), when it
+// describes exactly what a writer stored: it lists every image manifest written (`written`, each
+// kept as the source stored it) and nothing else but entries whose blobs `source.other_blobs`
+// holds (attestations, stored as they are). Writers that store it keep the index's digest;
+// nullopt means the index must be derived (index_entry for each image).
+std::optional<KeptManifest> kept_source_index(const SourceIndex& source,
+                                              std::span<const Digest> written);
+
+// The entry of a derived index for an image written with the manifest `manifest`: its descriptor
+// with the platform the source index gave the image (Image::index_platform), else the config's.
+Descriptor index_entry(const Image& image, Descriptor manifest);
 
 }  // namespace de::oci

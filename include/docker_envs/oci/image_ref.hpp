@@ -36,6 +36,16 @@ struct ImageRef {
   std::string to_string() const;
 };
 
+// The index a set of images was read from (an OCI layout's or a registry's multi-platform image),
+// so that writing the unedited set keeps the index's bytes and digest (write_image_index, push).
+struct SourceIndex {
+  std::string media_type;  // OCI index or Docker manifest list
+  std::string bytes;
+  // The blobs of the entries that are not images (attestation manifests and the blobs they list),
+  // by digest, stored as they are.
+  std::map<Digest, std::string> other_blobs;
+};
+
 struct ReadOptions {
   // For an index (OCI layout with several platforms): which to pick. Default linux/amd64.
   std::optional<Platform> platform;
@@ -52,18 +62,11 @@ struct ImageSet {
   std::vector<Image> images;
   std::vector<Platform> platforms;  // each image's: its index entry's, else its config's
   bool index = false;               // the source holds an image index (even of one image)
+  // The index blob the images were read from, when one index lists them all (not a nested index):
+  // writing the unedited set keeps its bytes and digest (WriteOptions::source_index).
+  std::shared_ptr<const SourceIndex> source_index;
 };
 Result<ImageSet> read_image_set(const ImageRef& ref);
-
-// The index a set of images was read from (a registry's multi-platform image), so that writing the
-// unedited set keeps the index's bytes and digest (write_image_index).
-struct SourceIndex {
-  std::string media_type;  // OCI index or Docker manifest list
-  std::string bytes;
-  // The blobs of the entries that are not images (attestation manifests and the blobs they list),
-  // by digest, stored as they are.
-  std::map<Digest, std::string> other_blobs;
-};
 
 struct WriteOptions {
   // Compression of layers that are written compressed (OCI layouts). Layers already stored with

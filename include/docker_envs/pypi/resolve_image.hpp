@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/pypi/index_client.hpp"
 #include "docker_envs/pypi/resolver.hpp"
@@ -33,5 +34,10 @@ struct ImageResolveRequest {
 // InvalidArgument naming the requirement for one that does not parse; the target's errors
 // (Unsupported platform, bad python version); index errors; otherwise the outcome.
 Result<ResolveOutcome> resolve_for_image(const ImageResolveRequest& request);
+
+// A resolved file's sha256: the index's, else, for a file:// URL (a --find-links directory),
+// computed from the file. InvalidArgument naming the (redacted) URL when neither is possible:
+// every download is verified, and a lock records the hash.
+Result<Digest> distribution_sha256(const DistributionFile& file);
 
 }  // namespace de::pypi

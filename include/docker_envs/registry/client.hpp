@@ -133,12 +133,20 @@ struct PushOptions {
   Compression compression = Compression::Gzip;  // for layers that are not already compressed
   // Keep layers already compressed otherwise as they are; off: recompress them in `compression`.
   bool keep_compressed = true;
+  // Docker refuses zstd: Docker schema 2 has no zstd layer type, so ManifestFormat::Docker with
+  // zstd layers (asked for, or kept as they are) is an error before anything is sent.
   ManifestFormat format = ManifestFormat::Auto;
   // 0: each blob in one PUT (monolithic). Otherwise blobs larger than this go up in PATCH chunks.
   std::uint64_t chunk_size = 0;
   // Repositories of the same registry to try mounting blobs from (in addition to the ones the
   // local cache remembers seeing them in).
   std::vector<std::string> mount_from;
+  // push_index: the index the images were read from (oci::ImageSet::source_index, a registry
+  // pull's PullAllResult::index). When it lists exactly the manifests pushed (every image unedited,
+  // kept as its source stored it) plus entries whose blobs it holds (attestations, pushed as they
+  // are), its bytes are pushed as they are, so the index keeps its digest; else an index is
+  // derived.
+  std::shared_ptr<const oci::SourceIndex> source_index;
 };
 
 struct PushResult {
@@ -157,8 +165,9 @@ struct PushResult {
 Result<PushResult> push_image(const oci::Image& image, const Reference& ref,
                               const RegistryOptions& options, const PushOptions& push = {});
 
-// Pushes several images (one per platform, each config names its platform) and an index over them
-// under the reference's tag.
+// Pushes several images (one per platform, each listed with Image::index_platform, else its
+// config's platform) and an index over them under the reference's tag (the source's index when
+// PushOptions::source_index still describes them).
 Result<PushResult> push_index(std::span<const oci::Image> images, const Reference& ref,
                               const RegistryOptions& options, const PushOptions& push = {});
 
