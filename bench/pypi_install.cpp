@@ -4,8 +4,9 @@
 //   pypi_install --index URL -r REQ.txt --root DIR --cache DIR --python X.Y.Z
 //                [--prefix /opt/conda] [--fetch-threads N] [--jobs N]
 //
-// No command of the CLI resolves requirements yet (environment.yml `- pip:` items are being wired
-// into `build`), so this drives the same library calls a command does, and nothing else:
+// Written when no command of the CLI resolved requirements (environment.yml `- pip:` sections now
+// resolve in `lock` and `build`, which need a conda environment with a python), this drives the
+// same library calls a command does, and nothing else:
 // pypi::resolve_for_image (index pages and PEP 658 metadata through the HTTP answer cache under
 // CACHE/pypi-http), then the wheels through conda::PackageCache (CACHE/pkgs/wheels: download,
 // sha256 check, extraction, as `build` fetches locked wheels), pypi::plan_wheel for each (in
