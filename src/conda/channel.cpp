@@ -1,4 +1,5 @@
 #include "docker_envs/conda/channel.hpp"
+#include "docker_envs/base/text.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -28,20 +29,6 @@ bool has_scheme(std::string_view s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
       return false;
   return true;
-}
-
-std::string percent_encode_path(std::string_view path) {
-  std::string out;
-  for (char c : path) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' ||
-        c == '@' || c == ':') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -85,7 +72,7 @@ Result<std::filesystem::path> file_url_to_path(std::string_view url) {
 }
 
 std::string path_to_file_url(const std::filesystem::path& path) {
-  return "file://" + percent_encode_path(path.lexically_normal().string());
+  return "file://" + percent_encode(path.lexically_normal().string(), "/+@:");
 }
 
 Result<Channel> Channel::parse(std::string_view input, const ChannelOptions& options) {

@@ -105,7 +105,4 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
-// Percent-encodes a query parameter value.
-std::string url_encode(std::string_view text);
-
 }  // namespace de::ffi::http

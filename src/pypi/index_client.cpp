@@ -1,4 +1,5 @@
 #include "docker_envs/pypi/index_client.hpp"
+#include "docker_envs/base/text.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -13,22 +14,6 @@
 namespace de::pypi {
 
 namespace {
-
-std::string percent_encode_path(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : path) {
-    if (is_alnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 15];
-    }
-  }
-  return out;
-}
 
 // An error for a non-2xx answer from an index.
 std::unexpected<Error> http_error(const std::string& url, long status) {
@@ -118,18 +103,18 @@ Result<std::vector<DistributionFile>> IndexClient::find_links_files(const std::s
       if (it->is_regular_file(ec)) names.push_back(it->path().filename().string());
     if (ec) return fail_errno(fmt::format("listing {}", path), ec.value());
     std::sort(names.begin(), names.end());
-    std::string base = "file://" + percent_encode_path(std::filesystem::absolute(dir).lexically_normal().string());
+    std::string base = "file://" + percent_encode(std::filesystem::absolute(dir).lexically_normal().string(), "/");
     if (!base.ends_with('/')) base += '/';
     for (const auto& name : names) {
       DistributionFile f;
-      if (detail::set_link(f, base, percent_encode_path(name))) out.push_back(std::move(f));
+      if (detail::set_link(f, base, percent_encode(name, "/"))) out.push_back(std::move(f));
     }
     return out;
   }
   if (std::filesystem::is_regular_file(dir, ec)) {
     std::string body = DE_TRY(read_file(dir, detail::kMaxPageBytes));
     std::string page_url =
-        "file://" + percent_encode_path(std::filesystem::absolute(dir).lexically_normal().string());
+        "file://" + percent_encode(std::filesystem::absolute(dir).lexically_normal().string(), "/");
     return DE_TRY(parse_simple_html(body, page_url)).files;
   }
   return fail(Code::NotFound, "'{}' does not exist", path);

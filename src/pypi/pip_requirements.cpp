@@ -1,5 +1,6 @@
 // pip requirement lines: options, -r files, ${VAR}, wheel paths (see pip_requirements.hpp).
 #include "docker_envs/pypi/pip_requirements.hpp"
+#include "docker_envs/base/text.hpp"
 
 #include <algorithm>
 #include <set>
@@ -26,21 +27,7 @@ bool is_url(std::string_view text) {
                      [](char c) { return is_alnum(c) || c == '+' || c == '-' || c == '.'; });
 }
 
-std::string file_url(const fs::path& path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out = "file://";
-  for (char c : path.string()) {
-    if (is_alnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 15];
-    }
-  }
-  return out;
-}
+std::string file_url(const fs::path& path) { return "file://" + percent_encode(path.string(), "/"); }
 
 // Every URL in `text` (a token holding "://") redacted.
 std::string redact_urls_in(std::string_view text) {

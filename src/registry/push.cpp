@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/text.hpp"
 #include "docker_envs/oci/image_parts.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
@@ -111,7 +112,7 @@ class Pusher {
       http::Request req{
           .method = "POST",
           .url = fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", ctx_.ref.repository,
-                             blob.digest.to_string(), http::url_encode(repo))};
+                             blob.digest.to_string(), percent_encode(repo))};
       auto scopes = ctx_.scopes;
       scopes.push_back(repository_scope(repo, false));
       auto r = ctx_.client.send(session, req, scopes);
@@ -189,7 +190,7 @@ class Pusher {
         offset += n;
         ctx_.report(id, BlobProgress::Phase::Transferring, offset, size);
       }
-      std::string put_url = with_query(url, "digest=" + http::url_encode(blob.digest.to_string()));
+      std::string put_url = with_query(url, "digest=" + percent_encode(blob.digest.to_string()));
       for (int tries = 0;;) {
         http::Request put{.method = "PUT", .url = put_url};
         put.headers = {"Content-Type: application/octet-stream"};
@@ -207,7 +208,7 @@ class Pusher {
     // Monolithic: the whole blob in the PUT that completes the upload, verified as it is read.
     VerifyingReader verified(std::move(reader), blob.digest, size, "blob " + id);
     http::Request put{.method = "PUT",
-                      .url = with_query(url, "digest=" + http::url_encode(blob.digest.to_string())),
+                      .url = with_query(url, "digest=" + percent_encode(blob.digest.to_string())),
                       .body_reader = &verified,
                       .body_size = size};
     put.headers = {"Content-Type: application/octet-stream"};

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/text.hpp"
 #include "docker_envs/base/redact.hpp"
 
 namespace de::registry {
@@ -221,15 +222,15 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session
   // Called with mutex_ held.
   const auto& creds = credentials();
   http::Request req;
-  std::string query = "service=" + http::url_encode(service_);
-  for (auto& s : scopes) query += "&scope=" + http::url_encode(s);
+  std::string query = "service=" + percent_encode(service_);
+  for (auto& s : scopes) query += "&scope=" + percent_encode(s);
   if (creds && !creds->identity_token.empty()) {
     // OAuth2 refresh-token grant (docker login with an identity token).
     req.method = "POST";
     req.url = realm_;
     req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
     req.body = "grant_type=refresh_token&client_id=docker-envs&refresh_token=" +
-               http::url_encode(creds->identity_token) + "&" + query;
+               percent_encode(creds->identity_token) + "&" + query;
   } else {
     req.url = realm_ + (realm_.find('?') == std::string::npos ? "?" : "&") + query;
     if (creds)

@@ -29,4 +29,15 @@ TEST(EditDistance, ClosestWord) {
 }
 
 }  // namespace
+TEST(PercentEncode, KeepsUnreservedAndTheGivenCharacters) {
+  EXPECT_EQ(percent_encode("a-Z_0.~"), "a-Z_0.~");
+  // A query value: everything else, '/' and '=' included, is encoded, upper-case hex, byte-wise.
+  EXPECT_EQ(percent_encode("repository:a/b:pull x=1&"), "repository%3Aa%2Fb%3Apull%20x%3D1%26");
+  EXPECT_EQ(percent_encode("\xc3\xa9\n"), "%C3%A9%0A");
+  EXPECT_EQ(percent_encode(std::string_view("a\0b", 3)), "a%00b");
+  // A file:// path: '/' kept; for conda channels also "+@:".
+  EXPECT_EQ(percent_encode("/x y/a+b@c:d", "/"), "/x%20y/a%2Bb%40c%3Ad");
+  EXPECT_EQ(percent_encode("/x y/a+b@c:d", "/+@:"), "/x%20y/a+b@c:d");
+}
+
 }  // namespace de

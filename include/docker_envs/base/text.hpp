@@ -1,5 +1,5 @@
-// Small text helpers for messages: how far apart two words are, and the nearest of a list (for
-// "did you mean ...?" suggestions).
+// Small text helpers: how far apart two words are, and the nearest of a list (for "did you mean
+// ...?" suggestions); percent-encoding for URLs.
 #pragma once
 
 #include <cstddef>
@@ -19,5 +19,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_word(std::string_view word,
                                         std::span<const std::string_view> candidates,
                                         std::size_t max_distance = 2);
+
+// `text` with every byte that is neither an RFC 3986 unreserved character (letters, digits,
+// "-._~") nor one of `keep` written as %XX (upper-case hex): percent_encode(s) for a query value,
+// percent_encode(path, "/") for the path of a file:// URL.
+std::string percent_encode(std::string_view text, std::string_view keep = {});
 
 }  // namespace de
