@@ -91,6 +91,8 @@ env_file=$workdir/pypi-env.yml
   echo "    - --index-url $url"
   grep -v '^[[:space:]]*\(#\|$\)' "$index/req.txt" | sed 's/^/    - /'
 } >"$env_file"
+conda_env_file=$workdir/pypi-env-conda.yml  # the conda part alone, to show its share
+sed '/pip:/,$d' "$env_file" >"$conda_env_file"
 
 # measure OUTVAR PREP CMD: median wall time of $runs runs of CMD (PREP untimed before each);
 # the median CPU time (user + sys, with children) is left in LAST_CPU.
@@ -118,6 +120,9 @@ report() {  # name ours_wall base_wall target ours_cpu base_cpu
   printf '%-44s %7.2fs %7.2fs %6sx  (target <= %sx) %-6s | cpu %6.2fs %6.2fs %5sx\n' \
     "$1" "$2" "$3" "$r" "$4" "$(verdict "$r" "$4")" "$5" "$6" "$c"
 }
+part() {  # name wall cpu: one step of a row, no baseline
+  printf '%-44s %7.2fs %8s %7s  %-25s | cpu %6.2fs\n' "$1" "$2" "" "" "" "$3"
+}
 
 pip_cmd() {  # CACHE PREFIX
   echo "PIP_CONFIG_FILE=/dev/null PYTHONDONTWRITEBYTECODE=1 '$python' -m pip install --quiet" \
@@ -127,6 +132,12 @@ pip_cmd() {  # CACHE PREFIX
 ours_cmd() {  # THREADS CACHE ROOT
   echo "'$ours_bin' --index '$url' -r '$index/req.txt' --python '$pyver' --fetch-threads $1" \
     "--cache '$2' --root '$3'"
+}
+lock_cmd() {  # XDG_CACHE_HOME LOCK [ENV_FILE]: the lock step alone
+  echo "XDG_CACHE_HOME='$1' '$cli' lock '${3:-$env_file}' -o '$2'"
+}
+install_cmd() {  # XDG_CACHE_HOME ROOT: the env install step alone, of the check run's lock
+  echo "XDG_CACHE_HOME='$1' '$cli' env install '$workdir/pypi-lock.yml' --root '$2'"
 }
 cli_cmd() {  # XDG_CACHE_HOME ROOT: lock (conda solve, pip resolution) then env install of the lock
   echo "XDG_CACHE_HOME='$1' '$cli' lock '$env_file' -o '$2.lock.yml' &&" \
@@ -151,6 +162,7 @@ done
 count=$(echo "$our_dists" | wc -l)
 pip_locked=$(grep -c 'manager: pip' "$out/check-cli.lock.yml")
 conda_locked=$(grep -c 'manager: conda' "$out/check-cli.lock.yml")
+cp "$out/check-cli.lock.yml" "$workdir/pypi-lock.yml"
 retire "$out"
 
 echo "index: $url ($(du -sh "$index" | cut -f1), $(ls "$index/files" | grep -c '\.whl$') wheels); $count distributions installed by pip and both of ours (the lock: $pip_locked pip, $conda_locked conda); latency: ${latency}s; runs: $runs (median); load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -162,6 +174,13 @@ measure pip_cold "$cold_prep" "$(pip_cmd "$out/pip-cache" "$out/pip-prefix")"
 cpu_pip_cold=$LAST_CPU
 measure cli_cold "$cold_prep" "$(cli_cmd "$out/xdg" "$out/root")"
 report "cold: docker-envs lock + env install" "$cli_cold" "$pip_cold" 0.5 "$LAST_CPU" "$cpu_pip_cold"
+measure step "$cold_prep" "$(lock_cmd "$out/xdg" "$out/part.lock.yml")"
+part "  lock alone (conda solve + pip resolution)" "$step" "$LAST_CPU"
+measure step "$cold_prep" "$(install_cmd "$out/xdg" "$out/root")"
+part "  env install alone (fetch + install)" "$step" "$LAST_CPU"
+measure step "$cold_prep" "$(lock_cmd "$out/xdg" "$out/c.lock.yml" "$conda_env_file") &&
+  XDG_CACHE_HOME='$out/xdg' '$cli' env install '$out/c.lock.yml' --root '$out/root'"
+part "  conda part alone (python: lock + install)" "$step" "$LAST_CPU"
 measure ours_cold "$cold_prep" "$(ours_cmd 8 "$out/cache" "$out/root")"
 report "cold: pypi_install, parallel fetch" "$ours_cold" "$pip_cold" 0.5 "$LAST_CPU" "$cpu_pip_cold"
 measure seq_cold "$cold_prep" "$(ours_cmd 1 "$out/cache" "$out/root")"
@@ -178,6 +197,10 @@ measure pip_warm "$(warm_prep)" "$(pip_cmd "$out/pip-cache" "$out/pip-prefix")"
 cpu_pip_warm=$LAST_CPU
 measure cli_warm "$(warm_prep)" "$(cli_cmd "$out/xdg" "$out/root")"
 report "warm: docker-envs lock + env install" "$cli_warm" "$pip_warm" 0.5 "$LAST_CPU" "$cpu_pip_warm"
+measure step "" "$(lock_cmd "$out/xdg" "$out/part.lock.yml")"
+part "  lock alone (conda solve + pip resolution)" "$step" "$LAST_CPU"
+measure step "$(warm_prep)" "$(install_cmd "$out/xdg" "$out/root")"
+part "  env install alone (fetch + install)" "$step" "$LAST_CPU"
 measure ours_warm "$(warm_prep)" "$(ours_cmd 8 "$out/cache" "$out/root")"
 report "warm: pypi_install, parallel fetch" "$ours_warm" "$pip_warm" 0.5 "$LAST_CPU" "$cpu_pip_warm"
 measure seq_warm "$(warm_prep)" "$(ours_cmd 1 "$out/cache" "$out/root")"
