@@ -301,7 +301,8 @@ Result<WheelToInstall> wheel_from_lock(const conda::PypiLockEntry& entry,
                         .version = entry.version,
                         .url = entry.url,
                         .sha256 = *entry.sha256,
-                        .direct_url = entry.location.find("://") == std::string::npos};
+                        .direct_url = entry.direct ||
+                                      entry.location.find("://") == std::string::npos};
 }
 
 Result<std::vector<PlatformPackages>> resolve_packages(const EnvironmentBuildOptions& o,

@@ -145,7 +145,8 @@ Result<ResolvedPip> resolve_pip_section(const conda::EnvironmentSpec& spec,
                                .version = d.version.to_string(),
                                .location = d.file.url,
                                .url = d.file.url,
-                               .sha256 = sha};
+                               .sha256 = sha,
+                               .direct = by_url.contains(pypi::normalize_name(d.name))};
     entry.requires_dist = applicable_dependencies(d, target);
     out.lock_entries.push_back(std::move(entry));
     out.wheels.push_back({.name = d.name,

@@ -60,6 +60,8 @@ Result<PypiLockEntry> pip_entry(const YAML::Node& entry, std::string name, std::
   p.line = line_of(entry);
   if (YAML::Node hash = entry["hash"]; hash && hash.IsMap())
     DE_TRY(detail::read_hashes(hash, at, "package " + p.name, p.md5, p.sha256, "hash."));
+  if (YAML::Node source = entry["source"]; source && source.IsMap())
+    p.direct = optional_scalar(source, "type") == "url";
   return p;
 }
 
@@ -324,6 +326,8 @@ Result<std::string> write_conda_lock(std::span<const PackageRecord> packages,
       out += fmt::format("      {}: {}\n", quote(name), quote(spec));
     }
     out += fmt::format("    url: {}\n    hash:\n      sha256: {}\n", quote(url), p.sha256->hex());
+    // conda-lock's mark of a requirement given by URL.
+    if (p.direct) out += fmt::format("    source:\n      type: url\n      url: {}\n", quote(url));
     out += "    category: main\n    optional: false\n";
   }
   return out;

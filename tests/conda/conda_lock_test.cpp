@@ -211,6 +211,8 @@ TEST(CondaLock, WriterPipEntriesReadBackWithoutCredentials) {
                       .location = "https://idx.example/files/delta-1.10-py3-none-any.whl",
                       .url = "https://idx.example/files/delta-1.10-py3-none-any.whl",
                       .sha256 = Digest::of("delta")};
+  // gamma was asked for by URL (`gamma @ https://...`): conda-lock's `source: {type: url}`.
+  gamma.direct = true;
   auto text = write_conda_lock(lock->packages, {.platform = "linux-64", .pypi = {gamma, delta}});
   ASSERT_TRUE(text) << text.error().to_string();
   EXPECT_EQ(text->find("pw-77"), std::string::npos) << *text;
@@ -222,8 +224,13 @@ TEST(CondaLock, WriterPipEntriesReadBackWithoutCredentials) {
   EXPECT_EQ(back->pypi[0].url, "https://idx.example/files/gamma-1.0-py3-none-any.whl");
   EXPECT_EQ(back->pypi[0].sha256, Digest::of("gamma"));
   EXPECT_EQ(back->pypi[0].requires_dist, (std::vector<std::string>{"delta >=1", "zeta"}));
+  EXPECT_TRUE(back->pypi[0].direct) << *text;
+  EXPECT_NE(text->find("    source:\n      type: url\n      url: \"https://idx.example/files/gamma-1.0"),
+            std::string::npos)
+      << *text;
   EXPECT_EQ(back->pypi[1].version, "1.10");
   EXPECT_TRUE(back->pypi[1].requires_dist.empty());
+  EXPECT_FALSE(back->pypi[1].direct);
   // Without a sha256: refused, naming the package.
   delta.sha256.reset();
   auto refused = write_conda_lock(lock->packages, {.platform = "linux-64", .pypi = {delta}});

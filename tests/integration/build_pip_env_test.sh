@@ -66,7 +66,9 @@ beta>=1.1 \
   ,<2
 TXT
 extra=""
-[[ -e /usr/share/python-wheels/wheel-0.38.4-py3-none-any.whl ]] && extra=wheel==0.38.4
+# Debian's wheel, asked for by URL (`name @ URL`): direct_url.json (PEP 610), also from the lock.
+wheel_url=file:///usr/share/python-wheels/wheel-0.38.4-py3-none-any.whl
+[[ -e /usr/share/python-wheels/wheel-0.38.4-py3-none-any.whl ]] && extra="wheel @ $wheel_url"
 write_env() {  # write_env FILE [PIP ITEM...]: python and tool from the channel, then the items
   local file=$1
   shift
@@ -138,6 +140,12 @@ for name, version in want.items():
         assert h == f.hash.value and len(data) == f.size, f
 PY
 
+if [[ -n "$extra" ]]; then
+  grep -q "\"url\":\"$wheel_url\"" "$sp/wheel-0.38.4.dist-info/direct_url.json" ||
+    die "wheel @ URL: no direct_url.json naming $wheel_url"
+  [[ ! -e "$sp/gamma-1.0.dist-info/direct_url.json" ]] || die "gamma (from the index) has a direct_url.json"
+fi
+
 pip_layers() {  # the digests of the image's pypi layers, in order
   inspect "$1" "[l['digest'] for l, h in zip(j['layers'], [h for h in j['config']['history'] if not h.get('empty_layer')]) if 'pypi' in h.get('created_by', '')]"
 }
@@ -150,6 +158,17 @@ log "lock: the wheels as manager: pip entries; a build from the lock asks no ind
 [[ $(grep -c "manager: pip" env-lock.yml) == $(wc -w <<<"$expected") ]] ||
   die "the lock has $(grep -c 'manager: pip' env-lock.yml) pip entries: $(cat env-lock.yml)"
 grep -q '"delta": ">=1"' env-lock.yml || die "gamma's dependency on delta is not in the lock"
+if [[ -n "$extra" ]]; then # conda-lock's mark of a requirement given by URL
+  python3 - env-lock.yml "$wheel_url" <<'PY' || die "the lock does not mark wheel as given by URL"
+import re, sys
+entries = {}
+for block in open(sys.argv[1]).read().split("\n  - name: ")[1:]:
+    entries[block.split("\n", 1)[0].strip("'\"")] = block
+source = re.compile(r"\n    source:\n      type: url\n      url: ['\"]?" + re.escape(sys.argv[2]))
+assert source.search(entries["wheel"]), entries["wheel"]
+assert "\n    source:" not in entries["gamma"], entries["gamma"]
+PY
+fi
 rc=0
 "$DE_CLI" lock environment.yml -o env.txt >/dev/null 2>explicit.err || rc=$?
 ((rc != 0 && rc < 128)) && [[ ! -e env.txt ]] || die "an @EXPLICIT lock of a pip section: exit $rc"

@@ -63,7 +63,10 @@ struct PypiLockEntry {
   std::string requires_python;
   std::vector<std::string> extras;                 // asked for by the environment (pixi)
   std::vector<std::string> categories = {"main"};  // conda-lock
-  int line = 0;                                    // the package's description in the file
+  // Asked for by URL (`name @ URL`), not found on an index: conda-lock's `source: {type: url,
+  // url: ...}`. Installed with direct_url.json (PEP 610), as from the environment file.
+  bool direct = false;
+  int line = 0;  // the package's description in the file
 };
 
 struct LockPlatform {
