@@ -493,13 +493,11 @@ Result<MatchSpec> MatchSpec::parse(std::string_view input) {
 }
 
 std::string MatchSpec::to_string() const {
-  std::string fields = fields_string();
-  if (from_url_) {
-    // (A fields text that reads as a URL again is not used: it would not parse to these fields.)
-    auto again = parse(fields);
-    if (!again || again->from_url_ || again->to_string() != fields) return *url_;
-  }
-  return fields;
+  // A package URL prints as itself: its fields text ("channel/subdir::name==version=build") would
+  // match any record of that channel, name, version and build, where the URL matches only the
+  // record at that URL (and some URLs' fields do not even form a valid spec).
+  if (from_url_) return *url_;
+  return fields_string();
 }
 
 std::string MatchSpec::fields_string() const {

@@ -120,7 +120,7 @@ TEST(MatchSpec, PackageUrl) {
   EXPECT_EQ(m.subdir(), "linux-64");
   EXPECT_TRUE(m.matches(r.view()));
   EXPECT_EQ(m.to_string(),
-            "https://conda.anaconda.org/conda-forge/linux-64::numpy==1.26.4=py311h64a7726_0");
+            "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py311h64a7726_0.conda");
 }
 
 // Issue 13 (fuzzing): parse(to_string(x)) failed or changed for package URLs whose fields do not
@@ -136,7 +136,7 @@ TEST(MatchSpec, PackageUrlsRoundTrip) {
            {"https://host/ch/linux-64/xz-5.2.6-h,,_0.conda",
             "https://host/ch/linux-64/xz-5.2.6-h,,_0.conda"},
            {"/d-f-/e-2-.tar.bz2.tar.bz2", "/d-f-/e-2-.tar.bz2.tar.bz2"},
-           {"https://host/ch/linux-64/xz-5.2.6-h1_0.conda", "https://host/ch/linux-64::xz==5.2.6=h1_0"},
+           {"https://host/ch/linux-64/xz-5.2.6-h1_0.conda", "https://host/ch/linux-64/xz-5.2.6-h1_0.conda"},
        }) {
     SCOPED_TRACE(in);
     auto m = MatchSpec::parse(in);
@@ -187,6 +187,27 @@ TEST(MatchSpec, BracketValueWithAnyWhitespaceIsPrintedQuoted) {
     ASSERT_TRUE(again.has_value()) << once;
     EXPECT_EQ(again->to_string(), once);
   }
+}
+
+TEST(MatchSpec, UrlWithControlBytesMatchesAsItsPrintedForm) {
+  // Found by the fuzzer: a package URL printed as "channel/subdir::name==version=build", which
+  // matches records the URL does not (any URL of that channel); it prints as the URL now.
+  const std::string in("https://\0\0\0\0g/conda-forge/linux-64/numpy-1.26.4-py311h_0.conda", 62);
+  auto spec = MatchSpec::parse(in);
+  ASSERT_TRUE(spec.has_value()) << spec.error().to_string();
+  std::string once = spec->to_string();
+  auto again = MatchSpec::parse(once);
+  ASSERT_TRUE(again.has_value()) << once;
+  EXPECT_EQ(again->to_string(), once);
+  static const Version version = *Version::parse("1.26.4");
+  PackageRecordView record;
+  record.name = "numpy";
+  record.version = &version;
+  record.build = "py311h_0";
+  record.channel = "conda-forge";
+  record.subdir = "linux-64";
+  record.fn = "numpy-1.26.4-py311h_0.conda";
+  EXPECT_EQ(spec->matches(record), again->matches(record)) << once;
 }
 
 TEST(MatchSpec, CanonicalStrings) {

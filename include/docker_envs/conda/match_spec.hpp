@@ -86,8 +86,8 @@ class MatchSpec {
   static Result<MatchSpec> parse(std::string_view text);
 
   // conda's canonical form: "conda-forge/linux-64::numpy==1.26.4=py311h_0",
-  // "numpy[version='>=1.20,<2',build=py*]", "numpy=1.26" for `1.26.*`.
-  // parse(to_string()) gives an equal spec.
+  // "numpy[version='>=1.20,<2',build=py*]", "numpy=1.26" for `1.26.*`; a package URL prints as
+  // that URL. parse(to_string()) gives an equal spec, matching the same records.
   std::string to_string() const;
 
   bool matches(const PackageRecordView& record) const;
