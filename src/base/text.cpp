@@ -6,6 +6,16 @@
 
 namespace de {
 
+bool has_url_scheme(std::string_view text) {
+  auto colon = text.find("://");
+  if (colon == std::string_view::npos || colon == 0) return false;
+  for (char c : text.substr(0, colon)) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
 std::string percent_encode(std::string_view text, std::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

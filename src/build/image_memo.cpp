@@ -11,12 +11,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Length-prefixed fields, so that no two different inputs hash the same stream.
-void field(Sha256& h, std::string_view s) {
-  h.update(fmt::format("{}:", s.size()));
-  h.update(s);
-}
-
 template <typename T>
 std::string optional_text(const std::optional<T>& v) {
   return v ? "=" + std::to_string(*v) : std::string("-");
@@ -25,25 +19,25 @@ std::string optional_text(const std::optional<T>& v) {
 void hash_record(Sha256& h, const conda::PackageRecord& r) {
   // Every field: the installer writes the merged record into conda-meta, so any of them can
   // change a layer's bytes.
-  field(h, "package");
-  field(h, r.name);
-  field(h, r.version);
-  field(h, r.build);
-  field(h, std::to_string(r.build_number));
-  field(h, fmt::format("{}", fmt::join(r.depends, "\n")));
-  field(h, fmt::format("{}", fmt::join(r.constrains, "\n")));
-  field(h, r.subdir);
-  field(h, conda::to_string(r.noarch));
-  field(h, r.fn);
-  field(h, r.url);
-  field(h, r.channel);
-  field(h, r.md5 ? r.md5->hex() : "-");
-  field(h, r.sha256 ? r.sha256->hex() : "-");
-  field(h, optional_text(r.size));
-  field(h, optional_text(r.timestamp));
-  field(h, r.license);
-  field(h, r.track_features);
-  field(h, r.python_site_packages_path);
+  h.update_field("package");
+  h.update_field(r.name);
+  h.update_field(r.version);
+  h.update_field(r.build);
+  h.update_field(std::to_string(r.build_number));
+  h.update_field(fmt::format("{}", fmt::join(r.depends, "\n")));
+  h.update_field(fmt::format("{}", fmt::join(r.constrains, "\n")));
+  h.update_field(r.subdir);
+  h.update_field(conda::to_string(r.noarch));
+  h.update_field(r.fn);
+  h.update_field(r.url);
+  h.update_field(r.channel);
+  h.update_field(r.md5 ? r.md5->hex() : "-");
+  h.update_field(r.sha256 ? r.sha256->hex() : "-");
+  h.update_field(optional_text(r.size));
+  h.update_field(optional_text(r.timestamp));
+  h.update_field(r.license);
+  h.update_field(r.track_features);
+  h.update_field(r.python_site_packages_path);
 }
 
 constexpr std::string_view kStrategyNames[] = {"auto", "per-package", "single"};
@@ -60,39 +54,39 @@ Result<ImageMemoKey> compute_image_memo_key(const BuildRequest& r,
       return out;
     }
   Sha256 h;
-  field(h, kImageMemoFormat);
-  field(h, kLayerFormatVersion);
-  field(h, to_string(r.compression));
-  field(h, r.prefix);
-  field(h, r.platform);
-  field(h, r.owner ? "owner " + r.owner->to_string() : std::string("owner -"));
-  field(h, optional_text(r.source_date_epoch));
-  field(h, r.created_by);
-  field(h, kStrategyNames[static_cast<int>(r.strategy)]);
-  field(h, std::to_string(r.max_layers));
+  h.update_field(kImageMemoFormat);
+  h.update_field(kLayerFormatVersion);
+  h.update_field(to_string(r.compression));
+  h.update_field(r.prefix);
+  h.update_field(r.platform);
+  h.update_field(r.owner ? "owner " + r.owner->to_string() : std::string("owner -"));
+  h.update_field(optional_text(r.source_date_epoch));
+  h.update_field(r.created_by);
+  h.update_field(kStrategyNames[static_cast<int>(r.strategy)]);
+  h.update_field(std::to_string(r.max_layers));
   // The base's layers by content: a new base (another digest with other layers) is another image.
   // Its config is not part of the key; the image config is made from the request on every build.
-  field(h, fmt::format("{} base layers", r.base.layers.size()));
+  h.update_field(fmt::format("{} base layers", r.base.layers.size()));
   for (const auto& layer : r.base.layers) {
     auto diff_id = layer->diff_id();
-    field(h, diff_id ? diff_id->to_string() : std::string("-"));
+    h.update_field(diff_id ? diff_id->to_string() : std::string("-"));
   }
-  field(h, fmt::format("{} packages", r.packages.size()));
+  h.update_field(fmt::format("{} packages", r.packages.size()));
   for (const auto& p : r.packages) hash_record(h, p);
-  field(h, fmt::format("{} wheels", r.wheels.size()));
+  h.update_field(fmt::format("{} wheels", r.wheels.size()));
   for (const auto& w : r.wheels) {
-    field(h, w.name);
-    field(h, w.version);
-    field(h, w.url);
-    field(h, w.sha256.hex());
-    field(h, fmt::format("{}{}", w.requested ? "requested" : "-", w.direct_url ? " direct" : ""));
+    h.update_field(w.name);
+    h.update_field(w.version);
+    h.update_field(w.url);
+    h.update_field(w.sha256.hex());
+    h.update_field(fmt::format("{}{}", w.requested ? "requested" : "-", w.direct_url ? " direct" : ""));
   }
-  field(h, fmt::format("{} added files", added_files.size()));
+  h.update_field(fmt::format("{} added files", added_files.size()));
   for (const auto& e : added_files) {
-    field(h, e.path);
-    field(h, fmt::format("{}/{:o}/{}", static_cast<int>(e.type), e.mode, e.size));
-    field(h, e.link_target);
-    if (e.type == conda::InstallEntry::Type::File) field(h, DE_TRY(file_content(e)));
+    h.update_field(e.path);
+    h.update_field(fmt::format("{}/{:o}/{}", static_cast<int>(e.type), e.mode, e.size));
+    h.update_field(e.link_target);
+    if (e.type == conda::InstallEntry::Type::File) h.update_field(DE_TRY(file_content(e)));
   }
   out.key = h.finish();
   return out;

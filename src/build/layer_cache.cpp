@@ -11,29 +11,19 @@
 namespace de::build {
 namespace fs = std::filesystem;
 
-namespace {
-
-// Length-prefixed fields, so that no two different inputs hash the same stream.
-void field(Sha256& h, std::string_view s) {
-  h.update(fmt::format("{}:", s.size()));
-  h.update(s);
-}
-
-}  // namespace
-
 Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
                          const LayerKeyOptions& options, const ContentId& content_id) {
   Sha256 h;
-  field(h, kLayerFormatVersion);
-  field(h, to_string(options.compression));
-  field(h, options.layer.prefix);
-  field(h, options.layer.owner.to_string());
-  field(h, std::to_string(options.layer.mtime));
+  h.update_field(kLayerFormatVersion);
+  h.update_field(to_string(options.compression));
+  h.update_field(options.layer.prefix);
+  h.update_field(options.layer.owner.to_string());
+  h.update_field(std::to_string(options.layer.mtime));
   // Only when there are any, so that the keys of layers without them are what they were.
   if (!options.layer.owned.empty()) {
     std::vector<std::string> owned = options.layer.owned;
     std::sort(owned.begin(), owned.end());
-    field(h, fmt::format("owned {}", fmt::join(owned, "\n")));
+    h.update_field(fmt::format("owned {}", fmt::join(owned, "\n")));
   }
   std::vector<const conda::InstallEntry*> sorted;
   sorted.reserve(entries.size());
@@ -41,24 +31,24 @@ Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
   std::sort(sorted.begin(), sorted.end(),
             [](const auto* a, const auto* b) { return a->path < b->path; });
   for (const auto* e : sorted) {
-    field(h, e->path);
-    field(h, fmt::format("{}/{:o}/{}", static_cast<int>(e->type), e->mode, e->size));
-    field(h, e->link_target);
+    h.update_field(e->path);
+    h.update_field(fmt::format("{}/{:o}/{}", static_cast<int>(e->type), e->mode, e->size));
+    h.update_field(e->link_target);
     if (e->type != conda::InstallEntry::Type::File) continue;
     switch (e->source) {
       case conda::InstallEntry::Source::Bytes:
-        field(h, "bytes");
-        field(h, Digest::of(e->data).hex());
+        h.update_field("bytes");
+        h.update_field(Digest::of(e->data).hex());
         break;
       case conda::InstallEntry::Source::HostFile:
-        field(h, "file");
-        field(h, DE_TRY(content_id(*e)));
+        h.update_field("file");
+        h.update_field(DE_TRY(content_id(*e)));
         break;
       case conda::InstallEntry::Source::Rewrite:
-        field(h, "rewrite");
-        field(h, DE_TRY(content_id(*e)));
-        field(h, e->placeholder);
-        field(h, e->placeholder_mode == conda::PlaceholderMode::Binary ? "binary" : "text");
+        h.update_field("rewrite");
+        h.update_field(DE_TRY(content_id(*e)));
+        h.update_field(e->placeholder);
+        h.update_field(e->placeholder_mode == conda::PlaceholderMode::Binary ? "binary" : "text");
         break;
     }
   }

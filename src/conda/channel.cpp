@@ -22,15 +22,6 @@ std::string strip_slashes(std::string s) {
   return s;
 }
 
-bool has_scheme(std::string_view s) {
-  auto p = s.find("://");
-  if (p == std::string_view::npos || p == 0) return false;
-  for (char c : s.substr(0, p))
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
-      return false;
-  return true;
-}
-
 }  // namespace
 
 bool is_known_subdir(std::string_view subdir) {
@@ -83,7 +74,7 @@ Result<Channel> Channel::parse(std::string_view input, const ChannelOptions& opt
   Channel c;
   std::string alias = strip_slashes(options.channel_alias);
 
-  if (has_scheme(text)) {
+  if (has_url_scheme(text)) {
     c.url_ = strip_slashes(text);
   } else if (text.starts_with("/") || text.starts_with("./") || text.starts_with("../") ||
              text.starts_with("~/") || text == "." || text == "..") {

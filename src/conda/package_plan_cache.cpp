@@ -18,12 +18,6 @@ namespace {
 constexpr std::string_view kMagic = "docker-envs package plan v1\n";
 constexpr std::size_t kMaxPlanFile = std::size_t{64} << 20;  // larger plans are not kept
 
-// Length-prefixed fields, so that no two different inputs hash the same stream.
-void field(Sha256& h, std::string_view s) {
-  h.update(fmt::format("{}:", s.size()));
-  h.update(s);
-}
-
 // A relative path of plain segments: no "", "." or ".." segment, no leading '/'.
 bool plain_relative(std::string_view p) {
   if (p.empty()) return false;
@@ -45,22 +39,22 @@ bool below(std::string_view path, std::string_view prefix_rel) {
 
 Digest package_plan_key(const PackagePlanInputs& in) {
   Sha256 h;
-  field(h, kPackagePlanFormat);
-  field(h, in.content_id);
-  field(h, in.index_json);
+  h.update_field(kPackagePlanFormat);
+  h.update_field(in.content_id);
+  h.update_field(in.index_json);
   const PackageRecord& k = *in.known;
-  field(h, k.url);
-  field(h, k.channel);
-  field(h, k.fn);
-  field(h, k.md5 ? k.md5->hex() : "");
-  field(h, k.sha256 ? k.sha256->hex() : "");
-  field(h, k.size ? std::to_string(*k.size) : "");
-  field(h, k.python_site_packages_path);
-  field(h, in.requested_spec);
-  field(h, in.prefix);
-  field(h, in.site_packages);
-  field(h, std::to_string(in.max_rewrite_in_memory));
-  field(h, in.verify_files ? "verified" : "unverified");
+  h.update_field(k.url);
+  h.update_field(k.channel);
+  h.update_field(k.fn);
+  h.update_field(k.md5 ? k.md5->hex() : "");
+  h.update_field(k.sha256 ? k.sha256->hex() : "");
+  h.update_field(k.size ? std::to_string(*k.size) : "");
+  h.update_field(k.python_site_packages_path);
+  h.update_field(in.requested_spec);
+  h.update_field(in.prefix);
+  h.update_field(in.site_packages);
+  h.update_field(std::to_string(in.max_rewrite_in_memory));
+  h.update_field(in.verify_files ? "verified" : "unverified");
   return h.finish();
 }
 

@@ -20,13 +20,6 @@ namespace {
 
 constexpr int kMaxDepth = 16;  // -r nesting
 
-bool is_url(std::string_view text) {
-  auto colon = text.find("://");
-  if (colon == std::string_view::npos || colon == 0) return false;
-  return std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(colon),
-                     [](char c) { return is_alnum(c) || c == '+' || c == '-' || c == '.'; });
-}
-
 std::string file_url(const fs::path& path) { return "file://" + percent_encode(path.string(), "/"); }
 
 // Every URL in `text` (a token holding "://") redacted.
@@ -140,7 +133,7 @@ class Reader {
     }
     if (name == "-f" || name == "--find-links") {
       DE_TRY(need_value());
-      add_once(out_.find_links, is_url(value) ? value : (dir / value).lexically_normal().string());
+      add_once(out_.find_links, has_url_scheme(value) ? value : (dir / value).lexically_normal().string());
       return {};
     }
     if (name == "--no-index" || name == "--pre") {
@@ -179,7 +172,7 @@ class Reader {
 
   // An index URL; a local path becomes a file:// URL.
   static std::string location(const std::string& value, const fs::path& dir) {
-    if (is_url(value)) {
+    if (has_url_scheme(value)) {
       std::string v = value;
       while (v.size() > 1 && v.back() == '/') v.pop_back();
       return v;
@@ -189,7 +182,7 @@ class Reader {
 
   Status include(const std::string& value, const std::string& where, const fs::path& dir,
                  int depth) {
-    if (is_url(value))
+    if (has_url_scheme(value))
       return fail(Code::Unsupported, "{}: -r takes a file, not a URL ('{}')", where,
                   redact_url(value));
     fs::path file = (dir / value).lexically_normal();
@@ -238,12 +231,12 @@ class Reader {
     std::string text(t);
     // A wheel named by path or URL alone: its file name says what it is.
     if (t.find(" @ ") == std::string_view::npos &&
-        (t.ends_with(".whl") || (is_url(t) && t.find(".whl") != std::string_view::npos))) {
-      std::string url = is_url(t) ? text : file_url(fs::absolute(dir / text).lexically_normal());
+        (t.ends_with(".whl") || (has_url_scheme(t) && t.find(".whl") != std::string_view::npos))) {
+      std::string url = has_url_scheme(t) ? text : file_url(fs::absolute(dir / text).lexically_normal());
       std::string_view path = std::string_view(url).substr(0, url.find_first_of("?#"));
       auto wheel = DE_TRY_CTX(WheelFilename::parse(path.substr(path.rfind('/') + 1)), where);
       text = wheel.name + " @ " + url;
-    } else if (is_sdist_filename(t) && (is_url(t) || t.find('/') != std::string_view::npos)) {
+    } else if (is_sdist_filename(t) && (has_url_scheme(t) || t.find('/') != std::string_view::npos)) {
       return fail(Code::Unsupported,
                   "{}: '{}' is a source distribution: building it would run its build backend, "
                   "which docker-envs does not run; name a wheel instead",

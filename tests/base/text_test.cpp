@@ -40,4 +40,14 @@ TEST(PercentEncode, KeepsUnreservedAndTheGivenCharacters) {
   EXPECT_EQ(percent_encode("/x y/a+b@c:d", "/+@:"), "/x%20y/a+b@c:d");
 }
 
+TEST(HasUrlScheme, SchemeThenColonSlashSlash) {
+  EXPECT_TRUE(has_url_scheme("https://host/x"));
+  EXPECT_TRUE(has_url_scheme("git+ssh://host/x"));
+  EXPECT_TRUE(has_url_scheme("file:///tmp/x"));
+  EXPECT_FALSE(has_url_scheme("://host"));
+  EXPECT_FALSE(has_url_scheme("./dir/x://y"));
+  EXPECT_FALSE(has_url_scheme("C:\\x"));
+  EXPECT_FALSE(has_url_scheme("numpy>=1"));
+}
+
 }  // namespace de

@@ -52,6 +52,12 @@ class Sha256 {
 
   void update(std::span<const std::byte> data);
   void update(std::string_view data) { update(std::as_bytes(std::span(data.data(), data.size()))); }
+  // Feeds `data` preceded by its length ("<size>:"), so that a sequence of fields hashes
+  // unambiguously: no two different sequences give the same stream (cache keys are built so).
+  void update_field(std::string_view data) {
+    update(std::to_string(data.size()) + ":");
+    update(data);
+  }
   // Returns the digest of everything fed so far; the hasher is then reset.
   Digest finish();
 

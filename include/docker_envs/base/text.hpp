@@ -25,4 +25,8 @@ std::optional<std::string> closest_word(std::string_view word,
 // percent_encode(path, "/") for the path of a file:// URL.
 std::string percent_encode(std::string_view text, std::string_view keep = {});
 
+// Whether `text` starts with a URL scheme and "://" ("https://", "git+ssh://", "s3://"): a
+// non-empty scheme of letters, digits, "+", "-" and ".".
+bool has_url_scheme(std::string_view text);
+
 }  // namespace de
