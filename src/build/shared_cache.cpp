@@ -9,6 +9,7 @@
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
+#include "docker_envs/oci/layout_artifact.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "docker_envs/registry/artifact.hpp"
 
@@ -231,15 +232,17 @@ Result<std::optional<LoadedCache>> read_cache(
     const SharedCacheRef& ref, const SharedCache::RegistryOptionsFn& registry,
     std::optional<Digest>& manifest) {
   std::optional<LoadedCache> out;
-  std::string config;
+  auto check_type = [](const oci::Manifest& m) -> Status {
+    if (m.artifact_type != kSharedCacheArtifactType || m.config.media_type != kSharedCacheConfigType)
+      return fail(Code::Unsupported, "an artifact of type '{}', not a docker-envs build cache",
+                  m.artifact_type);
+    return {};
+  };
   if (ref.registry) {
     auto options = registry ? DE_TRY(registry()) : registry::RegistryOptions{};
     auto pulled = DE_TRY(registry::pull_artifact(*ref.reference, options));
     if (!pulled) return out;
-    if (pulled->manifest.artifact_type != kSharedCacheArtifactType ||
-        pulled->manifest.config.media_type != kSharedCacheConfigType)
-      return fail(Code::Unsupported, "an artifact of type '{}', not a docker-envs build cache",
-                  pulled->manifest.artifact_type);
+    DE_TRY(check_type(pulled->manifest));
     manifest = pulled->manifest_digest;
     out.emplace();
     out->index = DE_TRY(SharedCacheIndex::decode(pulled->config));
@@ -247,7 +250,16 @@ Result<std::optional<LoadedCache>> read_cache(
     out->prefetch = std::move(pulled->prefetch);
     return out;
   }
-  return fail(Code::Unsupported, "oci: caches are read by the layout reader");
+  auto read = DE_TRY(oci::read_layout_artifact(ref.dir, ref.tag));
+  if (!read) return out;
+  DE_TRY(check_type(read->manifest));
+  manifest = read->manifest_digest;
+  out.emplace();
+  out->index = DE_TRY(SharedCacheIndex::decode(read->config));
+  out->layer = std::move(read->layer);
+  // The blobs are files already: read (and verified) when the layers are.
+  out->prefetch = [](std::span<const oci::Descriptor>) -> Status { return {}; };
+  return out;
 }
 
 }  // namespace
@@ -383,7 +395,11 @@ Result<SharedCachePush> push_shared_cache(
       .subject = std::nullopt,
       .artifact_type = std::string(kSharedCacheArtifactType)};
   SharedCachePush out{.images = index.images.size(), .layers = index.layers.size()};
-  if (ref.registry) {
+  if (!ref.registry) {
+    out.manifest = DE_TRY(oci::write_layout_artifact(ref.dir, ref.tag, manifest, config, layers));
+    return out;
+  }
+  {
     auto options = registry ? DE_TRY(registry()) : registry::RegistryOptions{};
     auto pushed = DE_TRY(registry::push_artifact(
         {.manifest = std::move(manifest), .config = std::move(config), .layers = std::move(layers)},
@@ -395,7 +411,6 @@ Result<SharedCachePush> push_shared_cache(
     out.blobs_mounted = pushed.blobs_mounted;
     return out;
   }
-  return fail(Code::Unsupported, "oci: caches are written by the layout writer");
 }
 
 }  // namespace de::build

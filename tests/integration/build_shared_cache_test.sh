@@ -112,6 +112,17 @@ on D build lock2.txt --base scratch -o "oci:$TEST_TMP/d:1" --cache-from "$CACHE"
 assert_eq "$(json d.json "j['image_memo']['hit']") $(json d.json "j['packages_downloaded']")" "True 0" \
   "the second image is a whole-image hit too"
 
+log "an oci: directory as the cache (a shared file system)"
+on A build lock1.txt --base scratch -o "oci:$TEST_TMP/a-oci:1" --cache-to "oci:$TEST_TMP/shared-dir:env" --json >ao.json 2>ao.err ||
+  die "A's oci: cache failed: $(cat ao.err)"
+assert_eq "$(json ao.json "j['shared_cache']['to'][0]['error']")" None "A's oci: cache: $(cat ao.err)"
+skopeo inspect --raw "oci:$TEST_TMP/shared-dir:env" | grep -q '"artifactType":"application/vnd.docker-envs.build-cache.v1"' ||
+  die "skopeo does not read the oci: cache as the artifact"
+on F build lock1.txt --base scratch -o "oci:$TEST_TMP/f:1" --cache-from "oci:$TEST_TMP/shared-dir:env" --json >f.json 2>f.err ||
+  die "F's build failed: $(cat f.err)"
+assert_eq "$(json f.json "j['image_memo']['hit']") $(json f.json "j['packages_downloaded']")" "True 0" "a hit from the oci: cache"
+assert_eq "$(json f.json "j['manifest_digest']")" "$(json ao.json "j['manifest_digest']")" "F's image is A's"
+
 log "a cache that cannot be used is a warning, never a failure"
 dead=$(free_port)
 on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e:1" --cache-from "docker://127.0.0.1:$dead/x/y:z" \
