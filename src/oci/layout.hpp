@@ -54,8 +54,9 @@ using WriteLayoutBlobs = std::function<Result<Descriptor>(const std::filesystem:
 
 // The one writer of a layout directory's index.json: `dir` is created with its oci-layout file when
 // absent (and removed again when the write fails; one another writer creates meanwhile is written
-// to as it stands); an existing layout keeps its blobs and its other entries. `write_blobs` runs first, then index.json is replaced atomically with the entry named
-// `tag` (the unnamed entry when `tag` is empty) pointing at the descriptor it returned.
+// to as it stands); an existing layout keeps its blobs and its other entries. `write_blobs` runs
+// first, then index.json is replaced atomically with the entry named `tag` (the unnamed entry when
+// `tag` is empty) pointing at the descriptor it returned.
 Status update_layout_directory(const std::filesystem::path& dir, std::string_view tag,
                                const WriteLayoutBlobs& write_blobs);
 
