@@ -546,9 +546,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   auto plan = DE_TRY(std::move(planned));
   if (r.export_plans)
     for (size_t i = 0; i < n && i < plan.portable.size(); ++i)
-      if (plan_keys[i])
-        result.plans.push_back(
-            {*plan_keys[i], DE_TRY_CTX(encode_shared_plan(plan.portable[i]), "a shared plan")});
+      if (plan_keys[i]) {
+        auto blob = DE_TRY_CTX(encode_shared_plan(plan.portable[i]), "a shared plan");
+        result.plans.push_back({*plan_keys[i], std::move(blob)});
+      }
   result.warnings = plan.warnings;
   report({.kind = Kind::StageEnd,
           .stage = "plan",

@@ -101,9 +101,11 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
       e.platform = image.at("platform").get<std::string>();
       e.created = image.at("created").get<std::string>();
       for (const auto& l : image.at("layers")) {
+        // (No DE_TRY inside an initializer: returning from it would leak the members made.)
+        const Digest layer_key = DE_TRY(digest_field(l, "key", what));
         SharedImageLayer layer{.label = l.at("label").get<std::string>(),
                                .packages = l.at("packages").get<std::vector<std::string>>(),
-                               .key = DE_TRY(digest_field(l, "key", what))};
+                               .key = layer_key};
         if (!out.layers.contains(layer.key))
           return fail(Code::Corruption, "{}: layer key {} is not in the cache", what,
                       layer.key.to_string());
@@ -124,8 +126,9 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
         std::string what = "plan " + key_text;
         auto key = Digest::parse(key_text);
         if (!key) return fail(Code::Corruption, "{}: the key is not a digest", what);
+        const Digest digest = DE_TRY(digest_field(p, "digest", what));
         SharedPlanEntry e{.blob = {.media_type = std::string(kSharedPlanType),
-                                   .digest = DE_TRY(digest_field(p, "digest", what)),
+                                   .digest = digest,
                                    .size = p.at("size").get<std::int64_t>()},
                           .written = p.value("written", std::int64_t{0})};
         if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
