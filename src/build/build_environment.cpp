@@ -442,6 +442,14 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
   for (const auto& text : o.cache_to) cache_to.push_back(DE_TRY(SharedCacheRef::parse(text)));
   out.inputs = DE_TRY(resolve_inputs(o.inputs));
   BuildInputs& in = out.inputs;
+  if (in.offline)
+    for (const auto* refs : {&cache_from, &cache_to})
+      for (const auto& ref : *refs)
+        if (ref.registry)
+          return fail(Code::InvalidArgument,
+                      "--offline: the shared cache {} is in a registry; use an oci: cache, or "
+                      "build without --offline",
+                      redact_reference(ref.text));
   for (const auto& w : in.warnings) log::warn("{}", w);
   const ImageSpec& spec = in.declared.image;
   auto fetcher = fetcher_for(o, in.offline);

@@ -147,4 +147,9 @@ if on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e3:1" --cache-from "cac
   die "a malformed cache reference was accepted"
 fi
 assert_contains "$(cat e3.out)" "docker://REGISTRY/REPOSITORY:TAG or oci:DIR" "the error says what a cache reference is"
+if on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e4:1" --offline --cache-from "$CACHE" >e4.out 2>&1; then
+  die "--offline with a registry cache was accepted"
+fi
+assert_contains "$(cat e4.out)" "--offline: the shared cache" "--offline refuses a registry cache"
+[[ ! -e "$TEST_TMP/e4" ]] || die "the refused build wrote its destination"
 log "ok"
