@@ -452,8 +452,14 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   if (r.shared_cache) {
     // Downloaded now (small); one that cannot be read is fetched as a package instead.
     std::vector<size_t> with_plan;
+    std::vector<Digest> keys;
     for (size_t i = 0; i < n; ++i)
-      if (plan_keys[i] && r.shared_cache->has_plan(*plan_keys[i])) with_plan.push_back(i);
+      if (plan_keys[i] && r.shared_cache->has_plan(*plan_keys[i])) {
+        with_plan.push_back(i);
+        keys.push_back(*plan_keys[i]);
+      }
+    if (auto fetched_plans = r.shared_cache->prefetch_plans(keys); !fetched_plans)
+      log::debug("shared plans: {}", fetched_plans.error().to_string());
     Status read = parallel_for(with_plan.size(), parallelism, [&](size_t k) -> Status {
       size_t i = with_plan[k];
       if (auto plan = r.shared_cache->plan(*plan_keys[i]))

@@ -427,6 +427,14 @@ Result<conda::PortablePlan> SharedCache::plan(const Digest& key) const {
   return decode_shared_plan(blob);
 }
 
+Status SharedCache::prefetch_plans(std::span<const Digest> keys) const {
+  std::vector<oci::Descriptor> blobs;
+  for (const auto& key : keys)
+    if (auto [entry, i] = impl_->find(key, &SharedCacheIndex::plans); entry)
+      blobs.push_back(entry->blob);
+  return prefetch(blobs);
+}
+
 const SharedImageEntry* SharedCache::image(const Digest& key, std::string* from) const {
   auto [entry, i] = impl_->find(key, &SharedCacheIndex::images);
   if (entry && from) *from = redact_reference(impl_->sources[i].ref.text);
@@ -439,9 +447,12 @@ Status SharedCache::prefetch(std::span<const oci::Descriptor> blobs) const {
   for (const auto& blob : blobs)
     for (size_t i = 0; i < impl_->loaded.size(); ++i) {
       if (!impl_->loaded[i]) continue;
-      const auto& layers = impl_->loaded[i]->index.layers;
-      if (std::any_of(layers.begin(), layers.end(),
-                      [&](const auto& l) { return l.second.blob.digest == blob.digest; })) {
+      const auto& index = impl_->loaded[i]->index;
+      auto holds = [&](const auto& map) {
+        return std::any_of(map.begin(), map.end(),
+                           [&](const auto& e) { return e.second.blob.digest == blob.digest; });
+      };
+      if (holds(index.layers) || holds(index.plans)) {
         per_cache[i].push_back(blob);
         break;
       }

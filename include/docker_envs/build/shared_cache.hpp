@@ -158,6 +158,10 @@ class SharedCache {
   // Whether a cache holds the plan of `key`, and the plan itself (downloaded, verified, decoded).
   bool has_plan(const Digest& key) const;
   Result<conda::PortablePlan> plan(const Digest& key) const;
+  // Downloads the plans of these keys at once, in parallel (each cache's transfers share their
+  // connections), so that plan() then reads them locally. A failure is the caller's to ignore:
+  // plan() tries again.
+  Status prefetch_plans(std::span<const Digest> keys) const;
   // Downloads these blobs now, in parallel, from the caches that hold them (a local output is
   // about to read them all).
   Status prefetch(std::span<const oci::Descriptor> blobs) const;
