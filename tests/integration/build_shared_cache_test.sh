@@ -152,4 +152,26 @@ if on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e4:1" --offline --cache
 fi
 assert_contains "$(cat e4.out)" "--offline: the shared cache" "--offline refuses a registry cache"
 [[ ! -e "$TEST_TMP/e4" ]] || die "the refused build wrote its destination"
+log "a cache behind basic auth: the credentials of every registry call; never in the output or the cache"
+if command -v htpasswd >/dev/null; then
+  secret="s3cret-$RANDOM$RANDOM"
+  htpasswd -Bbc "$TEST_TMP/htpasswd" alice "$secret" >/dev/null 2>&1
+  REG_SAVED=$REG_PORT
+  start_registry authreg --htpasswd "$TEST_TMP/htpasswd"
+  AUTH=docker://127.0.0.1:$REG_PORT/cache/env:main
+  on G build lock1.txt --base scratch -o "oci:$TEST_TMP/g:1" --cache-to "$AUTH" --creds "alice:$secret" --json >g.json 2>g.err ||
+    die "G's build failed: $(cat g.err)"
+  assert_eq "$(json g.json "j['shared_cache']['to'][0]['error']")" None "the cache push with credentials: $(cat g.err)"
+  on H build lock1.txt --base scratch -o "oci:$TEST_TMP/h:1" --cache-from "$AUTH" --json >h.json 2>h.err ||
+    die "H's build failed: $(cat h.err)"
+  assert_contains "$(json h.json "j['shared_cache']['from'][0]['error']")" "credentials" "no credentials: the cache is a warning"
+  on H2 build lock1.txt --base scratch -o "oci:$TEST_TMP/h2:1" --cache-from "$AUTH" --creds "alice:$secret" --json >h2.json 2>h2.err ||
+    die "H2's build failed: $(cat h2.err)"
+  assert_eq "$(json h2.json "j['image_memo']['hit']") $(json h2.json "j['packages_downloaded']")" "True 0" "a hit with credentials"
+  ! grep -rq "$secret" g.json g.err h.json h.err h2.json h2.err "$TEST_TMP/authreg/storage" ||
+    die "the password is in the output or in what the registry stores"
+  REG_PORT=$REG_SAVED
+else
+  log "(htpasswd not installed: the auth case is not run)"
+fi
 log "ok"
