@@ -4,7 +4,7 @@
 # See bench/README.md ("docker-envs build").
 #
 #   bench/build.sh [--scale F] [--runs N] [--workdir DIR] [--cli PATH] [--no-docker]
-#                  [--big-package FILES] [--only-big]
+#                  [--big-package FILES] [--only-big] [--no-registry]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +15,7 @@ cli=$root/build/docker-envs
 use_docker=1
 big_files=35000
 only_big=0
+use_registry=1
 
 while (($#)); do
   case $1 in
@@ -25,6 +26,7 @@ while (($#)); do
     --no-docker) use_docker=0; shift ;;
     --big-package) big_files=$2; shift 2 ;;
     --only-big) only_big=1; shift ;;
+    --no-registry) use_registry=0; shift ;;
     -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -44,8 +46,9 @@ workdir=$(cd "$workdir" && pwd)
 out=$workdir/out
 source "$root/bench/lib.sh"
 trash_init "$workdir"
-trap 'rm -rf "$out" "$trash"; docker_cleanup' EXIT
+trap 'rm -rf "$out" "$trash"; docker_cleanup; registry_cleanup' EXIT
 docker_cleanup() { :; }
+registry_cleanup() { :; }
 jobs=$(nproc)
 
 # The channel (kept between runs) and a second build of one package with one file changed.
@@ -155,6 +158,49 @@ if ((!only_big)); then
   cold_da_cpu=$LAST_CPU
   measure base_tar "$cold_prep" "$bare_tar"
   report "cold build -> docker-archive vs bare tar|sha256" "$cold_da" "$base_tar" 1.2 "$cold_da_cpu" "$LAST_CPU"
+fi
+
+# The registry as the shared cache (docs/cache.md): machine A built with --cache-to (untimed);
+# machine B starts with an empty local cache each run and builds with --cache-from, pushing to a
+# new repository of the same registry. Baseline: a cold build pushing there (empty cache).
+if ((use_registry && !only_big)) && command -v docker-registry >/dev/null; then
+  reg_dir=$workdir/registry
+  rm -rf "$reg_dir"
+  mkdir -p "$reg_dir"
+  printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:0\n' \
+    "$reg_dir/storage" >"$reg_dir/config.yml"
+  docker-registry serve "$reg_dir/config.yml" >"$reg_dir/log" 2>&1 &
+  reg_pid=$!
+  registry_cleanup() { kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null; rm -rf "$reg_dir"; return 0; }
+  reg_port=
+  for _ in $(seq 1 100); do
+    reg_port=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$reg_dir/log" | head -1 | sed 's/.*://') || true
+    [[ -n "$reg_port" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$reg_port" ]] || die "docker-registry did not start: $(cat "$reg_dir/log")"
+  reg=docker://127.0.0.1:$reg_port
+  # A new repository for each push (expanded when the command runs): nothing to skip there, so a
+  # layer is mounted (B) or uploaded (cold).
+  new_repo='$(date +%s%N)'
+  build_to() { echo "'$cli' build '$1' --base scratch -o \"$2\" ${*:3}"; }
+  measure cold_push "$cold_prep" "$(build_to "$lock" "$reg/bench/cold-$new_repo:1")"
+  cold_push_cpu=$LAST_CPU
+  row "$(printf '%-44s %8.2fs %8s  (the baseline of the two rows below) | cpu %7.2fs' \
+    "cold build -> registry (push)" "$cold_push" "" "$cold_push_cpu")"
+  retire "$out"
+  mkdir -p "$out"
+  XDG_CACHE_HOME=$out/cache-a bash -c "$(build "$lock" "$reg/bench/a:1" --cache-to "$reg/bench/cache:env")" >/dev/null 2>&1 ||
+    die "machine A's build with --cache-to failed"
+  XDG_CACHE_HOME=$out/cache-a bash -c "$(build "$workdir/explicit-bumped.txt" "oci:$out/a-bumped:1")" >/dev/null 2>&1 ||
+    die "machine A's bumped build failed"
+  measure b_push "retire '$out/cache'; settle --drop \"\${packages[@]}\"" "$(build_to "$lock" "$reg/bench/b-$new_repo:1" --cache-from "$reg/bench/cache:env")"
+  report_pct "machine B: empty cache, --cache-from, push (%)" "$b_push" "$cold_push" 10 "$LAST_CPU" "$cold_push_cpu"
+  measure b1_push "retire '$out/cache'; settle --drop \"\${packages[@]}\"" \
+    "$(build_to "$workdir/explicit-bumped.txt" "$reg/bench/b1-$new_repo:1" --cache-from "$reg/bench/cache:env")"
+  report_pct "machine B: one package changed, push (%)" "$b1_push" "$cold_push" 10 "$LAST_CPU" "$cold_push_cpu"
+else
+  row "machine B (shared cache) rows: skipped (no docker-registry, or --no-registry)"
 fi
 
 # The same rows on an environment where one package holds most of the files (--big-package): a

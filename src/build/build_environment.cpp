@@ -1,6 +1,7 @@
 // build_environment(): per platform, the packages, the base image and build_image(); then the
 // images are written or pushed.
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/cache_use.hpp"
@@ -163,7 +164,8 @@ Result<PlatformPackages> packages_for(const EnvironmentBuildOptions& o, BuildInp
 }
 
 // Writes (or pushes) the images of `out.results` to the destination.
-Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out) {
+Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
+                    const SharedCache* shared) {
   const BuildInputs& in = out.inputs;
   const std::string& dest = in.destination;
   for (const auto& r : out.results)
@@ -179,6 +181,8 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
     if (!options.progress) options.progress = registry::report_blobs(o.reporter, "push", "uploaded");
     registry::PushOptions push{
         .compression = in.compression == Compression::None ? Compression::Gzip : in.compression};
+    // Layers that came from a shared cache in this registry are mounted from it, not uploaded.
+    if (shared) push.mount_from = shared->repositories_on(ref.domain);
     // Several platforms: OCI manifests under an OCI image index, the same bytes (and digests) as
     // -o oci:DIR writes (docs/build.md says why not a Docker manifest list).
     if (in.multi()) push.format = registry::ManifestFormat::Oci;
@@ -211,6 +215,103 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
                               .detail = fmt::format("{} {}", in.multi() ? "index" : "manifest",
                                                     out.manifest_digest.to_string())});
   return {};
+}
+
+// A local output reads every layer: the ones from a shared cache are downloaded first, all at
+// once, rather than one by one as the writer reaches them, and kept in the layer cache (the next
+// build here finds them without the shared cache).
+Status fetch_shared_layers(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
+                           const SharedCache& shared) {
+  std::vector<oci::Descriptor> remote;
+  for (const auto& r : out.results)
+    for (const auto& l : r.layers)
+      if (l.shared) remote.push_back(l.blob);
+  if (remote.empty()) return {};
+  DE_TRY_CTX(shared.prefetch(remote), "downloading layers from the shared cache");
+  const LayerCache layer_cache(o.cache_root / "layers");
+  for (auto& r : out.results)
+    for (size_t k = 0; k < r.layers.size(); ++k) {
+      const auto& l = r.layers[k];
+      if (!l.shared) continue;
+      auto& image_layer = r.image.layers[r.base_layers + k];
+      auto kept = layer_cache.adopt(l.key, {.layer = image_layer,
+                                            .blob = l.blob,
+                                            .diff_id = l.diff_id,
+                                            .tar_size = l.tar_size});
+      if (!kept) {
+        log::debug("layer {}: not kept in the layer cache: {}", l.label, kept.error().to_string());
+        continue;
+      }
+      image_layer = kept->layer;  // the writer may hard-link it from there
+    }
+  return {};
+}
+
+// --cache-to: this build's layers and images added to each cache. A cache that cannot be written
+// is a warning: the image is written already.
+void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
+                         std::span<const SharedCacheRef> refs, const SharedCache& shared) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  SharedCacheIndex entries;
+  std::map<Digest, oci::LayerPtr> built;  // blob digest -> this build's layer
+  for (size_t i = 0; i < out.results.size(); ++i) {
+    const auto& r = out.results[i];
+    entries.merge(shared_cache_entries(r, out.inputs.platforms[i], now));
+    for (size_t k = 0; k < r.layers.size(); ++k)
+      built.emplace(r.layers[k].blob.digest, r.image.layers[r.base_layers + k]);
+  }
+  const LayerCache layer_cache(o.cache_root / "layers");
+  auto blob_layer = [&](const oci::Descriptor& blob) -> oci::LayerPtr {
+    if (auto it = built.find(blob.digest); it != built.end()) return it->second;
+    if (const auto* entry = [&]() -> const SharedLayerEntry* {
+          for (const auto& [key, l] : entries.layers)
+            if (l.blob.digest == blob.digest) return &l;
+          return nullptr;
+        }())
+      if (auto cached = layer_cache.blob(blob, entry->diff_id, entry->tar_size))
+        return cached->layer;
+    return nullptr;
+  };
+  const std::string& dest = out.inputs.destination;
+  for (const auto& ref : refs) {
+    SharedCacheWrite write{.ref = redact_reference(ref.text)};
+    std::vector<std::string> mount_from;
+    if (ref.registry) {
+      const std::string& domain = ref.reference->domain;
+      if (is_registry_ref(dest))
+        if (auto d = registry_ref(dest); d && d->domain == domain)
+          mount_from.push_back(d->repository);
+      for (auto& repo : shared.repositories_on(domain))
+        if (std::find(mount_from.begin(), mount_from.end(), repo) == mount_from.end())
+          mount_from.push_back(repo);
+    }
+    progress::emit(o.reporter, {.kind = progress::Kind::StageStart,
+                                .stage = "cache",
+                                .detail = "shared cache " + write.ref});
+    auto pushed = push_shared_cache(ref, entries, shared.index_of(ref), blob_layer,
+                                    std::move(mount_from), o.registry);
+    if (pushed) {
+      write.pushed = *pushed;
+      progress::emit(o.reporter,
+                     {.kind = progress::Kind::StageEnd,
+                      .stage = "cache",
+                      .detail = fmt::format("{}: {} image(s), {} layer(s); {} blob(s) uploaded "
+                                            "({}), {} mounted, {} already there",
+                                            write.ref, pushed->images, pushed->layers,
+                                            pushed->blobs_uploaded,
+                                            progress::human_bytes(pushed->bytes_uploaded),
+                                            pushed->blobs_mounted, pushed->blobs_skipped)});
+    } else {
+      write.error = pushed.error().to_string();
+      log::warn("cache {}: not written: {}", write.ref, write.error);
+      progress::emit(o.reporter, {.kind = progress::Kind::StageEnd,
+                                  .stage = "cache",
+                                  .detail = write.ref + ": not written"});
+    }
+    out.cache_to.push_back(std::move(write));
+  }
 }
 
 std::vector<RecordedPackage> recorded_packages(const PlatformPackages& p) {
@@ -320,6 +421,10 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
   else
     log::debug("no cache lease: {}", taken.error().to_string());
   EnvironmentBuildResult out;
+  // The caches' references first: a malformed one is an error before any work.
+  std::vector<SharedCacheRef> cache_from, cache_to;
+  for (const auto& text : o.cache_from) cache_from.push_back(DE_TRY(SharedCacheRef::parse(text)));
+  for (const auto& text : o.cache_to) cache_to.push_back(DE_TRY(SharedCacheRef::parse(text)));
   out.inputs = DE_TRY(resolve_inputs(o.inputs));
   BuildInputs& in = out.inputs;
   for (const auto& w : in.warnings) log::warn("{}", w);
@@ -336,6 +441,12 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
 
   std::vector<std::vector<RecordedPackage>> recorded;
   for (const auto& p : per_platform) recorded.push_back(recorded_packages(p));
+  SharedCache shared;
+  if (!cache_from.empty()) {
+    say(o, "cache", fmt::format("reading {} shared cache(s)", cache_from.size()));
+    shared = SharedCache::load(cache_from, o.registry);
+    out.cache_from = shared.sources();
+  }
 
   // One image per platform: base, build.
   for (size_t i = 0; i < in.platforms.size(); ++i) {
@@ -370,6 +481,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
         .package_cache = o.cache_root / "pkgs",
         .layer_cache = o.cache_root / "layers",
         .fetcher = fetcher.get(),
+        .shared_cache = shared.empty() ? nullptr : &shared,
         .parallelism = std::max(1u, o.parallelism),
         .reporter = o.reporter,
     };
@@ -378,8 +490,11 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     for (const auto& w : built.warnings) log::warn("{}", w);
     out.results.push_back(std::move(built));
   }
-  DE_TRY(write_images(o, out));
+  if (!shared.empty() && !is_registry_ref(in.destination))
+    DE_TRY(fetch_shared_layers(o, out, shared));
+  DE_TRY(write_images(o, out, shared.empty() ? nullptr : &shared));
   record_builds(o, out, std::move(recorded));
+  if (!cache_to.empty()) write_shared_caches(o, out, cache_to, shared);
   return out;
 }
 

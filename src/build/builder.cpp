@@ -12,6 +12,7 @@
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/build/layer_cache.hpp"
+#include "docker_envs/build/shared_cache.hpp"
 #include "docker_envs/conda/installer.hpp"
 #include "docker_envs/conda/package_cache.hpp"
 #include "docker_envs/oci/mutate.hpp"
@@ -240,8 +241,11 @@ Result<std::vector<NameValue>> activation_exports(std::vector<InstallEntry> scri
 // both give the same bytes.
 Status assemble_image(const BuildRequest& r, const std::string& prefix,
                       const oci::Platform& platform, const detail::ImageMemo& memo,
-                      const std::vector<bool>& reused, BuildResult& result) {
+                      const std::vector<bool>& reused, const std::vector<bool>& shared,
+                      BuildResult& result) {
   const std::string& created = memo.created;
+  result.created = created;
+  result.activation = memo.activation;
   oci::Image image = r.base;
   image.index_platform.reset();  // a new image: an index lists it with its config's platform
   if (image.layers.empty()) image.config.set_platform(platform);
@@ -255,7 +259,7 @@ Status assemble_image(const BuildRequest& r, const std::string& prefix,
     std::uint64_t bytes = static_cast<std::uint64_t>(layer.cached.blob.size);
     (reused[i] ? result.bytes_reused : result.bytes_new) += bytes;
     result.layers.push_back({layer.label, layer.packages, layer.cached.blob, layer.cached.diff_id,
-                             layer.key, reused[i]});
+                             layer.key, layer.cached.tar_size, reused[i], shared[i]});
   }
   oci::ConfigEdit edit;
   std::string base_path = r.base.config.env_var("PATH").value_or(
@@ -302,7 +306,32 @@ struct LayerJob {
   Digest key;
   std::optional<CachedLayer> cached;
   bool reused = false;
+  bool shared = false;
 };
+
+// The memo a shared cache holds for `key`, each layer from the local layer cache when it has the
+// blob, else from the shared cache; nullopt when it holds none. `shared[i]`: layer i is remote.
+std::optional<detail::ImageMemo> shared_memo(const SharedCache& caches, const LayerCache& cache,
+                                             const Digest& key, std::vector<bool>& shared,
+                                             std::string& from) {
+  const SharedImageEntry* entry = caches.image(key, &from);
+  if (!entry) return std::nullopt;
+  detail::ImageMemo memo{.created = entry->created,
+                         .layers = {},
+                         .activation = entry->activation,
+                         .warnings = entry->warnings};
+  shared.clear();
+  for (const auto& l : entry->layers) {
+    const SharedLayerEntry* blob = caches.layer_entry(l.key);
+    if (!blob) return std::nullopt;
+    auto cached = cache.blob(blob->blob, blob->diff_id, blob->tar_size);
+    shared.push_back(!cached);
+    if (!cached) cached = caches.layer(l.key);
+    if (!cached) return std::nullopt;
+    memo.layers.push_back({l.label, l.packages, l.key, std::move(*cached)});
+  }
+  return memo;
+}
 
 }  // namespace
 
@@ -353,10 +382,22 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       DE_TRY_CTX(detail::compute_image_memo_key(r, added_files, hash_added), "image files");
   result.image_memo = {.key = memo_key.key, .why_not = memo_key.why_not};
   if (memo_key.key) {
-    if (auto memo = DE_TRY(memos.find(*memo_key.key))) {
+    auto memo = DE_TRY(memos.find(*memo_key.key));
+    std::vector<bool> shared(memo ? memo->layers.size() : 0, false);
+    std::string from = "local";
+    if (memo) {
       log::debug("image memo {}: hit, {} layer(s) from the layer cache, nothing planned",
                  memo_key.key->hex(), memo->layers.size());
+    } else if (r.shared_cache) {
+      memo = shared_memo(*r.shared_cache, cache, *memo_key.key, shared, from);
+      if (memo)
+        log::debug("image memo {}: hit in the shared cache {}, {} of {} layer(s) from there",
+                   memo_key.key->hex(), from, std::count(shared.begin(), shared.end(), true),
+                   memo->layers.size());
+    }
+    if (memo) {
       result.image_memo.hit = true;
+      result.image_memo.from = from;
       result.warnings = memo->warnings;
       report({.kind = Kind::StageStart,
               .stage = "layers",
@@ -373,7 +414,13 @@ Result<BuildResult> build_image(const BuildRequest& r) {
               .detail = fmt::format("{} layer(s): all reused (image memo, nothing planned)",
                                     memo->layers.size())});
       DE_TRY(assemble_image(r, prefix, platform, *memo,
-                            std::vector<bool>(memo->layers.size(), true), result));
+                            std::vector<bool>(memo->layers.size(), true), shared, result));
+      // A shared hit is kept locally too: the next build here is a local hit once the blobs are
+      // in the layer cache (until then a local miss, found in the shared cache again).
+      if (from != "local")
+        if (auto put = memos.put(*memo_key.key, *memo); !put)
+          log::debug("image memo {}: not written: {}", memo_key.key->hex(),
+                     put.error().to_string());
       return result;
     }
     log::debug("image memo {}: miss, planning {} package(s)", memo_key.key->hex(),
@@ -575,6 +622,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     job.key =
         DE_TRY_CTX(layer_key(job.entries, options_for(job), content_id), "layer " + job.label);
     job.cached = DE_TRY(cache.find(job.key));
+    if (!job.cached && r.shared_cache) {
+      job.cached = r.shared_cache->layer(job.key);
+      job.shared = job.cached.has_value();
+    }
     return {};
   });
   DE_TRY(keyed);
@@ -586,7 +637,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       report({.kind = Kind::TaskEnd,
               .stage = "layers",
               .task = job.label,
-              .detail = "reused",
+              .detail = job.shared ? "reused (shared cache)" : "reused",
               .bytes = static_cast<std::uint64_t>(job.cached->blob.size)});
     } else {
       missing.push_back(i);
@@ -622,14 +673,15 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                                 jobs.size() - missing.size(), missing.size(),
                                 progress::human_bytes(new_bytes))});
   detail::ImageMemo memo{.created = created};
-  std::vector<bool> reused;
+  std::vector<bool> reused, shared;
   for (auto& job : jobs) {
     memo.layers.push_back({job.label, job.packages, job.key, *job.cached});
     reused.push_back(job.reused);
+    shared.push_back(job.shared);
   }
   memo.activation = DE_TRY(activation_exports(std::move(activation), prefix, result.warnings));
   memo.warnings = result.warnings;
-  DE_TRY(assemble_image(r, prefix, platform, memo, reused, result));
+  DE_TRY(assemble_image(r, prefix, platform, memo, reused, shared, result));
   // Written last, after every blob it names is in the layer cache. A memo that cannot be written
   // costs the next build its shortcut, not this one its image.
   if (memo_key.key)

@@ -123,14 +123,39 @@ Result<CachedLayer> LayerCache::put(const Digest& key, const oci::Layer& layer,
   } else if (compression == Compression::None) {
     c.tar_size = static_cast<std::uint64_t>(written.blob.size);
   }
+  return record(key, std::move(c));
+}
+
+Result<CachedLayer> LayerCache::adopt(const Digest& key, const CachedLayer& layer) const {
+  fs::path blobs = root_ / "blobs/sha256";
+  std::error_code ec;
+  fs::create_directories(blobs, ec);
+  if (ec) return fail(Code::Io, "creating the layer cache {}: {}", root_.string(), ec.message());
+  if (auto here = blob(layer.blob, layer.diff_id, layer.tar_size); !here) {
+    auto out = DE_TRY(AtomicFileWriter::create(blobs / "incoming"));
+    DE_TRY(out->set_permissions(fs::perms::owner_read | fs::perms::group_read |
+                                fs::perms::others_read));
+    auto in = DE_TRY(layer.layer->open_blob());  // verified against the descriptor as it is read
+    DE_TRY(copy(*in, *out));
+    DE_TRY(out->commit_as(blobs / layer.blob.digest.hex()));
+  }
+  auto use = EntryUse::begin(root_, layer.blob.digest.hex());
+  return record(key, layer);
+}
+
+Result<CachedLayer> LayerCache::record(const Digest& key, CachedLayer c) const {
+  fs::path keys = root_ / "keys";
+  std::error_code ec;
+  fs::create_directories(keys, ec);
+  if (ec) return fail(Code::Io, "creating the layer cache {}: {}", root_.string(), ec.message());
   nlohmann::json doc = {{"digest", c.blob.digest.to_string()},
                         {"size", c.blob.size},
                         {"media_type", c.blob.media_type},
                         {"diff_id", c.diff_id.to_string()},
                         {"tar_size", c.tar_size}};
   DE_TRY(write_file_atomic(keys / (key.hex() + ".json"), doc.dump()));
-  c.layer = oci::blob_file_layer(c.blob, c.diff_id, blobs / c.blob.digest.hex(), "the layer cache",
-                                 oci::BlobFileUse::MayLink);
+  c.layer = oci::blob_file_layer(c.blob, c.diff_id, root_ / "blobs/sha256" / c.blob.digest.hex(),
+                                 "the layer cache", oci::BlobFileUse::MayLink);
   return c;
 }
 

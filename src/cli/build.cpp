@@ -22,6 +22,7 @@
 #include "cli/registry_ref.hpp"
 #include "cli/solve_options.hpp"
 #include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
 #include "docker_envs/build/inputs.hpp"
 
 namespace de::cli {
@@ -45,6 +46,7 @@ struct BuildFlags {
   std::vector<std::string> platforms, env, labels, files;
   std::size_t max_layers = 0;
   std::string cache_dir;
+  std::vector<std::string> cache_from, cache_to;
   LockSelectionFlags lock;  // -e/--environment, --category
   std::string lock_file, from_prefix;
   bool locked = false, dry_run = false, offline = false;
@@ -64,7 +66,8 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                       {"digest", l.blob.digest.to_string()},
                       {"size", l.blob.size},
                       {"diff_id", l.diff_id.to_string()},
-                      {"reused", l.reused}});
+                      {"reused", l.reused},
+                      {"shared_cache", l.shared}});
   return nlohmann::json{{"platform", out.inputs.platforms[i]},
                         {"image_platform", built.image.config.platform().to_string()},
                         {"manifest_digest", out.manifests[i].to_string()},
@@ -79,6 +82,8 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                         {"warnings", built.warnings},
                         {"image_memo",
                          {{"hit", built.image_memo.hit},
+                          {"from", built.image_memo.hit ? nlohmann::json(built.image_memo.from)
+                                                        : nlohmann::json(nullptr)},
                           {"key", built.image_memo.key
                                       ? nlohmann::json(built.image_memo.key->to_string())
                                       : nlohmann::json(nullptr)},
@@ -108,6 +113,28 @@ void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,
         {"blobs_skipped", pushed->blobs_skipped},   {"blobs_mounted", pushed->blobs_mounted},
         {"bytes_uploaded", pushed->bytes_uploaded}, {"bytes_skipped", pushed->bytes_skipped},
         {"bytes_mounted", pushed->bytes_mounted}};
+  nlohmann::json from = nlohmann::json::array(), to = nlohmann::json::array();
+  for (const auto& c : out.cache_from)
+    from.push_back({{"ref", redact_reference(c.ref.text)},
+                    {"manifest_digest",
+                     c.manifest ? nlohmann::json(c.manifest->to_string()) : nlohmann::json(nullptr)},
+                    {"images", c.images},
+                    {"layers", c.layers},
+                    {"error", c.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.error)}});
+  for (const auto& c : out.cache_to) {
+    nlohmann::json o{{"ref", c.ref},
+                     {"error", c.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.error)}};
+    if (const auto& p = c.pushed)
+      o.update({{"manifest_digest", p->manifest.to_string()},
+                {"images", p->images},
+                {"layers", p->layers},
+                {"blobs_uploaded", p->blobs_uploaded},
+                {"blobs_mounted", p->blobs_mounted},
+                {"blobs_skipped", p->blobs_skipped},
+                {"bytes_uploaded", p->bytes_uploaded}});
+    to.push_back(std::move(o));
+  }
+  json["shared_cache"] = {{"from", from}, {"to", to}};
   std::fputs((json.dump(2) + "\n").c_str(), stdout);
 }
 
@@ -254,13 +281,20 @@ Status run(const BuildFlags& f, const Globals& globals) {
         return build::SolveSetup{std::move(request.request), std::move(request.spec)};
       },
       .created_by = "docker-envs build",
-      .registry = [&f] { return registry_options(f.registry); },
+      // Registry blobs (base images, shared caches) under the same root as everything else.
+      .registry = [&f]() -> Result<registry::RegistryOptions> {
+        auto registry = DE_TRY(registry_options(f.registry));
+        registry.cache_dir = cache_root(f);
+        return registry;
+      },
       .cache_root = cache_root(f),
       .parallelism = static_cast<unsigned>(std::max(1, f.registry.parallel)),
       .source_date_epoch = globals.source_date_epoch,
       .make_fetcher = {},
       .getenv = process_env(),
       .reporter = display.reporter(),
+      .cache_from = f.cache_from,
+      .cache_to = f.cache_to,
   };
   if (f.dry_run) {
     print_plan(DE_TRY(build::plan_build(options)), f.registry.json);
@@ -326,6 +360,12 @@ void add_build(CLI::App& parent, CommandTable& commands) {
       ->check(CLI::IsMember({"gzip", "zstd", "none"}));
   sub->add_option("--cache-dir", f->cache_dir,
                   "Cache root: DIR/pkgs and DIR/layers (default $XDG_CACHE_HOME/docker-envs)");
+  sub->add_option("--cache-from", f->cache_from,
+                  "Shared build cache to reuse layers and whole images from: docker://REF or "
+                  "oci:DIR[:TAG] (repeatable; one out of reach is a warning)");
+  sub->add_option("--cache-to", f->cache_to,
+                  "Shared build cache to add this build's layers and image to: docker://REF or "
+                  "oci:DIR[:TAG] (repeatable; uploads only what the registry lacks)");
   add_lock_selection_flags(sub, f->lock);
   sub->add_option(
       "--lock", f->lock_file,

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "docker_envs/oci/image_ref.hpp"
@@ -21,6 +22,42 @@ struct BlobSource {
 
 BlobSource directory_blobs(const std::filesystem::path& dir);
 BlobSource archive_blobs(std::shared_ptr<const ArchiveFile> archive);
+
+// The annotation an index.json entry is named by, and an entry's name ("" when it has none).
+inline constexpr std::string_view kRefNameAnnotation = "org.opencontainers.image.ref.name";
+std::string ref_name(const Descriptor& d);
+
+// Where the blob `digest` lives in the layout directory `dir` (blobs/sha256/<hex>: only a parsed
+// digest makes the name, so it never leaves blobs/).
+std::filesystem::path layout_blob_path(const std::filesystem::path& dir, const Digest& digest);
+
+// Manifests, indexes and image configs are small: a blob claiming more is refused unread.
+inline constexpr std::uint64_t kMaxLayoutDocument = 8 << 20;
+
+// The bytes of the (small) blob `d`, verified against its digest and size; `what` ("manifest",
+// "config") names it in errors, and one larger than `limit` is refused unread.
+Result<std::string> read_layout_blob(const BlobSource& blobs, const Descriptor& d,
+                                     std::string_view what,
+                                     std::uint64_t limit = kMaxLayoutDocument);
+
+// Whether the blobs directory `blobs_dir` (DIR/blobs/sha256) holds the blob `digest` with `size`
+// bytes (a file of another size is the remains of a damaged copy, written again).
+bool has_layout_blob(const std::filesystem::path& blobs_dir, const Digest& digest,
+                     std::uint64_t size);
+// Writes `bytes` as the blob `digest` into `blobs_dir` (temp file, then rename) unless it is there.
+Status put_layout_blob(const std::filesystem::path& blobs_dir, const Digest& digest,
+                       std::string_view bytes);
+
+// Writes blobs into a layout's blobs/sha256 directory and returns the descriptor of the manifest
+// (or index) that index.json is to name.
+using WriteLayoutBlobs = std::function<Result<Descriptor>(const std::filesystem::path& blobs_dir)>;
+
+// The one writer of a layout directory's index.json: `dir` is created with its oci-layout file when
+// absent (and removed again when the write fails); an existing layout keeps its blobs and its other
+// entries. `write_blobs` runs first, then index.json is replaced atomically with the entry named
+// `tag` (the unnamed entry when `tag` is empty) pointing at the descriptor it returned.
+Status update_layout_directory(const std::filesystem::path& dir, std::string_view tag,
+                               const WriteLayoutBlobs& write_blobs);
 
 // Reads the image that `selector` (an org.opencontainers.image.ref.name, or empty for the only
 // one) names in `index_json`, descending through nested indexes by platform.

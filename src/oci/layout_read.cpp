@@ -7,32 +7,15 @@
 namespace de::oci {
 namespace {
 
-constexpr std::string_view kRefName = "org.opencontainers.image.ref.name";
-constexpr size_t kMaxDocument = 8 << 20;  // manifests and configs are small; refuse giants
 constexpr int kMaxIndexDepth = 8;
-
-Result<std::string> read_blob(const BlobSource& blobs, const Descriptor& d, std::string_view what) {
-  if (d.size > static_cast<std::int64_t>(kMaxDocument))
-    return fail(Code::Corruption, "{} {} claims {} bytes, more than a {} can be", what,
-                d.digest.to_string(), d.size, what);
-  auto raw = DE_TRY_CTX(blobs.open(d.digest), fmt::format("{} {}", what, d.digest.to_string()));
-  VerifyingReader in(std::move(raw), d.digest, static_cast<std::uint64_t>(d.size),
-                     fmt::format("{} {}", what, d.digest.to_string()));
-  return read_all(in, kMaxDocument);
-}
 
 Platform wanted_platform(const ReadOptions& options) {
   if (options.platform) return *options.platform;
   return Platform{.os = "linux", .architecture = "amd64"};
 }
 
-std::string ref_name(const Descriptor& d) {
-  auto it = d.annotations.find(std::string(kRefName));
-  return it == d.annotations.end() ? std::string() : it->second;
-}
-
 Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
-  std::string body = DE_TRY(read_blob(blobs, desc, "manifest"));
+  std::string body = DE_TRY(read_layout_blob(blobs, desc, "manifest"));
   Manifest m = DE_TRY_CTX(Manifest::parse(body), "manifest " + desc.digest.to_string());
   // As a registry pull does: an artifact (or a manifest whose config is mislabelled, say as a
   // layer) is not a container image.
@@ -42,7 +25,7 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
                 "manifest {}: the config has media type '{}', not an image config (not a "
                 "container image)",
                 desc.digest.to_string(), m.config.media_type);
-  std::string config_bytes = DE_TRY(read_blob(blobs, m.config, "config"));
+  std::string config_bytes = DE_TRY(read_layout_blob(blobs, m.config, "config"));
   Image image;
   image.config =
       DE_TRY_CTX(ImageConfig::parse(config_bytes), "config " + m.config.digest.to_string());
@@ -70,7 +53,7 @@ Result<Image> read_manifest(const BlobSource& blobs, const Descriptor& desc) {
 Result<bool> names_manifest(const BlobSource& blobs, const Descriptor& desc) {
   std::string mt = desc.media_type;
   if (mt.empty()) {
-    std::string body = DE_TRY(read_blob(blobs, desc, "manifest"));
+    std::string body = DE_TRY(read_layout_blob(blobs, desc, "manifest"));
     mt = DE_TRY(sniff_manifest_media_type(body));
   }
   if (media_type::is_manifest(mt)) return true;
@@ -86,7 +69,7 @@ Result<Image> resolve(const BlobSource& blobs, const Descriptor& desc, const Rea
                       int depth) {
   if (depth > kMaxIndexDepth) return fail(Code::Corruption, "indexes nested too deeply");
   if (DE_TRY(names_manifest(blobs, desc))) return read_manifest(blobs, desc);
-  std::string body = DE_TRY(read_blob(blobs, desc, "index"));
+  std::string body = DE_TRY(read_layout_blob(blobs, desc, "index"));
   Index index = DE_TRY_CTX(Index::parse(body), "index " + desc.digest.to_string());
   Platform want = wanted_platform(options);
   std::vector<std::string> seen;
@@ -105,10 +88,30 @@ Result<Image> resolve(const BlobSource& blobs, const Descriptor& desc, const Rea
 
 }  // namespace
 
+std::string ref_name(const Descriptor& d) {
+  auto it = d.annotations.find(std::string(kRefNameAnnotation));
+  return it == d.annotations.end() ? std::string() : it->second;
+}
+
+std::filesystem::path layout_blob_path(const std::filesystem::path& dir, const Digest& digest) {
+  return dir / "blobs" / "sha256" / digest.hex();
+}
+
+Result<std::string> read_layout_blob(const BlobSource& blobs, const Descriptor& d,
+                                     std::string_view what, std::uint64_t limit) {
+  if (d.size < 0 || static_cast<std::uint64_t>(d.size) > limit)
+    return fail(Code::Corruption, "{} {} claims {} bytes, more than a {} can be", what,
+                d.digest.to_string(), d.size, what);
+  auto raw = DE_TRY_CTX(blobs.open(d.digest), fmt::format("{} {}", what, d.digest.to_string()));
+  VerifyingReader in(std::move(raw), d.digest, static_cast<std::uint64_t>(d.size),
+                     fmt::format("{} {}", what, d.digest.to_string()));
+  return read_all(in, limit);
+}
+
 BlobSource directory_blobs(const std::filesystem::path& dir) {
   return BlobSource{.open = [dir](const Digest& d) -> Result<std::unique_ptr<Reader>> {
                       return std::unique_ptr<Reader>(
-                          DE_TRY(FileReader::open(dir / "blobs" / "sha256" / d.hex())));
+                          DE_TRY(FileReader::open(layout_blob_path(dir, d))));
                     },
                     .origin = dir.string()};
 }
@@ -183,7 +186,7 @@ Status collect(const BlobSource& blobs, const Descriptor& desc, std::vector<Dige
     out.images.push_back(std::move(image));
     return {};
   }
-  std::string body = DE_TRY(read_blob(blobs, desc, "index"));
+  std::string body = DE_TRY(read_layout_blob(blobs, desc, "index"));
   Index index = DE_TRY_CTX(Index::parse(body), "index " + desc.digest.to_string());
   out.index = true;
   path.push_back(desc.digest);
@@ -203,7 +206,7 @@ constexpr std::uint64_t kMaxOtherBlobs = 64 << 20;
 // more than kMaxOtherBlobs (the index is then derived when written, without the entry).
 bool add_other_entry(const BlobSource& blobs, const Descriptor& entry, SourceIndex& source,
                      std::uint64_t& total) {
-  auto body = read_blob(blobs, entry, "manifest");
+  auto body = read_layout_blob(blobs, entry, "manifest");
   if (!body) return false;
   auto m = Manifest::parse(*body);
   if (!m) return false;
@@ -213,8 +216,9 @@ bool add_other_entry(const BlobSource& blobs, const Descriptor& entry, SourceInd
   source.other_blobs[entry.digest] = std::move(*body);
   for (auto& d : parts) {
     total += static_cast<std::uint64_t>(std::max<std::int64_t>(d.size, 0));
-    if (total > kMaxOtherBlobs || d.size > static_cast<std::int64_t>(kMaxDocument)) return false;
-    auto bytes = read_blob(blobs, d, "blob");
+    if (total > kMaxOtherBlobs || d.size > static_cast<std::int64_t>(kMaxLayoutDocument))
+      return false;
+    auto bytes = read_layout_blob(blobs, d, "blob");
     if (!bytes) return false;
     source.other_blobs[d.digest] = std::move(*bytes);
   }
@@ -224,7 +228,7 @@ bool add_other_entry(const BlobSource& blobs, const Descriptor& entry, SourceInd
 // The index `desc` names as a SourceIndex, when it lists the images `set` holds directly (not
 // through a nested index): writing them unedited then keeps its bytes and digest.
 std::shared_ptr<const SourceIndex> source_index(const BlobSource& blobs, const Descriptor& desc) {
-  auto body = read_blob(blobs, desc, "index");
+  auto body = read_layout_blob(blobs, desc, "index");
   if (!body) return nullptr;
   std::string media_type = desc.media_type;
   if (media_type.empty()) {

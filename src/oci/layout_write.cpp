@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kRefName = "org.opencontainers.image.ref.name";
 constexpr std::string_view kLayoutFile = R"({"imageLayoutVersion":"1.0.0"})";
 
 // Where a layout's blobs go.
@@ -33,9 +32,7 @@ class DirectorySink final : public BlobSink {
   explicit DirectorySink(fs::path blobs) : blobs_(std::move(blobs)) {}
 
   Status put(const Digest& digest, std::string_view bytes) override {
-    fs::path path = blobs_ / digest.hex();
-    if (exists(path)) return {};
-    return write_file_atomic(path, bytes);
+    return put_layout_blob(blobs_, digest, bytes);
   }
 
   Result<LayerBlob> put_layer(const Layer& layer, const ProduceOptions& options) override {
@@ -131,7 +128,7 @@ Result<std::pair<Descriptor, WriteResult>> write_blobs(const Image& image, BlobS
 }
 
 Descriptor named_entry(Descriptor manifest, std::string_view tag) {
-  if (!tag.empty()) manifest.annotations[std::string(kRefName)] = std::string(tag);
+  if (!tag.empty()) manifest.annotations[std::string(kRefNameAnnotation)] = std::string(tag);
   return manifest;
 }
 
@@ -181,44 +178,14 @@ using WriteTop = std::function<Result<std::pair<Descriptor, WriteResult>>(BlobSi
 
 Result<WriteResult> write_directory(const fs::path& dir, std::string_view tag,
                                     const WriteTop& write_top) {
-  std::error_code ec;
-  bool existed = fs::exists(dir, ec);
-  Index index{.media_type = std::string(media_type::kOciIndex)};
-  if (existed) {
-    if (!fs::is_directory(dir, ec))
-      return fail(Code::InvalidArgument, "{} exists and is not a directory", dir.string());
-    if (fs::exists(dir / "index.json", ec)) {
-      if (!fs::exists(dir / "oci-layout", ec))
-        return fail(Code::InvalidArgument, "{} has an index.json but no oci-layout file",
-                    dir.string());
-      std::string existing = DE_TRY(read_file(dir / "index.json"));
-      index = DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
-    } else if (!fs::is_empty(dir, ec) && !only_unfinished_layout(dir)) {
-      return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
-                  dir.string());
-    }
-  }
-  // A directory this write creates is removed again if the write fails or is interrupted.
-  std::optional<NewDirectory> created;
-  if (!existed) created = DE_TRY(NewDirectory::create(dir));
-  fs::create_directories(dir / "blobs" / "sha256", ec);
-  if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
-
-  DirectorySink sink(dir / "blobs" / "sha256");
-  auto [manifest, result] = DE_TRY_CTX(write_top(sink), "writing " + dir.string());
-
-  // A name points at one image: writing it replaces the entry of the same name, and an unnamed
-  // write replaces the unnamed entry, so `oci:DIR` keeps meaning the image last written there.
-  std::erase_if(index.manifests, [&](const Descriptor& d) {
-    auto it = d.annotations.find(std::string(kRefName));
-    std::string name = it == d.annotations.end() ? "" : it->second;
-    return name == tag;
-  });
-  index.manifests.push_back(named_entry(manifest, tag));
-  index.media_type = media_type::kOciIndex;
-  DE_TRY(write_file_atomic(dir / "oci-layout", kLayoutFile));
-  DE_TRY(write_file_atomic(dir / "index.json", index.to_json()));
-  if (created) created->keep();
+  WriteResult result;
+  auto write_blobs = [&](const fs::path& blobs) -> Result<Descriptor> {
+    DirectorySink sink(blobs);
+    auto [manifest, written] = DE_TRY(write_top(sink));
+    result = std::move(written);
+    return manifest;
+  };
+  DE_TRY(update_layout_directory(dir, tag, write_blobs));
   return result;
 }
 
@@ -271,6 +238,56 @@ Result<std::pair<Descriptor, WriteResult>> write_index_blobs(std::span<const Ima
 }
 
 }  // namespace
+
+bool has_layout_blob(const fs::path& blobs_dir, const Digest& digest, std::uint64_t size) {
+  std::error_code ec;
+  auto found = fs::file_size(blobs_dir / digest.hex(), ec);
+  return !ec && found == size;
+}
+
+Status put_layout_blob(const fs::path& blobs_dir, const Digest& digest, std::string_view bytes) {
+  if (has_layout_blob(blobs_dir, digest, bytes.size())) return {};
+  return write_file_atomic(blobs_dir / digest.hex(), bytes);
+}
+
+Status update_layout_directory(const fs::path& dir, std::string_view tag,
+                               const WriteLayoutBlobs& write_blobs) {
+  std::error_code ec;
+  bool existed = fs::exists(dir, ec);
+  Index index{.media_type = std::string(media_type::kOciIndex)};
+  if (existed) {
+    if (!fs::is_directory(dir, ec))
+      return fail(Code::InvalidArgument, "{} exists and is not a directory", dir.string());
+    if (fs::exists(dir / "index.json", ec)) {
+      if (!fs::exists(dir / "oci-layout", ec))
+        return fail(Code::InvalidArgument, "{} has an index.json but no oci-layout file",
+                    dir.string());
+      std::string existing = DE_TRY(read_file(dir / "index.json"));
+      index = DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
+    } else if (!fs::is_empty(dir, ec) && !only_unfinished_layout(dir)) {
+      return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
+                  dir.string());
+    }
+  }
+  // A directory this write creates is removed again if the write fails or is interrupted.
+  std::optional<NewDirectory> created;
+  if (!existed) created = DE_TRY(NewDirectory::create(dir));
+  fs::create_directories(dir / "blobs" / "sha256", ec);
+  if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+
+  Descriptor manifest =
+      DE_TRY_CTX(write_blobs(dir / "blobs" / "sha256"), "writing " + dir.string());
+
+  // A name points at one image: writing it replaces the entry of the same name, and an unnamed
+  // write replaces the unnamed entry, so `oci:DIR` keeps meaning the image last written there.
+  std::erase_if(index.manifests, [&](const Descriptor& d) { return ref_name(d) == tag; });
+  index.manifests.push_back(named_entry(manifest, tag));
+  index.media_type = media_type::kOciIndex;
+  DE_TRY(write_file_atomic(dir / "oci-layout", kLayoutFile));
+  DE_TRY(write_file_atomic(dir / "index.json", index.to_json()));
+  if (created) created->keep();
+  return {};
+}
 
 Result<WriteResult> write_oci_directory(const Image& image, const fs::path& dir,
                                         std::string_view tag, const WriteOptions& options) {

@@ -4,6 +4,7 @@
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
+#include "docker_envs/registry/artifact.hpp"
 #include "registry/blob_transfer.hpp"
 
 namespace de::registry {
@@ -222,6 +223,57 @@ Result<PullAllResult> pull_all(const Reference& ref, const RegistryOptions& opti
   result.bytes_downloaded = ctx->bytes_downloaded;
   result.bytes_cached = ctx->bytes_cached;
   return result;
+}
+
+Result<std::optional<PulledArtifact>> pull_artifact(const Reference& ref,
+                                                    const RegistryOptions& options,
+                                                    std::uint64_t max_config) {
+  auto ctx = std::make_shared<Context>(ref, options, /*push=*/false);
+  std::string context = "pulling " + ref.familiar();
+  DE_TRY_CTX(ctx->init_cache(), context);
+  auto session = ctx->client.new_session();
+  auto fetched = fetch_manifest(*ctx, *session, ref.identifier());
+  if (!fetched) {
+    if (fetched.error().code() == Code::NotFound) return std::optional<PulledArtifact>();
+    return std::unexpected(std::move(fetched).error().add_context(context));
+  }
+  if (!mt::is_manifest(fetched->media_type) || mt::is_docker(fetched->media_type))
+    return fail(Code::Unsupported, "{}: a {}, not an OCI artifact manifest", context,
+                fetched->media_type);
+  PulledArtifact out;
+  out.manifest = DE_TRY_CTX(oci::Manifest::parse(fetched->bytes), context);
+  if (out.manifest.config.media_type == mt::kOciConfig ||
+      out.manifest.config.media_type == mt::kDockerConfig)
+    return fail(Code::Unsupported, "{}: a container image (config {}), not an artifact", context,
+                out.manifest.config.media_type);
+  if (out.manifest.config.size < 0 ||
+      static_cast<std::uint64_t>(out.manifest.config.size) > max_config)
+    return fail(Code::Unsupported, "{}: its config is {} bytes, more than the {} accepted",
+                context, out.manifest.config.size, max_config);
+  DE_TRY_CTX(ensure_blob(*ctx, *session, out.manifest.config), context);
+  out.config = DE_TRY_CTX(read_file(ctx->cache.blob_path(out.manifest.config.digest), max_config),
+                          context);
+  out.manifest_digest = fetched->digest;
+  for (auto& blob : out.manifest.layers)
+    ctx->cache.remember_repository(ref.domain, ref.repository, blob.digest);
+  std::string origin = ref.familiar();
+  out.layer = [ctx, origin](const oci::Descriptor& blob, const Digest& diff_id) {
+    auto open = [ctx, blob]() -> Result<std::unique_ptr<Reader>> {
+      if (!ctx->cache.contains(blob.digest, blob.size)) {
+        auto s = ctx->client.new_session();
+        DE_TRY(ensure_blob(*ctx, *s, blob));
+      }
+      return std::unique_ptr<Reader>(DE_TRY(FileReader::open(ctx->cache.blob_path(blob.digest))));
+    };
+    return oci::stored_blob_layer(blob, diff_id, std::move(open), origin);
+  };
+  out.prefetch = [ctx](std::span<const oci::Descriptor> blobs) -> Status {
+    return for_each_with_session(*ctx, blobs.size(), ctx->options.parallel,
+                                 [&](http::Session& s, size_t i) {
+                                   return ensure_blob(*ctx, s, blobs[i]);
+                                 });
+  };
+  return std::optional<PulledArtifact>(std::move(out));
 }
 
 }  // namespace de::registry

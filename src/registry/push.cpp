@@ -8,6 +8,7 @@
 #include "docker_envs/oci/image_parts.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
+#include "docker_envs/registry/artifact.hpp"
 #include "registry/blob_transfer.hpp"
 
 namespace de::registry {
@@ -540,6 +541,44 @@ Result<PushResult> push_index(std::span<const oci::Image> images, const Referenc
   totals.media_type = media_type;
   totals.size = static_cast<std::int64_t>(bytes.size());
   return totals;
+}
+
+Result<PushResult> push_artifact(const ArtifactToPush& artifact, const Reference& ref,
+                                 const RegistryOptions& options, const PushOptions& push) {
+  std::string context = "pushing " + ref.familiar();
+  const auto& blobs = artifact.manifest.layers;
+  if (artifact.layers.size() != blobs.size())
+    return fail(Code::Internal, "{}: {} layers for {} blobs", context, artifact.layers.size(),
+                blobs.size());
+  if (Digest::of(artifact.config) != artifact.manifest.config.digest ||
+      static_cast<std::int64_t>(artifact.config.size()) != artifact.manifest.config.size)
+    return fail(Code::Internal, "{}: the config does not match its descriptor", context);
+  Context ctx(ref, options, /*push=*/true);
+  DE_TRY_CTX(ctx.init_cache(), context);
+  Pusher pusher(ctx, push);
+  DE_TRY_CTX(for_each_with_session(ctx, blobs.size(), ctx.options.parallel,
+                                   [&](http::Session& session, size_t i) {
+                                     const auto& layer = artifact.layers[i];
+                                     return pusher.put_blob(session, blobs[i],
+                                                            [&layer] { return layer->open_blob(); });
+                                   }),
+             context);
+  auto session = ctx.client.new_session();
+  std::string config = artifact.config;
+  DE_TRY_CTX(pusher.put_blob(*session, artifact.manifest.config,
+                             [config]() -> Result<std::unique_ptr<Reader>> {
+                               return std::unique_ptr<Reader>(
+                                   std::make_unique<StringReader>(config));
+                             }),
+             context + ": config");
+  std::string bytes = artifact.manifest.to_json();
+  DE_TRY_CTX(put_manifest(ctx, ref.identifier(), artifact.manifest.media_type, bytes), context);
+  PushResult result = finish(pusher);
+  result.manifest_digest = Digest::of(bytes);
+  result.media_type = artifact.manifest.media_type;
+  result.size = static_cast<std::int64_t>(bytes.size());
+  result.manifests.push_back(result.manifest_digest);
+  return result;
 }
 
 }  // namespace de::registry

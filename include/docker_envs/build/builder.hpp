@@ -45,6 +45,8 @@ struct WheelToInstall {
   bool direct_url = false;    // write direct_url.json (PEP 610): a path or URL requirement
 };
 
+class SharedCache;  // shared_cache.hpp
+
 struct BuildRequest {
   // The environment, in install order (dependencies first), each with its url and, when known,
   // sha256 / md5 / size (verified before extraction).
@@ -75,6 +77,9 @@ struct BuildRequest {
   std::filesystem::path package_cache;  // required
   std::filesystem::path layer_cache;    // required; also holds the installer's plans (plans/)
   conda::Fetcher* fetcher = nullptr;    // required
+  // --cache-from: asked for the whole image after the local memo, and for each layer the layer
+  // cache lacks, before the layer is produced (shared_cache.hpp). Optional.
+  const SharedCache* shared_cache = nullptr;
   unsigned parallelism = 2;
   // Stages "fetch" (a task per package: downloaded / cached / local), "plan" and "layers" (a task
   // per layer: built / reused); optional.
@@ -87,7 +92,9 @@ struct BuiltLayer {
   oci::Descriptor blob;
   Digest diff_id;
   Digest key;
+  std::uint64_t tar_size = 0;
   bool reused = false;
+  bool shared = false;  // reused from a shared cache (--cache-from), not the local layer cache
 };
 
 // Whether the build used the whole-image memo (docs/cache.md): its key, when the inputs have one,
@@ -95,6 +102,7 @@ struct BuiltLayer {
 struct ImageMemoUse {
   std::optional<Digest> key;
   bool hit = false;
+  std::string from;     // on a hit: "local", or the shared cache's reference
   std::string why_not;  // without a key: why ("package x-1-0 has no sha256")
 };
 
@@ -111,6 +119,10 @@ struct BuildResult {
   std::uint64_t bytes_downloaded = 0;
   std::size_t packages_local = 0;  // read in place from a local (file://) channel
   std::vector<std::string> warnings;
+  // What a shared cache keeps of the build (shared_cache_entries): the created time and the
+  // activation scripts' exports.
+  std::string created;
+  std::vector<NameValue> activation;
 };
 
 Result<BuildResult> build_image(const BuildRequest& request);

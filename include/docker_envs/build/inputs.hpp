@@ -25,6 +25,7 @@
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/build/build_record.hpp"
 #include "docker_envs/build/builder.hpp"
+#include "docker_envs/build/shared_cache.hpp"
 #include "docker_envs/build/image_spec.hpp"
 #include "docker_envs/conda/channel.hpp"
 #include "docker_envs/conda/environment_spec.hpp"
@@ -144,6 +145,17 @@ struct EnvironmentBuildOptions {
   // Stages "solve" (its summary: the packages), "fetch", "plan", "layers" (build_image), then
   // "write" or "push"; notes ("base image ... for linux-64", the lock check). Optional.
   progress::Reporter* reporter = nullptr;
+  // Shared build caches (shared_cache.hpp): docker://REF or oci:DIR[:TAG]. --cache-from ones are
+  // read before building (one that cannot be read is a warning); --cache-to ones get this build's
+  // layers and images added once the image is written (one that cannot be written is a warning).
+  std::vector<std::string> cache_from, cache_to;
+};
+
+// What became of one --cache-to cache.
+struct SharedCacheWrite {
+  std::string ref;               // as given (credentials redacted)
+  std::optional<SharedCachePush> pushed;
+  std::string error;             // why it was not written (a warning, not a failure)
 };
 
 struct EnvironmentBuildResult {
@@ -156,6 +168,8 @@ struct EnvironmentBuildResult {
   // Per platform: what changed since the last recorded build of the same environment
   // (build_record.hpp); nullopt for the first one (or when its record could not be read).
   std::vector<std::optional<BuildChanges>> changes;
+  std::vector<SharedCache::Source> cache_from;  // each --cache-from cache: read, or why not
+  std::vector<SharedCacheWrite> cache_to;
 };
 
 // resolve_inputs(), then per platform: its packages (the @EXPLICIT file's, the conda-lock's for

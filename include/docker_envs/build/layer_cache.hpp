@@ -71,8 +71,15 @@ class LayerCache {
   // Produces `layer` with `compression` into the cache under `key` and returns the cached layer.
   Result<CachedLayer> put(const Digest& key, const oci::Layer& layer,
                           Compression compression) const;
+  // Keeps a layer that was made elsewhere (a shared cache's) under `key`: its blob copied in
+  // (verified as it is read; nothing copied when the cache has it), then the key. Returns the
+  // cached layer.
+  Result<CachedLayer> adopt(const Digest& key, const CachedLayer& layer) const;
 
  private:
+  // Writes keys/<key>.json for the blob of `layer`, which is in the cache; returns it as cached.
+  Result<CachedLayer> record(const Digest& key, CachedLayer layer) const;
+
   std::filesystem::path root_;
 };
 

@@ -1,0 +1,161 @@
+// The shared build cache (`build --cache-from REF`, `--cache-to REF`; docs/cache.md#the-shared-
+// build-cache): what builds made, kept in a registry as an OCI artifact so that every machine that
+// builds the same environments can use it.
+//
+// The artifact is an OCI image manifest with artifactType kSharedCacheArtifactType whose config
+// (kSharedCacheConfigType, the JSON of SharedCacheIndex) maps
+//   - each layer key (layer_cache.hpp: a hash of exactly what a layer's bytes depend on) to its
+//     blob descriptor, diffID and tar size, and
+//   - each whole-image key (the image memo's, docs/cache.md#the-whole-image-memo) to what a build
+//     needs to finish without the packages: the layers (label, packages, layer key), the created
+//     time, the activation scripts' exports, the warnings, the platform;
+// and whose layers are those blobs (by digest), so that the registry keeps them alive. Pushing
+// adds to what the tag holds and uploads only the blobs the registry lacks.
+//
+// What the cache says is trusted as the repository it lives in is: a blob is verified against the
+// digest and diffID the cache names, not against the packages. A cache that cannot be read (an
+// unreachable registry, no such tag, a damaged config, another format) is a warning: the build
+// runs without it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "docker_envs/base/digest.hpp"
+#include "docker_envs/base/error.hpp"
+#include "docker_envs/build/builder.hpp"
+#include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/build/layer_cache.hpp"
+#include "docker_envs/oci/image.hpp"
+#include "docker_envs/registry/client.hpp"
+
+namespace de::build {
+
+inline constexpr std::string_view kSharedCacheArtifactType =
+    "application/vnd.docker-envs.build-cache.v1";
+inline constexpr std::string_view kSharedCacheConfigType =
+    "application/vnd.docker-envs.build-cache.config.v1+json";
+inline constexpr std::string_view kSharedCacheFormat = "docker-envs build cache 1";
+// How much one cache keeps: the most recently written images, and their layers plus the most
+// recently written others up to kSharedCacheMaxLayers (older entries are dropped on push).
+inline constexpr std::size_t kSharedCacheMaxImages = 256;
+inline constexpr std::size_t kSharedCacheMaxLayers = 8192;
+
+struct SharedLayerEntry {
+  oci::Descriptor blob;  // a layer media type, digest, size
+  Digest diff_id;
+  std::uint64_t tar_size = 0;
+  std::int64_t written = 0;  // Unix seconds of the push that added it (for trimming)
+};
+
+struct SharedImageLayer {
+  std::string label;
+  std::vector<std::string> packages;  // dist names; empty for the environment-wide layer
+  Digest key;                         // a key of SharedCacheIndex::layers
+};
+
+struct SharedImageEntry {
+  std::string platform;  // conda platform ("linux-64"), informative (the key covers it)
+  std::string created;   // RFC 3339
+  std::vector<SharedImageLayer> layers;
+  std::vector<NameValue> activation;
+  std::vector<std::string> warnings;
+  std::int64_t written = 0;
+};
+
+// The artifact's config.
+struct SharedCacheIndex {
+  std::map<Digest, SharedLayerEntry> layers;  // by layer key
+  std::map<Digest, SharedImageEntry> images;  // by whole-image key
+
+  std::string encode() const;
+  // Refuses (Corruption, naming what is wrong) what is not this format: another format version,
+  // a layer entry that is not a layer blob, an image naming a layer key the index lacks.
+  static Result<SharedCacheIndex> decode(std::string_view text);
+  // Adds `newer`'s entries (replacing those with the same keys), then keeps what the limits above
+  // allow.
+  void merge(const SharedCacheIndex& newer);
+  // Every blob the layers name, once each, by digest.
+  std::vector<oci::Descriptor> blobs() const;
+};
+
+// The entries one build contributes: its layers by key, and its image by its whole-image key
+// (none when it had no key).
+SharedCacheIndex shared_cache_entries(const BuildResult& result, std::string_view platform,
+                                      std::int64_t now);
+
+// Where a cache lives: docker://REF (a registry tag) or oci:DIR[:TAG] (an OCI layout, tag
+// "latest" by default).
+struct SharedCacheRef {
+  std::string text;  // as given
+  bool registry = false;
+  std::optional<registry::Reference> reference;
+  std::string dir, tag;  // oci:
+  static Result<SharedCacheRef> parse(std::string_view text);
+};
+
+// The caches of --cache-from, read once before a build and asked by build_image.
+class SharedCache {
+ public:
+  struct Source {
+    SharedCacheRef ref;
+    std::optional<Digest> manifest;  // when read
+    std::size_t images = 0, layers = 0;
+    std::string error;               // why it is not used (empty when it is)
+  };
+  using RegistryOptionsFn = std::function<Result<registry::RegistryOptions>()>;
+
+  SharedCache();
+  ~SharedCache();
+  SharedCache(SharedCache&&) noexcept;
+  SharedCache& operator=(SharedCache&&) noexcept;
+
+  // Reads each cache; one that cannot be read is a Source with an error (and a warning in the
+  // log), never a failure.
+  static SharedCache load(std::span<const SharedCacheRef> refs, const RegistryOptionsFn& registry);
+
+  const std::vector<Source>& sources() const;
+  bool empty() const;
+  // The index read from `ref` (for --cache-to of the same tag), when it was read.
+  const SharedCacheIndex* index_of(const SharedCacheRef& ref) const;
+  // A layer by layer key, opened from the cache that holds it (downloaded and verified when first
+  // read), or nullopt.
+  std::optional<CachedLayer> layer(const Digest& key) const;
+  // The entry of a whole-image key and the cache it came from, or nullptr.
+  const SharedImageEntry* image(const Digest& key, std::string* from = nullptr) const;
+  // The layer entry of a key (descriptor, diffID), or nullptr.
+  const SharedLayerEntry* layer_entry(const Digest& key) const;
+  // Downloads these blobs now, in parallel, from the caches that hold them (a local output is
+  // about to read them all).
+  Status prefetch(std::span<const oci::Descriptor> blobs) const;
+  // The repositories of the registry `domain` the caches live in (a push there mounts from them).
+  std::vector<std::string> repositories_on(std::string_view domain) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// --cache-to: adds `entries` to the cache at `ref` (its current index read first, or taken from
+// `known` when --cache-from read the same tag) and pushes it, mounting blobs from `mount_from`
+// (repositories of the same registry) where the registry lacks them. `blob_layer` gives the bytes
+// of a blob this machine has (this build's layers, the layer cache), or nullptr.
+struct SharedCachePush {
+  Digest manifest;
+  std::size_t images = 0, layers = 0;
+  std::uint64_t bytes_uploaded = 0;
+  int blobs_uploaded = 0, blobs_skipped = 0, blobs_mounted = 0;
+};
+Result<SharedCachePush> push_shared_cache(
+    const SharedCacheRef& ref, const SharedCacheIndex& entries, const SharedCacheIndex* known,
+    const std::function<oci::LayerPtr(const oci::Descriptor&)>& blob_layer,
+    std::vector<std::string> mount_from, const SharedCache::RegistryOptionsFn& registry);
+
+}  // namespace de::build

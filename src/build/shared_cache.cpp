@@ -1,0 +1,416 @@
+#include "docker_envs/build/shared_cache.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "docker_envs/base/log.hpp"
+#include "docker_envs/base/redact.hpp"
+#include "docker_envs/build/builder.hpp"
+#include "docker_envs/oci/image_ref.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
+#include "docker_envs/oci/layout_artifact.hpp"
+#include "docker_envs/oci/media_types.hpp"
+#include "docker_envs/registry/artifact.hpp"
+
+namespace de::build {
+
+namespace {
+
+using json = nlohmann::json;
+namespace mt = oci::media_type;
+constexpr std::string_view kRegistryPrefix = "docker://";
+constexpr std::string_view kOciPrefix = "oci:";
+
+Result<Digest> digest_field(const json& j, const char* name, std::string_view what) {
+  auto text = j.at(name).get<std::string>();
+  auto d = Digest::parse(text);
+  if (!d) return fail(Code::Corruption, "{}: '{}' is not a digest", what, text);
+  return *d;
+}
+
+}  // namespace
+
+std::string SharedCacheIndex::encode() const {
+  json layer_map = json::object();
+  for (const auto& [key, l] : layers)
+    layer_map[key.to_string()] = {{"media_type", l.blob.media_type},
+                                  {"digest", l.blob.digest.to_string()},
+                                  {"size", l.blob.size},
+                                  {"diff_id", l.diff_id.to_string()},
+                                  {"tar_size", l.tar_size},
+                                  {"written", l.written}};
+  json image_map = json::object();
+  for (const auto& [key, image] : images) {
+    json image_layers = json::array();
+    for (const auto& l : image.layers)
+      image_layers.push_back(
+          {{"label", l.label}, {"packages", l.packages}, {"key", l.key.to_string()}});
+    json activation = json::array();
+    for (const auto& [name, value] : image.activation) activation.push_back({name, value});
+    image_map[key.to_string()] = {{"platform", image.platform},     {"created", image.created},
+                                  {"layers", image_layers},         {"activation", activation},
+                                  {"warnings", image.warnings},     {"written", image.written}};
+  }
+  json doc = {{"format", kSharedCacheFormat}, {"layers", layer_map}, {"images", image_map}};
+  return doc.dump() + "\n";
+}
+
+Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(Code::Corruption, "the cache index is not a JSON object");
+  SharedCacheIndex out;
+  try {
+    auto format = doc.at("format").get<std::string>();
+    if (format != kSharedCacheFormat)
+      return fail(Code::Corruption, "the cache is in format '{}', not '{}'", format,
+                  kSharedCacheFormat);
+    for (const auto& [key_text, l] : doc.at("layers").items()) {
+      std::string what = "layer " + key_text;
+      auto key = Digest::parse(key_text);
+      if (!key) return fail(Code::Corruption, "{}: the key is not a digest", what);
+      SharedLayerEntry e;
+      e.blob.media_type = l.at("media_type").get<std::string>();
+      if (!mt::layer_compression(e.blob.media_type))
+        return fail(Code::Corruption, "{}: {} is not a layer media type", what,
+                    e.blob.media_type);
+      e.blob.digest = DE_TRY(digest_field(l, "digest", what));
+      e.blob.size = l.at("size").get<std::int64_t>();
+      if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
+      e.diff_id = DE_TRY(digest_field(l, "diff_id", what));
+      e.tar_size = l.at("tar_size").get<std::uint64_t>();
+      e.written = l.value("written", std::int64_t{0});
+      out.layers.emplace(*key, std::move(e));
+    }
+    for (const auto& [key_text, image] : doc.at("images").items()) {
+      std::string what = "image " + key_text;
+      auto key = Digest::parse(key_text);
+      if (!key) return fail(Code::Corruption, "{}: the key is not a digest", what);
+      SharedImageEntry e;
+      e.platform = image.at("platform").get<std::string>();
+      e.created = image.at("created").get<std::string>();
+      for (const auto& l : image.at("layers")) {
+        SharedImageLayer layer{.label = l.at("label").get<std::string>(),
+                               .packages = l.at("packages").get<std::vector<std::string>>(),
+                               .key = DE_TRY(digest_field(l, "key", what))};
+        if (!out.layers.contains(layer.key))
+          return fail(Code::Corruption, "{}: layer key {} is not in the cache", what,
+                      layer.key.to_string());
+        e.layers.push_back(std::move(layer));
+      }
+      if (e.layers.empty()) return fail(Code::Corruption, "{}: no layers", what);
+      for (const auto& a : image.at("activation")) {
+        if (!a.is_array() || a.size() != 2)
+          return fail(Code::Corruption, "{}: an activation entry is not [name, value]", what);
+        e.activation.emplace_back(a.at(0).get<std::string>(), a.at(1).get<std::string>());
+      }
+      e.warnings = image.at("warnings").get<std::vector<std::string>>();
+      e.written = image.value("written", std::int64_t{0});
+      out.images.emplace(*key, std::move(e));
+    }
+  } catch (const json::exception& e) {
+    return fail(Code::Corruption, "the cache index is damaged: {}", e.what());
+  }
+  return out;
+}
+
+void SharedCacheIndex::merge(const SharedCacheIndex& newer) {
+  for (const auto& [key, l] : newer.layers) layers.insert_or_assign(key, l);
+  for (const auto& [key, i] : newer.images) images.insert_or_assign(key, i);
+  // Newest first (ties by key, so that the same inputs keep the same entries).
+  auto newest_first = [](const auto& map) {
+    std::vector<typename std::decay_t<decltype(map)>::const_iterator> order;
+    for (auto it = map.begin(); it != map.end(); ++it) order.push_back(it);
+    std::stable_sort(order.begin(), order.end(),
+                     [](auto a, auto b) { return a->second.written > b->second.written; });
+    return order;
+  };
+  if (images.size() > kSharedCacheMaxImages) {
+    auto order = newest_first(images);
+    std::set<Digest> drop;
+    for (size_t i = kSharedCacheMaxImages; i < order.size(); ++i) drop.insert(order[i]->first);
+    for (const auto& d : drop) images.erase(d);
+  }
+  if (layers.size() > kSharedCacheMaxLayers) {
+    std::set<Digest> keep;
+    for (const auto& [key, image] : images)
+      for (const auto& l : image.layers) keep.insert(l.key);
+    for (auto it : newest_first(layers)) {
+      if (keep.size() >= kSharedCacheMaxLayers) break;
+      keep.insert(it->first);
+    }
+    std::erase_if(layers, [&](const auto& entry) { return !keep.contains(entry.first); });
+  }
+}
+
+std::vector<oci::Descriptor> SharedCacheIndex::blobs() const {
+  std::map<Digest, oci::Descriptor> by_digest;
+  for (const auto& [key, l] : layers) by_digest.emplace(l.blob.digest, l.blob);
+  std::vector<oci::Descriptor> out;
+  for (auto& [digest, blob] : by_digest) out.push_back(blob);
+  return out;
+}
+
+SharedCacheIndex shared_cache_entries(const BuildResult& result, std::string_view platform,
+                                      std::int64_t now) {
+  SharedCacheIndex out;
+  SharedImageEntry image{.platform = std::string(platform),
+                         .created = result.created,
+                         .layers = {},
+                         .activation = result.activation,
+                         .warnings = result.warnings,
+                         .written = now};
+  for (const auto& l : result.layers) {
+    out.layers.insert_or_assign(l.key, SharedLayerEntry{.blob = l.blob,
+                                                        .diff_id = l.diff_id,
+                                                        .tar_size = l.tar_size,
+                                                        .written = now});
+    image.layers.push_back({.label = l.label, .packages = l.packages, .key = l.key});
+  }
+  if (result.image_memo.key && !image.layers.empty())
+    out.images.emplace(*result.image_memo.key, std::move(image));
+  return out;
+}
+
+Result<SharedCacheRef> SharedCacheRef::parse(std::string_view text) {
+  SharedCacheRef out{.text = std::string(text)};
+  if (text.starts_with(kRegistryPrefix)) {
+    out.registry = true;
+    out.reference = DE_TRY_CTX(registry::Reference::parse(text.substr(kRegistryPrefix.size())),
+                               fmt::format("cache '{}'", redact_reference(text)));
+    if (out.reference->tag.empty() && !out.reference->digest)
+      return fail(Code::InvalidArgument, "cache '{}': name a tag", redact_reference(text));
+    return out;
+  }
+  if (text.starts_with(kOciPrefix)) {
+    auto ref = DE_TRY_CTX(oci::ImageRef::parse(text), fmt::format("cache '{}'", text));
+    out.dir = ref.path;
+    out.tag = ref.selector.empty() ? "latest" : ref.selector;
+    if (out.dir.empty()) return fail(Code::InvalidArgument, "cache '{}': no directory", text);
+    return out;
+  }
+  return fail(Code::InvalidArgument,
+              "cache '{}': expected docker://REGISTRY/REPOSITORY:TAG or oci:DIR[:TAG]",
+              redact_reference(text));
+}
+
+namespace {
+// One cache read for --cache-from: its index, and its blobs as layers.
+struct LoadedCache {
+  SharedCacheIndex index;
+  std::function<oci::LayerPtr(const oci::Descriptor&, const Digest&)> layer;
+  std::function<Status(std::span<const oci::Descriptor>)> prefetch;
+};
+}  // namespace
+
+struct SharedCache::Impl {
+  using Loaded = LoadedCache;
+  std::vector<Source> sources;
+  std::vector<std::optional<Loaded>> loaded;  // parallel to sources
+
+  // The first cache (in --cache-from order) that holds `key`.
+  template <typename Map>
+  std::pair<const typename Map::mapped_type*, size_t> find(const Digest& key,
+                                                           Map SharedCacheIndex::*map) const {
+    for (size_t i = 0; i < loaded.size(); ++i)
+      if (loaded[i])
+        if (auto it = ((*loaded[i]).index.*map).find(key); it != ((*loaded[i]).index.*map).end())
+          return {&it->second, i};
+    return {nullptr, 0};
+  }
+};
+
+SharedCache::SharedCache() : impl_(std::make_unique<Impl>()) {}
+SharedCache::~SharedCache() = default;
+SharedCache::SharedCache(SharedCache&&) noexcept = default;
+SharedCache& SharedCache::operator=(SharedCache&&) noexcept = default;
+
+namespace {
+
+Result<std::optional<LoadedCache>> read_cache(
+    const SharedCacheRef& ref, const SharedCache::RegistryOptionsFn& registry,
+    std::optional<Digest>& manifest) {
+  std::optional<LoadedCache> out;
+  auto check_type = [](const oci::Manifest& m) -> Status {
+    if (m.artifact_type != kSharedCacheArtifactType || m.config.media_type != kSharedCacheConfigType)
+      return fail(Code::Unsupported, "an artifact of type '{}', not a docker-envs build cache",
+                  m.artifact_type);
+    return {};
+  };
+  if (ref.registry) {
+    auto options = registry ? DE_TRY(registry()) : registry::RegistryOptions{};
+    auto pulled = DE_TRY(registry::pull_artifact(*ref.reference, options));
+    if (!pulled) return out;
+    DE_TRY(check_type(pulled->manifest));
+    manifest = pulled->manifest_digest;
+    out.emplace();
+    out->index = DE_TRY(SharedCacheIndex::decode(pulled->config));
+    out->layer = std::move(pulled->layer);
+    out->prefetch = std::move(pulled->prefetch);
+    return out;
+  }
+  auto read = DE_TRY(oci::read_layout_artifact(ref.dir, ref.tag));
+  if (!read) return out;
+  DE_TRY(check_type(read->manifest));
+  manifest = read->manifest_digest;
+  out.emplace();
+  out->index = DE_TRY(SharedCacheIndex::decode(read->config));
+  out->layer = std::move(read->layer);
+  // The blobs are files already: read (and verified) when the layers are.
+  out->prefetch = [](std::span<const oci::Descriptor>) -> Status { return {}; };
+  return out;
+}
+
+}  // namespace
+
+SharedCache SharedCache::load(std::span<const SharedCacheRef> refs,
+                              const RegistryOptionsFn& registry) {
+  SharedCache out;
+  for (const auto& ref : refs) {
+    Source source{.ref = ref};
+    auto read = read_cache(ref, registry, source.manifest);
+    std::optional<Impl::Loaded> loaded;
+    if (!read) {
+      source.error = read.error().to_string();
+    } else if (!*read) {
+      source.error = "no cache there yet";
+    } else {
+      loaded = std::move(**read);
+      source.images = loaded->index.images.size();
+      source.layers = loaded->index.layers.size();
+    }
+    if (source.error.empty())
+      log::debug("cache {}: {} image(s), {} layer(s)", redact_reference(ref.text), source.images,
+                 source.layers);
+    else
+      log::warn("cache {}: not used: {}", redact_reference(ref.text), source.error);
+    out.impl_->sources.push_back(std::move(source));
+    out.impl_->loaded.push_back(std::move(loaded));
+  }
+  return out;
+}
+
+const std::vector<SharedCache::Source>& SharedCache::sources() const { return impl_->sources; }
+
+bool SharedCache::empty() const {
+  return std::none_of(impl_->loaded.begin(), impl_->loaded.end(),
+                      [](const auto& l) { return l.has_value(); });
+}
+
+const SharedCacheIndex* SharedCache::index_of(const SharedCacheRef& ref) const {
+  for (size_t i = 0; i < impl_->sources.size(); ++i)
+    if (impl_->sources[i].ref.text == ref.text && impl_->loaded[i]) return &impl_->loaded[i]->index;
+  return nullptr;
+}
+
+const SharedLayerEntry* SharedCache::layer_entry(const Digest& key) const {
+  return impl_->find(key, &SharedCacheIndex::layers).first;
+}
+
+std::optional<CachedLayer> SharedCache::layer(const Digest& key) const {
+  auto [entry, i] = impl_->find(key, &SharedCacheIndex::layers);
+  if (!entry) return std::nullopt;
+  return CachedLayer{.layer = impl_->loaded[i]->layer(entry->blob, entry->diff_id),
+                     .blob = entry->blob,
+                     .diff_id = entry->diff_id,
+                     .tar_size = entry->tar_size};
+}
+
+const SharedImageEntry* SharedCache::image(const Digest& key, std::string* from) const {
+  auto [entry, i] = impl_->find(key, &SharedCacheIndex::images);
+  if (entry && from) *from = redact_reference(impl_->sources[i].ref.text);
+  return entry;
+}
+
+Status SharedCache::prefetch(std::span<const oci::Descriptor> blobs) const {
+  // Each blob from the first cache that names it.
+  std::vector<std::vector<oci::Descriptor>> per_cache(impl_->loaded.size());
+  for (const auto& blob : blobs)
+    for (size_t i = 0; i < impl_->loaded.size(); ++i) {
+      if (!impl_->loaded[i]) continue;
+      const auto& layers = impl_->loaded[i]->index.layers;
+      if (std::any_of(layers.begin(), layers.end(),
+                      [&](const auto& l) { return l.second.blob.digest == blob.digest; })) {
+        per_cache[i].push_back(blob);
+        break;
+      }
+    }
+  for (size_t i = 0; i < per_cache.size(); ++i)
+    if (!per_cache[i].empty())
+      DE_TRY_CTX(impl_->loaded[i]->prefetch(per_cache[i]),
+                 "cache " + redact_reference(impl_->sources[i].ref.text));
+  return {};
+}
+
+std::vector<std::string> SharedCache::repositories_on(std::string_view domain) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < impl_->sources.size(); ++i) {
+    const auto& ref = impl_->sources[i].ref;
+    if (impl_->loaded[i] && ref.registry && ref.reference->domain == domain &&
+        std::find(out.begin(), out.end(), ref.reference->repository) == out.end())
+      out.push_back(ref.reference->repository);
+  }
+  return out;
+}
+
+Result<SharedCachePush> push_shared_cache(
+    const SharedCacheRef& ref, const SharedCacheIndex& entries, const SharedCacheIndex* known,
+    const std::function<oci::LayerPtr(const oci::Descriptor&)>& blob_layer,
+    std::vector<std::string> mount_from, const SharedCache::RegistryOptionsFn& registry) {
+  SharedCacheIndex index;
+  if (known) {
+    index = *known;
+  } else {
+    std::optional<Digest> manifest;
+    if (auto current = DE_TRY(read_cache(ref, registry, manifest))) index = std::move(current->index);
+  }
+  index.merge(entries);
+  const auto blobs = index.blobs();
+  std::vector<oci::LayerPtr> layers;
+  for (const auto& blob : blobs) {
+    oci::LayerPtr layer = blob_layer ? blob_layer(blob) : nullptr;
+    if (!layer) {
+      // A blob of an earlier push that this machine does not have: the registry has it (the
+      // push checks first) unless it was deleted there, which this reports.
+      layer = oci::stored_blob_layer(
+          blob, std::nullopt,
+          [blob]() -> Result<std::unique_ptr<Reader>> {
+            return fail(Code::NotFound,
+                        "blob {} of the cache is neither in the registry nor on this machine",
+                        blob.digest.to_string());
+          },
+          "the shared cache");
+    }
+    layers.push_back(std::move(layer));
+  }
+  std::string config = index.encode();
+  oci::Manifest manifest{
+      .media_type = std::string(mt::kOciManifest),
+      .config = {.media_type = std::string(kSharedCacheConfigType),
+                 .digest = Digest::of(config),
+                 .size = static_cast<std::int64_t>(config.size())},
+      .layers = blobs,
+      .annotations = {},
+      .subject = std::nullopt,
+      .artifact_type = std::string(kSharedCacheArtifactType)};
+  SharedCachePush out{.images = index.images.size(), .layers = index.layers.size()};
+  if (!ref.registry) {
+    out.manifest = DE_TRY(oci::write_layout_artifact(ref.dir, ref.tag, manifest, config, layers));
+    return out;
+  }
+  {
+    auto options = registry ? DE_TRY(registry()) : registry::RegistryOptions{};
+    auto pushed = DE_TRY(registry::push_artifact(
+        {.manifest = std::move(manifest), .config = std::move(config), .layers = std::move(layers)},
+        *ref.reference, options, {.mount_from = std::move(mount_from)}));
+    out.manifest = pushed.manifest_digest;
+    out.bytes_uploaded = pushed.bytes_uploaded;
+    out.blobs_uploaded = pushed.blobs_uploaded;
+    out.blobs_skipped = pushed.blobs_skipped;
+    out.blobs_mounted = pushed.blobs_mounted;
+    return out;
+  }
+}
+
+}  // namespace de::build

@@ -1,0 +1,195 @@
+// The shared build cache's index (the artifact's config): its JSON round trip, what decode refuses
+// (it comes from a registry: another format, a blob that is not a layer, an image naming a layer
+// the index lacks, damaged JSON), merging with the limits, the entries of a build, and the cache
+// references (docker://REF:TAG, oci:DIR[:TAG]).
+#include "docker_envs/build/shared_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_envs/oci/media_types.hpp"
+
+namespace de::build {
+namespace {
+
+Digest d(std::string_view seed) { return Digest::of(seed); }
+
+SharedLayerEntry layer_entry(std::string_view seed, std::int64_t written = 1) {
+  return {.blob = {.media_type = std::string(oci::media_type::kOciLayerGzip),
+                   .digest = d(std::string("blob ") + std::string(seed)),
+                   .size = 100},
+          .diff_id = d(std::string("tar ") + std::string(seed)),
+          .tar_size = 1024,
+          .written = written};
+}
+
+SharedImageEntry image_entry(std::vector<Digest> keys, std::int64_t written = 1) {
+  SharedImageEntry e{.platform = "linux-64",
+                     .created = "2026-01-01T00:00:00Z",
+                     .layers = {},
+                     .activation = {{"JAVA_HOME", "/opt/conda/lib/jvm"}},
+                     .warnings = {"a warning"},
+                     .written = written};
+  for (size_t i = 0; i < keys.size(); ++i)
+    e.layers.push_back({.label = "layer " + std::to_string(i),
+                        .packages = {"pkg-" + std::to_string(i) + "-1.0-0"},
+                        .key = keys[i]});
+  return e;
+}
+
+SharedCacheIndex sample() {
+  SharedCacheIndex index;
+  index.layers.emplace(d("k1"), layer_entry("1"));
+  index.layers.emplace(d("k2"), layer_entry("2"));
+  index.images.emplace(d("image"), image_entry({d("k1"), d("k2")}));
+  return index;
+}
+
+TEST(SharedCacheIndex, RoundTrips) {
+  auto index = sample();
+  auto decoded = SharedCacheIndex::decode(index.encode());
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  EXPECT_EQ(decoded->encode(), index.encode());
+  const auto& image = decoded->images.at(d("image"));
+  EXPECT_EQ(image.layers.size(), 2u);
+  EXPECT_EQ(image.layers[1].key, d("k2"));
+  EXPECT_EQ(image.activation, index.images.at(d("image")).activation);
+  EXPECT_EQ(decoded->layers.at(d("k1")).blob.digest, d("blob 1"));
+  EXPECT_EQ(decoded->layers.at(d("k1")).tar_size, 1024u);
+}
+
+// Edits the sample's JSON with `edit` and expects decode to refuse it, saying `says`.
+void expect_refused(const std::function<void(nlohmann::json&)>& edit, std::string_view says) {
+  auto doc = nlohmann::json::parse(sample().encode());
+  edit(doc);
+  auto decoded = SharedCacheIndex::decode(doc.dump());
+  ASSERT_FALSE(decoded) << doc.dump();
+  EXPECT_EQ(decoded.error().code(), Code::Corruption);
+  EXPECT_NE(decoded.error().message().find(says), std::string::npos) << decoded.error().message();
+}
+
+TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
+  expect_refused([](auto& j) { j["format"] = "docker-envs build cache 99"; }, "format");
+  expect_refused(
+      [](auto& j) {
+        j["layers"][d("k1").to_string()]["media_type"] = "application/vnd.oci.image.config.v1+json";
+      },
+      "not a layer media type");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["size"] = -1; }, "negative size");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["digest"] = "sha256:zz"; },
+                 "not a digest");
+  expect_refused([](auto& j) { j["layers"].erase(d("k2").to_string()); }, "is not in the cache");
+  expect_refused([](auto& j) { j["images"][d("image").to_string()]["layers"] = nlohmann::json::array(); },
+                 "no layers");
+  expect_refused([](auto& j) { j["images"]["not-a-digest"] = j["images"][d("image").to_string()]; },
+                 "not a digest");
+  expect_refused([](auto& j) { j["images"][d("image").to_string()]["activation"] = {"x"}; },
+                 "activation");
+  expect_refused([](auto& j) { j.erase("layers"); }, "damaged");
+  EXPECT_FALSE(SharedCacheIndex::decode("not json"));
+  EXPECT_FALSE(SharedCacheIndex::decode("[1, 2]"));
+}
+
+TEST(SharedCacheIndex, MergeReplacesSameKeysAndKeepsTheRest) {
+  auto index = sample();
+  SharedCacheIndex newer;
+  newer.layers.emplace(d("k2"), layer_entry("2b", 5));
+  newer.layers.emplace(d("k3"), layer_entry("3", 5));
+  newer.images.emplace(d("image2"), image_entry({d("k3")}, 5));
+  index.merge(newer);
+  EXPECT_EQ(index.layers.size(), 3u);
+  EXPECT_EQ(index.layers.at(d("k2")).blob.digest, d("blob 2b"));
+  EXPECT_EQ(index.images.size(), 2u);
+  // Blobs once each, by digest.
+  auto blobs = index.blobs();
+  ASSERT_EQ(blobs.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(blobs.begin(), blobs.end(),
+                             [](auto& a, auto& b) { return a.digest < b.digest; }));
+}
+
+TEST(SharedCacheIndex, MergeKeepsTheNewestImagesAndTheirLayers) {
+  SharedCacheIndex index;
+  // One more image than the limit, each with its own layer; the oldest (written 0) goes, with
+  // its layer only if the layer limit needs the room (it does not here).
+  for (std::size_t i = 0; i <= kSharedCacheMaxImages; ++i) {
+    auto key = d("layer " + std::to_string(i));
+    index.layers.emplace(key, layer_entry(std::to_string(i), static_cast<std::int64_t>(i)));
+    index.images.emplace(d("image " + std::to_string(i)),
+                         image_entry({key}, static_cast<std::int64_t>(i)));
+  }
+  index.merge({});
+  EXPECT_EQ(index.images.size(), kSharedCacheMaxImages);
+  EXPECT_FALSE(index.images.contains(d("image 0")));
+  EXPECT_TRUE(index.images.contains(d("image " + std::to_string(kSharedCacheMaxImages))));
+  EXPECT_EQ(index.layers.size(), kSharedCacheMaxImages + 1);
+}
+
+TEST(SharedCacheIndex, MergeDropsTheOldestUnreferencedLayersFirst) {
+  SharedCacheIndex index;
+  for (std::size_t i = 0; i < kSharedCacheMaxLayers + 2; ++i)
+    index.layers.emplace(d("layer " + std::to_string(i)),
+                         layer_entry(std::to_string(i), static_cast<std::int64_t>(i) + 10));
+  // The oldest layer of all is kept: an image names it.
+  index.layers.emplace(d("old but used"), layer_entry("used", 0));
+  index.images.emplace(d("image"), image_entry({d("old but used")}, 0));
+  index.merge({});
+  EXPECT_EQ(index.layers.size(), kSharedCacheMaxLayers);
+  EXPECT_TRUE(index.layers.contains(d("old but used")));
+  EXPECT_FALSE(index.layers.contains(d("layer 0")));
+  EXPECT_FALSE(index.layers.contains(d("layer 1")));
+  EXPECT_FALSE(index.layers.contains(d("layer 2")));
+  EXPECT_TRUE(index.layers.contains(d("layer 3")));
+}
+
+TEST(SharedCacheIndex, EntriesOfABuild) {
+  BuildResult result;
+  result.created = "2026-01-01T00:00:00Z";
+  result.activation = {{"A", "1"}};
+  result.image_memo.key = d("memo");
+  result.layers.push_back({.label = "pkg-1.0-0",
+                           .packages = {"pkg-1.0-0"},
+                           .blob = layer_entry("x").blob,
+                           .diff_id = d("tar x"),
+                           .key = d("key x"),
+                           .tar_size = 2048});
+  auto entries = shared_cache_entries(result, "linux-64", 42);
+  ASSERT_EQ(entries.layers.size(), 1u);
+  EXPECT_EQ(entries.layers.at(d("key x")).tar_size, 2048u);
+  EXPECT_EQ(entries.layers.at(d("key x")).written, 42);
+  ASSERT_EQ(entries.images.size(), 1u);
+  const auto& image = entries.images.at(d("memo"));
+  EXPECT_EQ(image.platform, "linux-64");
+  EXPECT_EQ(image.activation, result.activation);
+  EXPECT_EQ(image.layers.at(0).key, d("key x"));
+  // Without a whole-image key (a package without sha256): layers only.
+  result.image_memo.key.reset();
+  EXPECT_TRUE(shared_cache_entries(result, "linux-64", 42).images.empty());
+}
+
+TEST(SharedCacheRef, Parses) {
+  auto r = SharedCacheRef::parse("docker://registry.example:5000/team/cache:env");
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(r->registry);
+  EXPECT_EQ(r->reference->domain, "registry.example:5000");
+  EXPECT_EQ(r->reference->repository, "team/cache");
+  EXPECT_EQ(r->reference->tag, "env");
+  auto o = SharedCacheRef::parse("oci:/srv/cache:env");
+  ASSERT_TRUE(o) << o.error().to_string();
+  EXPECT_FALSE(o->registry);
+  EXPECT_EQ(o->dir, "/srv/cache");
+  EXPECT_EQ(o->tag, "env");
+  auto latest = SharedCacheRef::parse("oci:/srv/cache");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->tag, "latest");
+  for (std::string_view bad : {"cache/env:main", "docker-archive:x.tar", "oci:", ""}) {
+    auto refused = SharedCacheRef::parse(bad);
+    EXPECT_FALSE(refused) << bad;
+    if (!refused) {
+      EXPECT_EQ(refused.error().code(), Code::InvalidArgument) << bad;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace de::build
