@@ -91,9 +91,12 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
       e.platform = image.at("platform").get<std::string>();
       e.created = image.at("created").get<std::string>();
       for (const auto& l : image.at("layers")) {
+        // The key first: DE_TRY returning from inside the braced initializer would leave the
+        // members already built undestroyed under clang (a leak the build_cache fuzz target found).
+        Digest layer_key = DE_TRY(digest_field(l, "key", what));
         SharedImageLayer layer{.label = l.at("label").get<std::string>(),
                                .packages = l.at("packages").get<std::vector<std::string>>(),
-                               .key = DE_TRY(digest_field(l, "key", what))};
+                               .key = std::move(layer_key)};
         if (!out.layers.contains(layer.key))
           return fail(Code::Corruption, "{}: layer key {} is not in the cache", what,
                       layer.key.to_string());
