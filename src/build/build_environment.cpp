@@ -16,6 +16,7 @@
 #include "docker_envs/conda/lock_file.hpp"
 #include "docker_envs/conda/lock_hash.hpp"
 #include "docker_envs/oci/image_ref.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
 
 namespace de::build {
 
@@ -262,6 +263,20 @@ void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResul
     for (size_t k = 0; k < r.layers.size(); ++k)
       built.emplace(r.layers[k].blob.digest, r.image.layers[r.base_layers + k]);
   }
+  for (const auto& r : out.results)
+    for (const auto& p : r.plans) {
+      std::string bytes = p.blob;
+      oci::Descriptor blob{.media_type = std::string(kSharedPlanType),
+                           .digest = Digest::of(bytes),
+                           .size = static_cast<std::int64_t>(bytes.size())};
+      built.emplace(blob.digest,
+                    oci::stored_blob_layer(
+                        blob, std::nullopt,
+                        [bytes]() -> Result<std::unique_ptr<Reader>> {
+                          return std::unique_ptr<Reader>(std::make_unique<StringReader>(bytes));
+                        },
+                        "a package plan"));
+    }
   const LayerCache layer_cache(o.cache_root / "layers");
   auto blob_layer = [&](const oci::Descriptor& blob) -> oci::LayerPtr {
     if (auto it = built.find(blob.digest); it != built.end()) return it->second;
@@ -427,6 +442,14 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
   for (const auto& text : o.cache_to) cache_to.push_back(DE_TRY(SharedCacheRef::parse(text)));
   out.inputs = DE_TRY(resolve_inputs(o.inputs));
   BuildInputs& in = out.inputs;
+  if (in.offline)
+    for (const auto* refs : {&cache_from, &cache_to})
+      for (const auto& ref : *refs)
+        if (ref.registry)
+          return fail(Code::InvalidArgument,
+                      "--offline: the shared cache {} is in a registry; use an oci: cache, or "
+                      "build without --offline",
+                      redact_reference(ref.text));
   for (const auto& w : in.warnings) log::warn("{}", w);
   const ImageSpec& spec = in.declared.image;
   auto fetcher = fetcher_for(o, in.offline);
@@ -482,6 +505,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
         .layer_cache = o.cache_root / "layers",
         .fetcher = fetcher.get(),
         .shared_cache = shared.empty() ? nullptr : &shared,
+        .export_plans = !cache_to.empty(),
         .parallelism = std::max(1u, o.parallelism),
         .reporter = o.reporter,
     };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <set>
 
 #include "build/image_memo.hpp"
 #include "build/wheel_layers.hpp"
@@ -429,17 +430,40 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     log::debug("image memo: none ({})", memo_key.why_not);
   }
 
-  // 1. Fetch, verify and extract (parallel, shared cache).
+  // 1. Fetch, verify and extract (parallel, shared cache). With --cache-from, a package whose plan
+  // a shared cache holds is not fetched yet: its plan comes from there, and the package only when
+  // its layer has to be made (step 5).
   std::vector<conda::PackageCache::FetchRequest> requests;
   for (const auto& p : r.packages) {
     if (p.url.empty())
       return fail(Code::InvalidArgument, "package {} has no URL to fetch it from", p.dist_name());
     requests.push_back({p.url, {.sha256 = p.sha256, .md5 = p.md5, .size = p.size}});
   }
-  report({.kind = Kind::StageStart,
-          .stage = "fetch",
-          .detail = fmt::format("{} package(s)", requests.size()),
-          .total = requests.size()});
+  const size_t n = r.packages.size();
+  std::vector<std::optional<Digest>> plan_keys(n);
+  std::vector<std::optional<conda::PortablePlan>> shared_plans(n);
+  if (r.shared_cache || r.export_plans) {
+    std::string python = "-";
+    for (const auto& p : r.packages)
+      if (p.name == "python" && p.sha256)
+        python = p.sha256->hex() + "|" + p.python_site_packages_path;
+    for (size_t i = 0; i < n; ++i) plan_keys[i] = shared_plan_key(r.packages[i], prefix, python);
+  }
+  if (r.shared_cache) {
+    // Downloaded now (small); one that cannot be read is fetched as a package instead.
+    std::vector<size_t> with_plan;
+    for (size_t i = 0; i < n; ++i)
+      if (plan_keys[i] && r.shared_cache->has_plan(*plan_keys[i])) with_plan.push_back(i);
+    Status read = parallel_for(with_plan.size(), parallelism, [&](size_t k) -> Status {
+      size_t i = with_plan[k];
+      if (auto plan = r.shared_cache->plan(*plan_keys[i]))
+        shared_plans[i] = std::move(*plan);
+      else
+        log::debug("shared plan of {}: {}", r.packages[i].dist_name(), plan.error().to_string());
+      return {};
+    });
+    DE_TRY(read);
+  }
   conda::PackageCache package_cache(r.package_cache);
   auto on_fetch = [&](const conda::PackageCache::FetchProgress& p) {
     using State = conda::PackageCache::FetchProgress::State;
@@ -450,27 +474,82 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     if (p.state == State::Local) ++result.packages_local;
     conda::PackageCache::report(r.reporter, "fetch", p);
   };
-  auto dirs = DE_TRY_CTX(package_cache.fetch_all(requests, *r.fetcher, parallelism, on_fetch),
-                         "fetching packages");
-  report({.kind = Kind::StageEnd,
-          .stage = "fetch",
-          .detail = fmt::format(
-              "{} package(s): {} downloaded ({}), {} from the package cache, {} local",
-              requests.size(), result.packages_downloaded,
-              progress::human_bytes(result.bytes_downloaded),
-              requests.size() - result.packages_downloaded - result.packages_local,
-              result.packages_local)});
+  // A package not fetched has a directory that never exists: its plan's host files are below it
+  // until it is fetched (fetch_packages moves them).
+  std::vector<fs::path> dirs(n);
+  std::vector<bool> fetched(n, false);
+  for (size_t i = 0; i < n; ++i)
+    if (shared_plans[i]) dirs[i] = r.package_cache / ".not-fetched" / r.packages[i].dist_name();
+  auto fetch_packages = [&](const std::vector<size_t>& which, std::string_view note) -> Status {
+    std::vector<conda::PackageCache::FetchRequest> subset;
+    for (size_t i : which) subset.push_back(requests[i]);
+    const std::size_t downloaded = result.packages_downloaded, local = result.packages_local;
+    const std::uint64_t bytes = result.bytes_downloaded;
+    report({.kind = Kind::StageStart,
+            .stage = "fetch",
+            .detail = fmt::format("{} package(s){}", subset.size(), note),
+            .total = subset.size()});
+    auto got = DE_TRY_CTX(package_cache.fetch_all(subset, *r.fetcher, parallelism, on_fetch),
+                          "fetching packages");
+    for (size_t k = 0; k < which.size(); ++k) {
+      dirs[which[k]] = got[k];
+      fetched[which[k]] = true;
+    }
+    const std::size_t d = result.packages_downloaded - downloaded,
+                      l = result.packages_local - local;
+    report({.kind = Kind::StageEnd,
+            .stage = "fetch",
+            .detail = fmt::format(
+                "{} package(s): {} downloaded ({}), {} from the package cache, {} local",
+                subset.size(), d, progress::human_bytes(result.bytes_downloaded - bytes),
+                subset.size() - d - l, l)});
+    return {};
+  };
+  {
+    std::vector<size_t> first;
+    for (size_t i = 0; i < n; ++i)
+      if (!shared_plans[i]) first.push_back(i);
+    DE_TRY(fetch_packages(first, first.size() == n ? std::string()
+                                                   : fmt::format(" ({} planned from the shared cache)",
+                                                                 n - first.size())));
+  }
 
   // 2. What each package puts under the prefix.
   report({.kind = Kind::StageStart,
           .stage = "plan",
           .detail = fmt::format("{} package(s)", r.packages.size())});
-  std::vector<conda::PackageToInstall> to_install;
-  for (size_t i = 0; i < r.packages.size(); ++i) to_install.push_back({dirs[i], r.packages[i], ""});
-  auto plan = DE_TRY(conda::plan_environment(to_install, {.prefix = prefix,
-                                                          .history_time = mtime,
-                                                          .history_command = r.created_by,
-                                                          .plan_cache = r.layer_cache / "plans"}));
+  auto plan_all = [&]() -> Result<conda::InstallPlan> {
+    std::vector<conda::PackageToInstall> to_install;
+    for (size_t i = 0; i < n; ++i) to_install.push_back({dirs[i], r.packages[i], ""});
+    return conda::plan_environment(
+        to_install, {.prefix = prefix,
+                     .history_time = mtime,
+                     .history_command = r.created_by,
+                     .plan_cache = r.layer_cache / "plans",
+                     .preplanned = [&](size_t i) -> std::optional<conda::PortablePlan> {
+                       if (fetched[i]) return std::nullopt;
+                       return shared_plans[i];
+                     },
+                     .export_plans = r.export_plans});
+  };
+  auto planned = plan_all();
+  if (!planned && std::find(fetched.begin(), fetched.end(), false) != fetched.end()) {
+    // A plan from the shared cache that does not fit (damaged, or the environment needs a file of
+    // a package not fetched): every package fetched and planned from its files.
+    log::debug("plans from the shared cache not used: {}", planned.error().to_string());
+    std::vector<size_t> rest;
+    for (size_t i = 0; i < n; ++i)
+      if (!fetched[i]) rest.push_back(i);
+    DE_TRY(fetch_packages(rest, " (the shared cache's plans did not fit)"));
+    planned = plan_all();
+  }
+  auto plan = DE_TRY(std::move(planned));
+  if (r.export_plans)
+    for (size_t i = 0; i < n && i < plan.portable.size(); ++i)
+      if (plan_keys[i]) {
+        auto blob = DE_TRY_CTX(encode_shared_plan(plan.portable[i]), "a shared plan");
+        result.plans.push_back({*plan_keys[i], std::move(blob)});
+      }
   result.warnings = plan.warnings;
   report({.kind = Kind::StageEnd,
           .stage = "plan",
@@ -642,6 +721,37 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     } else {
       missing.push_back(i);
     }
+  }
+
+  // 4b. The packages not fetched yet whose files are needed after all: those of the layers to
+  // make, and those with activation scripts (read below). Their entries move below the real
+  // directory.
+  if (std::find(fetched.begin(), fetched.end(), false) != fetched.end()) {
+    std::set<size_t> needed;
+    auto need = [&](const std::string& package) {
+      if (auto it = index_of.find(package); it != index_of.end() && !fetched[it->second])
+        needed.insert(it->second);
+    };
+    for (size_t i : missing)
+      for (const auto& dist : jobs[i].packages) need(dist);
+    for (const auto& e : activation) need(e.package);
+    if (!needed.empty()) {
+      std::map<std::string, fs::path> placeholder;  // dist -> the directory it was planned in
+      for (size_t i : needed) placeholder[plan.records[i].dist_name()] = dirs[i];
+      DE_TRY(fetch_packages({needed.begin(), needed.end()}, " (their layers are to be made)"));
+      auto move_entry = [&](InstallEntry& e) {
+        auto it = placeholder.find(e.package);
+        if (it == placeholder.end() || e.host_path.empty()) return;
+        e.host_path = dirs[index_of.at(e.package)] / e.host_path.lexically_relative(it->second);
+      };
+      for (size_t i : missing)
+        for (auto& e : jobs[i].entries) move_entry(e);
+      for (auto& e : activation) move_entry(e);
+    }
+    result.packages_not_fetched =
+        static_cast<size_t>(std::count(fetched.begin(), fetched.end(), false));
+    log::debug("{} package(s) not fetched: their plans and layers came from the shared cache",
+               result.packages_not_fetched);
   }
 
   // 5. Produce the missing layers in parallel (each also compresses on a second thread).

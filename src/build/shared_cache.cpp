@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
 #include "docker_envs/build/builder.hpp"
@@ -12,6 +13,7 @@
 #include "docker_envs/oci/layout_artifact.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "docker_envs/registry/artifact.hpp"
+#include "ffi/compress.hpp"
 
 namespace de::build {
 
@@ -52,7 +54,15 @@ std::string SharedCacheIndex::encode() const {
                                   {"layers", image_layers},         {"activation", activation},
                                   {"warnings", image.warnings},     {"written", image.written}};
   }
-  json doc = {{"format", kSharedCacheFormat}, {"layers", layer_map}, {"images", image_map}};
+  json plan_map = json::object();
+  for (const auto& [key, p] : plans)
+    plan_map[key.to_string()] = {{"digest", p.blob.digest.to_string()},
+                                 {"size", p.blob.size},
+                                 {"written", p.written}};
+  json doc = {{"format", kSharedCacheFormat},
+              {"layers", layer_map},
+              {"images", image_map},
+              {"plans", plan_map}};
   return doc.dump() + "\n";
 }
 
@@ -91,12 +101,11 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
       e.platform = image.at("platform").get<std::string>();
       e.created = image.at("created").get<std::string>();
       for (const auto& l : image.at("layers")) {
-        // The key first: DE_TRY returning from inside the braced initializer would leave the
-        // members already built undestroyed under clang (a leak the build_cache fuzz target found).
-        Digest layer_key = DE_TRY(digest_field(l, "key", what));
+        // (No DE_TRY inside an initializer: returning from it would leak the members made.)
+        const Digest layer_key = DE_TRY(digest_field(l, "key", what));
         SharedImageLayer layer{.label = l.at("label").get<std::string>(),
                                .packages = l.at("packages").get<std::vector<std::string>>(),
-                               .key = std::move(layer_key)};
+                               .key = layer_key};
         if (!out.layers.contains(layer.key))
           return fail(Code::Corruption, "{}: layer key {} is not in the cache", what,
                       layer.key.to_string());
@@ -112,6 +121,19 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
       e.written = image.value("written", std::int64_t{0});
       out.images.emplace(*key, std::move(e));
     }
+    if (auto plans = doc.find("plans"); plans != doc.end())
+      for (const auto& [key_text, p] : plans->items()) {
+        std::string what = "plan " + key_text;
+        auto key = Digest::parse(key_text);
+        if (!key) return fail(Code::Corruption, "{}: the key is not a digest", what);
+        const Digest digest = DE_TRY(digest_field(p, "digest", what));
+        SharedPlanEntry e{.blob = {.media_type = std::string(kSharedPlanType),
+                                   .digest = digest,
+                                   .size = p.at("size").get<std::int64_t>()},
+                          .written = p.value("written", std::int64_t{0})};
+        if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
+        out.plans.emplace(*key, std::move(e));
+      }
   } catch (const json::exception& e) {
     return fail(Code::Corruption, "the cache index is damaged: {}", e.what());
   }
@@ -121,6 +143,7 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
 void SharedCacheIndex::merge(const SharedCacheIndex& newer) {
   for (const auto& [key, l] : newer.layers) layers.insert_or_assign(key, l);
   for (const auto& [key, i] : newer.images) images.insert_or_assign(key, i);
+  for (const auto& [key, p] : newer.plans) plans.insert_or_assign(key, p);
   // Newest first (ties by key, so that the same inputs keep the same entries).
   auto newest_first = [](const auto& map) {
     std::vector<typename std::decay_t<decltype(map)>::const_iterator> order;
@@ -145,11 +168,18 @@ void SharedCacheIndex::merge(const SharedCacheIndex& newer) {
     }
     std::erase_if(layers, [&](const auto& entry) { return !keep.contains(entry.first); });
   }
+  if (plans.size() > kSharedCacheMaxPlans) {
+    auto order = newest_first(plans);
+    std::set<Digest> drop;
+    for (size_t i = kSharedCacheMaxPlans; i < order.size(); ++i) drop.insert(order[i]->first);
+    for (const auto& d : drop) plans.erase(d);
+  }
 }
 
 std::vector<oci::Descriptor> SharedCacheIndex::blobs() const {
   std::map<Digest, oci::Descriptor> by_digest;
   for (const auto& [key, l] : layers) by_digest.emplace(l.blob.digest, l.blob);
+  for (const auto& [key, p] : plans) by_digest.emplace(p.blob.digest, p.blob);
   std::vector<oci::Descriptor> out;
   for (auto& [digest, blob] : by_digest) out.push_back(blob);
   return out;
@@ -173,7 +203,71 @@ SharedCacheIndex shared_cache_entries(const BuildResult& result, std::string_vie
   }
   if (result.image_memo.key && !image.layers.empty())
     out.images.emplace(*result.image_memo.key, std::move(image));
+  for (const auto& p : result.plans)
+    out.plans.insert_or_assign(
+        p.key, SharedPlanEntry{.blob = {.media_type = std::string(kSharedPlanType),
+                                        .digest = Digest::of(p.blob),
+                                        .size = static_cast<std::int64_t>(p.blob.size())},
+                               .written = now});
   return out;
+}
+
+std::optional<Digest> shared_plan_key(const conda::PackageRecord& k, std::string_view prefix,
+                                      std::string_view python) {
+  if (!k.sha256) return std::nullopt;
+  // The inputs of conda's package_plan_key, with the package's bytes (and so its index.json)
+  // named by its sha256, and the planner's options at the values build_image plans with.
+  const conda::InstallOptions planner;
+  Sha256 h;
+  h.update_field("docker-envs shared plan 1");
+  h.update_field(conda::package_plan_format());
+  h.update_field(k.sha256->hex());
+  h.update_field(k.url);
+  h.update_field(k.channel);
+  h.update_field(k.fn);
+  h.update_field(k.md5 ? k.md5->hex() : "");
+  h.update_field(k.size ? std::to_string(*k.size) : "");
+  h.update_field(k.python_site_packages_path);
+  h.update_field("");  // the requested spec: build_image requests none
+  h.update_field(prefix);
+  h.update_field(python);
+  h.update_field(std::to_string(planner.max_rewrite_in_memory));
+  h.update_field(planner.verify_files ? "verified" : "unverified");
+  return h.finish();
+}
+
+namespace {
+constexpr std::string_view kPlanMagic = "docker-envs shared plan 1\n";
+constexpr std::uint64_t kMaxPlanBytes = 1ull << 30;
+}  // namespace
+
+Result<std::string> encode_shared_plan(const conda::PortablePlan& plan) {
+  std::string raw(kPlanMagic);
+  raw += std::to_string(plan.index_json.size()) + "\n";
+  raw += plan.index_json;
+  raw += plan.plan;
+  StringWriter out;
+  auto zstd = DE_TRY(ffi::make_compressor(Compression::Zstd, out));
+  DE_TRY(zstd->write(raw));
+  DE_TRY(zstd->close());
+  return out.take();
+}
+
+Result<conda::PortablePlan> decode_shared_plan(std::string_view blob) {
+  auto reader = DE_TRY(ffi::make_decompressor(
+      Compression::Zstd, std::make_unique<StringReader>(std::string(blob))));
+  auto raw = DE_TRY_CTX(read_all(*reader, kMaxPlanBytes), "a shared plan");
+  if (!raw.starts_with(kPlanMagic)) return fail(Code::Corruption, "not a shared plan");
+  std::string_view rest = std::string_view(raw).substr(kPlanMagic.size());
+  auto nl = rest.find('\n');
+  std::uint64_t n = 0;
+  if (nl == std::string_view::npos || nl == 0 || nl > 12 ||
+      rest.substr(0, nl).find_first_not_of("0123456789") != std::string_view::npos ||
+      (n = std::stoull(std::string(rest.substr(0, nl)))) > rest.size() - nl - 1)
+    return fail(Code::Corruption, "a shared plan with a damaged header");
+  rest.remove_prefix(nl + 1);
+  return conda::PortablePlan{.index_json = std::string(rest.substr(0, n)),
+                             .plan = std::string(rest.substr(n))};
 }
 
 Result<SharedCacheRef> SharedCacheRef::parse(std::string_view text) {
@@ -318,6 +412,19 @@ std::optional<CachedLayer> SharedCache::layer(const Digest& key) const {
                      .blob = entry->blob,
                      .diff_id = entry->diff_id,
                      .tar_size = entry->tar_size};
+}
+
+bool SharedCache::has_plan(const Digest& key) const {
+  return impl_->find(key, &SharedCacheIndex::plans).first != nullptr;
+}
+
+Result<conda::PortablePlan> SharedCache::plan(const Digest& key) const {
+  auto [entry, i] = impl_->find(key, &SharedCacheIndex::plans);
+  if (!entry) return fail(Code::NotFound, "no shared plan {}", key.to_string());
+  auto layer = impl_->loaded[i]->layer(entry->blob, entry->blob.digest);
+  auto in = DE_TRY(layer->open_blob());  // verified against the digest as it is read
+  auto blob = DE_TRY(read_all(*in, static_cast<std::uint64_t>(entry->blob.size) + 1));
+  return decode_shared_plan(blob);
 }
 
 const SharedImageEntry* SharedCache::image(const Digest& key, std::string* from) const {

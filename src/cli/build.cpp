@@ -79,6 +79,7 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                         {"bytes_new", built.bytes_new},
                         {"packages_downloaded", built.packages_downloaded},
                         {"bytes_downloaded", built.bytes_downloaded},
+                        {"packages_not_fetched", built.packages_not_fetched},
                         {"warnings", built.warnings},
                         {"image_memo",
                          {{"hit", built.image_memo.hit},

@@ -87,7 +87,8 @@ struct Planner {
     detail::PackagePlan plan;
   };
 
-  Result<Prepared> prepare(const PackageToInstall& input, const IndexJson& index) const {
+  Result<Prepared> prepare(const PackageToInstall& input, const IndexJson& index,
+                           const std::optional<PortablePlan>& preplanned) const {
     const fs::path& dir = input.extracted_dir;
     const std::string& index_text = index.text;
     PackageRecord rec = index.record;
@@ -112,6 +113,12 @@ struct Planner {
                   dist);
 
     std::optional<detail::PackagePlan> planned;
+    if (preplanned) {
+      planned = detail::decode_package_plan(preplanned->plan, dir, dist, prefix_rel);
+      if (!planned)
+        return fail(Code::Corruption, "{}: the plan made elsewhere does not decode", dist);
+      return Prepared{std::move(rec), std::move(*planned)};
+    }
     Digest key;
     if (cache) {
       std::string content_id =
@@ -172,6 +179,8 @@ struct Planner {
 
 }  // namespace
 
+std::string_view package_plan_format() { return detail::kPackagePlanFormat; }
+
 Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
                                      const InstallOptions& options) {
   std::string prefix = options.prefix;
@@ -188,8 +197,16 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   if (!options.plan_cache.empty()) planner.cache.emplace(options.plan_cache);
   // Every index.json is read once: to find python here, and for each package's record.
   std::vector<IndexJson> indexes(packages.size());
+  std::vector<std::optional<PortablePlan>> preplanned(packages.size());
   Status indexed = parallel_for(packages.size(), options.threads, [&](std::size_t i) -> Status {
-    indexes[i] = DE_TRY(read_index_json(packages[i].extracted_dir));
+    if (options.preplanned) preplanned[i] = options.preplanned(i);
+    if (preplanned[i]) {
+      std::string what = packages[i].extracted_dir.filename().string() + "/info/index.json";
+      auto record = DE_TRY(parse_index_json(preplanned[i]->index_json, what));
+      indexes[i] = IndexJson{preplanned[i]->index_json, std::move(record)};
+    } else {
+      indexes[i] = DE_TRY(read_index_json(packages[i].extracted_dir));
+    }
     return {};
   });
   DE_TRY(indexed);
@@ -203,8 +220,12 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
     }
   }
   std::vector<Planner::Prepared> prepared(packages.size());
+  std::vector<PortablePlan> portable(options.export_plans ? packages.size() : 0);
   Status planned = parallel_for(packages.size(), options.threads, [&](std::size_t i) -> Status {
-    prepared[i] = DE_TRY(planner.prepare(packages[i], indexes[i]));
+    prepared[i] = DE_TRY(planner.prepare(packages[i], indexes[i], preplanned[i]));
+    if (options.export_plans)
+      portable[i] = {indexes[i].text,
+                     detail::encode_package_plan(prepared[i].plan, packages[i].extracted_dir)};
     return {};
   });
   DE_TRY(planned);
@@ -248,6 +269,7 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   InstallPlan out;
   out.warnings = std::move(planner.plan.warnings);
   out.records = std::move(planner.plan.records);
+  out.portable = std::move(portable);
   for (std::size_t i = 0; i < planner.plan.entries.size(); ++i)
     if (!planner.dropped[i]) out.entries.push_back(std::move(planner.plan.entries[i]));
   return out;

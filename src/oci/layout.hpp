@@ -53,9 +53,10 @@ Status put_layout_blob(const std::filesystem::path& blobs_dir, const Digest& dig
 using WriteLayoutBlobs = std::function<Result<Descriptor>(const std::filesystem::path& blobs_dir)>;
 
 // The one writer of a layout directory's index.json: `dir` is created with its oci-layout file when
-// absent (and removed again when the write fails); an existing layout keeps its blobs and its other
-// entries. `write_blobs` runs first, then index.json is replaced atomically with the entry named
-// `tag` (the unnamed entry when `tag` is empty) pointing at the descriptor it returned.
+// absent (and removed again when the write fails; one another writer creates meanwhile is written
+// to as it stands); an existing layout keeps its blobs and its other entries. `write_blobs` runs
+// first, then index.json is replaced atomically with the entry named `tag` (the unnamed entry when
+// `tag` is empty) pointing at the descriptor it returned.
 Status update_layout_directory(const std::filesystem::path& dir, std::string_view tag,
                                const WriteLayoutBlobs& write_blobs);
 

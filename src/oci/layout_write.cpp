@@ -250,28 +250,47 @@ Status put_layout_blob(const fs::path& blobs_dir, const Digest& digest, std::str
   return write_file_atomic(blobs_dir / digest.hex(), bytes);
 }
 
+namespace {
+
+// The index of the layout at `dir` (an existing directory): its index.json, or an empty one when
+// the directory is empty or holds only what an unfinished write of ours leaves. Another writer of
+// the same layout may rename its index.json into place while this looks, so index.json is looked
+// for again after a listing that found more than an unfinished write.
+Result<Index> existing_index(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return fail(Code::InvalidArgument, "{} exists and is not a directory", dir.string());
+  auto has_index = [&] { return fs::exists(dir / "index.json", ec); };
+  if (!has_index()) {
+    if (fs::is_empty(dir, ec) || only_unfinished_layout(dir))
+      return Index{.media_type = std::string(media_type::kOciIndex)};
+    if (!has_index())
+      return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
+                  dir.string());
+  }
+  if (!fs::exists(dir / "oci-layout", ec))
+    return fail(Code::InvalidArgument, "{} has an index.json but no oci-layout file", dir.string());
+  std::string existing = DE_TRY(read_file(dir / "index.json"));
+  return DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
+}
+
+}  // namespace
+
 Status update_layout_directory(const fs::path& dir, std::string_view tag,
                                const WriteLayoutBlobs& write_blobs) {
   std::error_code ec;
-  bool existed = fs::exists(dir, ec);
-  Index index{.media_type = std::string(media_type::kOciIndex)};
-  if (existed) {
-    if (!fs::is_directory(dir, ec))
-      return fail(Code::InvalidArgument, "{} exists and is not a directory", dir.string());
-    if (fs::exists(dir / "index.json", ec)) {
-      if (!fs::exists(dir / "oci-layout", ec))
-        return fail(Code::InvalidArgument, "{} has an index.json but no oci-layout file",
-                    dir.string());
-      std::string existing = DE_TRY(read_file(dir / "index.json"));
-      index = DE_TRY_CTX(Index::parse(existing), (dir / "index.json").string());
-    } else if (!fs::is_empty(dir, ec) && !only_unfinished_layout(dir)) {
-      return fail(Code::InvalidArgument, "{} is a non-empty directory that is not an OCI layout",
-                  dir.string());
-    }
-  }
-  // A directory this write creates is removed again if the write fails or is interrupted.
+  // A directory this write creates is removed again if the write fails or is interrupted. One
+  // that another writer creates first (builds sharing an output) is written to as it stands.
   std::optional<NewDirectory> created;
-  if (!existed) created = DE_TRY(NewDirectory::create(dir));
+  if (!fs::exists(dir, ec)) {
+    auto made = NewDirectory::create(dir);
+    if (made)
+      created = std::move(*made);
+    else if (!fs::is_directory(dir, ec))
+      return std::unexpected(std::move(made).error());
+  }
+  Index index = created ? Index{.media_type = std::string(media_type::kOciIndex)}
+                        : DE_TRY(existing_index(dir));
   fs::create_directories(dir / "blobs" / "sha256", ec);
   if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
 

@@ -175,6 +175,64 @@ TEST(SharedCacheIndex, EntriesOfABuild) {
   EXPECT_TRUE(shared_cache_entries(result, "linux-64", 42).images.empty());
 }
 
+TEST(SharedPlan, RoundTripsAndRefusesWhatIsNotOne) {
+  conda::PortablePlan plan{.index_json = R"({"name": "x", "version": "1", "build": "0"})",
+                           .plan = std::string("binary\0plan\n", 12)};
+  auto blob = encode_shared_plan(plan);
+  ASSERT_TRUE(blob) << blob.error().to_string();
+  EXPECT_EQ(blob->substr(0, 4), std::string("\x28\xb5\x2f\xfd"));  // a zstd frame
+  auto back = decode_shared_plan(*blob);
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->index_json, plan.index_json);
+  EXPECT_EQ(back->plan, plan.plan);
+  EXPECT_FALSE(decode_shared_plan("not zstd"));
+  auto other = encode_shared_plan({.index_json = "", .plan = ""});
+  ASSERT_TRUE(other);
+  std::string truncated = blob->substr(0, blob->size() - 3);
+  EXPECT_FALSE(decode_shared_plan(truncated));
+}
+
+TEST(SharedPlan, KeyCoversWhatThePlanDependsOn) {
+  conda::PackageRecord r;
+  r.name = "x";
+  r.version = "1";
+  r.build = "0";
+  r.url = "https://conda.example/linux-64/x-1-0.conda";
+  EXPECT_FALSE(shared_plan_key(r, "/opt/conda", "-")) << "no sha256, no key";
+  r.sha256 = d("package bytes");
+  auto key = shared_plan_key(r, "/opt/conda", "-");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(shared_plan_key(r, "/opt/conda", "-"), key);
+  EXPECT_NE(shared_plan_key(r, "/opt/env", "-"), key);
+  EXPECT_NE(shared_plan_key(r, "/opt/conda", "python sha|"), key);
+  auto other = r;
+  other.url = "https://mirror.example/linux-64/x-1-0.conda";  // written into conda-meta
+  EXPECT_NE(shared_plan_key(other, "/opt/conda", "-"), key);
+  other = r;
+  other.sha256 = d("other bytes");
+  EXPECT_NE(shared_plan_key(other, "/opt/conda", "-"), key);
+  other = r;
+  other.depends = {"y"};  // index.json's, which the sha256 names: not a separate input
+  EXPECT_EQ(shared_plan_key(other, "/opt/conda", "-"), key);
+}
+
+TEST(SharedCacheIndex, PlansRoundTripAndCountAsBlobs) {
+  auto index = sample();
+  index.plans.emplace(d("plan key"),
+                      SharedPlanEntry{.blob = {.media_type = std::string(kSharedPlanType),
+                                               .digest = d("plan blob"),
+                                               .size = 10},
+                                      .written = 3});
+  auto decoded = SharedCacheIndex::decode(index.encode());
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  ASSERT_EQ(decoded->plans.size(), 1u);
+  EXPECT_EQ(decoded->plans.at(d("plan key")).blob.digest, d("plan blob"));
+  EXPECT_EQ(decoded->blobs().size(), 3u);
+  auto doc = nlohmann::json::parse(index.encode());
+  doc["plans"][d("plan key").to_string()]["size"] = -5;
+  EXPECT_FALSE(SharedCacheIndex::decode(doc.dump()));
+}
+
 TEST(SharedCacheRef, Parses) {
   auto r = SharedCacheRef::parse("docker://registry.example:5000/team/cache:env");
   ASSERT_TRUE(r) << r.error().to_string();

@@ -404,3 +404,64 @@ TEST(Installer, RealPackages) {
 
 }  // namespace
 }  // namespace de::conda
+
+namespace de::conda {
+namespace {
+
+// Plans exported by one planning (InstallOptions::export_plans) let another plan the same
+// packages without their directories (InstallOptions::preplanned): the same entries, records and
+// warnings, host files below the directories given; a plan that does not decode is an error.
+TEST(Installer, PortablePlansStandInForThePackages) {
+  auto dir = temp();
+  std::vector<PackageToInstall> pkgs = {
+      {make_extracted(dir.path(), test::python_package()), {}, ""},
+      {make_extracted(dir.path(), test::noarch_python_package()), {}, ""}};
+  auto exported = plan_environment(pkgs, {.history_time = 1700000000, .export_plans = true});
+  ASSERT_TRUE(exported) << exported.error().to_string();
+  ASSERT_EQ(exported->portable.size(), 2u);
+  EXPECT_FALSE(exported->portable[1].index_json.empty());
+
+  // The noarch package planned from its portable plan, its directory somewhere that does not exist.
+  std::vector<PackageToInstall> elsewhere = pkgs;
+  elsewhere[1].extracted_dir = dir.path() / "not-fetched" / "pure";
+  auto planned = plan_environment(
+      elsewhere, {.history_time = 1700000000,
+                  .preplanned = [&](std::size_t i) -> std::optional<PortablePlan> {
+                    if (i == 1) return exported->portable[1];
+                    return std::nullopt;
+                  }});
+  ASSERT_TRUE(planned) << planned.error().to_string();
+  ASSERT_EQ(planned->entries.size(), exported->entries.size());
+  for (std::size_t i = 0; i < planned->entries.size(); ++i) {
+    const auto& a = exported->entries[i];
+    const auto& b = planned->entries[i];
+    EXPECT_EQ(a.path, b.path);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.mode, b.mode);
+    EXPECT_EQ(a.size, b.size);
+    EXPECT_EQ(a.data, b.data);
+    EXPECT_EQ(a.package, b.package);
+    if (!a.host_path.empty() && a.package.starts_with("pure")) {
+      EXPECT_EQ(b.host_path,
+                elsewhere[1].extracted_dir / a.host_path.lexically_relative(pkgs[1].extracted_dir));
+    }
+  }
+  ASSERT_EQ(planned->records.size(), 2u);
+  EXPECT_EQ(planned->records[1].dist_name(), exported->records[1].dist_name());
+  EXPECT_EQ(planned->warnings, exported->warnings);
+
+  // A damaged plan is an error naming the package, not another plan.
+  auto damaged = exported->portable[1];
+  damaged.plan[damaged.plan.size() / 2] ^= 0x5a;
+  auto refused = plan_environment(
+      elsewhere, {.preplanned = [&](std::size_t i) -> std::optional<PortablePlan> {
+        if (i == 1) return damaged;
+        return std::nullopt;
+      }});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().to_string().find("does not decode"), std::string::npos)
+      << refused.error().to_string();
+}
+
+}  // namespace
+}  // namespace de::conda

@@ -60,7 +60,8 @@ m = json.loads(sys.argv[1])
 assert m["mediaType"] == "application/vnd.oci.image.manifest.v1+json", m
 assert m["artifactType"] == "application/vnd.docker-envs.build-cache.v1", m
 assert m["config"]["mediaType"] == "application/vnd.docker-envs.build-cache.config.v1+json", m
-assert all(l["mediaType"].startswith("application/vnd.oci.image.layer.v1.tar") for l in m["layers"]), m
+kinds = {l["mediaType"].split("+")[0] for l in m["layers"]}
+assert kinds == {"application/vnd.oci.image.layer.v1.tar", "application/vnd.docker-envs.package-plan.v1"}, kinds
 PY
 
 log "machine B: empty cache, --cache-from, push to another repository: mounts, no package"
@@ -91,10 +92,15 @@ on B2 build lock1.txt --base scratch -o "docker-archive:$TEST_TMP/b-again.tar" -
 assert_eq "$(json b3.json "j['image_memo']['from']")" local "local hit after the shared one"
 cmp -s a.tar b-again.tar || die "B2's second archive differs"
 
-log "one package changed: the other layers come from the cache, not built"
+log "one package changed: only that package is fetched; the other layers come from the cache"
+gets_before=$(package_gets)
 on C build lock2.txt --base scratch -o "oci:$TEST_TMP/c:1" --cache-from "$CACHE" --json >c.json 2>c.err ||
   die "C's build failed: $(cat c.err)"
 assert_eq "$(json c.json "j['image_memo']['hit']")" False "a changed package is no whole-image hit"
+assert_eq "$(json c.json "j['packages_downloaded']") $(json c.json "j['packages_not_fetched']")" "1 3" \
+  "only the changed package downloaded; the others planned from the cache"
+assert_eq "$(($(package_gets) - gets_before))" 1 "one package request reached the channel"
+channel_requests 'GET /linux-64/pkg-d-2.0-.*\.conda 200' | grep -qx 1 || die "the changed package was not the one fetched"
 assert_eq "$(json c.json "sorted(l['label'] for l in j['layers'] if l['shared_cache'])")" \
   "$(printf "['%s', '%s', '%s']" $(cd "$channel/linux-64" && ls pkg-[abc]-1.0-*.conda | sed 's/\.conda$//'))" "unchanged layers from the shared cache"
 assert_eq "$(json c.json "sorted(l['label'] for l in j['layers'] if not l['reused'])")" \
@@ -141,4 +147,9 @@ if on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e3:1" --cache-from "cac
   die "a malformed cache reference was accepted"
 fi
 assert_contains "$(cat e3.out)" "docker://REGISTRY/REPOSITORY:TAG or oci:DIR" "the error says what a cache reference is"
+if on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e4:1" --offline --cache-from "$CACHE" >e4.out 2>&1; then
+  die "--offline with a registry cache was accepted"
+fi
+assert_contains "$(cat e4.out)" "--offline: the shared cache" "--offline refuses a registry cache"
+[[ ! -e "$TEST_TMP/e4" ]] || die "the refused build wrote its destination"
 log "ok"

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "docker_envs/base/parallel.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "docker_envs/oci/tar.hpp"
@@ -393,6 +394,35 @@ TEST(WriteImage, UnnamedWriteReplacesTheUnnamedEntry) {
   auto kept = read_image(named);
   ASSERT_TRUE(kept) << kept.error().to_string();
   EXPECT_EQ(kept->config.env(), std::vector<std::string>{"PATH=/bin"});
+}
+
+// Several writers of the same image into one new layout at once (builds sharing an output, as
+// crash_consistency_test runs them): each must succeed and the layout end up holding the image.
+// Before the fix a writer failed now and then: it saw no index.json, then listed the directory
+// after another writer had renamed its index.json into place ("... is a non-empty directory that
+// is not an OCI layout"), or its mkdir lost the race to create the directory ("File exists").
+TEST(WriteImage, ConcurrentWritersOfOneLayoutAllSucceed) {
+  auto dir = TempDir::create();
+  Image image = sample_image();
+  auto expected = write_image(image, *ImageRef::parse("oci:" + (dir->path() / "ref").string()));
+  ASSERT_TRUE(expected) << expected.error().to_string();
+  constexpr int kRounds = 60;
+  constexpr unsigned kWriters = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    auto ref = *ImageRef::parse("oci:" + (dir->path() / fmt::format("l{}", round)).string());
+    Status all = parallel_for(kWriters, kWriters, [&](std::size_t) -> Status {
+      auto written = DE_TRY(write_image(image, ref));
+      if (written.manifest_digest != expected->manifest_digest)
+        return fail(Code::Internal, "wrote {}", written.manifest_digest.to_string());
+      return {};
+    });
+    ASSERT_TRUE(all) << "round " << round << ": " << all.error().to_string();
+    auto index = Index::parse(*read_file(dir->path() / fmt::format("l{}", round) / "index.json"));
+    ASSERT_TRUE(index);
+    ASSERT_EQ(index->manifests.size(), 1u);
+    EXPECT_EQ(index->manifests[0].digest, expected->manifest_digest);
+    ASSERT_TRUE(read_image(ref));
+  }
 }
 
 TEST(TarReaderPolicy, RootNamedSlashIsTheRoot) {

@@ -80,6 +80,9 @@ struct BuildRequest {
   // --cache-from: asked for the whole image after the local memo, and for each layer the layer
   // cache lacks, before the layer is produced (shared_cache.hpp). Optional.
   const SharedCache* shared_cache = nullptr;
+  // --cache-to: keep each package's plan in BuildResult::plans (a whole-image memo hit plans
+  // nothing, and so exports none).
+  bool export_plans = false;
   unsigned parallelism = 2;
   // Stages "fetch" (a task per package: downloaded / cached / local), "plan" and "layers" (a task
   // per layer: built / reused); optional.
@@ -119,10 +122,18 @@ struct BuildResult {
   std::uint64_t bytes_downloaded = 0;
   std::size_t packages_local = 0;  // read in place from a local (file://) channel
   std::vector<std::string> warnings;
-  // What a shared cache keeps of the build (shared_cache_entries): the created time and the
-  // activation scripts' exports.
+  // What a shared cache keeps of the build (shared_cache_entries): the created time, the
+  // activation scripts' exports, and with BuildRequest::export_plans each package's plan (its
+  // shared_plan_key and the blob encode_shared_plan made).
   std::string created;
   std::vector<NameValue> activation;
+  struct ExportedPlan {
+    Digest key;
+    std::string blob;
+  };
+  std::vector<ExportedPlan> plans;
+  // Packages that a shared cache's plans spared fetching (--cache-from, one package changed).
+  std::size_t packages_not_fetched = 0;
 };
 
 Result<BuildResult> build_image(const BuildRequest& request);

@@ -32,6 +32,7 @@
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/build/builder.hpp"
 #include "docker_envs/build/image_spec.hpp"
+#include "docker_envs/conda/installer.hpp"
 #include "docker_envs/build/layer_cache.hpp"
 #include "docker_envs/oci/image.hpp"
 #include "docker_envs/registry/client.hpp"
@@ -43,10 +44,15 @@ inline constexpr std::string_view kSharedCacheArtifactType =
 inline constexpr std::string_view kSharedCacheConfigType =
     "application/vnd.docker-envs.build-cache.config.v1+json";
 inline constexpr std::string_view kSharedCacheFormat = "docker-envs build cache 1";
+// A package's plan (conda::PortablePlan), zstd-compressed: what lets a machine plan a package, and
+// so compute its layer's key, without fetching it.
+inline constexpr std::string_view kSharedPlanType =
+    "application/vnd.docker-envs.package-plan.v1+zstd";
 // How much one cache keeps: the most recently written images, and their layers plus the most
 // recently written others up to kSharedCacheMaxLayers (older entries are dropped on push).
 inline constexpr std::size_t kSharedCacheMaxImages = 256;
 inline constexpr std::size_t kSharedCacheMaxLayers = 8192;
+inline constexpr std::size_t kSharedCacheMaxPlans = 8192;
 
 struct SharedLayerEntry {
   oci::Descriptor blob;  // a layer media type, digest, size
@@ -70,10 +76,16 @@ struct SharedImageEntry {
   std::int64_t written = 0;
 };
 
+struct SharedPlanEntry {
+  oci::Descriptor blob;  // kSharedPlanType
+  std::int64_t written = 0;
+};
+
 // The artifact's config.
 struct SharedCacheIndex {
   std::map<Digest, SharedLayerEntry> layers;  // by layer key
   std::map<Digest, SharedImageEntry> images;  // by whole-image key
+  std::map<Digest, SharedPlanEntry> plans;    // by shared_plan_key
 
   std::string encode() const;
   // Refuses (Corruption, naming what is wrong) what is not this format: another format version,
@@ -82,9 +94,20 @@ struct SharedCacheIndex {
   // Adds `newer`'s entries (replacing those with the same keys), then keeps what the limits above
   // allow.
   void merge(const SharedCacheIndex& newer);
-  // Every blob the layers name, once each, by digest.
+  // Every blob the layers and plans name, once each, by digest.
   std::vector<oci::Descriptor> blobs() const;
 };
+
+// The key of a package's plan in a shared cache: what the plan depends on (conda's
+// package_plan_key: the package's bytes by sha256, the fields of its record that override
+// index.json, the prefix, the planner's format and options, the site-packages directory of
+// noarch: python packages, for which `python` names the environment's python record), computable
+// before the package is fetched. nullopt for a package without a sha256.
+std::optional<Digest> shared_plan_key(const conda::PackageRecord& package, std::string_view prefix,
+                                      std::string_view python);
+// A plan as a blob (kSharedPlanType) and back; decode refuses what is not one (Corruption).
+Result<std::string> encode_shared_plan(const conda::PortablePlan& plan);
+Result<conda::PortablePlan> decode_shared_plan(std::string_view blob);
 
 // The entries one build contributes: its layers by key, and its image by its whole-image key
 // (none when it had no key).
@@ -132,6 +155,9 @@ class SharedCache {
   const SharedImageEntry* image(const Digest& key, std::string* from = nullptr) const;
   // The layer entry of a key (descriptor, diffID), or nullptr.
   const SharedLayerEntry* layer_entry(const Digest& key) const;
+  // Whether a cache holds the plan of `key`, and the plan itself (downloaded, verified, decoded).
+  bool has_plan(const Digest& key) const;
+  Result<conda::PortablePlan> plan(const Digest& key) const;
   // Downloads these blobs now, in parallel, from the caches that hold them (a local output is
   // about to read them all).
   Status prefetch(std::span<const oci::Descriptor> blobs) const;

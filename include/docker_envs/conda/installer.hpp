@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -85,6 +86,16 @@ struct PythonInfo {
   std::string site_packages_path;  // "lib/python3.11/site-packages"
 };
 
+// One package's plan in a form that another machine can use without the package (the shared build
+// cache): its info/index.json as read, and its planned entries encoded with host files relative to
+// the package's directory (the plan cache's encoding: versioned, checksummed, checked on decode).
+struct PortablePlan {
+  std::string index_json;
+  std::string plan;
+};
+// Names the planner's output format: part of any key under which a PortablePlan is kept.
+std::string_view package_plan_format();
+
 struct InstallOptions {
   std::string prefix = "/opt/conda";  // absolute path inside the image
   // For noarch: python packages. Default: taken from the `python` package of the plan.
@@ -103,6 +114,13 @@ struct InstallOptions {
   std::filesystem::path plan_cache;
   // Packages are planned on this many threads; 0 = one per core.
   unsigned threads = 0;
+  // Plans made elsewhere, by package index (optional): a package this returns one for is not read
+  // at all (its directory need not exist yet); its index.json and entries come from the plan, host
+  // files below its extracted_dir as usual. A plan that does not decode, or whose entries leave
+  // the prefix or the package's directory, is an error.
+  std::function<std::optional<PortablePlan>(std::size_t)> preplanned;
+  // Fill InstallPlan::portable with every package's plan.
+  bool export_plans = false;
 };
 
 struct PackageToInstall {
@@ -117,6 +135,7 @@ struct InstallPlan {
   std::vector<InstallEntry> entries;   // in install order; at most one entry per path
   std::vector<std::string> warnings;   // post-link scripts not run, clobbered paths, ...
   std::vector<PackageRecord> records;  // the merged record of each package, in order
+  std::vector<PortablePlan> portable;  // with InstallOptions::export_plans: each package's, in order
 };
 
 // Plans the installation of `packages` in order (dependencies first) under options.prefix.
