@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/*_fuzz.cpp) with clang 16 into build-fuzz/ and runs each for
-# SECONDS (default 60). Exits non-zero when a target crashes, printing the input that did it.
+# SECONDS (default 60), FUZZ_JOBS (default 2) targets at a time. Exits non-zero when a target
+# crashes, printing the input that did it.
 #
 #   scripts/fuzz.sh            # every target, 60 s each
 #   scripts/fuzz.sh 10 tar_reader repodata   # only these targets, 10 s each
@@ -10,8 +11,13 @@
 # fuzzer learns is kept in build-fuzz/corpus/<target>/ between runs; crash inputs are written to
 # build-fuzz/crashes/<target>/.
 #
+# The build is scripts/build.sh's sanitizer configuration (SANITIZE=1), the one scripts/test.sh
+# builds its ASan+UBSan unit tests with; test.sh passes FUZZ_BUILD_DIR=build-asan, so that the
+# targets come out of the build it already made.
+#
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_CXX (default clang++-16), JOBS (build
-# parallelism, default 2), FUZZ_ARGS (extra libFuzzer flags).
+# parallelism, default 2), FUZZ_JOBS (targets run at once, default 2), FUZZ_ARGS (extra libFuzzer
+# flags).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,12 +33,6 @@ if ! command -v "$cxx" >/dev/null 2>&1; then
   exit 1
 fi
 
-# -O1 with line tables only: instrumented code compiles much faster than at -O2 -g, and stack
-# traces still name file and line.
-cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DCMAKE_CXX_COMPILER="$cxx" -DDE_FUZZ=ON -DDE_BUILD_TESTS=OFF >/dev/null
-
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   for src in "$root"/fuzz/*_fuzz.cpp; do
@@ -40,7 +40,9 @@ if ((${#targets[@]} == 0)); then
     targets+=("$name")
   done
 fi
-cmake --build "$build_dir" --parallel "${JOBS:-2}" --target "${targets[@]/#/de_fuzz_}"
+# Only the targets and the module libraries they link (never the CLI or the tests).
+BUILD_DIR="$build_dir" SANITIZE=1 SANITIZE_CXX="$cxx" JOBS="${JOBS:-2}" \
+  TARGETS="${targets[*]/#/de_fuzz_}" "$root/scripts/build.sh"
 
 # seed_from TARGET PREFIX_BYTE FILE...: copies files (< 1 MiB) into the target's extra seed
 # directory, each preceded by PREFIX_BYTE (an octal escape, or "" for none).
@@ -79,23 +81,16 @@ prepare_seeds() {
 }
 prepare_seeds
 
-failed=()
-for target in "${targets[@]}"; do
-  bin="$build_dir/fuzz/de_fuzz_$target"
-  if [[ ! -x "$bin" ]]; then
-    echo "fuzz.sh: no target $target" >&2
-    failed+=("$target (missing)")
-    continue
-  fi
-  corpus="$build_dir/corpus/$target"
-  crashes="$build_dir/crashes/$target"
+# run_target TARGET: one libFuzzer process (no -jobs: libFuzzer would then log to files in the
+# working directory); on a crash, writes the failure line to $build_dir/fuzz-TARGET.failed.
+run_target() {
+  local target=$1
+  local bin="$build_dir/fuzz/de_fuzz_$target" corpus="$build_dir/corpus/$target"
+  local crashes="$build_dir/crashes/$target" log="$build_dir/fuzz-$target.log" execs crash
   mkdir -p "$corpus" "$crashes"
-  dirs=("$corpus")
+  local dirs=("$corpus")
   [[ -d "$root/fuzz/corpus/$target" ]] && dirs+=("$root/fuzz/corpus/$target")
   [[ -d "$build_dir/seeds/$target" ]] && dirs+=("$build_dir/seeds/$target")
-  log="$build_dir/fuzz-$target.log"
-  echo "fuzz.sh: $target for ${seconds}s"
-  # One process (no -jobs: libFuzzer would then log to files in the working directory).
   # -rss_limit_mb / -timeout: an input that needs more than 2 GB or 10 s is a finding too.
   # shellcheck disable=SC2086
   if "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
@@ -104,11 +99,33 @@ for target in "${targets[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     echo "fuzz.sh: $target: ok, ${execs:-?} executions"
   else
-    tail -40 "$log" >&2
     crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-    echo "fuzz.sh: $target: FAILED; input: ${crash:-see $log}" >&2
-    failed+=("$target${crash:+ ($crash)}")
+    # One write, so that the report of a target running beside it does not cut into it.
+    printf '%s\nfuzz.sh: %s: FAILED; input: %s\n' "$(tail -40 "$log")" "$target" \
+      "${crash:-see $log}" >&2
+    echo "$target${crash:+ ($crash)}" >"$build_dir/fuzz-$target.failed"
   fi
+}
+
+# FUZZ_JOBS targets at a time, each a single process for SECONDS: on two cores, two targets run
+# as long and as fast as one alone, in half the wall time.
+fuzz_jobs=${FUZZ_JOBS:-2}
+failed=()
+rm -f "$build_dir"/fuzz-*.failed
+for target in "${targets[@]}"; do
+  if [[ ! -x "$build_dir/fuzz/de_fuzz_$target" ]]; then
+    echo "fuzz.sh: no target $target" >&2
+    failed+=("$target (missing)")
+    continue
+  fi
+  while (($(jobs -rp | wc -l) >= fuzz_jobs)); do wait -n || true; done
+  echo "fuzz.sh: $target for ${seconds}s"
+  run_target "$target" &
+done
+wait
+for target in "${targets[@]}"; do
+  f="$build_dir/fuzz-$target.failed"
+  [[ -f "$f" ]] && failed+=("$(cat "$f")")
 done
 
 if ((${#failed[@]})); then

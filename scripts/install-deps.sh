@@ -18,8 +18,8 @@ tool_pkgs=(
   python3-pip python3-pip-whl python3-setuptools-whl python3-wheel-whl
   zsh fish groff-base tmux
 )
-# Fuzzing (scripts/fuzz.sh): clang 16 and its libFuzzer/sanitizer runtimes. Debian's default clang
-# 14 cannot compile libstdc++ 12's <expected>.
+# The sanitizer build and fuzzing (SANITIZE=1 scripts/build.sh, scripts/fuzz.sh): clang 16 and its
+# libFuzzer/sanitizer runtimes. Debian's default clang 14 cannot compile libstdc++ 12's <expected>.
 fuzz_pkgs=(clang-16 libclang-rt-16-dev)
 pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${fuzz_pkgs[@]}")
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run): installs dependencies, builds, runs every test (unit and
 # integration, the latter against a private Docker engine when one can be started), then builds the
-# unit tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them, then runs each fuzz
-# target for a few seconds (scripts/fuzz.sh). Exits non-zero when
-# any step fails; later steps still run so that one report shows everything.
+# unit tests and the fuzz targets once, with clang 16 and AddressSanitizer +
+# UndefinedBehaviorSanitizer, runs the unit tests there, then runs each fuzz target for a few
+# seconds (scripts/fuzz.sh). Exits non-zero when any step fails; later steps still run so that one
+# report shows everything.
 #
-# Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan), JOBS,
+# Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan; the fuzz targets are
+# built there too), JOBS, FUZZ_JOBS (fuzz targets run at once, default 2),
 # DE_SKIP_ASAN=1 to leave out the sanitizer pass, DE_SKIP_FUZZ=1 to leave out the fuzz step
 # (DE_FUZZ_SECONDS per target, default 10), DE_NO_DOCKERD=1 to not start a Docker engine
 # (the tests that need one then use $DOCKER_HOST if it answers, or skip), DE_NO_INSTALL=1 to not
@@ -99,26 +101,31 @@ run_ctest main --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j"$
 cleanup
 started_dockerd=0
 
+# One sanitizer build for the next two steps: clang 16, ASan+UBSan, every object also instrumented
+# for libFuzzer (scripts/build.sh SANITIZE=1), so the unit tests and the fuzz targets share the
+# compiled libraries instead of compiling the sources twice.
 if [[ "${DE_SKIP_ASAN:-}" != 1 ]]; then
-  step "build with ASan+UBSan ($asan_dir)"
-  if BUILD_DIR="$asan_dir" BUILD_TYPE=Debug scripts/build.sh -DDE_SANITIZE=ON; then
+  step "build with ASan+UBSan, clang 16, fuzz targets too ($asan_dir)"
+  if BUILD_DIR="$asan_dir" SANITIZE=1 scripts/build.sh; then
+    # The lint tests (label lint) check sources, not code; they ran in the step above.
     step "unit tests under ASan+UBSan ($asan_dir)"
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-      run_ctest asan --test-dir "$asan_dir" -L unit --output-on-failure --no-tests=error -j"$ctest_jobs" ||
-      fail "ctest -L unit ($asan_dir)"
+      run_ctest asan --test-dir "$asan_dir" -L unit -LE lint --output-on-failure --no-tests=error \
+      -j"$ctest_jobs" || fail "ctest -L unit -LE lint ($asan_dir)"
   else
     fail "build ($asan_dir)"
   fi
 fi
 
 # Fuzzing, briefly: each libFuzzer target (fuzz/) for DE_FUZZ_SECONDS (default 10) on its seeds
-# and what earlier runs learned. Longer runs are by hand: scripts/fuzz.sh 300.
+# and what earlier runs learned, two at a time. Longer runs are by hand: scripts/fuzz.sh 300.
 if [[ "${DE_SKIP_FUZZ:-}" != 1 ]]; then
-  step "fuzz (scripts/fuzz.sh ${DE_FUZZ_SECONDS:-10})"
+  step "fuzz (scripts/fuzz.sh ${DE_FUZZ_SECONDS:-10}, in $asan_dir)"
   # A fixed seed: from a clean clone the same inputs are tried on every run, so CI goes red for a
   # change, not for what a random seed happened to find (longer runs by hand use random seeds).
-  FUZZ_ARGS=${FUZZ_ARGS:--seed=1} scripts/fuzz.sh "${DE_FUZZ_SECONDS:-10}" || fail "fuzz (scripts/fuzz.sh)"
+  FUZZ_BUILD_DIR="$asan_dir" FUZZ_ARGS=${FUZZ_ARGS:--seed=1} scripts/fuzz.sh "${DE_FUZZ_SECONDS:-10}" ||
+    fail "fuzz (scripts/fuzz.sh)"
 fi
 
 step "summary"

@@ -91,6 +91,14 @@ TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
   EXPECT_FALSE(SharedCacheIndex::decode("[1, 2]"));
 }
 
+// Found by fuzzing (build_cache): an image layer whose key is not a digest is refused, and the
+// label and packages read before the key are freed (the sanitizer build's leak check sees them).
+TEST(SharedCacheIndex, AnImageLayerWithABadKeyIsRefusedWithoutALeak) {
+  expect_refused(
+      [](auto& j) { j["images"][d("image").to_string()]["layers"][0]["key"] = "sha512:0"; },
+      "not a digest");
+}
+
 TEST(SharedCacheIndex, MergeReplacesSameKeysAndKeepsTheRest) {
   auto index = sample();
   SharedCacheIndex newer;

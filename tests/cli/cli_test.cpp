@@ -196,7 +196,7 @@ TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
   EXPECT_EQ(config["Env"], Json({"A=1", "B=two=2"}));
   EXPECT_EQ(config["WorkingDir"], "/app");
   EXPECT_EQ(config["User"], "1000");
-  EXPECT_EQ(config["Entrypoint"], Json({"/app/bin/hello.sh"}));
+  EXPECT_EQ(config["Entrypoint"], Json::array({"/app/bin/hello.sh"}));
   EXPECT_EQ(config["Labels"]["org.example"], "yes");
   EXPECT_TRUE(config["ExposedPorts"].contains("80/tcp"));
   EXPECT_TRUE(config["ExposedPorts"].contains("53/udp"));
@@ -207,7 +207,7 @@ TEST_F(CliImage, AddLayerConfigLsInspectRemoveCopy) {
   EXPECT_TRUE(layer["size"].is_number());
   EXPECT_TRUE(layer["media_type"].is_string());
   ASSERT_TRUE(layer["diff_id"].is_string());
-  EXPECT_EQ(info["config"]["rootfs"]["diff_ids"], Json({layer["diff_id"]}));
+  EXPECT_EQ(info["config"]["rootfs"]["diff_ids"], Json::array({layer["diff_id"]}));
   EXPECT_TRUE(info["manifest_digest"].is_string());
   EXPECT_EQ(info["manifest_source"], "derived");  // classic docker-archives store none
   EXPECT_EQ(info["manifest"]["layers"].size(), 1u);

@@ -4,14 +4,17 @@
 # the same code using the result does. Without the attribute a failed write could be ignored
 # silently.
 #
-# Usage: nodiscard_check.sh CXX PROJECT_ROOT
+# Usage: nodiscard_check.sh CXX PROJECT_ROOT [FLAG...]   (FLAGs: the C++23 option, default -std=c++23)
 set -euo pipefail
 cxx=$1
 root=$2
+shift 2
+flags=("$@")
+((${#flags[@]})) || flags=(-std=c++23)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-compile() { "$cxx" -std=c++23 -fsyntax-only -Werror -I"$root/include" "$1" 2>&1; }
+compile() { "$cxx" "${flags[@]}" -fsyntax-only -Werror -I"$root/include" "$1" 2>&1; }
 
 cat >"$tmp/used.cpp" <<'SNIPPET'
 #include "docker_envs/oci/image_ref.hpp"

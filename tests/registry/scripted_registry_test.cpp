@@ -172,7 +172,6 @@ TEST(ScriptedRegistry, BearerTokensAreCachedAndRenewedOn401) {
   Fixture f;
   std::atomic<int> tokens_issued{0};
   std::string realm;
-  std::atomic<bool> revoke_first{true};
   FakeHttpServer server([&](const HttpRequest& r) -> HttpResponse {
     if (r.target.starts_with("/token")) {
       EXPECT_NE(r.target.find("scope=repository%3Ax%3Apull"), std::string::npos) << r.target;
