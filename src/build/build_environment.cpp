@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "build/registry_ref.hpp"
 #include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
@@ -24,21 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kRegistryPrefix = "docker://";
-
-bool is_registry_ref(std::string_view text) { return text.starts_with(kRegistryPrefix); }
-
-Result<registry::Reference> registry_ref(std::string_view text) {
-  if (is_registry_ref(text)) text.remove_prefix(kRegistryPrefix.size());
-  return registry::Reference::parse(text);
-}
-
-using RegistryOptionsFn = std::function<Result<registry::RegistryOptions>()>;
-
-Result<registry::RegistryOptions> registry_options(const RegistryOptionsFn& fn) {
-  if (!fn) return registry::RegistryOptions{};
-  return fn();
-}
+using detail::is_registry_ref;
+using detail::registry_options;
+using detail::registry_ref;
+using detail::RegistryOptionsFn;
 
 Result<oci::Image> pull_base(std::string_view text, const oci::Platform& platform,
                              const RegistryOptionsFn& registry) {
@@ -277,17 +267,10 @@ void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResul
                         },
                         "a package plan"));
     }
-  const LayerCache layer_cache(o.cache_root / "layers");
+  // The bytes of this build's blobs; the cache's other blobs are in its repository already.
   auto blob_layer = [&](const oci::Descriptor& blob) -> oci::LayerPtr {
-    if (auto it = built.find(blob.digest); it != built.end()) return it->second;
-    if (const auto* entry = [&]() -> const SharedLayerEntry* {
-          for (const auto& [key, l] : entries.layers)
-            if (l.blob.digest == blob.digest) return &l;
-          return nullptr;
-        }())
-      if (auto cached = layer_cache.blob(blob, entry->diff_id, entry->tar_size))
-        return cached->layer;
-    return nullptr;
+    auto it = built.find(blob.digest);
+    return it == built.end() ? nullptr : it->second;
   };
   const std::string& dest = out.inputs.destination;
   for (const auto& ref : refs) {

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "build/registry_ref.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kRegistryPrefix = "docker://";
+using detail::is_registry_ref;
 
 // "[\"a\",\"b\"]" (JSON: the exec form) or a plain string (command_from_string: one word, or
 // the shell form).
@@ -207,9 +208,8 @@ Status resolve_destination(const InputOptions& o, BuildInputs& in) {
   }
   const std::string& dest = in.destination;
   std::optional<oci::ImageRef> ref;
-  if (dest.starts_with(kRegistryPrefix)) {
-    DE_TRY_CTX(registry::Reference::parse(std::string_view(dest).substr(kRegistryPrefix.size())),
-               fmt::format("destination '{}'", dest));
+  if (is_registry_ref(dest)) {
+    DE_TRY_CTX(detail::registry_ref(dest), fmt::format("destination '{}'", dest));
   } else {
     ref = DE_TRY_CTX(oci::ImageRef::parse(dest), fmt::format("destination '{}'", dest));
     if (ref->transport == oci::Transport::Scratch)
@@ -240,7 +240,7 @@ Status check_offline_inputs(const BuildInputs& in) {
                 "--offline: the base image {} is read from a registry; give a local one "
                 "(--base scratch, docker-archive:PATH, oci:DIR or oci-archive:PATH)",
                 in.base);
-  if (in.destination.starts_with(kRegistryPrefix))
+  if (is_registry_ref(in.destination))
     return fail(Code::InvalidArgument,
                 "--offline: the destination {} is a registry; write to a file or directory (-o "
                 "docker-archive:PATH, oci:DIR, oci-archive:PATH) and push it later",
@@ -260,7 +260,7 @@ std::string default_destination(const std::string& name, const std::string& tag,
 
 bool base_is_local(const std::string& base) {
   if (base == "scratch") return true;
-  if (base.starts_with(kRegistryPrefix)) return false;
+  if (is_registry_ref(base)) return false;
   std::error_code ec;
   return base.starts_with("docker-archive:") || base.starts_with("oci:") ||
          base.starts_with("oci-archive:") || fs::exists(base, ec);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "build/registry_ref.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/base/log.hpp"
 #include "docker_envs/base/redact.hpp"
@@ -21,7 +22,6 @@ namespace {
 
 using json = nlohmann::json;
 namespace mt = oci::media_type;
-constexpr std::string_view kRegistryPrefix = "docker://";
 constexpr std::string_view kOciPrefix = "oci:";
 
 Result<Digest> digest_field(const json& j, const char* name, std::string_view what) {
@@ -140,24 +140,38 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The entries of `map` newest first (ties by key, so that the same inputs keep the same entries).
+template <typename Map>
+std::vector<typename Map::const_iterator> newest_first(const Map& map) {
+  std::vector<typename Map::const_iterator> order;
+  for (auto it = map.begin(); it != map.end(); ++it) order.push_back(it);
+  std::stable_sort(order.begin(), order.end(),
+                   [](auto a, auto b) { return a->second.written > b->second.written; });
+  return order;
+}
+
+// Keeps the `limit` newest entries of `map`.
+template <typename Map>
+void keep_newest(Map& map, std::size_t limit) {
+  if (map.size() <= limit) return;
+  std::set<Digest> keep;
+  for (auto it : newest_first(map)) {
+    if (keep.size() >= limit) break;
+    keep.insert(it->first);
+  }
+  std::erase_if(map, [&](const auto& entry) { return !keep.contains(entry.first); });
+}
+
+}  // namespace
+
 void SharedCacheIndex::merge(const SharedCacheIndex& newer) {
   for (const auto& [key, l] : newer.layers) layers.insert_or_assign(key, l);
   for (const auto& [key, i] : newer.images) images.insert_or_assign(key, i);
   for (const auto& [key, p] : newer.plans) plans.insert_or_assign(key, p);
-  // Newest first (ties by key, so that the same inputs keep the same entries).
-  auto newest_first = [](const auto& map) {
-    std::vector<typename std::decay_t<decltype(map)>::const_iterator> order;
-    for (auto it = map.begin(); it != map.end(); ++it) order.push_back(it);
-    std::stable_sort(order.begin(), order.end(),
-                     [](auto a, auto b) { return a->second.written > b->second.written; });
-    return order;
-  };
-  if (images.size() > kSharedCacheMaxImages) {
-    auto order = newest_first(images);
-    std::set<Digest> drop;
-    for (size_t i = kSharedCacheMaxImages; i < order.size(); ++i) drop.insert(order[i]->first);
-    for (const auto& d : drop) images.erase(d);
-  }
+  keep_newest(images, kSharedCacheMaxImages);
+  keep_newest(plans, kSharedCacheMaxPlans);
   if (layers.size() > kSharedCacheMaxLayers) {
     std::set<Digest> keep;
     for (const auto& [key, image] : images)
@@ -167,12 +181,6 @@ void SharedCacheIndex::merge(const SharedCacheIndex& newer) {
       keep.insert(it->first);
     }
     std::erase_if(layers, [&](const auto& entry) { return !keep.contains(entry.first); });
-  }
-  if (plans.size() > kSharedCacheMaxPlans) {
-    auto order = newest_first(plans);
-    std::set<Digest> drop;
-    for (size_t i = kSharedCacheMaxPlans; i < order.size(); ++i) drop.insert(order[i]->first);
-    for (const auto& d : drop) plans.erase(d);
   }
 }
 
@@ -272,10 +280,10 @@ Result<conda::PortablePlan> decode_shared_plan(std::string_view blob) {
 
 Result<SharedCacheRef> SharedCacheRef::parse(std::string_view text) {
   SharedCacheRef out{.text = std::string(text)};
-  if (text.starts_with(kRegistryPrefix)) {
+  if (detail::is_registry_ref(text)) {
     out.registry = true;
-    out.reference = DE_TRY_CTX(registry::Reference::parse(text.substr(kRegistryPrefix.size())),
-                               fmt::format("cache '{}'", redact_reference(text)));
+    out.reference =
+        DE_TRY_CTX(detail::registry_ref(text), fmt::format("cache '{}'", redact_reference(text)));
     if (out.reference->tag.empty() && !out.reference->digest)
       return fail(Code::InvalidArgument, "cache '{}': name a tag", redact_reference(text));
     return out;
@@ -328,35 +336,34 @@ namespace {
 Result<std::optional<LoadedCache>> read_cache(
     const SharedCacheRef& ref, const SharedCache::RegistryOptionsFn& registry,
     std::optional<Digest>& manifest) {
-  std::optional<LoadedCache> out;
-  auto check_type = [](const oci::Manifest& m) -> Status {
-    if (m.artifact_type != kSharedCacheArtifactType || m.config.media_type != kSharedCacheConfigType)
-      return fail(Code::Unsupported, "an artifact of type '{}', not a docker-envs build cache",
-                  m.artifact_type);
-    return {};
-  };
+  // The artifact from the registry or the layout: its manifest and config, its blobs as layers.
+  oci::Manifest m;
+  std::string config;
+  LoadedCache loaded;
   if (ref.registry) {
-    auto options = registry ? DE_TRY(registry()) : registry::RegistryOptions{};
+    auto options = DE_TRY(detail::registry_options(registry));
     auto pulled = DE_TRY(registry::pull_artifact(*ref.reference, options));
-    if (!pulled) return out;
-    DE_TRY(check_type(pulled->manifest));
+    if (!pulled) return std::optional<LoadedCache>();
     manifest = pulled->manifest_digest;
-    out.emplace();
-    out->index = DE_TRY(SharedCacheIndex::decode(pulled->config));
-    out->layer = std::move(pulled->layer);
-    out->prefetch = std::move(pulled->prefetch);
-    return out;
+    m = std::move(pulled->manifest);
+    config = std::move(pulled->config);
+    loaded.layer = std::move(pulled->layer);
+    loaded.prefetch = std::move(pulled->prefetch);
+  } else {
+    auto read = DE_TRY(oci::read_layout_artifact(ref.dir, ref.tag));
+    if (!read) return std::optional<LoadedCache>();
+    manifest = read->manifest_digest;
+    m = std::move(read->manifest);
+    config = std::move(read->config);
+    loaded.layer = std::move(read->layer);
+    // The blobs are files already: read (and verified) when the layers are.
+    loaded.prefetch = [](std::span<const oci::Descriptor>) -> Status { return {}; };
   }
-  auto read = DE_TRY(oci::read_layout_artifact(ref.dir, ref.tag));
-  if (!read) return out;
-  DE_TRY(check_type(read->manifest));
-  manifest = read->manifest_digest;
-  out.emplace();
-  out->index = DE_TRY(SharedCacheIndex::decode(read->config));
-  out->layer = std::move(read->layer);
-  // The blobs are files already: read (and verified) when the layers are.
-  out->prefetch = [](std::span<const oci::Descriptor>) -> Status { return {}; };
-  return out;
+  if (m.artifact_type != kSharedCacheArtifactType || m.config.media_type != kSharedCacheConfigType)
+    return fail(Code::Unsupported, "an artifact of type '{}', not a docker-envs build cache",
+                m.artifact_type);
+  loaded.index = DE_TRY(SharedCacheIndex::decode(config));
+  return std::optional<LoadedCache>(std::move(loaded));
 }
 
 }  // namespace
@@ -444,19 +451,16 @@ const SharedImageEntry* SharedCache::image(const Digest& key, std::string* from)
 Status SharedCache::prefetch(std::span<const oci::Descriptor> blobs) const {
   // Each blob from the first cache that names it.
   std::vector<std::vector<oci::Descriptor>> per_cache(impl_->loaded.size());
+  std::vector<std::set<Digest>> held(impl_->loaded.size());
+  for (size_t i = 0; i < impl_->loaded.size(); ++i)
+    if (impl_->loaded[i])
+      for (const auto& b : impl_->loaded[i]->index.blobs()) held[i].insert(b.digest);
   for (const auto& blob : blobs)
-    for (size_t i = 0; i < impl_->loaded.size(); ++i) {
-      if (!impl_->loaded[i]) continue;
-      const auto& index = impl_->loaded[i]->index;
-      auto holds = [&](const auto& map) {
-        return std::any_of(map.begin(), map.end(),
-                           [&](const auto& e) { return e.second.blob.digest == blob.digest; });
-      };
-      if (holds(index.layers) || holds(index.plans)) {
+    for (size_t i = 0; i < held.size(); ++i)
+      if (held[i].contains(blob.digest)) {
         per_cache[i].push_back(blob);
         break;
       }
-    }
   for (size_t i = 0; i < per_cache.size(); ++i)
     if (!per_cache[i].empty())
       DE_TRY_CTX(impl_->loaded[i]->prefetch(per_cache[i]),
@@ -521,7 +525,7 @@ Result<SharedCachePush> push_shared_cache(
     return out;
   }
   {
-    auto options = registry ? DE_TRY(registry()) : registry::RegistryOptions{};
+    auto options = DE_TRY(detail::registry_options(registry));
     auto pushed = DE_TRY(registry::push_artifact(
         {.manifest = std::move(manifest), .config = std::move(config), .layers = std::move(layers)},
         *ref.reference, options, {.mount_from = std::move(mount_from)}));
