@@ -47,7 +47,9 @@ std::string remove_spaces(std::string_view s) {
   return out;
 }
 
-// "conda-forge/linux-64" -> {"conda-forge", "linux-64"}; "*" and "" mean no channel.
+// "conda-forge/linux-64" -> {"conda-forge", "linux-64"}; "*" and "" mean no channel. A channel
+// never ends in a subdir (conda reads such a segment as the platform): "ch/linux-64/linux-64" is
+// channel "ch", subdir the last one, so that the channel printed alone reads back as itself.
 struct ChannelParts {
   std::optional<std::string> channel, subdir;
 };
@@ -55,9 +57,10 @@ ChannelParts split_channel(std::string_view text) {
   ChannelParts parts;
   text = trim(text);
   while (text.ends_with('/')) text.remove_suffix(1);
-  if (auto slash = text.rfind('/');
-      slash != std::string_view::npos && is_subdir(text.substr(slash + 1))) {
-    parts.subdir = std::string(text.substr(slash + 1));
+  for (auto slash = text.rfind('/');
+       slash != std::string_view::npos && is_subdir(text.substr(slash + 1));
+       slash = text.rfind('/')) {
+    if (!parts.subdir) parts.subdir = std::string(text.substr(slash + 1));
     text = text.substr(0, slash);
     while (text.ends_with('/')) text.remove_suffix(1);  // "ch//linux-64": the channel is "ch"
   }

@@ -210,6 +210,24 @@ TEST(MatchSpec, UrlWithControlBytesMatchesAsItsPrintedForm) {
   EXPECT_EQ(spec->matches(record), again->matches(record)) << once;
 }
 
+TEST(MatchSpec, ChannelEndingInASubdirReadsBackAsPrinted) {
+  // Found by the fuzzer (`scripts/fuzz.sh 60`): in "ch*/linux-64/linux-64::x" only the last segment
+  // was taken as the subdir; the glob channel "ch*/linux-64" printed as channel=ch*/linux-64 read
+  // back as channel "ch*". A channel never ends in a subdir: every such segment is stripped.
+  for (std::string_view in : {"c*h/linux-64/linux-64::*>cum", "ch/linux-64/noarch::x",
+                              "*[channel=ch*/linux-64/linux-64]", "ch//linux-64//linux-64/::x"}) {
+    auto spec = MatchSpec::parse(in);
+    ASSERT_TRUE(spec.has_value()) << in << ": " << spec.error().to_string();
+    std::string once = spec->to_string();
+    auto again = MatchSpec::parse(once);
+    ASSERT_TRUE(again.has_value()) << once;
+    EXPECT_EQ(again->to_string(), once) << in;
+  }
+  EXPECT_EQ(MatchSpec::parse("ch/linux-64/noarch::x")->to_string(), "ch/noarch::x");
+  EXPECT_EQ(MatchSpec::parse("c*h/linux-64/linux-64::x")->to_string(),
+            "x[channel=c*h,subdir=linux-64]");
+}
+
 TEST(MatchSpec, CanonicalStrings) {
   struct Case {
     std::string_view in, out;
