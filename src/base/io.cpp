@@ -38,15 +38,22 @@ bool is_temp_file_name(std::string_view name) {
   return suffix.size() == 16 && suffix.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-Result<std::string> read_all(Reader& in, size_t limit) {
-  std::string out;
+namespace {
+Status append_all(Reader& in, std::string& out, size_t limit) {
   std::byte buf[64 << 10];
   while (true) {
     size_t n = DE_TRY(in.read(buf));
-    if (n == 0) return out;
+    if (n == 0) return {};
     if (out.size() + n > limit) return fail(Code::Corruption, "document exceeds {} bytes", limit);
     out.append(reinterpret_cast<const char*>(buf), n);
   }
+}
+}  // namespace
+
+Result<std::string> read_all(Reader& in, size_t limit) {
+  std::string out;
+  DE_TRY(append_all(in, out, limit));
+  return out;
 }
 
 Result<std::uint64_t> copy(Reader& in, Writer& out) {
@@ -62,7 +69,14 @@ Result<std::uint64_t> copy(Reader& in, Writer& out) {
 
 Result<std::string> read_file(const fs::path& path, size_t limit) {
   auto reader = DE_TRY(FileReader::open(path));
-  return DE_TRY_CTX(read_all(*reader, limit), "reading " + path.string());
+  // Into a string of the file's size: a growing one copies a large file a few times over.
+  std::error_code ec;
+  std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > limit) size = 0;
+  std::string out;
+  out.reserve(static_cast<size_t>(size));
+  DE_TRY_CTX(append_all(*reader, out, limit), "reading " + path.string());
+  return out;
 }
 
 Status write_file_atomic(const fs::path& path, std::string_view content) {

@@ -167,7 +167,7 @@ Status add_host_files(const FileSpec& spec, std::vector<InstallEntry>& out) {
     } else if (S_ISREG(st.st_mode)) {
       e.type = InstallEntry::Type::File;
       e.source = InstallEntry::Source::HostFile;
-      e.host_path = host;
+      e.host_path = host.native();
       e.size = static_cast<std::uint64_t>(st.st_size);
     } else {
       return fail(Code::InvalidArgument, "{} is not a file, directory or symlink", host.string());
@@ -577,6 +577,22 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   const std::string activate_dir = prefix_rel + "/etc/conda/activate.d/";
   std::string last_package;
   size_t last_index = 0;
+  {
+    std::vector<size_t> counts(plan.records.size(), 0);
+    for (const auto& e : plan.entries) {
+      if (e.package.empty()) continue;
+      if (e.package != last_package) {
+        auto it = index_of.find(e.package);
+        if (it == index_of.end())
+          return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
+        last_package = e.package;
+        last_index = it->second;
+      }
+      ++counts[last_index];
+    }
+    for (size_t i = 0; i < counts.size(); ++i) per_package[i].reserve(counts[i]);
+    last_package.clear();
+  }
   for (auto& e : plan.entries) {
     if (e.type == InstallEntry::Type::File && e.path.starts_with(activate_dir) &&
         e.path.ends_with(".sh") && e.path.find('/', activate_dir.size()) == std::string::npos)
@@ -644,10 +660,16 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   std::vector<LayerJob> jobs;
   for (const auto& g : groups) {
     LayerJob job;
-    for (size_t i : g.packages) {
-      job.packages.push_back(plan.records[i].dist_name());
-      for (auto& e : per_package[i]) job.entries.push_back(std::move(e));
+    if (g.packages.size() == 1) {
+      job.entries = std::move(per_package[g.packages[0]]);  // a layer of one package: its array
+    } else {
+      size_t count = 0;
+      for (size_t i : g.packages) count += per_package[i].size();
+      job.entries.reserve(count);
+      for (size_t i : g.packages)
+        for (auto& e : per_package[i]) job.entries.push_back(std::move(e));
     }
+    for (size_t i : g.packages) job.packages.push_back(plan.records[i].dist_name());
     job.label = g.packages.size() == 1
                     ? job.packages[0]
                     : fmt::format("{} packages: {}", g.packages.size(), join(job.packages, ", "));
@@ -699,7 +721,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     size_t i = index_of.at(e.package);
     if (auto inside = conda::path_in_package(e, dirs[i]))
       return content_base[i] + "/" + std::string(*inside);
-    return content_base[i] + "/" + e.host_path.lexically_relative(dirs[i]).generic_string();
+    return content_base[i] + "/" + fs::path(e.host_path).lexically_relative(dirs[i]).generic_string();
   };
   // Keys hash every entry (and the bytes of generated files): computed on all cores.
   Status keyed = parallel_for(jobs.size(), parallelism, [&](size_t i) -> Status {
@@ -748,7 +770,9 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       auto move_entry = [&](InstallEntry& e) {
         auto it = placeholder.find(e.package);
         if (it == placeholder.end() || e.host_path.empty()) return;
-        e.host_path = dirs[index_of.at(e.package)] / e.host_path.lexically_relative(it->second);
+        e.host_path =
+            (dirs[index_of.at(e.package)] / fs::path(e.host_path).lexically_relative(it->second))
+                .native();
       };
       for (size_t i : missing)
         for (auto& e : jobs[i].entries) move_entry(e);

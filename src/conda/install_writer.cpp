@@ -92,7 +92,7 @@ Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view
   if (link == LinkMode::Hardlink && e.source == InstallEntry::Source::HostFile) {
     if (::link(e.host_path.c_str(), dest.c_str()) == 0) return {};
     if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
-      return fail_errno("linking " + dest.string() + " to " + e.host_path.string(), errno);
+      return fail_errno("linking " + dest.string() + " to " + e.host_path, errno);
   }
   auto out = DE_TRY(open_file(dest, OpenMode::CreateNew, 0600));
   switch (e.source) {
@@ -103,7 +103,7 @@ Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view
       // Inside the kernel where it can, else through a buffer. The package file itself is never
       // a link (the planner resolved it without following any).
       auto in = DE_TRY(open_file(e.host_path, OpenMode::ReadNoFollow));
-      DE_TRY(copy_range(in.get(), out.get(), e.host_path.native(), dest.native()));
+      DE_TRY(copy_range(in.get(), out.get(), e.host_path, dest.native()));
       break;
     }
     case InstallEntry::Source::Rewrite: {

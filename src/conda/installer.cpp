@@ -147,6 +147,7 @@ struct Planner {
   void merge(Prepared&& prepared) {
     for (auto& w : prepared.plan.warnings) plan.warnings.push_back(std::move(w));
     for (auto& e : prepared.plan.entries) add(std::move(e));
+    std::vector<InstallEntry>().swap(prepared.plan.entries);  // moved from: its memory goes back
     plan.records.push_back(std::move(prepared.record));
   }
 
@@ -263,15 +264,25 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
     e.link_target.clear();
     std::error_code ec;
     e.size = fs::file_size(e.host_path, ec);
-    if (ec) return fail(Code::Io, "{}: {}: {}", e.package, e.host_path.string(), ec.message());
+    if (ec) return fail(Code::Io, "{}: {}: {}", e.package, e.host_path, ec.message());
   }
   DE_TRY(planner.check_symlink_parents());
   InstallPlan out;
   out.warnings = std::move(planner.plan.warnings);
   out.records = std::move(planner.plan.records);
   out.portable = std::move(portable);
-  for (std::size_t i = 0; i < planner.plan.entries.size(); ++i)
-    if (!planner.dropped[i]) out.entries.push_back(std::move(planner.plan.entries[i]));
+  // The entries kept, compacted in place: a large environment's entries are not moved into a
+  // second array.
+  auto& entries = planner.plan.entries;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    if (!planner.dropped[i]) {
+      if (kept != i) entries[kept] = std::move(entries[i]);
+      ++kept;
+    }
+  planner.by_path.clear();  // it views the entries' paths
+  entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(kept), entries.end());
+  out.entries = std::move(entries);
   return out;
 }
 

@@ -106,13 +106,13 @@ Result<PackagePlan> plan_package(const PackageToInstall& input, const PackageRec
           e.source = InstallEntry::Source::Rewrite;  // binary: same size
         }
         if (e.source == InstallEntry::Source::Rewrite) {
-          e.host_path = host;
+          e.host_path = host.native();
           e.placeholder = s.placeholder;
           e.placeholder_mode = s.mode;
         }
       } else {
         e.source = InstallEntry::Source::HostFile;
-        e.host_path = host;
+        e.host_path = host.native();
         if (options.verify_files && s.sha256 && s.kind == PathSpec::Kind::File) {
           auto reader = DE_TRY(FileReader::open(host));
           NullWriter sink;

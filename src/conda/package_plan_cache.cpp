@@ -8,6 +8,7 @@
 #include "conda/binary_io.hpp"
 #include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/io.hpp"
+#include "docker_envs/base/os.hpp"
 
 namespace de::conda::detail {
 
@@ -69,7 +70,7 @@ std::string encode_package_plan(const PackagePlan& plan, const fs::path& dir) {
     o.u32(e.mode);
     o.u8(static_cast<std::uint8_t>(e.source));
     // A host file outside the package keeps its absolute path, which decode refuses.
-    o.str(path_in_package(e, dir).value_or(e.host_path.native()));
+    o.str(path_in_package(e, dir).value_or(std::string_view(e.host_path)));
     o.str(e.data);
     o.str(e.placeholder);
     o.u8(static_cast<std::uint8_t>(e.placeholder_mode));
@@ -121,7 +122,8 @@ std::optional<PackagePlan> decode_package_plan(std::string_view bytes, const fs:
     e.placeholder_mode = static_cast<PlaceholderMode>(placeholder_mode);
     if (!host.empty()) {
       if (!plain_relative(host)) return std::nullopt;
-      e.host_path = base + std::string(host);
+      e.host_path.reserve(base.size() + host.size());
+      e.host_path.append(base).append(host);
     }
     bool needs_host =
         e.type == InstallEntry::Type::Hardlink ||
@@ -142,9 +144,10 @@ std::optional<PackagePlan> PackagePlanCache::find(const Digest& key, const fs::p
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
   auto use = EntryUse::begin(root_, file.filename().string());
-  auto bytes = read_file(file, kMaxPlanFile);
-  if (!bytes) return std::nullopt;
-  return decode_package_plan(*bytes, dir, package, prefix_rel);
+  // Decoded straight from the page cache: a large plan is not copied into memory first.
+  auto mapped = Mapping::open(file);
+  if (!mapped || mapped->size() > kMaxPlanFile) return std::nullopt;
+  return decode_package_plan(mapped->view(), dir, package, prefix_rel);
 }
 
 Status PackagePlanCache::put(const Digest& key, const PackagePlan& plan,

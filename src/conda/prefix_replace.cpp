@@ -47,7 +47,7 @@ Result<std::string> replace_prefix(std::string_view data, std::string_view place
 
 std::optional<std::string_view> path_in_package(const InstallEntry& entry,
                                                 const fs::path& extracted_dir) {
-  std::string_view host = entry.host_path.native();
+  std::string_view host = entry.host_path;
   const std::string& dir = extracted_dir.native();
   if (host.size() <= dir.size() + 1 || !host.starts_with(dir) || host[dir.size()] != '/')
     return std::nullopt;

@@ -201,7 +201,7 @@ class WheelPlanner {
       p.entry.type = InstallEntry::Type::File;
       p.entry.mode = script ? 0755 : ((st.st_mode & 0111) ? 0755 : 0644);
       p.entry.source = InstallEntry::Source::HostFile;
-      p.entry.host_path = host;
+      p.entry.host_path = host.native();
       p.entry.size = static_cast<std::uint64_t>(st.st_size);
       p.entry.package = package_;
       if (script) DE_TRY(fix_script(host, p));

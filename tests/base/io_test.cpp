@@ -30,6 +30,23 @@ TEST(AtomicFileWriter, CommitRenamesAndAbandonLeavesNothing) {
   EXPECT_EQ(*read_file(dest), "hello");
 }
 
+TEST(ReadFile, ReadsWholeFilesOfAnySizeAndRefusesThoseOverTheLimit) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::string big(3 * (64 << 10) + 17, 'x');  // more than one read, not a multiple of it
+  for (size_t i = 0; i < big.size(); i += 4099) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(write_file_atomic(dir->path() / "big", big));
+  ASSERT_TRUE(write_file_atomic(dir->path() / "empty", ""));
+  EXPECT_EQ(*read_file(dir->path() / "big"), big);
+  EXPECT_EQ(*read_file(dir->path() / "empty"), "");
+  EXPECT_EQ(*read_file(dir->path() / "big", big.size()), big);  // the limit itself is allowed
+  auto over = read_file(dir->path() / "big", big.size() - 1);
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().to_string().find("big"), std::string::npos) << over.error().to_string();
+  EXPECT_NE(over.error().to_string().find(std::to_string(big.size() - 1)), std::string::npos);
+  EXPECT_FALSE(read_file(dir->path() / "missing"));
+}
+
 TEST(AtomicFileWriter, PwritePatchesEarlierBytes) {
   auto dir = TempDir::create();
   fs::path dest = dir->path() / "p";

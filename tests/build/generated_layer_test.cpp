@@ -106,7 +106,7 @@ TEST(GeneratedLayer, EntriesLayerBytesAreUnchanged) {
   InstallEntry host;
   host.path = "opt/env/lib/libz.so.1";
   host.source = InstallEntry::Source::HostFile;
-  host.host_path = dir->path() / "host.so";
+  host.host_path = (dir->path() / "host.so").native();
   host.size = 700;
   host.mode = 0755;
   host.package = "zlib-1-0";

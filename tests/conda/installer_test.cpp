@@ -443,7 +443,7 @@ TEST(Installer, PortablePlansStandInForThePackages) {
     EXPECT_EQ(a.package, b.package);
     if (!a.host_path.empty() && a.package.starts_with("pure")) {
       EXPECT_EQ(b.host_path,
-                elsewhere[1].extracted_dir / a.host_path.lexically_relative(pkgs[1].extracted_dir));
+                (elsewhere[1].extracted_dir / fs::path(a.host_path).lexically_relative(pkgs[1].extracted_dir)).native());
     }
   }
   ASSERT_EQ(planned->records.size(), 2u);

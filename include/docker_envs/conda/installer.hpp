@@ -61,7 +61,10 @@ struct InstallEntry {
   Type type = Type::File;
   std::uint32_t mode = 0644;  // permission bits
   Source source = Source::HostFile;
-  std::filesystem::path host_path;  // HostFile / Rewrite content; for a Hardlink, the same file
+  // HostFile / Rewrite content; for a Hardlink, the same file. A plain string, not a
+  // std::filesystem::path: an environment holds tens of thousands of entries, and a path keeps a
+  // list of its components besides its text (a third of a large plan's memory).
+  std::string host_path;
   std::string data;
   std::string placeholder;  // Source::Rewrite
   PlaceholderMode placeholder_mode = PlaceholderMode::Text;
