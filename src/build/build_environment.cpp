@@ -173,7 +173,10 @@ Status write_images(const EnvironmentBuildOptions& o, EnvironmentBuildResult& ou
     registry::PushOptions push{
         .compression = in.compression == Compression::None ? Compression::Gzip : in.compression};
     // Layers that came from a shared cache in this registry are mounted from it, not uploaded.
-    if (shared) push.mount_from = shared->repositories_on(ref.domain);
+    if (shared) {
+      push.mount_from = shared->repositories_on(ref.domain);
+      push.mountable = shared->blobs_on(ref.domain);
+    }
     // Several platforms: OCI manifests under an OCI image index, the same bytes (and digests) as
     // -o oci:DIR writes (docs/build.md says why not a Docker manifest list).
     if (in.multi()) push.format = registry::ManifestFormat::Oci;

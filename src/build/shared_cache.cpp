@@ -479,6 +479,16 @@ std::vector<std::string> SharedCache::repositories_on(std::string_view domain) c
   return out;
 }
 
+std::set<Digest> SharedCache::blobs_on(std::string_view domain) const {
+  std::set<Digest> out;
+  for (size_t i = 0; i < impl_->sources.size(); ++i) {
+    const auto& ref = impl_->sources[i].ref;
+    if (impl_->loaded[i] && ref.registry && ref.reference->domain == domain)
+      for (const auto& b : impl_->loaded[i]->index.blobs()) out.insert(b.digest);
+  }
+  return out;
+}
+
 Result<SharedCachePush> push_shared_cache(
     const SharedCacheRef& ref, const SharedCacheIndex& entries, const SharedCacheIndex* known,
     const std::function<oci::LayerPtr(const oci::Descriptor&)>& blob_layer,

@@ -60,17 +60,28 @@ class Pusher {
         fmt::format("pushing blob {} to {}", blob.digest.to_string(), ctx_.ref.name());
     auto size = static_cast<std::uint64_t>(blob.size);
     ctx_.report(id, BlobProgress::Phase::Checking, 0, size);
+    std::optional<std::string> location;
+    auto mounted = [&] {
+      stats.mounted += size;
+      ++stats.n_mounted;
+      ctx_.report(id, BlobProgress::Phase::Mounted, size, size);
+    };
+    // A blob known to be in a repository to mount from: mounted at once (a registry answers 201
+    // for a blob the destination has already too). Only when that fails is it checked.
+    const bool mount_first = push_.mountable.contains(blob.digest);
+    if (mount_first && DE_TRY_CTX(try_mount(session, blob, location), what)) {
+      mounted();
+      return {};
+    }
     if (DE_TRY_CTX(exists(session, blob), what)) {
+      if (location) cancel_upload(session, *location);  // the failed mount's session
       stats.skipped += size;
       ++stats.n_skipped;
       ctx_.report(id, BlobProgress::Phase::Skipped, size, size);
       return {};
     }
-    std::optional<std::string> location;
-    if (auto mounted = DE_TRY_CTX(try_mount(session, blob, location), what); mounted) {
-      stats.mounted += size;
-      ++stats.n_mounted;
-      ctx_.report(id, BlobProgress::Phase::Mounted, size, size);
+    if (!mount_first && DE_TRY_CTX(try_mount(session, blob, location), what)) {
+      mounted();
       return {};
     }
     for (int failures = 0;;) {
@@ -99,6 +110,15 @@ class Pusher {
     }
     if (r.status == 404) return false;
     return std::unexpected(ctx_.client.error_for(r, "checking for the blob"));
+  }
+
+  // Ends an upload session not needed after all (best effort: a registry expires them anyway).
+  void cancel_upload(http::Session& session, const std::string& location) {
+    auto url = ctx_.client.resolve(session, location);
+    if (!url) return;
+    http::Request req{.method = "DELETE", .url = *url};
+    if (auto r = ctx_.client.send(session, req, ctx_.scopes); !r)
+      log::debug("cancelling upload {}: {}", location, r.error().to_string());
   }
 
   // POST ?mount=&from= for each repository the blob was seen in. 201: mounted. 202: the registry

@@ -90,6 +90,10 @@ class MemoryRegistry {
     return api_error(404, "NOT_FOUND", "no route");
   }
 
+  size_t open_uploads() {
+    std::lock_guard lock(mutex_);
+    return uploads_.size();
+  }
   // Blob bytes when `repo` holds the blob.
   std::optional<std::string> blob(const std::string& repo, const Digest& d) {
     std::lock_guard lock(mutex_);
@@ -128,6 +132,10 @@ class MemoryRegistry {
     std::string location = fmt::format("/v2/{}/blobs/uploads/{}", repo, id);
     auto range = [&] { return data.empty() ? "0-0" : fmt::format("0-{}", data.size() - 1); };
     if (r.method == "GET") return {204, {{"Location", location}, {"Range", range()}}, ""};
+    if (r.method == "DELETE") {
+      uploads_.erase(it);
+      return {204, {}, ""};
+    }
     if (r.method == "PATCH") {
       std::string content_range = r.header("content-range");
       if (!content_range.empty() && content_range != fmt::format("{}-{}", data.size(),
@@ -350,6 +358,47 @@ TEST(Push, MountsBlobsFromAnotherRepository) {
   auto posts = s.requests("POST", "/v2/team/fresh/");
   EXPECT_EQ(posts.size(), 2u);
   for (auto& q : posts) EXPECT_EQ(query_param(q.target, "from"), "team/base");
+}
+
+TEST(Push, MountsBlobsKnownToBeThereWithoutAskingFirst) {
+  Served s;
+  auto dir = *TempDir::create();
+  auto img = image_with({"cached layer\n"});
+  auto first = push_image(img, s.ref("team/cache:1"), options_in(dir, "cache-a"));
+  ASSERT_TRUE(first) << first.error().to_string();
+  oci::Manifest m = pushed_manifest(s, "team/cache", "1", *first);
+  const Digest layer = m.layers.at(0).digest;
+  // The layer is known to be in team/cache: one POST mounts it, no HEAD. The config is not
+  // known there: checked first, then mounted all the same.
+  auto r = push_image(img, s.ref("team/app:1"), options_in(dir, "cache-b"),
+                      PushOptions{.mount_from = {"team/cache"}, .mountable = {layer}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->blobs_mounted, 2);
+  EXPECT_EQ(r->blobs_uploaded, 0);
+  EXPECT_TRUE(s.requests("HEAD", "/v2/team/app/blobs/" + layer.to_string()).empty());
+  EXPECT_EQ(s.requests("HEAD", "/v2/team/app/blobs/" + m.config.digest.to_string()).size(), 1u);
+  EXPECT_EQ(s.requests("POST", "/v2/team/app/blobs/uploads/?mount=").size(), 2u);
+  EXPECT_TRUE(s.registry.blob("team/app", layer));
+
+  // Said to be mountable but not in the source after all, while the destination has it: the
+  // refused mount's upload session is cancelled and nothing is uploaded.
+  auto again = push_image(img, s.ref("team/app:2"), options_in(dir, "cache-c"),
+                          PushOptions{.mount_from = {"team/elsewhere"}, .mountable = {layer}});
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->blobs_skipped, 2);
+  EXPECT_EQ(again->blobs_uploaded, 0);
+  EXPECT_EQ(s.requests("DELETE", "/v2/team/app/blobs/uploads/").size(), 1u);
+  EXPECT_EQ(s.registry.open_uploads(), 0u);
+
+  // In neither: uploaded through the refused mount's session (no second POST).
+  auto up = push_image(img, s.ref("team/new:1"), options_in(dir, "cache-d"),
+                       PushOptions{.mount_from = {"team/elsewhere"}, .mountable = {layer}});
+  ASSERT_TRUE(up) << up.error().to_string();
+  EXPECT_EQ(up->blobs_uploaded, 2);
+  EXPECT_TRUE(s.registry.blob("team/new", layer));
+  EXPECT_EQ(s.requests("POST", "/v2/team/new/").size(), 2u);
+  EXPECT_TRUE(s.requests("DELETE", "/v2/team/new/").empty());
+  EXPECT_EQ(s.registry.open_uploads(), 0u);
 }
 
 TEST(Push, DockerFormatUsesDockerMediaTypes) {

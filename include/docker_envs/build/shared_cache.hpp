@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -167,6 +168,8 @@ class SharedCache {
   Status prefetch(std::span<const oci::Descriptor> blobs) const;
   // The repositories of the registry `domain` the caches live in (a push there mounts from them).
   std::vector<std::string> repositories_on(std::string_view domain) const;
+  // The blobs those repositories hold (every blob a cache there lists): a push mounts them at once.
+  std::set<Digest> blobs_on(std::string_view domain) const;
 
  private:
   struct Impl;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -141,6 +142,10 @@ struct PushOptions {
   // Repositories of the same registry to try mounting blobs from (in addition to the ones the
   // local cache remembers seeing them in).
   std::vector<std::string> mount_from;
+  // Blobs known to be in a `mount_from` repository (a shared build cache's): each is mounted at
+  // once, one request, without asking first whether the destination has it. Others are checked
+  // (HEAD) first, then mounted or uploaded.
+  std::set<Digest> mountable;
   // push_index: the index the images were read from (oci::ImageSet::source_index, a registry
   // pull's PullAllResult::index). When it lists exactly the manifests pushed (every image unedited,
   // kept as its source stored it) plus entries whose blobs it holds (attestations, pushed as they
