@@ -1,6 +1,7 @@
 #include "docker_envs/build/shared_cache.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -55,10 +56,15 @@ std::string SharedCacheIndex::encode() const {
                                   {"warnings", image.warnings},     {"written", image.written}};
   }
   json plan_map = json::object();
-  for (const auto& [key, p] : plans)
-    plan_map[key.to_string()] = {{"digest", p.blob.digest.to_string()},
-                                 {"size", p.blob.size},
-                                 {"written", p.written}};
+  for (const auto& [key, p] : plans) {
+    json& entry = plan_map[key.to_string()] = {{"digest", p.blob.digest.to_string()},
+                                               {"size", p.blob.size},
+                                               {"written", p.written}};
+    if (p.length > 0) {
+      entry["offset"] = p.offset;
+      entry["length"] = p.length;
+    }
+  }
   json doc = {{"format", kSharedCacheFormat},
               {"layers", layer_map},
               {"images", image_map},
@@ -130,8 +136,19 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
         SharedPlanEntry e{.blob = {.media_type = std::string(kSharedPlanType),
                                    .digest = digest,
                                    .size = p.at("size").get<std::int64_t>()},
+                          .offset = p.value("offset", std::uint64_t{0}),
+                          .length = p.value("length", std::uint64_t{0}),
                           .written = p.value("written", std::int64_t{0})};
         if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
+        if (p.contains("offset") != p.contains("length") || (p.contains("length") && e.length == 0))
+          return fail(Code::Corruption, "{}: an offset needs a length, and a length is not 0", what);
+        if (e.length > 0) {
+          if (e.offset > static_cast<std::uint64_t>(e.blob.size) ||
+              e.length > static_cast<std::uint64_t>(e.blob.size) - e.offset)
+            return fail(Code::Corruption, "{}: bytes {}+{} lie outside the {}-byte blob", what,
+                        e.offset, e.length, e.blob.size);
+          e.blob.media_type = std::string(kSharedPlanBundleType);
+        }
         out.plans.emplace(*key, std::move(e));
       }
   } catch (const json::exception& e) {
@@ -313,6 +330,9 @@ struct SharedCache::Impl {
   using Loaded = LoadedCache;
   std::vector<Source> sources;
   std::vector<std::optional<Loaded>> loaded;  // parallel to sources
+  // Plan bundles read so far (verified), by digest: each is read once for all the plans in it.
+  mutable std::mutex bundles_mutex;
+  mutable std::map<Digest, std::shared_ptr<const std::string>> bundles;
 
   // The first cache (in --cache-from order) that holds `key`.
   template <typename Map>
@@ -428,16 +448,34 @@ bool SharedCache::has_plan(const Digest& key) const {
 Result<conda::PortablePlan> SharedCache::plan(const Digest& key) const {
   auto [entry, i] = impl_->find(key, &SharedCacheIndex::plans);
   if (!entry) return fail(Code::NotFound, "no shared plan {}", key.to_string());
-  auto layer = impl_->loaded[i]->layer(entry->blob, entry->blob.digest);
-  auto in = DE_TRY(layer->open_blob());  // verified against the digest as it is read
-  auto blob = DE_TRY(read_all(*in, static_cast<std::uint64_t>(entry->blob.size) + 1));
-  return decode_shared_plan(blob);
+  auto read_blob = [&]() -> Result<std::string> {
+    auto layer = impl_->loaded[i]->layer(entry->blob, entry->blob.digest);
+    auto in = DE_TRY(layer->open_blob());  // verified against the digest as it is read
+    return read_all(*in, static_cast<std::uint64_t>(entry->blob.size) + 1);
+  };
+  if (entry->length == 0) return decode_shared_plan(DE_TRY(read_blob()));
+  std::shared_ptr<const std::string> bundle;
+  {
+    // Held while the bundle is read: the other threads want the same one.
+    std::lock_guard lock(impl_->bundles_mutex);
+    auto& slot = impl_->bundles[entry->blob.digest];
+    if (!slot) {
+      auto bytes = DE_TRY(read_blob());
+      slot = std::make_shared<const std::string>(std::move(bytes));
+    }
+    bundle = slot;
+  }
+  if (entry->offset > bundle->size() || entry->length > bundle->size() - entry->offset)
+    return fail(Code::Corruption, "plan {} lies outside its bundle", key.to_string());
+  return decode_shared_plan(std::string_view(*bundle).substr(entry->offset, entry->length));
 }
 
 Status SharedCache::prefetch_plans(std::span<const Digest> keys) const {
   std::vector<oci::Descriptor> blobs;
+  std::set<Digest> seen;  // a bundle once, however many of its plans are asked for
   for (const auto& key : keys)
-    if (auto [entry, i] = impl_->find(key, &SharedCacheIndex::plans); entry)
+    if (auto [entry, i] = impl_->find(key, &SharedCacheIndex::plans);
+        entry && seen.insert(entry->blob.digest).second)
       blobs.push_back(entry->blob);
   return prefetch(blobs);
 }
@@ -500,11 +538,49 @@ Result<SharedCachePush> push_shared_cache(
     std::optional<Digest> manifest;
     if (auto current = DE_TRY(read_cache(ref, registry, manifest))) index = std::move(current->index);
   }
-  index.merge(entries);
+  // Plans the cache holds already keep their blobs (and are marked written now); the new ones go
+  // up as one bundle.
+  SharedCacheIndex adding = entries;
+  std::string bundle;
+  std::vector<Digest> bundled;
+  for (auto& [key, p] : adding.plans) {
+    if (auto it = index.plans.find(key); it != index.plans.end()) {
+      p = SharedPlanEntry{it->second.blob, it->second.offset, it->second.length, p.written};
+      continue;
+    }
+    oci::LayerPtr layer = blob_layer ? blob_layer(p.blob) : nullptr;
+    if (!layer || p.length > 0) continue;  // (a plan from elsewhere: as it is)
+    auto in = DE_TRY(layer->open_blob());
+    auto bytes = DE_TRY_CTX(read_all(*in, static_cast<std::uint64_t>(p.blob.size) + 1),
+                            "a package plan");
+    p.offset = bundle.size();
+    p.length = bytes.size();
+    bundle += bytes;
+    bundled.push_back(key);
+  }
+  std::optional<oci::Descriptor> bundle_blob;
+  if (!bundled.empty()) {
+    bundle_blob = oci::Descriptor{.media_type = std::string(kSharedPlanBundleType),
+                                  .digest = Digest::of(bundle),
+                                  .size = static_cast<std::int64_t>(bundle.size())};
+    for (const auto& key : bundled) adding.plans.at(key).blob = *bundle_blob;
+  }
+  index.merge(adding);
   const auto blobs = index.blobs();
   std::vector<oci::LayerPtr> layers;
   for (const auto& blob : blobs) {
-    oci::LayerPtr layer = blob_layer ? blob_layer(blob) : nullptr;
+    oci::LayerPtr layer;
+    if (bundle_blob && blob.digest == bundle_blob->digest) {
+      auto bytes = std::make_shared<const std::string>(std::move(bundle));
+      layer = oci::stored_blob_layer(
+          blob, std::nullopt,
+          [bytes]() -> Result<std::unique_ptr<Reader>> {
+            return std::unique_ptr<Reader>(std::make_unique<StringReader>(*bytes));
+          },
+          "the package plans");
+    } else if (blob_layer) {
+      layer = blob_layer(blob);
+    }
     if (!layer) {
       // A blob of an earlier push that this machine does not have: the registry has it (the
       // push checks first) unless it was deleted there, which this reports.

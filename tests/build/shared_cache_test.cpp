@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/oci/layer_blob.hpp"
 #include "docker_envs/oci/media_types.hpp"
 
 namespace de::build {
@@ -231,6 +233,110 @@ TEST(SharedCacheIndex, PlansRoundTripAndCountAsBlobs) {
   auto doc = nlohmann::json::parse(index.encode());
   doc["plans"][d("plan key").to_string()]["size"] = -5;
   EXPECT_FALSE(SharedCacheIndex::decode(doc.dump()));
+}
+
+TEST(SharedCacheIndex, BundledPlansRoundTripAndMustLieInsideTheirBlob) {
+  auto index = sample();
+  const oci::Descriptor bundle{.media_type = std::string(kSharedPlanBundleType),
+                               .digest = d("bundle"),
+                               .size = 30};
+  index.plans.emplace(d("p1"), SharedPlanEntry{bundle, 0, 10, 3});
+  index.plans.emplace(d("p2"), SharedPlanEntry{bundle, 10, 20, 3});
+  auto decoded = SharedCacheIndex::decode(index.encode());
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  const auto& p2 = decoded->plans.at(d("p2"));
+  EXPECT_EQ(p2.blob.digest, d("bundle"));
+  EXPECT_EQ(p2.blob.media_type, kSharedPlanBundleType);
+  EXPECT_EQ(p2.offset, 10u);
+  EXPECT_EQ(p2.length, 20u);
+  EXPECT_EQ(decoded->blobs().size(), 3u);  // two layers, the bundle once
+  auto with = [&](auto edit) {
+    auto doc = nlohmann::json::parse(index.encode());
+    edit(doc["plans"][d("p2").to_string()]);
+    return SharedCacheIndex::decode(doc.dump());
+  };
+  EXPECT_FALSE(with([](auto& e) { e["length"] = 21; }));  // past the end of the blob
+  EXPECT_FALSE(with([](auto& e) { e["offset"] = 31; }));
+  EXPECT_FALSE(with([](auto& e) { e["offset"] = -1; }));
+  EXPECT_FALSE(with([](auto& e) { e["length"] = 0; }));
+  EXPECT_FALSE(with([](auto& e) { e.erase("length"); }));  // an offset alone
+  EXPECT_TRUE(with([](auto& e) { e["length"] = 20; }));
+}
+
+// --cache-to through an oci: cache: the plans a push adds go up as one bundle; a later push keeps
+// the plans the cache has where they are and bundles only the new ones; each plan reads back.
+TEST(SharedCachePush, NewPlansGoUpAsOneBundleAndEachReadsBack) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  std::map<Digest, std::string> blobs;  // plan blob digest -> bytes
+  std::map<std::string, conda::PortablePlan> plans;
+  auto entries_with = [&](std::vector<std::string> names) {
+    SharedCacheIndex entries;
+    for (const auto& name : names) {
+      conda::PortablePlan plan{.index_json = R"({"name":")" + name + R"("})",
+                               .plan = "the entries of " + name};
+      auto blob = encode_shared_plan(plan).value();
+      const Digest digest = Digest::of(blob);
+      blobs[digest] = blob;
+      plans[name] = plan;
+      entries.plans.emplace(d(name), SharedPlanEntry{.blob = {.media_type = std::string(kSharedPlanType),
+                                                              .digest = digest,
+                                                              .size = static_cast<std::int64_t>(blob.size())},
+                                                     .written = 5});
+    }
+    return entries;
+  };
+  auto blob_layer = [&](const oci::Descriptor& blob) -> oci::LayerPtr {
+    auto it = blobs.find(blob.digest);
+    if (it == blobs.end()) return nullptr;
+    std::string bytes = it->second;
+    return oci::stored_blob_layer(
+        blob, std::nullopt,
+        [bytes]() -> Result<std::unique_ptr<Reader>> {
+          return std::unique_ptr<Reader>(std::make_unique<StringReader>(bytes));
+        },
+        "test");
+  };
+  auto ref = SharedCacheRef::parse("oci:" + (dir->path() / "cache").string() + ":env").value();
+  auto pushed = push_shared_cache(ref, entries_with({"a", "b", "c"}), nullptr, blob_layer, {}, {});
+  ASSERT_TRUE(pushed) << pushed.error().to_string();
+  auto read_back = [&] {
+    std::vector<SharedCacheRef> refs{ref};
+    return SharedCache::load(refs, {});
+  };
+  {
+    auto cache = read_back();
+    const auto* index = cache.index_of(ref);
+    ASSERT_TRUE(index);
+    ASSERT_EQ(index->plans.size(), 3u);
+    EXPECT_EQ(index->blobs().size(), 1u) << "three plans, one blob";
+    const auto& a = index->plans.at(d("a"));
+    EXPECT_EQ(a.blob.media_type, kSharedPlanBundleType);
+    for (const auto& name : {"a", "b", "c"}) {
+      auto plan = cache.plan(d(name));
+      ASSERT_TRUE(plan) << name << ": " << plan.error().to_string();
+      EXPECT_EQ(plan->index_json, plans[name].index_json);
+      EXPECT_EQ(plan->plan, plans[name].plan);
+    }
+  }
+  Digest first_bundle = read_back().index_of(ref)->plans.at(d("a")).blob.digest;
+  auto again = push_shared_cache(ref, entries_with({"a", "d"}), nullptr, blob_layer, {}, {});
+  ASSERT_TRUE(again) << again.error().to_string();
+  auto cache = read_back();
+  const auto* index = cache.index_of(ref);
+  ASSERT_TRUE(index);
+  ASSERT_EQ(index->plans.size(), 4u);
+  EXPECT_EQ(index->plans.at(d("a")).blob.digest, first_bundle) << "kept where it was";
+  const auto& fresh = index->plans.at(d("d"));
+  EXPECT_NE(fresh.blob.digest, first_bundle);
+  EXPECT_EQ(fresh.offset, 0u);
+  EXPECT_EQ(static_cast<std::int64_t>(fresh.length), fresh.blob.size) << "only the new plan";
+  EXPECT_EQ(index->blobs().size(), 2u);
+  for (const auto& name : {"a", "b", "c", "d"}) {
+    auto plan = cache.plan(d(name));
+    ASSERT_TRUE(plan) << name << ": " << plan.error().to_string();
+    EXPECT_EQ(plan->plan, plans[name].plan);
+  }
 }
 
 TEST(SharedCacheRef, Parses) {

@@ -61,7 +61,9 @@ assert m["mediaType"] == "application/vnd.oci.image.manifest.v1+json", m
 assert m["artifactType"] == "application/vnd.docker-envs.build-cache.v1", m
 assert m["config"]["mediaType"] == "application/vnd.docker-envs.build-cache.config.v1+json", m
 kinds = {l["mediaType"].split("+")[0] for l in m["layers"]}
-assert kinds == {"application/vnd.oci.image.layer.v1.tar", "application/vnd.docker-envs.package-plan.v1"}, kinds
+assert kinds == {"application/vnd.oci.image.layer.v1.tar", "application/vnd.docker-envs.package-plans.v1"}, kinds
+# The plans of one push go up as one blob, not one each.
+assert sum(l["mediaType"].startswith("application/vnd.docker-envs.package-plans.v1") for l in m["layers"]) == 1, m
 PY
 
 log "machine B: empty cache, --cache-from, push to another repository: mounts, no package"
@@ -94,6 +96,10 @@ cmp -s a.tar b-again.tar || die "B2's second archive differs"
 
 log "one package changed: only that package is fetched; the other layers come from the cache"
 gets_before=$(package_gets)
+bundle=$(skopeo inspect --tls-verify=false --raw "docker://$REG/cache/env:main" | python3 -c '
+import json, sys
+print(next(l["digest"] for l in json.load(sys.stdin)["layers"] if "package-plans" in l["mediaType"]))')
+bundle_gets_before=$(grep -c "GET /v2/cache/env/blobs/$bundle" "$REG_LOG" || true)
 on C build lock2.txt --base scratch -o "oci:$TEST_TMP/c:1" --cache-from "$CACHE" --json >c.json 2>c.err ||
   die "C's build failed: $(cat c.err)"
 assert_eq "$(json c.json "j['image_memo']['hit']")" False "a changed package is no whole-image hit"
@@ -101,6 +107,8 @@ assert_eq "$(json c.json "j['packages_downloaded']") $(json c.json "j['packages_
   "only the changed package downloaded; the others planned from the cache"
 assert_eq "$(($(package_gets) - gets_before))" 1 "one package request reached the channel"
 channel_requests 'GET /linux-64/pkg-d-2.0-.*\.conda 200' | grep -qx 1 || die "the changed package was not the one fetched"
+assert_eq "$(($(grep -c "GET /v2/cache/env/blobs/$bundle" "$REG_LOG" || true) - bundle_gets_before))" 1 \
+  "the three plans came in one request (the bundle A pushed)"
 assert_eq "$(json c.json "sorted(l['label'] for l in j['layers'] if l['shared_cache'])")" \
   "$(printf "['%s', '%s', '%s']" $(cd "$channel/linux-64" && ls pkg-[abc]-1.0-*.conda | sed 's/\.conda$//'))" "unchanged layers from the shared cache"
 assert_eq "$(json c.json "sorted(l['label'] for l in j['layers'] if not l['reused'])")" \

@@ -49,6 +49,10 @@ inline constexpr std::string_view kSharedCacheFormat = "docker-envs build cache 
 // so compute its layer's key, without fetching it.
 inline constexpr std::string_view kSharedPlanType =
     "application/vnd.docker-envs.package-plan.v1+zstd";
+// Several plan blobs one after the other (each its own zstd frame): the plans one push added, so
+// that a machine reading them makes one request, not one per package.
+inline constexpr std::string_view kSharedPlanBundleType =
+    "application/vnd.docker-envs.package-plans.v1+zstd";
 // How much one cache keeps: the most recently written images, and their layers plus the most
 // recently written others up to kSharedCacheMaxLayers (older entries are dropped on push).
 inline constexpr std::size_t kSharedCacheMaxImages = 256;
@@ -78,7 +82,8 @@ struct SharedImageEntry {
 };
 
 struct SharedPlanEntry {
-  oci::Descriptor blob;  // kSharedPlanType
+  oci::Descriptor blob;  // kSharedPlanType, or kSharedPlanBundleType holding it at offset
+  std::uint64_t offset = 0, length = 0;  // in a bundle (length > 0); else the whole blob
   std::int64_t written = 0;
 };
 
