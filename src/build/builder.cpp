@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <map>
 #include <set>
+#include <span>
 
 #include "build/image_memo.hpp"
 #include "build/wheel_layers.hpp"
@@ -303,7 +304,10 @@ Status assemble_image(const BuildRequest& r, const std::string& prefix,
 struct LayerJob {
   std::string label;
   std::vector<std::string> packages;
-  std::vector<InstallEntry> entries;
+  // A layer of one package views its entries where the plan holds them; others own theirs.
+  std::span<InstallEntry> viewed;
+  std::vector<InstallEntry> owned;
+  std::span<InstallEntry> entries() { return owned.empty() ? viewed : std::span(owned); }
   Digest key;
   std::optional<CachedLayer> cached;
   bool reused = false;
@@ -515,9 +519,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     std::vector<size_t> first;
     for (size_t i = 0; i < n; ++i)
       if (!shared_plans[i]) first.push_back(i);
-    DE_TRY(fetch_packages(first, first.size() == n ? std::string()
-                                                   : fmt::format(" ({} planned from the shared cache)",
-                                                                 n - first.size())));
+    DE_TRY(fetch_packages(
+        first, first.size() == n
+                   ? std::string()
+                   : fmt::format(" ({} planned from the shared cache)", n - first.size())));
   }
 
   // 2. What each package puts under the prefix.
@@ -571,46 +576,35 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     const auto& sha = r.packages[i].sha256 ? r.packages[i].sha256 : plan.records[i].sha256;
     content_base[i] = sha ? sha->hex() : dirs[i].filename().string();
   }
-  std::vector<std::vector<InstallEntry>> per_package(plan.records.size());
+  // Each package's entries, where they lie in plan.entries (package by package, in install
+  // order): viewed there, not moved into arrays of their own (a large environment's entries are
+  // tens of megabytes).
+  std::vector<std::span<InstallEntry>> per_package(plan.records.size());
   std::vector<InstallEntry> final_entries;
   std::vector<InstallEntry> activation;
   const std::string activate_dir = prefix_rel + "/etc/conda/activate.d/";
-  std::string last_package;
-  size_t last_index = 0;
-  {
-    std::vector<size_t> counts(plan.records.size(), 0);
-    for (const auto& e : plan.entries) {
-      if (e.package.empty()) continue;
-      if (e.package != last_package) {
-        auto it = index_of.find(e.package);
-        if (it == index_of.end())
-          return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
-        last_package = e.package;
-        last_index = it->second;
-      }
-      ++counts[last_index];
-    }
-    for (size_t i = 0; i < counts.size(); ++i) per_package[i].reserve(counts[i]);
-    last_package.clear();
-  }
-  for (auto& e : plan.entries) {
-    if (e.type == InstallEntry::Type::File && e.path.starts_with(activate_dir) &&
-        e.path.ends_with(".sh") && e.path.find('/', activate_dir.size()) == std::string::npos)
-      activation.push_back(e);
+  for (size_t k = 0; k < plan.entries.size();) {
+    auto& e = plan.entries[k];
     if (e.package.empty()) {
       final_entries.push_back(std::move(e));
+      ++k;
       continue;
     }
-    // Entries come package by package: look the name up only when it changes.
-    if (e.package != last_package) {
-      auto it = index_of.find(e.package);
-      if (it == index_of.end())
-        return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
-      last_package = e.package;
-      last_index = it->second;
-    }
-    per_package[last_index].push_back(std::move(e));
+    auto it = index_of.find(e.package);
+    if (it == index_of.end())
+      return fail(Code::Internal, "entry {} names unknown package {}", e.path, e.package);
+    if (!per_package[it->second].empty())
+      return fail(Code::Internal, "the entries of {} are not together", e.package);
+    size_t end = k + 1;
+    while (end < plan.entries.size() && plan.entries[end].package == e.package) ++end;
+    per_package[it->second] = std::span(plan.entries).subspan(k, end - k);
+    k = end;
   }
+  for (const auto& entries : per_package)
+    for (const auto& e : entries)
+      if (e.type == InstallEntry::Type::File && e.path.starts_with(activate_dir) &&
+          e.path.ends_with(".sh") && e.path.find('/', activate_dir.size()) == std::string::npos)
+        activation.push_back(e);
   for (auto& e : added_files) final_entries.push_back(std::move(e));
 
   // 2b. PyPI wheels, into the environment's python, never over a conda package's file.
@@ -661,13 +655,13 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   for (const auto& g : groups) {
     LayerJob job;
     if (g.packages.size() == 1) {
-      job.entries = std::move(per_package[g.packages[0]]);  // a layer of one package: its array
+      job.viewed = per_package[g.packages[0]];
     } else {
       size_t count = 0;
       for (size_t i : g.packages) count += per_package[i].size();
-      job.entries.reserve(count);
+      job.owned.reserve(count);
       for (size_t i : g.packages)
-        for (auto& e : per_package[i]) job.entries.push_back(std::move(e));
+        for (auto& e : per_package[i]) job.owned.push_back(std::move(e));
     }
     for (size_t i : g.packages) job.packages.push_back(plan.records[i].dist_name());
     job.label = g.packages.size() == 1
@@ -679,7 +673,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     LayerJob job;
     for (size_t i : g.packages) {
       job.packages.push_back(wheels[i].dist);
-      for (auto& e : wheels[i].entries) job.entries.push_back(std::move(e));
+      for (auto& e : wheels[i].entries) job.owned.push_back(std::move(e));
     }
     job.label = detail::wheel_layer_label(job.packages);
     jobs.push_back(std::move(job));
@@ -688,7 +682,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     LayerJob fin;
     fin.label = "environment files (conda-meta/history" +
                 std::string(r.files.empty() ? ")" : ", added files)");
-    fin.entries = std::move(final_entries);
+    fin.owned = std::move(final_entries);
     jobs.push_back(std::move(fin));
   }
   report({.kind = Kind::StageStart,
@@ -721,13 +715,14 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     size_t i = index_of.at(e.package);
     if (auto inside = conda::path_in_package(e, dirs[i]))
       return content_base[i] + "/" + std::string(*inside);
-    return content_base[i] + "/" + fs::path(e.host_path).lexically_relative(dirs[i]).generic_string();
+    return content_base[i] + "/" +
+           fs::path(e.host_path).lexically_relative(dirs[i]).generic_string();
   };
   // Keys hash every entry (and the bytes of generated files): computed on all cores.
   Status keyed = parallel_for(jobs.size(), parallelism, [&](size_t i) -> Status {
     auto& job = jobs[i];
     job.key =
-        DE_TRY_CTX(layer_key(job.entries, options_for(job), content_id), "layer " + job.label);
+        DE_TRY_CTX(layer_key(job.entries(), options_for(job), content_id), "layer " + job.label);
     job.cached = DE_TRY(cache.find(job.key));
     if (!job.cached && r.shared_cache) {
       job.cached = r.shared_cache->layer(job.key);
@@ -775,7 +770,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                 .native();
       };
       for (size_t i : missing)
-        for (auto& e : jobs[i].entries) move_entry(e);
+        for (auto& e : jobs[i].entries()) move_entry(e);
       for (auto& e : activation) move_entry(e);
     }
     result.packages_not_fetched =
@@ -791,7 +786,11 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     auto produced = [&]() -> Result<CachedLayer> {
       auto options = options_for(job).layer;
       options.description = "layer " + job.label;
-      auto layer = DE_TRY(entries_layer(job.entries, options));
+      // The layer keeps its entries until it is written: a viewed layer's are copied.
+      std::vector<InstallEntry> entries =
+          job.owned.empty() ? std::vector<InstallEntry>(job.viewed.begin(), job.viewed.end())
+                            : std::move(job.owned);
+      auto layer = DE_TRY(entries_layer(std::move(entries), options));
       return cache.put(job.key, *layer, r.compression);
     }();
     job.cached = DE_TRY_CTX(produced, "building layer " + job.label);

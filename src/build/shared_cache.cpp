@@ -51,15 +51,14 @@ std::string SharedCacheIndex::encode() const {
           {{"label", l.label}, {"packages", l.packages}, {"key", l.key.to_string()}});
     json activation = json::array();
     for (const auto& [name, value] : image.activation) activation.push_back({name, value});
-    image_map[key.to_string()] = {{"platform", image.platform},     {"created", image.created},
-                                  {"layers", image_layers},         {"activation", activation},
-                                  {"warnings", image.warnings},     {"written", image.written}};
+    image_map[key.to_string()] = {{"platform", image.platform}, {"created", image.created},
+                                  {"layers", image_layers},     {"activation", activation},
+                                  {"warnings", image.warnings}, {"written", image.written}};
   }
   json plan_map = json::object();
   for (const auto& [key, p] : plans) {
-    json& entry = plan_map[key.to_string()] = {{"digest", p.blob.digest.to_string()},
-                                               {"size", p.blob.size},
-                                               {"written", p.written}};
+    json& entry = plan_map[key.to_string()] = {
+        {"digest", p.blob.digest.to_string()}, {"size", p.blob.size}, {"written", p.written}};
     if (p.length > 0) {
       entry["offset"] = p.offset;
       entry["length"] = p.length;
@@ -89,8 +88,7 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
       SharedLayerEntry e;
       e.blob.media_type = l.at("media_type").get<std::string>();
       if (!mt::layer_compression(e.blob.media_type))
-        return fail(Code::Corruption, "{}: {} is not a layer media type", what,
-                    e.blob.media_type);
+        return fail(Code::Corruption, "{}: {} is not a layer media type", what, e.blob.media_type);
       e.blob.digest = DE_TRY(digest_field(l, "digest", what));
       e.blob.size = l.at("size").get<std::int64_t>();
       if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
@@ -141,7 +139,8 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
                           .written = p.value("written", std::int64_t{0})};
         if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
         if (p.contains("offset") != p.contains("length") || (p.contains("length") && e.length == 0))
-          return fail(Code::Corruption, "{}: an offset needs a length, and a length is not 0", what);
+          return fail(Code::Corruption, "{}: an offset needs a length, and a length is not 0",
+                      what);
         if (e.length > 0) {
           if (e.offset > static_cast<std::uint64_t>(e.blob.size) ||
               e.length > static_cast<std::uint64_t>(e.blob.size) - e.offset)
@@ -220,10 +219,9 @@ SharedCacheIndex shared_cache_entries(const BuildResult& result, std::string_vie
                          .warnings = result.warnings,
                          .written = now};
   for (const auto& l : result.layers) {
-    out.layers.insert_or_assign(l.key, SharedLayerEntry{.blob = l.blob,
-                                                        .diff_id = l.diff_id,
-                                                        .tar_size = l.tar_size,
-                                                        .written = now});
+    out.layers.insert_or_assign(
+        l.key, SharedLayerEntry{
+                   .blob = l.blob, .diff_id = l.diff_id, .tar_size = l.tar_size, .written = now});
     image.layers.push_back({.label = l.label, .packages = l.packages, .key = l.key});
   }
   if (result.image_memo.key && !image.layers.empty())
@@ -279,8 +277,8 @@ Result<std::string> encode_shared_plan(const conda::PortablePlan& plan) {
 }
 
 Result<conda::PortablePlan> decode_shared_plan(std::string_view blob) {
-  auto reader = DE_TRY(ffi::make_decompressor(
-      Compression::Zstd, std::make_unique<StringReader>(std::string(blob))));
+  auto reader = DE_TRY(
+      ffi::make_decompressor(Compression::Zstd, std::make_unique<StringReader>(std::string(blob))));
   auto raw = DE_TRY_CTX(read_all(*reader, kMaxPlanBytes), "a shared plan");
   if (!raw.starts_with(kPlanMagic)) return fail(Code::Corruption, "not a shared plan");
   std::string_view rest = std::string_view(raw).substr(kPlanMagic.size());
@@ -353,9 +351,9 @@ SharedCache& SharedCache::operator=(SharedCache&&) noexcept = default;
 
 namespace {
 
-Result<std::optional<LoadedCache>> read_cache(
-    const SharedCacheRef& ref, const SharedCache::RegistryOptionsFn& registry,
-    std::optional<Digest>& manifest) {
+Result<std::optional<LoadedCache>> read_cache(const SharedCacheRef& ref,
+                                              const SharedCache::RegistryOptionsFn& registry,
+                                              std::optional<Digest>& manifest) {
   // The artifact from the registry or the layout: its manifest and config, its blobs as layers.
   oci::Manifest m;
   std::string config;
@@ -536,7 +534,8 @@ Result<SharedCachePush> push_shared_cache(
     index = *known;
   } else {
     std::optional<Digest> manifest;
-    if (auto current = DE_TRY(read_cache(ref, registry, manifest))) index = std::move(current->index);
+    if (auto current = DE_TRY(read_cache(ref, registry, manifest)))
+      index = std::move(current->index);
   }
   // Plans the cache holds already keep their blobs (and are marked written now); the new ones go
   // up as one bundle.
@@ -551,8 +550,8 @@ Result<SharedCachePush> push_shared_cache(
     oci::LayerPtr layer = blob_layer ? blob_layer(p.blob) : nullptr;
     if (!layer || p.length > 0) continue;  // (a plan from elsewhere: as it is)
     auto in = DE_TRY(layer->open_blob());
-    auto bytes = DE_TRY_CTX(read_all(*in, static_cast<std::uint64_t>(p.blob.size) + 1),
-                            "a package plan");
+    auto bytes =
+        DE_TRY_CTX(read_all(*in, static_cast<std::uint64_t>(p.blob.size) + 1), "a package plan");
     p.offset = bundle.size();
     p.length = bytes.size();
     bundle += bytes;
@@ -596,15 +595,14 @@ Result<SharedCachePush> push_shared_cache(
     layers.push_back(std::move(layer));
   }
   std::string config = index.encode();
-  oci::Manifest manifest{
-      .media_type = std::string(mt::kOciManifest),
-      .config = {.media_type = std::string(kSharedCacheConfigType),
-                 .digest = Digest::of(config),
-                 .size = static_cast<std::int64_t>(config.size())},
-      .layers = blobs,
-      .annotations = {},
-      .subject = std::nullopt,
-      .artifact_type = std::string(kSharedCacheArtifactType)};
+  oci::Manifest manifest{.media_type = std::string(mt::kOciManifest),
+                         .config = {.media_type = std::string(kSharedCacheConfigType),
+                                    .digest = Digest::of(config),
+                                    .size = static_cast<std::int64_t>(config.size())},
+                         .layers = blobs,
+                         .annotations = {},
+                         .subject = std::nullopt,
+                         .artifact_type = std::string(kSharedCacheArtifactType)};
   SharedCachePush out{.images = index.images.size(), .layers = index.layers.size()};
   if (!ref.registry) {
     out.manifest = DE_TRY(oci::write_layout_artifact(ref.dir, ref.tag, manifest, config, layers));

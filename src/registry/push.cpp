@@ -415,10 +415,10 @@ Result<PushedManifest> push_one(Context& ctx, Pusher& pusher, const oci::Image& 
     manifest.annotations.clear();
   }
   out.bytes = manifest.to_json();
-  out.descriptor = oci::index_entry(
-      image, oci::Descriptor{.media_type = manifest.media_type,
-                             .digest = Digest::of(out.bytes),
-                             .size = static_cast<std::int64_t>(out.bytes.size())});
+  out.descriptor =
+      oci::index_entry(image, oci::Descriptor{.media_type = manifest.media_type,
+                                              .digest = Digest::of(out.bytes),
+                                              .size = static_cast<std::int64_t>(out.bytes.size())});
   return out;
 }
 
@@ -471,12 +471,12 @@ Status push_other_entries(Context& ctx, Pusher& pusher, const oci::SourceIndex& 
         return fail(Code::Internal, "{}: blob {} was not read with the index", what,
                     d.digest.to_string());
       std::string data = held->second;
-      DE_TRY_CTX(pusher.put_blob(*session, d,
-                                 [data]() -> Result<std::unique_ptr<Reader>> {
-                                   return std::unique_ptr<Reader>(
-                                       std::make_unique<StringReader>(data));
-                                 }),
-                 what);
+      DE_TRY_CTX(
+          pusher.put_blob(*session, d,
+                          [data]() -> Result<std::unique_ptr<Reader>> {
+                            return std::unique_ptr<Reader>(std::make_unique<StringReader>(data));
+                          }),
+          what);
     }
     std::string media_type = entry.media_type.empty() ? m.media_type : entry.media_type;
     DE_TRY_CTX(put_manifest(ctx, entry.digest.to_string(), media_type, bytes), what);
@@ -551,9 +551,8 @@ Result<PushResult> push_index(std::span<const oci::Image> images, const Referenc
     media_type = index.media_type;
   }
   if (ref.digest && *ref.digest != Digest::of(bytes))
-    return fail(Code::InvalidArgument,
-                "{}: the index's digest is {}, not the one in the reference", context,
-                Digest::of(bytes).to_string());
+    return fail(Code::InvalidArgument, "{}: the index's digest is {}, not the one in the reference",
+                context, Digest::of(bytes).to_string());
   DE_TRY_CTX(put_manifest(ctx, ref.identifier(), media_type, bytes), context);
   PushResult totals = finish(pusher);
   totals.manifests = std::move(result.manifests);
@@ -579,18 +578,19 @@ Result<PushResult> push_artifact(const ArtifactToPush& artifact, const Reference
   DE_TRY_CTX(for_each_with_session(ctx, blobs.size(), ctx.options.parallel,
                                    [&](http::Session& session, size_t i) {
                                      const auto& layer = artifact.layers[i];
-                                     return pusher.put_blob(session, blobs[i],
-                                                            [&layer] { return layer->open_blob(); });
+                                     return pusher.put_blob(session, blobs[i], [&layer] {
+                                       return layer->open_blob();
+                                     });
                                    }),
              context);
   auto session = ctx.client.new_session();
   std::string config = artifact.config;
-  DE_TRY_CTX(pusher.put_blob(*session, artifact.manifest.config,
-                             [config]() -> Result<std::unique_ptr<Reader>> {
-                               return std::unique_ptr<Reader>(
-                                   std::make_unique<StringReader>(config));
-                             }),
-             context + ": config");
+  DE_TRY_CTX(
+      pusher.put_blob(*session, artifact.manifest.config,
+                      [config]() -> Result<std::unique_ptr<Reader>> {
+                        return std::unique_ptr<Reader>(std::make_unique<StringReader>(config));
+                      }),
+      context + ": config");
   std::string bytes = artifact.manifest.to_json();
   DE_TRY_CTX(put_manifest(ctx, ref.identifier(), artifact.manifest.media_type, bytes), context);
   PushResult result = finish(pusher);

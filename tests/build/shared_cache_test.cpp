@@ -82,8 +82,9 @@ TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
   expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["digest"] = "sha256:zz"; },
                  "not a digest");
   expect_refused([](auto& j) { j["layers"].erase(d("k2").to_string()); }, "is not in the cache");
-  expect_refused([](auto& j) { j["images"][d("image").to_string()]["layers"] = nlohmann::json::array(); },
-                 "no layers");
+  expect_refused(
+      [](auto& j) { j["images"][d("image").to_string()]["layers"] = nlohmann::json::array(); },
+      "no layers");
   expect_refused([](auto& j) { j["images"]["not-a-digest"] = j["images"][d("image").to_string()]; },
                  "not a digest");
   expect_refused([](auto& j) { j["images"][d("image").to_string()]["activation"] = {"x"}; },
@@ -237,9 +238,8 @@ TEST(SharedCacheIndex, PlansRoundTripAndCountAsBlobs) {
 
 TEST(SharedCacheIndex, BundledPlansRoundTripAndMustLieInsideTheirBlob) {
   auto index = sample();
-  const oci::Descriptor bundle{.media_type = std::string(kSharedPlanBundleType),
-                               .digest = d("bundle"),
-                               .size = 30};
+  const oci::Descriptor bundle{
+      .media_type = std::string(kSharedPlanBundleType), .digest = d("bundle"), .size = 30};
   index.plans.emplace(d("p1"), SharedPlanEntry{bundle, 0, 10, 3});
   index.plans.emplace(d("p2"), SharedPlanEntry{bundle, 10, 20, 3});
   auto decoded = SharedCacheIndex::decode(index.encode());
@@ -279,10 +279,11 @@ TEST(SharedCachePush, NewPlansGoUpAsOneBundleAndEachReadsBack) {
       const Digest digest = Digest::of(blob);
       blobs[digest] = blob;
       plans[name] = plan;
-      entries.plans.emplace(d(name), SharedPlanEntry{.blob = {.media_type = std::string(kSharedPlanType),
-                                                              .digest = digest,
-                                                              .size = static_cast<std::int64_t>(blob.size())},
-                                                     .written = 5});
+      entries.plans.emplace(
+          d(name), SharedPlanEntry{.blob = {.media_type = std::string(kSharedPlanType),
+                                            .digest = digest,
+                                            .size = static_cast<std::int64_t>(blob.size())},
+                                   .written = 5});
     }
     return entries;
   };

@@ -49,7 +49,8 @@ std::string query_param(const std::string& target, const std::string& name) {
 std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
 
 HttpResponse api_error(int status, const std::string& code, const std::string& message) {
-  return {status, {}, fmt::format(R"({{"errors":[{{"code":"{}","message":"{}"}}]}})", code, message)};
+  return {
+      status, {}, fmt::format(R"({{"errors":[{{"code":"{}","message":"{}"}}]}})", code, message)};
 }
 
 // An in-memory registry. `hook` may answer a request first (to inject faults).
@@ -69,8 +70,7 @@ class MemoryRegistry {
       if (at == std::string::npos) return {};
       return {path.substr(4, at - 4), path.substr(at + marker.size())};
     };
-    if (auto [repo, rest] = split("/blobs/uploads/"); !repo.empty())
-      return upload(r, repo, rest);
+    if (auto [repo, rest] = split("/blobs/uploads/"); !repo.empty()) return upload(r, repo, rest);
     if (auto [repo, digest] = split("/blobs/"); !repo.empty()) {
       if (r.method != "HEAD" && r.method != "GET") return api_error(405, "UNSUPPORTED", "method");
       if (!repos_[repo].contains(digest)) return api_error(404, "BLOB_UNKNOWN", "blob unknown");
@@ -138,8 +138,8 @@ class MemoryRegistry {
     }
     if (r.method == "PATCH") {
       std::string content_range = r.header("content-range");
-      if (!content_range.empty() && content_range != fmt::format("{}-{}", data.size(),
-                                                                 data.size() + r.body.size() - 1))
+      if (!content_range.empty() &&
+          content_range != fmt::format("{}-{}", data.size(), data.size() + r.body.size() - 1))
         return {416, {{"Location", location}, {"Range", range()}}, ""};
       data += r.body;
       return {202, {{"Location", location}, {"Range", range()}}, ""};
@@ -161,10 +161,10 @@ class MemoryRegistry {
   }
 
   std::mutex mutex_;
-  std::map<std::string, std::string> blobs_;                 // digest -> bytes
-  std::map<std::string, std::set<std::string>> repos_;       // repository -> digests it holds
-  std::map<std::string, std::string> uploads_;               // uuid -> bytes so far
-  std::map<std::string, Manifest> manifests_;                // "repo:reference"
+  std::map<std::string, std::string> blobs_;            // digest -> bytes
+  std::map<std::string, std::set<std::string>> repos_;  // repository -> digests it holds
+  std::map<std::string, std::string> uploads_;          // uuid -> bytes so far
+  std::map<std::string, Manifest> manifests_;           // "repo:reference"
   int next_upload_ = 0;
 };
 
@@ -316,8 +316,8 @@ TEST(Push, UploadsLargeBlobsInOrderedChunks) {
   // The upload is completed by a PUT naming the digest (the config is small: monolithic).
   bool completed = false;
   for (auto& put : s.requests("PUT", "/blobs/uploads/"))
-    completed = completed || (query_param(put.target, "digest") == layer.digest.to_string() &&
-                              put.body.empty());
+    completed = completed ||
+                (query_param(put.target, "digest") == layer.digest.to_string() && put.body.empty());
   EXPECT_TRUE(completed);
   auto stored = s.registry.blob("big/img", layer.digest);
   ASSERT_TRUE(stored);
@@ -552,12 +552,12 @@ TEST(Push, IndexKeepsTheSourceIndexOfUneditedImages) {
                       .size = static_cast<std::int64_t>(att_bytes.size()),
                       .platform = oci::Platform{.os = "unknown", .architecture = "unknown"}};
   entries.push_back(att.to_json());
-  nlohmann::json index = {{"schemaVersion", 2}, {"mediaType", mt::kOciIndex}, {"manifests", entries}};
+  nlohmann::json index = {
+      {"schemaVersion", 2}, {"mediaType", mt::kOciIndex}, {"manifests", entries}};
   auto source = std::make_shared<oci::SourceIndex>(
       oci::SourceIndex{.media_type = std::string(mt::kOciIndex), .bytes = index.dump(3)});
-  source->other_blobs = {{att.digest, att_bytes},
-                         {att_layer.digest, statement},
-                         {Digest::of(att_config), att_config}};
+  source->other_blobs = {
+      {att.digest, att_bytes}, {att_layer.digest, statement}, {Digest::of(att_config), att_config}};
 
   auto r = push_index(images, s.ref("mirror/img:1"), options_in(dir),
                       PushOptions{.source_index = source});
@@ -568,7 +568,8 @@ TEST(Push, IndexKeepsTheSourceIndexOfUneditedImages) {
   EXPECT_EQ(pushed->bytes, source->bytes);
   EXPECT_EQ(pushed->content_type, mt::kOciIndex);
   // Every entry is there by digest: the images and the attestation, with its blobs.
-  for (auto& d : first_index->manifests) EXPECT_TRUE(s.registry.manifest("mirror/img", d.digest.to_string()));
+  for (auto& d : first_index->manifests)
+    EXPECT_TRUE(s.registry.manifest("mirror/img", d.digest.to_string()));
   auto att_pushed = s.registry.manifest("mirror/img", att.digest.to_string());
   ASSERT_TRUE(att_pushed);
   EXPECT_EQ(att_pushed->bytes, att_bytes);
@@ -620,9 +621,9 @@ TEST(Push, RecompressesStoredLayersWhenAsked) {
 TEST(Push, DockerFormatRefusesZstd) {
   Served s;
   auto dir = *TempDir::create();
-  auto r = push_image(image_with({"x\n"}), s.ref("d/img:1"), options_in(dir),
-                      PushOptions{.compression = Compression::Zstd,
-                                  .format = ManifestFormat::Docker});
+  auto r =
+      push_image(image_with({"x\n"}), s.ref("d/img:1"), options_in(dir),
+                 PushOptions{.compression = Compression::Zstd, .format = ManifestFormat::Docker});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::InvalidArgument);
   EXPECT_NE(r.error().to_string().find("zstd"), std::string::npos) << r.error().to_string();
