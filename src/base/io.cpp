@@ -38,7 +38,6 @@ bool is_temp_file_name(std::string_view name) {
   return suffix.size() == 16 && suffix.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-namespace {
 Status append_all(Reader& in, std::string& out, size_t limit) {
   std::byte buf[64 << 10];
   while (true) {
@@ -48,7 +47,6 @@ Status append_all(Reader& in, std::string& out, size_t limit) {
     out.append(reinterpret_cast<const char*>(buf), n);
   }
 }
-}  // namespace
 
 Result<std::string> read_all(Reader& in, size_t limit) {
   std::string out;

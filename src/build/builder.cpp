@@ -537,9 +537,11 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                      .history_time = mtime,
                      .history_command = r.created_by,
                      .plan_cache = r.layer_cache / "plans",
+                     // Moved out: planning reads each once (a second planning, below, has
+                     // fetched every package and asks for none).
                      .preplanned = [&](size_t i) -> std::optional<conda::PortablePlan> {
                        if (fetched[i]) return std::nullopt;
-                       return shared_plans[i];
+                       return std::move(shared_plans[i]);
                      },
                      .export_plans = r.export_plans});
   };

@@ -78,9 +78,10 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
   SharedCacheIndex out;
   try {
     auto format = doc.at("format").get<std::string>();
-    if (format != kSharedCacheFormat)
+    if (format != kSharedCacheFormat && format != kSharedCacheFormatV1)
       return fail(Code::Corruption, "the cache is in format '{}', not '{}'", format,
                   kSharedCacheFormat);
+    const bool bundles = format == kSharedCacheFormat;
     for (const auto& [key_text, l] : doc.at("layers").items()) {
       std::string what = "layer " + key_text;
       auto key = Digest::parse(key_text);
@@ -138,6 +139,8 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
                           .length = p.value("length", std::uint64_t{0}),
                           .written = p.value("written", std::int64_t{0})};
         if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
+        if ((p.contains("offset") || p.contains("length")) && !bundles)
+          return fail(Code::Corruption, "{}: format 1 has no plan bundles", what);
         if (p.contains("offset") != p.contains("length") || (p.contains("length") && e.length == 0))
           return fail(Code::Corruption, "{}: an offset needs a length, and a length is not 0",
                       what);
@@ -279,7 +282,11 @@ Result<std::string> encode_shared_plan(const conda::PortablePlan& plan) {
 Result<conda::PortablePlan> decode_shared_plan(std::string_view blob) {
   auto reader = DE_TRY(
       ffi::make_decompressor(Compression::Zstd, std::make_unique<StringReader>(std::string(blob))));
-  auto raw = DE_TRY_CTX(read_all(*reader, kMaxPlanBytes), "a shared plan");
+  // Room for what a plan usually decompresses to: pages not written are never touched, and a
+  // large plan is not copied over as a growing string would be.
+  std::string raw;
+  raw.reserve(static_cast<size_t>(std::min<std::uint64_t>(kMaxPlanBytes, blob.size() * 16 + 4096)));
+  DE_TRY_CTX(append_all(*reader, raw, kMaxPlanBytes), "a shared plan");
   if (!raw.starts_with(kPlanMagic)) return fail(Code::Corruption, "not a shared plan");
   std::string_view rest = std::string_view(raw).substr(kPlanMagic.size());
   auto nl = rest.find('\n');
@@ -289,8 +296,10 @@ Result<conda::PortablePlan> decode_shared_plan(std::string_view blob) {
       (n = std::stoull(std::string(rest.substr(0, nl)))) > rest.size() - nl - 1)
     return fail(Code::Corruption, "a shared plan with a damaged header");
   rest.remove_prefix(nl + 1);
-  return conda::PortablePlan{.index_json = std::string(rest.substr(0, n)),
-                             .plan = std::string(rest.substr(n))};
+  conda::PortablePlan out{.index_json = std::string(rest.substr(0, n)), .plan = {}};
+  raw.erase(0, static_cast<size_t>(rest.data() - raw.data()) + n);  // the plan, in place
+  out.plan = std::move(raw);
+  return out;
 }
 
 Result<SharedCacheRef> SharedCacheRef::parse(std::string_view text) {

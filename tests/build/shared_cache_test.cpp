@@ -73,6 +73,17 @@ void expect_refused(const std::function<void(nlohmann::json&)>& edit, std::strin
 
 TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
   expect_refused([](auto& j) { j["format"] = "docker-envs build cache 99"; }, "format");
+  // Format 1 (read as well as 2) had no plan bundles.
+  auto v1 = nlohmann::json::parse(sample().encode());
+  EXPECT_EQ(v1["format"], "docker-envs build cache 2");
+  v1["format"] = "docker-envs build cache 1";
+  v1["plans"][d("p").to_string()] = {{"digest", d("blob").to_string()}, {"size", 10}};
+  EXPECT_TRUE(SharedCacheIndex::decode(v1.dump()));
+  v1["plans"][d("p").to_string()]["offset"] = 0;
+  v1["plans"][d("p").to_string()]["length"] = 10;
+  auto refused = SharedCacheIndex::decode(v1.dump());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().to_string().find("no plan bundles"), std::string::npos);
   expect_refused(
       [](auto& j) {
         j["layers"][d("k1").to_string()]["media_type"] = "application/vnd.oci.image.config.v1+json";

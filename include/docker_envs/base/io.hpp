@@ -49,6 +49,9 @@ class Writer {
 // Reads everything, failing with Corruption when more than `limit` bytes arrive (for metadata
 // documents such as manifests, which must never be unbounded).
 Result<std::string> read_all(Reader& in, size_t limit = 64 << 20);
+// The same, appended to `out` (the limit counts what `out` holds): a caller that reserved room for
+// what it expects reads without the copies of a growing string.
+Status append_all(Reader& in, std::string& out, size_t limit = 64 << 20);
 // Copies until end of stream; returns the number of bytes copied. Does not close `out`.
 Result<std::uint64_t> copy(Reader& in, Writer& out);
 

@@ -44,7 +44,11 @@ inline constexpr std::string_view kSharedCacheArtifactType =
     "application/vnd.docker-envs.build-cache.v1";
 inline constexpr std::string_view kSharedCacheConfigType =
     "application/vnd.docker-envs.build-cache.config.v1+json";
-inline constexpr std::string_view kSharedCacheFormat = "docker-envs build cache 1";
+// Written: format 2 (plans in bundles). Read: 2, and 1 (each plan a blob of its own), which a
+// push rewrites as 2. A reader of format 1 alone refuses a format-2 cache as a whole (a warning,
+// the build runs without it) rather than reading a bundle as one plan.
+inline constexpr std::string_view kSharedCacheFormat = "docker-envs build cache 2";
+inline constexpr std::string_view kSharedCacheFormatV1 = "docker-envs build cache 1";
 // A package's plan (conda::PortablePlan), zstd-compressed: what lets a machine plan a package, and
 // so compute its layer's key, without fetching it.
 inline constexpr std::string_view kSharedPlanType =
