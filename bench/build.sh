@@ -171,7 +171,7 @@ if ((use_registry && !only_big)) && command -v docker-registry >/dev/null; then
     "$reg_dir/storage" >"$reg_dir/config.yml"
   docker-registry serve "$reg_dir/config.yml" >"$reg_dir/log" 2>&1 &
   reg_pid=$!
-  registry_cleanup() { kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null; rm -rf "$reg_dir"; return 0; }
+  registry_cleanup() { kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null || true; rm -rf "$reg_dir"; return 0; }
   reg_port=
   for _ in $(seq 1 100); do
     reg_port=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$reg_dir/log" | head -1 | sed 's/.*://') || true
