@@ -256,17 +256,19 @@ void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResul
     for (size_t k = 0; k < r.layers.size(); ++k)
       built.emplace(r.layers[k].blob.digest, r.image.layers[r.base_layers + k]);
   }
+  // The plans' bytes, for the bundle each push makes of those its cache lacks: described (and
+  // hashed) once, by shared_cache_entries; read from the results, which outlive the pushes.
   for (const auto& r : out.results)
     for (const auto& p : r.plans) {
-      std::string bytes = p.blob;
-      oci::Descriptor blob{.media_type = std::string(kSharedPlanType),
-                           .digest = Digest::of(bytes),
-                           .size = static_cast<std::int64_t>(bytes.size())};
+      auto entry = entries.plans.find(p.key);
+      if (entry == entries.plans.end()) continue;  // beyond what a cache keeps
+      const oci::Descriptor& blob = entry->second.blob;
+      const std::string* bytes = &p.blob;
       built.emplace(blob.digest,
                     oci::stored_blob_layer(
                         blob, std::nullopt,
                         [bytes]() -> Result<std::unique_ptr<Reader>> {
-                          return std::unique_ptr<Reader>(std::make_unique<StringReader>(bytes));
+                          return std::unique_ptr<Reader>(std::make_unique<StringReader>(*bytes));
                         },
                         "a package plan"));
     }

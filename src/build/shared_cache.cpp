@@ -341,6 +341,12 @@ struct SharedCache::Impl {
   mutable std::mutex bundles_mutex;
   mutable std::map<Digest, std::shared_ptr<const std::string>> bundles;
 
+  // Whether cache i was read and lives in a registry at `domain`.
+  bool on_domain(size_t i, std::string_view domain) const {
+    const auto& ref = sources[i].ref;
+    return loaded[i] && ref.registry && ref.reference->domain == domain;
+  }
+
   // The first cache (in --cache-from order) that holds `key`.
   template <typename Map>
   std::pair<const typename Map::mapped_type*, size_t> find(const Digest& key,
@@ -516,21 +522,18 @@ Status SharedCache::prefetch(std::span<const oci::Descriptor> blobs) const {
 std::vector<std::string> SharedCache::repositories_on(std::string_view domain) const {
   std::vector<std::string> out;
   for (size_t i = 0; i < impl_->sources.size(); ++i) {
-    const auto& ref = impl_->sources[i].ref;
-    if (impl_->loaded[i] && ref.registry && ref.reference->domain == domain &&
-        std::find(out.begin(), out.end(), ref.reference->repository) == out.end())
-      out.push_back(ref.reference->repository);
+    if (!impl_->on_domain(i, domain)) continue;
+    const auto& repository = impl_->sources[i].ref.reference->repository;
+    if (std::find(out.begin(), out.end(), repository) == out.end()) out.push_back(repository);
   }
   return out;
 }
 
 std::set<Digest> SharedCache::blobs_on(std::string_view domain) const {
   std::set<Digest> out;
-  for (size_t i = 0; i < impl_->sources.size(); ++i) {
-    const auto& ref = impl_->sources[i].ref;
-    if (impl_->loaded[i] && ref.registry && ref.reference->domain == domain)
+  for (size_t i = 0; i < impl_->sources.size(); ++i)
+    if (impl_->on_domain(i, domain))
       for (const auto& b : impl_->loaded[i]->index.blobs()) out.insert(b.digest);
-  }
   return out;
 }
 
