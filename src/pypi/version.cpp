@@ -95,11 +95,14 @@ std::strong_ordering to_ordering(int c) {
 
 }  // namespace
 
+constexpr std::size_t kMaxVersionLength = 1024;
+
 Result<Version> Version::parse(std::string_view text) {
   std::string_view trimmed = trim(text);
   if (trimmed.empty()) return fail(Code::InvalidArgument, "invalid version '': empty");
-  if (trimmed.size() > 1024)
-    return fail(Code::InvalidArgument, "invalid version: longer than 1024 characters");
+  if (trimmed.size() > kMaxVersionLength)
+    return fail(Code::InvalidArgument, "invalid version: longer than {} characters",
+                kMaxVersionLength);
   VersionParser p(trimmed, to_lower(trimmed));
   Version v;
   v.original_ = std::string(trimmed);
@@ -164,6 +167,11 @@ Result<Version> Version::parse(std::string_view text) {
     }
   }
   if (!p.at_end()) return p.error(p.pos(), "the end of the version");
+  // The normalized form is what gets printed and read back (a lock, a report): it must be within
+  // the limit too, and it can be longer than the text ("1r" is "1.post0").
+  if (v.to_string().size() > kMaxVersionLength)
+    return fail(Code::InvalidArgument, "invalid version: longer than {} characters once normalized",
+                kMaxVersionLength);
   return v;
 }
 

@@ -149,6 +149,25 @@ TEST(PypiVersion, RoundTrip) {
   }
 }
 
+// Found by scripts/fuzz.sh: a version within the 1024-character limit whose normalized form
+// ("1r" is "1.post0") is not, so that what it printed did not parse again. The limit holds for
+// both.
+TEST(PypiVersion, TheLengthLimitHoldsForTheNormalizedFormToo) {
+  const std::string fits = "1r+" + std::string(1016, 'a');  // normalized: 1024 characters
+  auto v = Version::parse(fits);
+  ASSERT_TRUE(v) << v.error().to_string();
+  EXPECT_EQ(v->to_string().size(), 1024u);
+  auto again = Version::parse(v->to_string());
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(*again, *v);
+  const std::string grows = "1r+" + std::string(1021, 'a');  // 1024 as written, 1029 normalized
+  auto refused = Version::parse(grows);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("once normalized"), std::string::npos)
+      << refused.error().message();
+  EXPECT_FALSE(Version::parse(std::string(1025, '1')));
+}
+
 TEST(PypiName, Normalisation) {
   EXPECT_EQ(normalize_name("Django"), "django");
   EXPECT_EQ(normalize_name("zope.interface"), "zope-interface");
