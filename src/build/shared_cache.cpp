@@ -272,21 +272,12 @@ Result<std::string> encode_shared_plan(const conda::PortablePlan& plan) {
   raw += std::to_string(plan.index_json.size()) + "\n";
   raw += plan.index_json;
   raw += plan.plan;
-  StringWriter out;
-  auto zstd = DE_TRY(ffi::make_compressor(Compression::Zstd, out));
-  DE_TRY(zstd->write(raw));
-  DE_TRY(zstd->close());
-  return out.take();
+  // One frame that records its size: the reader allocates the plan once (decode_shared_plan).
+  return ffi::zstd_compress(raw);
 }
 
 Result<conda::PortablePlan> decode_shared_plan(std::string_view blob) {
-  auto reader = DE_TRY(
-      ffi::make_decompressor(Compression::Zstd, std::make_unique<StringReader>(std::string(blob))));
-  // Room for what a plan usually decompresses to: pages not written are never touched, and a
-  // large plan is not copied over as a growing string would be.
-  std::string raw;
-  raw.reserve(static_cast<size_t>(std::min<std::uint64_t>(kMaxPlanBytes, blob.size() * 16 + 4096)));
-  DE_TRY_CTX(append_all(*reader, raw, kMaxPlanBytes), "a shared plan");
+  auto raw = DE_TRY_CTX(ffi::zstd_decompress(blob, kMaxPlanBytes), "a shared plan");
   if (!raw.starts_with(kPlanMagic)) return fail(Code::Corruption, "not a shared plan");
   std::string_view rest = std::string_view(raw).substr(kPlanMagic.size());
   auto nl = rest.find('\n');
@@ -464,7 +455,10 @@ Result<conda::PortablePlan> SharedCache::plan(const Digest& key) const {
   auto read_blob = [&]() -> Result<std::string> {
     auto layer = impl_->loaded[i]->layer(entry->blob, entry->blob.digest);
     auto in = DE_TRY(layer->open_blob());  // verified against the digest as it is read
-    return read_all(*in, static_cast<std::uint64_t>(entry->blob.size) + 1);
+    std::string bytes;  // a bundle is megabytes: read into its size, not a doubling string
+    bytes.reserve(static_cast<size_t>(std::min<std::int64_t>(entry->blob.size, 256 << 20)));
+    DE_TRY(append_all(*in, bytes, static_cast<std::uint64_t>(entry->blob.size) + 1));
+    return bytes;
   };
   if (entry->length == 0) return decode_shared_plan(DE_TRY(read_blob()));
   std::shared_ptr<const std::string> bundle;

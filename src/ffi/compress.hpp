@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "docker_envs/base/compression.hpp"
@@ -34,6 +36,17 @@ Result<std::unique_ptr<Writer>> make_compressor(Compression c, Writer& next,
 // truncation ("... is truncated"), a CRC or length mismatch, bad headers, or trailing bytes that
 // are not another member/frame. Errors are sticky.
 Result<std::unique_ptr<Reader>> make_decompressor(Compression c, std::unique_ptr<Reader> inner);
+
+// Whole-buffer zstd for documents held in memory (shared build-cache plans): one frame that
+// records its content size and a checksum, at `level` (1..19), single-threaded, so the bytes
+// depend on the input and level only.
+Result<std::string> zstd_compress(std::string_view data, int level = 3);
+// Every frame of `data` (zstd or skippable) decompressed into one string. When every frame
+// records its content size the result is allocated once and written once; otherwise it is
+// streamed into a growing string. Corruption when a frame is damaged or truncated, when bytes
+// follow the last frame, or when the result would pass `limit` bytes; Unsupported for a frame
+// whose window passes 128 MiB.
+Result<std::string> zstd_decompress(std::string_view data, size_t limit);
 
 // Peeks at the first bytes of `inner` and decompresses gzip or zstd, or passes the bytes through
 // (the peeked bytes included). Bzip2 is refused as Unsupported.

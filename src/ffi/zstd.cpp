@@ -5,8 +5,12 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "ffi/codec_impl.hpp"
 
@@ -138,13 +142,119 @@ Result<std::unique_ptr<Writer>> make_zstd_compressor(Writer& next, int level) {
   return std::make_unique<ZstdCompressor>(next, std::move(cctx));
 }
 
-Result<std::unique_ptr<Reader>> make_zstd_decompressor(std::unique_ptr<Reader> inner) {
+namespace {
+Result<DCtxPtr> new_dctx() {
   DCtxPtr dctx(ZSTD_createDCtx());
   if (!dctx) return fail(Code::Internal, "zstd: cannot allocate a decompression context");
   size_t rc = ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kMaxWindowLog);
   if (ZSTD_isError(rc))
     return fail(Code::Internal, "zstd: limiting the window size: {}", ZSTD_getErrorName(rc));
+  return dctx;
+}
+}  // namespace
+
+Result<std::unique_ptr<Reader>> make_zstd_decompressor(std::unique_ptr<Reader> inner) {
+  auto dctx = DE_TRY(new_dctx());
   return std::make_unique<ZstdDecompressor>(std::move(inner), std::move(dctx));
 }
 
 }  // namespace de::ffi::detail
+
+namespace de::ffi {
+
+Result<std::string> zstd_compress(std::string_view data, int level) {
+  if (level < 1 || level > ZSTD_maxCLevel())
+    return fail(Code::InvalidArgument, "zstd level {} is out of range (1..{})", level,
+                ZSTD_maxCLevel());
+  detail::CCtxPtr cctx(ZSTD_createCCtx());
+  if (!cctx) return fail(Code::Internal, "zstd: cannot allocate a compression context");
+  for (auto [p, v] : {std::pair{ZSTD_c_compressionLevel, level}, std::pair{ZSTD_c_checksumFlag, 1},
+                      std::pair{ZSTD_c_contentSizeFlag, 1}, std::pair{ZSTD_c_nbWorkers, 0}})
+    if (size_t rc = ZSTD_CCtx_setParameter(cctx.get(), p, v); ZSTD_isError(rc))
+      return fail(Code::Internal, "zstd: setting parameter {} to {}: {}", static_cast<int>(p), v,
+                  ZSTD_getErrorName(rc));
+  std::string out;
+  size_t written = 0;
+  const size_t bound = ZSTD_compressBound(data.size());
+  out.resize_and_overwrite(bound, [&](char* p, size_t) {
+    written = ZSTD_compress2(cctx.get(), p, bound, data.data(), data.size());
+    return ZSTD_isError(written) ? 0 : written;
+  });
+  if (ZSTD_isError(written))
+    return fail(Code::Internal, "zstd compression failed: {}", ZSTD_getErrorName(written));
+  out.shrink_to_fit();
+  return out;
+}
+
+Result<std::string> zstd_decompress(std::string_view data, size_t limit) {
+  // The size every frame records, when each records one (skippable frames hold nothing).
+  std::uint64_t total = 0;
+  bool sized = true;
+  for (std::string_view rest = data; !rest.empty();) {
+    size_t frame = ZSTD_findFrameCompressedSize(rest.data(), rest.size());
+    if (ZSTD_isError(frame))
+      return fail(Code::Corruption, "zstd data is corrupt or truncated (after {} bytes): {}",
+                  data.size() - rest.size(), ZSTD_getErrorName(frame));
+    unsigned long long size = ZSTD_getFrameContentSize(rest.data(), frame);
+    if (size == ZSTD_CONTENTSIZE_ERROR)
+      return fail(Code::Corruption, "zstd frame header is corrupt (after {} bytes)",
+                  data.size() - rest.size());
+    if (size == ZSTD_CONTENTSIZE_UNKNOWN) {
+      sized = false;
+    } else if (sized) {
+      if (size > limit - total)
+        return fail(Code::Corruption, "zstd data decompresses to more than {} bytes", limit);
+      total += size;
+    }
+    rest.remove_prefix(frame);
+  }
+  if (data.empty()) return fail(Code::Corruption, "zstd data is empty");
+  auto dctx = DE_TRY(detail::new_dctx());
+  std::string out;
+  if (sized) {
+    // One allocation of the right size, written once.
+    size_t got = 0;
+    out.resize_and_overwrite(static_cast<size_t>(total), [&](char* p, size_t) {
+      got = ZSTD_decompressDCtx(dctx.get(), p, static_cast<size_t>(total), data.data(),
+                                data.size());
+      return ZSTD_isError(got) ? 0 : got;
+    });
+    if (ZSTD_isError(got))
+      return fail(Code::Corruption, "zstd data is corrupt: {}", ZSTD_getErrorName(got));
+    if (got != total)
+      return fail(Code::Corruption, "zstd data holds {} bytes, its frames say {}", got, total);
+    return out;
+  }
+  // Streamed into the string as it grows: a frame without its size (written by a streaming
+  // compressor) is only known once decoded.
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  size_t hint = 1;  // 0 once the frame being read is complete and flushed
+  while (in.pos < in.size || hint != 0) {
+    if (out.size() == limit)
+      return fail(Code::Corruption, "zstd data decompresses to more than {} bytes", limit);
+    const size_t used = out.size(), in_before = in.pos;
+    const size_t room = std::min(limit, std::max(used * 2, data.size() * 4 + 4096));
+    size_t produced = 0;
+    // The size passed to the callback is not used: libstdc++ 12 passes the capacity it allocated,
+    // which can be larger than asked.
+    out.resize_and_overwrite(room, [&](char* p, size_t) {
+                               ZSTD_outBuffer o{p + used, room - used, 0};
+                               hint = ZSTD_decompressStream(dctx.get(), &o, &in);
+                               produced = o.pos;
+                               return ZSTD_isError(hint) ? used : used + o.pos;
+                             });
+    if (ZSTD_isError(hint)) {
+      if (ZSTD_getErrorCode(hint) == ZSTD_error_frameParameter_windowTooLarge)
+        return fail(Code::Unsupported,
+                    "zstd frame needs a window larger than the {} MiB this reader allows",
+                    (size_t{1} << detail::kMaxWindowLog) >> 20);
+      return fail(Code::Corruption, "zstd data is corrupt: {}", ZSTD_getErrorName(hint));
+    }
+    if (produced == 0 && in.pos == in_before)
+      return fail(Code::Corruption, "zstd data is truncated (after {} bytes)", data.size());
+  }
+  out.shrink_to_fit();
+  return out;
+}
+
+}  // namespace de::ffi

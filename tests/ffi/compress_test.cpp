@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <tuple>
 
 #include "ffi/compress.hpp"
@@ -348,6 +349,110 @@ TEST(Zstd, GarbageIsCorruption) {
   auto trailing = decompress_string(Compression::Zstd, packed + "not a frame at all");
   ASSERT_FALSE(trailing);
   EXPECT_EQ(trailing.error().code(), Code::Corruption);
+}
+
+// ---- whole-buffer zstd (zstd_compress / zstd_decompress) ---------------------------------------
+
+// Where a frame header keeps the content size: {offset, width}, width 0 when it records none
+// (RFC 8878 3.1.1.1: the descriptor's top two bits and single-segment flag give the width).
+std::pair<size_t, size_t> size_field(std::string_view frame) {
+  if (frame.size() < 6) return {0, 0};
+  auto fhd = static_cast<unsigned char>(frame[4]);
+  unsigned fcs_flag = fhd >> 6, single = (fhd >> 5) & 1, dict_flag = fhd & 3;
+  if (fcs_flag == 0 && !single) return {0, 0};
+  size_t pos = 5 + (single ? 0 : 1) + (dict_flag == 0 ? 0 : dict_flag == 3 ? 4 : dict_flag);
+  return {pos, fcs_flag == 0 ? 1 : fcs_flag == 1 ? 2 : fcs_flag == 2 ? 4 : 8};
+}
+
+std::optional<std::uint64_t> recorded_size(std::string_view frame) {
+  auto [pos, width] = size_field(frame);
+  if (width == 0) return std::nullopt;
+  std::uint64_t v = 0;
+  for (size_t i = 0; i < width; ++i)
+    v |= std::uint64_t{static_cast<unsigned char>(frame[pos + i])} << (8 * i);
+  return width == 2 ? v + 256 : v;
+}
+
+TEST(ZstdWhole, RoundTripsAndRecordsTheContentSize) {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{300}, size_t{70000}, size_t{3} << 20}) {
+    std::string data = compressible_bytes(size, size + 1);
+    auto packed = zstd_compress(data);
+    ASSERT_TRUE(packed) << packed.error().to_string();
+    EXPECT_EQ(recorded_size(*packed), size) << size;
+    // Deterministic, and read by the streaming decompressor (and so by the zstd tool) too.
+    EXPECT_TRUE(zstd_compress(data).value() == *packed);
+    auto streamed = decompress_string(Compression::Zstd, *packed);
+    ASSERT_TRUE(streamed) << streamed.error().to_string();
+    EXPECT_TRUE(*streamed == data);
+    auto whole = zstd_decompress(*packed, size);
+    ASSERT_TRUE(whole) << whole.error().to_string();
+    EXPECT_TRUE(*whole == data) << size;
+  }
+}
+
+TEST(ZstdWhole, ReadsFramesWithoutASizeAndMixedFrames) {
+  // The streaming compressor records no size for an input past its 1 MiB chunk.
+  std::string big = compressible_bytes((size_t{5} << 20) + 17, 9);
+  std::string streamed = compress_string(Compression::Zstd, big).value();
+  ASSERT_EQ(recorded_size(streamed), std::nullopt);
+  std::string small = zstd_compress("sized frame;").value();
+  std::string skippable("\x50\x2a\x4d\x18\x03\x00\x00\x00" "abc", 11);
+  std::string all = small + streamed + skippable + small;
+  auto whole = zstd_decompress(all, 1 << 30);
+  ASSERT_TRUE(whole) << whole.error().to_string();
+  EXPECT_TRUE(*whole == "sized frame;" + big + "sized frame;");
+  auto sized_only = zstd_decompress(small + skippable + small, 100);
+  ASSERT_TRUE(sized_only) << sized_only.error().to_string();
+  EXPECT_EQ(*sized_only, "sized frame;sized frame;");
+}
+
+TEST(ZstdWhole, RefusesWhatPassesTheLimitBeforeWritingIt) {
+  std::string data = compressible_bytes(100000, 3);
+  std::string sized = zstd_compress(data).value();
+  std::string unsized = compress_string(Compression::Zstd, data + data + data + data + data +
+                                                               data + data + data + data + data +
+                                                               data)
+                            .value();
+  ASSERT_EQ(recorded_size(unsized), std::nullopt);
+  for (const auto& [packed, limit] :
+       {std::pair{sized, data.size() - 1}, std::pair{sized + sized, data.size() * 2 - 1},
+        std::pair{unsized, data.size() * 11 - 1}}) {
+    auto r = zstd_decompress(packed, limit);
+    ASSERT_FALSE(r) << limit;
+    EXPECT_EQ(r.error().code(), Code::Corruption);
+    EXPECT_NE(r.error().message().find("more than"), std::string::npos) << r.error().to_string();
+  }
+  EXPECT_TRUE(zstd_decompress(unsized, data.size() * 11));
+  // A header that claims an enormous size is refused before anything is allocated.
+  std::string claims = sized;
+  auto [pos, width] = size_field(claims);
+  ASSERT_EQ(width, 4u);
+  for (size_t i = 0; i < width; ++i) claims[pos + i] = '\xff';
+  auto r = zstd_decompress(claims, 1 << 20);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("more than"), std::string::npos) << r.error().to_string();
+}
+
+TEST(ZstdWhole, DamageIsCorruption) {
+  std::string data = compressible_bytes(200000, 4);
+  std::string sized = zstd_compress(data).value();
+  std::string unsized = compress_string(Compression::Zstd, data + data + data + data + data +
+                                                               data + data)
+                            .value();
+  for (const std::string& packed : {sized, unsized}) {
+    for (const std::string& bad :
+         {std::string(), packed.substr(0, packed.size() - 1), packed.substr(0, packed.size() / 2),
+          packed + "trailing bytes", std::string("\x28\xb5\x2f\xfd garbage garbage")}) {
+      auto r = zstd_decompress(bad, 1 << 30);
+      ASSERT_FALSE(r) << bad.size();
+      EXPECT_EQ(r.error().code(), Code::Corruption) << r.error().to_string();
+    }
+    std::string flipped = packed;
+    flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x5a);
+    auto r = zstd_decompress(flipped, 1 << 30);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::Corruption) << r.error().to_string();
+  }
 }
 
 // ---- auto-detection ----------------------------------------------------------------------------
