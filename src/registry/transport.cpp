@@ -1,6 +1,8 @@
 #include "registry/transport.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "docker_envs/base/log.hpp"
@@ -151,10 +153,22 @@ bool RegistryClient::learn_challenge(const http::Response& response) {
   return false;
 }
 
+namespace {
+// Hosts that answered a ping over plain HTTP in this process: another client of the same
+// registry (a build's push after it read a cache there) asks there first instead of failing a TLS
+// handshake again (loading the CA store for it costs tens of milliseconds). Only an order: when
+// the host no longer answers plain HTTP, HTTPS is tried as always.
+std::mutex plain_http_mutex;
+std::set<std::string> plain_http_hosts;
+}  // namespace
+
 Result<std::string> RegistryClient::ping(http::Session& session) {
   bool may_use_http = insecure_ || is_loopback_host(host_);
   std::vector<std::string> bases{"https://" + host_};
-  if (may_use_http) bases.push_back("http://" + host_);
+  if (may_use_http) {
+    std::lock_guard lock(plain_http_mutex);
+    bases.insert(plain_http_hosts.contains(host_) ? bases.begin() : bases.end(), "http://" + host_);
+  }
   std::optional<Error> first_error;
   for (auto& base : bases) {
     for (int attempt = 1;; ++attempt) {
@@ -165,8 +179,8 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
           return std::unexpected(
               std::move(r.error().error).add_context("contacting registry " + host_));
         if (!first_error) first_error = r.error().error;
-        // Loopback and insecure hosts: HTTPS not answering is the cue to try plain HTTP.
-        if (may_use_http && base.starts_with("https://")) break;
+        // Loopback and insecure hosts: one scheme not answering is the cue to try the other.
+        if (may_use_http && base != bases.back()) break;
         if (r.error().transient && retry_policy().may_retry(attempt)) {
           backoff(attempt, nullptr, base + "/v2/", r.error().error.message());
           continue;
@@ -174,6 +188,11 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
         if (base.starts_with("http://")) first_error = r.error().error;
         break;
       }
+      // Asked first only because it answered before: anything but a registry's answer (a TLS
+      // server's "HTTP request to an HTTPS server") sends us to HTTPS.
+      if (base.starts_with("http://") && base != bases.back() && r->status != 200 &&
+          r->status != 401)
+        break;
       if (is_transient_status(r->status) && retry_policy().may_retry(attempt)) {
         backoff(attempt, &*r, base + "/v2/");
         continue;
@@ -185,6 +204,10 @@ Result<std::string> RegistryClient::ping(http::Session& session) {
         if (!learn_challenge(*r)) kind_ = AuthKind::Basic;  // 401 without a usable challenge
       } else {
         kind_ = AuthKind::None;
+      }
+      if (base.starts_with("http://")) {
+        std::lock_guard plain_lock(plain_http_mutex);
+        plain_http_hosts.insert(host_);
       }
       log::debug("registry {}: API at {} (auth: {})", domain_, base,
                  kind_ == AuthKind::Bearer  ? "bearer token"

@@ -78,6 +78,24 @@ TEST(ScriptedRegistry, WronglyTypedErrorBodyIsReported) {
       << r.error().to_string();
 }
 
+// A loopback registry is tried over HTTPS, then plain HTTP. Once one answered over plain HTTP, the
+// next client of it in the process (a build's push after reading a cache there) asks there first
+// and spends no TLS handshake (its CA store costs tens of milliseconds).
+TEST(ScriptedRegistry, APlainHttpRegistryIsAskedOverHttpFirstOnceItAnswered) {
+  Fixture f;
+  FakeHttpServer server([&](const HttpRequest& r) { return f.serve(r); });
+  auto dir = *TempDir::create();
+  auto first = pull_image(*Reference::parse(server.host() + "/x:latest"), options_for(dir));
+  ASSERT_TRUE(first) << first.error().to_string();
+  const int hellos = server.tls_hellos();  // 1, or 0 when an earlier test had this port
+  EXPECT_LE(hellos, 1);
+  for (int i = 0; i < 2; ++i) {
+    auto again = pull_image(*Reference::parse(server.host() + "/y:latest"), options_for(dir));
+    ASSERT_TRUE(again) << again.error().to_string();
+  }
+  EXPECT_EQ(server.tls_hellos(), hellos);
+}
+
 TEST(ScriptedRegistry, HonoursRetryAfter) {
   Fixture f;
   std::atomic<int> manifest_calls{0};

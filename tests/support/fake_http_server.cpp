@@ -78,7 +78,10 @@ void FakeHttpServer::serve_connection(int fd) {
     size_t end;
     while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
       if (!fill()) return;
-      if (!std::isupper(static_cast<unsigned char>(buf[0]))) return;  // TLS hello: not HTTP
+      if (!std::isupper(static_cast<unsigned char>(buf[0]))) {  // TLS hello: not HTTP
+        ++tls_hellos_;
+        return;
+      }
     }
     HttpRequest req;
     std::string head = buf.substr(0, end);

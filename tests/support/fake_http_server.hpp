@@ -41,6 +41,8 @@ class FakeHttpServer {
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
   // Every request seen so far, in order.
   std::vector<HttpRequest> requests() const;
+  // Connections that opened with a TLS handshake (refused: this server speaks plain HTTP).
+  int tls_hellos() const { return tls_hellos_; }
 
  private:
   void serve();
@@ -49,6 +51,7 @@ class FakeHttpServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<int> tls_hellos_{0};
   mutable std::mutex mutex_;
   std::vector<HttpRequest> requests_;
   std::thread thread_;
