@@ -453,27 +453,6 @@ Result<BuildResult> build_image(const BuildRequest& r) {
         python = p.sha256->hex() + "|" + p.python_site_packages_path;
     for (size_t i = 0; i < n; ++i) plan_keys[i] = shared_plan_key(r.packages[i], prefix, python);
   }
-  if (r.shared_cache) {
-    // Downloaded now (small); one that cannot be read is fetched as a package instead.
-    std::vector<size_t> with_plan;
-    std::vector<Digest> keys;
-    for (size_t i = 0; i < n; ++i)
-      if (plan_keys[i] && r.shared_cache->has_plan(*plan_keys[i])) {
-        with_plan.push_back(i);
-        keys.push_back(*plan_keys[i]);
-      }
-    if (auto fetched_plans = r.shared_cache->prefetch_plans(keys); !fetched_plans)
-      log::debug("shared plans: {}", fetched_plans.error().to_string());
-    Status read = parallel_for(with_plan.size(), parallelism, [&](size_t k) -> Status {
-      size_t i = with_plan[k];
-      if (auto plan = r.shared_cache->plan(*plan_keys[i]))
-        shared_plans[i] = std::move(*plan);
-      else
-        log::debug("shared plan of {}: {}", r.packages[i].dist_name(), plan.error().to_string());
-      return {};
-    });
-    DE_TRY(read);
-  }
   conda::PackageCache package_cache(r.package_cache);
   auto on_fetch = [&](const conda::PackageCache::FetchProgress& p) {
     using State = conda::PackageCache::FetchProgress::State;
@@ -488,8 +467,6 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   // until it is fetched (fetch_packages moves them).
   std::vector<fs::path> dirs(n);
   std::vector<bool> fetched(n, false);
-  for (size_t i = 0; i < n; ++i)
-    if (shared_plans[i]) dirs[i] = r.package_cache / ".not-fetched" / r.packages[i].dist_name();
   auto fetch_packages = [&](const std::vector<size_t>& which, std::string_view note) -> Status {
     std::vector<conda::PackageCache::FetchRequest> subset;
     for (size_t i : which) subset.push_back(requests[i]);
@@ -516,13 +493,43 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     return {};
   };
   {
-    std::vector<size_t> first;
-    for (size_t i = 0; i < n; ++i)
-      if (!shared_plans[i]) first.push_back(i);
-    DE_TRY(fetch_packages(
-        first, first.size() == n
-                   ? std::string()
-                   : fmt::format(" ({} planned from the shared cache)", n - first.size())));
+    // The plans a shared cache holds are read (downloaded, small) while the other packages are
+    // fetched; a package whose plan cannot be read is fetched after all.
+    std::vector<size_t> with_plan, first;
+    for (size_t i = 0; i < n; ++i) {
+      if (r.shared_cache && plan_keys[i] && r.shared_cache->has_plan(*plan_keys[i]))
+        with_plan.push_back(i);
+      else
+        first.push_back(i);
+    }
+    auto read_plans = [&]() -> Status {
+      std::vector<Digest> keys;
+      for (size_t i : with_plan) keys.push_back(*plan_keys[i]);
+      if (auto fetched_plans = r.shared_cache->prefetch_plans(keys); !fetched_plans)
+        log::debug("shared plans: {}", fetched_plans.error().to_string());
+      return parallel_for(with_plan.size(), parallelism, [&](size_t k) -> Status {
+        size_t i = with_plan[k];
+        if (auto plan = r.shared_cache->plan(*plan_keys[i]))
+          shared_plans[i] = std::move(*plan);
+        else
+          log::debug("shared plan of {}: {}", r.packages[i].dist_name(), plan.error().to_string());
+        return {};
+      });
+    };
+    std::string note = with_plan.empty()
+                           ? std::string()
+                           : fmt::format(" ({} planned from the shared cache)", with_plan.size());
+    DE_TRY(parallel_for(with_plan.empty() ? 1 : 2, 2, [&](size_t branch) -> Status {
+      return branch == 1 ? read_plans() : fetch_packages(first, note);
+    }));
+    std::vector<size_t> unread;
+    for (size_t i : with_plan)
+      if (shared_plans[i])
+        dirs[i] = r.package_cache / ".not-fetched" / r.packages[i].dist_name();
+      else
+        unread.push_back(i);
+    if (!unread.empty())
+      DE_TRY(fetch_packages(unread, " (their shared plans could not be read)"));
   }
 
   // 2. What each package puts under the prefix.

@@ -137,6 +137,25 @@ on F build lock1.txt --base scratch -o "oci:$TEST_TMP/f:1" --cache-from "oci:$TE
 assert_eq "$(json f.json "j['image_memo']['hit']") $(json f.json "j['packages_downloaded']")" "True 0" "a hit from the oci: cache"
 assert_eq "$(json f.json "j['manifest_digest']")" "$(json ao.json "j['manifest_digest']")" "F's image is A's"
 
+log "a plan bundle that does not verify: those packages are fetched instead, the image is the same"
+# A fresh machine's build exports every plan (A's above was a whole-image hit: it exported none).
+on A3 build lock1.txt --base scratch -o "oci:$TEST_TMP/a3:1" --cache-to "oci:$TEST_TMP/damaged:env" --json >a3.json 2>a3.err ||
+  die "A3's build failed: $(cat a3.err)"
+bundle=$(python3 -c '
+import json, sys
+d = sys.argv[1]
+index = json.load(open(d + "/index.json"))
+manifest = json.load(open(d + "/blobs/sha256/" + index["manifests"][0]["digest"].split(":")[1]))
+print(next(l["digest"] for l in manifest["layers"] if "package-plans" in l["mediaType"]).split(":")[1])' "$TEST_TMP/damaged")
+chmod u+w "$TEST_TMP/damaged/blobs/sha256/$bundle"
+printf 'not the plans' >"$TEST_TMP/damaged/blobs/sha256/$bundle"
+on G2 build lock2.txt --base scratch -o "oci:$TEST_TMP/g2:1" --cache-from "oci:$TEST_TMP/damaged:env" --json >g2.json 2>g2.err ||
+  die "G2's build failed: $(cat g2.err)"
+assert_eq "$(json g2.json "j['packages_downloaded']") $(json g2.json "j['packages_not_fetched']")" "4 0" \
+  "every package fetched: three because their plans did not verify"
+assert_contains "$(cat g2.err)" "3 package(s) (their shared plans could not be read)" "the unread plans' packages fetched"
+assert_eq "$(json g2.json "j['manifest_digest']")" "$(json a2.json "j['manifest_digest']")" "G2's image is A's"
+
 log "a cache that cannot be used is a warning, never a failure"
 dead=$(free_port)
 on E build lock1.txt --base scratch -o "oci:$TEST_TMP/e:1" --cache-from "docker://127.0.0.1:$dead/x/y:z" \
