@@ -244,7 +244,8 @@ Status fetch_shared_layers(const EnvironmentBuildOptions& o, EnvironmentBuildRes
 // --cache-to: this build's layers and images added to each cache. A cache that cannot be written
 // is a warning: the image is written already.
 void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
-                         std::span<const SharedCacheRef> refs, const SharedCache& shared) {
+                         std::span<const SharedCacheRef> refs, const SharedCache& shared,
+                         const SharedCache& targets) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -293,7 +294,9 @@ void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResul
     progress::emit(o.reporter, {.kind = progress::Kind::StageStart,
                                 .stage = "cache",
                                 .detail = "shared cache " + write.ref});
-    auto pushed = push_shared_cache(ref, entries, shared.index_of(ref), blob_layer,
+    const SharedCacheIndex* existing = shared.index_of(ref);
+    if (!existing) existing = targets.index_of(ref);
+    auto pushed = push_shared_cache(ref, entries, existing, blob_layer,
                                     std::move(mount_from), o.registry);
     if (pushed) {
       write.pushed = *pushed;
@@ -458,6 +461,21 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     shared = SharedCache::load(cache_from, o.registry);
     out.cache_from = shared.sources();
   }
+  // The --cache-to targets not read as --cache-from, read now: the plans they lack decide whether
+  // a whole-image hit still plans, to export them (BuildRequest::plan_missing), and their pushes
+  // start from these indexes. One that cannot be read lacks everything; its push says why.
+  std::vector<SharedCacheRef> unread_targets;
+  for (const auto& ref : cache_to)
+    if (!shared.index_of(ref)) unread_targets.push_back(ref);
+  SharedCache targets;
+  if (!unread_targets.empty()) targets = SharedCache::load(unread_targets, o.registry, false);
+  auto plan_missing = [&](const Digest& key) {
+    return std::any_of(cache_to.begin(), cache_to.end(), [&](const SharedCacheRef& ref) {
+      const SharedCacheIndex* index = shared.index_of(ref);
+      if (!index) index = targets.index_of(ref);
+      return !index || !index->plans.contains(key);
+    });
+  };
 
   // One image per platform: base, build.
   for (size_t i = 0; i < in.platforms.size(); ++i) {
@@ -494,6 +512,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
         .fetcher = fetcher.get(),
         .shared_cache = shared.empty() ? nullptr : &shared,
         .export_plans = !cache_to.empty(),
+        .plan_missing = plan_missing,
         .parallelism = std::max(1u, o.parallelism),
         .reporter = o.reporter,
     };
@@ -506,7 +525,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     DE_TRY(fetch_shared_layers(o, out, shared));
   DE_TRY(write_images(o, out, shared.empty() ? nullptr : &shared));
   record_builds(o, out, std::move(recorded));
-  if (!cache_to.empty()) write_shared_caches(o, out, cache_to, shared);
+  if (!cache_to.empty()) write_shared_caches(o, out, cache_to, shared, targets);
   return out;
 }
 

@@ -368,6 +368,17 @@ Result<BuildResult> build_image(const BuildRequest& r) {
                   base_platform.to_string(), platform.to_string(), r.platform);
   }
 
+  // Each package's key in a shared cache (--cache-from reads plans under it, --cache-to writes).
+  std::vector<std::optional<Digest>> plan_keys(r.packages.size());
+  if (r.shared_cache || r.export_plans) {
+    std::string python = "-";
+    for (const auto& p : r.packages)
+      if (p.name == "python" && p.sha256)
+        python = p.sha256->hex() + "|" + p.python_site_packages_path;
+    for (size_t i = 0; i < r.packages.size(); ++i)
+      plan_keys[i] = shared_plan_key(r.packages[i], prefix, python);
+  }
+
   // 0. The image memo: the same inputs as a build before give its layers without planning.
   std::vector<InstallEntry> added_files;
   for (const auto& f : r.files) DE_TRY_CTX(add_host_files(f, added_files), "image files");
@@ -399,6 +410,20 @@ Result<BuildResult> build_image(const BuildRequest& r) {
         log::debug("image memo {}: hit in the shared cache {}, {} of {} layer(s) from there",
                    memo_key.key->hex(), from, std::count(shared.begin(), shared.end(), true),
                    memo->layers.size());
+    }
+    if (memo && from == "local" && r.export_plans && r.plan_missing) {
+      // A --cache-to target without these plans would leave machines with one package changed
+      // fetching every package: plan (from the local plan cache) to export them, this once. (A
+      // hit in a shared cache is taken all the same: this machine may have none of the packages.)
+      auto missing = std::count_if(plan_keys.begin(), plan_keys.end(),
+                                   [&](const auto& k) { return k && r.plan_missing(*k); });
+      if (missing > 0) {
+        result.image_memo.why_not =
+            fmt::format("{} package plan(s) to export to the --cache-to cache(s)", missing);
+        log::debug("image memo {}: found, not used: {}", memo_key.key->hex(),
+                   result.image_memo.why_not);
+        memo.reset();
+      }
     }
     if (memo) {
       result.image_memo.hit = true;
@@ -444,15 +469,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     requests.push_back({p.url, {.sha256 = p.sha256, .md5 = p.md5, .size = p.size}});
   }
   const size_t n = r.packages.size();
-  std::vector<std::optional<Digest>> plan_keys(n);
   std::vector<std::optional<conda::PortablePlan>> shared_plans(n);
-  if (r.shared_cache || r.export_plans) {
-    std::string python = "-";
-    for (const auto& p : r.packages)
-      if (p.name == "python" && p.sha256)
-        python = p.sha256->hex() + "|" + p.python_site_packages_path;
-    for (size_t i = 0; i < n; ++i) plan_keys[i] = shared_plan_key(r.packages[i], prefix, python);
-  }
   conda::PackageCache package_cache(r.package_cache);
   auto on_fetch = [&](const conda::PackageCache::FetchProgress& p) {
     using State = conda::PackageCache::FetchProgress::State;

@@ -393,7 +393,7 @@ Result<std::optional<LoadedCache>> read_cache(const SharedCacheRef& ref,
 }  // namespace
 
 SharedCache SharedCache::load(std::span<const SharedCacheRef> refs,
-                              const RegistryOptionsFn& registry) {
+                              const RegistryOptionsFn& registry, bool warn) {
   SharedCache out;
   for (const auto& ref : refs) {
     Source source{.ref = ref};
@@ -411,8 +411,10 @@ SharedCache SharedCache::load(std::span<const SharedCacheRef> refs,
     if (source.error.empty())
       log::debug("cache {}: {} image(s), {} layer(s)", redact_reference(ref.text), source.images,
                  source.layers);
-    else
+    else if (warn)
       log::warn("cache {}: not used: {}", redact_reference(ref.text), source.error);
+    else
+      log::debug("cache {}: not read: {}", redact_reference(ref.text), source.error);
     out.impl_->sources.push_back(std::move(source));
     out.impl_->loaded.push_back(std::move(loaded));
   }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <functional>
 
 #include "build_fixtures.hpp"
@@ -294,6 +296,42 @@ TEST_F(ImageMemoBuild, AMissingOrDamagedBlobOrMemoFallsBackToTheNormalBuild) {
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_TRUE(again->image_memo.hit);
   EXPECT_EQ(manifest_of(*again, "again"), cold);
+}
+
+// --cache-to: a local hit plans after all while a target lacks a package's plan (so that the plans
+// reach the cache), and is taken once none is missing.
+TEST_F(ImageMemoBuild, AHitPlansToExportThePlansATargetLacks) {
+  auto first = build_image(request({dep_, hello_}));
+  ASSERT_TRUE(first) << first.error().to_string();
+  const Digest cold = manifest_of(*first, "cold");
+  std::set<Digest> held;
+  auto exporting = request({dep_, hello_});
+  exporting.export_plans = true;
+  exporting.plan_missing = [&](const Digest& key) { return !held.contains(key); };
+  auto planned = build_image(exporting);
+  ASSERT_TRUE(planned) << planned.error().to_string();
+  EXPECT_FALSE(planned->image_memo.hit);
+  EXPECT_NE(planned->image_memo.why_not.find("2 package plan(s) to export"), std::string::npos)
+      << planned->image_memo.why_not;
+  ASSERT_EQ(planned->plans.size(), 2u);
+  EXPECT_EQ(manifest_of(*planned, "planned"), cold);
+  held.insert(planned->plans[0].key);
+  auto one_missing = build_image(exporting);
+  ASSERT_TRUE(one_missing) << one_missing.error().to_string();
+  EXPECT_FALSE(one_missing->image_memo.hit);
+  EXPECT_NE(one_missing->image_memo.why_not.find("1 package plan(s)"), std::string::npos);
+  held.insert(planned->plans[1].key);
+  auto hit = build_image(exporting);
+  ASSERT_TRUE(hit) << hit.error().to_string();
+  EXPECT_TRUE(hit->image_memo.hit);
+  EXPECT_TRUE(hit->plans.empty());
+  EXPECT_EQ(manifest_of(*hit, "hit"), cold);
+  // Without the question a hit exports nothing, as before.
+  exporting.plan_missing = nullptr;
+  held.clear();
+  auto unasked = build_image(exporting);
+  ASSERT_TRUE(unasked) << unasked.error().to_string();
+  EXPECT_TRUE(unasked->image_memo.hit);
 }
 
 TEST_F(ImageMemoBuild, OnePackageChangedMissesAndRebuildsOnlyItsLayers) {

@@ -81,8 +81,13 @@ struct BuildRequest {
   // cache lacks, before the layer is produced (shared_cache.hpp). Optional.
   const SharedCache* shared_cache = nullptr;
   // --cache-to: keep each package's plan in BuildResult::plans (a whole-image memo hit plans
-  // nothing, and so exports none).
+  // nothing, and so exports none, unless plan_missing says a target lacks one).
   bool export_plans = false;
+  // With export_plans: whether a --cache-to target lacks the plan of this shared_plan_key. A
+  // whole-image memo hit is not taken while one is missing: the build plans (from the local plan
+  // cache), so that the plans go up once and machines with one package changed find them. Unset:
+  // none is missing.
+  std::function<bool(const Digest&)> plan_missing;
   unsigned parallelism = 2;
   // Stages "fetch" (a task per package: downloaded / cached / local), "plan" and "layers" (a task
   // per layer: built / reused); optional.
@@ -106,7 +111,9 @@ struct ImageMemoUse {
   std::optional<Digest> key;
   bool hit = false;
   std::string from;     // on a hit: "local", or the shared cache's reference
-  std::string why_not;  // without a key: why ("package x-1-0 has no sha256")
+  // Without a key: why ("package x-1-0 has no sha256"); with one that was found but not used:
+  // why ("2 package plan(s) to export to the --cache-to cache(s)").
+  std::string why_not;
 };
 
 struct BuildResult {

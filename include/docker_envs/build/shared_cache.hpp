@@ -151,8 +151,10 @@ class SharedCache {
   SharedCache& operator=(SharedCache&&) noexcept;
 
   // Reads each cache; one that cannot be read is a Source with an error (and a warning in the
-  // log), never a failure.
-  static SharedCache load(std::span<const SharedCacheRef> refs, const RegistryOptionsFn& registry);
+  // log, or with `warn` false a -v note: a --cache-to target read ahead of its push, which says
+  // what went wrong itself), never a failure.
+  static SharedCache load(std::span<const SharedCacheRef> refs, const RegistryOptionsFn& registry,
+                          bool warn = true);
 
   const std::vector<Source>& sources() const;
   bool empty() const;
