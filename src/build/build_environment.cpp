@@ -1,6 +1,7 @@
 // build_environment(): per platform, the packages, the base image and build_image(); then the
 // images are written or pushed.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -243,9 +244,10 @@ Status fetch_shared_layers(const EnvironmentBuildOptions& o, EnvironmentBuildRes
 
 // --cache-to: this build's layers and images added to each cache. A cache that cannot be written
 // is a warning: the image is written already.
-void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
-                         std::span<const SharedCacheRef> refs, const SharedCache& shared,
-                         const SharedCache& targets) {
+void write_shared_caches(
+    const EnvironmentBuildOptions& o, EnvironmentBuildResult& out,
+    std::span<const SharedCacheRef> refs, const SharedCache& shared,
+    const std::function<const SharedCacheIndex*(const SharedCacheRef&)>& index_of_target) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -294,9 +296,7 @@ void write_shared_caches(const EnvironmentBuildOptions& o, EnvironmentBuildResul
     progress::emit(o.reporter, {.kind = progress::Kind::StageStart,
                                 .stage = "cache",
                                 .detail = "shared cache " + write.ref});
-    const SharedCacheIndex* existing = shared.index_of(ref);
-    if (!existing) existing = targets.index_of(ref);
-    auto pushed = push_shared_cache(ref, entries, existing, blob_layer,
+    auto pushed = push_shared_cache(ref, entries, index_of_target(ref), blob_layer,
                                     std::move(mount_from), o.registry);
     if (pushed) {
       write.pushed = *pushed;
@@ -469,10 +469,13 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     if (!shared.index_of(ref)) unread_targets.push_back(ref);
   SharedCache targets;
   if (!unread_targets.empty()) targets = SharedCache::load(unread_targets, o.registry, false);
+  auto index_of_target = [&](const SharedCacheRef& ref) {
+    const SharedCacheIndex* index = shared.index_of(ref);
+    return index ? index : targets.index_of(ref);
+  };
   auto plan_missing = [&](const Digest& key) {
     return std::any_of(cache_to.begin(), cache_to.end(), [&](const SharedCacheRef& ref) {
-      const SharedCacheIndex* index = shared.index_of(ref);
-      if (!index) index = targets.index_of(ref);
+      const SharedCacheIndex* index = index_of_target(ref);
       return !index || !index->plans.contains(key);
     });
   };
@@ -525,7 +528,7 @@ Result<EnvironmentBuildResult> build_environment(const EnvironmentBuildOptions& 
     DE_TRY(fetch_shared_layers(o, out, shared));
   DE_TRY(write_images(o, out, shared.empty() ? nullptr : &shared));
   record_builds(o, out, std::move(recorded));
-  if (!cache_to.empty()) write_shared_caches(o, out, cache_to, shared, targets);
+  if (!cache_to.empty()) write_shared_caches(o, out, cache_to, shared, index_of_target);
   return out;
 }
 

@@ -56,6 +56,15 @@ class ZstdCompressor final : public ChunkedCompressor {
   CCtxPtr cctx_;
 };
 
+// What a failed ZSTD_decompressStream call means: a window past kMaxWindowLog, or damage.
+Error decompress_error(size_t code) {
+  if (ZSTD_getErrorCode(code) == ZSTD_error_frameParameter_windowTooLarge)
+    return Error(Code::Unsupported,
+                 fmt::format("zstd frame needs a window larger than the {} MiB this reader allows",
+                             (size_t{1} << kMaxWindowLog) >> 20));
+  return Error(Code::Corruption, fmt::format("zstd stream is corrupt: {}", ZSTD_getErrorName(code)));
+}
+
 class ZstdDecompressor final : public Reader {
  public:
   ZstdDecompressor(std::unique_ptr<Reader> inner, DCtxPtr dctx)
@@ -80,13 +89,7 @@ class ZstdDecompressor final : public Reader {
       ZSTD_outBuffer out{buf.data(), buf.size(), 0};
       size_t in_before = in_.pos;
       size_t hint = ZSTD_decompressStream(dctx_.get(), &out, &in_);
-      if (ZSTD_isError(hint)) {
-        if (ZSTD_getErrorCode(hint) == ZSTD_error_frameParameter_windowTooLarge)
-          return fail(Code::Unsupported,
-                      "zstd frame needs a window larger than the {} MiB this reader allows",
-                      (size_t{1} << kMaxWindowLog) >> 20);
-        return fail(Code::Corruption, "zstd stream is corrupt: {}", ZSTD_getErrorName(hint));
-      }
+      if (ZSTD_isError(hint)) return std::unexpected(decompress_error(hint));
       // 0 means a frame was completely decoded and flushed; another may follow.
       frame_complete_ = hint == 0;
       if (in_.pos > in_before || out.pos > 0) started_ = true;
@@ -243,13 +246,7 @@ Result<std::string> zstd_decompress(std::string_view data, size_t limit) {
                                produced = o.pos;
                                return ZSTD_isError(hint) ? used : used + o.pos;
                              });
-    if (ZSTD_isError(hint)) {
-      if (ZSTD_getErrorCode(hint) == ZSTD_error_frameParameter_windowTooLarge)
-        return fail(Code::Unsupported,
-                    "zstd frame needs a window larger than the {} MiB this reader allows",
-                    (size_t{1} << detail::kMaxWindowLog) >> 20);
-      return fail(Code::Corruption, "zstd data is corrupt: {}", ZSTD_getErrorName(hint));
-    }
+    if (ZSTD_isError(hint)) return std::unexpected(detail::decompress_error(hint));
     if (produced == 0 && in.pos == in_before)
       return fail(Code::Corruption, "zstd data is truncated (after {} bytes)", data.size());
   }
