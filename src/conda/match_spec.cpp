@@ -208,7 +208,7 @@ Result<std::vector<KeyValue>> parse_brackets(std::string_view spec, std::string_
 }
 
 // Quotes a bracket value with ' (or " when it holds a ', which parse() allows only inside "...").
-std::string quoted(std::string_view value) {
+std::string bracket_quoted(std::string_view value) {
   char q = value.find('\'') != std::string_view::npos ? '"' : '\'';
   return fmt::format("{}{}{}", q, value, q);
 }
@@ -219,7 +219,7 @@ std::string quoted(std::string_view value) {
 void add_bracket(std::vector<std::string>& brackets, std::string_view key, std::string_view value) {
   bool quote = value.find_first_of(",=[]'\"") != std::string_view::npos ||
                std::ranges::any_of(value, detail::is_space);
-  brackets.push_back(fmt::format("{}={}", key, quote ? quoted(value) : std::string(value)));
+  brackets.push_back(fmt::format("{}={}", key, quote ? bracket_quoted(value) : std::string(value)));
 }
 
 }  // namespace
@@ -523,10 +523,10 @@ std::string MatchSpec::fields_string() const {
     std::string v = version_.to_string();
     bool complex = v.find_first_of("><$^|,") != std::string::npos;
     if (complex) {
-      brackets.push_back("version=" + quoted(v));
+      brackets.push_back("version=" + bracket_quoted(v));
     } else if (v.starts_with("!=") || v.starts_with("~=")) {
       if (build_)
-        brackets.push_back("version=" + quoted(v));
+        brackets.push_back("version=" + bracket_quoted(v));
       else
         out += v;
     } else if (v.starts_with("==")) {
@@ -557,7 +557,7 @@ std::string MatchSpec::fields_string() const {
   if (build_) {
     const std::string& b = build_->to_string();
     if (b.find_first_of("><$^|,") != std::string::npos)
-      brackets.push_back("build=" + quoted(b));
+      brackets.push_back("build=" + bracket_quoted(b));
     else if (b.find('*') == std::string::npos && version_exact)
       out += "=" + b;
     else
