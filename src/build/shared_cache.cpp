@@ -1,6 +1,8 @@
 #include "docker_envs/build/shared_cache.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -30,6 +32,22 @@ Result<Digest> digest_field(const json& j, const char* name, std::string_view wh
   auto d = Digest::parse(text);
   if (!d) return fail(Code::Corruption, "{}: '{}' is not a digest", what, text);
   return *d;
+}
+
+// A whole number field of at least 0 and at most `max`; `fallback` when absent, if given. Numbers
+// with a fraction, an exponent or a sign are refused: nlohmann's get<> casts them to an integer
+// type, which is undefined behaviour when the value is out of the type's range.
+Result<std::uint64_t> count_field(const json& j, const char* name, std::string_view what,
+                                  std::optional<std::uint64_t> fallback = std::nullopt,
+                                  std::uint64_t max = std::numeric_limits<std::int64_t>::max()) {
+  auto it = j.find(name);
+  if (it == j.end()) {
+    if (fallback) return *fallback;
+    return fail(Code::Corruption, "{}: no '{}'", what, name);
+  }
+  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max)
+    return fail(Code::Corruption, "{}: '{}' is not a whole number from 0 to {}", what, name, max);
+  return it->get<std::uint64_t>();
 }
 
 }  // namespace
@@ -91,11 +109,10 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
       if (!mt::layer_compression(e.blob.media_type))
         return fail(Code::Corruption, "{}: {} is not a layer media type", what, e.blob.media_type);
       e.blob.digest = DE_TRY(digest_field(l, "digest", what));
-      e.blob.size = l.at("size").get<std::int64_t>();
-      if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
+      e.blob.size = static_cast<std::int64_t>(DE_TRY(count_field(l, "size", what)));
       e.diff_id = DE_TRY(digest_field(l, "diff_id", what));
-      e.tar_size = l.at("tar_size").get<std::uint64_t>();
-      e.written = l.value("written", std::int64_t{0});
+      e.tar_size = DE_TRY(count_field(l, "tar_size", what, std::nullopt, UINT64_MAX));
+      e.written = static_cast<std::int64_t>(DE_TRY(count_field(l, "written", what, 0)));
       out.layers.emplace(*key, std::move(e));
     }
     for (const auto& [key_text, image] : doc.at("images").items()) {
@@ -123,7 +140,7 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
         e.activation.emplace_back(a.at(0).get<std::string>(), a.at(1).get<std::string>());
       }
       e.warnings = image.at("warnings").get<std::vector<std::string>>();
-      e.written = image.value("written", std::int64_t{0});
+      e.written = static_cast<std::int64_t>(DE_TRY(count_field(image, "written", what, 0)));
       out.images.emplace(*key, std::move(e));
     }
     if (auto plans = doc.find("plans"); plans != doc.end())
@@ -132,13 +149,15 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
         auto key = Digest::parse(key_text);
         if (!key) return fail(Code::Corruption, "{}: the key is not a digest", what);
         const Digest digest = DE_TRY(digest_field(p, "digest", what));
-        SharedPlanEntry e{.blob = {.media_type = std::string(kSharedPlanType),
-                                   .digest = digest,
-                                   .size = p.at("size").get<std::int64_t>()},
-                          .offset = p.value("offset", std::uint64_t{0}),
-                          .length = p.value("length", std::uint64_t{0}),
-                          .written = p.value("written", std::int64_t{0})};
-        if (e.blob.size < 0) return fail(Code::Corruption, "{}: negative size", what);
+        const auto size = static_cast<std::int64_t>(DE_TRY(count_field(p, "size", what)));
+        const std::uint64_t offset = DE_TRY(count_field(p, "offset", what, 0, UINT64_MAX));
+        const std::uint64_t length = DE_TRY(count_field(p, "length", what, 0, UINT64_MAX));
+        const auto written = static_cast<std::int64_t>(DE_TRY(count_field(p, "written", what, 0)));
+        SharedPlanEntry e{
+            .blob = {.media_type = std::string(kSharedPlanType), .digest = digest, .size = size},
+            .offset = offset,
+            .length = length,
+            .written = written};
         if ((p.contains("offset") || p.contains("length")) && !bundles)
           return fail(Code::Corruption, "{}: format 1 has no plan bundles", what);
         if (p.contains("offset") != p.contains("length") || (p.contains("length") && e.length == 0))

@@ -89,7 +89,8 @@ TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
         j["layers"][d("k1").to_string()]["media_type"] = "application/vnd.oci.image.config.v1+json";
       },
       "not a layer media type");
-  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["size"] = -1; }, "negative size");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["size"] = -1; },
+                 "'size' is not a whole number");
   expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["digest"] = "sha256:zz"; },
                  "not a digest");
   expect_refused([](auto& j) { j["layers"].erase(d("k2").to_string()); }, "is not in the cache");
@@ -103,6 +104,30 @@ TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
   expect_refused([](auto& j) { j.erase("layers"); }, "damaged");
   EXPECT_FALSE(SharedCacheIndex::decode("not json"));
   EXPECT_FALSE(SharedCacheIndex::decode("[1, 2]"));
+}
+
+// Found by fuzzing (build_cache): a count written as 1e127 was cast to an integer type (undefined
+// behaviour out of range). Every count must be a whole number within its type.
+TEST(SharedCacheIndex, CountsAreWholeNumbersWithinRange) {
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["tar_size"] = 1.00111e127; },
+                 "'tar_size' is not a whole number");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["size"] = 2.5; },
+                 "'size' is not a whole number");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["size"] = 9223372036854775808ULL; },
+                 "'size' is not a whole number from 0 to 9223372036854775807");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()]["written"] = -3; },
+                 "'written' is not a whole number");
+  expect_refused([](auto& j) { j["images"][d("image").to_string()]["written"] = 1e300; },
+                 "'written' is not a whole number");
+  expect_refused([](auto& j) { j["layers"][d("k1").to_string()].erase("tar_size"); },
+                 "no 'tar_size'");
+  auto doc = nlohmann::json::parse(sample().encode());
+  doc["plans"][d("p").to_string()] = {
+      {"digest", d("blob").to_string()}, {"size", 10}, {"offset", 0}, {"length", 1e20}};
+  auto refused = SharedCacheIndex::decode(doc.dump());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().to_string().find("'length' is not a whole number"), std::string::npos)
+      << refused.error().to_string();
 }
 
 // Found by fuzzing (build_cache): an image layer whose key is not a digest is refused, and the
