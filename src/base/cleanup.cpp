@@ -4,9 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <system_error>
 #include <thread>
 
@@ -23,6 +26,13 @@ struct Entry {
 };
 
 struct Registry {
+  // Shared by CoveredCreation; the signal thread takes it exclusively (before `mutex`) and keeps
+  // it until the process ends.
+  std::shared_mutex creations;
+  // Set by the signal thread before it waits for `creations`: a creation that starts later waits
+  // for the end of the process without taking a share, so a stream of them cannot hold the
+  // removal off.
+  std::atomic<bool> interrupted = false;
   std::mutex mutex;
   std::map<std::uint64_t, Entry> entries;
   std::uint64_t next = 1;
@@ -85,8 +95,10 @@ std::string_view signal_name(int sig) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     Registry& r = registry();
-    // Held until the process ends: nothing is registered, and nothing made by a guard's `make`,
-    // after the removal.
+    // Both held until the process ends: the creations in flight finish first, and nothing is
+    // registered or created (by a guard's `make` or under a CoveredCreation) after the removal.
+    r.interrupted = true;
+    r.creations.lock();
     r.mutex.lock();
     remove_all_registered(r);
     // Twice: threads still running may have created files below a registered directory while
@@ -108,6 +120,15 @@ Result<CleanupGuard> CleanupGuard::create(CleanupKind kind,
   r.entries.emplace(id, Entry{kind, {std::move(path)}});
   return CleanupGuard(id);
 }
+
+CoveredCreation::CoveredCreation() {
+  Registry& r = registry();
+  // The process is ending: wait for it.
+  while (r.interrupted) std::this_thread::sleep_for(std::chrono::seconds(1));
+  r.creations.lock_shared();
+}
+
+CoveredCreation::~CoveredCreation() { registry().creations.unlock_shared(); }
 
 CleanupGuard CleanupGuard::track(std::vector<fs::path> paths, CleanupKind kind) {
   Registry& r = registry();

@@ -300,6 +300,31 @@ void NewDirectory::keep() {
   guard_.release();
 }
 
+Status make_dirs_below(const fs::path& root, std::string_view rel) {
+  fs::path dir = root;
+  for (std::size_t start = 0; start < rel.size();) {
+    std::size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    if (slash > start) {
+      dir /= rel.substr(start, slash - start);
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        return fail_errno("creating " + dir.string(), errno);
+    }
+    start = slash + 1;
+  }
+  return {};
+}
+
+Status make_empty_dir(const fs::path& path) {
+  if (::mkdir(path.c_str(), 0755) == 0) return {};
+  int err = errno;
+  std::error_code ec;
+  if (err == EEXIST && !fs::is_symlink(path, ec) && fs::is_directory(path, ec) &&
+      fs::is_empty(path, ec) && !ec)
+    return {};
+  return fail_errno("creating " + path.string(), err);
+}
+
 Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {
   fs::path base = parent;
   if (base.empty()) {

@@ -32,8 +32,7 @@ std::optional<NewDirectory> seed_layout(const oci::ImageRef& dest, const oci::Im
   if (!fs::exists(root, ec)) {
     auto made = NewDirectory::create(root);
     if (!made) return {};
-    fs::create_directories(root / "blobs" / "sha256", ec);
-    if (ec) return {};
+    if (!make_dirs_below(root, "blobs/sha256")) return {};
     auto st = write_file_atomic(root / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     if (st)
       st = write_file_atomic(

@@ -47,7 +47,7 @@ class DirMaker {
         return fail(Code::InvalidArgument,
                     "refused: '{}' is not a directory (a symlink?) on the way to '{}'", p.string(),
                     why);
-    } else if (::mkdir(p.c_str(), 0755) == 0) {
+    } else if (CoveredCreation covered; ::mkdir(p.c_str(), 0755) == 0) {
       made_->push_back(p);
       guard_->add(p);
     } else if (errno != EEXIST) {
@@ -81,20 +81,28 @@ struct CreatedPaths {
   }
 };
 
-// Writes one File or Symlink entry at `dest` (which does not exist).
+// Writes one File or Symlink entry at `dest` (which does not exist). Each call that creates `dest`
+// runs under a CoveredCreation: `dest` is registered already (write_plan).
 Status write_entry(const InstallEntry& e, const fs::path& dest, std::string_view prefix,
                    LinkMode link) {
   if (e.type == InstallEntry::Type::Symlink) {
+    CoveredCreation covered;
     if (::symlink(e.link_target.c_str(), dest.c_str()) != 0)
       return fail_errno("creating symlink " + dest.string(), errno);
     return {};
   }
   if (link == LinkMode::Hardlink && e.source == InstallEntry::Source::HostFile) {
+    CoveredCreation covered;
     if (::link(e.host_path.c_str(), dest.c_str()) == 0) return {};
     if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
       return fail_errno("linking " + dest.string() + " to " + e.host_path, errno);
   }
-  auto out = DE_TRY(open_file(dest, OpenMode::CreateNew, 0600));
+  auto opened = [&] {
+    CoveredCreation covered;
+    return open_file(dest, OpenMode::CreateNew, 0600);
+  }();
+  if (!opened) return std::unexpected(std::move(opened).error());
+  auto out = std::move(*opened);
   switch (e.source) {
     case InstallEntry::Source::Bytes:
       DE_TRY(write_all(out.get(), e.data, dest.native()));
@@ -161,6 +169,7 @@ Status write_plan(const InstallPlan& plan, const fs::path& root, std::string_vie
   // Hardlinks last: their targets (earlier entries of the same package) exist now.
   for (std::size_t i : hardlinks) {
     auto target = DE_TRY(normalize_package_path(plan.entries[i].link_target));
+    CoveredCreation covered;
     if (::link((root / target).c_str(), dests[i].c_str()) != 0)
       return fail_errno("linking " + dests[i].string(), errno);
   }
@@ -179,7 +188,10 @@ Status write_to_directory(const InstallPlan& plan, const fs::path& root, std::st
   }
   if (!created.dirs.empty()) created.dir_guard.add(created.dirs.front());
   std::error_code ec;
-  fs::create_directories(root, ec);
+  {
+    CoveredCreation covered;  // the outermost directory made here is registered already
+    fs::create_directories(root, ec);
+  }
   if (ec) {
     created.remove();
     return fail(Code::Io, "creating {}: {}", root.string(), ec.message());

@@ -104,10 +104,7 @@ class SafeExtractor {
     if (slash == std::string::npos) return {};
     std::string parent = rel.substr(0, slash);
     if (made_.contains(parent)) return {};  // one mkdir per directory, not one per file
-    fs::path dir = root_ / parent;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+    DE_TRY(make_dirs_below(root_, parent));
     made_.insert(std::move(parent));
     return {};
   }
@@ -131,9 +128,7 @@ class SafeExtractor {
       }
       DE_TRY(check_no_symlink_parent(*norm + "/"));
       fs::path dir = root_ / *norm;
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+      DE_TRY(make_dirs_below(root_, *norm));
       struct stat st;
       if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return fail(Code::InvalidArgument, "refused: directory '{}' is not a directory", *norm);
@@ -255,9 +250,7 @@ Status extract_package(const fs::path& archive, const fs::path& dest, const Extr
                           ? limits.absolute
                           : std::max(packed * limits.ratio, limits.floor);
   cap = std::min(cap, limits.absolute);
-  if (::mkdir(dest.c_str(), 0755) != 0)
-    return std::unexpected(
-        fail_errno("creating " + dest.string(), errno).error().add_context(what));
+  DE_TRY_CTX(make_empty_dir(dest), what);
   SafeExtractor extractor(dest, "package " + archive.filename().string(), cap, limits.slack);
   if (format == PackageFormat::TarBz2) {
     auto reader = DE_TRY_CTX(ffi::ArchiveReader::open_file(archive, ffi::ArchiveKind::Tar), what);

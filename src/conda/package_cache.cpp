@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -140,8 +141,12 @@ Result<fs::path> PackageCache::extract(const fs::path& archive, const ExpectedHa
     if (e.path().filename().string().starts_with(tmp_prefix)) fs::remove_all(e.path(), ec);
   }
   fs::path tmp = root_ / (tmp_prefix + unique_suffix());
-  // Removed by a signal that ends the process before the rename (cleanup.hpp).
-  auto guard = CleanupGuard::track({tmp}, CleanupKind::Tree);
+  // Made and registered in one step, so a signal that ends the process before the rename finds it
+  // (cleanup.hpp); the extraction creates nothing outside it, so it cannot come back after that.
+  auto guard = DE_TRY(CleanupGuard::create(CleanupKind::Tree, [&]() -> Result<fs::path> {
+    if (::mkdir(tmp.c_str(), 0755) != 0) return fail_errno("creating " + tmp.string(), errno);
+    return tmp;
+  }));
   auto status = format_.extract(archive, tmp);
   if (!status) {
     fs::remove_all(tmp, ec);

@@ -7,6 +7,7 @@
 #include <set>
 #include <span>
 
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/oci/image_parts.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "oci/archive_writer.hpp"
@@ -291,8 +292,8 @@ Status update_layout_directory(const fs::path& dir, std::string_view tag,
   }
   Index index = created ? Index{.media_type = std::string(media_type::kOciIndex)}
                         : DE_TRY(existing_index(dir));
-  fs::create_directories(dir / "blobs" / "sha256", ec);
-  if (ec) return fail(Code::Io, "creating {}: {}", dir.string(), ec.message());
+  // Never `dir` itself: a signal's cleanup may have removed it already.
+  DE_TRY(make_dirs_below(dir, "blobs/sha256"));
 
   Descriptor manifest =
       DE_TRY_CTX(write_blobs(dir / "blobs" / "sha256"), "writing " + dir.string());

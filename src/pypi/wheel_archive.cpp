@@ -211,12 +211,8 @@ class WheelExtractor {
       return fail(Code::InvalidArgument, "refused: {} (a wheel holds only files)",
                   kind_of(member.type));
     if (files_.contains(rel)) return fail(Code::InvalidArgument, "refused: listed twice");
-    if (auto slash = rel.rfind('/'); slash != std::string::npos) {
-      std::error_code ec;
-      fs::create_directories(root_ / rel.substr(0, slash), ec);
-      if (ec) return fail(Code::Io, "creating {}: {}", (root_ / rel).parent_path().string(),
-                          ec.message());
-    }
+    if (auto slash = rel.rfind('/'); slash != std::string::npos)
+      DE_TRY(make_dirs_below(root_, std::string_view(rel).substr(0, slash)));
     fs::path dest = root_ / rel;
     // 0755 when any executable bit is set, as pip does; never set-id bits.
     std::uint32_t mode = (member.mode & 0111) ? 0755 : 0644;
@@ -309,8 +305,7 @@ Status extract_wheel(const fs::path& wheel, const fs::path& dest,
   cap = std::min(cap, limits.absolute);
   auto zip = DE_TRY_CTX(ffi::ArchiveReader::open_file(wheel, ffi::ArchiveKind::ZipCentralDirectory),
                         what);
-  if (::mkdir(dest.c_str(), 0755) != 0)
-    return std::unexpected(fail_errno("creating " + dest.string(), errno).error().add_context(what));
+  DE_TRY_CTX(make_empty_dir(dest), what);
   WheelExtractor extractor(dest, what, cap);
   DE_TRY_CTX(extractor.extract_all(*zip), what);
 

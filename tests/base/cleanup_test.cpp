@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -150,6 +151,55 @@ TEST(CleanupDeathTest, SignalsRemoveWhatIsHalfWrittenAndExitWith128PlusTheSignal
     EXPECT_EXIT(interrupted_write(dir.path(), sig), testing::ExitedWithCode(128 + sig),
                 "interrupted by SIG");
     EXPECT_TRUE(names_in(dir.path()).empty()) << "signal " << sig << " left files behind";
+  }
+  GTEST_FLAG_SET(death_test_style, style);
+}
+
+// In a child process (a death test). Thread A is inside a CoveredCreation when the signal comes,
+// and creates a registered file after a while: the removal waits for it and removes it, and
+// meanwhile thread B must not get in again. Thread B
+// creates and removes an unregistered file in a loop, each time under a CoveredCreation and
+// lingering before the removal: if it could create after the removal began, its file would
+// often outlive the process.
+[[noreturn]] void interrupted_creations(const fs::path& dir, int sig) {
+  if (!install_signal_cleanup()) _exit(3);
+  auto tracked = CleanupGuard::track({dir / "in-flight"}, CleanupKind::File);
+  std::atomic<bool> a_inside = false;
+  std::atomic<int> b_rounds = 0;
+  std::thread([&] {
+    {
+      CoveredCreation covered;
+      a_inside = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (!write_file_atomic(dir / "in-flight", "x")) _exit(7);
+    }
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }).detach();
+  std::thread([&] {
+    for (int i = 0;; ++i) {
+      CoveredCreation covered;
+      fs::path p = dir / ("b-" + std::to_string(i));
+      if (!write_file_atomic(p, "x")) _exit(8);
+      ++b_rounds;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      ::unlink(p.c_str());
+    }
+  }).detach();
+  while (!a_inside || b_rounds < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ::kill(::getpid(), sig);
+  for (int i = 0; i < 1000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  _exit(6);
+}
+
+TEST(CleanupDeathTest, NothingCoveredIsCreatedAfterTheRemovalBegins) {
+  const std::string style = GTEST_FLAG_GET(death_test_style);
+  GTEST_FLAG_SET(death_test_style, "fast");
+  for (int round = 0; round < 3; ++round) {
+    PlainDir dir("de-cleanup-covered");
+    EXPECT_EXIT(interrupted_creations(dir.path(), SIGTERM), testing::ExitedWithCode(128 + SIGTERM),
+                "interrupted by SIGTERM");
+    EXPECT_TRUE(names_in(dir.path()).empty())
+        << "left behind: " << testing::PrintToString(names_in(dir.path()));
   }
   GTEST_FLAG_SET(death_test_style, style);
 }

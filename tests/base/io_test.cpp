@@ -29,6 +29,40 @@ TEST(AtomicFileWriter, CommitRenamesAndAbandonLeavesNothing) {
   EXPECT_EQ(*read_file(dest), "hello");
 }
 
+TEST(MakeDirsBelow, MakesWhatIsMissingButNeverTheRoot) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  const auto root = dir->path() / "root";
+  ASSERT_TRUE(fs::create_directory(root));
+  ASSERT_TRUE(make_dirs_below(root, "a/b//c/"));
+  EXPECT_TRUE(fs::is_directory(root / "a" / "b" / "c"));
+  ASSERT_TRUE(make_dirs_below(root, "a/b/d"));  // what exists stays
+  EXPECT_TRUE(fs::is_directory(root / "a" / "b" / "c"));
+  EXPECT_TRUE(fs::is_directory(root / "a" / "b" / "d"));
+  // A root that is gone (a signal's cleanup removed it) stays gone.
+  fs::remove_all(root);
+  auto st = make_dirs_below(root, "a/b");
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find(root.string()), std::string::npos) << st.error().message();
+  EXPECT_FALSE(fs::exists(root));
+}
+
+TEST(MakeEmptyDir, CreatesOrAcceptsAnEmptyDirectoryOnly) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  const auto p = dir->path() / "x";
+  ASSERT_TRUE(make_empty_dir(p));
+  EXPECT_TRUE(make_empty_dir(p));  // empty: accepted
+  ASSERT_TRUE(write_file_atomic(p / "f", "1"));
+  EXPECT_FALSE(make_empty_dir(p));  // not empty
+  ASSERT_TRUE(write_file_atomic(dir->path() / "file", "1"));
+  EXPECT_FALSE(make_empty_dir(dir->path() / "file"));
+  fs::create_directory_symlink(dir->path() / "empty", dir->path() / "link");
+  ASSERT_TRUE(fs::create_directory(dir->path() / "empty"));
+  EXPECT_FALSE(make_empty_dir(dir->path() / "link"));           // never through a symlink
+  EXPECT_FALSE(make_empty_dir(dir->path() / "missing" / "x"));  // parents are not made
+}
+
 TEST(ReadFile, ReadsWholeFilesOfAnySizeAndRefusesThoseOverTheLimit) {
   auto dir = TempDir::create();
   ASSERT_TRUE(dir);

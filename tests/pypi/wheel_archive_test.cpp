@@ -86,10 +86,13 @@ TEST_F(WheelArchive, ExtractsAndKeepsOnlyTheExecutableBit) {
   EXPECT_TRUE(fs::is_regular_file(dest_ / "demo-1.0.dist-info/RECORD"));
 }
 
-TEST_F(WheelArchive, DestinationMustNotExist) {
-  fs::create_directories(dest_);
+TEST_F(WheelArchive, DestinationIsNewOrEmpty) {
+  fs::create_directories(dest_ / "old");
   auto file = good().write(tmp_->path());
-  EXPECT_FALSE(extract_wheel(file, dest_));
+  EXPECT_FALSE(extract_wheel(file, dest_));  // not empty: refused, left as it was
+  EXPECT_EQ(std::distance(fs::directory_iterator(dest_), fs::directory_iterator()), 1);
+  fs::remove(dest_ / "old");
+  EXPECT_TRUE(extract_wheel(file, dest_));  // empty (made and registered by a caller): used
 }
 
 TEST_F(WheelArchive, PathEscapesAreRefused) {

@@ -60,6 +60,21 @@ class CleanupGuard {
   std::uint64_t id_ = 0;
 };
 
+// Held around one call that creates a path a registration covers but that no guard's `make` made
+// (a file registered with track() before it is opened, a directory made below a registered one
+// and added to its guard): a signal's removal waits for the creations in flight, and a creation
+// that starts after the removal began never returns (the process exits first). So nothing a
+// registration covers appears after the removal. Hold it for the creating call only (an open, a
+// mkdir and its add(), a symlink), never across CleanupGuard::create() or a wait for another
+// thread.
+class CoveredCreation {
+ public:
+  CoveredCreation();
+  ~CoveredCreation();
+  CoveredCreation(const CoveredCreation&) = delete;
+  CoveredCreation& operator=(const CoveredCreation&) = delete;
+};
+
 // The paths registered now (for tests and diagnostics).
 std::vector<std::filesystem::path> registered_cleanup_paths();
 

@@ -206,6 +206,16 @@ class NewDirectory {
   CleanupGuard guard_;
 };
 
+// Creates `root`/`rel` and whichever of its parents below `root` are missing, one level at a time,
+// never `root` itself, which must exist: once `root` is gone (removed by a signal's cleanup, say)
+// nothing below it can be made again. Components that exist are left as they are, whatever they
+// are; callers that must refuse symlinks on the way check for them.
+Status make_dirs_below(const std::filesystem::path& root, std::string_view rel);
+
+// Creates the directory `path` (not its parents), or accepts it when it is an empty directory
+// already (one a caller made and registered for cleanup first); fails otherwise.
+Status make_empty_dir(const std::filesystem::path& path);
+
 // A fresh directory, always removed with its contents on destruction (and by a signal that ends
 // the process first).
 class TempDir {

@@ -57,7 +57,9 @@ struct ExtractLimits {
   std::uint64_t slack = std::uint64_t{16} << 20;     // 16 MiB
 };
 
-// Extracts `archive` (format from its name) into `dest`, which is created and must not exist yet.
+// Extracts `archive` (format from its name) into `dest`: a directory the call creates (its parent
+// must exist), or an empty one that exists. Nothing is ever created above `dest`, so once `dest`
+// is removed (by a signal's cleanup) the extraction cannot bring it back.
 // Errors carry "extracting <file name>" context. On failure `dest` may hold a partial tree: the
 // caller extracts into a temporary directory (see PackageCache).
 Status extract_package(const std::filesystem::path& archive, const std::filesystem::path& dest,

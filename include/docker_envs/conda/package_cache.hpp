@@ -32,7 +32,8 @@ struct CacheFormat {
   // The entry name's stem for a file named `file_name` ("zlib-1.2.11-h7b6447c_3"); an error
   // (InvalidArgument) when the file is not of this format.
   std::function<Result<std::string>(std::string_view file_name)> stem;
-  // Extracts the verified file `archive` into `dest`, which the call creates.
+  // Extracts the verified file `archive` into `dest`, an empty directory that exists, creating
+  // nothing outside it.
   std::function<Status(const std::filesystem::path& archive, const std::filesystem::path& dest)>
       extract;
 };

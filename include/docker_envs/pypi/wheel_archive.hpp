@@ -22,9 +22,10 @@
 
 namespace de::pypi {
 
-// Extracts the wheel file `wheel` (its name must be a wheel file name) into `dest`, which is
-// created and must not exist yet. Errors carry "wheel <file name>" context. On failure `dest` may
-// hold a partial tree: extract into a temporary directory (as conda::PackageCache does).
+// Extracts the wheel file `wheel` (its name must be a wheel file name) into `dest`: a directory the
+// call creates, or an empty one that exists (as extract_package()). Errors carry "wheel <file
+// name>" context. On failure `dest` may hold a partial tree: extract into a temporary directory (as
+// conda::PackageCache does).
 Status extract_wheel(const std::filesystem::path& wheel, const std::filesystem::path& dest,
                      const conda::ExtractLimits& limits = {});
 
