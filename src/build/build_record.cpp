@@ -8,6 +8,7 @@
 
 #include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/io.hpp"
+#include "build/json_number.hpp"
 
 namespace de::build {
 
@@ -67,7 +68,7 @@ Result<BuildRecord> decode_build_record(std::string_view text) {
   if (doc.is_discarded() || !doc.is_object())
     return fail(Code::InvalidArgument, "not a JSON object");
   try {
-    if (doc.at("format").get<int>() != kFormat)
+    if (detail::whole_number(doc.at("format")) != static_cast<std::uint64_t>(kFormat))
       return fail(Code::InvalidArgument, "format {} (this version reads {})",
                   doc.at("format").dump(), kFormat);
     BuildRecord r;
@@ -77,7 +78,9 @@ Result<BuildRecord> decode_build_record(std::string_view text) {
                   .platform = id.at("platform").get<std::string>()};
     r.tag = doc.at("tag").get<std::string>();
     r.manifest_digest = doc.at("manifest_digest").get<std::string>();
-    r.written = doc.at("written").get<std::int64_t>();
+    auto written = detail::whole_number(doc.at("written"));
+    if (!written) return fail(Code::InvalidArgument, "'written' is not a time in seconds");
+    r.written = static_cast<std::int64_t>(*written);
     if (!doc.at("packages").is_array() || !doc.at("layers").is_array())
       return fail(Code::InvalidArgument, "packages and layers must be arrays");
     for (const auto& p : doc.at("packages"))

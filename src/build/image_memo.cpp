@@ -5,6 +5,7 @@
 
 #include "docker_envs/base/cache_use.hpp"
 #include "docker_envs/base/io.hpp"
+#include "build/json_number.hpp"
 
 namespace de::build::detail {
 namespace fs = std::filesystem;
@@ -131,9 +132,12 @@ std::optional<ImageMemo> decode_image_memo(std::string_view text, const Digest& 
       m.key = *layer_key;
       m.cached.blob.media_type = l.at("media_type").get<std::string>();
       m.cached.blob.digest = *digest;
-      m.cached.blob.size = l.at("size").get<std::int64_t>();
+      auto size = detail::whole_number(l.at("size"));
+      auto tar_size = detail::whole_number(l.at("tar_size"));
+      if (!size || !tar_size) return std::nullopt;
+      m.cached.blob.size = static_cast<std::int64_t>(*size);
       m.cached.diff_id = *diff_id;
-      m.cached.tar_size = l.at("tar_size").get<std::uint64_t>();
+      m.cached.tar_size = *tar_size;
       memo.layers.push_back(std::move(m));
     }
     if (memo.layers.empty()) return std::nullopt;

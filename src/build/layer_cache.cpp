@@ -7,6 +7,7 @@
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/oci/layer_blob.hpp"
+#include "build/json_number.hpp"
 
 namespace de::build {
 namespace fs = std::filesystem;
@@ -71,8 +72,11 @@ Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
     if (!digest || !diff_id) return std::optional<CachedLayer>();
     c.blob.digest = *digest;
     c.diff_id = *diff_id;
-    c.blob.size = doc.at("size").get<std::int64_t>();
-    c.tar_size = doc.at("tar_size").get<std::uint64_t>();
+    auto size = detail::whole_number(doc.at("size"));
+    auto tar_size = detail::whole_number(doc.at("tar_size"));
+    if (!size || !tar_size) return std::optional<CachedLayer>();
+    c.blob.size = static_cast<std::int64_t>(*size);
+    c.tar_size = *tar_size;
     return blob(c.blob, c.diff_id, c.tar_size);
   } catch (const nlohmann::json::exception&) {
     return std::optional<CachedLayer>();

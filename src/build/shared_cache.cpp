@@ -18,6 +18,7 @@
 #include "docker_envs/oci/media_types.hpp"
 #include "docker_envs/registry/artifact.hpp"
 #include "ffi/compress.hpp"
+#include "build/json_number.hpp"
 
 namespace de::build {
 
@@ -45,9 +46,10 @@ Result<std::uint64_t> count_field(const json& j, const char* name, std::string_v
     if (fallback) return *fallback;
     return fail(Code::Corruption, "{}: no '{}'", what, name);
   }
-  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max)
+  auto n = detail::whole_number(*it, max);
+  if (!n)
     return fail(Code::Corruption, "{}: '{}' is not a whole number from 0 to {}", what, name, max);
-  return it->get<std::uint64_t>();
+  return *n;
 }
 
 }  // namespace

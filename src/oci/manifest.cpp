@@ -141,7 +141,7 @@ Result<Manifest> Manifest::parse(std::string_view text) {
   if (!media_type::is_manifest(m.media_type))
     return fail(Code::Unsupported, "unknown manifest media type '{}'", m.media_type);
   auto sv = j.find("schemaVersion");
-  if (sv == j.end() || !sv->is_number_integer() || sv->get<int>() != 2)
+  if (sv == j.end() || !sv->is_number_unsigned() || sv->get<std::uint64_t>() != 2)
     return fail(Code::Corruption, "manifest schemaVersion must be 2");
   auto config = j.find("config");
   if (config == j.end()) return fail(Code::Corruption, "manifest has no config descriptor");

@@ -179,6 +179,11 @@ TEST(BuildRecordCodec, DamagedRecordsAreErrors) {
        {std::string(""), std::string("[]"), good.substr(0, good.size() / 2),
         replaced("\"format\": 1", "\"format\": 2"), replaced("\"version\"", "\"versio\""),
         replaced("\"written\": 1796234400", "\"written\": \"soon\""),
+        // Numbers out of range or with a fraction: refused, never cast (undefined behaviour).
+        replaced("\"written\": 1796234400", "\"written\": 1.7e300"),
+        replaced("\"written\": 1796234400", "\"written\": -5"),
+        replaced("\"format\": 1", "\"format\": 1e300"),
+        replaced("\"format\": 1", "\"format\": 4294967297"),
         replaced("\"key\": \"sha256:", "\"key\": \"md5:"),
         replaced("\"packages\": [", "\"packages\": {\"x\": 1}, \"y\": [")}) {
     auto r = decode_build_record(bad);

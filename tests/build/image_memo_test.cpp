@@ -187,6 +187,16 @@ TEST(ImageMemoFile, RoundTripsAndRefusesAnythingElse) {
   std::string bad_digest = text;
   bad_digest.replace(bad_digest.find("sha256:", bad_digest.find("\"digest\"")), 7, "sha257:");
   EXPECT_FALSE(detail::decode_image_memo(bad_digest, key));
+  // Sizes that are not whole numbers in range: refused, never cast (undefined behaviour).
+  for (auto [from, to] : {std::pair{"\"size\": 4", "\"size\": 4e300"},
+                          std::pair{"\"size\": 4", "\"size\": -4"},
+                          std::pair{"\"tar_size\": 10", "\"tar_size\": 1.5"}}) {
+    std::string bad = text;
+    auto pos = bad.find(from);
+    ASSERT_NE(pos, std::string::npos) << from << " in " << text;
+    bad.replace(pos, std::string_view(from).size(), to);
+    EXPECT_FALSE(detail::decode_image_memo(bad, key)) << to;
+  }
 }
 
 // Builds of real (test-made) packages through build_image.

@@ -1,7 +1,9 @@
 #include "docker_envs/build/layer_cache.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "docker_envs/base/io.hpp"
 #include "docker_envs/build/entries_layer.hpp"
 #include "docker_envs/oci/filesystem.hpp"
 
@@ -145,6 +147,23 @@ TEST(LayerCache, StoresAndFindsLayers) {
   // No temp files are left; a truncated blob is a miss, not a corrupt layer.
   for (const auto& e : fs::recursive_directory_iterator(dir->path()))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  // A key file whose sizes are not whole numbers in range is a miss (never cast: undefined
+  // behaviour).
+  const fs::path key_file = dir->path() / "layers/keys" / (key.hex() + ".json");
+  auto good_key = read_file(key_file);
+  ASSERT_TRUE(good_key);
+  for (auto [field, value] : {std::pair{"size", "1e300"}, std::pair{"size", "-1"},
+                              std::pair{"tar_size", "2.5"}}) {
+    auto doc = nlohmann::json::parse(*good_key);
+    doc[field] = nlohmann::json::parse(value);
+    ASSERT_TRUE(write_file_atomic(key_file, doc.dump()));
+    auto found = cache.find(key);
+    ASSERT_TRUE(found);
+    EXPECT_FALSE(*found) << field << " = " << value;
+  }
+  ASSERT_TRUE(write_file_atomic(key_file, *good_key));
+  auto again = cache.find(key);
+  ASSERT_TRUE(again && *again);
   fs::permissions(blob_file, fs::perms::owner_write, fs::perm_options::add);
   fs::resize_file(blob_file, 10);
   auto truncated = cache.find(key);

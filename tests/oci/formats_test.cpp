@@ -1,11 +1,13 @@
 // Reading every image shape in the shared test data, and writing docker-archive / OCI layout /
 // oci-archive output that reads back identically and deterministically.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "docker_envs/base/parallel.hpp"
 #include "docker_envs/oci/image_ref.hpp"
+#include "docker_envs/oci/manifest.hpp"
 #include "docker_envs/oci/media_types.hpp"
 #include "docker_envs/oci/tar.hpp"
 #include "support/testdata.hpp"
@@ -67,6 +69,26 @@ Status read_all_layers(const Image& image) {
 Result<Image> read(const std::string& ref) {
   auto r = DE_TRY(ImageRef::parse(ref));
   return read_image(r);
+}
+
+TEST(Manifest, SchemaVersionIsExactlyTwo) {
+  auto manifest = [](std::string_view version) {
+    return fmt::format(
+        R"({{"schemaVersion": {}, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {{"mediaType": "application/vnd.oci.image.config.v1+json",
+                        "digest": "{}", "size": 2}}, "layers": []}})",
+        version, Digest::of("{}").to_string());
+  };
+  auto ok = Manifest::parse(manifest("2"));
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  // 2^32 + 2 is not 2 (an int conversion would wrap it to 2); nor are 2.5, 1e300 or "2".
+  for (const char* bad : {"4294967298", "2.5", "1e300", "-2", "\"2\"", "1"}) {
+    auto r = Manifest::parse(manifest(bad));
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().code(), Code::Corruption) << bad;
+    }
+  }
 }
 
 TEST(Transport, ParsesReferences) {
