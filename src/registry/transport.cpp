@@ -289,9 +289,11 @@ Result<RegistryClient::Token> RegistryClient::fetch_token(http::Session& session
   t.value = j.value("token", std::string());
   if (t.value.empty()) t.value = j.value("access_token", std::string());
   if (t.value.empty()) return fail(Code::Auth, "{}: the answer has no token", what);
+  // From 60 s (the distribution spec's default, and its minimum) to a day: a larger value would
+  // overflow the clock's arithmetic, and no token server means one longer.
   long long expires = 60;
-  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer())
-    expires = std::max(e->get<long long>(), 60LL);
+  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_unsigned())
+    expires = static_cast<long long>(std::clamp<std::uint64_t>(e->get<std::uint64_t>(), 60, 86400));
   // Renew a little early so a token does not expire between check and use.
   t.expires = std::chrono::steady_clock::now() + std::chrono::seconds(expires - 10);
   return t;

@@ -219,6 +219,33 @@ TEST(ScriptedRegistry, BearerTokensAreCachedAndRenewedOn401) {
   }
 }
 
+TEST(ScriptedRegistry, AHugeTokenLifetimeIsCappedNotOverflowed) {
+  // 2^63 - 1 seconds would overflow the clock's arithmetic (undefined behaviour; a token that
+  // looks expired at once). Capped, the one token serves the whole pull.
+  for (const char* expires : {"9223372036854775807", "18446744073709551615", "1e300", "-5"}) {
+    SCOPED_TRACE(expires);
+    Fixture f;
+    std::atomic<int> tokens_issued{0};
+    std::string realm;
+    FakeHttpServer server([&](const HttpRequest& r) -> HttpResponse {
+      if (r.target.starts_with("/token")) {
+        ++tokens_issued;
+        return {200, {}, fmt::format(R"({{"token":"tok","expires_in":{}}})", expires)};
+      }
+      if (r.header("authorization") != "Bearer tok")
+        return {401,
+                {{"WWW-Authenticate", fmt::format(R"(Bearer realm="{}",service="fake")", realm)}},
+                ""};
+      return f.serve(r);
+    });
+    realm = "http://" + server.host() + "/token";
+    auto dir = *TempDir::create();
+    auto r = pull_image(*Reference::parse(server.host() + "/x:latest"), options_for(dir));
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(tokens_issued.load(), 1);
+  }
+}
+
 TEST(ScriptedRegistry, PicksPlatformFromIndex) {
   Fixture f;
   std::string index = fmt::format(
