@@ -65,8 +65,9 @@ class CleanupGuard {
 // and added to its guard): a signal's removal waits for the creations in flight, and a creation
 // that starts after the removal began never returns (the process exits first). So nothing a
 // registration covers appears after the removal. Hold it for the creating call only (an open, a
-// mkdir and its add(), a symlink), never across CleanupGuard::create() or a wait for another
-// thread.
+// mkdir and its add(), a symlink), never inside a guard's `make` (which runs with the registry
+// locked: the signal thread, holding the gate, would wait for that lock forever) nor across a
+// wait for another thread. Nested in one thread it may deadlock: take it once.
 class CoveredCreation {
  public:
   CoveredCreation();
