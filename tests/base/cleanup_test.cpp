@@ -128,6 +128,27 @@ TEST(Cleanup, NewDirectoryIsRemovedUnlessKept) {
   EXPECT_TRUE(fs::is_directory(dir->path() / "b"));
 }
 
+// Death tests in a fork of this process ("fast"), so that the child writes into the test's own
+// directory; the previous style comes back at the end of the scope.
+class ForkedDeathTests {
+ public:
+  ForkedDeathTests() : style_(GTEST_FLAG_GET(death_test_style)) {
+    GTEST_FLAG_SET(death_test_style, "fast");
+  }
+  ~ForkedDeathTests() { GTEST_FLAG_SET(death_test_style, style_); }
+
+ private:
+  std::string style_;
+};
+
+// In a child process: sends itself `sig` and waits for the cleanup thread to end the process
+// (this thread must not end it first).
+[[noreturn]] void signal_self_and_wait(int sig) {
+  ::kill(::getpid(), sig);
+  for (int i = 0; i < 1000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  _exit(6);
+}
+
 // In a child process (a death test): a signal ends it with 128 + the signal number, after the
 // registered temp file and new directory are removed.
 [[noreturn]] void interrupted_write(const fs::path& dir, int sig) {
@@ -136,31 +157,24 @@ TEST(Cleanup, NewDirectoryIsRemovedUnlessKept) {
   auto made = NewDirectory::create(dir / "layout");
   if (!out || !made) _exit(4);
   if (!(*out)->write(std::string(1 << 20, 'x'))) _exit(5);
-  ::kill(::getpid(), sig);
-  // The cleanup thread ends the process; this thread must not end it first.
-  for (int i = 0; i < 1000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  _exit(6);
+  signal_self_and_wait(sig);
 }
 
 TEST(CleanupDeathTest, SignalsRemoveWhatIsHalfWrittenAndExitWith128PlusTheSignal) {
-  // "fast": the child is a fork of this process, so it writes into this test's directory.
-  const std::string style = GTEST_FLAG_GET(death_test_style);
-  GTEST_FLAG_SET(death_test_style, "fast");
+  ForkedDeathTests forked;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     PlainDir dir("de-cleanup-signal");
     EXPECT_EXIT(interrupted_write(dir.path(), sig), testing::ExitedWithCode(128 + sig),
                 "interrupted by SIG");
     EXPECT_TRUE(names_in(dir.path()).empty()) << "signal " << sig << " left files behind";
   }
-  GTEST_FLAG_SET(death_test_style, style);
 }
 
 // In a child process (a death test). Thread A is inside a CoveredCreation when the signal comes,
-// and creates a registered file after a while: the removal waits for it and removes it, and
-// meanwhile thread B must not get in again. Thread B
+// and creates a registered file after a while: the removal waits for it and removes it. Thread B
 // creates and removes an unregistered file in a loop, each time under a CoveredCreation and
-// lingering before the removal: if it could create after the removal began, its file would
-// often outlive the process.
+// lingering before the removal: if it could create after the removal began, its file would often
+// outlive the process.
 [[noreturn]] void interrupted_creations(const fs::path& dir, int sig) {
   if (!install_signal_cleanup()) _exit(3);
   auto tracked = CleanupGuard::track({dir / "in-flight"}, CleanupKind::File);
@@ -186,14 +200,11 @@ TEST(CleanupDeathTest, SignalsRemoveWhatIsHalfWrittenAndExitWith128PlusTheSignal
     }
   }).detach();
   while (!a_inside || b_rounds < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ::kill(::getpid(), sig);
-  for (int i = 0; i < 1000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  _exit(6);
+  signal_self_and_wait(sig);
 }
 
 TEST(CleanupDeathTest, NothingCoveredIsCreatedAfterTheRemovalBegins) {
-  const std::string style = GTEST_FLAG_GET(death_test_style);
-  GTEST_FLAG_SET(death_test_style, "fast");
+  ForkedDeathTests forked;
   for (int round = 0; round < 3; ++round) {
     PlainDir dir("de-cleanup-covered");
     EXPECT_EXIT(interrupted_creations(dir.path(), SIGTERM), testing::ExitedWithCode(128 + SIGTERM),
@@ -201,7 +212,6 @@ TEST(CleanupDeathTest, NothingCoveredIsCreatedAfterTheRemovalBegins) {
     EXPECT_TRUE(names_in(dir.path()).empty())
         << "left behind: " << testing::PrintToString(names_in(dir.path()));
   }
-  GTEST_FLAG_SET(death_test_style, style);
 }
 
 TEST(Cleanup, ChildProcessesStartWithNoSignalBlocked) {
