@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,19 @@
 #include "conda/package_plan_cache.hpp"
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/io.hpp"
+#include "docker_envs/base/os.hpp"
 #include "docker_envs/conda/installer.hpp"
 
 namespace de::conda::detail {
+
+// A reader of `data` with `placeholder` replaced by `prefix`: the bytes replace_prefix returns,
+// produced as they are read (a large file is never held twice in memory). `keep` owns what `data`
+// views (a mapping of the file), or nothing when the caller keeps `data` alive. Errors (a binary
+// placeholder shorter than the prefix) name `what` and come from read().
+std::unique_ptr<Reader> prefix_replacing_reader(std::optional<Mapping> keep, std::string_view data,
+                                                std::string placeholder, std::string prefix,
+                                                PlaceholderMode mode, std::string what);
 
 // One path a package lists.
 struct PathSpec {

@@ -5,7 +5,9 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
+#include "conda/installer_internal.hpp"
 #include "docker_envs/conda/package.hpp"
 #include "support/testdata.hpp"
 #include "test_packages.hpp"
@@ -68,6 +70,59 @@ TEST(ReplacePrefix, TextAndBinary) {
                                  PlaceholderMode::Binary, "lib/x.so");
   ASSERT_FALSE(too_long);
   EXPECT_NE(too_long.error().to_string().find("lib/x.so"), std::string::npos);
+}
+
+// Reads everything from `r`, asking for `chunk` bytes at a time.
+Result<std::string> read_in_chunks(Reader& r, std::size_t chunk) {
+  std::string out;
+  std::vector<std::byte> buf(chunk);
+  for (;;) {
+    std::size_t n = DE_TRY(r.read(buf));
+    if (n == 0) return out;
+    out.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+}
+
+// The streaming rewriter produces exactly replace_prefix's bytes, whatever the read sizes:
+// placeholders at the start and the end, back to back, split across reads, C strings holding
+// several, overlapping candidates ("/ph/ph"), and no NUL after the last one.
+TEST(ReplacePrefix, StreamingEqualsWholeBuffer) {
+  std::mt19937 rng(7);
+  const std::string placeholder = "/ph/ph_placeholder";
+  const std::vector<std::string> pieces = {
+      placeholder, "/ph/ph", std::string(1, '\0'), "abc", "/lib:", std::string("x\0y", 3), "/ph"};
+  for (int round = 0; round < 400; ++round) {
+    std::string data;
+    const int n = static_cast<int>(rng() % 24);
+    for (int i = 0; i < n; ++i) data += pieces[rng() % pieces.size()];
+    for (auto mode : {PlaceholderMode::Text, PlaceholderMode::Binary}) {
+      for (std::string prefix : {"/opt/conda", "/o"}) {
+        auto whole = replace_prefix(data, placeholder, prefix, mode, "f");
+        ASSERT_TRUE(whole) << whole.error().to_string();
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{64},
+                                  std::size_t{1} << 16}) {
+          auto r =
+              detail::prefix_replacing_reader(std::nullopt, data, placeholder, prefix, mode, "f");
+          auto streamed = read_in_chunks(*r, chunk);
+          ASSERT_TRUE(streamed) << streamed.error().to_string();
+          ASSERT_EQ(*streamed, *whole) << "round " << round << " chunk " << chunk;
+        }
+      }
+    }
+  }
+  // No placeholder: the bytes as they are.
+  auto plain = detail::prefix_replacing_reader(std::nullopt, "abc", "", "/opt/conda",
+                                               PlaceholderMode::Text, "f");
+  EXPECT_EQ(*read_in_chunks(*plain, 2), "abc");
+}
+
+TEST(ReplacePrefix, StreamingRefusesAPrefixLongerThanABinaryPlaceholder) {
+  std::string data = std::string("head\0", 5) + "/short/lib" + std::string("\0", 1);
+  auto r = detail::prefix_replacing_reader(std::nullopt, data, "/short", "/a/longer/prefix",
+                                           PlaceholderMode::Binary, "lib/x.so");
+  auto out = read_in_chunks(*r, 4096);
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().to_string().find("lib/x.so"), std::string::npos);
 }
 
 TEST(Installer, FilesPlaceholdersLinksAndCondaMeta) {
