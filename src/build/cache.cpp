@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "docker_envs/base/cache_use.hpp"
@@ -155,9 +156,12 @@ void drop_dangling_layer_keys(const fs::path& root) {
     if (!e.path().string().ends_with(".json")) continue;
     auto text = read_file(e.path(), 1 << 20);
     if (!text) continue;
-    auto pos = text->find("\"sha256:");
-    if (pos == std::string::npos || pos + 72 > text->size()) continue;
-    std::string hex = text->substr(pos + 8, 64);
+    // The blob is "digest" (the first digest written is "diff_id", the tar's).
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (!doc.is_object() || !doc.contains("digest") || !doc["digest"].is_string()) continue;
+    std::string digest = doc["digest"].get<std::string>();
+    if (!digest.starts_with("sha256:")) continue;
+    std::string hex = digest.substr(7);
     std::error_code fe;
     if (is_hex_digest(hex) && !fs::exists(root / "layers/blobs/sha256" / hex, fe) && !fe)
       fs::remove(e.path(), fe);

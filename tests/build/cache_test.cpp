@@ -106,7 +106,9 @@ fs::path make_root(const fs::path& root) {
   write(root / ("layers/blobs/sha256/" + kHex), std::string(100, 'l'));
   write(root / "pkgs/wheels/downloads/w-1-py3-none-any.whl", "wheel");
   write(root / "pkgs/wheels/w-1-py3-none-any-0123456789abcdef/w/__init__.py", "");
-  write(root / "layers/keys/k.json", R"({"digest":"sha256:)" + kHex + R"("})");
+  // As the layer cache writes them: the tar's diff_id first, then the blob's digest.
+  write(root / "layers/keys/k.json", R"({"diff_id":"sha256:)" + std::string(64, 'd') +
+                                         R"(","digest":"sha256:)" + kHex + R"(","size":100})");
   write(root / "layers/plans/p.plan", "plan");
   write(root / "layers/images" / kMemo, kMemoText);
   write(root / "repodata/channels/c.json", "{}");
@@ -167,6 +169,25 @@ TEST(CachePruneDisk, AMemoGoesWithABlobItNames) {
   ASSERT_TRUE(pruned) << pruned.error().to_string();
   EXPECT_FALSE(fs::exists(root / ("layers/blobs/sha256/" + kHex)));
   EXPECT_FALSE(fs::exists(root / "layers/images" / kMemo));
+}
+
+TEST(CachePruneDisk, ALayerKeyStaysWithItsBlobAndGoesWithIt) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  fs::path root = make_root(dir->path() / "cache");
+  {
+    auto use = EntryUse::begin(root / "layers", kHex);
+    ASSERT_TRUE(use.recorded());
+  }
+  age(root / ("layers/blobs/sha256/" + kHex), 0h);
+  auto kept = prune_cache(root, {.older_than = 24h});
+  ASSERT_TRUE(kept) << kept.error().to_string();
+  EXPECT_TRUE(fs::exists(root / ("layers/blobs/sha256/" + kHex)));
+  EXPECT_TRUE(fs::exists(root / "layers/keys/k.json"));
+  fs::remove(root / ("layers/blobs/sha256/" + kHex));
+  auto again = prune_cache(root, {.older_than = 24h});
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_FALSE(fs::exists(root / "layers/keys/k.json"));
 }
 
 TEST(CachePruneDisk, KeepsWhatRunningBuildsUse) {
