@@ -3,6 +3,7 @@
 
 #include "docker_envs/conda/installer.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -87,10 +88,8 @@ struct Planner {
     detail::PackagePlan plan;
   };
 
-  Result<Prepared> prepare(const PackageToInstall& input, const IndexJson& index,
-                           const std::optional<PortablePlan>& preplanned) const {
-    const fs::path& dir = input.extracted_dir;
-    const std::string& index_text = index.text;
+  // The package's record: index.json, with what the caller knows of its origin.
+  Result<PackageRecord> merged_record(const PackageToInstall& input, const IndexJson& index) const {
     PackageRecord rec = index.record;
     // What the caller knows (repodata, lock file) wins over index.json for origin fields. Every
     // field taken from `known` here must be in package_plan_key (package_plan_cache.cpp).
@@ -104,14 +103,36 @@ struct Planner {
     if (!known.python_site_packages_path.empty())
       rec.python_site_packages_path = known.python_site_packages_path;
     if (rec.fn.empty()) rec.fn = rec.dist_name() + ".conda";
-    std::string dist = rec.dist_name();
-
     if (rec.noarch == NoarchKind::Python && !python)
       return fail(Code::InvalidArgument,
                   "{}: noarch: python package, but the environment has no python "
                   "(add python, or give the python version)",
-                  dist);
+                  rec.dist_name());
+    return rec;
+  }
 
+  // The package's key in the plan cache.
+  Digest plan_key(const PackageToInstall& input, const IndexJson& index,
+                  const PackageRecord& rec) const {
+    const PackageRecord& known = input.record;
+    std::string content_id = (known.sha256 ? known.sha256->hex() : std::string()) + "|" +
+                             input.extracted_dir.filename().string();
+    return detail::package_plan_key(
+        {.content_id = content_id,
+         .index_json = index.text,
+         .known = &known,
+         .requested_spec = input.requested_spec,
+         .prefix = options.prefix,
+         .site_packages = rec.noarch == NoarchKind::Python ? python->site_packages_path : "",
+         .max_rewrite_in_memory = options.max_rewrite_in_memory,
+         .verify_files = options.verify_files});
+  }
+
+  Result<Prepared> prepare(const PackageToInstall& input, const IndexJson& index,
+                           const std::optional<PortablePlan>& preplanned) const {
+    const fs::path& dir = input.extracted_dir;
+    PackageRecord rec = DE_TRY(merged_record(input, index));
+    std::string dist = rec.dist_name();
     std::optional<detail::PackagePlan> planned;
     if (preplanned) {
       planned = detail::decode_package_plan(preplanned->plan, dir, dist, prefix_rel);
@@ -121,17 +142,7 @@ struct Planner {
     }
     Digest key;
     if (cache) {
-      std::string content_id =
-          (known.sha256 ? known.sha256->hex() : std::string()) + "|" + dir.filename().string();
-      key = detail::package_plan_key(
-          {.content_id = content_id,
-           .index_json = index_text,
-           .known = &known,
-           .requested_spec = input.requested_spec,
-           .prefix = options.prefix,
-           .site_packages = rec.noarch == NoarchKind::Python ? python->site_packages_path : "",
-           .max_rewrite_in_memory = options.max_rewrite_in_memory,
-           .verify_files = options.verify_files});
+      key = plan_key(input, index, rec);
       planned = cache->find(key, dir, dist, prefix_rel);
     }
     if (!planned) {
@@ -182,8 +193,19 @@ struct Planner {
 
 std::string_view package_plan_format() { return detail::kPackagePlanFormat; }
 
-Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
-                                     const InstallOptions& options) {
+namespace {
+
+// What planning and summarizing start from: the options with the prefix normalised, every
+// package's index.json (read once), the plans made elsewhere, the environment's python.
+struct Setup {
+  InstallOptions options;
+  std::string rel;  // "opt/conda"
+  std::vector<IndexJson> indexes;
+  std::vector<std::optional<PortablePlan>> preplanned;
+  std::optional<PythonInfo> python;
+};
+
+Result<Setup> set_up(std::span<const PackageToInstall> packages, const InstallOptions& options) {
   std::string prefix = options.prefix;
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   if (!prefix.starts_with("/") || prefix == "/")
@@ -192,13 +214,12 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   auto rel = DE_TRY_CTX(normalize_package_path(prefix.substr(1)), "prefix " + prefix);
   if (rel != prefix.substr(1))
     return fail(Code::InvalidArgument, "the prefix '{}' is not normalised", prefix);
-  InstallOptions opts = options;
-  opts.prefix = prefix;
-  Planner planner{opts, rel, options.python, {}, {}, {}, {}};
-  if (!options.plan_cache.empty()) planner.cache.emplace(options.plan_cache);
+  Setup setup{options, rel, std::vector<IndexJson>(packages.size()),
+              std::vector<std::optional<PortablePlan>>(packages.size()), options.python};
+  setup.options.prefix = prefix;
+  auto& indexes = setup.indexes;
+  auto& preplanned = setup.preplanned;
   // Every index.json is read once: to find python here, and for each package's record.
-  std::vector<IndexJson> indexes(packages.size());
-  std::vector<std::optional<PortablePlan>> preplanned(packages.size());
   Status indexed = parallel_for(packages.size(), options.threads, [&](std::size_t i) -> Status {
     if (options.preplanned) preplanned[i] = options.preplanned(i);
     if (preplanned[i]) {
@@ -211,19 +232,56 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
     return {};
   });
   DE_TRY(indexed);
-  if (!planner.python) {
+  if (!setup.python) {
     for (std::size_t i = 0; i < packages.size(); ++i) {
       if (indexes[i].record.name != "python") continue;
       PackageRecord python = indexes[i].record;
       if (!packages[i].record.python_site_packages_path.empty())
         python.python_site_packages_path = packages[i].record.python_site_packages_path;
-      planner.python = DE_TRY(python_info_from_record(python));
+      setup.python = DE_TRY(python_info_from_record(python));
     }
   }
+  return setup;
+}
+
+// conda-meta/history: one revision listing every package.
+InstallEntry history_entry(const std::vector<PackageRecord>& records, const InstallOptions& options,
+                           const std::string& rel) {
+  std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time),
+                                    options.history_command);
+  for (const auto& r : records) {
+    std::string channel = r.channel.empty() ? "<unknown>" : strip_credentials(r.channel);
+    history +=
+        fmt::format("+{}/{}::{}\n", channel, r.subdir.empty() ? "noarch" : r.subdir, r.dist_name());
+  }
+  InstallEntry h;
+  h.path = rel + "/conda-meta/history";
+  h.source = InstallEntry::Source::Bytes;
+  h.data = std::move(history);
+  h.size = h.data.size();
+  return h;
+}
+
+}  // namespace
+
+Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
+                                     const InstallOptions& options) {
+  if (options.only && options.export_plans)
+    return fail(Code::Internal, "plan_environment: export_plans needs every package planned");
+  Setup setup = DE_TRY(set_up(packages, options));
+  const InstallOptions& opts = setup.options;
+  const std::string& rel = setup.rel;
+  const auto& indexes = setup.indexes;
+  Planner planner{opts, rel, setup.python, {}, {}, {}, {}};
+  if (!opts.plan_cache.empty()) planner.cache.emplace(opts.plan_cache);
   std::vector<Planner::Prepared> prepared(packages.size());
   std::vector<PortablePlan> portable(options.export_plans ? packages.size() : 0);
   Status planned = parallel_for(packages.size(), options.threads, [&](std::size_t i) -> Status {
-    prepared[i] = DE_TRY(planner.prepare(packages[i], indexes[i], preplanned[i]));
+    if (options.only && !options.only(i)) {  // its record only
+      prepared[i].record = DE_TRY(planner.merged_record(packages[i], indexes[i]));
+      return {};
+    }
+    prepared[i] = DE_TRY(planner.prepare(packages[i], indexes[i], setup.preplanned[i]));
     if (options.export_plans)
       portable[i] = {indexes[i].text,
                      detail::encode_package_plan(prepared[i].plan, packages[i].extracted_dir)};
@@ -237,20 +295,7 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   planner.by_path.reserve(total);
   for (auto& p : prepared) planner.merge(std::move(p));
 
-  // conda-meta/history: one revision listing every package.
-  std::string history = fmt::format("==> {} <==\n# cmd: {}\n", history_time(options.history_time),
-                                    options.history_command);
-  for (const auto& r : planner.plan.records) {
-    std::string channel = r.channel.empty() ? "<unknown>" : strip_credentials(r.channel);
-    history +=
-        fmt::format("+{}/{}::{}\n", channel, r.subdir.empty() ? "noarch" : r.subdir, r.dist_name());
-  }
-  InstallEntry h;
-  h.path = rel + "/conda-meta/history";
-  h.source = InstallEntry::Source::Bytes;
-  h.data = std::move(history);
-  h.size = h.data.size();
-  planner.add(std::move(h));
+  planner.add(history_entry(planner.plan.records, opts, rel));
 
   // A hardlink whose target was replaced by a later package would take the new content: make it
   // a plain copy of its own file instead.
@@ -284,6 +329,92 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(kept), entries.end());
   out.entries = std::move(entries);
   return out;
+}
+
+namespace {
+
+// The environment's summary from its packages' (summarize_environment): nullopt, with the reason
+// in `why`, when merging would change a package's entries.
+std::optional<EnvironmentSummary> merge_summaries(
+    std::vector<PackageRecord> records,
+    const std::vector<std::optional<detail::PlanSummary>>& summaries, const std::string& rel,
+    std::string* why) {
+  auto no = [&](std::string reason) -> std::optional<EnvironmentSummary> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  const std::size_t n = records.size();
+  EnvironmentSummary out;
+  std::vector<std::uint64_t> paths{detail::path_hash(rel + "/conda-meta/history")};
+  std::vector<std::uint64_t> dirs, links;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& s = summaries[i];
+    const std::string dist = records[i].dist_name();
+    if (!s) return no(dist + ": its plan has no summary");
+    if (!s->hardlinks_inside) return no(dist + ": a hard link leaves its package");
+    paths.insert(paths.end(), s->paths.begin(), s->paths.end());
+    dirs.insert(dirs.end(), s->dirs.begin(), s->dirs.end());
+    links.insert(links.end(), s->links.begin(), s->links.end());
+    out.packages.push_back(
+        {.entries = s->entries, .size = s->size, .plan = s->body, .activation = s->activation});
+    out.entries += s->entries;
+    for (const auto& w : s->warnings) out.warnings.push_back(w);
+  }
+  std::sort(paths.begin(), paths.end());
+  if (std::adjacent_find(paths.begin(), paths.end()) != paths.end())
+    return no("two packages may write one path");
+  std::sort(dirs.begin(), dirs.end());
+  for (auto link : links)
+    if (std::binary_search(dirs.begin(), dirs.end(), link))
+      return no("an entry may lie below a symlink");
+  out.entries += 1;  // conda-meta/history
+  out.records = std::move(records);
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<EnvironmentSummary>> summarize_environment(
+    std::span<const PackageToInstall> packages, const InstallOptions& options, std::string* why) {
+  Setup setup = DE_TRY(set_up(packages, options));
+  const InstallOptions& opts = setup.options;
+  Planner planner{opts, setup.rel, setup.python, {}, {}, {}, {}};
+  if (!opts.plan_cache.empty()) planner.cache.emplace(opts.plan_cache);
+  const std::size_t n = packages.size();
+  std::vector<PackageRecord> records(n);
+  std::vector<std::optional<detail::PlanSummary>> summaries(n);
+  Status summarized = parallel_for(n, options.threads, [&](std::size_t i) -> Status {
+    records[i] = DE_TRY(planner.merged_record(packages[i], setup.indexes[i]));
+    if (setup.preplanned[i]) {
+      summaries[i] = detail::decode_plan_summary(setup.preplanned[i]->plan);
+      return {};
+    }
+    if (planner.cache)
+      summaries[i] =
+          planner.cache->summary(planner.plan_key(packages[i], setup.indexes[i], records[i]));
+    if (!summaries[i]) {  // planned now (and cached): its summary from its encoding
+      auto prepared = DE_TRY(planner.prepare(packages[i], setup.indexes[i], std::nullopt));
+      summaries[i] = detail::decode_plan_summary(
+          detail::encode_package_plan(prepared.plan, packages[i].extracted_dir));
+    }
+    return {};
+  });
+  DE_TRY(summarized);
+  return merge_summaries(std::move(records), summaries, setup.rel, why);
+}
+
+std::optional<EnvironmentSummary> summarize_exported(const InstallPlan& plan,
+                                                     std::string_view prefix, std::string* why) {
+  std::string rel(prefix);
+  while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+  if (rel.starts_with('/')) rel.erase(0, 1);
+  if (plan.portable.size() != plan.records.size()) {
+    if (why) *why = "the plan was made without export_plans";
+    return std::nullopt;
+  }
+  std::vector<std::optional<detail::PlanSummary>> summaries;
+  for (const auto& p : plan.portable) summaries.push_back(detail::decode_plan_summary(p.plan));
+  return merge_summaries(plan.records, summaries, rel, why);
 }
 
 }  // namespace de::conda

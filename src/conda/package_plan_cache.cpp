@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <system_error>
+#include <unordered_set>
 
 #include "conda/binary_io.hpp"
 #include "docker_envs/base/cache_use.hpp"
@@ -16,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kMagic = "docker-envs package plan v1\n";
+constexpr std::string_view kMagic = "docker-envs package plan v2\n";
+constexpr std::size_t kSum = 32;
 constexpr std::size_t kMaxPlanFile = std::size_t{64} << 20;  // larger plans are not kept
 
 // A relative path of plain segments: no "", "." or ".." segment, no leading '/'.
@@ -36,7 +39,89 @@ bool below(std::string_view path, std::string_view prefix_rel) {
          path[prefix_rel.size()] == '/' && plain_relative(path);
 }
 
+PlanSummary summarize(const PackagePlan& plan, const Digest& body) {
+  PlanSummary s;
+  s.entries = plan.entries.size();
+  s.body = body;
+  s.warnings = plan.warnings;
+  std::unordered_set<std::string_view> own, dirs;
+  own.reserve(plan.entries.size());
+  for (const auto& e : plan.entries) own.insert(e.path);
+  s.paths.reserve(plan.entries.size());
+  for (const auto& e : plan.entries) {
+    s.size += e.size;
+    s.paths.push_back(path_hash(e.path));
+    if (e.type == InstallEntry::Type::Symlink) s.links.push_back(path_hash(e.path));
+    if (e.type == InstallEntry::Type::Hardlink && !own.contains(e.link_target))
+      s.hardlinks_inside = false;
+    if (e.path.find("/etc/conda/activate.d/") != std::string::npos) s.activation = true;
+    std::string_view p = e.path;
+    for (auto slash = p.rfind('/'); slash != std::string_view::npos && slash > 0;
+         slash = p.rfind('/', slash - 1))
+      if (!dirs.insert(p.substr(0, slash)).second) break;  // its parents are in already
+  }
+  for (auto d : dirs) s.dirs.push_back(path_hash(d));
+  std::sort(s.paths.begin(), s.paths.end());
+  std::sort(s.dirs.begin(), s.dirs.end());
+  s.dirs.erase(std::unique(s.dirs.begin(), s.dirs.end()), s.dirs.end());
+  std::sort(s.links.begin(), s.links.end());
+  return s;
+}
+
+void put_hashes(Out& o, const std::vector<std::uint64_t>& v) {
+  o.u32(static_cast<std::uint32_t>(v.size()));
+  for (auto h : v) o.u64(h);
+}
+
+bool get_hashes(In& in, std::vector<std::uint64_t>& v, std::size_t end) {
+  std::uint32_t n = in.u32();
+  if (in.bad || n > (end - in.pos()) / 8) return false;
+  v.resize(n);
+  for (auto& h : v) h = in.u64();
+  return !in.bad;
+}
+
 }  // namespace
+
+std::uint64_t path_hash(std::string_view path) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : path) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::optional<PlanSummary> decode_plan_summary(std::string_view bytes) {
+  if (!bytes.starts_with(kMagic)) return std::nullopt;
+  In in(bytes, kMagic.size());
+  std::uint32_t length = in.u32();
+  const std::size_t start = in.pos();
+  if (in.bad || length > bytes.size() - start || bytes.size() - start - length < kSum)
+    return std::nullopt;
+  std::string_view summary = bytes.substr(start, length);
+  Digest sum = Digest::of(summary);
+  if (std::memcmp(sum.bytes().data(), bytes.data() + start + length, kSum) != 0)
+    return std::nullopt;
+  In s(bytes.substr(0, start + length), start);
+  PlanSummary out;
+  out.entries = s.u64();
+  out.size = s.u64();
+  std::uint8_t flags = s.u8();
+  out.hardlinks_inside = (flags & 1) != 0;
+  out.activation = (flags & 2) != 0;
+  const std::uint8_t* body = s.bytes(kSum);
+  if (s.bad || flags > 3) return std::nullopt;
+  Digest::Bytes digest;
+  std::memcpy(digest.data(), body, kSum);
+  out.body = Digest(digest);
+  out.warnings = s.strs();
+  const std::size_t end = start + length;
+  if (s.bad || !get_hashes(s, out.paths, end) || !get_hashes(s, out.dirs, end) ||
+      !get_hashes(s, out.links, end) || s.pos() != end || out.paths.size() != out.entries)
+    return std::nullopt;
+  return out;
+}
 
 Digest package_plan_key(const PackagePlanInputs& in) {
   Sha256 h;
@@ -61,7 +146,6 @@ Digest package_plan_key(const PackagePlanInputs& in) {
 
 std::string encode_package_plan(const PackagePlan& plan, const fs::path& dir) {
   Out o;
-  o.buffer().append(kMagic);
   o.strs(plan.warnings);
   o.u32(static_cast<std::uint32_t>(plan.entries.size()));
   for (const auto& e : plan.entries) {
@@ -77,22 +161,46 @@ std::string encode_package_plan(const PackagePlan& plan, const fs::path& dir) {
     o.u64(e.size);
     o.str(e.link_target);
   }
-  // A damaged file must not decode into another plan: the body's sha256 ends the file.
-  Digest sum = Digest::of(o.buffer());
-  o.bytes(sum.bytes().data(), sum.bytes().size());
-  return std::move(o.buffer());
+  const std::string& body = o.buffer();
+  PlanSummary summary = summarize(plan, Digest::of(body));
+  Out head;
+  head.u64(summary.entries);
+  head.u64(summary.size);
+  head.u8(
+      static_cast<std::uint8_t>((summary.hardlinks_inside ? 1 : 0) | (summary.activation ? 2 : 0)));
+  head.bytes(summary.body.bytes().data(), kSum);
+  head.strs(summary.warnings);
+  put_hashes(head, summary.paths);
+  put_hashes(head, summary.dirs);
+  put_hashes(head, summary.links);
+  Out file;
+  file.buffer().reserve(kMagic.size() + 4 + head.size() + kSum + body.size() + kSum);
+  file.buffer().append(kMagic);
+  file.u32(static_cast<std::uint32_t>(head.size()));
+  file.buffer().append(head.buffer());
+  Digest head_sum = Digest::of(head.buffer());
+  file.bytes(head_sum.bytes().data(), kSum);
+  file.buffer().append(body);
+  // A damaged file must not decode into another plan: the sha256 of all before it ends the file.
+  Digest sum = Digest::of(file.buffer());
+  file.bytes(sum.bytes().data(), kSum);
+  return std::move(file.buffer());
 }
 
 std::optional<PackagePlan> decode_package_plan(std::string_view bytes, const fs::path& dir,
                                                std::string_view package,
                                                std::string_view prefix_rel) {
-  constexpr std::size_t kSum = 32;
   if (bytes.size() < kMagic.size() + kSum || !bytes.starts_with(kMagic)) return std::nullopt;
   Digest sum = Digest::of(bytes.substr(0, bytes.size() - kSum));
   if (std::memcmp(sum.bytes().data(), bytes.data() + bytes.size() - kSum, kSum) != 0)
     return std::nullopt;
   bytes.remove_suffix(kSum);
   In in(bytes, kMagic.size());
+  std::uint32_t summary_length = in.u32();  // the summary is skipped: the entries say it all
+  if (in.bad || summary_length > bytes.size() - in.pos() ||
+      bytes.size() - in.pos() - summary_length < kSum)
+    return std::nullopt;
+  in = In(bytes, in.pos() + summary_length + kSum);
   PackagePlan plan;
   plan.warnings = in.strs();
   std::uint32_t n = in.u32();
@@ -148,6 +256,17 @@ std::optional<PackagePlan> PackagePlanCache::find(const Digest& key, const fs::p
   auto mapped = Mapping::open(file);
   if (!mapped || mapped->size() > kMaxPlanFile) return std::nullopt;
   return decode_package_plan(mapped->view(), dir, package, prefix_rel);
+}
+
+std::optional<PlanSummary> PackagePlanCache::summary(const Digest& key) const {
+  fs::path file = root_ / (key.hex() + ".plan");
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::nullopt;
+  auto use = EntryUse::begin(root_, file.filename().string());
+  // Mapped: only the pages of the summary are read, not the entries after it.
+  auto mapped = Mapping::open(file);
+  if (!mapped || mapped->size() > kMaxPlanFile) return std::nullopt;
+  return decode_plan_summary(mapped->view());
 }
 
 Status PackagePlanCache::put(const Digest& key, const PackagePlan& plan,

@@ -33,7 +33,7 @@ struct PackagePlan {
 
 // Everything a package's plan depends on. Bump kPackagePlanFormat when the planner's output for
 // the same inputs changes.
-inline constexpr std::string_view kPackagePlanFormat = "docker-envs package plan 2";
+inline constexpr std::string_view kPackagePlanFormat = "docker-envs package plan 3";
 struct PackagePlanInputs {
   std::string_view content_id;      // the package's identity: its sha256 and cache entry name
   std::string_view index_json;      // info/index.json as read
@@ -45,6 +45,27 @@ struct PackagePlanInputs {
   bool verify_files;
 };
 Digest package_plan_key(const PackagePlanInputs& inputs);
+
+// What merging a package into an environment needs of its plan, without its entries: written
+// at the head of its encoding, with a checksum of its own, so that it is read without the rest.
+// Paths are named by path_hash: two equal hashes may be a collision, which only costs the caller
+// the full merge.
+struct PlanSummary {
+  std::uint64_t entries = 0;
+  std::uint64_t size = 0;        // the entries' content bytes
+  Digest body;                   // the digest of the encoded entries: equal digests, equal entries
+  bool hardlinks_inside = true;  // every hard link's target is one of its own paths
+  bool activation = false;       // a path holds "/etc/conda/activate.d/"
+  std::vector<std::string> warnings;
+  std::vector<std::uint64_t> paths;  // each entry's path, sorted
+  std::vector<std::uint64_t> dirs;   // every directory above an entry, sorted, once each
+  std::vector<std::uint64_t> links;  // the symlinks' paths, sorted
+};
+// A 64-bit hash of a path, the same on every machine (FNV-1a).
+std::uint64_t path_hash(std::string_view path);
+// The summary encode_package_plan writes at the head of `bytes`; nullopt when it does not decode
+// or its checksum does not match (the entries after it are not read).
+std::optional<PlanSummary> decode_plan_summary(std::string_view bytes);
 
 // Encodes `plan` with host paths relative to `dir` (the package's extracted directory).
 std::string encode_package_plan(const PackagePlan& plan, const std::filesystem::path& dir);
@@ -60,6 +81,8 @@ class PackagePlanCache {
   explicit PackagePlanCache(std::filesystem::path root) : root_(std::move(root)) {}
   std::optional<PackagePlan> find(const Digest& key, const std::filesystem::path& dir,
                                   std::string_view package, std::string_view prefix_rel) const;
+  // The summary of the plan kept under `key`, read without its entries.
+  std::optional<PlanSummary> summary(const Digest& key) const;
   Status put(const Digest& key, const PackagePlan& plan, const std::filesystem::path& dir) const;
 
  private:

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -225,7 +226,12 @@ TEST(PackagePlanCache, RefusesEntriesOutsideThePrefixOrThePackage) {
   detail::PackagePlan one;
   one.entries.push_back(ok);
   std::string bytes = detail::encode_package_plan(one, dir);
-  auto count_at = std::string_view("docker-envs package plan v1\n").size() + 4;  // no warnings
+  // After the magic, the summary's length, the summary and its checksum: the warnings' count
+  // (none), then the entries'.
+  auto magic = std::string_view("docker-envs package plan v2\n").size();
+  std::uint32_t summary_length = 0;
+  std::memcpy(&summary_length, bytes.data() + magic, 4);
+  auto count_at = magic + 4 + summary_length + 32 + 4;
   std::uint32_t huge = 1u << 30;
   std::memcpy(bytes.data() + count_at, &huge, 4);
   auto sum = Digest::of(std::string_view(bytes).substr(0, bytes.size() - 32));
@@ -238,6 +244,163 @@ TEST(PackagePlanCache, RefusesEntriesOutsideThePrefixOrThePackage) {
   EXPECT_FALSE(decode(link));
   link.link_target = "opt/conda/lib/libzz.so.1";
   EXPECT_TRUE(decode(link));
+}
+
+TEST(PlanSummary, SaysWhatMergingNeedsAndIsReadWithoutTheEntries) {
+  auto dir = fs::path("/cache/pkgs/zz-1.0-0-abcdef");
+  detail::PackagePlan plan;
+  plan.warnings = {"zz: post-link script not run"};
+  auto add = [&](std::string path, InstallEntry::Type type, std::uint64_t size,
+                 std::string target = "") {
+    InstallEntry e;
+    e.path = std::move(path);
+    e.type = type;
+    e.size = size;
+    e.link_target = std::move(target);
+    if (type != InstallEntry::Type::Symlink && type != InstallEntry::Type::Directory)
+      e.host_path = (dir / "f").native();
+    plan.entries.push_back(std::move(e));
+  };
+  add("opt/conda/lib/libzz.so.1", InstallEntry::Type::File, 100);
+  add("opt/conda/lib/libzz.so", InstallEntry::Type::Symlink, 0, "libzz.so.1");
+  add("opt/conda/share/zz/a/b", InstallEntry::Type::File, 20);
+  add("opt/conda/share/zz/c", InstallEntry::Type::Hardlink, 20, "opt/conda/share/zz/a/b");
+  const std::string bytes = detail::encode_package_plan(plan, dir);
+  auto s = detail::decode_plan_summary(bytes);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->entries, 4u);
+  EXPECT_EQ(s->size, 140u);
+  EXPECT_EQ(s->warnings, plan.warnings);
+  EXPECT_TRUE(s->hardlinks_inside);
+  EXPECT_FALSE(s->activation);
+  auto sorted = [](std::vector<std::uint64_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  using detail::path_hash;
+  EXPECT_EQ(s->paths,
+            sorted({path_hash("opt/conda/lib/libzz.so.1"), path_hash("opt/conda/lib/libzz.so"),
+                    path_hash("opt/conda/share/zz/a/b"), path_hash("opt/conda/share/zz/c")}));
+  EXPECT_EQ(s->dirs, sorted({path_hash("opt"), path_hash("opt/conda"), path_hash("opt/conda/lib"),
+                             path_hash("opt/conda/share"), path_hash("opt/conda/share/zz"),
+                             path_hash("opt/conda/share/zz/a")}));
+  EXPECT_EQ(s->links, std::vector<std::uint64_t>{path_hash("opt/conda/lib/libzz.so")});
+  EXPECT_NE(path_hash("a"), path_hash("b"));
+  EXPECT_EQ(path_hash("opt/conda"), 0x2ffd3427589769feULL) << "FNV-1a: the same on every machine";
+
+  // Equal entries, equal digests; any change to one entry changes it.
+  EXPECT_EQ(detail::decode_plan_summary(detail::encode_package_plan(plan, dir))->body, s->body);
+  auto edited = plan;
+  edited.entries[2].mode = 0755;
+  EXPECT_NE(detail::decode_plan_summary(detail::encode_package_plan(edited, dir))->body, s->body);
+
+  // A hard link to another package's file, an activation script.
+  edited = plan;
+  edited.entries[3].link_target = "opt/conda/share/other";
+  edited.entries[0].path = "opt/conda/etc/conda/activate.d/zz.sh";
+  auto flags = detail::decode_plan_summary(detail::encode_package_plan(edited, dir));
+  ASSERT_TRUE(flags);
+  EXPECT_FALSE(flags->hardlinks_inside);
+  EXPECT_TRUE(flags->activation);
+
+  // The summary has its own checksum: a damaged entry leaves it readable (the entries are
+  // refused when decoded), a damaged summary is refused, and so is every truncation of it.
+  std::string damaged = bytes;
+  damaged[damaged.size() - 40] ^= 1;
+  EXPECT_TRUE(detail::decode_plan_summary(damaged));
+  EXPECT_FALSE(detail::decode_package_plan(damaged, dir, "zz-1.0-0", "opt/conda"));
+  EXPECT_TRUE(detail::decode_package_plan(bytes, dir, "zz-1.0-0", "opt/conda"));
+  std::uint32_t length = 0;
+  const auto magic = std::string_view("docker-envs package plan v2\n").size();
+  std::memcpy(&length, bytes.data() + magic, 4);
+  for (size_t at = 0; at < magic + 4 + length + 32; ++at) {
+    std::string flipped = bytes;
+    flipped[at] ^= 0x20;
+    EXPECT_FALSE(detail::decode_plan_summary(flipped)) << at;
+    EXPECT_FALSE(detail::decode_plan_summary(std::string_view(bytes).substr(0, at))) << at;
+  }
+}
+
+// Two packages that do not meet: their summary is what planning gives, and planning some of them
+// gives exactly their entries of the full plan.
+TEST(PlanSummary, AnEnvironmentWhoseMergeChangesNothingIsSummarized) {
+  Environment env;
+  env.packages.pop_back();  // late replaces a file of zz
+  auto cache = env.dir.path() / "plans";
+  auto full = plan_environment(env.packages, options(""));
+  ASSERT_TRUE(full) << full.error().to_string();
+  std::string why;
+  // Without a cache every package is planned to be summarized; with one, the cold run fills it.
+  for (auto where : {fs::path(), cache, cache}) {
+    auto summary = summarize_environment(env.packages, options(where), &why);
+    ASSERT_TRUE(summary) << summary.error().to_string();
+    ASSERT_TRUE(*summary) << why;
+    EXPECT_EQ((*summary)->records, full->records);
+    EXPECT_EQ((*summary)->warnings, full->warnings);
+    EXPECT_EQ((*summary)->entries, full->entries.size());
+    ASSERT_EQ((*summary)->packages.size(), env.packages.size());
+    for (size_t i = 0; i < env.packages.size(); ++i) {
+      std::uint64_t entries = 0, size = 0;
+      for (const auto& e : full->entries)
+        if (e.package == full->records[i].dist_name()) ++entries, size += e.size;
+      EXPECT_EQ((*summary)->packages[i].entries, entries) << i;
+      EXPECT_EQ((*summary)->packages[i].size, size) << i;
+    }
+  }
+  EXPECT_EQ(count_files(cache), env.packages.size());
+  for (unsigned mask = 0; mask < 8; ++mask) {
+    auto opts = options(cache);
+    opts.only = [&](size_t i) { return (mask >> i & 1) != 0; };
+    auto some = plan_environment(env.packages, opts);
+    ASSERT_TRUE(some) << some.error().to_string();
+    InstallPlan expected;
+    for (const auto& e : full->entries) {
+      bool wanted = e.package.empty();
+      for (size_t i = 0; i < 3; ++i)
+        wanted |= (mask >> i & 1) && e.package == full->records[i].dist_name();
+      if (wanted) expected.entries.push_back(e);
+    }
+    for (size_t i = 0; i < 3; ++i)
+      if (mask >> i & 1)
+        for (const auto& w : full->warnings)
+          if (w.starts_with(full->records[i].name)) expected.warnings.push_back(w);
+    expected.records = full->records;
+    expect_same(expected, *some);
+    opts.export_plans = true;
+    EXPECT_FALSE(plan_environment(env.packages, opts));
+  }
+}
+
+TEST(PlanSummary, AnyMergeThatChangesAPackagesEntriesIsNotSummarized) {
+  Environment env;
+  auto cache = env.dir.path() / "plans";
+  std::string why;
+  auto replaced = summarize_environment(env.packages, options(cache), &why);
+  ASSERT_TRUE(replaced) << replaced.error().to_string();
+  EXPECT_FALSE(*replaced);
+  EXPECT_EQ(why, "two packages may write one path");
+
+  auto one = [&](std::string name, std::vector<Entry> payload) {
+    test::PackageSpec spec;
+    spec.name = std::move(name);
+    spec.payload = std::move(payload);
+    return PackageToInstall{make_extracted(env.dir.path(), spec), {}, ""};
+  };
+  // A symlink of one package above a file of another.
+  std::vector<PackageToInstall> linked = {one("links", {test::symlink("share/x", "elsewhere")}),
+                                          one("below", {test::file("share/x/f", "f")})};
+  auto below = summarize_environment(linked, options(cache), &why);
+  ASSERT_TRUE(below) << below.error().to_string();
+  EXPECT_FALSE(*below);
+  EXPECT_EQ(why, "an entry may lie below a symlink");
+  EXPECT_FALSE(plan_environment(linked, options(cache)));  // refused there too
+
+  // A package writing conda-meta/history.
+  std::vector<PackageToInstall> history = {one("hist", {test::file("conda-meta/history", "x")})};
+  auto own = summarize_environment(history, options(cache), &why);
+  ASSERT_TRUE(own) << own.error().to_string();
+  EXPECT_FALSE(*own);
+  EXPECT_EQ(why, "two packages may write one path");
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/conda/package_record.hpp"
@@ -124,6 +125,10 @@ struct InstallOptions {
   std::function<std::optional<PortablePlan>(std::size_t)> preplanned;
   // Fill InstallPlan::portable with every package's plan.
   bool export_plans = false;
+  // When set, only the packages it accepts are planned or read from the plan cache: the plan
+  // holds their entries and warnings, every package's record and the history. The same entries
+  // as a full plan only when summarize_environment() found that merging changes none.
+  std::function<bool(std::size_t)> only;
 };
 
 struct PackageToInstall {
@@ -144,6 +149,34 @@ struct InstallPlan {
 // Plans the installation of `packages` in order (dependencies first) under options.prefix.
 Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
                                      const InstallOptions& options);
+
+// One package's plan as a build whose layers are cached needs it, without its entries.
+struct PackageSummary {
+  std::uint64_t entries = 0;
+  std::uint64_t size = 0;   // the entries' content bytes
+  Digest plan;              // names the planned entries: equal digests, equal entries
+  bool activation = false;  // it may hold etc/conda/activate.d scripts
+};
+struct EnvironmentSummary {
+  std::vector<PackageRecord> records;    // as plan_environment() gives them
+  std::vector<PackageSummary> packages;  // in order
+  std::vector<std::string> warnings;     // as plan_environment() gives them
+  std::uint64_t entries = 0;             // as many as plan_environment() gives, the history too
+};
+// The environment's plan in summary, read from the plan cache's summaries (and from preplanned
+// plans; a package with neither is planned, and its plan cached). Given only when merging leaves
+// every package's entries as its own plan made them: no path planned twice (by two packages, or
+// by one and conda-meta/history), no entry below a symlink, every hard link to a file of its own
+// package. Then any package's entries from plan_environment(), `only` or not, are exactly those
+// its summary names. Otherwise nullopt, and `why` (when given) says which rule.
+Result<std::optional<EnvironmentSummary>> summarize_environment(
+    std::span<const PackageToInstall> packages, const InstallOptions& options,
+    std::string* why = nullptr);
+// The same of a plan made with export_plans, from its portable plans (`prefix` as it was planned
+// with), for a build that planned every package and names its layers for the next.
+std::optional<EnvironmentSummary> summarize_exported(const InstallPlan& plan,
+                                                     std::string_view prefix,
+                                                     std::string* why = nullptr);
 
 // "3.11.4" -> {"3.11", "lib/python3.11/site-packages"}; honours record.python_site_packages_path.
 Result<PythonInfo> python_info_from_record(const PackageRecord& python);
