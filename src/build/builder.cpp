@@ -309,6 +309,7 @@ struct LayerJob {
   std::vector<InstallEntry> owned;
   std::span<InstallEntry> entries() { return owned.empty() ? viewed : std::span(owned); }
   Digest key;
+  std::optional<Digest> alias;  // its group memo's key (layer_group_key), when it has one
   std::optional<CachedLayer> cached;
   bool reused = false;
   bool shared = false;
@@ -553,21 +554,112 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   report({.kind = Kind::StageStart,
           .stage = "plan",
           .detail = fmt::format("{} package(s)", r.packages.size())});
+  auto to_install = [&] {
+    std::vector<conda::PackageToInstall> packages;
+    for (size_t i = 0; i < n; ++i) packages.push_back({dirs[i], r.packages[i], ""});
+    return packages;
+  };
+  const conda::InstallOptions plan_options{.prefix = prefix,
+                                           .history_time = mtime,
+                                           .history_command = r.created_by,
+                                           .plan_cache = r.layer_cache / "plans"};
+  // Every package's identity in layer keys: its sha256 when known, else the cache entry's name
+  // (stem + sha256 prefix), never the host path.
+  auto content_of = [&](size_t i, const conda::PackageRecord& record) {
+    const auto& sha = r.packages[i].sha256 ? r.packages[i].sha256 : record.sha256;
+    return sha ? sha->hex() : dirs[i].filename().string();
+  };
+  // Package layers hold only prefix files; the final layer also holds the added ones.
+  LayerKeyOptions key_options{.layer = {.prefix = prefix, .owner = owner, .mtime = mtime},
+                              .compression = r.compression};
+
+  // 2a. Group memos. When merging changes no package's entries (conda::summarize_environment),
+  // a layer of packages is named by their plans (layer_group_key): a layer the cache holds under
+  // that name needs none of its packages' entries, which are then not read at all. Only the
+  // packages of the other layers, and those with activation scripts, are planned.
+  std::optional<conda::EnvironmentSummary> summary;
+  if (r.wheels.empty() && !r.export_plans) {
+    conda::InstallOptions options = plan_options;
+    options.preplanned = [&](size_t i) -> std::optional<conda::PortablePlan> {
+      if (fetched[i]) return std::nullopt;
+      return shared_plans[i];  // a copy: planning takes them later
+    };
+    std::string why;
+    auto summarized = conda::summarize_environment(to_install(), options, &why);
+    if (!summarized)
+      log::debug("group memos: not used: {}", summarized.error().to_string());
+    else if (!*summarized)
+      log::debug("group memos: not used: {}", why);
+    else
+      summary = std::move(**summarized);
+  }
+  // The group memo of each layer of packages, from their summaries.
+  auto aliases_of = [&](const conda::EnvironmentSummary& s, const std::vector<LayerGroup>& of) {
+    std::vector<std::string> dist(n), content(n);
+    for (size_t i = 0; i < n; ++i) {
+      dist[i] = s.records[i].dist_name();
+      content[i] = content_of(i, s.records[i]);
+    }
+    std::vector<std::optional<Digest>> aliases;
+    for (const auto& g : of) {
+      std::vector<LayerGroupMember> members;
+      for (size_t i : g.packages) members.push_back({dist[i], content[i], s.packages[i].plan});
+      aliases.push_back(layer_group_key(members, key_options));
+    }
+    return aliases;
+  };
+  const size_t conda_budget =
+      r.max_layers - detail::wheel_layer_budget(r.wheels.size(), r.max_layers);
+  std::vector<LayerGroup> groups;
+  std::vector<std::optional<Digest>> group_alias;
+  std::vector<std::optional<LayerCache::Aliased>> group_found;
+  std::vector<char> group_shared;      // found in a --cache-from cache
+  std::vector<bool> to_plan(n, true);  // the packages whose entries are read
+  if (summary) {
+    std::vector<PlannedPackage> sizes;
+    for (size_t i = 0; i < n; ++i)
+      sizes.push_back({summary->records[i].name, summary->packages[i].size});
+    groups = DE_TRY(plan_layers(
+        sizes,
+        {.strategy = r.strategy, .max_layers = conda_budget, .base_layers = r.base.layers.size()}));
+    group_alias = aliases_of(*summary, groups);
+    group_found.resize(groups.size());
+    group_shared.resize(groups.size(), 0);
+    Status looked_up = parallel_for(groups.size(), parallelism, [&](size_t g) -> Status {
+      group_found[g] = DE_TRY(cache.find_alias(*group_alias[g]));
+      if (group_found[g] || !r.shared_cache) return {};
+      // Another machine's memo: the layer from the local cache when it has it, else from there.
+      auto key = r.shared_cache->group_layer(*group_alias[g]);
+      if (!key) return {};
+      auto layer = DE_TRY(cache.find(*key));
+      group_shared[g] = !layer;
+      if (!layer) layer = r.shared_cache->layer(*key);
+      if (layer) group_found[g] = LayerCache::Aliased{*key, std::move(*layer)};
+      return {};
+    });
+    DE_TRY(looked_up);
+    for (size_t i = 0; i < n; ++i) to_plan[i] = summary->packages[i].activation;
+    size_t found = 0;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (group_found[g])
+        ++found;
+      else
+        for (size_t i : groups[g].packages) to_plan[i] = true;
+    }
+    log::debug("group memos: {} of {} layer(s) found, {} of {} package(s) planned", found,
+               groups.size(), std::count(to_plan.begin(), to_plan.end(), true), n);
+  }
   auto plan_all = [&]() -> Result<conda::InstallPlan> {
-    std::vector<conda::PackageToInstall> to_install;
-    for (size_t i = 0; i < n; ++i) to_install.push_back({dirs[i], r.packages[i], ""});
-    return conda::plan_environment(
-        to_install, {.prefix = prefix,
-                     .history_time = mtime,
-                     .history_command = r.created_by,
-                     .plan_cache = r.layer_cache / "plans",
-                     // Moved out: planning reads each once (a second planning, below, has
-                     // fetched every package and asks for none).
-                     .preplanned = [&](size_t i) -> std::optional<conda::PortablePlan> {
-                       if (fetched[i]) return std::nullopt;
-                       return std::move(shared_plans[i]);
-                     },
-                     .export_plans = r.export_plans});
+    conda::InstallOptions options = plan_options;
+    // Moved out: planning reads each once (a second planning, below, has fetched every package
+    // and asks for none).
+    options.preplanned = [&](size_t i) -> std::optional<conda::PortablePlan> {
+      if (fetched[i]) return std::nullopt;
+      return std::move(shared_plans[i]);
+    };
+    options.export_plans = r.export_plans;
+    if (summary) options.only = [&](size_t i) { return static_cast<bool>(to_plan[i]); };
+    return conda::plan_environment(to_install(), options);
   };
   auto planned = plan_all();
   if (!planned && std::find(fetched.begin(), fetched.end(), false) != fetched.end()) {
@@ -578,29 +670,34 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     for (size_t i = 0; i < n; ++i)
       if (!fetched[i]) rest.push_back(i);
     DE_TRY(fetch_packages(rest, " (the shared cache's plans did not fit)"));
+    // Planned from the packages' files, every one, as without summaries.
+    summary.reset();
+    groups.clear();
+    group_alias.clear();
+    group_found.clear();
+    to_plan.assign(n, true);
     planned = plan_all();
   }
   auto plan = DE_TRY(std::move(planned));
+  result.packages_planned = static_cast<size_t>(std::count(to_plan.begin(), to_plan.end(), true));
   if (r.export_plans)
     for (size_t i = 0; i < n && i < plan.portable.size(); ++i)
       if (plan_keys[i]) {
         auto blob = DE_TRY_CTX(encode_shared_plan(plan.portable[i]), "a shared plan");
         result.plans.push_back({*plan_keys[i], std::move(blob)});
       }
-  result.warnings = plan.warnings;
+  // With group memos the plan holds only some packages' entries; their summaries say the rest.
+  result.warnings = summary ? summary->warnings : plan.warnings;
   report({.kind = Kind::StageEnd,
           .stage = "plan",
-          .detail = fmt::format("{} entries", plan.entries.size())});
+          .detail = fmt::format("{} entries", summary ? summary->entries : plan.entries.size())});
   const std::string created = oci::rfc3339_from_epoch(created_time(r, plan.records));
 
   std::map<std::string, size_t> index_of;  // dist name -> package index
   std::vector<std::string> content_base(plan.records.size());
   for (size_t i = 0; i < plan.records.size(); ++i) {
     index_of[plan.records[i].dist_name()] = i;
-    // Identity of the package's bytes: its sha256 when known, else the cache entry's name
-    // (stem + sha256 prefix), never the host path.
-    const auto& sha = r.packages[i].sha256 ? r.packages[i].sha256 : plan.records[i].sha256;
-    content_base[i] = sha ? sha->hex() : dirs[i].filename().string();
+    content_base[i] = content_of(i, plan.records[i]);
   }
   // Each package's entries, where they lie in plan.entries (package by package, in install
   // order): viewed there, not moved into arrays of their own (a large environment's entries are
@@ -654,16 +751,27 @@ Result<BuildResult> build_image(const BuildRequest& r) {
 
   // 3. Layers: the conda packages', the wheels' (a share of the budget kept for them), the
   // environment-wide one.
-  std::vector<PlannedPackage> sizes;
-  for (size_t i = 0; i < plan.records.size(); ++i) {
-    PlannedPackage p{plan.records[i].name, 0};
-    for (const auto& e : per_package[i]) p.size += e.size;
-    sizes.push_back(std::move(p));
+  if (!summary) {
+    std::vector<PlannedPackage> sizes;
+    for (size_t i = 0; i < plan.records.size(); ++i) {
+      PlannedPackage p{plan.records[i].name, 0};
+      for (const auto& e : per_package[i]) p.size += e.size;
+      sizes.push_back(std::move(p));
+    }
+    groups = DE_TRY(plan_layers(
+        sizes,
+        {.strategy = r.strategy, .max_layers = conda_budget, .base_layers = r.base.layers.size()}));
+    // A build that planned every package to export the plans (--cache-to) names its layers by
+    // group memo too, for the machines that read the cache and for the next build here.
+    std::string why = "no plans exported";
+    auto exported = r.export_plans && wheels.empty() ? conda::summarize_exported(plan, prefix, &why)
+                                                     : std::nullopt;
+    if (exported)
+      group_alias = aliases_of(*exported, groups);
+    else
+      log::debug("group memos: not written: {}", why);
   }
-  const size_t wheel_budget = detail::wheel_layer_budget(wheels.size(), r.max_layers);
-  auto groups = DE_TRY(plan_layers(sizes, {.strategy = r.strategy,
-                                           .max_layers = r.max_layers - wheel_budget,
-                                           .base_layers = r.base.layers.size()}));
+  const size_t wheel_budget = r.max_layers - conda_budget;
   std::vector<PlannedPackage> wheel_sizes;
   for (const auto& w : wheels) wheel_sizes.push_back({w.dist, w.size});
   const size_t below_wheels = r.base.layers.size() + groups.size();
@@ -678,11 +786,18 @@ Result<BuildResult> build_image(const BuildRequest& r) {
         "125 (use the auto or single layering strategy)",
         layer_count));
   std::vector<LayerJob> jobs;
-  for (const auto& g : groups) {
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const auto& g = groups[gi];
     LayerJob job;
-    if (g.packages.size() == 1) {
+    if (gi < group_alias.size()) job.alias = group_alias[gi];
+    if (gi < group_found.size() && group_found[gi]) {  // its entries are not needed
+      job.key = group_found[gi]->key;
+      job.cached = std::move(group_found[gi]->layer);
+      job.shared = group_shared[gi] != 0;
+    }
+    if (!job.cached && g.packages.size() == 1) {
       job.viewed = per_package[g.packages[0]];
-    } else {
+    } else if (!job.cached) {
       size_t count = 0;
       for (size_t i : g.packages) count += per_package[i].size();
       job.owned.reserve(count);
@@ -721,9 +836,6 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   std::vector<std::string> owned_files;
   if (r.owner)
     for (const auto& f : r.files) owned_files.push_back(DE_TRY(oci::normalize_path(f.dest)));
-  LayerKeyOptions key_options{.layer = {.prefix = prefix, .owner = owner, .mtime = mtime},
-                              .compression = r.compression};
-  // Package layers hold only prefix files; the final layer also holds the added ones.
   auto options_for = [&](const LayerJob& job) {
     LayerKeyOptions o = key_options;
     if (job.packages.empty()) o.layer.owned = owned_files;
@@ -747,6 +859,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   // Keys hash every entry (and the bytes of generated files): computed on all cores.
   Status keyed = parallel_for(jobs.size(), parallelism, [&](size_t i) -> Status {
     auto& job = jobs[i];
+    if (job.cached) return {};  // found under its group memo
     job.key =
         DE_TRY_CTX(layer_key(job.entries(), options_for(job), content_id), "layer " + job.label);
     job.cached = DE_TRY(cache.find(job.key));
@@ -828,6 +941,15 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     return {};
   });
   DE_TRY(built);
+  // The group memos of the layers now in the cache, for the next build (and a shared cache).
+  for (const auto& job : jobs) {
+    if (!job.alias || !job.cached) continue;
+    result.group_memos.push_back({*job.alias, job.key});
+    if (job.shared) continue;  // its blob is not here
+    if (auto found = cache.find_alias(*job.alias); !found || !*found || (*found)->key != job.key)
+      if (auto put = cache.record_alias(*job.alias, job.key, *job.cached); !put)
+        log::debug("group memo of {}: not written: {}", job.label, put.error().to_string());
+  }
   std::uint64_t new_bytes = 0;
   for (size_t i : missing) new_bytes += static_cast<std::uint64_t>(jobs[i].cached->blob.size);
 

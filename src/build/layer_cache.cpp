@@ -56,30 +56,74 @@ Result<Digest> layer_key(std::span<const conda::InstallEntry> entries,
   return h.finish();
 }
 
+Digest layer_group_key(std::span<const LayerGroupMember> members, const LayerKeyOptions& options) {
+  Sha256 h;
+  h.update_field("docker-envs layer group 1");
+  h.update_field(kLayerFormatVersion);
+  h.update_field(conda::package_plan_format());
+  h.update_field(to_string(options.compression));
+  h.update_field(options.layer.prefix);
+  h.update_field(options.layer.owner.to_string());
+  h.update_field(std::to_string(options.layer.mtime));
+  for (const auto& o : options.layer.owned) h.update_field("owned " + o);
+  for (const auto& m : members) {
+    h.update_field(m.dist);
+    h.update_field(m.content);
+    h.update_field(m.plan.hex());
+  }
+  return h.finish();
+}
+
 Result<std::optional<CachedLayer>> LayerCache::find(const Digest& key) const {
+  auto found = DE_TRY(read_key(key));
+  if (!found) return std::optional<CachedLayer>();
+  return std::optional<CachedLayer>(std::move(found->layer));
+}
+
+Result<std::optional<LayerCache::Aliased>> LayerCache::find_alias(const Digest& alias) const {
+  auto found = DE_TRY(read_key(alias));
+  if (found && found->key == alias) return std::optional<Aliased>();  // not an alias
+  return found;
+}
+
+Status LayerCache::record_alias(const Digest& alias, const Digest& key,
+                                const CachedLayer& layer) const {
+  DE_TRY(record(alias, layer, key));
+  return {};
+}
+
+Result<std::optional<LayerCache::Aliased>> LayerCache::read_key(const Digest& key) const {
   fs::path key_file = root_ / "keys" / (key.hex() + ".json");
   std::error_code ec;
-  if (!fs::exists(key_file, ec)) return std::optional<CachedLayer>();
+  if (!fs::exists(key_file, ec)) return std::optional<Aliased>();
   auto text = DE_TRY(read_file(key_file, 1 << 20));
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
-    return std::optional<CachedLayer>();  // a foreign or damaged entry: rebuild it
+    return std::optional<Aliased>();  // a foreign or damaged entry: rebuild it
   try {
+    Digest layer_key = key;
+    if (doc.contains("layer_key")) {
+      auto parsed = Digest::parse(doc.at("layer_key").get<std::string>());
+      if (!parsed) return std::optional<Aliased>();
+      layer_key = *parsed;
+    }
     CachedLayer c;
     c.blob.media_type = doc.at("media_type").get<std::string>();
     auto digest = Digest::parse(doc.at("digest").get<std::string>());
     auto diff_id = Digest::parse(doc.at("diff_id").get<std::string>());
-    if (!digest || !diff_id) return std::optional<CachedLayer>();
+    if (!digest || !diff_id) return std::optional<Aliased>();
     c.blob.digest = *digest;
     c.diff_id = *diff_id;
     auto size = detail::whole_number(doc.at("size"));
     auto tar_size = detail::whole_number(doc.at("tar_size"));
-    if (!size || !tar_size) return std::optional<CachedLayer>();
+    if (!size || !tar_size) return std::optional<Aliased>();
     c.blob.size = static_cast<std::int64_t>(*size);
     c.tar_size = *tar_size;
-    return blob(c.blob, c.diff_id, c.tar_size);
+    auto cached = blob(c.blob, c.diff_id, c.tar_size);
+    if (!cached) return std::optional<Aliased>();
+    return std::optional<Aliased>(Aliased{layer_key, std::move(*cached)});
   } catch (const nlohmann::json::exception&) {
-    return std::optional<CachedLayer>();
+    return std::optional<Aliased>();
   }
 }
 
@@ -147,7 +191,8 @@ Result<CachedLayer> LayerCache::adopt(const Digest& key, const CachedLayer& laye
   return record(key, layer);
 }
 
-Result<CachedLayer> LayerCache::record(const Digest& key, CachedLayer c) const {
+Result<CachedLayer> LayerCache::record(const Digest& key, CachedLayer c,
+                                       const std::optional<Digest>& layer_key) const {
   fs::path keys = root_ / "keys";
   std::error_code ec;
   fs::create_directories(keys, ec);
@@ -157,6 +202,7 @@ Result<CachedLayer> LayerCache::record(const Digest& key, CachedLayer c) const {
                         {"media_type", c.blob.media_type},
                         {"diff_id", c.diff_id.to_string()},
                         {"tar_size", c.tar_size}};
+  if (layer_key) doc["layer_key"] = layer_key->to_string();
   DE_TRY(write_file_atomic(keys / (key.hex() + ".json"), doc.dump()));
   c.layer = oci::blob_file_layer(c.blob, c.diff_id, root_ / "blobs/sha256" / c.blob.digest.hex(),
                                  "the layer cache", oci::BlobFileUse::MayLink);

@@ -84,10 +84,13 @@ std::string SharedCacheIndex::encode() const {
       entry["length"] = p.length;
     }
   }
+  json group_map = json::object();
+  for (const auto& [alias, key] : groups) group_map[alias.to_string()] = key.to_string();
   json doc = {{"format", kSharedCacheFormat},
               {"layers", layer_map},
               {"images", image_map},
-              {"plans", plan_map}};
+              {"plans", plan_map},
+              {"groups", group_map}};
   return doc.dump() + "\n";
 }
 
@@ -174,6 +177,17 @@ Result<SharedCacheIndex> SharedCacheIndex::decode(std::string_view text) {
         }
         out.plans.emplace(*key, std::move(e));
       }
+    if (auto groups = doc.find("groups"); groups != doc.end())
+      for (const auto& [alias_text, key_text] : groups->items()) {
+        std::string what = "group " + alias_text;
+        auto alias = Digest::parse(alias_text);
+        auto key = Digest::parse(key_text.get<std::string>());
+        if (!alias || !key) return fail(Code::Corruption, "{}: not a digest", what);
+        if (!out.layers.contains(*key))
+          return fail(Code::Corruption, "{}: layer key {} is not in the cache", what,
+                      key->to_string());
+        out.groups.emplace(*alias, *key);
+      }
   } catch (const json::exception& e) {
     return fail(Code::Corruption, "the cache index is damaged: {}", e.what());
   }
@@ -222,6 +236,8 @@ void SharedCacheIndex::merge(const SharedCacheIndex& newer) {
     }
     std::erase_if(layers, [&](const auto& entry) { return !keep.contains(entry.first); });
   }
+  for (const auto& [alias, key] : newer.groups) groups.insert_or_assign(alias, key);
+  std::erase_if(groups, [&](const auto& entry) { return !layers.contains(entry.second); });
 }
 
 std::vector<oci::Descriptor> SharedCacheIndex::blobs() const {
@@ -250,6 +266,8 @@ SharedCacheIndex shared_cache_entries(const BuildResult& result, std::string_vie
   }
   if (result.image_memo.key && !image.layers.empty())
     out.images.emplace(*result.image_memo.key, std::move(image));
+  for (const auto& g : result.group_memos)
+    if (out.layers.contains(g.key)) out.groups.insert_or_assign(g.alias, g.key);
   for (const auto& p : result.plans)
     out.plans.insert_or_assign(
         p.key, SharedPlanEntry{.blob = {.media_type = std::string(kSharedPlanType),
@@ -453,6 +471,14 @@ const SharedCacheIndex* SharedCache::index_of(const SharedCacheRef& ref) const {
   for (size_t i = 0; i < impl_->sources.size(); ++i)
     if (impl_->sources[i].ref.text == ref.text && impl_->loaded[i]) return &impl_->loaded[i]->index;
   return nullptr;
+}
+
+std::optional<Digest> SharedCache::group_layer(const Digest& alias) const {
+  for (const auto& loaded : impl_->loaded)
+    if (loaded)
+      if (auto it = loaded->index.groups.find(alias); it != loaded->index.groups.end())
+        return it->second;
+  return std::nullopt;
 }
 
 const SharedLayerEntry* SharedCache::layer_entry(const Digest& key) const {

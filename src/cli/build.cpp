@@ -68,29 +68,29 @@ nlohmann::json describe(const build::EnvironmentBuildResult& out, size_t i) {
                       {"diff_id", l.diff_id.to_string()},
                       {"reused", l.reused},
                       {"shared_cache", l.shared}});
-  return nlohmann::json{{"platform", out.inputs.platforms[i]},
-                        {"image_platform", built.image.config.platform().to_string()},
-                        {"manifest_digest", out.manifests[i].to_string()},
-                        {"config_digest", out.config_digests[i].to_string()},
-                        {"packages", built.package_count},
-                        {"base_layers", built.base_layers},
-                        {"layers", layers},
-                        {"bytes_reused", built.bytes_reused},
-                        {"bytes_new", built.bytes_new},
-                        {"packages_downloaded", built.packages_downloaded},
-                        {"bytes_downloaded", built.bytes_downloaded},
-                        {"packages_not_fetched", built.packages_not_fetched},
-                        {"warnings", built.warnings},
-                        {"image_memo",
-                         {{"hit", built.image_memo.hit},
-                          {"from", built.image_memo.hit ? nlohmann::json(built.image_memo.from)
-                                                        : nlohmann::json(nullptr)},
-                          {"key", built.image_memo.key
-                                      ? nlohmann::json(built.image_memo.key->to_string())
-                                      : nlohmann::json(nullptr)},
-                          {"why_not", built.image_memo.why_not}}},
-                        {"changes", changes_json(i < out.changes.size() ? out.changes[i]
-                                                                       : std::nullopt)}};
+  return nlohmann::json{
+      {"platform", out.inputs.platforms[i]},
+      {"image_platform", built.image.config.platform().to_string()},
+      {"manifest_digest", out.manifests[i].to_string()},
+      {"config_digest", out.config_digests[i].to_string()},
+      {"packages", built.package_count},
+      {"base_layers", built.base_layers},
+      {"layers", layers},
+      {"bytes_reused", built.bytes_reused},
+      {"bytes_new", built.bytes_new},
+      {"packages_downloaded", built.packages_downloaded},
+      {"bytes_downloaded", built.bytes_downloaded},
+      {"packages_not_fetched", built.packages_not_fetched},
+      {"packages_planned", built.packages_planned},
+      {"warnings", built.warnings},
+      {"image_memo",
+       {{"hit", built.image_memo.hit},
+        {"from",
+         built.image_memo.hit ? nlohmann::json(built.image_memo.from) : nlohmann::json(nullptr)},
+        {"key", built.image_memo.key ? nlohmann::json(built.image_memo.key->to_string())
+                                     : nlohmann::json(nullptr)},
+        {"why_not", built.image_memo.why_not}}},
+      {"changes", changes_json(i < out.changes.size() ? out.changes[i] : std::nullopt)}};
 }
 
 void print_json(const build::EnvironmentBuildResult& out, std::uint64_t reused,

@@ -358,5 +358,46 @@ TEST_F(ImageMemoBuild, OnePackageChangedMissesAndRebuildsOnlyItsLayers) {
   EXPECT_FALSE(second->layers[2].reused);  // conda-meta/history
 }
 
+// Group memos: with one package changed, a layer whose packages' plans are unchanged is found by
+// their plans' summaries; their entries are not read (a damaged plan body stays as it is, and a
+// package whose files are gone is not noticed), and the image is what a cold build writes.
+TEST_F(ImageMemoBuild, OnePackageChangedReadsNoEntriesOfTheLayersItKeeps) {
+  auto filler = test::record_for(dir_->path() / "channel", test::filler_spec(1));
+  auto first = build_image(request({filler, dep_, hello_}));
+  ASSERT_TRUE(first) << first.error().to_string();
+  fs::path filler_plan, filler_dir;
+  for (const auto& f : fs::directory_iterator(dir_->path() / "cache/layers/plans"))
+    if (f.path().extension() == ".plan" &&
+        read_file(f.path())->find("share/filler1/data.txt") != std::string::npos)
+      filler_plan = f.path();
+  for (const auto& f : fs::directory_iterator(dir_->path() / "cache/pkgs"))
+    if (f.is_directory() && f.path().filename().string().starts_with("filler1-"))
+      filler_dir = f.path();
+  ASSERT_FALSE(filler_plan.empty());
+  ASSERT_FALSE(filler_dir.empty());
+  std::string damaged = *read_file(filler_plan);
+  damaged.back() ^= 1;  // the file's checksum: its entries no longer decode
+  ASSERT_TRUE(write_file_atomic(filler_plan, damaged));
+  fs::remove_all(filler_dir / "share");  // planned again, it would warn of its missing file
+
+  auto bumped = test::record_for(dir_->path() / "channel", test::hello_spec("2.0"));
+  auto second = build_image(request({filler, dep_, bumped}));
+  ASSERT_TRUE(second) << second.error().to_string();
+  ASSERT_EQ(second->layers.size(), 4u);
+  EXPECT_TRUE(second->layers[0].reused);   // filler
+  EXPECT_TRUE(second->layers[1].reused);   // dep (planned: it has an activation script)
+  EXPECT_FALSE(second->layers[2].reused);  // hello 2.0
+  EXPECT_EQ(*read_file(filler_plan), damaged);
+  EXPECT_EQ(second->image.config.env_var("DEP_MODE"), "static");
+
+  auto cold_request = request({filler, dep_, bumped});
+  cold_request.package_cache = dir_->path() / "cold/pkgs";
+  cold_request.layer_cache = dir_->path() / "cold/layers";
+  auto cold = build_image(cold_request);
+  ASSERT_TRUE(cold) << cold.error().to_string();
+  EXPECT_EQ(manifest_of(*second, "warm-image"), manifest_of(*cold, "cold-image"));
+  EXPECT_EQ(second->warnings, cold->warnings);
+}
+
 }  // namespace
 }  // namespace de::build

@@ -45,6 +45,7 @@ SharedCacheIndex sample() {
   index.layers.emplace(d("k1"), layer_entry("1"));
   index.layers.emplace(d("k2"), layer_entry("2"));
   index.images.emplace(d("image"), image_entry({d("k1"), d("k2")}));
+  index.groups.emplace(d("group 1"), d("k1"));
   return index;
 }
 
@@ -59,6 +60,13 @@ TEST(SharedCacheIndex, RoundTrips) {
   EXPECT_EQ(image.activation, index.images.at(d("image")).activation);
   EXPECT_EQ(decoded->layers.at(d("k1")).blob.digest, d("blob 1"));
   EXPECT_EQ(decoded->layers.at(d("k1")).tar_size, 1024u);
+  EXPECT_EQ(decoded->groups, index.groups);
+  // Group memos are optional: an index written before them reads as none.
+  auto doc = nlohmann::json::parse(index.encode());
+  doc.erase("groups");
+  auto older = SharedCacheIndex::decode(doc.dump());
+  ASSERT_TRUE(older) << older.error().to_string();
+  EXPECT_TRUE(older->groups.empty());
 }
 
 // Edits the sample's JSON with `edit` and expects decode to refuse it, saying `says`.
@@ -102,6 +110,10 @@ TEST(SharedCacheIndex, RefusesWhatIsNotThisFormat) {
   expect_refused([](auto& j) { j["images"][d("image").to_string()]["activation"] = {"x"}; },
                  "activation");
   expect_refused([](auto& j) { j.erase("layers"); }, "damaged");
+  expect_refused([](auto& j) { j["groups"][d("group 2").to_string()] = d("k9").to_string(); },
+                 "is not in the cache");
+  expect_refused([](auto& j) { j["groups"]["sha256:zz"] = d("k1").to_string(); }, "not a digest");
+  expect_refused([](auto& j) { j["groups"][d("group 2").to_string()] = 7; }, "damaged");
   EXPECT_FALSE(SharedCacheIndex::decode("not json"));
   EXPECT_FALSE(SharedCacheIndex::decode("[1, 2]"));
 }
@@ -189,6 +201,27 @@ TEST(SharedCacheIndex, MergeDropsTheOldestUnreferencedLayersFirst) {
   EXPECT_TRUE(index.layers.contains(d("layer 3")));
 }
 
+TEST(SharedCacheIndex, MergeAddsGroupMemosAndDropsThoseOfDroppedLayers) {
+  SharedCacheIndex index;
+  for (std::size_t i = 0; i < kSharedCacheMaxLayers + 1; ++i) {
+    index.layers.emplace(d("layer " + std::to_string(i)),
+                         layer_entry(std::to_string(i), static_cast<std::int64_t>(i) + 10));
+    index.groups.emplace(d("group " + std::to_string(i)), d("layer " + std::to_string(i)));
+  }
+  SharedCacheIndex newer;
+  newer.layers.emplace(d("new"), layer_entry("new", 100000));
+  newer.groups.emplace(d("group new"), d("new"));
+  newer.groups.emplace(d("group 5"), d("new"));  // replaced
+  index.merge(newer);
+  EXPECT_EQ(index.layers.size(), kSharedCacheMaxLayers);
+  EXPECT_FALSE(index.groups.contains(d("group 0")));  // its layer was the oldest
+  EXPECT_FALSE(index.groups.contains(d("group 1")));
+  EXPECT_EQ(index.groups.at(d("group new")), d("new"));
+  EXPECT_EQ(index.groups.at(d("group 5")), d("new"));
+  EXPECT_EQ(index.groups.size(), kSharedCacheMaxLayers);
+  for (const auto& [alias, key] : index.groups) EXPECT_TRUE(index.layers.contains(key));
+}
+
 TEST(SharedCacheIndex, EntriesOfABuild) {
   BuildResult result;
   result.created = "2026-01-01T00:00:00Z";
@@ -209,6 +242,10 @@ TEST(SharedCacheIndex, EntriesOfABuild) {
   EXPECT_EQ(image.platform, "linux-64");
   EXPECT_EQ(image.activation, result.activation);
   EXPECT_EQ(image.layers.at(0).key, d("key x"));
+  // A group memo goes with its layer; one naming a layer the build does not have does not.
+  result.group_memos = {{d("group x"), d("key x")}, {d("group y"), d("key y")}};
+  entries = shared_cache_entries(result, "linux-64", 42);
+  EXPECT_EQ(entries.groups, (std::map<Digest, Digest>{{d("group x"), d("key x")}}));
   // Without a whole-image key (a package without sha256): layers only.
   result.image_memo.key.reset();
   EXPECT_TRUE(shared_cache_entries(result, "linux-64", 42).images.empty());

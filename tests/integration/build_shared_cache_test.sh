@@ -105,6 +105,8 @@ on C build lock2.txt --base scratch -o "oci:$TEST_TMP/c:1" --cache-from "$CACHE"
 assert_eq "$(json c.json "j['image_memo']['hit']")" False "a changed package is no whole-image hit"
 assert_eq "$(json c.json "j['packages_downloaded']") $(json c.json "j['packages_not_fetched']")" "1 3" \
   "only the changed package downloaded; the others planned from the cache"
+assert_eq "$(json c.json "j['packages_planned']")" 1 \
+  "only the changed package's entries read: the other layers found by the group memos A pushed"
 assert_eq "$(($(package_gets) - gets_before))" 1 "one package request reached the channel"
 channel_requests 'GET /linux-64/pkg-d-2.0-.*\.conda 200' | grep -qx 1 || die "the changed package was not the one fetched"
 assert_eq "$(($(grep -c "GET /v2/cache/env/blobs/$bundle" "$REG_LOG" || true) - bundle_gets_before))" 1 \

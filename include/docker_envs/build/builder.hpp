@@ -139,6 +139,16 @@ struct BuildResult {
     std::string blob;
   };
   std::vector<ExportedPlan> plans;
+  // The group memos of its layers (LayerCache, docs/cache.md#group-memos): a layer's key by what
+  // its packages' plans are, when the merge changed none of them.
+  struct GroupMemo {
+    Digest alias;
+    Digest key;
+  };
+  std::vector<GroupMemo> group_memos;
+  // Packages whose entries were read (planned, or their plans read back): with group memos, only
+  // those of the layers not found and those with activation scripts; 0 on an image memo hit.
+  std::size_t packages_planned = 0;
   // Packages that a shared cache's plans spared fetching (--cache-from, one package changed).
   std::size_t packages_not_fetched = 0;
 };

@@ -8,7 +8,8 @@
 //
 // Layout under root:
 //   blobs/sha256/<hex>   a layer blob (compressed as the key says), named by its digest
-//   keys/<key hex>.json  {"digest", "size", "media_type", "diff_id", "tar_size"}
+//   keys/<key hex>.json  {"digest", "size", "media_type", "diff_id", "tar_size"}, and for a
+//                        group memo (an alias) also "layer_key": the key the layer has
 // (beside them: plans/, the installer's per-package plans, and images/, the whole-image memos of
 // build_image, which name blobs of this cache; see docs/cache.md)
 // Both are written to a temp file beside them and renamed into place (blob first, then key), so a
@@ -57,6 +58,19 @@ struct CachedLayer {
   std::uint64_t tar_size = 0;
 };
 
+// One package of a layer named by its packages' plans (a group memo): its dist name, the identity
+// of its bytes (its sha256, as ContentId's ids start) and the digest of its planned entries
+// (conda::PackageSummary::plan).
+struct LayerGroupMember {
+  std::string_view dist;
+  std::string_view content;
+  Digest plan;
+};
+// The alias under which LayerCache keeps the layer of `members` (in layer order), valid only when
+// merging the environment left their entries as their plans made them
+// (conda::summarize_environment): then equal aliases mean equal entries, so equal layer keys.
+Digest layer_group_key(std::span<const LayerGroupMember> members, const LayerKeyOptions& options);
+
 class LayerCache {
  public:
   explicit LayerCache(std::filesystem::path root) : root_(std::move(root)) {}
@@ -71,6 +85,15 @@ class LayerCache {
   // Produces `layer` with `compression` into the cache under `key` and returns the cached layer.
   Result<CachedLayer> put(const Digest& key, const oci::Layer& layer,
                           Compression compression) const;
+  // Group memos: a key that names a layer by what it is made of (the plans of its packages, see
+  // docs/cache.md) rather than by its entries. find_alias gives the layer's own key and the cached
+  // layer; nullopt when the alias or its blob is absent.
+  struct Aliased {
+    Digest key;
+    CachedLayer layer;
+  };
+  Result<std::optional<Aliased>> find_alias(const Digest& alias) const;
+  Status record_alias(const Digest& alias, const Digest& key, const CachedLayer& layer) const;
   // Keeps a layer that was made elsewhere (a shared cache's) under `key`: its blob copied in
   // (verified as it is read; nothing copied when the cache has it), then the key. Returns the
   // cached layer.
@@ -78,7 +101,10 @@ class LayerCache {
 
  private:
   // Writes keys/<key>.json for the blob of `layer`, which is in the cache; returns it as cached.
-  Result<CachedLayer> record(const Digest& key, CachedLayer layer) const;
+  Result<CachedLayer> record(const Digest& key, CachedLayer layer,
+                             const std::optional<Digest>& layer_key = std::nullopt) const;
+  // Reads keys/<key>.json: the cached layer and its "layer_key" when it has one.
+  Result<std::optional<Aliased>> read_key(const Digest& key) const;
 
   std::filesystem::path root_;
 };

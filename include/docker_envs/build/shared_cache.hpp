@@ -9,6 +9,7 @@
 //   - each whole-image key (the image memo's, docs/cache.md#the-whole-image-memo) to what a build
 //     needs to finish without the packages: the layers (label, packages, layer key), the created
 //     time, the activation scripts' exports, the warnings, the platform;
+//   - each group memo (layer_group_key: a layer named by its packages' plans) to its layer key;
 // and whose layers are those blobs (by digest), so that the registry keeps them alive. Pushing
 // adds to what the tag holds and uploads only the blobs the registry lacks.
 //
@@ -96,6 +97,7 @@ struct SharedCacheIndex {
   std::map<Digest, SharedLayerEntry> layers;  // by layer key
   std::map<Digest, SharedImageEntry> images;  // by whole-image key
   std::map<Digest, SharedPlanEntry> plans;    // by shared_plan_key
+  std::map<Digest, Digest> groups;            // group memo -> a key of `layers`
 
   std::string encode() const;
   // Refuses (Corruption, naming what is wrong) what is not this format: another format version,
@@ -165,6 +167,8 @@ class SharedCache {
   std::optional<CachedLayer> layer(const Digest& key) const;
   // The entry of a whole-image key and the cache it came from, or nullptr.
   const SharedImageEntry* image(const Digest& key, std::string* from = nullptr) const;
+  // The layer key a cache holds for a group memo (layer_group_key), or nullopt.
+  std::optional<Digest> group_layer(const Digest& alias) const;
   // The layer entry of a key (descriptor, diffID), or nullptr.
   const SharedLayerEntry* layer_entry(const Digest& key) const;
   // Whether a cache holds the plan of `key`, and the plan itself (downloaded, verified, decoded).
