@@ -8,6 +8,7 @@
 #include <set>
 #include <span>
 
+#include "build/group_memos.hpp"
 #include "build/image_memo.hpp"
 #include "build/wheel_layers.hpp"
 #include "docker_envs/base/io.hpp"
@@ -310,6 +311,7 @@ struct LayerJob {
   std::span<InstallEntry> entries() { return owned.empty() ? viewed : std::span(owned); }
   Digest key;
   std::optional<Digest> alias;  // its group memo's key (layer_group_key), when it has one
+  bool memo_found = false;      // found under that memo in the local layer cache
   std::optional<CachedLayer> cached;
   bool reused = false;
   bool shared = false;
@@ -593,27 +595,14 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     else
       summary = std::move(**summarized);
   }
-  // The group memo of each layer of packages, from their summaries.
-  auto aliases_of = [&](const conda::EnvironmentSummary& s, const std::vector<LayerGroup>& of) {
-    std::vector<std::string> dist(n), content(n);
-    for (size_t i = 0; i < n; ++i) {
-      dist[i] = s.records[i].dist_name();
-      content[i] = content_of(i, s.records[i]);
-    }
-    std::vector<std::optional<Digest>> aliases;
-    for (const auto& g : of) {
-      std::vector<LayerGroupMember> members;
-      for (size_t i : g.packages) members.push_back({dist[i], content[i], s.packages[i].plan});
-      aliases.push_back(layer_group_key(members, key_options));
-    }
-    return aliases;
+  auto content_at = [&content_of](const conda::EnvironmentSummary& s) {
+    return [&content_of, &s](size_t i) { return content_of(i, s.records[i]); };
   };
   const size_t conda_budget =
       r.max_layers - detail::wheel_layer_budget(r.wheels.size(), r.max_layers);
   std::vector<LayerGroup> groups;
   std::vector<std::optional<Digest>> group_alias;
-  std::vector<std::optional<LayerCache::Aliased>> group_found;
-  std::vector<char> group_shared;      // found in a --cache-from cache
+  std::vector<std::optional<detail::FoundGroup>> group_found;
   std::vector<bool> to_plan(n, true);  // the packages whose entries are read
   if (summary) {
     std::vector<PlannedPackage> sizes;
@@ -622,22 +611,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     groups = DE_TRY(plan_layers(
         sizes,
         {.strategy = r.strategy, .max_layers = conda_budget, .base_layers = r.base.layers.size()}));
-    group_alias = aliases_of(*summary, groups);
-    group_found.resize(groups.size());
-    group_shared.resize(groups.size(), 0);
-    Status looked_up = parallel_for(groups.size(), parallelism, [&](size_t g) -> Status {
-      group_found[g] = DE_TRY(cache.find_alias(*group_alias[g]));
-      if (group_found[g] || !r.shared_cache) return {};
-      // Another machine's memo: the layer from the local cache when it has it, else from there.
-      auto key = r.shared_cache->group_layer(*group_alias[g]);
-      if (!key) return {};
-      auto layer = DE_TRY(cache.find(*key));
-      group_shared[g] = !layer;
-      if (!layer) layer = r.shared_cache->layer(*key);
-      if (layer) group_found[g] = LayerCache::Aliased{*key, std::move(*layer)};
-      return {};
-    });
-    DE_TRY(looked_up);
+    group_alias = detail::group_memo_keys(*summary, groups, content_at(*summary), key_options);
+    group_found = DE_TRY(detail::find_groups(group_alias, cache, r.shared_cache, parallelism));
     for (size_t i = 0; i < n; ++i) to_plan[i] = summary->packages[i].activation;
     size_t found = 0;
     for (size_t g = 0; g < groups.size(); ++g) {
@@ -767,7 +742,7 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     auto exported = r.export_plans && wheels.empty() ? conda::summarize_exported(plan, prefix, &why)
                                                      : std::nullopt;
     if (exported)
-      group_alias = aliases_of(*exported, groups);
+      group_alias = detail::group_memo_keys(*exported, groups, content_at(*exported), key_options);
     else
       log::debug("group memos: not written: {}", why);
   }
@@ -793,7 +768,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
     if (gi < group_found.size() && group_found[gi]) {  // its entries are not needed
       job.key = group_found[gi]->key;
       job.cached = std::move(group_found[gi]->layer);
-      job.shared = group_shared[gi] != 0;
+      job.shared = group_found[gi]->shared;
+      job.memo_found = group_found[gi]->local_memo;
     }
     if (!job.cached && g.packages.size() == 1) {
       job.viewed = per_package[g.packages[0]];
@@ -945,10 +921,9 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   for (const auto& job : jobs) {
     if (!job.alias || !job.cached) continue;
     result.group_memos.push_back({*job.alias, job.key});
-    if (job.shared) continue;  // its blob is not here
-    if (auto found = cache.find_alias(*job.alias); !found || !*found || (*found)->key != job.key)
-      if (auto put = cache.record_alias(*job.alias, job.key, *job.cached); !put)
-        log::debug("group memo of {}: not written: {}", job.label, put.error().to_string());
+    if (job.shared || job.memo_found) continue;  // its blob is not here; it is recorded already
+    if (auto put = cache.record_alias(*job.alias, job.key, *job.cached); !put)
+      log::debug("group memo of {}: not written: {}", job.label, put.error().to_string());
   }
   std::uint64_t new_bytes = 0;
   for (size_t i : missing) new_bytes += static_cast<std::uint64_t>(jobs[i].cached->blob.size);

@@ -1,7 +1,9 @@
 #include "docker_envs/build/layer_cache.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "docker_envs/base/io.hpp"
 #include "docker_envs/build/entries_layer.hpp"
@@ -169,6 +171,73 @@ TEST(LayerCache, StoresAndFindsLayers) {
   auto truncated = cache.find(key);
   ASSERT_TRUE(truncated);
   EXPECT_FALSE(*truncated);
+}
+
+TEST(LayerGroupKey, ChangesWithEveryMemberAndOption) {
+  const std::vector<LayerGroupMember> two = {{"a-1.0-0", "sha-a", Digest::of("plan a")},
+                                             {"b-1.0-0", "sha-b", Digest::of("plan b")}};
+  const LayerKeyOptions options{.layer = {.prefix = "/opt/conda"}};
+  const Digest base = layer_group_key(two, options);
+  EXPECT_EQ(layer_group_key(two, options), base);
+  std::set<Digest> seen{base};
+  auto differs = [&](std::vector<LayerGroupMember> members, LayerKeyOptions o, const char* what) {
+    EXPECT_TRUE(seen.insert(layer_group_key(members, o)).second) << what;
+  };
+  auto edit = [&](auto change) {
+    auto members = two;
+    change(members[1]);
+    return members;
+  };
+  differs(edit([](auto& m) { m.dist = "b-1.0-1"; }), options, "dist name");
+  differs(edit([](auto& m) { m.content = "sha-c"; }), options, "package bytes");
+  differs(edit([](auto& m) { m.plan = Digest::of("plan c"); }), options, "planned entries");
+  differs({two[1], two[0]}, options, "order");
+  differs({two[0]}, options, "members");
+  auto o = options;
+  o.compression = Compression::Zstd;
+  differs(two, o, "compression");
+  o = options;
+  o.layer.prefix = "/srv/env";
+  differs(two, o, "prefix");
+  o = options;
+  o.layer.owner = {1000, 1000};
+  differs(two, o, "owner");
+  o = options;
+  o.layer.mtime = 1;
+  differs(two, o, "mtime");
+  // Never a layer key itself: an alias names another key file.
+  std::vector<InstallEntry> none;
+  EXPECT_NE(layer_key(none, options, [](const InstallEntry&) -> Result<std::string> { return ""; })
+                .value(),
+            layer_group_key({}, options));
+}
+
+TEST(LayerCache, GroupMemosNameALayerAndItsKey) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir);
+  LayerCache cache(dir->path() / "layers");
+  auto layer = entries_layer({bytes("opt/conda/a", "a")}, {});
+  ASSERT_TRUE(layer);
+  const Digest key = Digest::of("layer key"), alias = Digest::of("group memo");
+  auto put = cache.put(key, **layer, Compression::Gzip);
+  ASSERT_TRUE(put) << put.error().to_string();
+  auto none = cache.find_alias(alias);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(cache.record_alias(alias, key, *put));
+  auto found = cache.find_alias(alias);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->key, key);
+  EXPECT_EQ((*found)->layer.blob.digest, put->blob.digest);
+  // A layer key is no alias.
+  auto plain = cache.find_alias(key);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(*plain);
+  // Its blob gone, the memo is a miss.
+  fs::remove(dir->path() / "layers/blobs/sha256" / put->blob.digest.hex());
+  auto gone = cache.find_alias(alias);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
 }
 
 }  // namespace
