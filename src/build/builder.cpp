@@ -575,10 +575,11 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   LayerKeyOptions key_options{.layer = {.prefix = prefix, .owner = owner, .mtime = mtime},
                               .compression = r.compression};
 
-  // 2a. Group memos. When merging changes no package's entries (conda::summarize_environment),
-  // a layer of packages is named by their plans (layer_group_key): a layer the cache holds under
-  // that name needs none of its packages' entries, which are then not read at all. Only the
-  // packages of the other layers, and those with activation scripts, are planned.
+  // 2a. Group memos. A layer of packages whose entries the merge leaves as their plans made them
+  // (conda::summarize_environment) is named by their plans (layer_group_key): a layer the cache
+  // holds under that name needs none of its packages' entries, which are then not read at all.
+  // Only the packages of the other layers, the entangled ones and those with activation scripts
+  // are planned.
   std::optional<conda::EnvironmentSummary> summary;
   if (r.wheels.empty() && !r.export_plans) {
     conda::InstallOptions options = plan_options;
@@ -594,6 +595,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
       log::debug("group memos: not used: {}", why);
     else
       summary = std::move(**summarized);
+  } else {
+    log::debug("group memos: not used: {}", r.wheels.empty() ? "every plan is exported" : "wheels");
   }
   auto content_at = [&content_of](const conda::EnvironmentSummary& s) {
     return [&content_of, &s](size_t i) { return content_of(i, s.records[i]); };
@@ -613,7 +616,8 @@ Result<BuildResult> build_image(const BuildRequest& r) {
         {.strategy = r.strategy, .max_layers = conda_budget, .base_layers = r.base.layers.size()}));
     group_alias = detail::group_memo_keys(*summary, groups, content_at(*summary), key_options);
     group_found = DE_TRY(detail::find_groups(group_alias, cache, r.shared_cache, parallelism));
-    for (size_t i = 0; i < n; ++i) to_plan[i] = summary->packages[i].activation;
+    for (size_t i = 0; i < n; ++i)
+      to_plan[i] = summary->packages[i].activation || summary->packages[i].entangled;
     size_t found = 0;
     for (size_t g = 0; g < groups.size(); ++g) {
       if (group_found[g])
@@ -661,11 +665,27 @@ Result<BuildResult> build_image(const BuildRequest& r) {
         auto blob = DE_TRY_CTX(encode_shared_plan(plan.portable[i]), "a shared plan");
         result.plans.push_back({*plan_keys[i], std::move(blob)});
       }
-  // With group memos the plan holds only some packages' entries; their summaries say the rest.
-  result.warnings = summary ? summary->warnings : plan.warnings;
-  report({.kind = Kind::StageEnd,
-          .stage = "plan",
-          .detail = fmt::format("{} entries", summary ? summary->entries : plan.entries.size())});
+  // With group memos the plan holds only some packages' entries and warnings; their summaries
+  // say the rest (in the same order as a full plan's).
+  size_t entry_count = plan.entries.size();
+  if (summary) {
+    std::vector<std::string> warnings;
+    for (size_t i = 0; i <= n; ++i) {
+      if (i < n && !to_plan[i]) {
+        entry_count += summary->packages[i].entries;
+        warnings.insert(warnings.end(), summary->packages[i].warnings.begin(),
+                        summary->packages[i].warnings.end());
+        continue;
+      }
+      for (size_t k = 0; k < plan.warnings.size(); ++k)
+        if (plan.warning_packages.at(k) == i) warnings.push_back(plan.warnings[k]);
+    }
+    result.warnings = std::move(warnings);
+  } else {
+    result.warnings = plan.warnings;
+  }
+  report(
+      {.kind = Kind::StageEnd, .stage = "plan", .detail = fmt::format("{} entries", entry_count)});
   const std::string created = oci::rfc3339_from_epoch(created_time(r, plan.records));
 
   std::map<std::string, size_t> index_of;  // dist name -> package index
@@ -727,12 +747,10 @@ Result<BuildResult> build_image(const BuildRequest& r) {
   // 3. Layers: the conda packages', the wheels' (a share of the budget kept for them), the
   // environment-wide one.
   if (!summary) {
+    // By each package's own plan (before the merge), as with group memos, which know no more.
     std::vector<PlannedPackage> sizes;
-    for (size_t i = 0; i < plan.records.size(); ++i) {
-      PlannedPackage p{plan.records[i].name, 0};
-      for (const auto& e : per_package[i]) p.size += e.size;
-      sizes.push_back(std::move(p));
-    }
+    for (size_t i = 0; i < plan.records.size(); ++i)
+      sizes.push_back({plan.records[i].name, plan.planned_sizes.at(i)});
     groups = DE_TRY(plan_layers(
         sizes,
         {.strategy = r.strategy, .max_layers = conda_budget, .base_layers = r.base.layers.size()}));

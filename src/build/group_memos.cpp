@@ -17,8 +17,14 @@ std::vector<std::optional<Digest>> group_memo_keys(
   std::vector<std::optional<Digest>> memos;
   for (const auto& g : groups) {
     std::vector<LayerGroupMember> members;
-    for (std::size_t i : g.packages) members.push_back({dist[i], ids[i], summary.packages[i].plan});
-    memos.push_back(layer_group_key(members, options));
+    bool entangled = false;
+    for (std::size_t i : g.packages) {
+      members.push_back({dist[i], ids[i], summary.packages[i].plan});
+      entangled |= summary.packages[i].entangled;
+    }
+    // Its entries are what the merge makes of them, not what the plans name: no memo.
+    memos.push_back(entangled ? std::nullopt
+                              : std::optional<Digest>(layer_group_key(members, options)));
   }
   return memos;
 }

@@ -22,7 +22,7 @@ class SharedCache;
 namespace de::build::detail {
 
 // The group memo of each group (layer_group_key), from the environment's summary; `content(i)`
-// is package i's identity in layer keys.
+// is package i's identity in layer keys. None for a group with an entangled package.
 std::vector<std::optional<Digest>> group_memo_keys(
     const conda::EnvironmentSummary& summary, std::span<const LayerGroup> groups,
     const std::function<std::string(std::size_t)>& content, const LayerKeyOptions& options);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -57,6 +58,12 @@ struct Planner {
   std::unordered_map<std::string_view, std::size_t> by_path;
   std::vector<bool> dropped;
   std::optional<detail::PackagePlanCache> cache;
+  std::size_t merging = 0;  // the index of the package being merged
+
+  void warn(std::string warning, std::size_t package) {
+    plan.warnings.push_back(std::move(warning));
+    plan.warning_packages.push_back(package);
+  }
 
   void add(InstallEntry e) {
     const bool moves = plan.entries.size() == plan.entries.capacity();
@@ -72,10 +79,13 @@ struct Planner {
     auto [it, inserted] = by_path.try_emplace(added.path, index);
     if (!inserted) {
       const auto& old = plan.entries[it->second];
-      if (old.package != added.package)
-        plan.warnings.push_back(
-            fmt::format("{}: '{}' from {} replaces the one from {}", added.package, added.path,
-                        added.package, old.package.empty() ? "an earlier package" : old.package));
+      if (old.package != added.package) {
+        // About the package merged; the history, added after them all, about the environment.
+        const std::size_t about = added.package.empty() ? plan.records.size() : merging;
+        warn(fmt::format("{}: '{}' from {} replaces the one from {}", added.package, added.path,
+                         added.package, old.package.empty() ? "an earlier package" : old.package),
+             about);
+      }
       dropped[it->second] = true;
       it->second = index;
     }
@@ -156,10 +166,16 @@ struct Planner {
   }
 
   void merge(Prepared&& prepared) {
-    for (auto& w : prepared.plan.warnings) plan.warnings.push_back(std::move(w));
-    for (auto& e : prepared.plan.entries) add(std::move(e));
+    merging = plan.records.size();
+    for (auto& w : prepared.plan.warnings) warn(std::move(w), merging);
+    std::uint64_t size = 0;
+    for (auto& e : prepared.plan.entries) {
+      size += e.size;
+      add(std::move(e));
+    }
     std::vector<InstallEntry>().swap(prepared.plan.entries);  // moved from: its memory goes back
     plan.records.push_back(std::move(prepared.record));
+    plan.planned_sizes.push_back(size);
   }
 
   // Refuses any entry below a symlink of the plan: writing it would follow the link.
@@ -314,6 +330,8 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
   DE_TRY(planner.check_symlink_parents());
   InstallPlan out;
   out.warnings = std::move(planner.plan.warnings);
+  out.warning_packages = std::move(planner.plan.warning_packages);
+  out.planned_sizes = std::move(planner.plan.planned_sizes);
   out.records = std::move(planner.plan.records);
   out.portable = std::move(portable);
   // The entries kept, compacted in place: a large environment's entries are not moved into a
@@ -334,40 +352,54 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
 namespace {
 
 // The environment's summary from its packages' (summarize_environment): nullopt, with the reason
-// in `why`, when merging would change a package's entries.
+// in `why`, when a package has none.
 std::optional<EnvironmentSummary> merge_summaries(
     std::vector<PackageRecord> records,
     const std::vector<std::optional<detail::PlanSummary>>& summaries, const std::string& rel,
     std::string* why) {
-  auto no = [&](std::string reason) -> std::optional<EnvironmentSummary> {
-    if (why) *why = std::move(reason);
-    return std::nullopt;
-  };
   const std::size_t n = records.size();
+  constexpr std::size_t kHistory = std::numeric_limits<std::size_t>::max();
   EnvironmentSummary out;
-  std::vector<std::uint64_t> paths{detail::path_hash(rel + "/conda-meta/history")};
-  std::vector<std::uint64_t> dirs, links;
+  std::vector<std::pair<std::uint64_t, std::size_t>> paths{
+      {detail::path_hash(rel + "/conda-meta/history"), kHistory}};
+  std::vector<std::pair<std::uint64_t, std::size_t>> dirs, links;
   for (std::size_t i = 0; i < n; ++i) {
     const auto& s = summaries[i];
-    const std::string dist = records[i].dist_name();
-    if (!s) return no(dist + ": its plan has no summary");
-    if (!s->hardlinks_inside) return no(dist + ": a hard link leaves its package");
-    paths.insert(paths.end(), s->paths.begin(), s->paths.end());
-    dirs.insert(dirs.end(), s->dirs.begin(), s->dirs.end());
-    links.insert(links.end(), s->links.begin(), s->links.end());
-    out.packages.push_back(
-        {.entries = s->entries, .size = s->size, .plan = s->body, .activation = s->activation});
-    out.entries += s->entries;
-    for (const auto& w : s->warnings) out.warnings.push_back(w);
+    if (!s) {
+      if (why) *why = records[i].dist_name() + ": its plan has no summary";
+      return std::nullopt;
+    }
+    for (auto h : s->paths) paths.emplace_back(h, i);
+    for (auto h : s->dirs) dirs.emplace_back(h, i);
+    for (auto h : s->links) links.emplace_back(h, i);
+    out.packages.push_back({.entries = s->entries,
+                            .size = s->size,
+                            .plan = s->body,
+                            .activation = s->activation,
+                            .entangled = !s->hardlinks_inside,
+                            .warnings = s->warnings});
   }
+  auto entangle = [&](std::size_t i) {
+    if (i != kHistory) out.packages[i].entangled = true;
+  };
+  // Every package with a path another (or the history) has too.
   std::sort(paths.begin(), paths.end());
-  if (std::adjacent_find(paths.begin(), paths.end()) != paths.end())
-    return no("two packages may write one path");
+  for (std::size_t a = 0; a < paths.size();) {
+    std::size_t b = a + 1;
+    while (b < paths.size() && paths[b].first == paths[a].first) ++b;
+    if (b - a > 1)
+      for (std::size_t k = a; k < b; ++k) entangle(paths[k].second);
+    a = b;
+  }
+  // Every symlink above an entry, and the packages of both.
   std::sort(dirs.begin(), dirs.end());
-  for (auto link : links)
-    if (std::binary_search(dirs.begin(), dirs.end(), link))
-      return no("an entry may lie below a symlink");
-  out.entries += 1;  // conda-meta/history
+  for (const auto& [hash, i] : links) {
+    auto it = std::lower_bound(dirs.begin(), dirs.end(), std::pair{hash, std::size_t{0}});
+    for (; it != dirs.end() && it->first == hash; ++it) {
+      entangle(i);
+      entangle(it->second);
+    }
+  }
   out.records = std::move(records);
   return out;
 }

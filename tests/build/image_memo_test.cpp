@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
-#include <functional>
-
 #include "build_fixtures.hpp"
+#include "docker_envs/oci/filesystem.hpp"
 #include "docker_envs/oci/image_ref.hpp"
 
 namespace de::build {
@@ -397,6 +397,62 @@ TEST_F(ImageMemoBuild, OnePackageChangedReadsNoEntriesOfTheLayersItKeeps) {
   ASSERT_TRUE(cold) << cold.error().to_string();
   EXPECT_EQ(manifest_of(*second, "warm-image"), manifest_of(*cold, "cold-image"));
   EXPECT_EQ(second->warnings, cold->warnings);
+  EXPECT_EQ(second->packages_planned, 2u);  // dep (activation) and hello 2.0
+}
+
+// Two packages writing one path are planned together (the later one's file wins) on every build;
+// the other unchanged layers still come from their group memos, and the image and warnings are a
+// cold build's.
+TEST_F(ImageMemoBuild, PackagesThatWriteOnePathArePlannedTogetherAndTheRestIsNot) {
+  auto filler = test::record_for(dir_->path() / "channel", test::filler_spec(1));
+  conda::test::PackageSpec a, b;
+  a.name = "clob-a";
+  a.payload = {conda::test::file("share/clob/x", "from a"), conda::test::file("share/clob/a", "a")};
+  b.name = "clob-b";
+  b.payload = {conda::test::file("share/clob/x", "from b")};
+  auto clob_a = test::record_for(dir_->path() / "channel", a);
+  auto clob_b = test::record_for(dir_->path() / "channel", b);
+  auto first = build_image(request({filler, clob_a, clob_b, dep_, hello_}));
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->packages_planned, 5u);
+  auto bumped = test::record_for(dir_->path() / "channel", test::hello_spec("2.0"));
+  auto second = build_image(request({filler, clob_a, clob_b, dep_, bumped}));
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(second->packages_planned, 4u);  // all but filler
+  ASSERT_EQ(second->layers.size(), 6u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(second->layers[i].reused) << i;
+
+  auto cold_request = request({filler, clob_a, clob_b, dep_, bumped});
+  cold_request.package_cache = dir_->path() / "cold/pkgs";
+  cold_request.layer_cache = dir_->path() / "cold/layers";
+  auto cold = build_image(cold_request);
+  ASSERT_TRUE(cold) << cold.error().to_string();
+  EXPECT_EQ(manifest_of(*second, "warm-image"), manifest_of(*cold, "cold-image"));
+  EXPECT_EQ(second->warnings, cold->warnings);
+  bool replaced = false;
+  for (const auto& w : second->warnings) replaced |= w.find("replaces the one from") != w.npos;
+  EXPECT_TRUE(replaced);
+  // The layer of clob-a holds only its own file; clob-b's holds the path both write.
+  auto listed = oci::list_layer(*second->image.layers.at(1));
+  ASSERT_TRUE(listed) << listed.error().to_string();
+  std::set<std::string> paths;
+  for (const auto& e : *listed) paths.insert(e.path);
+  EXPECT_TRUE(paths.contains("opt/conda/share/clob/a"));
+  EXPECT_FALSE(paths.contains("opt/conda/share/clob/x"));
+
+  // clob-b no longer writes the path: clob-a's layer holds it again. No memo was kept for a layer
+  // whose entries the merge had changed.
+  b.version = "2.0";
+  b.payload = {conda::test::file("share/clob/z", "from b 2")};
+  auto clob_b2 = test::record_for(dir_->path() / "channel", b);
+  auto third = build_image(request({filler, clob_a, clob_b2, dep_, bumped}));
+  ASSERT_TRUE(third) << third.error().to_string();
+  EXPECT_FALSE(third->layers[1].reused);
+  auto listed_again = oci::list_layer(*third->image.layers.at(1));
+  ASSERT_TRUE(listed_again) << listed_again.error().to_string();
+  paths.clear();
+  for (const auto& e : *listed_again) paths.insert(e.path);
+  EXPECT_TRUE(paths.contains("opt/conda/share/clob/x"));
 }
 
 }  // namespace

@@ -321,6 +321,25 @@ TEST(PlanSummary, SaysWhatMergingNeedsAndIsReadWithoutTheEntries) {
   }
 }
 
+// The entries and warnings of the packages `mask` selects (and the environment's own), as `full`
+// holds them.
+InstallPlan restricted(const InstallPlan& full, unsigned mask) {
+  InstallPlan out;
+  for (const auto& e : full.entries) {
+    bool wanted = e.package.empty();
+    for (size_t i = 0; i < full.records.size(); ++i)
+      wanted |= (mask >> i & 1) && e.package == full.records[i].dist_name();
+    if (wanted) out.entries.push_back(e);
+  }
+  for (size_t k = 0; k < full.warnings.size(); ++k) {
+    size_t about = full.warning_packages.at(k);
+    if (about >= full.records.size() || (mask >> about & 1))
+      out.warnings.push_back(full.warnings[k]);
+  }
+  out.records = full.records;
+  return out;
+}
+
 // Two packages that do not meet: their summary is what planning gives, and planning some of them
 // gives exactly their entries of the full plan.
 TEST(PlanSummary, AnEnvironmentWhoseMergeChangesNothingIsSummarized) {
@@ -336,16 +355,23 @@ TEST(PlanSummary, AnEnvironmentWhoseMergeChangesNothingIsSummarized) {
     ASSERT_TRUE(summary) << summary.error().to_string();
     ASSERT_TRUE(*summary) << why;
     EXPECT_EQ((*summary)->records, full->records);
-    EXPECT_EQ((*summary)->warnings, full->warnings);
-    EXPECT_EQ((*summary)->entries, full->entries.size());
     ASSERT_EQ((*summary)->packages.size(), env.packages.size());
+    std::vector<std::string> warnings;
+    std::uint64_t all = 1;  // the history
     for (size_t i = 0; i < env.packages.size(); ++i) {
+      const auto& p = (*summary)->packages[i];
+      EXPECT_FALSE(p.entangled) << i;
       std::uint64_t entries = 0, size = 0;
       for (const auto& e : full->entries)
         if (e.package == full->records[i].dist_name()) ++entries, size += e.size;
-      EXPECT_EQ((*summary)->packages[i].entries, entries) << i;
-      EXPECT_EQ((*summary)->packages[i].size, size) << i;
+      EXPECT_EQ(p.entries, entries) << i;
+      EXPECT_EQ(p.size, size) << i;
+      EXPECT_EQ(p.size, full->planned_sizes.at(i)) << i;
+      all += p.entries;
+      warnings.insert(warnings.end(), p.warnings.begin(), p.warnings.end());
     }
+    EXPECT_EQ(warnings, full->warnings);
+    EXPECT_EQ(all, full->entries.size());
   }
   EXPECT_EQ(count_files(cache), env.packages.size());
   for (unsigned mask = 0; mask < 8; ++mask) {
@@ -353,32 +379,32 @@ TEST(PlanSummary, AnEnvironmentWhoseMergeChangesNothingIsSummarized) {
     opts.only = [&](size_t i) { return (mask >> i & 1) != 0; };
     auto some = plan_environment(env.packages, opts);
     ASSERT_TRUE(some) << some.error().to_string();
-    InstallPlan expected;
-    for (const auto& e : full->entries) {
-      bool wanted = e.package.empty();
-      for (size_t i = 0; i < 3; ++i)
-        wanted |= (mask >> i & 1) && e.package == full->records[i].dist_name();
-      if (wanted) expected.entries.push_back(e);
-    }
-    for (size_t i = 0; i < 3; ++i)
-      if (mask >> i & 1)
-        for (const auto& w : full->warnings)
-          if (w.starts_with(full->records[i].name)) expected.warnings.push_back(w);
-    expected.records = full->records;
-    expect_same(expected, *some);
+    expect_same(restricted(*full, mask), *some);
     opts.export_plans = true;
     EXPECT_FALSE(plan_environment(env.packages, opts));
   }
 }
 
-TEST(PlanSummary, AnyMergeThatChangesAPackagesEntriesIsNotSummarized) {
-  Environment env;
+// Packages whose entries the merge may change are marked; planned with any others, they get the
+// entries and warnings of the full plan.
+TEST(PlanSummary, PackagesWhoseEntriesTheMergeMayChangeAreEntangled) {
+  Environment env;  // late replaces etc/shared.conf of zz
   auto cache = env.dir.path() / "plans";
-  std::string why;
-  auto replaced = summarize_environment(env.packages, options(cache), &why);
-  ASSERT_TRUE(replaced) << replaced.error().to_string();
-  EXPECT_FALSE(*replaced);
-  EXPECT_EQ(why, "two packages may write one path");
+  auto full = plan_environment(env.packages, options(""));
+  ASSERT_TRUE(full) << full.error().to_string();
+  auto replaced = summarize_environment(env.packages, options(cache));
+  ASSERT_TRUE(replaced && *replaced);
+  std::vector<bool> entangled;
+  for (const auto& p : (*replaced)->packages) entangled.push_back(p.entangled);
+  EXPECT_EQ(entangled, (std::vector<bool>{false, false, true, true}));
+  for (unsigned mask = 0b1100; mask < 16; ++mask) {
+    if ((mask & 0b1100) != 0b1100) continue;
+    auto opts = options(cache);
+    opts.only = [&](size_t i) { return (mask >> i & 1) != 0; };
+    auto some = plan_environment(env.packages, opts);
+    ASSERT_TRUE(some) << some.error().to_string();
+    expect_same(restricted(*full, mask), *some);
+  }
 
   auto one = [&](std::string name, std::vector<Entry> payload) {
     test::PackageSpec spec;
@@ -386,21 +412,24 @@ TEST(PlanSummary, AnyMergeThatChangesAPackagesEntriesIsNotSummarized) {
     spec.payload = std::move(payload);
     return PackageToInstall{make_extracted(env.dir.path(), spec), {}, ""};
   };
-  // A symlink of one package above a file of another.
+  auto flags = [&](const std::vector<PackageToInstall>& packages) {
+    auto s = summarize_environment(packages, options(cache));
+    EXPECT_TRUE(s && *s);
+    std::vector<bool> out;
+    if (s && *s)
+      for (const auto& p : (*s)->packages) out.push_back(p.entangled);
+    return out;
+  };
+  // A symlink of one package above a file of another (which planning refuses).
   std::vector<PackageToInstall> linked = {one("links", {test::symlink("share/x", "elsewhere")}),
+                                          one("apart", {test::file("share/y", "y")}),
                                           one("below", {test::file("share/x/f", "f")})};
-  auto below = summarize_environment(linked, options(cache), &why);
-  ASSERT_TRUE(below) << below.error().to_string();
-  EXPECT_FALSE(*below);
-  EXPECT_EQ(why, "an entry may lie below a symlink");
-  EXPECT_FALSE(plan_environment(linked, options(cache)));  // refused there too
-
+  EXPECT_EQ(flags(linked), (std::vector<bool>{true, false, true}));
+  EXPECT_FALSE(plan_environment(linked, options(cache)));
   // A package writing conda-meta/history.
-  std::vector<PackageToInstall> history = {one("hist", {test::file("conda-meta/history", "x")})};
-  auto own = summarize_environment(history, options(cache), &why);
-  ASSERT_TRUE(own) << own.error().to_string();
-  EXPECT_FALSE(*own);
-  EXPECT_EQ(why, "two packages may write one path");
+  EXPECT_EQ(flags({one("hist", {test::file("conda-meta/history", "x")}),
+                   one("other", {test::file("share/other", "o")})}),
+            (std::vector<bool>{true, false}));
 }
 
 }  // namespace

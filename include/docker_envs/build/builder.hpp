@@ -140,7 +140,7 @@ struct BuildResult {
   };
   std::vector<ExportedPlan> plans;
   // The group memos of its layers (LayerCache, docs/cache.md#group-memos): a layer's key by what
-  // its packages' plans are, when the merge changed none of them.
+  // its packages' plans are, for each layer without an entangled package.
   struct GroupMemo {
     Digest alias;
     Digest key;

@@ -144,6 +144,12 @@ struct InstallPlan {
   std::vector<std::string> warnings;   // post-link scripts not run, clobbered paths, ...
   std::vector<PackageRecord> records;  // the merged record of each package, in order
   std::vector<PortablePlan> portable;  // with InstallOptions::export_plans: each package's, in order
+  // Per package, in order: the bytes of its own planned entries before the merge (0 for one that
+  // InstallOptions::only left out). Layers are grouped by these, which a summary knows too.
+  std::vector<std::uint64_t> planned_sizes;
+  // The package (an index into records) each warning is about, parallel to warnings;
+  // records.size() for the environment's own (the history replacing a package's file).
+  std::vector<std::size_t> warning_packages;
 };
 
 // Plans the installation of `packages` in order (dependencies first) under options.prefix.
@@ -152,23 +158,26 @@ Result<InstallPlan> plan_environment(std::span<const PackageToInstall> packages,
 
 // One package's plan as a build whose layers are cached needs it, without its entries.
 struct PackageSummary {
-  std::uint64_t entries = 0;
-  std::uint64_t size = 0;   // the entries' content bytes
-  Digest plan;              // names the planned entries: equal digests, equal entries
-  bool activation = false;  // it may hold etc/conda/activate.d scripts
+  std::uint64_t entries = 0;  // its planned entries
+  std::uint64_t size = 0;     // their content bytes (InstallPlan::planned_sizes)
+  Digest plan;                // names the planned entries: equal digests, equal entries
+  bool activation = false;    // it may hold etc/conda/activate.d scripts
+  // Merging may change its entries: a path of it is another package's too (or
+  // conda-meta/history), an entry of it lies below another's symlink or another's below its, or
+  // a hard link of it leaves the package. Only a full merge of these packages says what it holds.
+  bool entangled = false;
+  std::vector<std::string> warnings;  // its plan's (an entangled one may get more in the merge)
 };
 struct EnvironmentSummary {
   std::vector<PackageRecord> records;    // as plan_environment() gives them
   std::vector<PackageSummary> packages;  // in order
-  std::vector<std::string> warnings;     // as plan_environment() gives them
-  std::uint64_t entries = 0;             // as many as plan_environment() gives, the history too
 };
 // The environment's plan in summary, read from the plan cache's summaries (and from preplanned
-// plans; a package with neither is planned, and its plan cached). Given only when merging leaves
-// every package's entries as its own plan made them: no path planned twice (by two packages, or
-// by one and conda-meta/history), no entry below a symlink, every hard link to a file of its own
-// package. Then any package's entries from plan_environment(), `only` or not, are exactly those
-// its summary names. Otherwise nullopt, and `why` (when given) says which rule.
+// plans; a package with neither is planned, and its plan cached), with the packages whose entries
+// the merge may change marked `entangled`. Then plan_environment() with `only` accepting every
+// entangled package (and any others) gives each accepted package's entries and warnings exactly
+// as a full plan does, and the others hold what their summaries name. nullopt when a plan has no
+// summary, and `why` (when given) says which.
 Result<std::optional<EnvironmentSummary>> summarize_environment(
     std::span<const PackageToInstall> packages, const InstallOptions& options,
     std::string* why = nullptr);
