@@ -89,7 +89,10 @@ std::map<std::string, std::string> taken_paths(const conda::InstallPlan& plan) {
 
 Status add_planned_wheel(pypi::WheelPlan wheel, const std::string& what,
                          std::map<std::string, std::string>& taken, conda::InstallPlan& plan) {
-  for (auto& w : wheel.warnings) plan.warnings.push_back(std::move(w));
+  for (auto& w : wheel.warnings) {
+    plan.warnings.push_back(std::move(w));
+    plan.warning_packages.push_back(plan.records.size());  // not a conda package's
+  }
   DE_TRY(pypi::claim_paths(wheel.entries, what, taken));
   for (auto& e : wheel.entries) plan.entries.push_back(std::move(e));
   return {};

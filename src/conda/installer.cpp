@@ -221,15 +221,21 @@ struct Setup {
   std::optional<PythonInfo> python;
 };
 
-Result<Setup> set_up(std::span<const PackageToInstall> packages, const InstallOptions& options) {
-  std::string prefix = options.prefix;
+// "/opt/conda/" -> "opt/conda": a normalised absolute path below /, without its slashes.
+Result<std::string> prefix_below_root(std::string_view given) {
+  std::string prefix(given);
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   if (!prefix.starts_with("/") || prefix == "/")
-    return fail(Code::InvalidArgument, "the prefix '{}' must be an absolute path below /",
-                options.prefix);
+    return fail(Code::InvalidArgument, "the prefix '{}' must be an absolute path below /", given);
   auto rel = DE_TRY_CTX(normalize_package_path(prefix.substr(1)), "prefix " + prefix);
   if (rel != prefix.substr(1))
     return fail(Code::InvalidArgument, "the prefix '{}' is not normalised", prefix);
+  return rel;
+}
+
+Result<Setup> set_up(std::span<const PackageToInstall> packages, const InstallOptions& options) {
+  const std::string rel = DE_TRY(prefix_below_root(options.prefix));
+  const std::string prefix = "/" + rel;
   Setup setup{options, rel, std::vector<IndexJson>(packages.size()),
               std::vector<std::optional<PortablePlan>>(packages.size()), options.python};
   setup.options.prefix = prefix;
@@ -437,16 +443,18 @@ Result<std::optional<EnvironmentSummary>> summarize_environment(
 
 std::optional<EnvironmentSummary> summarize_exported(const InstallPlan& plan,
                                                      std::string_view prefix, std::string* why) {
-  std::string rel(prefix);
-  while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
-  if (rel.starts_with('/')) rel.erase(0, 1);
+  auto rel = prefix_below_root(prefix);
+  if (!rel) {
+    if (why) *why = rel.error().to_string();
+    return std::nullopt;
+  }
   if (plan.portable.size() != plan.records.size()) {
     if (why) *why = "the plan was made without export_plans";
     return std::nullopt;
   }
   std::vector<std::optional<detail::PlanSummary>> summaries;
   for (const auto& p : plan.portable) summaries.push_back(detail::decode_plan_summary(p.plan));
-  return merge_summaries(plan.records, summaries, rel, why);
+  return merge_summaries(plan.records, summaries, *rel, why);
 }
 
 }  // namespace de::conda

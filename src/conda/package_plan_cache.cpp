@@ -245,27 +245,29 @@ std::optional<PackagePlan> decode_package_plan(std::string_view bytes, const fs:
   return plan;
 }
 
-std::optional<PackagePlan> PackagePlanCache::find(const Digest& key, const fs::path& dir,
-                                                  std::string_view package,
-                                                  std::string_view prefix_rel) const {
+std::optional<Mapping> PackagePlanCache::map(const Digest& key) const {
   fs::path file = root_ / (key.hex() + ".plan");
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
   auto use = EntryUse::begin(root_, file.filename().string());
-  // Decoded straight from the page cache: a large plan is not copied into memory first.
+  // Read straight from the page cache, only the pages the caller looks at; a mapping stays valid
+  // should a prune remove the file meanwhile.
   auto mapped = Mapping::open(file);
   if (!mapped || mapped->size() > kMaxPlanFile) return std::nullopt;
+  return std::move(*mapped);
+}
+
+std::optional<PackagePlan> PackagePlanCache::find(const Digest& key, const fs::path& dir,
+                                                  std::string_view package,
+                                                  std::string_view prefix_rel) const {
+  auto mapped = map(key);
+  if (!mapped) return std::nullopt;
   return decode_package_plan(mapped->view(), dir, package, prefix_rel);
 }
 
 std::optional<PlanSummary> PackagePlanCache::summary(const Digest& key) const {
-  fs::path file = root_ / (key.hex() + ".plan");
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::nullopt;
-  auto use = EntryUse::begin(root_, file.filename().string());
-  // Mapped: only the pages of the summary are read, not the entries after it.
-  auto mapped = Mapping::open(file);
-  if (!mapped || mapped->size() > kMaxPlanFile) return std::nullopt;
+  auto mapped = map(key);  // the entries after the summary are not read
+  if (!mapped) return std::nullopt;
   return decode_plan_summary(mapped->view());
 }
 

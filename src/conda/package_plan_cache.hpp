@@ -20,6 +20,7 @@
 
 #include "docker_envs/base/digest.hpp"
 #include "docker_envs/base/error.hpp"
+#include "docker_envs/base/os.hpp"
 #include "docker_envs/conda/installer.hpp"
 
 namespace de::conda::detail {
@@ -86,6 +87,9 @@ class PackagePlanCache {
   Status put(const Digest& key, const PackagePlan& plan, const std::filesystem::path& dir) const;
 
  private:
+  // The plan file of `key`, mapped and its use stamped; nullopt when absent or too large.
+  std::optional<Mapping> map(const Digest& key) const;
+
   std::filesystem::path root_;
 };
 

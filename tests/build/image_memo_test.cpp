@@ -222,6 +222,13 @@ class ImageMemoBuild : public ::testing::Test {
                         .fetcher = &fetcher_,
                         .reporter = &reporter_};
   }
+  // The same request built with empty caches of its own.
+  Result<BuildResult> cold_build(std::vector<conda::PackageRecord> packages) {
+    auto cold = request(std::move(packages));
+    cold.package_cache = dir_->path() / "cold/pkgs";
+    cold.layer_cache = dir_->path() / "cold/layers";
+    return build_image(cold);
+  }
   Digest manifest_of(const BuildResult& built, const std::string& name) {
     auto written = oci::write_image(
         built.image, {oci::Transport::OciLayout, (dir_->path() / name).string(), "v1"});
@@ -390,10 +397,7 @@ TEST_F(ImageMemoBuild, OnePackageChangedReadsNoEntriesOfTheLayersItKeeps) {
   EXPECT_EQ(*read_file(filler_plan), damaged);
   EXPECT_EQ(second->image.config.env_var("DEP_MODE"), "static");
 
-  auto cold_request = request({filler, dep_, bumped});
-  cold_request.package_cache = dir_->path() / "cold/pkgs";
-  cold_request.layer_cache = dir_->path() / "cold/layers";
-  auto cold = build_image(cold_request);
+  auto cold = cold_build({filler, dep_, bumped});
   ASSERT_TRUE(cold) << cold.error().to_string();
   EXPECT_EQ(manifest_of(*second, "warm-image"), manifest_of(*cold, "cold-image"));
   EXPECT_EQ(second->warnings, cold->warnings);
@@ -422,10 +426,7 @@ TEST_F(ImageMemoBuild, PackagesThatWriteOnePathArePlannedTogetherAndTheRestIsNot
   ASSERT_EQ(second->layers.size(), 6u);
   for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(second->layers[i].reused) << i;
 
-  auto cold_request = request({filler, clob_a, clob_b, dep_, bumped});
-  cold_request.package_cache = dir_->path() / "cold/pkgs";
-  cold_request.layer_cache = dir_->path() / "cold/layers";
-  auto cold = build_image(cold_request);
+  auto cold = cold_build({filler, clob_a, clob_b, dep_, bumped});
   ASSERT_TRUE(cold) << cold.error().to_string();
   EXPECT_EQ(manifest_of(*second, "warm-image"), manifest_of(*cold, "cold-image"));
   EXPECT_EQ(second->warnings, cold->warnings);
